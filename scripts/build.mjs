@@ -1,0 +1,32 @@
+// Bundles the CLI into one CommonJS file (dist/rss.cjs): bin/rss runs it from
+// the checkout, and scripts/release.mjs wraps the same kind of bundle into a
+// single executable. One bundle keeps start-up fast (no module resolution).
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+/** Optional native or cloud add-ons of the mongodb driver that rss never uses. */
+export const externals = [
+  'kerberos', 'snappy', '@mongodb-js/zstd', 'mongodb-client-encryption',
+  '@aws-sdk/credential-providers', 'gcp-metadata', 'socks', 'aws4',
+];
+
+export async function bundle(outfile = 'dist/rss.cjs') {
+  await build({
+    entryPoints: ['src/cli/main.ts'],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile,
+    external: externals,
+    // debug (via mongodb-memory-server-core) probes supports-color at start.
+    alias: { 'supports-color': './scripts/empty.cjs' },
+    define: { RSS_VERSION: JSON.stringify(pkg.version) },
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await bundle();

@@ -1,0 +1,1 @@
+declare const RSS_VERSION: string;
