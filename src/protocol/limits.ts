@@ -1,0 +1,44 @@
+/**
+ * Wire limits, in one place. Codecs enforce them on decode; the server
+ * enforces the semantic ones (name and subject syntax) in its handlers.
+ */
+export const LIMITS = {
+  /** Largest datagram any dialect accepts (text and pickle clients may send up to this). */
+  maxDatagram: 4096,
+  /** Largest native datagram, so it never fragments on a 1280-byte IPv6 path. */
+  maxNativeDatagram: 1200,
+  /** seed 000's client reads replies with recvfrom(1024). */
+  maxPickleReply: 1024,
+  maxNameLength: 32,
+  maxSubjectLength: 32,
+  maxSubjects: 32,
+  maxTextBytes: 900,
+  /** RQ# is an unsigned 32-bit number in every dialect. */
+  maxRq: 0xffffffff,
+  /** RETRIEVE-TEXTS --last N. */
+  maxRetrieveLast: 1000,
+} as const;
+
+/** Names: letters, digits, `_ . -`; must start with a letter or digit. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** Subjects follow the same rule (no spaces or commas: both dialects use them as separators). */
+export const SUBJECT_PATTERN = NAME_PATTERN;
+
+/** Why a name is invalid, or undefined when it is fine. */
+export function checkName(name: string): string | undefined {
+  if (name.length === 0) return 'name is empty';
+  if (name.length > LIMITS.maxNameLength) return `name longer than ${LIMITS.maxNameLength} characters`;
+  if (!NAME_PATTERN.test(name)) return 'name may hold only letters, digits, "_", "." and "-"';
+  return undefined;
+}
+
+/** Why a subject list is invalid, or undefined when it is fine. */
+export function checkSubjects(subjects: readonly string[]): string | undefined {
+  if (subjects.length > LIMITS.maxSubjects) return `more than ${LIMITS.maxSubjects} subjects`;
+  for (const s of subjects) {
+    if (s.length === 0 || s.length > LIMITS.maxSubjectLength || !SUBJECT_PATTERN.test(s)) {
+      return `invalid subject "${s.slice(0, 40)}"`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,143 @@
+/**
+ * The messages of rss, independent of any dialect. Every codec (canonical
+ * text, seed 000 pickle, native) decodes to and encodes from these types, and
+ * the server core speaks only these. A `const` table of type names keeps the
+ * unions and the dispatch tables in step.
+ */
+
+/** Which wire dialect a peer speaks; every answer goes out in the dialect of the request. */
+export type DialectName = 'text' | 'pickle' | 'native';
+
+export const SERVER_TAGS = ['A', 'B'] as const;
+export type ServerTag = (typeof SERVER_TAGS)[number];
+
+/** A text as stored: `seq` is its place in the one total order of all texts. */
+export interface StoredText {
+  seq: number;
+  from: string;
+  subject: string;
+  text: string;
+  /** Publication time, ms since the epoch. */
+  at: number;
+}
+
+export const REQUEST_TYPES = [
+  'REGISTER', 'DE-REGISTER', 'UPDATE', 'SUBJECTS', 'PUBLISH', 'RETRIEVE-TEXTS',
+  'ACK', 'INITIALIZATION', 'END-CONNECTION', 'WHO', 'STATUS',
+] as const;
+export type RequestType = (typeof REQUEST_TYPES)[number];
+
+/** user → server. `rq` is the client's request number (RQ#). */
+export type Request =
+  | { type: 'REGISTER'; rq: number; name: string; host: string; port: number }
+  | { type: 'DE-REGISTER'; rq: number; name: string }
+  | { type: 'UPDATE'; rq: number; name: string; host: string; port: number }
+  | { type: 'SUBJECTS'; rq: number; name: string; subjects: string[] }
+  | { type: 'PUBLISH'; rq: number; name: string; subject: string; text: string }
+  /** `last`: the N most recent texts on the user's subjects, seen or not (seed 001). */
+  | { type: 'RETRIEVE-TEXTS'; rq: number; name: string; last?: number }
+  /** native: the client has shown the pushed text `seq`. */
+  | { type: 'ACK'; name: string; seq: number }
+  /** seed 000: "which server serves?" — only the serving server answers. */
+  | { type: 'INITIALIZATION' }
+  /** seed 000: the client is quitting. */
+  | { type: 'END-CONNECTION'; rq: number; host: string; port: number }
+  /** native: registered users sharing a subject with `name`, with online flags. */
+  | { type: 'WHO'; rq: number; name: string }
+  /** operators: counters of one server. */
+  | { type: 'STATUS'; rq: number };
+
+export const REPLY_TYPES = [
+  'REGISTERED', 'REGISTER-DENIED', 'DE-REGISTERED', 'DE-REGISTER-DENIED',
+  'UPDATE-CONFIRMED', 'UPDATE-DENIED', 'SUBJECTS-UPDATED', 'SUBJECTS-REJECTED',
+  'PUBLISHED', 'PUBLISH-DENIED', 'RETRIEVED', 'RETRIEVE-DENIED',
+  'INITIALIZATION-SUCCESS', 'END-CONNECTION-OK', 'WHO-LIST', 'WHO-DENIED', 'STATUS-REPORT', 'DENIED',
+] as const;
+export type ReplyType = (typeof REPLY_TYPES)[number];
+
+/** A user as another user may see it: name and online flag, never its address. */
+export interface UserPresence {
+  name: string;
+  online: boolean;
+}
+
+/** server → user, answering the request with the same `rq`. */
+export type Reply =
+  | { type: 'REGISTERED'; rq: number; name: string }
+  | { type: 'REGISTER-DENIED'; rq: number; name: string; reason: string }
+  | { type: 'DE-REGISTERED'; rq: number; name: string }
+  | { type: 'DE-REGISTER-DENIED'; rq: number; name: string; reason: string }
+  | { type: 'UPDATE-CONFIRMED'; rq: number; name: string; host: string; port: number }
+  | { type: 'UPDATE-DENIED'; rq: number; name: string; reason: string; host?: string; port?: number }
+  | { type: 'SUBJECTS-UPDATED'; rq: number; name: string; subjects: string[] }
+  | { type: 'SUBJECTS-REJECTED'; rq: number; name: string; subjects: string[]; reason: string }
+  | { type: 'PUBLISHED'; rq: number; name: string; subject: string; text: string; seq: number }
+  | { type: 'PUBLISH-DENIED'; rq: number; name: string; subject: string; text: string; reason: string }
+  /** `more`: further unseen texts remain (a reply that would not fit carries what fits). */
+  | { type: 'RETRIEVED'; rq: number; name: string; texts: StoredText[]; more: boolean }
+  | { type: 'RETRIEVE-DENIED'; rq: number; name: string; reason: string }
+  | { type: 'INITIALIZATION-SUCCESS'; tag: ServerTag }
+  | { type: 'END-CONNECTION-OK'; rq: number }
+  | { type: 'WHO-LIST'; rq: number; name: string; users: UserPresence[] }
+  | { type: 'WHO-DENIED'; rq: number; name: string; reason: string }
+  | { type: 'STATUS-REPORT'; rq: number; status: Record<string, unknown> }
+  /** A request that could be read far enough to answer but not executed (bad field, rate limit). */
+  | { type: 'DENIED'; rq: number; reason: string };
+
+export const PUSH_TYPES = ['MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER'] as const;
+export type PushType = (typeof PUSH_TYPES)[number];
+
+/** server → user, unsolicited. */
+export type Push =
+  /** A text on one of the user's subjects. `seq` lets the native client order and acknowledge it. */
+  | { type: 'MESSAGE'; seq: number; from: string; subject: string; text: string; at: number }
+  /** Talk to this server from now on. `epoch` orders changes (native only). */
+  | { type: 'CHANGE-SERVER'; host: string; port: number; tag?: ServerTag; epoch?: number }
+  /** The address of server `tag` changed. */
+  | { type: 'UPDATE-SERVER'; host: string; port: number; tag: ServerTag };
+
+export const PEER_TYPES = ['TAKEOVER', 'TAKEOVER-ACK'] as const;
+
+/** server → server (native dialect only). */
+export type PeerMessage =
+  /** "Serve from now on": sent by the server handing over, after it wrote the new lease. */
+  | { type: 'TAKEOVER'; from: ServerTag; epoch: number }
+  | { type: 'TAKEOVER-ACK'; from: ServerTag; epoch: number };
+
+/** Everything that travels between rss peers. */
+export type Message = Request | Reply | Push | PeerMessage;
+export type MessageType = Message['type'];
+
+/** Narrow a union member by its type name. */
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+const DENIAL_TYPES: ReadonlySet<string> = new Set([
+  'REGISTER-DENIED', 'DE-REGISTER-DENIED', 'UPDATE-DENIED', 'SUBJECTS-REJECTED',
+  'PUBLISH-DENIED', 'RETRIEVE-DENIED', 'WHO-DENIED', 'DENIED',
+]);
+
+/** True for the replies that refuse their request. */
+export function isDenial(reply: Reply): boolean {
+  return DENIAL_TYPES.has(reply.type);
+}
+
+/** The requests a server answers only while it serves (all user requests). */
+export function isUserRequest(msg: Message): msg is Request {
+  return (REQUEST_TYPES as readonly string[]).includes(msg.type);
+}
+
+/** The denial that answers a request of `type` (the catalog names one per request). */
+export function denialFor(type: string, rq: number, name: string, reason: string): Reply {
+  switch (type) {
+    case 'REGISTER': return { type: 'REGISTER-DENIED', rq, name, reason };
+    case 'DE-REGISTER': return { type: 'DE-REGISTER-DENIED', rq, name, reason };
+    case 'UPDATE': return { type: 'UPDATE-DENIED', rq, name, reason };
+    case 'SUBJECTS': return { type: 'SUBJECTS-REJECTED', rq, name, subjects: [], reason };
+    case 'PUBLISH': return { type: 'PUBLISH-DENIED', rq, name, subject: '', text: '', reason };
+    case 'RETRIEVE-TEXTS': return { type: 'RETRIEVE-DENIED', rq, name, reason };
+    case 'WHO': return { type: 'WHO-DENIED', rq, name, reason };
+    default: return { type: 'DENIED', rq, reason };
+  }
+}
+
+export type RetrievedReply = MessageOf<'RETRIEVED'>;

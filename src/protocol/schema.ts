@@ -1,0 +1,137 @@
+/**
+ * Field specifications of every message type, shared by the decoders of
+ * structured dialects (native JSON, seed 000 pickle dicts): `toMessage`
+ * checks each field's kind and bound and builds a typed Message, so no
+ * decoder hands the server an unchecked value.
+ */
+import { ProtocolError } from '../errors';
+import { LIMITS } from './limits';
+import type { Message, MessageType } from './messages';
+
+type FieldKind =
+  | 'rq' | 'name' | 'host' | 'port' | 'subject' | 'subjects' | 'text' | 'reason'
+  | 'seq' | 'count' | 'tag' | 'texts' | 'users' | 'bool' | 'object' | 'epoch';
+
+/** `?` after a kind makes the field optional. */
+type Spec = Record<string, `${FieldKind}` | `${FieldKind}?`>;
+
+export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
+  REGISTER: { rq: 'rq', name: 'name', host: 'host', port: 'port' },
+  'DE-REGISTER': { rq: 'rq', name: 'name' },
+  UPDATE: { rq: 'rq', name: 'name', host: 'host', port: 'port' },
+  SUBJECTS: { rq: 'rq', name: 'name', subjects: 'subjects' },
+  PUBLISH: { rq: 'rq', name: 'name', subject: 'subject', text: 'text' },
+  'RETRIEVE-TEXTS': { rq: 'rq', name: 'name', last: 'count?' },
+  ACK: { name: 'name', seq: 'seq' },
+  INITIALIZATION: {},
+  'END-CONNECTION': { rq: 'rq', host: 'host', port: 'port' },
+  WHO: { rq: 'rq', name: 'name' },
+  STATUS: { rq: 'rq' },
+  REGISTERED: { rq: 'rq', name: 'name' },
+  'REGISTER-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
+  'DE-REGISTERED': { rq: 'rq', name: 'name' },
+  'DE-REGISTER-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
+  'UPDATE-CONFIRMED': { rq: 'rq', name: 'name', host: 'host', port: 'port' },
+  'UPDATE-DENIED': { rq: 'rq', name: 'name', reason: 'reason', host: 'host?', port: 'port?' },
+  'SUBJECTS-UPDATED': { rq: 'rq', name: 'name', subjects: 'subjects' },
+  'SUBJECTS-REJECTED': { rq: 'rq', name: 'name', subjects: 'subjects', reason: 'reason' },
+  PUBLISHED: { rq: 'rq', name: 'name', subject: 'subject', text: 'text', seq: 'seq' },
+  'PUBLISH-DENIED': { rq: 'rq', name: 'name', subject: 'subject', text: 'text', reason: 'reason' },
+  RETRIEVED: { rq: 'rq', name: 'name', texts: 'texts', more: 'bool' },
+  'RETRIEVE-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
+  'INITIALIZATION-SUCCESS': { tag: 'tag' },
+  'END-CONNECTION-OK': { rq: 'rq' },
+  'WHO-LIST': { rq: 'rq', name: 'name', users: 'users' },
+  'WHO-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
+  'STATUS-REPORT': { rq: 'rq', status: 'object' },
+  DENIED: { rq: 'rq', reason: 'reason' },
+  MESSAGE: { seq: 'seq', from: 'name', subject: 'subject', text: 'text', at: 'seq' },
+  'CHANGE-SERVER': { host: 'host', port: 'port', tag: 'tag?', epoch: 'epoch?' },
+  'UPDATE-SERVER': { host: 'host', port: 'port', tag: 'tag' },
+  TAKEOVER: { from: 'tag', epoch: 'epoch' },
+  'TAKEOVER-ACK': { from: 'tag', epoch: 'epoch' },
+};
+
+const isKnownType = (t: unknown): t is MessageType =>
+  typeof t === 'string' && Object.prototype.hasOwnProperty.call(MESSAGE_FIELDS, t);
+
+function bad(field: string, what: string): never {
+  throw new ProtocolError('RSS_MALFORMED', `field ${field}: ${what}`);
+}
+
+function boundedString(v: unknown, field: string, max: number, allowEmpty = false): string {
+  if (typeof v !== 'string') bad(field, 'expected a string');
+  if (!allowEmpty && v.length === 0) bad(field, 'is empty');
+  if (Buffer.byteLength(v) > max) throw new ProtocolError('RSS_TOO_LARGE', `field ${field}: longer than ${max} bytes`);
+  return v;
+}
+
+function uint(v: unknown, field: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) bad(field, `expected an integer 0..${max}`);
+  return v;
+}
+
+/** Syntax only: names and subjects are checked against their rules by the server, so it can deny with a reason. */
+function checkField(kind: FieldKind, v: unknown, field: string): unknown {
+  switch (kind) {
+    case 'rq': return uint(v, field, LIMITS.maxRq);
+    case 'seq': case 'epoch': return uint(v, field, Number.MAX_SAFE_INTEGER);
+    case 'count': return uint(v, field, LIMITS.maxRetrieveLast);
+    case 'port': {
+      const p = uint(v, field, 65535);
+      if (p === 0) bad(field, 'port 0 is not an address');
+      return p;
+    }
+    case 'name': case 'subject': return boundedString(v, field, 64);
+    case 'host': return boundedString(v, field, 255);
+    case 'text': return boundedString(v, field, LIMITS.maxTextBytes, true);
+    case 'reason': return boundedString(v, field, 200, true);
+    case 'tag':
+      if (v !== 'A' && v !== 'B') bad(field, 'expected "A" or "B"');
+      return v;
+    case 'bool':
+      if (typeof v !== 'boolean') bad(field, 'expected a boolean');
+      return v;
+    case 'subjects': {
+      if (!Array.isArray(v) || v.length > 64) bad(field, 'expected a list of at most 64 subjects');
+      return v.map((s, i) => boundedString(s, `${field}[${i}]`, 64));
+    }
+    case 'texts': {
+      if (!Array.isArray(v) || v.length > 1000) bad(field, 'expected a list of texts');
+      return v.map((t, i) => toPlain(t, `${field}[${i}]`, { seq: 'seq', from: 'name', subject: 'subject', text: 'text', at: 'seq' }));
+    }
+    case 'users': {
+      if (!Array.isArray(v) || v.length > 10000) bad(field, 'expected a list of users');
+      return v.map((u, i) => toPlain(u, `${field}[${i}]`, { name: 'name', online: 'bool' }));
+    }
+    case 'object':
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(field, 'expected an object');
+      return v;
+  }
+}
+
+function toPlain(obj: unknown, where: string, spec: Spec): Record<string, unknown> {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) bad(where, 'expected an object');
+  const src = obj as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [field, kindSpec] of Object.entries(spec)) {
+    const optional = kindSpec.endsWith('?');
+    const kind = (optional ? kindSpec.slice(0, -1) : kindSpec) as FieldKind;
+    const v = src[field];
+    if (v === undefined || v === null) {
+      if (optional) continue;
+      bad(`${where}.${field}`, 'is missing');
+    }
+    out[field] = checkField(kind, v, `${where}.${field}`);
+  }
+  return out;
+}
+
+/** Build a typed Message from a decoded object with a `type` field; unknown fields are dropped. */
+export function toMessage(obj: Record<string, unknown>): Message {
+  const type = obj.type;
+  if (!isKnownType(type)) {
+    throw new ProtocolError('RSS_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(String(type)).slice(0, 40)}`);
+  }
+  return { type, ...toPlain(obj, type, MESSAGE_FIELDS[type]) } as Message;
+}
