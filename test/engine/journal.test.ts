@@ -240,3 +240,57 @@ describe('compaction', () => {
     await o.journal.close();
   });
 });
+
+describe('failures and slow disks', () => {
+  it('a failed fsync fails that batch and every later append; reopen recovers what was synced', async () => {
+    const dir = await tempDir();
+    let failNext = false;
+    const { journal } = await Journal.open(dir, {
+      beforeSync: () => {
+        if (failNext) throw Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
+      },
+    });
+    await journal.append({ a: 1 });
+    failNext = true;
+    const r = await Promise.allSettled([journal.append({ a: 2 }), journal.append({ a: 3 })]);
+    expect(r.map((x) => x.status)).toEqual(['rejected', 'rejected']);
+    expect((r[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'RSS_STORAGE' });
+    failNext = false;
+    // Retrying after a failed fsync could acknowledge lost data, so the journal stays failed.
+    await expect(journal.append({ a: 4 })).rejects.toMatchObject({ code: 'RSS_STORAGE' });
+    await expect(journal.compact([])).rejects.toMatchObject({ code: 'RSS_STORAGE' });
+    await journal.close();
+    const o = await openCollect(dir);
+    // Records 2 and 3 were written but never acknowledged: either outcome is allowed.
+    expect(o.records[0]).toEqual({ a: 1 });
+    expect(o.records.some((x) => x.a === 4)).toBe(false);
+    await o.journal.close();
+  });
+
+  it('a slow write to the old generation is awaited before the old generation is deleted', async () => {
+    const dir = await tempDir();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let slow = false;
+    const { journal } = await Journal.open(dir, { beforeSync: (file) => (slow && file.endsWith('journal-0.log') ? gate : undefined) });
+    await journal.append({ a: 0 });
+    slow = true;
+    const a1 = journal.append({ a: 1 }); // stuck in gen 0 until released
+    const c = journal.compact([{ upTo: 1 }]);
+    const a2 = journal.append({ a: 2 }); // gen 1, queued behind a1
+    let a1Done = false;
+    void a1.then(() => (a1Done = true));
+    await new Promise((r) => setTimeout(r, 50));
+    // The snapshot may be durable by now, but gen 0 must still be there and a1 pending.
+    expect(a1Done).toBe(false);
+    expect((await dirUsage(dir)).names).toContain('journal-0.log');
+    release();
+    await Promise.all([a1, c, a2]);
+    await journal.close();
+    const o = await openCollect(dir);
+    expect(o.snapshot).toEqual([{ upTo: 1 }]);
+    expect(o.records).toEqual([{ a: 2 }]);
+    expect((await dirUsage(dir)).names).toEqual(['journal-1.log', 'snapshot-1.snap']);
+    await o.journal.close();
+  });
+});

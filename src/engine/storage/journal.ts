@@ -76,6 +76,11 @@ export interface JournalOptions {
   deserializeOptions?: DeserializeOptions;
   /** Passed to bson.serialize for records. */
   serializeOptions?: SerializeOptions;
+  /**
+   * Fault injection for tests: awaited after each group write, before its
+   * fsync, with the journal file path. Throwing makes that write fail.
+   */
+  beforeSync?: (file: string) => void | Promise<void>;
 }
 
 /** Result of Journal.open(): the stored state and a journal ready to append to. */
@@ -130,6 +135,7 @@ export class Journal {
   private readonly warn: (msg: string) => void;
   private readonly maxBatchBytes: number;
   private readonly serializeOptions: SerializeOptions | undefined;
+  private readonly beforeSync: JournalOptions['beforeSync'];
   private readonly counters: JournalStats = { records: 0, writes: 0, syncs: 0, compactions: 0 };
 
   private constructor(
@@ -148,6 +154,7 @@ export class Journal {
     this.warn = opts.onWarning ?? noop;
     this.maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_MAX_BATCH;
     this.serializeOptions = opts.serializeOptions;
+    this.beforeSync = opts.beforeSync;
   }
 
   /**
@@ -244,6 +251,7 @@ export class Journal {
           pos += bytesWritten;
           this.counters.writes++;
         }
+        if (this.beforeSync) await this.beforeSync(path.join(this.dir, journalName(gen)));
         // datasync suffices: it also persists the grown file size.
         await fh.datasync();
         this.counters.syncs++;
