@@ -1,0 +1,328 @@
+/**
+ * RssClient: the native-dialect client library. It keeps one UDP socket,
+ * finds the serving server (first request to both, adopt whoever answers),
+ * retransmits under the RetryPolicy, follows CHANGE-SERVER between the two
+ * known servers only, and shows pushed texts exactly once, in order.
+ */
+import { lookup } from 'node:dns/promises';
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import { InvalidArgumentError } from '../errors';
+import type { MessageOf, Push, Reply, ServerTag, StoredText } from '../protocol/messages';
+import { decodeNative, encodeNative } from '../protocol/native';
+import type { Address, Transport } from '../transport/types';
+import { openUdp } from '../transport/udp';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock';
+import { silentLogger, type Logger } from '../util/log';
+import { Delivery, type ReceivedText } from './delivery';
+import { ClientIdentity } from './identity';
+import { Exchanges, type RequestBody } from './requests';
+import { resolveRetryPolicy, type RetryPolicy } from './retry';
+import { ServerBook, TAG_INDEX } from './servers';
+
+export type { ReceivedText } from './delivery';
+
+export interface RssClientOptions {
+  /** Servers A and B, in that order. Host names are resolved once, at open. */
+  servers: [Address, Address];
+  /** Local address to bind (default: the wildcard address, a system-chosen port). */
+  bind?: Address;
+  policy?: Partial<RetryPolicy>;
+  clock?: Clock;
+  logger?: Logger;
+  /** Use this transport instead of opening a UDP socket; the client owns it and closes it. */
+  transport?: Transport;
+  /** A stable client id to keep across runs (default: a fresh random one). */
+  cid?: string;
+  /** Source of the retransmission jitter, values in [0, 1) (default Math.random). */
+  random?: () => number;
+}
+
+/** Why the current server changed. */
+export interface ServerChange {
+  address: Address;
+  tag: ServerTag;
+  reason: 'reply' | 'change-server';
+}
+
+export interface RssClientEvents {
+  /** A pushed or gap-filled text, once per seq and in seq order per user. */
+  message: [ReceivedText];
+  /** The client now talks to another server. */
+  server: [ServerChange];
+  /** UPDATE-SERVER replaced the address of a server. */
+  'servers-updated': [[Address, Address]];
+}
+
+export type RetrieveOptions = { last?: number };
+
+/** The rss client of one process (one socket, any number of users). */
+export class RssClient extends EventEmitter<RssClientEvents> {
+  private readonly book: ServerBook;
+  private readonly identity: ClientIdentity;
+  private readonly exchanges: Exchanges;
+  private readonly delivery: Delivery;
+  private readonly clock: Clock;
+  private readonly policy: RetryPolicy;
+  private readonly log: Logger;
+  /** Users registered or listened through this client, most recent last. */
+  private readonly users = new Set<string>();
+  private readonly listened = new Set<string>();
+  private silence: TimerHandle | undefined;
+  private epoch = -1;
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly transport: Transport, opts: RssClientOptions) {
+    super();
+    this.book = new ServerBook(opts.servers);
+    this.identity = new ClientIdentity(opts.cid);
+    this.clock = opts.clock ?? systemClock;
+    this.policy = resolveRetryPolicy(opts.policy);
+    this.log = opts.logger?.child({ component: 'client' }) ?? silentLogger;
+    this.exchanges = new Exchanges({
+      transport, clock: this.clock, policy: this.policy, random: opts.random ?? Math.random,
+      logger: this.log, identity: this.identity, servers: this.book,
+    });
+    this.delivery = new Delivery((t) => this.emit('message', t), (user) => this.retrieveOnce(user), this.log);
+    transport.onDatagram((bytes, from) => this.onDatagram(bytes, from));
+  }
+
+  /** Open a client: resolve the server names, bind the socket (unless a transport is given). */
+  static async open(opts: RssClientOptions): Promise<RssClient> {
+    const v6 = (opts.bind?.host ?? opts.servers[0].host).includes(':');
+    const servers = await Promise.all(opts.servers.map((s) => resolveAddress(s, v6 ? 6 : 4)));
+    const transport = opts.transport ?? (await openUdp({ host: opts.bind?.host ?? (v6 ? '::' : '0.0.0.0'), port: opts.bind?.port ?? 0 }));
+    try {
+      return new RssClient(transport, { ...opts, servers: servers as [Address, Address] });
+    } catch (err) {
+      await transport.close();
+      throw err;
+    }
+  }
+
+  /** This client's id in the native envelope. */
+  get cid(): string {
+    return this.identity.cid;
+  }
+
+  /** The local socket address. */
+  get localAddress(): Address {
+    return this.transport.address();
+  }
+
+  /** The address to register or update a user to: the socket's, or 0.0.0.0 ("use my source address") when bound to a wildcard. */
+  get reachableAt(): Address {
+    const a = this.transport.address();
+    return a.host === '0.0.0.0' || a.host === '::' ? { host: '0.0.0.0', port: a.port } : a;
+  }
+
+  /** Servers A and B as currently known (UPDATE-SERVER may change them). */
+  get servers(): [Address, Address] {
+    return this.book.all;
+  }
+
+  /** The serving server as far as this client knows; undefined before the first answer. */
+  get currentServer(): Address | undefined {
+    return this.book.current;
+  }
+
+  /** Register `name`, reachable at `at` (default: this client's socket). */
+  async register(name: string, at: Address = this.reachableAt): Promise<MessageOf<'REGISTERED'>> {
+    const r = await this.call<'REGISTERED'>({ type: 'REGISTER', name, host: at.host, port: at.port });
+    this.noteUser(name);
+    return r;
+  }
+
+  /** Remove `name` and all its data from the system. */
+  async deregister(name: string): Promise<MessageOf<'DE-REGISTERED'>> {
+    const r = await this.call<'DE-REGISTERED'>({ type: 'DE-REGISTER', name });
+    this.users.delete(name);
+    this.unlisten(name);
+    this.delivery.forget(name);
+    return r;
+  }
+
+  /** Tell the servers where `name` is reachable now (default: this client's socket). */
+  update(name: string, at: Address = this.reachableAt): Promise<MessageOf<'UPDATE-CONFIRMED'>> {
+    return this.call<'UPDATE-CONFIRMED'>({ type: 'UPDATE', name, host: at.host, port: at.port });
+  }
+
+  /** Replace the subjects of interest of `name`. */
+  subjects(name: string, list: readonly string[]): Promise<MessageOf<'SUBJECTS-UPDATED'>> {
+    return this.call<'SUBJECTS-UPDATED'>({ type: 'SUBJECTS', name, subjects: [...list] });
+  }
+
+  /** Publish `text` on `subject`; the reply carries the text's seq. */
+  publish(name: string, subject: string, text: string): Promise<MessageOf<'PUBLISHED'>> {
+    return this.call<'PUBLISHED'>({ type: 'PUBLISH', name, subject, text });
+  }
+
+  /**
+   * Without `last`: every unseen text on the user's subjects (following
+   * `more: true` until done), which then count as shown. With `last`: the N
+   * most recent texts, seen or not, in one reply.
+   */
+  async retrieve(name: string, opts: RetrieveOptions = {}): Promise<MessageOf<'RETRIEVED'>> {
+    if (opts.last !== undefined) return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, last: opts.last });
+    const texts: StoredText[] = [];
+    for (let round = 0; ; round++) {
+      const r = await this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name });
+      texts.push(...r.texts);
+      if (!r.more || r.texts.length === 0 || round >= 1000) {
+        this.delivery.noteSeen(name, texts);
+        return { ...r, texts, more: false };
+      }
+    }
+  }
+
+  /** Registered users sharing a subject with `name`, with online flags. */
+  who(name: string): Promise<MessageOf<'WHO-LIST'>> {
+    return this.call<'WHO-LIST'>({ type: 'WHO', name });
+  }
+
+  /** The serving server's counters. */
+  status(): Promise<MessageOf<'STATUS-REPORT'>> {
+    return this.call<'STATUS-REPORT'>({ type: 'STATUS' });
+  }
+
+  /**
+   * Receive pushes for `name` on this socket: fetch what it missed now, again
+   * after every CHANGE-SERVER and after a silence of policy.listenSilenceMs.
+   * Resolves after the first gap fill (failures are logged, not thrown).
+   */
+  async listen(name: string): Promise<void> {
+    this.noteUser(name);
+    this.listened.delete(name);
+    this.listened.add(name);
+    this.armSilence();
+    await this.delivery.fill(name);
+  }
+
+  /** Stop gap-filling for `name` (pushes that still arrive are shown). */
+  unlisten(name: string): void {
+    this.listened.delete(name);
+    if (this.listened.size === 0) {
+      this.silence?.cancel();
+      this.silence = undefined;
+    }
+  }
+
+  /** The highest seq shown to `name` by this client. */
+  lastShown(name: string): number {
+    return this.delivery.lastShown(name);
+  }
+
+  /** Reject pending calls (RSS_CLOSED), stop timers, close the socket. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.silence?.cancel();
+      this.silence = undefined;
+      this.listened.clear();
+      this.exchanges.close();
+      await this.transport.close();
+    })();
+    return this.closing;
+  }
+
+  private async call<T extends Reply['type']>(body: RequestBody): Promise<MessageOf<T>> {
+    return (await this.exchanges.request(body)) as MessageOf<T>;
+  }
+
+  private async retrieveOnce(user: string): Promise<{ texts: StoredText[]; more: boolean }> {
+    return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name: user });
+  }
+
+  private noteUser(name: string): void {
+    this.users.delete(name);
+    this.users.add(name);
+  }
+
+  /** Which user a MESSAGE is for: MESSAGE names no recipient, so the only listened (or known) user, else the latest. */
+  private pushTarget(): string | undefined {
+    const listened = [...this.listened];
+    if (listened.length > 0) return listened.at(-1);
+    return [...this.users].at(-1);
+  }
+
+  private armSilence(): void {
+    this.silence?.cancel();
+    this.silence = undefined;
+    if (this.listened.size === 0 || this.closing) return;
+    this.silence = this.clock.after(this.policy.listenSilenceMs, () => {
+      this.silence = undefined;
+      this.log.debug({}, 'silence: asking for missed texts');
+      for (const u of this.listened) void this.delivery.fill(u);
+      this.armSilence();
+    });
+  }
+
+  private onDatagram(bytes: Buffer, from: Address): void {
+    if (this.closing) return;
+    // Only the two known servers may answer, push or redirect: anything else could be forged.
+    if (!this.book.isKnown(from)) {
+      this.log.debug({ from }, 'datagram from a stranger dropped');
+      return;
+    }
+    let msg;
+    try {
+      msg = decodeNative(bytes).message;
+    } catch (err) {
+      this.log.debug({ from, err }, 'undecodable datagram dropped');
+      return;
+    }
+    if (this.silence) this.armSilence();
+    switch (msg.type) {
+      case 'MESSAGE': return this.onText(msg, from);
+      case 'CHANGE-SERVER': return this.onChangeServer(msg, from);
+      case 'UPDATE-SERVER': return this.onUpdateServer(msg);
+      default:
+        if ('rq' in msg && this.exchanges.accept(msg as Reply) && this.book.adopt(from)) {
+          this.emit('server', { address: this.book.current!, tag: this.book.currentTag!, reason: 'reply' });
+        }
+    }
+  }
+
+  private onText(m: Extract<Push, { type: 'MESSAGE' }>, from: Address): void {
+    const user = this.pushTarget();
+    if (user === undefined) {
+      this.log.debug({ seq: m.seq }, 'MESSAGE with no user on this client dropped');
+      return;
+    }
+    // Every copy is acknowledged: the server retransmits until it hears an ACK.
+    this.transport.send(encodeNative({ type: 'ACK', name: user, seq: m.seq }, { cid: this.identity.cid, ctr: this.identity.nextCtr() }), from);
+    this.delivery.push(user, { seq: m.seq, from: m.from, subject: m.subject, text: m.text, at: m.at });
+  }
+
+  private onChangeServer(m: Extract<Push, { type: 'CHANGE-SERVER' }>, from: Address): void {
+    // A reordered older CHANGE-SERVER must not send us back to the server that stopped serving.
+    if (m.epoch !== undefined) {
+      if (m.epoch < this.epoch) return this.log.debug({ epoch: m.epoch }, 'stale CHANGE-SERVER dropped');
+      this.epoch = m.epoch;
+    }
+    const target = { host: m.host, port: m.port };
+    if (!this.book.isKnown(target)) {
+      this.log.debug({ target, from }, 'CHANGE-SERVER to an unknown address ignored');
+      return;
+    }
+    if (this.book.adopt(target)) {
+      this.exchanges.resendAll();
+      this.emit('server', { address: this.book.current!, tag: this.book.currentTag!, reason: 'change-server' });
+    }
+    for (const u of this.listened) void this.delivery.fill(u);
+  }
+
+  private onUpdateServer(m: Extract<Push, { type: 'UPDATE-SERVER' }>): void {
+    this.book.replace(TAG_INDEX[m.tag], { host: m.host, port: m.port });
+    this.emit('servers-updated', this.book.all);
+  }
+}
+
+async function resolveAddress(a: Address, family: 4 | 6): Promise<Address> {
+  if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) throw new InvalidArgumentError(`server port ${a.port} is not 1-65535`);
+  if (isIP(a.host)) return { ...a };
+  try {
+    return { host: (await lookup(a.host, { family })).address, port: a.port };
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot resolve server host "${a.host}": ${(err as Error).message}`);
+  }
+}

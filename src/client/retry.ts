@@ -1,0 +1,88 @@
+/**
+ * The client's retransmission policy: every timing constant of the client in
+ * one module, in the style of CoAP (RFC 7252 §4.8) scaled to the network rss
+ * targets: a LAN or a loopback, where a round trip takes well under a
+ * millisecond and the server's own work (one store write) a few ms.
+ *
+ * An exchange sends the request, waits ~ACK_TIMEOUT (randomised by
+ * ACK_RANDOM_FACTOR so clients that lost the same burst do not retransmit in
+ * lockstep), then resends the IDENTICAL bytes, doubling the wait each time up
+ * to MAX_WAIT, at most MAX_RETRANSMIT times, and gives up after
+ * EXCHANGE_LIFETIME whatever happens. After BOTH_AFTER_SILENT_TRIES
+ * unanswered transmissions it sends to both servers: the silent one may have
+ * handed over and its CHANGE-SERVER may have been lost.
+ */
+import { InvalidArgumentError } from '../errors';
+
+/** Base wait for an answer. CoAP uses 2 s for constrained radio links; a LAN answers in < 1 ms and
+ * a store write takes a few ms, so 200 ms is ~10x the worst normal case yet short enough for a person at
+ * the menu to barely notice one lost datagram. */
+export const ACK_TIMEOUT_MS = 200;
+/** Each wait is stretched by a random factor in [1, ACK_RANDOM_FACTOR) (RFC 7252 value). */
+export const ACK_RANDOM_FACTOR = 1.5;
+/** Retransmissions after the first transmission (CoAP uses 4; one more here because a handover
+ * costs one or two silent tries before the client turns to both servers). */
+export const MAX_RETRANSMIT = 5;
+/** Cap on one wait, so a long exchange keeps probing (doubling alone would reach 6.4 s). */
+export const MAX_WAIT_MS = 2_000;
+/** Hard bound of one call: with the values above the last wait ends at 7.0–8.1 s; this also bounds policies
+ * a caller tunes. */
+export const EXCHANGE_LIFETIME_MS = 10_000;
+/** Unanswered transmissions to the current server before retransmissions go to both servers. */
+export const BOTH_AFTER_SILENT_TRIES = 2;
+/** A listening client that heard nothing from the servers for this long asks for missed texts
+ * (a lost CHANGE-SERVER leaves it talking to a silent server). */
+export const LISTEN_SILENCE_MS = 30_000;
+
+/** The tunable timing of one client (a fresh object per client: no shared mutable state). */
+export interface RetryPolicy {
+  ackTimeoutMs: number;
+  ackRandomFactor: number;
+  maxRetransmit: number;
+  maxWaitMs: number;
+  exchangeLifetimeMs: number;
+  bothAfterSilentTries: number;
+  listenSilenceMs: number;
+}
+
+/** The default policy, as a fresh object. */
+export function defaultRetryPolicy(): RetryPolicy {
+  return {
+    ackTimeoutMs: ACK_TIMEOUT_MS,
+    ackRandomFactor: ACK_RANDOM_FACTOR,
+    maxRetransmit: MAX_RETRANSMIT,
+    maxWaitMs: MAX_WAIT_MS,
+    exchangeLifetimeMs: EXCHANGE_LIFETIME_MS,
+    bothAfterSilentTries: BOTH_AFTER_SILENT_TRIES,
+    listenSilenceMs: LISTEN_SILENCE_MS,
+  };
+}
+
+/**
+ * The wait after transmission `attempt` (0 = the first send) before the next
+ * transmission, or before giving up when attempt = maxRetransmit.
+ * `random` returns values in [0, 1). Pure.
+ */
+export function retransmitWait(policy: RetryPolicy, attempt: number, random: () => number): number {
+  const base = policy.ackTimeoutMs * 2 ** Math.max(0, attempt);
+  const jitter = 1 + random() * (policy.ackRandomFactor - 1);
+  return Math.min(Math.round(base * jitter), policy.maxWaitMs);
+}
+
+/** True when transmission `attempt` (0-based) goes to both servers rather than the current one. */
+export function sendsToBoth(policy: RetryPolicy, attempt: number): boolean {
+  return attempt >= policy.bothAfterSilentTries;
+}
+
+/** Merge caller overrides into the defaults, naming the first bad value. */
+export function resolveRetryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
+  const p = { ...defaultRetryPolicy(), ...overrides };
+  for (const [key, v] of Object.entries(p)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new InvalidArgumentError(`retry policy: ${key} must be a finite number >= 0`);
+    }
+  }
+  if (p.ackRandomFactor < 1) throw new InvalidArgumentError('retry policy: ackRandomFactor must be >= 1');
+  if (p.ackTimeoutMs <= 0) throw new InvalidArgumentError('retry policy: ackTimeoutMs must be > 0');
+  return p;
+}
