@@ -1,0 +1,60 @@
+/**
+ * The serving server's in-memory view of the users: loaded from the store
+ * when it starts serving, kept in step with its own writes (only the serving
+ * server writes users), and indexed by subject for fan-out.
+ */
+import type { UserDoc } from '../store/documents';
+
+export class Directory {
+  private readonly users = new Map<string, UserDoc>();
+  private readonly bySubject = new Map<string, Set<string>>();
+
+  /** Replace everything with `docs` (at takeover). */
+  load(docs: UserDoc[]): void {
+    this.users.clear();
+    this.bySubject.clear();
+    for (const d of docs) this.set(d);
+  }
+
+  get size(): number {
+    return this.users.size;
+  }
+
+  get(name: string): UserDoc | undefined {
+    return this.users.get(name);
+  }
+
+  all(): IterableIterator<UserDoc> {
+    return this.users.values();
+  }
+
+  set(user: UserDoc): void {
+    this.delete(user._id);
+    this.users.set(user._id, user);
+    for (const s of user.subjects) {
+      let names = this.bySubject.get(s);
+      if (!names) this.bySubject.set(s, (names = new Set()));
+      names.add(user._id);
+    }
+  }
+
+  delete(name: string): void {
+    const old = this.users.get(name);
+    if (!old) return;
+    this.users.delete(name);
+    for (const s of old.subjects) {
+      const names = this.bySubject.get(s);
+      names?.delete(name);
+      if (names?.size === 0) this.bySubject.delete(s);
+    }
+  }
+
+  /** Users interested in `subject`, except `exclude` (the publisher). */
+  interested(subject: string, exclude?: string): UserDoc[] {
+    const names = this.bySubject.get(subject);
+    if (!names) return [];
+    const out: UserDoc[] = [];
+    for (const n of names) if (n !== exclude) out.push(this.users.get(n)!);
+    return out;
+  }
+}

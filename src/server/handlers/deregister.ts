@@ -1,0 +1,15 @@
+import type { Handler } from '../context';
+import { refusal } from './access';
+
+/** DE-REGISTER: removes the user and everything about it; pushes to it end. */
+export const deregister: Handler<'DE-REGISTER'> = async (ctx, req) => {
+  const { core } = ctx;
+  const user = core.directory.get(req.name);
+  const why = refusal(ctx, user);
+  if (why) return [{ type: 'DE-REGISTER-DENIED', rq: req.rq, name: req.name, reason: why }];
+  core.servingEpoch();
+  await core.store.deleteUser(req.name);
+  core.directory.delete(req.name);
+  core.delivery.forget(req.name);
+  return [{ type: 'DE-REGISTERED', rq: req.rq, name: req.name }];
+};

@@ -1,0 +1,54 @@
+import { LIMITS } from '../../protocol/limits';
+import type { Reply, StoredText } from '../../protocol/messages';
+import type { TextDoc, UserDoc } from '../../store/documents';
+import type { Handler, ServerCore } from '../context';
+import { refusal } from './access';
+
+/**
+ * PUBLISH: denied unless the name is registered and the subject is in its
+ * list. The text gets the next sequence number (allocation is fenced by the
+ * lease epoch), is stored together with the deliveries it owes, and only then
+ * is the publisher answered: nothing acknowledged can be lost. A
+ * retransmission that finds its text already stored (by request key) is
+ * answered with the same sequence number and stores nothing new.
+ */
+export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
+  const { core } = ctx;
+  const user = core.directory.get(req.name);
+  const deny = (reason: string): Reply[] => [
+    { type: 'PUBLISH-DENIED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, reason },
+  ];
+  const why = refusal(ctx, user);
+  if (why || !user) return deny(why ?? 'unknown name');
+  if (!user.subjects.includes(req.subject)) return deny(`subject ${req.subject} is not in your list`);
+  if (Buffer.byteLength(req.text) > LIMITS.maxTextBytes) return deny(`text longer than ${LIMITS.maxTextBytes} bytes`);
+
+  const recipients = core.directory.interested(req.subject, req.name);
+  let doc = await core.store.findTextByReq(ctx.key);
+  if (doc) {
+    // Stored before (the answer was lost, or the server died before answering): make sure its deliveries exist.
+    await core.store.addInbox(owedBy(recipients).map((u) => ({ user: u, seq: doc!._id })));
+  } else {
+    const epoch = core.servingEpoch();
+    const seq = await core.store.allocateSeqs(core.tag, epoch, 1);
+    doc = { _id: seq, from: req.name, subject: req.subject, text: req.text, at: Date.now(), req: ctx.key, epoch };
+    await core.store.insertText(doc, owedBy(recipients));
+    core.counters.published++;
+    fanOut(core, doc, recipients);
+  }
+  return [{ type: 'PUBLISHED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, seq: doc._id }];
+};
+
+/** Users whose delivery is tracked until they receive it: native (acknowledged pushes) and pickle (retrieve only). */
+function owedBy(recipients: UserDoc[]): string[] {
+  return recipients.filter((u) => u.dialect !== 'text').map((u) => u._id);
+}
+
+/** Push the new text: canonical text users get one MESSAGE (they cannot acknowledge); native users through their ordered stream. */
+function fanOut(core: ServerCore, doc: TextDoc, recipients: UserDoc[]): void {
+  const text: StoredText = { seq: doc._id, from: doc.from, subject: doc.subject, text: doc.text, at: doc.at };
+  for (const u of recipients) {
+    if (u.dialect === 'text') core.push(u, { type: 'MESSAGE', ...text });
+    else if (u.dialect === 'native') core.delivery.owe(u._id, text);
+  }
+}

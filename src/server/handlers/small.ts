@@ -1,0 +1,18 @@
+/** The requests that need no store access of their own. */
+import type { Handler } from '../context';
+import { refusal } from './access';
+
+/** ACK (native): the user has shown a pushed text. No answer. */
+export const ack: Handler<'ACK'> = async (ctx, req) => {
+  if (!refusal(ctx, ctx.core.directory.get(req.name))) ctx.core.delivery.ack(req.name, req.seq);
+  return [];
+};
+
+/** INITIALIZATION (seed 000): only the serving server answers, with its tag. */
+export const initialization: Handler<'INITIALIZATION'> = async (ctx) => [{ type: 'INITIALIZATION-SUCCESS', tag: ctx.core.tag }];
+
+/** END-CONNECTION (seed 000): the client quits; nothing to undo (its user stays registered). */
+export const endConnection: Handler<'END-CONNECTION'> = async (_ctx, req) => [{ type: 'END-CONNECTION-OK', rq: req.rq }];
+
+/** STATUS: counters for operators (authorisation is checked by the dispatcher). */
+export const status: Handler<'STATUS'> = async (ctx, req) => [{ type: 'STATUS-REPORT', rq: req.rq, status: ctx.core.status() }];

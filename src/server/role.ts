@@ -1,0 +1,186 @@
+/**
+ * The serving role as an epoch-numbered lease in the shared store.
+ *
+ * - The holder renews the lease (a `beat` counter) every `renewEvery` ms and
+ *   considers itself serving only while its last successful renewal is
+ *   younger than `leaseTtl - safetyMargin` (it fences itself before anyone
+ *   can take over).
+ * - The standby polls the lease; when the holder is itself (a handoff gave it
+ *   the lease) it serves at once; when `beat` has not moved for `leaseTtl`
+ *   ms of its own clock, it takes the lease over with a compare-and-set on
+ *   (epoch, beat), so at most one server acts per epoch.
+ * - Clocks are never compared across machines: each side measures only its
+ *   own intervals.
+ */
+import { EventEmitter } from 'node:events';
+import type { ServerTag } from '../protocol/messages';
+import type { LeaseDoc } from '../store/documents';
+import type { Clock, TimerHandle } from '../util/clock';
+import { silentLogger, type Logger } from '../util/log';
+
+/** The lease operations of the store (a subset of Store, so tests can fake it). */
+export interface LeaseStore {
+  readLease(): Promise<LeaseDoc | null>;
+  initLease(holder: ServerTag): Promise<LeaseDoc>;
+  renewLease(holder: ServerTag, epoch: number): Promise<boolean>;
+  moveLease(from: ServerTag, epoch: number, to: ServerTag, beat?: number): Promise<LeaseDoc | null>;
+}
+
+export interface RoleTiming {
+  /** A silent holder loses the lease after this long. */
+  leaseTtl: number;
+  renewEvery: number;
+  pollEvery: number;
+  /** The holder stops acting this long before its lease could expire elsewhere. */
+  safetyMargin: number;
+}
+
+export function defaultRoleTiming(): RoleTiming {
+  return { leaseTtl: 1500, renewEvery: 250, pollEvery: 100, safetyMargin: 400 };
+}
+
+export type RoleState = 'standby' | 'serving';
+export type ServingReason = 'initial' | 'handoff' | 'failover' | 'resume';
+export type StandbyReason = 'start' | 'handed-over' | 'lost' | 'fenced' | 'stopped';
+
+export interface RoleEvents {
+  serving: [{ epoch: number; reason: ServingReason }];
+  standby: [{ epoch: number; reason: StandbyReason }];
+}
+
+export const otherTag = (tag: ServerTag): ServerTag => (tag === 'A' ? 'B' : 'A');
+
+export class Role extends EventEmitter<RoleEvents> {
+  state: RoleState = 'standby';
+  epoch = 0;
+  private lastRenewal = -Infinity;
+  private watched: { epoch: number; beat: number; since: number } | undefined;
+  private timer: TimerHandle | undefined;
+  private running = false;
+  private ticking = false;
+  private readonly bornAt: number;
+
+  constructor(
+    readonly tag: ServerTag,
+    private readonly store: LeaseStore,
+    private readonly clock: Clock,
+    readonly timing: RoleTiming = defaultRoleTiming(),
+    private readonly log: Logger = silentLogger,
+  ) {
+    super();
+    this.bornAt = clock.now();
+  }
+
+  /** Serving and certain that no one else can be: the only state in which to act or write. */
+  get serving(): boolean {
+    return this.state === 'serving' && this.clock.now() - this.lastRenewal < this.timing.leaseTtl - this.timing.safetyMargin;
+  }
+
+  start(): void {
+    this.running = true;
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.running = false;
+    this.timer?.cancel();
+    if (this.state === 'serving') this.toStandby('stopped');
+  }
+
+  /** Check the lease now (the peer said it handed over). */
+  poke(): void {
+    if (this.running) this.schedule(0);
+  }
+
+  /** Planned handoff: give the lease to the other server. True when it moved. */
+  async handOver(): Promise<boolean> {
+    if (this.state !== 'serving') return false;
+    const moved = await this.store.moveLease(this.tag, this.epoch, otherTag(this.tag));
+    if (!moved) {
+      this.toStandby('lost');
+      return false;
+    }
+    this.epoch = moved.epoch;
+    this.toStandby('handed-over');
+    return true;
+  }
+
+  private schedule(ms: number): void {
+    this.timer?.cancel();
+    this.timer = this.clock.after(ms, () => void this.tick());
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.running || this.ticking) return;
+    this.ticking = true;
+    try {
+      if (this.state === 'serving') await this.renew();
+      else await this.watch();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'lease check failed');
+      if (this.state === 'serving' && !this.serving) this.toStandby('fenced');
+    } finally {
+      this.ticking = false;
+      if (this.running) this.schedule(this.state === 'serving' ? this.timing.renewEvery : this.timing.pollEvery);
+    }
+  }
+
+  private async renew(): Promise<void> {
+    const started = this.clock.now();
+    if (await this.store.renewLease(this.tag, this.epoch)) {
+      // Count from when the renewal was sent: the store may have applied it at any point since.
+      this.lastRenewal = started;
+    } else {
+      this.toStandby('lost');
+    }
+  }
+
+  private async watch(): Promise<void> {
+    const now = this.clock.now();
+    let lease = await this.store.readLease();
+    if (!lease) {
+      // A starts the very first epoch; B does only if A never shows up.
+      if (this.tag === 'A' || now - this.bornAt > this.timing.leaseTtl * 2) lease = await this.store.initLease(this.tag);
+      else return;
+      if (lease.holder === this.tag && lease.epoch === 1 && lease.beat === 0) return this.toServing(lease, 'initial', now);
+    }
+    if (lease.holder === this.tag) {
+      if (this.epoch === 0) {
+        // A restarted server comes back as the non-serving one: its lease from
+        // before the restart goes to the other server (which takes it at once,
+        // or, if it is down too, this server takes it back after leaseTtl).
+        const moved = await this.store.moveLease(this.tag, lease.epoch, otherTag(this.tag), lease.beat);
+        if (moved) this.epoch = moved.epoch;
+        this.log.info({ epoch: moved?.epoch }, 'restarted while holding the lease: left it to the other server');
+        return;
+      }
+      return this.toServing(lease, lease.epoch === this.epoch ? 'resume' : 'handoff', now);
+    }
+    const w = this.watched;
+    if (!w || w.epoch !== lease.epoch || w.beat !== lease.beat) {
+      this.watched = { epoch: lease.epoch, beat: lease.beat, since: now };
+      return;
+    }
+    if (now - w.since < this.timing.leaseTtl) return;
+    this.log.info({ epoch: lease.epoch, holder: lease.holder }, 'holder silent: taking over');
+    const taken = await this.store.moveLease(lease.holder, lease.epoch, this.tag, lease.beat);
+    if (taken) this.toServing(taken, 'failover', now);
+  }
+
+  private toServing(lease: LeaseDoc, reason: ServingReason, now: number): void {
+    this.state = 'serving';
+    this.epoch = lease.epoch;
+    this.lastRenewal = now;
+    this.watched = undefined;
+    this.log.info({ epoch: this.epoch, reason }, 'serving');
+    this.emit('serving', { epoch: this.epoch, reason });
+  }
+
+  private toStandby(reason: StandbyReason): void {
+    if (this.state === 'standby') return;
+    this.state = 'standby';
+    this.lastRenewal = -Infinity;
+    this.log.info({ epoch: this.epoch, reason }, 'standby');
+    this.emit('standby', { epoch: this.epoch, reason });
+  }
+}

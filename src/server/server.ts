@@ -1,0 +1,331 @@
+/**
+ * One server of the pair (A or B). It receives every datagram on one UDP
+ * socket, answers user requests only while it holds the serving lease, and
+ * at the end of its period drains, hands the lease to the other server,
+ * tells every user to switch (CHANGE-SERVER) and tells the other server to
+ * take over. If the serving server dies, the other takes the lease over when
+ * it expires and tells the users.
+ */
+import { EventEmitter } from 'node:events';
+import { AuthError, NotServingError, ProtocolError } from '../errors';
+import { detectDialect, type Dialect } from '../protocol/dialect';
+import { denialFor, isUserRequest, type DialectName, type Push, type Reply, type Request, type ServerTag } from '../protocol/messages';
+import { decodeNative, encodeNative } from '../protocol/native';
+import type { Store } from '../store/store';
+import type { UserDoc } from '../store/documents';
+import { formatAddress, type Address, type Transport } from '../transport/types';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock';
+import { silentLogger, type Logger } from '../util/log';
+import type { RequestContext, ServerCore, ServerCounters } from './context';
+import { Delivery, defaultDeliveryPolicy, type DeliveryPolicy } from './delivery';
+import { Directory } from './directory';
+import { HANDLERS } from './handlers';
+import { KeyedQueue } from './keyed-queue';
+import { ReplyCache } from './reply-cache';
+import { Role, defaultRoleTiming, otherTag, type RoleTiming, type ServingReason, type StandbyReason } from './role';
+import { dedupKey, nativeEncoding } from './wire';
+
+export interface ServerOptions {
+  tag: ServerTag;
+  transport: Transport;
+  /** The other server's address (where TAKEOVER goes, and what CHANGE-SERVER names at a handoff). */
+  peer: Address;
+  /** This server's address as users reach it (default: the transport's bound address). */
+  self?: Address;
+  store: Store;
+  /** Serving period in ms before handing over. */
+  period: number;
+  /** The legacy dialects this server speaks. */
+  dialects: Partial<Record<'text' | 'pickle', Dialect>>;
+  clock?: Clock;
+  logger?: Logger;
+  roleTiming?: Partial<RoleTiming>;
+  delivery?: Partial<DeliveryPolicy>;
+  /** How long a reply is kept for retransmissions (ms). */
+  replyLifetime?: number;
+}
+
+export interface ServerEvents {
+  serving: [{ tag: ServerTag; epoch: number; reason: ServingReason }];
+  standby: [{ tag: ServerTag; epoch: number; reason: StandbyReason }];
+  handoff: [{ from: ServerTag; to: ServerTag; epoch: number; users: number }];
+}
+
+/** Requests whose replies need no de-duplication record (no effect, or idempotent by construction). */
+const UNRECORDED = new Set<Request['type']>(['ACK', 'INITIALIZATION', 'END-CONNECTION', 'STATUS', 'WHO', 'PUBLISH']);
+
+export class RssServer extends EventEmitter<ServerEvents> implements ServerCore {
+  readonly tag: ServerTag;
+  readonly store: Store;
+  readonly directory = new Directory();
+  readonly delivery: Delivery;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly role: Role;
+  readonly counters: ServerCounters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
+  private readonly transport: Transport;
+  private readonly replies: ReplyCache;
+  private readonly queue = new KeyedQueue();
+  private readonly replyLifetime: number;
+  private peer: Address;
+  private self: Address;
+  private ready = false;
+  private draining = false;
+  private periodTimer: TimerHandle | undefined;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly opts: ServerOptions) {
+    super();
+    this.tag = opts.tag;
+    this.store = opts.store;
+    this.transport = opts.transport;
+    this.peer = opts.peer;
+    this.self = opts.self ?? opts.transport.address();
+    this.clock = opts.clock ?? systemClock;
+    this.log = (opts.logger ?? silentLogger).child({ server: opts.tag });
+    this.replyLifetime = opts.replyLifetime ?? 120_000;
+    this.replies = new ReplyCache(200_000, this.replyLifetime);
+    this.role = new Role(opts.tag, opts.store, this.clock, { ...defaultRoleTiming(), ...opts.roleTiming }, this.log);
+    this.delivery = new Delivery(
+      {
+        pending: (user, limit) => this.store.pendingTexts(user, limit),
+        received: (user, seqs) => this.store.removeInbox(user, seqs),
+        send: (user, text) => {
+          const u = this.directory.get(user);
+          if (!u) return false;
+          this.push(u, { type: 'MESSAGE', ...text });
+          return true;
+        },
+      },
+      this.clock,
+      { ...defaultDeliveryPolicy(), ...opts.delivery },
+      this.log,
+    );
+    this.role.on('serving', (e) => void this.onServing(e.epoch, e.reason));
+    this.role.on('standby', (e) => this.onStandby(e.epoch, e.reason));
+    this.transport.onDatagram((bytes, from) => this.onDatagram(bytes, from));
+  }
+
+  /** Start watching or holding the lease. */
+  start(): void {
+    this.role.start();
+  }
+
+  /** Stop serving and release the socket (the lease expires by itself, as after a crash). */
+  async close(): Promise<void> {
+    this.periodTimer?.cancel();
+    this.role.removeAllListeners();
+    this.role.stop();
+    this.delivery.stop();
+    this.ready = false;
+    await this.queue.drain();
+    await this.transport.close();
+  }
+
+  get address(): Address {
+    return this.self;
+  }
+
+  /** Serving and allowed to act right now. */
+  get serving(): boolean {
+    return this.ready && !this.draining && this.role.serving;
+  }
+
+  servingEpoch(): number {
+    if (!this.role.serving) throw new NotServingError();
+    return this.role.epoch;
+  }
+
+  /** End the period now: drain, move the lease, tell the users and the other server. */
+  async handoff(): Promise<boolean> {
+    if (!this.serving) return false;
+    this.draining = true;
+    this.periodTimer?.cancel();
+    try {
+      await this.queue.drain();
+      const epoch = this.role.epoch;
+      if (!(await this.role.handOver())) return false;
+      const to = otherTag(this.tag);
+      const users = this.broadcast({ type: 'CHANGE-SERVER', host: this.peer.host, port: this.peer.port, tag: to, epoch: this.role.epoch });
+      this.transport.send(encodeNative({ type: 'TAKEOVER', from: this.tag, epoch: this.role.epoch }), this.peer);
+      this.log.info({ to, epoch: this.role.epoch, users }, 'handed over');
+      this.emit('handoff', { from: this.tag, to, epoch, users });
+      return true;
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  push(user: UserDoc, msg: Push): void {
+    const encoded = user.dialect === 'native' ? nativeEncoding.encode(msg) : this.opts.dialects[user.dialect]?.encode(msg) ?? [];
+    for (const b of encoded) this.transport.send(b, { host: user.host, port: user.port });
+    if (msg.type === 'MESSAGE' && encoded.length > 0) this.counters.pushes++;
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      tag: this.tag,
+      role: this.serving ? 'serving' : 'standby',
+      epoch: this.role.epoch,
+      address: formatAddress(this.self),
+      peer: formatAddress(this.peer),
+      users: this.directory.size,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      ...this.counters,
+      ...this.delivery.stats,
+    };
+  }
+
+  /** Send `msg` to every registered user; returns how many. */
+  private broadcast(msg: Push): number {
+    let n = 0;
+    for (const u of this.directory.all()) {
+      this.push(u, msg);
+      n++;
+    }
+    return n;
+  }
+
+  private async onServing(epoch: number, reason: ServingReason): Promise<void> {
+    try {
+      const [users, recent] = await Promise.all([this.store.loadUsers(), this.store.recentReplies(Date.now() - this.replyLifetime)]);
+      if (this.role.epoch !== epoch || this.role.state !== 'serving') return;
+      this.directory.load(users);
+      for (const r of recent) this.replies.set(r._id, (r.reply as { replies: Reply[] }).replies, r.at);
+      this.delivery.start();
+      this.ready = true;
+      // After a failover nobody told the users: this server does.
+      if (reason === 'failover') this.broadcast({ type: 'CHANGE-SERVER', host: this.self.host, port: this.self.port, tag: this.tag, epoch });
+      this.periodTimer?.cancel();
+      this.periodTimer = this.clock.after(this.opts.period, () => void this.handoff());
+      this.emit('serving', { tag: this.tag, epoch, reason });
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'could not load state on taking the lease');
+    }
+  }
+
+  private onStandby(epoch: number, reason: StandbyReason): void {
+    this.ready = false;
+    this.periodTimer?.cancel();
+    this.delivery.stop();
+    this.replies.clear();
+    this.emit('standby', { tag: this.tag, epoch, reason });
+  }
+
+  private onDatagram(bytes: Buffer, from: Address): void {
+    const dialect = detectDialect(bytes);
+    try {
+      if (dialect === 'native') return this.onNative(bytes, from);
+      const codec = dialect && this.opts.dialects[dialect];
+      if (!dialect || !codec) {
+        this.counters.malformed++;
+        return;
+      }
+      let req: Request;
+      try {
+        req = codec.decodeRequest(bytes);
+      } catch (err) {
+        return this.onUndecodable(err, dialect, from);
+      }
+      this.accept(req, dialect, from, bytes, undefined);
+    } catch (err) {
+      // The server never crashes on input.
+      this.counters.malformed++;
+      this.log.warn({ err: String(err), from: formatAddress(from) }, 'datagram dropped');
+    }
+  }
+
+  private onNative(bytes: Buffer, from: Address): void {
+    let frame;
+    try {
+      frame = decodeNative(bytes);
+    } catch (err) {
+      return this.onUndecodable(err, 'native', from);
+    }
+    const msg = frame.message;
+    if (msg.type === 'TAKEOVER') {
+      if (msg.from === otherTag(this.tag)) this.role.poke();
+      return;
+    }
+    if (!isUserRequest(msg)) {
+      this.counters.ignored++;
+      return;
+    }
+    if (!frame.envelope.cid && msg.type !== 'STATUS') throw new AuthError('native request without a client id');
+    this.accept(msg, 'native', from, bytes, frame.envelope.cid);
+  }
+
+  private onUndecodable(err: unknown, dialect: DialectName, from: Address): void {
+    this.counters.malformed++;
+    if (!(err instanceof ProtocolError)) throw err;
+    this.log.debug({ err: err.message, from: formatAddress(from), dialect }, 'undecodable datagram');
+    // Only the serving server answers, and only when the request could be identified.
+    if (!this.serving || !err.partial) return;
+    const p = err.partial;
+    this.send([denialFor(p.type, p.rq, p.name ?? '', err.message)], dialect, from);
+  }
+
+  private accept(req: Request, dialect: DialectName, from: Address, bytes: Uint8Array, cid: string | undefined): void {
+    if (!this.serving) {
+      this.counters.ignored++;
+      return;
+    }
+    this.counters.requests++;
+    const key = dedupKey(dialect, from, cid, bytes);
+    const cached = req.type === 'ACK' ? undefined : this.replies.get(key, Date.now());
+    if (cached) {
+      this.counters.duplicates++;
+      return this.send(cached, dialect, from);
+    }
+    const name = 'name' in req ? req.name : formatAddress(from);
+    const ctx: RequestContext = {
+      core: this,
+      from,
+      dialect,
+      key,
+      ...(cid !== undefined ? { cid } : {}),
+      fitRetrieved: (reply) => (dialect === 'native' ? nativeEncoding : this.opts.dialects[dialect]!).fitRetrieved(reply),
+      remember: async (replies) => {
+        remembered = true;
+        const at = Date.now();
+        await this.store.saveReply(key, { replies }, at);
+        this.replies.set(key, replies, at);
+      },
+    };
+    let remembered = false;
+    void this.queue.run(name, async () => {
+      // A request queued behind another may find the lease gone: then it is not executed (the client retries elsewhere).
+      if (!this.role.serving) return;
+      const again = this.replies.get(key, Date.now());
+      if (again) {
+        this.counters.duplicates++;
+        return this.send(again, dialect, from);
+      }
+      if ('name' in req) this.delivery.heardFrom(req.name);
+      const handler = HANDLERS[req.type] as (c: RequestContext, r: Request) => Promise<Reply[]>;
+      try {
+        const replies = await handler(ctx, req);
+        if (remembered) {
+          // recorded by the handler already
+        } else if (replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined)) {
+          await ctx.remember(replies);
+        } else if (req.type === 'PUBLISH') {
+          this.replies.set(key, replies, Date.now());
+        }
+        this.send(replies, dialect, from);
+      } catch (err) {
+        // Not executed (store down, lease lost): stay silent so the client retries, possibly at the other server.
+        this.log.warn({ err: String(err), type: req.type }, 'request not executed');
+      }
+    });
+  }
+
+  private send(replies: Reply[], dialect: DialectName, to: Address): void {
+    const codec = dialect === 'native' ? nativeEncoding : this.opts.dialects[dialect];
+    if (!codec) return;
+    for (const r of replies) {
+      for (const b of codec.encode(r)) this.transport.send(b, to);
+      this.counters.replies++;
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The server's side of the dialects: decoding a datagram into a request in
+ * whatever dialect it speaks, and encoding replies and pushes back into it.
+ */
+import { createHash } from 'node:crypto';
+import type { Dialect } from '../protocol/dialect';
+import { LIMITS } from '../protocol/limits';
+import type { DialectName, Push, Reply, RetrievedReply } from '../protocol/messages';
+import { encodeNative } from '../protocol/native';
+import type { Address } from '../transport/types';
+
+/** Native replies hold as many texts as fit in one native datagram. */
+export function nativeFitRetrieved(reply: RetrievedReply): number {
+  // Envelope and MAC room on top of the JSON of the reply without texts.
+  let size = encodeNative({ ...reply, texts: [] }).length + 32 + 16;
+  let n = 0;
+  for (const t of reply.texts) {
+    size += Buffer.byteLength(JSON.stringify(t)) + 1;
+    if (size > LIMITS.maxNativeDatagram) break;
+    n++;
+  }
+  return n;
+}
+
+/** The native dialect as the server uses it for encoding (decoding goes through decodeNative for the envelope). */
+export const nativeEncoding: Pick<Dialect, 'encode' | 'fitRetrieved'> = {
+  encode: (msg: Reply | Push) => [encodeNative(msg)],
+  fitRetrieved: nativeFitRetrieved,
+};
+
+/**
+ * The de-duplication key of a request: who sent it (native client id, or
+ * the source address for legacy dialects) and a digest of its exact bytes.
+ * A retransmission repeats the bytes, so it maps to the same key; a legacy
+ * client that reuses an RQ# for a different request gets a different key.
+ */
+export function dedupKey(dialect: DialectName, from: Address, cid: string | undefined, bytes: Uint8Array): string {
+  const digest = createHash('sha1').update(bytes).digest('base64url').slice(0, 22);
+  return dialect === 'native' && cid ? `n:${cid}:${digest}` : `${dialect[0]}:${from.host}:${from.port}:${digest}`;
+}
