@@ -1,0 +1,25 @@
+/**
+ * The canonical text dialect of RSS (reference §2): one space-separated line
+ * per datagram, as the course text and the student clients in the wild
+ * speak it. Requests are decoded tolerantly (NUL-terminated buffers,
+ * trailing CR/LF/spaces, runs of spaces, Java's `host/1.2.3.4` addresses);
+ * replies are encoded in exactly one form. Pure: no I/O, no logging.
+ *
+ * The lexer lives in text-lex.ts, requests in text-request.ts, server → user
+ * messages in text-reply.ts; this module is the public face.
+ */
+import type { Dialect } from './dialect';
+import type { RetrievedReply } from './messages';
+import { decodeTextRequest, encodeTextRequest } from './text-request';
+import { decodeTextMessage, decodeTextReplies, encodeTextReply, textProjection, DEFAULT_REASON, EMPTY_TOKEN } from './text-reply';
+
+export { decodeTextRequest, encodeTextRequest, decodeTextMessage, decodeTextReplies, encodeTextReply, textProjection, DEFAULT_REASON, EMPTY_TOKEN };
+
+/** The text dialect as the server uses it. */
+export const textDialect: Dialect = {
+  name: 'text',
+  decodeRequest: decodeTextRequest,
+  encode: encodeTextReply,
+  /** Every text travels in its own MESSAGE datagram (at most ~1 KB each), so all of them fit. */
+  fitRetrieved: (reply: RetrievedReply): number => reply.texts.length,
+};
