@@ -1,0 +1,108 @@
+/** The write commands: insert, update, delete (batches with ordered/unordered error handling). */
+import { ObjectId, type Document } from 'bson';
+import { EngineError, toEngineError } from '../errors.js';
+import { queryRecords } from '../query/execute.js';
+import { toNumber } from '../query/order.js';
+import { isPlainObject, type Doc } from '../query/paths.js';
+import { applyUpdate, parseUpdate } from '../query/update.js';
+import { sameDocument } from '../query/same.js';
+import { collName, writeError, type CommandContext, type Handler } from './context.js';
+import { upsertDocument } from './upsert.js';
+
+function batch(cmd: Document, field: string): Document[] {
+  const v = cmd[field];
+  if (!Array.isArray(v)) throw new EngineError('FailedToParse', `BSON field '${Object.keys(cmd)[0]}.${field}' is missing but a required field`);
+  return v as Document[];
+}
+
+/** Gives a document an _id (first field) if it lacks one; rejects array ids. */
+export function withId(doc: Doc): Doc {
+  if (!isPlainObject(doc)) throw new EngineError('TypeMismatch', 'document to insert must be an object');
+  if (doc._id === undefined) return { _id: new ObjectId(), ...doc };
+  if (Array.isArray(doc._id)) throw new EngineError('InvalidIdField', "The '_id' value cannot be of type array");
+  if (isPlainObject(doc._id) && Object.keys(doc._id).some((k) => k.startsWith('$'))) {
+    throw new EngineError('InvalidIdField', "_id fields may not contain '$'-prefixed fields");
+  }
+  return doc;
+}
+
+/** Runs each statement; stops at the first error when ordered (the default). */
+function runBatch(cmd: Document, items: Document[], each: (item: Document, i: number) => void): Document[] {
+  const ordered = cmd.ordered !== false;
+  const errors: Document[] = [];
+  for (let i = 0; i < items.length; i++) {
+    try {
+      each(items[i], i);
+    } catch (err) {
+      errors.push(writeError(i, toEngineError(err)));
+      if (ordered) break;
+    }
+  }
+  return errors;
+}
+
+function insert(cmd: Document, ctx: CommandContext): Document {
+  const coll = collName(cmd);
+  const docs = batch(cmd, 'documents');
+  let n = 0;
+  const errors = runBatch(cmd, docs, (d) => {
+    ctx.apply({ op: 'i', db: ctx.db, coll, doc: withId(d) });
+    n++;
+  });
+  return errors.length ? { n, writeErrors: errors, ok: 1 } : { n, ok: 1 };
+}
+
+function update(cmd: Document, ctx: CommandContext): Document {
+  const coll = collName(cmd);
+  let n = 0;
+  let nModified = 0;
+  const upserted: Document[] = [];
+  const errors = runBatch(cmd, batch(cmd, 'updates'), (stmt, index) => {
+    const parsed = parseUpdate(stmt.u);
+    const multi = stmt.multi === true;
+    if (multi && parsed.kind === 'replace') throw new EngineError('FailedToParse', 'multi update is not supported for replacement-style update');
+    if (stmt.arrayFilters !== undefined) throw new EngineError('NotImplemented', 'arrayFilters are not supported by this engine');
+    const c = ctx.catalog.get(ctx.db, coll);
+    const stats = (ctx.stats = { docsExamined: 0, stage: '' });
+    // Materialise first: updating indexed fields while walking an index would revisit documents.
+    const recs = [...queryRecords(c, { filter: stmt.q, limit: multi ? 0 : 1, sort: stmt.sort }, stats)];
+    for (const rec of recs) {
+      n++;
+      const doc = applyUpdate(rec.doc, parsed, false);
+      if (sameDocument(doc, rec.doc)) continue;
+      ctx.apply({ op: 'u', db: ctx.db, coll, doc });
+      nModified++;
+    }
+    if (recs.length === 0 && stmt.upsert === true) {
+      const doc = upsertDocument(stmt.q, parsed);
+      ctx.apply({ op: 'i', db: ctx.db, coll, doc });
+      n++;
+      upserted.push({ index, _id: doc._id });
+    }
+  });
+  const reply: Document = { n, nModified };
+  if (upserted.length) reply.upserted = upserted;
+  if (errors.length) reply.writeErrors = errors;
+  reply.ok = 1;
+  return reply;
+}
+
+function del(cmd: Document, ctx: CommandContext): Document {
+  const coll = collName(cmd);
+  let n = 0;
+  const errors = runBatch(cmd, batch(cmd, 'deletes'), (stmt) => {
+    const limit = stmt.limit === undefined ? 0 : toNumber(stmt.limit);
+    if (limit !== 0 && limit !== 1) throw new EngineError('FailedToParse', `The limit field in delete objects must be 0 or 1. Got ${limit}`);
+    const c = ctx.catalog.get(ctx.db, coll);
+    const stats = (ctx.stats = { docsExamined: 0, stage: '' });
+    const recs = [...queryRecords(c, { filter: stmt.q, limit }, stats)];
+    for (const rec of recs) {
+      ctx.apply({ op: 'd', db: ctx.db, coll, id: rec.doc._id });
+      n++;
+    }
+  });
+  return errors.length ? { n, writeErrors: errors, ok: 1 } : { n, ok: 1 };
+}
+
+/** Handlers of this family, by command name. */
+export const writeCommands: Record<string, Handler> = { insert, update, delete: del };

@@ -1,0 +1,158 @@
+/**
+ * Query planning: picks the index that best fits a filter (equality prefix,
+ * then one $in or range field) or, failing that, an index that yields the
+ * requested sort order; otherwise a collection scan. Yields candidate
+ * records only; the caller re-checks the full filter on each.
+ */
+import type { Document } from 'bson';
+import type { Collection } from '../storage/collection.js';
+import type { Entry, Index } from '../storage/index.js';
+import type { DocRecord } from '../storage/record.js';
+import { extractBounds, rangeOf, type Bound, type FieldBounds } from './bounds.js';
+import { keyString } from './keystring.js';
+import { TypeEdge, compareValues } from './order.js';
+import type { SortSpec } from './sort.js';
+
+/** How a query is answered; `sorted` means candidates already come in the requested sort order. */
+export interface Plan {
+  candidates: Iterable<DocRecord>;
+  sorted: boolean;
+  /** 'IDHACK', 'COLLSCAN' or 'IXSCAN <index name>'. */
+  stage: string;
+}
+
+const ABS_MIN = new TypeEdge(0, 'min');
+const ABS_MAX = new TypeEdge(99, 'max');
+
+interface Interval {
+  lo: unknown[];
+  hi: unknown[];
+  /** Bounds of the last constrained field, to apply exclusivity. */
+  field: number;
+  loB?: Bound;
+  hiB?: Bound;
+}
+
+function idLookup(coll: Collection, filter: Document): Plan | undefined {
+  const keys = Object.keys(filter);
+  if (keys.length !== 1 || keys[0] !== '_id') return undefined;
+  const b = extractBounds(filter).get('_id');
+  if (!b?.points || b.points.length !== 1 || b.lo || b.hi) return undefined;
+  const rec = coll.docs.get(keyString(b.points[0]));
+  return { candidates: rec ? [rec] : [], sorted: true, stage: 'IDHACK' };
+}
+
+/** Chooses how to read candidates for a filter and sort. */
+export function planQuery(coll: Collection, filter: Document | undefined, sort: SortSpec): Plan {
+  if (filter) {
+    const id = idLookup(coll, filter);
+    if (id) return id;
+  }
+  const bounds = extractBounds(filter);
+  let best: { ix: Index; eq: number; score: number; last?: FieldBounds } | undefined;
+  for (const ix of coll.indexes) {
+    if (ix.spec.sparse || ix.spec.partialFilterExpression) continue;
+    let eq = 0;
+    let last: FieldBounds | undefined;
+    for (const f of ix.fields) {
+      const b = bounds.get(f);
+      if (!b) break;
+      if (b.points?.length === 1) {
+        eq++;
+        continue;
+      }
+      last = b;
+      break;
+    }
+    if (eq === 0 && !last) continue;
+    const full = eq === ix.fields.length;
+    const score = eq * 4 + (last ? (last.points ? 2 : 1) : 0) + (full && ix.unique ? 8 : 0) - ix.fields.length * 0.01;
+    if (!best || score > best.score) best = { ix, eq, score, last };
+  }
+  if (best) {
+    const { ix, eq, last } = best;
+    const intervals = buildIntervals(ix, bounds, eq, last);
+    const dir = sortDirection(ix, sort, eq);
+    const sorted = dir !== 0 && intervals.length === 1 && !ix.multikey;
+    return { candidates: scan(ix, intervals, sorted ? dir : 1), sorted: sorted || sort.length === 0, stage: `IXSCAN ${ix.name}` };
+  }
+  if (sort.length > 0) {
+    for (const ix of coll.indexes) {
+      if (ix.multikey || ix.spec.sparse || ix.spec.partialFilterExpression) continue;
+      const dir = sortDirection(ix, sort, 0);
+      if (dir !== 0) {
+        const all: Interval = { lo: ix.fields.map(() => ABS_MIN), hi: ix.fields.map(() => ABS_MAX), field: -1 };
+        return { candidates: scan(ix, [all], dir), sorted: true, stage: `IXSCAN ${ix.name}` };
+      }
+    }
+  }
+  return { candidates: coll.docs.values(), sorted: sort.length === 0, stage: 'COLLSCAN' };
+}
+
+/** 1 or -1 when walking the index (forward/backward) from field `from` on gives the sort order; 0 otherwise. */
+function sortDirection(ix: Index, sort: SortSpec, from: number): number {
+  if (sort.length === 0 || from + sort.length > ix.fields.length) return 0;
+  let dir = 0;
+  for (let i = 0; i < sort.length; i++) {
+    if (ix.fields[from + i] !== sort[i].field) return 0;
+    const d = ix.dirs[from + i] * sort[i].dir;
+    if (dir === 0) dir = d;
+    else if (d !== dir) return 0;
+  }
+  return dir;
+}
+
+function buildIntervals(ix: Index, bounds: Map<string, FieldBounds>, eq: number, last?: FieldBounds): Interval[] {
+  const prefix = ix.fields.slice(0, eq).map((f) => bounds.get(f)!.points![0]);
+  const rest = ix.fields.length - eq - (last ? 1 : 0);
+  const tailLo = Array(rest).fill(ABS_MIN);
+  const tailHi = Array(rest).fill(ABS_MAX);
+  if (!last) return [{ lo: [...prefix, ...tailLo], hi: [...prefix, ...tailHi], field: -1 }];
+  if (last.points) {
+    const uniq = [...new Map(last.points.map((p) => [keyString(p), p])).values()];
+    return uniq.map((p) => ({ lo: [...prefix, p, ...tailLo], hi: [...prefix, p, ...tailHi], field: -1 }));
+  }
+  let { lo, hi } = rangeOf(last);
+  // On a multikey field, different elements may satisfy each side: keep only the lower side.
+  if (ix.multikey && last.lo && last.hi) hi = rangeOf({ lo: last.lo }).hi;
+  return [{ lo: [...prefix, lo.v, ...tailLo], hi: [...prefix, hi.v, ...tailHi], field: eq, loB: lo, hiB: hi }];
+}
+
+/** Converts value-order bounds into index order (descending fields swap ends). */
+function indexOrder(ix: Index, iv: Interval): { start: unknown[]; end: unknown[] } {
+  const start: unknown[] = [];
+  const end: unknown[] = [];
+  ix.dirs.forEach((d, i) => {
+    const lo = iv.lo[i] === ABS_MIN && d < 0 ? ABS_MAX : iv.lo[i];
+    const hi = iv.hi[i] === ABS_MAX && d < 0 ? ABS_MIN : iv.hi[i];
+    start.push(d > 0 ? lo : hi);
+    end.push(d > 0 ? hi : lo);
+  });
+  return { start, end };
+}
+
+function* scan(ix: Index, intervals: Interval[], dir: number): Generator<DocRecord> {
+  const dedupe = ix.multikey || intervals.length > 1 ? new Set<number>() : undefined;
+  for (const iv of intervals) {
+    const { start, end } = indexOrder(ix, iv);
+    const entries =
+      dir > 0
+        ? ix.entries.forward(ix.entries.lowerBound((e) => ix.compareKeys(e.k, start) >= 0) ?? { c: Number.MAX_SAFE_INTEGER, i: 0 })
+        : ix.entries.backward(ix.entries.lastBefore((e) => ix.compareKeys(e.k, end) > 0) ?? { c: -1, i: -1 });
+    for (const e of entries as Iterable<Entry>) {
+      if (dir > 0 ? ix.compareKeys(e.k, end) > 0 : ix.compareKeys(e.k, start) < 0) break;
+      if (iv.field >= 0 && !withinRange(e.k[iv.field], iv)) continue;
+      if (dedupe) {
+        if (dedupe.has(e.rec.seq)) continue;
+        dedupe.add(e.rec.seq);
+      }
+      yield e.rec;
+    }
+  }
+}
+
+function withinRange(v: unknown, iv: Interval): boolean {
+  if (iv.loB && !iv.loB.inc && compareValues(v, iv.loB.v) === 0) return false;
+  if (iv.hiB && !iv.hiB.inc && compareValues(v, iv.hiB.v) === 0) return false;
+  return true;
+}

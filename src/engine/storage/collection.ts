@@ -1,0 +1,105 @@
+/**
+ * A collection: documents by canonical _id key plus its indexes. Every
+ * mutation checks all constraints before touching anything, so a failed
+ * insert or update leaves the collection unchanged.
+ */
+import type { Document } from 'bson';
+import { EngineError } from '../errors.js';
+import { keyString } from '../query/keystring.js';
+import type { Doc } from '../query/paths.js';
+import { Index, type DocPredicate, type IndexSpec } from './index.js';
+import type { DocRecord } from './record.js';
+
+/** Builds the predicate of a partial index from its filter (supplied by the query layer). */
+export type PredicateFactory = (filter: Document) => DocPredicate;
+
+/** The default index every collection has. */
+export const ID_INDEX_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
+
+/** Documents and indexes of one namespace. */
+export class Collection {
+  readonly docs = new Map<string, DocRecord>();
+  readonly indexes: Index[];
+  private nextSeq = 1;
+
+  constructor(
+    readonly db: string,
+    readonly name: string,
+    readonly options: Document,
+    private readonly predicate: PredicateFactory,
+  ) {
+    this.indexes = [new Index(ID_INDEX_SPEC, this.ns)];
+  }
+
+  get ns(): string {
+    return `${this.db}.${this.name}`;
+  }
+
+  /** Looks a document up by its _id value. */
+  getById(id: unknown): DocRecord | undefined {
+    return this.docs.get(keyString(id));
+  }
+
+  /** Inserts a document that already has an _id; DuplicateKey if any unique key is taken. */
+  insert(doc: Doc): DocRecord {
+    const idKey = keyString(doc._id);
+    if (this.docs.has(idKey)) throw this.indexes[0].duplicate([doc._id]);
+    const rec: DocRecord = { doc, seq: this.nextSeq++ };
+    const keys = this.indexes.map((ix) => ix.keysOf(rec));
+    for (let i = 1; i < this.indexes.length; i++) this.indexes[i].checkUnique(keys[i], rec.seq);
+    this.docs.set(idKey, rec);
+    this.indexes.forEach((ix, i) => ix.add(keys[i], rec));
+    return rec;
+  }
+
+  /** Replaces a stored document (same _id) with a new version, in place. */
+  replace(rec: DocRecord, doc: Doc): DocRecord {
+    const probe: DocRecord = { doc, seq: rec.seq };
+    const moves: [Index, unknown[][], unknown[][]][] = [];
+    for (let i = 0; i < this.indexes.length; i++) {
+      const ix = this.indexes[i];
+      const o = ix.keysOf(rec);
+      const n = ix.keysOf(probe);
+      // Skip index maintenance when the keys did not move (the usual $set on an unindexed field).
+      if (o.length === n.length && o.every((k, j) => ix.compareKeys(k, n[j]) === 0)) continue;
+      if (i > 0) ix.checkUnique(n, rec.seq);
+      moves.push([ix, o, n]);
+    }
+    for (const [ix, o] of moves) ix.remove(o, rec);
+    rec.doc = doc;
+    rec.plain = undefined;
+    for (const [ix, , n] of moves) ix.add(n, rec);
+    return rec;
+  }
+
+  /** Removes a stored document. */
+  remove(rec: DocRecord): void {
+    this.docs.delete(keyString(rec.doc._id));
+    for (const ix of this.indexes) ix.remove(ix.keysOf(rec), rec);
+  }
+
+  /** Creates an index and fills it from the current documents; DuplicateKey if a unique index cannot be built. */
+  createIndex(spec: IndexSpec): void {
+    const partial = spec.partialFilterExpression ? this.predicate(spec.partialFilterExpression) : undefined;
+    const ix = new Index(spec, this.ns, partial);
+    for (const rec of this.docs.values()) {
+      const keys = ix.keysOf(rec);
+      ix.checkUnique(keys, rec.seq);
+      ix.add(keys, rec);
+    }
+    this.indexes.push(ix);
+  }
+
+  /** Drops an index by name (never _id_). */
+  dropIndex(name: string): void {
+    const i = this.indexes.findIndex((ix) => ix.name === name);
+    if (i < 0) throw new EngineError('IndexNotFound', `index not found with name [${name}]`);
+    if (i === 0) throw new EngineError('InvalidOptions', 'cannot drop _id index');
+    this.indexes.splice(i, 1);
+  }
+
+  /** Finds an index by name. */
+  indexByName(name: string): Index | undefined {
+    return this.indexes.find((ix) => ix.name === name);
+  }
+}

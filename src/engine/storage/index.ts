@@ -1,0 +1,158 @@
+/**
+ * A secondary (or _id) index: a sorted list of (key tuple, record) entries in
+ * MongoDB order with per-field direction, supporting multikey (array) fields,
+ * unique, sparse and partial indexes.
+ */
+import type { Document } from 'bson';
+import { EngineError } from '../errors.js';
+import { compareValues } from '../query/order.js';
+import { keyString } from '../query/keystring.js';
+import { collectPath, splitPath, type Doc } from '../query/paths.js';
+import type { DocRecord } from './record.js';
+import { SortedList } from './sorted-list.js';
+
+/** One index entry. */
+export interface Entry {
+  k: unknown[];
+  rec: DocRecord;
+}
+
+/** The stored description of an index, as returned by listIndexes. */
+export interface IndexSpec extends Document {
+  v: number;
+  key: Record<string, number>;
+  name: string;
+  unique?: boolean;
+  sparse?: boolean;
+  partialFilterExpression?: Document;
+}
+
+/** Predicate deciding whether a document belongs to a partial index. */
+export type DocPredicate = (rec: DocRecord) => boolean;
+
+/** A sorted index over one or more fields. */
+export class Index {
+  readonly fields: string[];
+  readonly dirs: number[];
+  private readonly paths: string[][];
+  readonly entries: SortedList<Entry>;
+  /** True once any document produced several keys (an array field): such an index cannot answer sorts. */
+  multikey = false;
+
+  constructor(
+    readonly spec: IndexSpec,
+    private readonly ns: string,
+    private readonly partial?: DocPredicate,
+  ) {
+    this.fields = Object.keys(spec.key);
+    this.dirs = this.fields.map((f) => (Number(spec.key[f]) < 0 ? -1 : 1));
+    this.paths = this.fields.map(splitPath);
+    this.entries = new SortedList<Entry>((a, b) => this.compareKeys(a.k, b.k) || a.rec.seq - b.rec.seq);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get unique(): boolean {
+    return this.spec.unique === true;
+  }
+
+  /** Compares two key tuples in index order (directions applied). */
+  compareKeys(a: unknown[], b: unknown[]): number {
+    for (let i = 0; i < this.dirs.length; i++) {
+      const c = compareValues(a[i], b[i]);
+      if (c !== 0) return c * this.dirs[i];
+    }
+    return 0;
+  }
+
+  /** Key tuples of a record (none when a sparse/partial index skips it). */
+  keysOf(rec: DocRecord): unknown[][] {
+    if (this.partial && !this.partial(rec)) return [];
+    const perField: unknown[][] = [];
+    let arrayFields = 0;
+    let present = false;
+    for (const parts of this.paths) {
+      const raw = collectPath(rec.doc, parts);
+      const vals: unknown[] = [];
+      let isArray = raw.length > 1;
+      for (const v of raw) {
+        if (v !== undefined) present = true;
+        if (Array.isArray(v)) {
+          isArray = true;
+          if (v.length === 0) vals.push(undefined);
+          else vals.push(...v);
+        } else {
+          vals.push(v);
+        }
+      }
+      if (isArray) arrayFields++;
+      perField.push(vals.map((v) => (v === undefined ? null : v)));
+    }
+    if (this.spec.sparse && !present) return [];
+    if (arrayFields > 1) {
+      throw new EngineError('CannotIndexParallelArrays', `cannot index parallel arrays [${this.fields.join('] [')}]`);
+    }
+    let keys: unknown[][] = [[]];
+    for (const vals of perField) {
+      const next: unknown[][] = [];
+      for (const k of keys) for (const v of vals) next.push([...k, v]);
+      keys = next;
+    }
+    if (keys.length > 1) {
+      this.multikey = true;
+      const seen = new Set<string>();
+      keys = keys.filter((k) => {
+        const s = keyString(k);
+        if (seen.has(s)) return false;
+        seen.add(s);
+        return true;
+      });
+    }
+    return keys;
+  }
+
+  /** Throws DuplicateKey if a unique index already holds one of `keys` for another document. */
+  checkUnique(keys: unknown[][], seq: number): void {
+    if (!this.unique) return;
+    for (const k of keys) {
+      const pos = this.entries.lowerBound((e) => this.compareKeys(e.k, k) >= 0);
+      if (!pos) continue;
+      for (const e of this.entries.forward(pos)) {
+        if (this.compareKeys(e.k, k) !== 0) break;
+        if (e.rec.seq !== seq) throw this.duplicate(k);
+      }
+    }
+  }
+
+  /** Builds MongoDB's duplicate-key error (code 11000 with keyPattern and keyValue). */
+  duplicate(k: unknown[]): EngineError {
+    const keyValue: Doc = {};
+    this.fields.forEach((f, i) => (keyValue[f] = k[i]));
+    const shown = this.fields.map((f, i) => `${f}: ${show(k[i])}`).join(', ');
+    return new EngineError('DuplicateKey', `E11000 duplicate key error collection: ${this.ns} index: ${this.name} dup key: { ${shown} }`, {
+      keyPattern: { ...this.spec.key },
+      keyValue,
+    });
+  }
+
+  /** Adds entries for keys computed by {@link keysOf}. */
+  add(keys: unknown[][], rec: DocRecord): void {
+    for (const k of keys) this.entries.insert({ k, rec });
+  }
+
+  /** Removes the entries of a record given its keys. */
+  remove(keys: unknown[][], rec: DocRecord): void {
+    for (const k of keys) this.entries.delete({ k, rec });
+  }
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null || v === undefined) return 'null';
+  const t = (v as { _bsontype?: string })._bsontype;
+  if (t === 'ObjectId') return `ObjectId('${String(v)}')`;
+  if (v instanceof Date) return `new Date(${v.getTime()})`;
+  return String(v);
+}

@@ -1,0 +1,121 @@
+/**
+ * An ordered multiset kept as a list of bounded sorted chunks (the layout of
+ * Python's sortedcontainers): binary search over chunk maxima, then inside a
+ * chunk. Insert and delete cost O(log n + chunk size), which stays flat at
+ * millions of entries, and in-order iteration is a plain array walk.
+ */
+
+/** Position of an element: chunk index and offset inside the chunk. */
+export interface Pos {
+  c: number;
+  i: number;
+}
+
+const CHUNK = 512;
+
+/** Sorted container with a caller-supplied total order. */
+export class SortedList<T> {
+  private chunks: T[][] = [];
+  private size_ = 0;
+
+  constructor(private readonly cmp: (a: T, b: T) => number) {}
+
+  /** Number of elements. */
+  get size(): number {
+    return this.size_;
+  }
+
+  /** Inserts an element after any equal ones. */
+  insert(x: T): void {
+    this.size_++;
+    const chunks = this.chunks;
+    if (chunks.length === 0) {
+      chunks.push([x]);
+      return;
+    }
+    let c = this.chunkFor((e) => this.cmp(e, x) > 0);
+    if (c === chunks.length) c--;
+    const chunk = chunks[c];
+    // Appending in order is the common case (ascending ids, timestamps).
+    if (this.cmp(chunk[chunk.length - 1], x) <= 0) chunk.push(x);
+    else chunk.splice(upper(chunk, (e) => this.cmp(e, x) > 0), 0, x);
+    if (chunk.length > 2 * CHUNK) chunks.splice(c + 1, 0, chunk.splice(CHUNK));
+  }
+
+  /** Removes one element equal to x (by the comparator); returns whether one was found. */
+  delete(x: T): boolean {
+    const p = this.lowerBound((e) => this.cmp(e, x) >= 0);
+    if (!p) return false;
+    const chunk = this.chunks[p.c];
+    if (this.cmp(chunk[p.i], x) !== 0) return false;
+    chunk.splice(p.i, 1);
+    this.size_--;
+    if (chunk.length === 0) this.chunks.splice(p.c, 1);
+    return true;
+  }
+
+  /** First position whose element satisfies `atOrAfter` (monotone predicate); undefined at the end. */
+  lowerBound(atOrAfter: (e: T) => boolean): Pos | undefined {
+    const c = this.chunkFor(atOrAfter);
+    if (c === this.chunks.length) return undefined;
+    return { c, i: upper(this.chunks[c], atOrAfter) };
+  }
+
+  /** Last position whose element does not satisfy `after` (monotone predicate); undefined if none. */
+  lastBefore(after: (e: T) => boolean): Pos | undefined {
+    const p = this.lowerBound(after);
+    if (!p) {
+      if (this.chunks.length === 0) return undefined;
+      const c = this.chunks.length - 1;
+      return { c, i: this.chunks[c].length - 1 };
+    }
+    if (p.i > 0) return { c: p.c, i: p.i - 1 };
+    if (p.c === 0) return undefined;
+    return { c: p.c - 1, i: this.chunks[p.c - 1].length - 1 };
+  }
+
+  /** Iterates forward from a position (or the start). */
+  *forward(from?: Pos): Generator<T> {
+    let c = from ? from.c : 0;
+    let i = from ? from.i : 0;
+    for (; c < this.chunks.length; c++, i = 0) {
+      const chunk = this.chunks[c];
+      for (; i < chunk.length; i++) yield chunk[i];
+    }
+  }
+
+  /** Iterates backward from a position (or the end). */
+  *backward(from?: Pos): Generator<T> {
+    let c = from ? from.c : this.chunks.length - 1;
+    let i = from ? from.i : c >= 0 ? this.chunks[c].length - 1 : -1;
+    for (; c >= 0; c--, i = c >= 0 ? this.chunks[c].length - 1 : -1) {
+      const chunk = this.chunks[c];
+      for (; i >= 0; i--) yield chunk[i];
+    }
+  }
+
+  /** Index of the first chunk whose last element satisfies the predicate. */
+  private chunkFor(pred: (e: T) => boolean): number {
+    let lo = 0;
+    let hi = this.chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const chunk = this.chunks[mid];
+      if (pred(chunk[chunk.length - 1])) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}
+
+/** First index in a sorted array whose element satisfies the monotone predicate. */
+function upper<T>(arr: T[], pred: (e: T) => boolean): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pred(arr[mid])) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
