@@ -1,0 +1,264 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { RssClient, type ReceivedText } from '../../src/client/client';
+import { DeniedError, TimeoutError } from '../../src/errors';
+import { openUdp } from '../../src/transport/udp';
+import { FakeClock } from '../../src/util/clock';
+import { autoAnswer, FakeServer, text, type Received } from './fake-server';
+
+const FAST = { ackTimeoutMs: 50, maxWaitMs: 200, exchangeLifetimeMs: 3000 };
+/** Distinct requests among received datagrams (a loaded machine may add retransmissions). */
+const distinct = (rs: Received[]) => new Set(rs.map((r) => r.bytes.toString('hex'))).size;
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((c) => c()));
+});
+
+async function world(policy: object = FAST) {
+  const a = await FakeServer.open();
+  const b = await FakeServer.open();
+  const client = await RssClient.open({ servers: [a.address, b.address], bind: { host: '127.0.0.1', port: 0 }, policy });
+  cleanup.push(() => client.close(), () => a.close(), () => b.close());
+  return { a, b, client };
+}
+
+describe('RssClient requests', () => {
+  it('sends its first request to both servers and adopts the one that answers', async () => {
+    const { a, b, client } = await world();
+    autoAnswer(b);
+    const changes: string[] = [];
+    client.on('server', (c) => changes.push(`${c.tag}:${c.reason}`));
+    const reply = await client.register('bob');
+    expect(reply).toMatchObject({ type: 'REGISTERED', name: 'bob' });
+    expect(distinct(a.of('REGISTER'))).toBe(1);
+    expect(distinct(b.of('REGISTER'))).toBe(1);
+    expect(client.currentServer).toEqual(b.address);
+    expect(changes).toEqual(['B:reply']);
+    // Later requests go to the current server only.
+    await client.subjects('bob', ['news']);
+    expect(a.of('SUBJECTS')).toHaveLength(0);
+    expect(distinct(b.of('SUBJECTS'))).toBe(1);
+  });
+
+  it('registers the wildcard 0.0.0.0 when bound to it, the socket address otherwise', async () => {
+    const { b, client } = await world();
+    autoAnswer(b);
+    await client.register('bob');
+    expect(b.of('REGISTER').find((r) => r.message.name === 'bob')!.message).toMatchObject({ host: '127.0.0.1', port: client.localAddress.port });
+    const wild = await RssClient.open({ servers: [b.address, b.address], policy: FAST });
+    cleanup.push(() => wild.close());
+    await wild.register('carol');
+    expect(b.of('REGISTER').find((r) => r.message.name === 'carol')!.message).toMatchObject({ host: '0.0.0.0', port: wild.localAddress.port });
+  });
+
+  it('retransmits the identical bytes (same rq and ctr) until answered', async () => {
+    const { b, client } = await world();
+    b.onMessage = (r) => {
+      if (b.received.length === 3) b.answer(r, { type: 'WHO-LIST', name: 'bob', users: [{ name: 'al', online: true }] });
+    };
+    const reply = await client.who('bob');
+    expect(reply.users).toEqual([{ name: 'al', online: true }]);
+    const copies = b.of('WHO');
+    expect(copies).toHaveLength(3);
+    expect(new Set(copies.map((c) => c.bytes.toString('hex'))).size).toBe(1);
+    expect(copies[0]!.envelope).toMatchObject({ cid: client.cid });
+  });
+
+  it('after two silent tries to the current server, retransmits to both', async () => {
+    const { a, b, client } = await world();
+    autoAnswer(a);
+    await client.status();
+    expect(client.currentServer).toEqual(a.address);
+    // A hands over silently (its CHANGE-SERVER was lost); B serves now.
+    a.onMessage = undefined;
+    autoAnswer(b);
+    const before = a.received.length;
+    await client.who('bob');
+    const toA = a.received.slice(before);
+    expect(toA.length).toBeGreaterThanOrEqual(3); // two silent tries, then retransmissions to both
+    expect(distinct(toA)).toBe(1);
+    expect(b.of('WHO')[0]!.bytes).toEqual(toA[0]!.bytes);
+    expect(client.currentServer).toEqual(b.address);
+  });
+
+  it('drops replies from strangers and replies to no pending rq', async () => {
+    const { b, client } = await world();
+    const stranger = await FakeServer.open();
+    cleanup.push(() => stranger.close());
+    b.onMessage = (r) => {
+      if (r.message.type !== 'STATUS' || b.received.length > 1) return;
+      const rq = r.message.rq!;
+      stranger.send({ type: 'STATUS-REPORT', rq, status: { forged: true } }, r.from);
+      b.send({ type: 'STATUS-REPORT', rq: rq + 7, status: { wrongRq: true } }, r.from);
+      b.send({ type: 'REGISTERED', rq, name: 'x' }, r.from); // wrong type for this rq
+      setTimeout(() => b.answer(r, { type: 'STATUS-REPORT', status: { real: true } }), 80);
+    };
+    const reply = await client.status();
+    expect(reply.status).toEqual({ real: true });
+  });
+
+  it('rejects a denial with DeniedError carrying the reply', async () => {
+    const { b, client } = await world();
+    autoAnswer(b, (r) => ({ type: 'REGISTER-DENIED', name: r.message.name, reason: 'USERNAME ALREADY EXISTS' }));
+    const err = await client.register('bob').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeniedError);
+    expect((err as DeniedError).reply).toMatchObject({ type: 'REGISTER-DENIED', reason: 'USERNAME ALREADY EXISTS' });
+    expect((err as DeniedError).message).toBe('USERNAME ALREADY EXISTS');
+  });
+
+  it('rejects with TimeoutError when no server answers', async () => {
+    const { client } = await world({ ackTimeoutMs: 10, maxWaitMs: 20, exchangeLifetimeMs: 200 });
+    const started = Date.now();
+    const err = await client.status().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as TimeoutError).code).toBe('RSS_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('retrieve follows more: true until done', async () => {
+    const { b, client } = await world();
+    let round = 0;
+    autoAnswer(b, (r) => {
+      if (r.message.type !== 'RETRIEVE-TEXTS') return undefined;
+      round++;
+      return { type: 'RETRIEVED', name: 'bob', texts: round === 1 ? [text(1), text(2)] : [text(3)], more: round === 1 };
+    });
+    const reply = await client.retrieve('bob');
+    expect(reply.texts.map((t) => t.seq)).toEqual([1, 2, 3]);
+    expect(reply.more).toBe(false);
+    const last = await client.retrieve('bob', { last: 5 });
+    expect(b.of('RETRIEVE-TEXTS').at(-1)!.message).toMatchObject({ last: 5 });
+    expect(last.texts.map((t) => t.seq)).toEqual([3]);
+  });
+
+  it('close() rejects pending calls and releases the socket', async () => {
+    const { client } = await world();
+    const port = client.localAddress.port;
+    const pending = client.status();
+    await client.close();
+    await expect(pending).rejects.toMatchObject({ code: 'RSS_CLOSED' });
+    const again = await openUdp({ host: '127.0.0.1', port });
+    await again.close();
+  });
+});
+
+describe('RssClient pushes', () => {
+  async function registered() {
+    const w = await world();
+    autoAnswer(w.b);
+    await w.client.register('bob');
+    const shown: ReceivedText[] = [];
+    w.client.on('message', (t) => shown.push(t));
+    return { ...w, shown };
+  }
+
+  it('acknowledges every MESSAGE, shows each seq once and in order', async () => {
+    const { b, client, shown } = await registered();
+    const to = client.localAddress;
+    for (const seq of [5, 5, 9, 7, 12, 9]) b.send({ type: 'MESSAGE', ...text(seq) }, to);
+    await expect.poll(() => b.of('ACK').length).toBe(6);
+    expect(b.of('ACK').map((r) => r.message)).toEqual([5, 5, 9, 7, 12, 9].map((seq) => ({ type: 'ACK', name: 'bob', seq })));
+    expect(shown.map((t) => t.seq)).toEqual([5, 9, 12]);
+    expect(shown[0]).toMatchObject({ to: 'bob', from: 'alice', subject: 'news', text: 'text 5' });
+  });
+
+  it('ignores pushes from strangers', async () => {
+    const { b, client, shown } = await registered();
+    const stranger = await FakeServer.open();
+    cleanup.push(() => stranger.close());
+    stranger.send({ type: 'MESSAGE', ...text(3) }, client.localAddress);
+    b.send({ type: 'MESSAGE', ...text(4) }, client.localAddress);
+    await expect.poll(() => shown.length).toBe(1);
+    expect(shown[0]!.seq).toBe(4);
+    expect(stranger.received).toHaveLength(0);
+  });
+
+  it('listen() gap-fills, buffering pushes that arrive meanwhile and merging them in order', async () => {
+    const { b, client, shown } = await registered();
+    const rounds: number[] = [];
+    b.onMessage = (r) => {
+      if (r.message.type !== 'RETRIEVE-TEXTS' || rounds.includes(r.message.rq!)) return; // retransmissions: answered late
+      rounds.push(r.message.rq!);
+      if (rounds.length === 1) {
+        // Pushes racing the retrieve: a newer one and one the retrieve also returns.
+        b.send({ type: 'MESSAGE', ...text(10) }, r.from);
+        b.send({ type: 'MESSAGE', ...text(4) }, r.from);
+        setTimeout(() => b.answer(r, { type: 'RETRIEVED', name: 'bob', texts: [text(3), text(4), text(8)], more: true }), 80);
+      } else {
+        b.answer(r, { type: 'RETRIEVED', name: 'bob', texts: [], more: false });
+      }
+    };
+    await client.listen('bob');
+    expect(shown.map((t) => t.seq)).toEqual([3, 4, 8, 10]);
+    expect(client.lastShown('bob')).toBe(10);
+  });
+
+  it('follows CHANGE-SERVER between the known servers and gap-fills after it', async () => {
+    const { a, b, client } = await registered();
+    autoAnswer(a);
+    await client.listen('bob');
+    const events: string[] = [];
+    client.on('server', (c) => events.push(`${c.tag}:${c.reason}`));
+    const since = a.received.length;
+    b.send({ type: 'CHANGE-SERVER', host: a.address.host, port: a.address.port, tag: 'A', epoch: 2 }, client.localAddress);
+    await a.nextOf('RETRIEVE-TEXTS', since);
+    expect(client.currentServer).toEqual(a.address);
+    expect(events).toEqual(['A:change-server']);
+    const bBefore = b.of('STATUS').length;
+    await client.status();
+    expect(b.of('STATUS')).toHaveLength(bBefore);
+    // A stale (lower epoch) change back to B is ignored.
+    a.send({ type: 'CHANGE-SERVER', host: b.address.host, port: b.address.port, epoch: 1 }, client.localAddress);
+    await client.status();
+    expect(client.currentServer).toEqual(a.address);
+  });
+
+  it('ignores a CHANGE-SERVER forged by a stranger or pointing to an unknown address', async () => {
+    const { a, b, client } = await registered();
+    const stranger = await FakeServer.open();
+    cleanup.push(() => stranger.close());
+    stranger.send({ type: 'CHANGE-SERVER', host: a.address.host, port: a.address.port }, client.localAddress);
+    stranger.send({ type: 'CHANGE-SERVER', host: stranger.address.host, port: stranger.address.port }, client.localAddress);
+    b.send({ type: 'CHANGE-SERVER', host: stranger.address.host, port: stranger.address.port }, client.localAddress);
+    await client.status(); // a round trip to B: the three datagrams were handled before its answer
+    expect(client.currentServer).toEqual(b.address);
+    expect(stranger.received).toHaveLength(0);
+  });
+
+  it('UPDATE-SERVER from a known server replaces that server address', async () => {
+    const { a, b, client } = await registered();
+    const newA = await FakeServer.open();
+    cleanup.push(() => newA.close());
+    autoAnswer(newA);
+    const updates: number[] = [];
+    client.on('servers-updated', (s) => updates.push(s[0].port));
+    b.send({ type: 'UPDATE-SERVER', host: newA.address.host, port: newA.address.port, tag: 'A' }, client.localAddress);
+    await expect.poll(() => updates).toEqual([newA.address.port]);
+    b.send({ type: 'CHANGE-SERVER', host: newA.address.host, port: newA.address.port, tag: 'A' }, client.localAddress);
+    await expect.poll(() => client.currentServer).toEqual(newA.address);
+    await client.status();
+    expect(distinct(newA.of('STATUS'))).toBe(1);
+    expect(a.of('STATUS')).toHaveLength(0);
+  });
+});
+
+describe('RssClient silence', () => {
+  it('a listening client asks for missed texts after a silence, and not before', async () => {
+    const b = await FakeServer.open();
+    autoAnswer(b);
+    const clock = new FakeClock();
+    const client = await RssClient.open({ servers: [b.address, b.address], bind: { host: '127.0.0.1', port: 0 }, clock, policy: { listenSilenceMs: 30_000 } });
+    cleanup.push(() => client.close(), () => b.close());
+    await client.listen('bob');
+    expect(distinct(b.of('RETRIEVE-TEXTS'))).toBe(1);
+    clock.advance(29_999);
+    await client.status(); // traffic re-arms the silence timer
+    clock.advance(29_999);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(distinct(b.of('RETRIEVE-TEXTS'))).toBe(1);
+    clock.advance(1);
+    await b.nextOf('RETRIEVE-TEXTS', b.received.indexOf(b.of('RETRIEVE-TEXTS').at(-1)!) + 1);
+    expect(distinct(b.of('RETRIEVE-TEXTS'))).toBe(2);
+    client.unlisten('bob');
+    await expect.poll(() => clock.pending).toBe(0); // the fill's exchange finished, no silence timer left
+  });
+});

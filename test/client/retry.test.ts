@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { RssError, TimeoutError } from '../../src/errors';
+import { ClientIdentity } from '../../src/client/identity';
+import { Exchanges } from '../../src/client/requests';
+import {
+  ACK_TIMEOUT_MS, EXCHANGE_LIFETIME_MS, MAX_RETRANSMIT, defaultRetryPolicy, resolveRetryPolicy, retransmitWait, sendsToBoth,
+} from '../../src/client/retry';
+import { ServerBook } from '../../src/client/servers';
+import { decodeNative, encodeNative } from '../../src/protocol/native';
+import type { Address, Transport } from '../../src/transport/types';
+import { FakeClock } from '../../src/util/clock';
+import { silentLogger } from '../../src/util/log';
+
+const A = { host: '127.0.0.1', port: 1001 };
+const B = { host: '127.0.0.1', port: 1002 };
+
+function setup(policy = defaultRetryPolicy(), random = () => 0) {
+  const clock = new FakeClock();
+  const sent: { at: number; bytes: Buffer; to: Address }[] = [];
+  const transport: Transport = {
+    send: (bytes, to) => void sent.push({ at: clock.now(), bytes: Buffer.from(bytes), to }),
+    onDatagram: () => {},
+    address: () => ({ host: '127.0.0.1', port: 2000 }),
+    close: async () => {},
+  };
+  const servers = new ServerBook([A, B]);
+  const ex = new Exchanges({ transport, clock, policy, random, logger: silentLogger, identity: new ClientIdentity(), servers });
+  return { clock, sent, ex, servers };
+}
+
+describe('retry policy', () => {
+  it('defaultRetryPolicy returns a fresh object each time', () => {
+    const a = defaultRetryPolicy();
+    a.ackTimeoutMs = 1;
+    expect(defaultRetryPolicy().ackTimeoutMs).toBe(ACK_TIMEOUT_MS);
+  });
+
+  it('waits ACK_TIMEOUT..ACK_TIMEOUT*1.5 first, doubles, and caps each wait', () => {
+    const p = defaultRetryPolicy();
+    expect(retransmitWait(p, 0, () => 0)).toBe(200);
+    expect(retransmitWait(p, 0, () => 0.999999)).toBe(300);
+    expect([0, 1, 2, 3, 4, 5].map((n) => retransmitWait(p, n, () => 0))).toEqual([200, 400, 800, 1600, 2000, 2000]);
+    expect(retransmitWait(p, 3, () => 0.999999)).toBe(2000);
+  });
+
+  it('the whole schedule ends within the exchange lifetime even with the largest jitter', () => {
+    const p = defaultRetryPolicy();
+    let total = 0;
+    for (let n = 0; n <= MAX_RETRANSMIT; n++) total += retransmitWait(p, n, () => 0.999999);
+    expect(total).toBeLessThanOrEqual(EXCHANGE_LIFETIME_MS);
+  });
+
+  it('turns to both servers after the configured silent tries', () => {
+    const p = defaultRetryPolicy();
+    expect([0, 1, 2, 3].map((n) => sendsToBoth(p, n))).toEqual([false, false, true, true]);
+  });
+
+  it('validates overrides and names the bad key', () => {
+    expect(resolveRetryPolicy({ maxRetransmit: 2 }).maxRetransmit).toBe(2);
+    expect(() => resolveRetryPolicy({ ackTimeoutMs: Number.NaN })).toThrow(/ackTimeoutMs/);
+    expect(() => resolveRetryPolicy({ ackRandomFactor: 0.5 })).toThrow(/ackRandomFactor/);
+  });
+});
+
+describe('Exchanges on a FakeClock', () => {
+  it('sends to both first, retransmits identical bytes on schedule, then times out', async () => {
+    const { clock, sent, ex } = setup();
+    const call = ex.request({ type: 'WHO', name: 'bob' });
+    const outcome = call.catch((e: unknown) => e);
+    clock.advance(20_000);
+    const err = await outcome;
+    expect(err).toBeInstanceOf(TimeoutError);
+    // Unknown current server: every transmission goes to both.
+    expect(sent.map((s) => s.at)).toEqual([0, 0, 200, 200, 600, 600, 1400, 1400, 3000, 3000, 5000, 5000]);
+    expect(new Set(sent.map((s) => s.bytes.toString('hex'))).size).toBe(1);
+  });
+
+  it('gives up at the exchange lifetime when it is shorter than the schedule', async () => {
+    const { clock, ex } = setup({ ...defaultRetryPolicy(), exchangeLifetimeMs: 500 });
+    let settledAt = -1;
+    const p = ex.request({ type: 'STATUS' }).catch(() => (settledAt = clock.now()));
+    clock.advance(499);
+    await Promise.resolve();
+    expect(settledAt).toBe(-1);
+    clock.advance(1);
+    await p;
+    expect(settledAt).toBe(500);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('talks to the current server only, then to both after two silent tries', () => {
+    const { clock, sent, ex, servers } = setup();
+    servers.adopt(B);
+    void ex.request({ type: 'WHO', name: 'bob' }).catch(() => {});
+    clock.advance(600);
+    expect(sent.map((s) => [s.at, s.to.port])).toEqual([[0, 1002], [200, 1002], [600, 1001], [600, 1002]]);
+    ex.close();
+  });
+
+  it('resolves with the matching reply and clears its timers', async () => {
+    const { clock, sent, ex } = setup();
+    const call = ex.request({ type: 'WHO', name: 'bob' });
+    const { message } = decodeNative(sent[0]!.bytes);
+    const rq = (message as { rq: number }).rq;
+    expect(ex.accept({ type: 'REGISTERED', rq, name: 'bob' })).toBe(false); // wrong reply type for WHO
+    expect(ex.accept({ type: 'WHO-LIST', rq: rq + 1, name: 'bob', users: [] })).toBe(false);
+    expect(ex.accept({ type: 'WHO-LIST', rq, name: 'bob', users: [] })).toBe(true);
+    await expect(call).resolves.toMatchObject({ type: 'WHO-LIST' });
+    expect(clock.pending).toBe(0);
+    expect(ex.accept({ type: 'WHO-LIST', rq, name: 'bob', users: [] })).toBe(false); // a late duplicate
+  });
+
+  it('close() rejects pending calls with RSS_CLOSED', async () => {
+    const { clock, ex } = setup();
+    const call = ex.request({ type: 'STATUS' });
+    ex.close();
+    await expect(call).rejects.toMatchObject({ code: 'RSS_CLOSED' });
+    await expect(ex.request({ type: 'STATUS' })).rejects.toBeInstanceOf(RssError);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('the TimeoutError is created when the call starts (its stack names the caller)', async () => {
+    const { clock, ex } = setup();
+    async function callerNamedForTheStack() {
+      return ex.request({ type: 'STATUS' });
+    }
+    const p = callerNamedForTheStack().catch((e: Error) => e);
+    clock.advance(20_000);
+    expect(((await p) as Error).stack).toContain('callerNamedForTheStack');
+  });
+});
+
+describe('ClientIdentity', () => {
+  it('ctr is strictly increasing and above the wall clock in µs', () => {
+    let wall = 1_000;
+    const id = new ClientIdentity(undefined, () => wall);
+    const a = id.nextCtr();
+    const b = id.nextCtr();
+    expect(a).toBe(1_000_000);
+    expect(b).toBe(1_000_001);
+    wall = 500; // a clock step back does not make ctr go back
+    expect(id.nextCtr()).toBe(1_000_002);
+    expect(id.cid).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // A later run of the same cid starts above.
+    wall = 2_000;
+    expect(new ClientIdentity(id.cid, () => wall).nextCtr()).toBeGreaterThan(b);
+  });
+
+  it('rq wraps after maxRq and skips numbers in use', () => {
+    const id = new ClientIdentity('abc');
+    const first = id.nextRq();
+    expect(id.nextRq((n) => n === first + 1)).toBe(first + 2);
+    (id as unknown as { rq: number }).rq = 0xffffffff;
+    expect(id.nextRq()).toBe(0);
+    expect(() => new ClientIdentity('not valid!')).toThrow(/cid/);
+  });
+
+  it('encodes into a native envelope', () => {
+    const id = new ClientIdentity();
+    const bytes = encodeNative({ type: 'STATUS', rq: id.nextRq() }, { cid: id.cid, ctr: id.nextCtr() });
+    expect(decodeNative(bytes).envelope.cid).toBe(id.cid);
+  });
+});
