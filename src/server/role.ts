@@ -58,6 +58,8 @@ export class Role extends EventEmitter<RoleEvents> {
   private timer: TimerHandle | undefined;
   private running = false;
   private ticking = false;
+  /** The first lease seen after start: if it names this server, it is from before a restart. */
+  private firstLook = true;
   private readonly bornAt: number;
 
   constructor(
@@ -138,6 +140,8 @@ export class Role extends EventEmitter<RoleEvents> {
   private async watch(): Promise<void> {
     const now = this.clock.now();
     let lease = await this.store.readLease();
+    const firstLook = this.firstLook;
+    this.firstLook = false;
     if (!lease) {
       // A starts the very first epoch; B does only if A never shows up.
       if (this.tag === 'A' || now - this.bornAt > this.timing.leaseTtl * 2) lease = await this.store.initLease(this.tag);
@@ -145,7 +149,7 @@ export class Role extends EventEmitter<RoleEvents> {
       if (lease.holder === this.tag && lease.epoch === 1 && lease.beat === 0) return this.toServing(lease, 'initial', now);
     }
     if (lease.holder === this.tag) {
-      if (this.epoch === 0) {
+      if (firstLook) {
         // A restarted server comes back as the non-serving one: its lease from
         // before the restart goes to the other server (which takes it at once,
         // or, if it is down too, this server takes it back after leaseTtl).

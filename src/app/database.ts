@@ -1,0 +1,60 @@
+/**
+ * Where the store lives: an external MongoDB (--mongo URI), the embedded
+ * engine, or a mongod run by mongodb-memory-server when a binary is already
+ * on this machine (it is never downloaded here: offline machines fail fast).
+ */
+import { RssError } from '../errors';
+
+export type EngineChoice = 'auto' | 'embedded' | 'mongod';
+
+export interface Database {
+  uri: string;
+  /** What runs it, for the ready line: "embedded", "mongod 7.0.x", "external". */
+  kind: string;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  engine: EngineChoice;
+  mongo?: string;
+  dataDir?: string;
+  onWarning?: (msg: string) => void;
+}
+
+/** Path of a mongod binary that is already present (system binary or mongodb-memory-server's cache), if any. */
+export async function findMongod(): Promise<string | undefined> {
+  const { DryMongoBinary } = await import('mongodb-memory-server-core');
+  return (await DryMongoBinary.locateBinary({} as Parameters<typeof DryMongoBinary.locateBinary>[0]).catch(() => undefined)) ?? undefined;
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (opts.mongo) return { uri: opts.mongo, kind: 'external', close: async () => {} };
+  let engine = opts.engine;
+  if (engine !== 'embedded') {
+    const binary = await findMongod();
+    if (!binary) {
+      if (engine === 'mongod') {
+        throw new RssError(
+          'RSS_ENGINE_UNAVAILABLE',
+          'no mongod binary on this machine, and rss does not download one. ' +
+            'Set MONGOMS_SYSTEM_BINARY=/path/to/mongod, or use --engine embedded (the default).',
+        );
+      }
+      engine = 'embedded';
+    } else {
+      engine = 'mongod';
+    }
+  }
+  if (engine === 'mongod') return startMemoryServer();
+  const { startEngine } = await import('../engine');
+  const running = await startEngine({ host: '127.0.0.1', port: 0, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}) });
+  return { uri: running.uri, kind: opts.dataDir ? `embedded (${opts.dataDir})` : 'embedded (in memory)', close: () => running.close() };
+}
+
+async function startMemoryServer(): Promise<Database> {
+  // Never reach for the network: the binary is known to be present.
+  process.env.MONGOMS_RUNTIME_DOWNLOAD = 'false';
+  const { MongoMemoryServer } = await import('mongodb-memory-server-core');
+  const server = await MongoMemoryServer.create();
+  return { uri: server.getUri(), kind: 'mongod (mongodb-memory-server)', close: async () => void (await server.stop()) };
+}

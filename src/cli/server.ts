@@ -1,0 +1,75 @@
+/** `rss server`: one server of the pair, for real deployments. */
+import type { Command } from 'commander';
+import type { ServerTag } from '../protocol/messages';
+import type { Address } from '../transport/types';
+import { parseDuration, parseHostPort, parsePort, parseRole } from './args';
+import { createLogger } from './logger';
+import { fail, onShutdown } from './run';
+
+interface ServerCliOptions {
+  role: ServerTag;
+  port: number;
+  peer: Address;
+  host: string;
+  mongo?: string;
+  period: number;
+  dataDir?: string;
+  chaos?: string;
+  logLevel: string;
+  logFile?: string;
+}
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('run server A or B of a pair (both must share one MongoDB: --mongo)')
+    .requiredOption('--role <A|B>', 'which server of the pair this is', parseRole)
+    .requiredOption('--port <n>', 'UDP port to listen on (0 picks a free one)', parsePort)
+    .requiredOption('--peer <host:port>', 'UDP address of the other server', parseHostPort)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--mongo <uri>', 'MongoDB URI shared with the other server (default: an embedded engine with a data folder)')
+    .option('--period <duration>', 'serving period before handing over (e.g. 30s, 2m)', parseDuration, 120_000)
+    .option('--data-dir <dir>', 'data folder of the embedded engine when --mongo is not given')
+    .option('--chaos <spec>', 'inject faults into this server\'s datagrams (e.g. drop=0.1,dup=0.05,seed=1)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
+    .option('--log-file <path>', 'write logs to this file instead of stderr')
+    .action(async (o: ServerCliOptions) => {
+      try {
+        await runServer(o);
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+async function runServer(o: ServerCliOptions): Promise<void> {
+  const logger = await createLogger(o.logLevel, o.logFile);
+  const { openDatabase } = await import('../app/database');
+  let mongo = o.mongo;
+  let closeDb = async () => {};
+  if (!mongo) {
+    const { default: envPaths } = await import('env-paths');
+    const { join } = await import('node:path');
+    const dataDir = o.dataDir ?? join(envPaths('rss', { suffix: '' }).data, `engine-${o.role}`);
+    const db = await openDatabase({ engine: 'embedded', dataDir, onWarning: (m) => logger.warn({}, m) });
+    mongo = db.uri;
+    closeDb = () => db.close();
+    process.stderr.write(`rss server ${o.role}: embedded engine with data in ${dataDir} at ${db.uri}\n`);
+    process.stderr.write(`  (the other server must share it: rss server --role ${o.role === 'A' ? 'B' : 'A'} --mongo ${db.uri} ...)\n`);
+  }
+  const { startServer } = await import('../app/pair');
+  const started = await startServer({
+    tag: o.role, host: o.host, port: o.port, peer: o.peer, mongoUri: mongo, period: o.period, logger,
+    ...(o.chaos ? { chaos: o.chaos } : {}),
+  });
+  const { server } = started;
+  const addr = `${server.address.host}:${server.address.port}`;
+  process.stdout.write(`rss server ${o.role} ready on ${addr} (peer ${o.peer.host}:${o.peer.port})\n`);
+  server.on('serving', (e) => process.stdout.write(`${o.role} serving (epoch ${e.epoch}, ${e.reason})\n`));
+  server.on('standby', (e) => process.stdout.write(`${o.role} standby (epoch ${e.epoch}, ${e.reason})\n`));
+  server.on('handoff', (e) => process.stdout.write(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users told\n`));
+  onShutdown(async () => {
+    await started.close();
+    await closeDb();
+  });
+}

@@ -1,0 +1,62 @@
+/** A whole rss system for tests: embedded engine + servers A and B on 127.0.0.1 port 0, and clients. */
+import { startPair, type StartedPair } from '../../src/app/pair';
+import { RssClient, type RssClientOptions } from '../../src/client/client';
+import { startEngine, type RunningEngine } from '../../src/engine';
+import type { Address } from '../../src/transport/types';
+
+export interface TestSystem {
+  engine: RunningEngine;
+  pair: StartedPair;
+  servers: [Address, Address];
+  client(opts?: Partial<RssClientOptions>): Promise<RssClient>;
+  close(): Promise<void>;
+}
+
+let dbCounter = 0;
+
+export async function startSystem(opts: { period?: number; chaos?: string } = {}): Promise<TestSystem> {
+  const engine = await startEngine({ port: 0 });
+  const pair = await startPair({
+    mongoUri: engine.uri, portA: 0, portB: 0, period: opts.period ?? 600_000,
+    dbName: `e2e_${process.pid}_${dbCounter++}`,
+    roleTiming: { leaseTtl: 600, renewEvery: 100, pollEvery: 50, safetyMargin: 200 },
+    ...(opts.chaos ? { chaos: opts.chaos } : {}),
+  });
+  const servers: [Address, Address] = [pair.a.server.address, pair.b.server.address];
+  const clients: RssClient[] = [];
+  return {
+    engine, pair, servers,
+    async client(o = {}) {
+      const c = await RssClient.open({ servers, bind: { host: '127.0.0.1', port: 0 }, policy: { ackTimeoutMs: 60 }, ...o });
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close()));
+      await pair.close();
+      await engine.close();
+    },
+  };
+}
+
+/** Resolve with the next `n` values of `event`, or reject after `ms`. */
+export function nextEvents<T>(emitter: { on(e: string, f: (v: T) => void): unknown; off(e: string, f: (v: T) => void): unknown }, event: string, n = 1, ms = 3000): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const got: T[] = [];
+    const timer = setTimeout(() => {
+      emitter.off(event, on);
+      reject(new Error(`timed out waiting for ${n} ${event} event(s); got ${got.length}`));
+    }, ms);
+    const on = (v: T) => {
+      got.push(v);
+      if (got.length === n) {
+        clearTimeout(timer);
+        emitter.off(event, on);
+        resolve(got);
+      }
+    };
+    emitter.on(event, on);
+  });
+}
+
+export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
