@@ -1,0 +1,313 @@
+/**
+ * The storage contract of rss: every Store method, as the server relies on
+ * it. Registered once per engine by contract.test.ts; each test gets a fresh
+ * database, so it starts from empty collections.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NotServingError, StorageError } from '../../src/errors';
+import type { TextDoc, UserDoc } from '../../src/store/documents';
+import { isDuplicateKey, redact, Store } from '../../src/store/store';
+
+/** A fresh database name per test. */
+export const freshDbName = (): string => `rss_contract_${randomBytes(6).toString('hex')}`;
+
+const user = (name: string, subjects: string[] = []): UserDoc => ({
+  _id: name,
+  host: '127.0.0.1',
+  port: 4000,
+  dialect: 'native',
+  subjects,
+  createdAt: 1,
+});
+
+const text = (seq: number, subject = 's', from = 'alice'): TextDoc => ({
+  _id: seq,
+  from,
+  subject,
+  text: `text ${seq}`,
+  at: 1000 + seq,
+  req: `req-${seq}`,
+  epoch: 1,
+});
+
+/** Registers the Store contract against the engine whose URI `uri()` gives (read when each test starts). */
+export function storeContract(uri: () => string): void {
+  let store: Store;
+
+  beforeEach(async () => {
+    store = await Store.open({ uri: uri(), dbName: freshDbName() });
+  });
+  afterEach(async () => {
+    await store.db.dropDatabase();
+    await store.close();
+  });
+
+  describe('lease', () => {
+    it('starts absent; initLease creates epoch 1 for the first caller only', async () => {
+      expect(await store.readLease()).toBeNull();
+      expect(await store.initLease('A')).toEqual({ _id: 'lease', holder: 'A', epoch: 1, beat: 0, seq: 0 });
+      // A second init (the other server, or a retry) returns the lease in force unchanged.
+      expect(await store.initLease('B')).toEqual({ _id: 'lease', holder: 'A', epoch: 1, beat: 0, seq: 0 });
+      expect(await store.readLease()).toMatchObject({ holder: 'A', epoch: 1 });
+    });
+
+    it('concurrent initLease calls agree on one holder', async () => {
+      const [a, b] = await Promise.all([store.initLease('A'), store.initLease('B')]);
+      expect(a).toEqual(b);
+      expect(await store.control.countDocuments()).toBe(1);
+    });
+
+    it('renewLease bumps beat only for the holder of the current epoch', async () => {
+      await store.initLease('A');
+      expect(await store.renewLease('A', 1)).toBe(true);
+      expect(await store.renewLease('A', 1)).toBe(true);
+      expect(await store.readLease()).toMatchObject({ holder: 'A', epoch: 1, beat: 2 });
+      expect(await store.renewLease('B', 1)).toBe(false);
+      expect(await store.renewLease('A', 2)).toBe(false);
+      expect(await store.renewLease('A', 0)).toBe(false);
+      expect((await store.readLease())!.beat).toBe(2);
+    });
+
+    it('renewLease on a missing lease is false', async () => {
+      expect(await store.renewLease('A', 1)).toBe(false);
+    });
+
+    it('planned moveLease: epoch+1, beat reset, and only once per epoch', async () => {
+      await store.initLease('A');
+      await store.renewLease('A', 1);
+      const moved = await store.moveLease('A', 1, 'B');
+      expect(moved).toEqual({ _id: 'lease', holder: 'B', epoch: 2, beat: 0, seq: 0 });
+      // The old epoch is over: neither a repeat nor a renewal by A succeeds.
+      expect(await store.moveLease('A', 1, 'B')).toBeNull();
+      expect(await store.renewLease('A', 1)).toBe(false);
+      expect(await store.renewLease('B', 2)).toBe(true);
+    });
+
+    it('takeover moveLease is a compare-and-set on (epoch, beat)', async () => {
+      await store.initLease('A');
+      await store.renewLease('A', 1); // beat 1
+      // The standby watched beat 0, but the holder renewed since: no takeover.
+      expect(await store.moveLease('A', 1, 'B', 0)).toBeNull();
+      expect(await store.readLease()).toMatchObject({ holder: 'A', epoch: 1, beat: 1 });
+      // Wrong holder in the filter: no takeover either.
+      expect(await store.moveLease('B', 1, 'A', 1)).toBeNull();
+      const taken = await store.moveLease('A', 1, 'B', 1);
+      expect(taken).toMatchObject({ holder: 'B', epoch: 2, beat: 0 });
+    });
+
+    it('two racing takeovers of the same (epoch, beat): exactly one wins', async () => {
+      await store.initLease('A');
+      const results = await Promise.all([
+        store.moveLease('A', 1, 'B', 0),
+        store.moveLease('A', 1, 'B', 0),
+        store.moveLease('A', 1, 'A', 0),
+      ]);
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      expect((await store.readLease())!.epoch).toBe(2);
+    });
+
+    it('allocateSeqs hands out consecutive ranges, kept across a move', async () => {
+      await store.initLease('A');
+      expect(await store.allocateSeqs('A', 1, 1)).toBe(1);
+      expect(await store.allocateSeqs('A', 1, 3)).toBe(2);
+      expect(await store.allocateSeqs('A', 1, 1)).toBe(5);
+      await store.moveLease('A', 1, 'B');
+      expect(await store.allocateSeqs('B', 2, 2)).toBe(6);
+      expect((await store.readLease())!.seq).toBe(7);
+    });
+
+    it('allocateSeqs is fenced: NotServingError once the lease moved', async () => {
+      await store.initLease('A');
+      await store.allocateSeqs('A', 1, 1);
+      await store.moveLease('A', 1, 'B', 0);
+      const err = await store.allocateSeqs('A', 1, 1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NotServingError);
+      expect((err as NotServingError).code).toBe('RSS_NOT_SERVING');
+      // The fenced call allocated nothing.
+      expect((await store.readLease())!.seq).toBe(1);
+      await expect(store.allocateSeqs('B', 1, 1)).rejects.toBeInstanceOf(NotServingError);
+    });
+
+    it('concurrent allocations never overlap', async () => {
+      await store.initLease('A');
+      const firsts = await Promise.all(Array.from({ length: 10 }, () => store.allocateSeqs('A', 1, 2)));
+      const seqs = firsts.flatMap((f) => [f, f + 1]).sort((x, y) => x - y);
+      expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    });
+  });
+
+  describe('users', () => {
+    it('insert, duplicate, load', async () => {
+      expect(await store.insertUser(user('alice', ['a']))).toBe(true);
+      expect(await store.insertUser({ ...user('alice'), port: 9 })).toBe(false);
+      expect(await store.insertUser(user('bob'))).toBe(true);
+      const all = await store.loadUsers();
+      expect(all.map((u) => u._id).sort()).toEqual(['alice', 'bob']);
+      // The duplicate did not overwrite the first registration.
+      expect(all.find((u) => u._id === 'alice')).toEqual(user('alice', ['a']));
+    });
+
+    it('updateUser sets fields and reports a missing user', async () => {
+      await store.insertUser(user('alice', ['a']));
+      expect(await store.updateUser('alice', { subjects: ['x', 'y'], port: 5000 })).toBe(true);
+      expect(await store.users.findOne({ _id: 'alice' })).toEqual({ ...user('alice'), subjects: ['x', 'y'], port: 5000 });
+      expect(await store.updateUser('nobody', { port: 1 })).toBe(false);
+      expect(await store.users.countDocuments()).toBe(1);
+    });
+
+    it('deleteUser removes the user and its inbox, nobody else’s, and keeps its texts', async () => {
+      await store.insertUser(user('alice'));
+      await store.insertUser(user('bob'));
+      await store.insertText(text(1, 's', 'alice'), ['alice', 'bob']);
+      await store.insertText(text(2, 's', 'bob'), ['alice']);
+      expect(await store.deleteUser('alice')).toBe(true);
+      expect(await store.loadUsers()).toEqual([user('bob')]);
+      expect(await store.inbox.find({}, { projection: { _id: 0 } }).toArray()).toEqual([{ user: 'bob', seq: 1 }]);
+      expect(await store.countTexts()).toBe(2);
+      expect(await store.deleteUser('alice')).toBe(false);
+    });
+
+    it('deleteUser of an unknown name still clears stray inbox rows', async () => {
+      await store.addInbox([{ user: 'ghost', seq: 1 }]);
+      expect(await store.deleteUser('ghost')).toBe(false);
+      expect(await store.inbox.countDocuments()).toBe(0);
+    });
+  });
+
+  describe('texts and inbox', () => {
+    it('insertText stores the text and its deliveries', async () => {
+      await store.insertText(text(1), ['bob', 'carol']);
+      expect(await store.findTextByReq('req-1')).toEqual(text(1));
+      expect(await store.findTextByReq('req-2')).toBeNull();
+      const rows = await store.inbox.find({}).sort({ user: 1 }).project({ _id: 0 }).toArray();
+      expect(rows).toEqual([{ user: 'bob', seq: 1 }, { user: 'carol', seq: 1 }]);
+      expect(await store.countTexts()).toBe(1);
+    });
+
+    it('insertText is idempotent and a retry re-adds missing inbox rows', async () => {
+      await store.insertText(text(1), ['bob', 'carol']);
+      // Suppose only part of the deliveries were written before a crash.
+      await store.inbox.deleteOne({ user: 'carol', seq: 1 });
+      await store.insertText(text(1), ['bob', 'carol']);
+      expect(await store.countTexts()).toBe(1);
+      expect(await store.inbox.countDocuments({ seq: 1 })).toBe(2);
+      expect(await store.inbox.countDocuments({ user: 'carol', seq: 1 })).toBe(1);
+    });
+
+    it('texts are unique by req (secondary unique index)', async () => {
+      await store.insertText(text(1), []);
+      const err = await store.texts.insertOne({ ...text(2), req: 'req-1' }).catch((e: unknown) => e);
+      expect(isDuplicateKey(err)).toBe(true);
+      expect(await store.countTexts()).toBe(1);
+    });
+
+    it('addInbox ignores rows already present and inserts the rest', async () => {
+      await store.addInbox([{ user: 'bob', seq: 1 }]);
+      await store.addInbox([
+        { user: 'bob', seq: 1 },
+        { user: 'bob', seq: 2 },
+        { user: 'carol', seq: 1 },
+      ]);
+      await store.addInbox([]);
+      expect(await store.inbox.countDocuments()).toBe(3);
+    });
+
+    it('pendingTexts: oldest first, limited, with `more`, only that user', async () => {
+      for (const seq of [3, 1, 4, 2]) await store.insertText(text(seq), ['bob']);
+      await store.insertText(text(5), ['carol']);
+      const two = await store.pendingTexts('bob', 2);
+      expect(two.texts.map((t) => t._id)).toEqual([1, 2]);
+      expect(two.more).toBe(true);
+      const all = await store.pendingTexts('bob', 4);
+      expect(all.texts).toEqual([1, 2, 3, 4].map((s) => text(s)));
+      expect(all.more).toBe(false);
+      expect(await store.pendingTexts('nobody', 10)).toEqual({ texts: [], more: false });
+    });
+
+    it('pendingTexts skips an owed text that does not exist', async () => {
+      await store.insertText(text(1), ['bob']);
+      await store.addInbox([{ user: 'bob', seq: 2 }]);
+      await store.insertText(text(3), ['bob']);
+      const r = await store.pendingTexts('bob', 10);
+      expect(r.texts.map((t) => t._id)).toEqual([1, 3]);
+      expect(r.more).toBe(false);
+    });
+
+    it('removeInbox removes only the given seqs of that user', async () => {
+      for (const seq of [1, 2, 3]) await store.insertText(text(seq), ['bob', 'carol']);
+      await store.removeInbox('bob', [1, 3, 99]);
+      await store.removeInbox('bob', []);
+      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([2]);
+      expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([1, 2, 3]);
+    });
+
+    it('lastTexts: the N most recent on the subjects, oldest first', async () => {
+      const subjects = ['a', 'b', 'c', 'a', 'c', 'b', 'a', 'c', 'b', 'a'];
+      // Inserted out of order, so natural order is not sequence order.
+      for (const seq of [7, 2, 9, 1, 10, 4, 3, 8, 6, 5]) await store.insertText(text(seq, subjects[seq - 1]), []);
+      const ids = async (s: string[], n: number) => (await store.lastTexts(s, n)).map((t) => t._id);
+      expect(await ids(['a', 'b'], 4)).toEqual([6, 7, 9, 10]);
+      expect(await ids(['c'], 2)).toEqual([5, 8]);
+      expect(await ids(['a'], 100)).toEqual([1, 4, 7, 10]);
+      expect(await ids(['b', 'c', 'a'], 3)).toEqual([8, 9, 10]);
+      expect(await ids(['zzz'], 3)).toEqual([]);
+      expect(await ids([], 3)).toEqual([]);
+      expect(await ids(['a'], 0)).toEqual([]);
+      expect((await store.lastTexts(['c'], 1))[0]).toEqual(text(8, 'c'));
+    });
+
+    it('countTexts counts stored texts', async () => {
+      expect(await store.countTexts()).toBe(0);
+      for (const seq of [1, 2, 3]) await store.insertText(text(seq), []);
+      await store.insertText(text(3), []);
+      expect(await store.countTexts()).toBe(3);
+    });
+  });
+
+  describe('replies', () => {
+    it('saveReply upserts; recentReplies and purgeReplies split by `at`', async () => {
+      await store.saveReply('k1', { replies: [1] }, 100);
+      await store.saveReply('k2', { replies: [2] }, 200);
+      await store.saveReply('k3', { replies: [3] }, 300);
+      await store.saveReply('k1', { replies: ['again'] }, 250);
+      expect(await store.requests.countDocuments()).toBe(3);
+      const recent = await store.recentReplies(250);
+      expect(recent.map((r) => r._id).sort()).toEqual(['k1', 'k3']);
+      expect(recent.find((r) => r._id === 'k1')).toEqual({ _id: 'k1', reply: { replies: ['again'] }, at: 250 });
+      expect(await store.purgeReplies(250)).toBe(1);
+      expect((await store.recentReplies(0)).map((r) => r._id).sort()).toEqual(['k1', 'k3']);
+      expect(await store.purgeReplies(0)).toBe(0);
+    });
+  });
+
+  describe('helpers', () => {
+    it('isDuplicateKey recognises 11000 only', () => {
+      expect(isDuplicateKey({ code: 11000 })).toBe(true);
+      expect(isDuplicateKey({ writeErrors: [{ code: 11000 }, { code: 11000 }] })).toBe(true);
+      expect(isDuplicateKey({ writeErrors: [{ code: 11000 }, { code: 121 }] })).toBe(false);
+      expect(isDuplicateKey({ code: 121 })).toBe(false);
+      expect(isDuplicateKey(new Error('x'))).toBe(false);
+      expect(isDuplicateKey(undefined)).toBe(false);
+    });
+
+    it('redact hides the password only', () => {
+      expect(redact('mongodb://u:secret@h:1/db')).toBe('mongodb://u:***@h:1/db');
+      expect(redact('mongodb://h:1/db')).toBe('mongodb://h:1/db');
+    });
+
+    it('indexes the store relies on exist after open', async () => {
+      const names = async (c: { indexes(): Promise<{ name?: string; unique?: boolean }[]> }) => (await c.indexes()).map((i) => i.name);
+      expect(await names(store.texts)).toEqual(expect.arrayContaining(['req_unique', 'subject_seq']));
+      expect(await names(store.inbox)).toEqual(expect.arrayContaining(['user_seq']));
+      expect(await names(store.requests)).toEqual(expect.arrayContaining(['at']));
+    });
+  });
+}
+
+/** Store.open on an address where nothing listens fails with StorageError (not the driver's error). */
+export async function expectOpenFailure(uri: string): Promise<void> {
+  const err = await Store.open({ uri, dbName: freshDbName() }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(StorageError);
+  expect((err as StorageError).code).toBe('RSS_STORAGE');
+}
