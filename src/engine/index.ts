@@ -3,8 +3,7 @@
  * the MongoDB wire protocol on loopback, so the official driver connects to
  * `mongodb://host:port/` unchanged.
  */
-import { EngineCore } from './core.js';
-import { WireServer } from './server.js';
+import { launchEngine } from './launch.js';
 
 /** Options of {@link startEngine}. */
 export interface EngineOptions {
@@ -28,24 +27,7 @@ export interface RunningEngine {
   close(): Promise<void>;
 }
 
-/** Starts an engine and resolves once it accepts connections. */
-export async function startEngine(opts: EngineOptions = {}): Promise<RunningEngine> {
-  const host = opts.host ?? '127.0.0.1';
-  const warn = opts.onWarning ?? (() => {});
-  const core = new EngineCore();
-  const server = new WireServer(core, undefined, warn);
-  const port = await server.listen(host, opts.port ?? 0);
-  let closed: Promise<void> | undefined;
-  return {
-    uri: `mongodb://${host.includes(':') ? `[${host}]` : host}:${port}/`,
-    host,
-    port,
-    close() {
-      closed ??= (async () => {
-        await server.close();
-        core.cursors.clear();
-      })();
-      return closed;
-    },
-  };
+/** Starts an engine and resolves once it accepts connections (after recovery when `dataDir` is set). */
+export function startEngine(opts: EngineOptions = {}): Promise<RunningEngine> {
+  return launchEngine(opts);
 }
