@@ -3,12 +3,20 @@
  * anyone reading the rss database) relies on. Registered once per engine by
  * contract.test.ts; each test uses a fresh database.
  */
-import { MongoClient, MongoServerError, type CommandStartedEvent, type Db, type Document } from 'mongodb';
+import { MongoClient, MongoServerError, type CommandStartedEvent, type Db } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isDuplicateKey } from '../../src/store/store';
 import { freshDbName } from './store-contract';
 
-type D = Document;
+/** Test documents: numeric ids, anything else. */
+type D = { _id: number; [field: string]: unknown };
+interface Counter {
+  _id: number;
+  n: number;
+  tags?: string[];
+  gone?: boolean;
+  s?: string;
+}
 
 /** Registers the driver CRUD contract against the engine whose URI `uri()` gives. */
 export function driverContract(uri: () => string): void {
@@ -55,7 +63,7 @@ export function driverContract(uri: () => string): void {
       const c = await seed(25);
       commands.length = 0;
       const ids: number[] = [];
-      for await (const d of c.find({}).sort({ _id: 1 }).batchSize(4)) ids.push(d._id as number);
+      for await (const d of c.find({}).sort({ _id: 1 }).batchSize(4)) ids.push(d._id);
       expect(ids).toEqual(Array.from({ length: 25 }, (_, i) => i));
       expect(commands.filter((n) => n === 'getMore').length).toBeGreaterThanOrEqual(6);
     });
@@ -81,7 +89,7 @@ export function driverContract(uri: () => string): void {
 
   describe('updates', () => {
     it('operators: $set, $inc, $push, $unset; matched vs modified counts', async () => {
-      const c = db.collection<D>('c');
+      const c = db.collection<Counter>('c');
       await c.insertOne({ _id: 1, n: 1, tags: [], gone: true });
       const r = await c.updateOne({ _id: 1 }, { $set: { s: 'x' }, $inc: { n: 2 }, $push: { tags: 'a' }, $unset: { gone: '' } });
       expect(r.matchedCount).toBe(1);
@@ -101,7 +109,7 @@ export function driverContract(uri: () => string): void {
     });
 
     it('upsert inserts with the equality fields of the filter, then updates', async () => {
-      const c = db.collection<D>('c');
+      const c = db.collection<{ _id: string; [field: string]: unknown }>('c');
       const first = await c.updateOne({ _id: 'k', kind: 'x' }, { $set: { v: 1 }, $setOnInsert: { created: 5 } }, { upsert: true });
       expect(first.upsertedCount).toBe(1);
       expect(first.upsertedId).toBe('k');
@@ -112,7 +120,7 @@ export function driverContract(uri: () => string): void {
     });
 
     it('findOneAndUpdate returns the document before or after, or null', async () => {
-      const c = db.collection<D>('c');
+      const c = db.collection<Counter>('c');
       await c.insertOne({ _id: 1, n: 0 });
       expect(await c.findOneAndUpdate({ _id: 1 }, { $inc: { n: 1 } })).toEqual({ _id: 1, n: 0 });
       expect(await c.findOneAndUpdate({ _id: 1 }, { $inc: { n: 1 } }, { returnDocument: 'after' })).toEqual({ _id: 1, n: 2 });
