@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import type { Delivery } from './delivery';
 import type { Directory } from './directory';
+import type { Sequencer } from './sequencer';
 
 export interface ServerCounters {
   requests: number;
@@ -27,6 +28,7 @@ export interface ServerCore {
   readonly store: Store;
   readonly directory: Directory;
   readonly delivery: Delivery;
+  readonly sequencer: Sequencer;
   readonly clock: Clock;
   readonly log: Logger;
   readonly counters: ServerCounters;

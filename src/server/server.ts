@@ -22,6 +22,7 @@ import { Directory } from './directory';
 import { HANDLERS } from './handlers';
 import { KeyedQueue } from './keyed-queue';
 import { ReplyCache } from './reply-cache';
+import { Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, otherTag, type RoleTiming, type ServingReason, type StandbyReason } from './role';
 import { dedupKey, nativeEncoding } from './wire';
 
@@ -59,6 +60,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly store: Store;
   readonly directory = new Directory();
   readonly delivery: Delivery;
+  readonly sequencer: Sequencer;
   readonly clock: Clock;
   readonly log: Logger;
   readonly role: Role;
@@ -86,9 +88,15 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.replyLifetime = opts.replyLifetime ?? 120_000;
     this.replies = new ReplyCache(200_000, this.replyLifetime);
     this.role = new Role(opts.tag, opts.store, this.clock, { ...defaultRoleTiming(), ...opts.roleTiming }, this.log);
+    this.sequencer = new Sequencer((count) => this.store.allocateSeqs(this.tag, this.servingEpoch(), count));
     this.delivery = new Delivery(
       {
-        pending: (user, limit) => this.store.pendingTexts(user, limit),
+        pending: async (user, limit) => {
+          const visible = this.sequencer.watermark;
+          const { texts, more } = await this.store.pendingTexts(user, limit);
+          const shown = texts.filter((t) => t._id < visible);
+          return { texts: shown, more: more || shown.length < texts.length };
+        },
         received: (user, seqs) => this.store.removeInbox(user, seqs),
         send: (user, text) => {
           const u = this.directory.get(user);
@@ -208,6 +216,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.ready = false;
     this.periodTimer?.cancel();
     this.delivery.stop();
+    this.sequencer.reset();
     this.replies.clear();
     this.emit('standby', { tag: this.tag, epoch, reason });
   }

@@ -30,11 +30,18 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
     await core.store.addInbox(owedBy(recipients).map((u) => ({ user: u, seq: doc!._id })));
   } else {
     const epoch = core.servingEpoch();
-    const seq = await core.store.allocateSeqs(core.tag, epoch, 1);
-    doc = { _id: seq, from: req.name, subject: req.subject, text: req.text, at: Date.now(), req: ctx.key, epoch };
-    await core.store.insertText(doc, owedBy(recipients));
+    const seq = await core.sequencer.next();
+    const stored: TextDoc = { _id: seq, from: req.name, subject: req.subject, text: req.text, at: Date.now(), req: ctx.key, epoch };
+    try {
+      await core.store.insertText(stored, owedBy(recipients));
+    } catch (err) {
+      core.sequencer.finish(seq);
+      throw err;
+    }
     core.counters.published++;
-    fanOut(core, doc, recipients);
+    // Pushed only once every lower sequence number is settled, so each user sees texts in order.
+    core.sequencer.finish(seq, () => fanOut(core, stored, recipients));
+    doc = stored;
   }
   return [{ type: 'PUBLISHED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, seq: doc._id }];
 };

@@ -22,7 +22,11 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
     return [{ ...reply, texts: texts.slice(texts.length - fit), more: fit < texts.length }];
   }
   core.servingEpoch();
-  const { texts, more } = await core.store.pendingTexts(req.name, LIMITS.maxRetrieveLast);
+  const pending = await core.store.pendingTexts(req.name, LIMITS.maxRetrieveLast);
+  // Texts at or above the watermark are not visible yet (a lower one is still being stored): they come later, in order.
+  const visible = core.sequencer.watermark;
+  const texts = pending.texts.filter((t) => t._id < visible);
+  const more = pending.more || texts.length < pending.texts.length;
   const wanted = new Set(user.subjects);
   // Texts on subjects the user dropped are no longer owed to it.
   const dropped = texts.filter((t) => !wanted.has(t.subject)).map((t) => t._id);
