@@ -158,6 +158,10 @@ export class Role extends EventEmitter<RoleEvents> {
         this.log.info({ epoch: moved?.epoch }, 'restarted while holding the lease: left it to the other server');
         return;
       }
+      // Renew before acting: after this server fenced itself the beat stood still,
+      // so the other may be about to take over; the renewal (CAS on holder and
+      // epoch) either stops that takeover or fails because it already happened.
+      if (!(await this.store.renewLease(this.tag, lease.epoch))) return;
       return this.toServing(lease, lease.epoch === this.epoch ? 'resume' : 'handoff', now);
     }
     const w = this.watched;
