@@ -1,0 +1,122 @@
+/**
+ * The one-shot operations of `rss client`: open a client, do one thing,
+ * print it, and return the exit code (0 accepted, 1 denied, 2 usage error or
+ * no answer). Callable in-process, so tests need no child process.
+ */
+import { RssClient } from '../client/client';
+import { DeniedError, RssError, TimeoutError } from '../errors';
+import { formatAddress, type Address } from '../transport/types';
+import { Printer, type CliIo } from './client-output';
+
+/** Exit codes of the client command. */
+export const EXIT = { ok: 0, denied: 1, usage: 2 } as const;
+
+/** Where and how to connect, from the command's options. */
+export interface ConnectOptions {
+  servers: [Address, Address];
+  bind?: Address;
+  json?: boolean;
+  /** Exchange lifetime override, ms. */
+  timeoutMs?: number;
+}
+
+/** Open a client for a command run. */
+export function openClient(conn: ConnectOptions): Promise<RssClient> {
+  return RssClient.open({
+    servers: conn.servers,
+    ...(conn.bind ? { bind: conn.bind } : {}),
+    ...(conn.timeoutMs ? { policy: { exchangeLifetimeMs: conn.timeoutMs } } : {}),
+  });
+}
+
+/** Map an error of a call to its output and exit code. */
+export function report(err: unknown, printer: Printer): number {
+  if (err instanceof DeniedError) {
+    printer.denied(err);
+    return EXIT.denied;
+  }
+  if (err instanceof TimeoutError) {
+    printer.problem('no answer from the servers (are they running, and is --servers right?)');
+    return EXIT.usage;
+  }
+  printer.problem(err instanceof RssError ? err.message : String((err as Error)?.message ?? err));
+  return EXIT.usage;
+}
+
+/** Run `op` with a fresh client; close it whatever happens. */
+export async function oneShot(conn: ConnectOptions, io: CliIo, op: (c: RssClient, p: Printer) => Promise<void>): Promise<number> {
+  const printer = new Printer(io, conn.json ?? false);
+  let client: RssClient | undefined;
+  try {
+    client = await openClient(conn);
+    await op(client, printer);
+    return EXIT.ok;
+  } catch (err) {
+    return report(err, printer);
+  } finally {
+    await client?.close();
+  }
+}
+
+export const runRegister = (conn: ConnectOptions, io: CliIo, name: string, at?: Address) =>
+  oneShot(conn, io, async (c, p) => p.result(await c.register(name, at), `registered ${name}`));
+
+export const runDeregister = (conn: ConnectOptions, io: CliIo, name: string) =>
+  oneShot(conn, io, async (c, p) => p.result(await c.deregister(name), `de-registered ${name}`));
+
+export const runUpdate = (conn: ConnectOptions, io: CliIo, name: string, at: Address) =>
+  oneShot(conn, io, async (c, p) => {
+    const r = await c.update(name, at);
+    p.result(r, `${name} is now at ${formatAddress({ host: r.host, port: r.port })}`);
+  });
+
+export const runSubjects = (conn: ConnectOptions, io: CliIo, name: string, subjects: string[]) =>
+  oneShot(conn, io, async (c, p) => {
+    const r = await c.subjects(name, subjects);
+    p.result(r, `${name} follows ${r.subjects.length ? r.subjects.join(', ') : 'no subjects'}`);
+  });
+
+export const runPublish = (conn: ConnectOptions, io: CliIo, name: string, subject: string, text: string) =>
+  oneShot(conn, io, async (c, p) => p.result(await c.publish(name, subject, text), `published on ${subject}`));
+
+export const runRetrieve = (conn: ConnectOptions, io: CliIo, name: string, last?: number) =>
+  oneShot(conn, io, async (c, p) => {
+    const r = await c.retrieve(name, last === undefined ? {} : { last });
+    for (const t of r.texts) p.text(t);
+    if (r.texts.length === 0 && io.stdout.isTTY) p.info('(no texts)');
+  });
+
+export const runWho = (conn: ConnectOptions, io: CliIo, name: string) =>
+  oneShot(conn, io, async (c, p) => {
+    const r = await c.who(name);
+    if (p.json) p.result(r, '');
+    else for (const u of r.users) p.info(`${u.name} ${u.online ? 'online' : 'offline'}`);
+  });
+
+export const runStatus = (conn: ConnectOptions, io: CliIo) =>
+  oneShot(conn, io, async (c, p) => {
+    const r = await c.status();
+    p.result(r, JSON.stringify(r.status, null, 2));
+  });
+
+/**
+ * Keep a socket for `name`: point the user's address at it (UPDATE), fetch
+ * what was missed, print texts as they arrive until `stop` aborts.
+ */
+export async function runListen(conn: ConnectOptions, io: CliIo, name: string, stop: AbortSignal): Promise<number> {
+  const printer = new Printer(io, conn.json ?? false);
+  let client: RssClient | undefined;
+  try {
+    client = await openClient(conn);
+    client.on('message', (t) => printer.text(t));
+    await client.update(name);
+    if (io.stderr.isTTY && !printer.json) io.stderr.write(`listening as ${name} (Ctrl-C to stop)\n`);
+    await client.listen(name);
+    if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+    return EXIT.ok;
+  } catch (err) {
+    return report(err, printer);
+  } finally {
+    await client?.close();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * How the client command writes: human lines (colored only on a TTY and when
+ * NO_COLOR is unset) or one JSON object per line with --json.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { ReceivedText } from '../client/client';
+import type { DeniedError } from '../errors';
+import type { StoredText } from '../protocol/messages';
+
+/** The streams and environment of one command run (process's by default; a test passes its own). */
+export interface CliIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+export function processIo(): CliIo {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** NO_COLOR (https://no-color.org) when set and not empty, or a non-TTY stream: no color. */
+export function colorFor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): ChalkInstance {
+  const off = (env.NO_COLOR !== undefined && env.NO_COLOR !== '') || !stream.isTTY;
+  return new Chalk({ level: off ? 0 : 1 });
+}
+
+/** Writes results, texts and problems in the chosen format. */
+export class Printer {
+  private readonly out: ChalkInstance;
+  private readonly err: ChalkInstance;
+  /** Where text lines go (the menu routes them above its prompt). */
+  writeLine: (line: string) => void;
+
+  constructor(private readonly io: CliIo, readonly json: boolean) {
+    this.out = colorFor(io.stdout, io.env);
+    this.err = colorFor(io.stderr, io.env);
+    this.writeLine = (line) => void io.stdout.write(`${line}\n`);
+  }
+
+  /** A request the server accepted: `human` in text mode, the reply object with --json. */
+  result(reply: object, human: string): void {
+    this.writeLine(this.json ? JSON.stringify({ ok: true, ...reply }) : this.out.green(human));
+  }
+
+  /** A plain informational line (no JSON form). */
+  info(human: string): void {
+    if (!this.json) this.writeLine(human);
+  }
+
+  /** A text as `[subject] from: text`. */
+  text(t: StoredText | ReceivedText): void {
+    if (this.json) this.writeLine(JSON.stringify({ type: 'TEXT', ...t }));
+    else this.writeLine(`${this.out.cyan(`[${t.subject}]`)} ${this.out.bold(t.from)}: ${t.text}`);
+  }
+
+  /** A denial: the reason on stderr (and the reply on stdout with --json). */
+  denied(err: DeniedError): void {
+    if (this.json) this.writeLine(JSON.stringify({ ok: false, ...err.reply }));
+    this.io.stderr.write(`${this.err.red('denied:')} ${err.message}\n`);
+  }
+
+  /** A problem that is not the server's answer (timeout, usage). */
+  problem(message: string): void {
+    this.io.stderr.write(`${this.err.red('error:')} ${message}\n`);
+  }
+}

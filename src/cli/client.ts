@@ -1,0 +1,123 @@
+/**
+ * `rss client`: commander wiring only. Without a further word it runs the
+ * interactive menu; with one it runs that one operation and exits 0 when the
+ * server accepted, 1 when it denied, 2 on a usage error or no answer.
+ */
+import type { Command } from 'commander';
+import type { Address } from '../transport/types';
+import {
+  EXIT, runDeregister, runListen, runPublish, runRegister, runRetrieve, runStatus, runSubjects, runUpdate, runWho,
+  type ConnectOptions,
+} from './client-actions';
+import { joinText, parseBind, parseHostPort, parseLast, parseName, parseServers, parseSubject, parseSubjects, parseTimeout } from './client-args';
+import { runMenu } from './client-menu';
+import { processIo, type CliIo } from './client-output';
+
+/** What the command needs from its surroundings (the process by default; tests inject their own). */
+export interface ClientCommandDeps {
+  io?: CliIo;
+  /** Called with the exit code once an operation ends (default: sets process.exitCode). */
+  done?: (code: number) => void;
+  /** Called on a usage error or --help; must not return (default: process.exit). A test throws. */
+  exit?: (code: number) => never;
+  /** Ends `listen` (default: SIGINT or SIGTERM). */
+  stopSignal?: () => AbortSignal;
+}
+
+interface ClientOptions {
+  servers: [Address, Address];
+  bind?: Address;
+  json?: boolean;
+  timeout?: number;
+}
+
+function signalStop(): AbortSignal {
+  const ac = new AbortController();
+  const stop = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    ac.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return ac.signal;
+}
+
+/** Add `client` and its sub-commands to the program. */
+export function registerClientCommand(program: Command, deps: ClientCommandDeps = {}): void {
+  const io = deps.io ?? processIo();
+  const done = deps.done ?? ((code: number) => void (process.exitCode = code));
+  const exit = deps.exit ?? ((code: number): never => process.exit(code));
+  const stopSignal = deps.stopSignal ?? signalStop;
+
+  const client = program
+    .command('client')
+    .description('talk to the rss servers: an interactive menu, or one operation (see the commands below)')
+    .requiredOption('--servers <A,B>', 'servers A and B as HOST:PORT,HOST:PORT', parseServers)
+    .option('--bind <HOST:PORT>', 'local address of the client socket (default: any address, a free port)', parseBind)
+    .option('--json', 'print one JSON object per result or text line')
+    .option('--timeout <ms>', 'give up when no server answered within this time (default 10000)', parseTimeout)
+    .addHelpText('after', '\nExit codes: 0 accepted, 1 denied by the server (reason on stderr), 2 usage error or no answer.')
+    .action(async (_opts: ClientOptions, cmd: Command) => done(await runMenu(conn(cmd), io)));
+
+  /** Options of `client` as seen from any sub-command (they may come before or after its name). */
+  const conn = (cmd: Command): ConnectOptions => {
+    const o = cmd.optsWithGlobals<ClientOptions>();
+    return { servers: o.servers, ...(o.bind ? { bind: o.bind } : {}), json: Boolean(o.json), ...(o.timeout ? { timeoutMs: o.timeout } : {}) };
+  };
+  const sub = (name: string, description: string) =>
+    client.command(name).description(description).configureHelp({ showGlobalOptions: true });
+
+  sub('register', 'register a user, reachable at this client (or --at)')
+    .argument('<name>', 'user name', parseName)
+    .option('--at <HOST:PORT>', 'address where the user receives texts', (s) => parseHostPort(s))
+    .action(async (name: string, o: { at?: Address }, cmd: Command) => done(await runRegister(conn(cmd), io, name, o.at)));
+
+  sub('deregister', 'remove a user and all its data')
+    .alias('de-register')
+    .argument('<name>', 'user name', parseName)
+    .action(async (name: string, _o: object, cmd: Command) => done(await runDeregister(conn(cmd), io, name)));
+
+  sub('update', 'tell the servers where a user is reachable now')
+    .argument('<name>', 'user name', parseName)
+    .argument('<HOST:PORT>', 'the new address', (s: string) => parseHostPort(s))
+    .action(async (name: string, at: Address, _o: object, cmd: Command) => done(await runUpdate(conn(cmd), io, name, at)));
+
+  sub('subjects', "replace a user's subjects of interest")
+    .argument('<name>', 'user name', parseName)
+    .argument('<S1,S2...>', 'comma-separated subjects ("" for none)', parseSubjects)
+    .action(async (name: string, list: string[], _o: object, cmd: Command) => done(await runSubjects(conn(cmd), io, name, list)));
+
+  sub('publish', 'publish a text on one of the user\'s subjects')
+    .argument('<name>', 'user name', parseName)
+    .argument('<subject>', 'subject', parseSubject)
+    .argument('<text...>', 'the text (the words are joined by spaces)')
+    .action(async (name: string, subject: string, words: string[], _o: object, cmd: Command) => {
+      let text: string;
+      try {
+        text = joinText(words);
+      } catch (err) {
+        return cmd.error(`error: ${(err as Error).message}`, { exitCode: EXIT.usage });
+      }
+      done(await runPublish(conn(cmd), io, name, subject, text));
+    });
+
+  sub('retrieve', 'print the texts a user has not seen yet, as [subject] from: text')
+    .argument('<name>', 'user name', parseName)
+    .option('--last <N>', 'the N most recent texts instead, seen or not', parseLast)
+    .action(async (name: string, o: { last?: number }, cmd: Command) => done(await runRetrieve(conn(cmd), io, name, o.last)));
+
+  sub('listen', 'receive a user\'s texts on this socket and print them until Ctrl-C')
+    .argument('<name>', 'user name', parseName)
+    .action(async (name: string, _o: object, cmd: Command) => done(await runListen(conn(cmd), io, name, stopSignal())));
+
+  sub('who', 'users sharing a subject with this user, online or not')
+    .argument('<name>', 'user name', parseName)
+    .action(async (name: string, _o: object, cmd: Command) => done(await runWho(conn(cmd), io, name)));
+
+  sub('status', "the serving server's counters")
+    .action(async (_o: object, cmd: Command) => done(await runStatus(conn(cmd), io)));
+
+  // Usage errors exit 2 (commander's default is 1, which here means "denied"); --help exits 0.
+  for (const c of [client, ...client.commands]) c.exitOverride((err) => exit(err.exitCode === 0 ? 0 : EXIT.usage));
+}

@@ -1,0 +1,234 @@
+import { PassThrough } from 'node:stream';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runListen } from '../../src/cli/client-actions';
+import { parseHostPort, parseServers } from '../../src/cli/client-args';
+import { runMenu } from '../../src/cli/client-menu';
+import type { CliIo } from '../../src/cli/client-output';
+import { registerClientCommand } from '../../src/cli/client';
+import { autoAnswer, FakeServer, text, type Received } from './fake-server';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((c) => c()));
+});
+
+/** Streams that collect what the command writes. */
+function memoryIo(env: Record<string, string | undefined> = {}) {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: string[] = [];
+  const err: string[] = [];
+  stdout.on('data', (d) => out.push(String(d)));
+  stderr.on('data', (d) => err.push(String(d)));
+  const io: CliIo = { stdin, stdout, stderr, env };
+  return { io, stdin, out: () => out.join(''), err: () => err.join('') };
+}
+
+class Exit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+/** Run `rss client ...args` in-process; resolves with the exit code and the output. */
+async function cli(args: string[]) {
+  const m = memoryIo();
+  let code: number | undefined;
+  const helpOut: string[] = [];
+  const program = new Command('rss')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void helpOut.push(s), writeErr: (s) => void m.io.stderr.write(s) });
+  registerClientCommand(program, { io: m.io, done: (c) => (code = c), exit: (c) => { throw new Exit(c); } });
+  try {
+    await program.parseAsync(['client', ...args], { from: 'user' });
+  } catch (e) {
+    if (!(e instanceof Exit)) throw e;
+    code = e.code;
+  }
+  return { code, out: m.out() + helpOut.join(''), err: m.err() };
+}
+
+async function servers() {
+  const a = await FakeServer.open();
+  const b = await FakeServer.open();
+  cleanup.push(() => a.close(), () => b.close());
+  return { a, b, flag: `${a.address.host}:${a.address.port},${b.address.host}:${b.address.port}` };
+}
+
+describe('argument parsers', () => {
+  it.each([
+    ['localhost', /"localhost" is not HOST:PORT/],
+    [':4000', /host is empty/],
+    ['h:70000', /port "70000"/],
+    ['h:x1', /port "x1"/],
+    ['::1:4000', /brackets/],
+    ['a b:1', /"a b" is not a host/],
+  ])('parseHostPort(%s) names the bad part', (s, msg) => {
+    expect(() => parseHostPort(s)).toThrow(msg);
+  });
+
+  it('reads IPv4, names and bracketed IPv6', () => {
+    expect(parseHostPort('127.0.0.1:4000')).toEqual({ host: '127.0.0.1', port: 4000 });
+    expect(parseHostPort('[::1]:5')).toEqual({ host: '::1', port: 5 });
+    expect(parseServers('a:1, b:2')).toEqual([{ host: 'a', port: 1 }, { host: 'b', port: 2 }]);
+    expect(() => parseServers('a:1')).toThrow(/two addresses.*got 1/);
+  });
+});
+
+describe('rss client one-shot commands', () => {
+  it('register prints the result and exits 0; later requests follow the server that answered', async () => {
+    const { b, flag } = await servers();
+    autoAnswer(b);
+    const r = await cli(['--servers', flag, 'register', 'bob']);
+    expect(r).toMatchObject({ code: 0, out: 'registered bob\n', err: '' });
+    expect(b.of('REGISTER')[0]!.message).toMatchObject({ name: 'bob', host: '0.0.0.0' });
+  });
+
+  it('a denial exits 1 with the reason on stderr', async () => {
+    const { a, flag } = await servers();
+    autoAnswer(a, () => ({ type: 'PUBLISH-DENIED', name: 'bob', subject: 'x', text: 't', reason: 'subject not in your list' }));
+    const r = await cli(['publish', 'bob', 'x', 't', '--servers', flag]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('subject not in your list');
+  });
+
+  it('--json prints one object per result, the text words joined', async () => {
+    const { a, flag } = await servers();
+    autoAnswer(a, (q) => (q.message.type === 'PUBLISH' ? { type: 'PUBLISHED', name: 'bob', subject: 'news', text: (q.message as { text: string }).text, seq: 42 } : undefined));
+    const r = await cli(['--servers', flag, '--json', 'publish', 'bob', 'news', 'hello', 'world']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: true, type: 'PUBLISHED', seq: 42, text: 'hello world' });
+  });
+
+  it('retrieve prints [subject] from: text, and passes --last', async () => {
+    const { a, flag } = await servers();
+    autoAnswer(a, (q) => (q.message.type === 'RETRIEVE-TEXTS' ? { type: 'RETRIEVED', name: 'bob', texts: [text(1), text(2, 'tech', 'carol')], more: false } : undefined));
+    const r = await cli(['--servers', flag, 'retrieve', 'bob', '--last', '2']);
+    expect(r).toMatchObject({ code: 0, out: '[news] alice: text 1\n[tech] carol: text 2\n' });
+    expect(a.of('RETRIEVE-TEXTS')[0]!.message).toMatchObject({ last: 2 });
+  });
+
+  it('subjects, update, deregister and who reach the server with their fields', async () => {
+    const { a, flag } = await servers();
+    autoAnswer(a, (q) => (q.message.type === 'WHO' ? { type: 'WHO-LIST', name: 'bob', users: [{ name: 'al', online: false }] } : undefined));
+    expect((await cli(['--servers', flag, 'subjects', 'bob', 'news,tech'])).out).toBe('bob follows news, tech\n');
+    expect((await cli(['--servers', flag, 'update', 'bob', '10.0.0.2:7000'])).out).toBe('bob is now at 10.0.0.2:7000\n');
+    expect((await cli(['--servers', flag, 'deregister', 'bob'])).out).toBe('de-registered bob\n');
+    expect((await cli(['--servers', flag, 'who', 'bob'])).out).toBe('al offline\n');
+    expect(a.of('SUBJECTS')[0]!.message).toMatchObject({ subjects: ['news', 'tech'] });
+    expect(a.of('UPDATE')[0]!.message).toMatchObject({ host: '10.0.0.2', port: 7000 });
+  });
+
+  it('no answer exits 2', async () => {
+    const { flag } = await servers();
+    const r = await cli(['--servers', flag, '--timeout', '150', 'status']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no answer');
+  });
+
+  it.each([
+    [['register', 'bob'], /--servers/],
+    [['--servers', '127.0.0.1:99999,b:1', 'register', 'bob'], /port "99999"/],
+    [['--servers', 'a:1', 'register', 'bob'], /two addresses/],
+    [['--servers', 'a:1,b:2', 'register', 'bad name!'], /may hold only letters/],
+    [['--servers', 'a:1,b:2', 'retrieve', 'bob', '--last', '0'], /"0" is not a number/],
+    [['--servers', 'a:1,b:2', 'update', 'bob', 'nowhere'], /"nowhere" is not HOST:PORT/],
+    [['--servers', 'a:1,b:2', 'publish', 'bob', 'news'], /missing required argument/],
+    [['--servers', 'a:1,b:2', 'bogus'], /too many arguments|unknown command/],
+  ])('usage error %j exits 2', async (args, msg) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(msg);
+  });
+
+  it('--help works on every command and exits 0', async () => {
+    for (const args of [['--help'], ['register', '--help'], ['publish', '--help'], ['listen', '--help']]) {
+      const r = await cli(args);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('Usage: rss client');
+    }
+  });
+});
+
+describe('rss client listen', () => {
+  it('updates the address, gap-fills, prints pushed texts, and exits 0 when stopped', async () => {
+    const { a, flag } = await servers();
+    autoAnswer(a, (q) => (q.message.type === 'RETRIEVE-TEXTS' ? { type: 'RETRIEVED', name: 'bob', texts: [text(1)], more: false } : undefined));
+    const m = memoryIo();
+    const stop = new AbortController();
+    const running = runListen({ servers: parseServers(flag) }, m.io, 'bob', stop.signal);
+    const fill = await a.nextOf('RETRIEVE-TEXTS');
+    expect(a.of('UPDATE')[0]!.message).toMatchObject({ name: 'bob', host: '0.0.0.0' });
+    a.send({ type: 'MESSAGE', ...text(2, 'tech', 'carol') }, fill.from);
+    await expect.poll(() => m.out()).toBe('[news] alice: text 1\n[tech] carol: text 2\n');
+    await a.nextOf('ACK');
+    stop.abort();
+    expect(await running).toBe(0);
+  });
+
+  it('exits 1 when the user is unknown', async () => {
+    const { a, flag } = await servers();
+    autoAnswer(a, () => ({ type: 'UPDATE-DENIED', name: 'bob', reason: 'unknown user' }));
+    const m = memoryIo();
+    expect(await runListen({ servers: parseServers(flag) }, m.io, 'bob', new AbortController().signal)).toBe(1);
+    expect(m.err()).toContain('unknown user');
+  });
+});
+
+describe('rss client menu', () => {
+  it('runs the six operations from piped lines and shows pushed texts while waiting', async () => {
+    const { a, flag } = await servers();
+    autoAnswer(a, (q) => (q.message.type === 'RETRIEVE-TEXTS' && (q.message as { last?: number }).last
+      ? { type: 'RETRIEVED', name: 'bob', texts: [text(1)], more: false } : undefined));
+    const m = memoryIo({ NO_COLOR: '1' });
+    const running = runMenu({ servers: parseServers(flag) }, m.io);
+    const since = (type: string) => a.received.filter((r: Received) => r.message.type === type).length;
+    m.stdin.write('1\nbob\n');
+    await a.nextOf('RETRIEVE-TEXTS'); // registered, now listening
+    a.send({ type: 'MESSAGE', ...text(7, 'tech', 'carol') }, a.of('REGISTER')[0]!.from);
+    await expect.poll(() => m.out()).toContain('[tech] carol: text 7');
+    m.stdin.write('4\n\nnews,tech\n5\n\nnews\nhello there\n6\n\n3\n3\nbob\n\n2\n\nx\n');
+    await expect.poll(() => since('DE-REGISTER')).toBe(1);
+    m.stdin.end('q\n');
+    expect(await running).toBe(0);
+    const out = m.out();
+    expect(out).toContain('registered bob');
+    expect(out).toContain('bob follows news, tech');
+    expect(out).toContain('published on news');
+    expect(out).toContain('[news] alice: text 1');
+    expect(out).toContain('is now at');
+    expect(out).toContain('de-registered bob');
+    expect(m.err()).toContain('"x" is not a menu choice');
+    expect(a.of('PUBLISH')[0]!.message).toMatchObject({ name: 'bob', subject: 'news', text: 'hello there' });
+    expect(a.of('ACK')[0]!.message).toMatchObject({ name: 'bob', seq: 7 });
+  });
+
+  it('quits at end of input in the middle of an operation', async () => {
+    const { flag } = await servers();
+    const m = memoryIo();
+    const running = runMenu({ servers: parseServers(flag) }, m.io);
+    m.stdin.end('5\nbob\n');
+    expect(await running).toBe(0);
+  });
+
+  it('on a terminal, prints a pushed text above the prompt and redraws the line being typed', async () => {
+    const { a, flag } = await servers();
+    autoAnswer(a);
+    const m = memoryIo({ NO_COLOR: '1' });
+    Object.assign(m.io.stdin, { isTTY: true });
+    Object.assign(m.io.stdout, { isTTY: true, columns: 80 });
+    const plain = () => m.out().replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''); // without cursor moves
+    const running = runMenu({ servers: parseServers(flag) }, m.io);
+    m.stdin.write('1\rbob\r');
+    await a.nextOf('RETRIEVE-TEXTS');
+    await expect.poll(() => m.out().split('choice').length).toBe(3); // the prompt is back after register
+    m.stdin.write('pub'); // typed, not yet entered
+    await expect.poll(plain).toMatch(/> pub/);
+    a.send({ type: 'MESSAGE', ...text(3, 'tech', 'carol') }, a.of('REGISTER')[0]!.from);
+    await expect.poll(plain).toMatch(/\[tech\] carol: text 3\n[^]*choice \(\? for the menu\)> pub/);
+    m.stdin.write('\x03'); // Ctrl-C quits
+    expect(await running).toBe(0);
+  });
+});
