@@ -22,9 +22,8 @@
 import { ProtocolError } from '../errors';
 import type { Push, Reply, StoredText } from './messages';
 import {
-  TOKEN_BOUNDS, Tokens, checkBytes, datagramText, quote, readBounded, readHost, readPort, readRq,
+  TOKEN_BOUNDS, Tokens, checkBytes, datagramText, quote, readBounded, readHost, readPort, readRq, trimLineEnd,
 } from './text-lex';
-import { LIMITS } from './limits';
 
 /** Written for an empty name or an empty subject list. */
 export const EMPTY_TOKEN = '-';
@@ -36,9 +35,23 @@ function token(s: string): string {
   return s === '' ? EMPTY_TOKEN : s.replace(/[\u0000-\u0020\u007f]/g, '_');
 }
 
-/** Free text ending a line: NUL, CR and LF would cut or split it at the client. */
+/**
+ * A reason ends the line: NUL, CR and LF would cut or split it at the
+ * client. It is cut to the schema's 200-byte bound (on a character
+ * boundary) so every line we send also decodes on our own client side.
+ */
 function reasonText(s: string): string {
-  const r = s.replace(/[\u0000\r\n]/g, ' ').trim();
+  let r = s.replace(/[\u0000\r\n]/g, ' ').trim();
+  if (Buffer.byteLength(r) > TOKEN_BOUNDS.reason) {
+    let bytes = 0;
+    let cut = '';
+    for (const ch of r) {
+      bytes += Buffer.byteLength(ch);
+      if (bytes > TOKEN_BOUNDS.reason) break;
+      cut += ch;
+    }
+    r = cut.trimEnd();
+  }
   return r === '' ? DEFAULT_REASON : r;
 }
 
@@ -126,8 +139,9 @@ function decodeLine(bytes: Uint8Array): { msg: Reply | Push; count?: number } {
     case 'MESSAGE': {
       const from = fromToken(readBounded(t, 'Name', TOKEN_BOUNDS.name));
       const subject = fromToken(readBounded(t, 'Subject', TOKEN_BOUNDS.subject));
+      // No 900-byte check here: a stored text with NULs grows when they become U+FFFD, and the
+      // datagram bound already caps what a client must hold.
       const text = t.rest();
-      checkBytes(t, 'Text', text, LIMITS.maxTextBytes);
       return { msg: { type, seq: 0, from, subject, text, at: 0 } };
     }
     case 'CHANGE-SERVER': {
@@ -215,7 +229,7 @@ function tripSubjects(list: readonly string[]): string[] {
   return words.length === 1 && words[0] === EMPTY_TOKEN ? [] : words;
 }
 /** A text after the trip: what the client lexer keeps of the line's end. */
-const tripText = (s: string): string => bodyText(s).replace(/^ +/, '').replace(/[\r\n ]+$/, '');
+const tripText = (s: string): string => trimLineEnd(bodyText(s));
 const tripStored = (t: StoredText): StoredText => toStored({ from: tripToken(t.from), subject: tripToken(t.subject), text: tripText(t.text) });
 
 /**

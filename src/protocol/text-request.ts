@@ -59,7 +59,7 @@ export function decodeTextRequest(bytes: Uint8Array): Request {
     }
     case 'PUBLISH': {
       const subject = readBounded(t, 'Subject', TOKEN_BOUNDS.subject);
-      // The text is the rest of the line as sent (inner spaces kept); it may be empty.
+      // The text is the rest of the line as sent (its own spaces kept, trailing CR/LF/spaces trimmed); it may be empty.
       const text = t.rest();
       checkBytes(t, 'Text', text, LIMITS.maxTextBytes);
       return { type, rq, name, subject, text };

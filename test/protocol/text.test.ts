@@ -55,6 +55,15 @@ describe('text requests (user → server)', () => {
     expect(textDialect.decodeRequest(big.subarray(4, big.length - 4))).toEqual({ type: 'DE-REGISTER', rq: 2, name: 'bob' });
   });
 
+  // Regression: trailing-space trimming by /[\r\n ]+$/ was quadratic on a long inner run of spaces
+  // (~12 ms per 4 KB datagram), a cheap way for one client to stall the server.
+  it('decodes a hostile run of 4000 inner spaces in linear time', () => {
+    const bytes = Buffer.from(`PUBLISH 1 alice news x${' '.repeat(4000)}y`);
+    const start = performance.now();
+    for (let i = 0; i < 200; i++) expect(() => textDialect.decodeRequest(bytes)).toThrow(/Text of 4002 bytes/);
+    expect(performance.now() - start).toBeLessThan(1000);
+  });
+
   it('refuses to encode a request the text dialect does not have', () => {
     expect(protocolError(() => encodeTextRequest({ type: 'WHO', rq: 1, name: 'a' })).code).toBe('RSS_UNKNOWN_TYPE');
   });
