@@ -1,0 +1,8 @@
+/** The public surface of the rss client library. */
+export { RssClient, type RssClientOptions, type RssClientEvents, type ServerChange, type RetrieveOptions } from './client';
+export type { ReceivedText } from './delivery';
+export {
+  ACK_TIMEOUT_MS, ACK_RANDOM_FACTOR, MAX_RETRANSMIT, MAX_WAIT_MS, EXCHANGE_LIFETIME_MS, BOTH_AFTER_SILENT_TRIES, LISTEN_SILENCE_MS,
+  defaultRetryPolicy, retransmitWait, sendsToBoth, type RetryPolicy,
+} from './retry';
+export { newClientId } from './identity';
