@@ -163,18 +163,21 @@ export class Delivery {
   private async reload(user: string, s: Stream): Promise<void> {
     s.loading = true;
     s.stale = false;
+    let owedMeanwhile = false;
     try {
       const { texts, more } = await this.port.pending(user, this.policy.batch);
       if (this.streams.get(user) !== s) return;
       s.queue = texts.map(toStoredText);
-      s.stale = more;
+      // owe() during the load set `stale`: what it announced may be missing from this answer.
+      owedMeanwhile = s.stale;
+      s.stale = owedMeanwhile || more;
     } catch (err) {
       s.stale = true;
       this.log.warn({ err: String(err), user }, 'could not load pending texts');
     } finally {
       s.loading = false;
     }
-    if (s.queue.length > 0) this.pump(user, s);
+    if (s.queue.length > 0 || owedMeanwhile) this.pump(user, s);
   }
 
   private transmit(user: string, s: Stream, text: StoredText, transmissions: number): void {

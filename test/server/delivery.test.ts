@@ -236,6 +236,22 @@ describe('Delivery', () => {
     expect(port.seqsSentTo('bob')).toEqual([1, 2]);
   });
 
+  // Regression: same bug, when that load came back empty (resuming a user who
+  // was owed nothing): the stream then stayed idle with the new text unsent.
+  it('owe() during a load that finds nothing still pushes the new text', async () => {
+    await publish('bob', 1);
+    clock.advance(10_000);
+    await retrieve('bob', [1]);
+    port.holdLoads = true;
+    delivery.heardFrom('bob');
+    await publish('bob', 2);
+    port.holdLoads = false;
+    port.releaseLoads();
+    await flush();
+    await flush();
+    expect(port.seqsSentTo('bob').at(-1)).toBe(2);
+  });
+
   it('a failed load is retried on the next event', async () => {
     port.failLoads = true;
     await publish('bob', 1);
