@@ -4,6 +4,7 @@
  * no answer). Callable in-process, so tests need no child process.
  */
 import { RssClient } from '../client/client';
+import { MAX_RETRANSMIT, MAX_WAIT_MS } from '../client/retry';
 import { DeniedError, RssError, TimeoutError } from '../errors';
 import { formatAddress, type Address } from '../transport/types';
 import { Printer, type CliIo } from './client-output';
@@ -25,7 +26,10 @@ export function openClient(conn: ConnectOptions): Promise<RssClient> {
   return RssClient.open({
     servers: conn.servers,
     ...(conn.bind ? { bind: conn.bind } : {}),
-    ...(conn.timeoutMs ? { policy: { exchangeLifetimeMs: conn.timeoutMs } } : {}),
+    // A longer --timeout keeps retransmitting (at the capped wait) until it runs out.
+    ...(conn.timeoutMs
+      ? { policy: { exchangeLifetimeMs: conn.timeoutMs, maxRetransmit: Math.max(MAX_RETRANSMIT, Math.ceil(conn.timeoutMs / MAX_WAIT_MS) + 3) } }
+      : {}),
   });
 }
 
