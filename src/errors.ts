@@ -45,15 +45,16 @@ export class ProtocolError extends RssError {
     message: string,
     /** Set when the request type and RQ# were readable. */
     readonly partial?: PartialRequest,
+    options?: { cause?: unknown },
   ) {
-    super(code, message);
+    super(code, message, options);
   }
 }
 
 /** No answer within the exchange lifetime. Created when the call starts so the stack names the caller. */
 export class TimeoutError extends RssError {
-  constructor(message: string) {
-    super('RSS_TIMEOUT', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RSS_TIMEOUT', message, options);
   }
 }
 
@@ -65,8 +66,8 @@ export class DeniedError extends RssError {
 }
 
 export class InvalidArgumentError extends RssError {
-  constructor(message: string) {
-    super('RSS_INVALID_ARGUMENT', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RSS_INVALID_ARGUMENT', message, options);
   }
 }
 
@@ -77,13 +78,13 @@ export class StorageError extends RssError {
 }
 
 export class NotServingError extends RssError {
-  constructor(message = 'this server does not hold the serving lease') {
-    super('RSS_NOT_SERVING', message);
+  constructor(message = 'this server does not hold the serving lease', options?: { cause?: unknown }) {
+    super('RSS_NOT_SERVING', message, options);
   }
 }
 
 export class AuthError extends RssError {
-  constructor(message: string) {
-    super('RSS_AUTH', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RSS_AUTH', message, options);
   }
 }

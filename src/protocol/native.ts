@@ -20,6 +20,8 @@ import { toMessage } from './schema';
 export const NATIVE_MAGIC = 0xa7;
 export const NATIVE_VERSION = 1;
 const FLAG_MAC = 1;
+/** Invalid UTF-8 is refused, not replaced: a datagram means exactly one thing. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const HEADER = 3;
 export const MAC_BYTES = 32;
 
@@ -67,9 +69,9 @@ export function decodeNative(bytes: Uint8Array): NativeFrame {
   if (end <= HEADER) throw new ProtocolError('RSS_MALFORMED', 'native datagram has no body');
   let obj: unknown;
   try {
-    obj = JSON.parse(buf.toString('utf8', HEADER, end));
+    obj = JSON.parse(strictUtf8.decode(buf.subarray(HEADER, end)));
   } catch {
-    throw new ProtocolError('RSS_MALFORMED', 'native body is not JSON');
+    throw new ProtocolError('RSS_MALFORMED', 'native body is not JSON (or not UTF-8)');
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     throw new ProtocolError('RSS_MALFORMED', 'native body is not an object');
@@ -95,6 +97,6 @@ function macOf(signed: Uint8Array, key: Uint8Array): Buffer {
 
 /** Constant-time check of a frame's MAC against `key`. */
 export function verifyNativeMac(frame: NativeFrame, key: Uint8Array): boolean {
-  if (!frame.mac) return false;
+  if (frame.mac?.length !== MAC_BYTES) return false;
   return timingSafeEqual(frame.mac, macOf(frame.signed, key));
 }

@@ -177,9 +177,10 @@ describe('native malformed', () => {
 
   // Contract finding (reported, not fixed here): decodeNative reads the body with Buffer#toString, which
   // replaces invalid UTF-8 by U+FFFD instead of refusing it as the text dialect does. This pins today's behaviour.
-  it('invalid UTF-8 inside a JSON string is replaced, not refused', () => {
+  // Regression: invalid UTF-8 used to be replaced by U+FFFD, so two different datagrams meant the same thing.
+  it('invalid UTF-8 inside a JSON string is refused', () => {
     const bytes = Buffer.concat([frame('{"type":"ACK","name":"a'), Buffer.from([0xff]), Buffer.from('","seq":1}')]);
-    expect(decodeNative(bytes).message).toEqual({ type: 'ACK', name: 'a\ufffd', seq: 1 });
+    expect(() => decodeNative(bytes)).toThrow(expect.objectContaining({ code: 'RSS_MALFORMED' }));
   });
 
   it('deeply nested JSON within the size limit decodes without a stack overflow', () => {
