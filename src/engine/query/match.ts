@@ -3,6 +3,7 @@ import type { Document } from 'bson';
 import { Query } from 'mingo';
 import { EngineError } from '../errors.js';
 import type { DocRecord } from '../storage/record.js';
+import { compileNative } from './native-match.js';
 import { toPlain } from './normalize.js';
 import type { Doc } from './paths.js';
 
@@ -21,6 +22,8 @@ export function plainOf(rec: DocRecord): Doc {
 export function compileFilter(filter: Document | undefined): Matcher {
   if (!filter || Object.keys(filter).length === 0) return () => true;
   if (typeof filter !== 'object' || Array.isArray(filter)) throw new EngineError('TypeMismatch', 'filter must be an object');
+  const native = compileNative(filter);
+  if (native) return (rec) => native(rec.doc);
   let q: Query;
   try {
     q = new Query(toPlain(filter) as Record<string, unknown>, MINGO_OPTIONS);

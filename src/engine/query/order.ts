@@ -103,6 +103,22 @@ function compareNumbers(a: unknown, b: unknown): number {
   return nx === ny ? 0 : nx ? -1 : 1;
 }
 
+/** bson 7 keeps an ObjectId as four 24-bit integers; comparing them avoids building hex strings. */
+interface OidLike {
+  i0?: number;
+  i1?: number;
+  i2?: number;
+  i3?: number;
+  toHexString(): string;
+}
+
+function compareObjectIds(a: OidLike, b: OidLike): number {
+  if (typeof a.i0 === 'number' && typeof b.i0 === 'number') {
+    return cmpPrim(a.i0, b.i0) || cmpPrim(a.i1!, b.i1!) || cmpPrim(a.i2!, b.i2!) || cmpPrim(a.i3!, b.i3!);
+  }
+  return cmpPrim(a.toHexString(), b.toHexString());
+}
+
 function cmpPrim<T extends string | number | boolean>(a: T, b: T): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -171,7 +187,7 @@ export function compareValues(a: unknown, b: unknown): number {
     case TypeRank.Date:
       return cmpPrim((a as Date).getTime(), (b as Date).getTime());
     case TypeRank.ObjectId:
-      return cmpPrim((a as { toHexString(): string }).toHexString(), (b as { toHexString(): string }).toHexString());
+      return compareObjectIds(a as OidLike, b as OidLike);
     case TypeRank.Binary:
       return compareBinary(a, b);
     case TypeRank.Timestamp:

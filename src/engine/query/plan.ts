@@ -118,15 +118,18 @@ function buildIntervals(ix: Index, bounds: Map<string, FieldBounds>, eq: number,
   return [{ lo: [...prefix, lo.v, ...tailLo], hi: [...prefix, hi.v, ...tailHi], field: eq, loB: lo, hiB: hi }];
 }
 
-/** Converts value-order bounds into index order (descending fields swap ends). */
+/**
+ * Converts value-order bounds into index order: on a descending field the
+ * index starts at the high end. Only the ends swap; the bounds themselves
+ * (ABS_MIN/ABS_MAX included) stay as they are, since compareKeys already
+ * reverses the comparison on that field.
+ */
 function indexOrder(ix: Index, iv: Interval): { start: unknown[]; end: unknown[] } {
   const start: unknown[] = [];
   const end: unknown[] = [];
   ix.dirs.forEach((d, i) => {
-    const lo = iv.lo[i] === ABS_MIN && d < 0 ? ABS_MAX : iv.lo[i];
-    const hi = iv.hi[i] === ABS_MAX && d < 0 ? ABS_MIN : iv.hi[i];
-    start.push(d > 0 ? lo : hi);
-    end.push(d > 0 ? hi : lo);
+    start.push(d > 0 ? iv.lo[i] : iv.hi[i]);
+    end.push(d > 0 ? iv.hi[i] : iv.lo[i]);
   });
   return { start, end };
 }

@@ -39,7 +39,8 @@ interface Options {
 /** Recover the state stored in `dir`, creating an empty store if the directory is new or empty. */
 export async function recover(dir: string, opts: Options): Promise<Recovered> {
   const made = await mkdir(dir, { recursive: true });
-  if (made) await fsyncDir(path.dirname(made)); // make the new directory itself durable
+  // Make every directory just created durable: fsync each parent, deepest first.
+  if (made) for (let d = dir; d !== path.dirname(made); d = path.dirname(d)) await fsyncDir(path.dirname(d));
 
   const journals = new Set<number>();
   const snapshots: number[] = [];

@@ -170,7 +170,11 @@ export class Journal {
     return { journal, snapshot: r.snapshot, records: r.records };
   }
 
-  /** Journal bytes written since the last compact() call (or, after open, replayed since the snapshot). */
+  /**
+   * Journal bytes appended since the last compact() call (after open: the
+   * bytes replayed on top of the snapshot). A failed compaction adds its
+   * bytes back, so a threshold check keeps asking for a new one.
+   */
   get bytesSinceSnapshot(): number {
     return this.bytes;
   }
@@ -282,14 +286,27 @@ export class Journal {
     if (unusable) return Promise.reject(unusable);
     const gen = this.gen + 1;
     this.gen = gen;
-    this.files.set(gen, this.createJournal(gen));
+    const created = this.createJournal(gen);
+    // Awaited later (by the flush loop or runCompaction); mark it handled so a
+    // failure does not surface as an unhandled rejection meanwhile.
+    created.catch(noop);
+    this.files.set(gen, created);
     this.sizes.set(gen, 0);
+    const carried = this.bytes;
     this.bytes = 0;
     const olderWrites = this.tail; // everything appended before this call
     this.compactsRunning++;
     const run = this.compactTail.then(() => this.runCompaction(gen, chunks, olderWrites));
     this.compactTail = run.then(noop, noop);
-    return run.finally(() => this.compactsRunning--);
+    return run.then(
+      () => void this.compactsRunning--,
+      (e: unknown) => {
+        this.compactsRunning--;
+        // The old generations are still needed, so the engine should try again soon.
+        if (this.gen === gen) this.bytes += carried;
+        throw e;
+      },
+    );
   }
 
   private async createJournal(gen: number): Promise<FileHandle> {

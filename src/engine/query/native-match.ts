@@ -1,0 +1,163 @@
+/**
+ * A direct matcher for the common filter shapes (field equality, ranges,
+ * $in/$nin, $ne, $exists, and $and/$or/$nor of those). It reads the typed
+ * documents with the MongoDB comparator, so it needs neither mingo's
+ * per-query set-up nor the number-normalised view: this is the hot path of
+ * findOne/updateOne. Anything else returns undefined and goes to mingo.
+ */
+import type { Document } from 'bson';
+import { compareValues, typeRank, TypeRank } from './order.js';
+import { isPlainObject, type Doc } from './paths.js';
+
+/** Predicate over a stored (typed) document. */
+export type DocTest = (doc: Doc) => boolean;
+
+const DIGITS = /^\d+$/;
+
+/** Values a path reaches, MongoDB style: arrays on the way are traversed; missing gives undefined. */
+function gather(v: unknown, parts: readonly string[], i: number, out: unknown[]): void {
+  if (i === parts.length) {
+    out.push(v);
+    if (Array.isArray(v)) for (const e of v) out.push(e);
+    return;
+  }
+  if (Array.isArray(v)) {
+    const p = parts[i];
+    if (DIGITS.test(p)) {
+      gather(v[Number(p)], parts, i + 1, out);
+      return;
+    }
+    let any = false;
+    for (const e of v) {
+      if (isPlainObject(e)) {
+        gather(e, parts, i, out);
+        any = true;
+      }
+    }
+    if (!any) out.push(undefined);
+    return;
+  }
+  if (isPlainObject(v)) gather(v[parts[i]], parts, i + 1, out);
+  else out.push(undefined);
+}
+
+function candidates(doc: Doc, parts: readonly string[]): unknown[] {
+  if (parts.length === 1) {
+    const v = doc[parts[0]];
+    if (!Array.isArray(v)) return [v];
+  }
+  const out: unknown[] = [];
+  gather(doc, parts, 0, out);
+  return out;
+}
+
+function plainValue(v: unknown): boolean {
+  if (v instanceof RegExp) return false;
+  const t = (v as { _bsontype?: string })?._bsontype;
+  if (t === 'BSONRegExp' || t === 'MinKey' || t === 'MaxKey' || t === 'Code') return false;
+  if (isPlainObject(v)) return !Object.keys(v).some((k) => k.startsWith('$'));
+  return v !== undefined;
+}
+
+function eq(c: unknown, v: unknown): boolean {
+  if (v === null) return c === null || c === undefined;
+  return c !== undefined && compareValues(c, v) === 0;
+}
+
+type ValueTest = (c: unknown) => boolean;
+
+function rangeTest(op: string, v: unknown): ValueTest | undefined {
+  if (!plainValue(v) || v === null) return undefined;
+  const rank = typeRank(v);
+  // Type bracketing: a range only matches values of the same canonical type.
+  const same = (c: unknown) => c !== undefined && typeRank(c) === rank;
+  switch (op) {
+    case '$gt':
+      return (c) => same(c) && compareValues(c, v) > 0;
+    case '$gte':
+      return (c) => same(c) && compareValues(c, v) >= 0;
+    case '$lt':
+      return (c) => same(c) && compareValues(c, v) < 0;
+    case '$lte':
+      return (c) => same(c) && compareValues(c, v) <= 0;
+  }
+  return undefined;
+}
+
+/** Compiles the condition on one field; undefined when an operator needs mingo. */
+function fieldTest(path: string, cond: unknown): DocTest | undefined {
+  const parts = path.split('.');
+  if (!(isPlainObject(cond) && Object.keys(cond).some((k) => k.startsWith('$')))) {
+    if (!plainValue(cond) && cond !== null) return undefined;
+    return (doc) => candidates(doc, parts).some((c) => eq(c, cond));
+  }
+  const any: ValueTest[] = [];
+  const none: ValueTest[] = [];
+  let exists: boolean | undefined;
+  for (const [op, v] of Object.entries(cond)) {
+    switch (op) {
+      case '$eq':
+        if (!plainValue(v) && v !== null) return undefined;
+        any.push((c) => eq(c, v));
+        break;
+      case '$ne':
+        if (!plainValue(v) && v !== null) return undefined;
+        none.push((c) => eq(c, v));
+        break;
+      case '$in':
+      case '$nin': {
+        if (!Array.isArray(v) || !v.every((x) => plainValue(x) || x === null)) return undefined;
+        const t = (c: unknown) => v.some((x) => eq(c, x));
+        (op === '$in' ? any : none).push(t);
+        break;
+      }
+      case '$gt':
+      case '$gte':
+      case '$lt':
+      case '$lte': {
+        const t = rangeTest(op, v);
+        if (!t) return undefined;
+        any.push(t);
+        break;
+      }
+      case '$exists':
+        exists = !(v === false || v === 0 || (typeRank(v) === TypeRank.Number && Number(String(v)) === 0));
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return (doc) => {
+    const cs = candidates(doc, parts);
+    if (exists !== undefined && cs.some((c) => c !== undefined) !== exists) return false;
+    for (const t of any) if (!cs.some(t)) return false;
+    for (const t of none) if (cs.some(t)) return false;
+    return true;
+  };
+}
+
+/** Compiles a filter natively, or returns undefined when some part needs mingo. */
+export function compileNative(filter: Document): DocTest | undefined {
+  const tests: DocTest[] = [];
+  for (const [k, v] of Object.entries(filter)) {
+    if (k === '$and' || k === '$or' || k === '$nor') {
+      if (!Array.isArray(v) || v.length === 0 || !v.every(isPlainObject)) return undefined;
+      const subs = v.map((s) => compileNative(s as Document));
+      if (subs.some((s) => !s)) return undefined;
+      const fs = subs as DocTest[];
+      if (k === '$and') tests.push((d) => fs.every((f) => f(d)));
+      else if (k === '$or') tests.push((d) => fs.some((f) => f(d)));
+      else tests.push((d) => !fs.some((f) => f(d)));
+      continue;
+    }
+    if (k.startsWith('$')) return undefined;
+    const t = fieldTest(k, v);
+    if (!t) return undefined;
+    tests.push(t);
+  }
+  if (tests.length === 1) return tests[0];
+  return (d) => {
+    for (const t of tests) if (!t(d)) return false;
+    return true;
+  };
+}
