@@ -7,6 +7,7 @@ import { RssClient } from '../client/client';
 import { MAX_RETRANSMIT, MAX_WAIT_MS } from '../client/retry';
 import { DeniedError, RssError, TimeoutError } from '../errors';
 import { formatAddress, type Address } from '../transport/types';
+import { loadClientId } from './client-identity';
 import { Printer, type CliIo } from './client-output';
 
 /** Exit codes of the client command. */
@@ -19,11 +20,14 @@ export interface ConnectOptions {
   json?: boolean;
   /** Exchange lifetime override, ms. */
   timeoutMs?: number;
+  /** Keep the client id in this file (the command always does; without it a run gets a fresh id). */
+  identityFile?: string;
 }
 
 /** Open a client for a command run. */
-export function openClient(conn: ConnectOptions): Promise<RssClient> {
+export async function openClient(conn: ConnectOptions): Promise<RssClient> {
   return RssClient.open({
+    ...(conn.identityFile ? { cid: await loadClientId(conn.identityFile) } : {}),
     servers: conn.servers,
     ...(conn.bind ? { bind: conn.bind } : {}),
     // A longer --timeout keeps retransmitting (at the capped wait) until it runs out.

@@ -10,6 +10,7 @@ import {
   type ConnectOptions,
 } from './client-actions';
 import { joinText, parseBind, parseHostPort, parseLast, parseName, parseServers, parseSubject, parseSubjects, parseTimeout } from './client-args';
+import { defaultIdentityFile } from './client-identity';
 import { runMenu } from './client-menu';
 import { processIo, type CliIo } from './client-output';
 
@@ -22,6 +23,8 @@ export interface ClientCommandDeps {
   exit?: (code: number) => never;
   /** Ends `listen` (default: SIGINT or SIGTERM). */
   stopSignal?: () => AbortSignal;
+  /** The identity file when --identity is not given (default: in the rss data folder). */
+  identityFile?: () => Promise<string>;
 }
 
 interface ClientOptions {
@@ -29,6 +32,7 @@ interface ClientOptions {
   bind?: Address;
   json?: boolean;
   timeout?: number;
+  identity?: string;
 }
 
 function signalStop(): AbortSignal {
@@ -49,6 +53,7 @@ export function registerClientCommand(program: Command, deps: ClientCommandDeps 
   const done = deps.done ?? ((code: number) => void (process.exitCode = code));
   const exit = deps.exit ?? ((code: number): never => process.exit(code));
   const stopSignal = deps.stopSignal ?? signalStop;
+  const identityFile = deps.identityFile ?? defaultIdentityFile;
 
   const client = program
     .command('client')
@@ -57,13 +62,20 @@ export function registerClientCommand(program: Command, deps: ClientCommandDeps 
     .option('--bind <HOST:PORT>', 'local address of the client socket (default: any address, a free port)', parseBind)
     .option('--json', 'print one JSON object per result or text line')
     .option('--timeout <ms>', 'give up when no server answered within this time (default 10000)', parseTimeout)
+    .option('--identity <file>', 'file keeping this client\'s id: users belong to the client that registered them (default: in the rss data folder)')
     .addHelpText('after', '\nExit codes: 0 accepted, 1 denied by the server (reason on stderr), 2 usage error or no answer.')
-    .action(async (_opts: ClientOptions, cmd: Command) => done(await runMenu(conn(cmd), io)));
+    .action(async (_opts: ClientOptions, cmd: Command) => done(await runMenu(await conn(cmd), io)));
 
   /** Options of `client` as seen from any sub-command (they may come before or after its name). */
-  const conn = (cmd: Command): ConnectOptions => {
+  const conn = async (cmd: Command): Promise<ConnectOptions> => {
     const o = cmd.optsWithGlobals<ClientOptions>();
-    return { servers: o.servers, ...(o.bind ? { bind: o.bind } : {}), json: Boolean(o.json), ...(o.timeout ? { timeoutMs: o.timeout } : {}) };
+    return {
+      servers: o.servers,
+      ...(o.bind ? { bind: o.bind } : {}),
+      json: Boolean(o.json),
+      ...(o.timeout ? { timeoutMs: o.timeout } : {}),
+      identityFile: o.identity ?? (await identityFile()),
+    };
   };
   const sub = (name: string, description: string) =>
     client.command(name).description(description).configureHelp({ showGlobalOptions: true });
@@ -71,22 +83,22 @@ export function registerClientCommand(program: Command, deps: ClientCommandDeps 
   sub('register', 'register a user, reachable at this client (or --at)')
     .argument('<name>', 'user name', parseName)
     .option('--at <HOST:PORT>', 'address where the user receives texts', (s) => parseHostPort(s))
-    .action(async (name: string, o: { at?: Address }, cmd: Command) => done(await runRegister(conn(cmd), io, name, o.at)));
+    .action(async (name: string, o: { at?: Address }, cmd: Command) => done(await runRegister(await conn(cmd), io, name, o.at)));
 
   sub('deregister', 'remove a user and all its data')
     .alias('de-register')
     .argument('<name>', 'user name', parseName)
-    .action(async (name: string, _o: object, cmd: Command) => done(await runDeregister(conn(cmd), io, name)));
+    .action(async (name: string, _o: object, cmd: Command) => done(await runDeregister(await conn(cmd), io, name)));
 
   sub('update', 'tell the servers where a user is reachable now')
     .argument('<name>', 'user name', parseName)
     .argument('<HOST:PORT>', 'the new address', (s: string) => parseHostPort(s))
-    .action(async (name: string, at: Address, _o: object, cmd: Command) => done(await runUpdate(conn(cmd), io, name, at)));
+    .action(async (name: string, at: Address, _o: object, cmd: Command) => done(await runUpdate(await conn(cmd), io, name, at)));
 
   sub('subjects', "replace a user's subjects of interest")
     .argument('<name>', 'user name', parseName)
     .argument('<S1,S2...>', 'comma-separated subjects ("" for none)', parseSubjects)
-    .action(async (name: string, list: string[], _o: object, cmd: Command) => done(await runSubjects(conn(cmd), io, name, list)));
+    .action(async (name: string, list: string[], _o: object, cmd: Command) => done(await runSubjects(await conn(cmd), io, name, list)));
 
   sub('publish', 'publish a text on one of the user\'s subjects')
     .argument('<name>', 'user name', parseName)
@@ -99,24 +111,24 @@ export function registerClientCommand(program: Command, deps: ClientCommandDeps 
       } catch (err) {
         return cmd.error(`error: ${(err as Error).message}`, { exitCode: EXIT.usage });
       }
-      done(await runPublish(conn(cmd), io, name, subject, text));
+      done(await runPublish(await conn(cmd), io, name, subject, text));
     });
 
   sub('retrieve', 'print the texts a user has not seen yet, as [subject] from: text')
     .argument('<name>', 'user name', parseName)
     .option('--last <N>', 'the N most recent texts instead, seen or not', parseLast)
-    .action(async (name: string, o: { last?: number }, cmd: Command) => done(await runRetrieve(conn(cmd), io, name, o.last)));
+    .action(async (name: string, o: { last?: number }, cmd: Command) => done(await runRetrieve(await conn(cmd), io, name, o.last)));
 
   sub('listen', 'receive a user\'s texts on this socket and print them until Ctrl-C')
     .argument('<name>', 'user name', parseName)
-    .action(async (name: string, _o: object, cmd: Command) => done(await runListen(conn(cmd), io, name, stopSignal())));
+    .action(async (name: string, _o: object, cmd: Command) => done(await runListen(await conn(cmd), io, name, stopSignal())));
 
   sub('who', 'users sharing a subject with this user, online or not')
     .argument('<name>', 'user name', parseName)
-    .action(async (name: string, _o: object, cmd: Command) => done(await runWho(conn(cmd), io, name)));
+    .action(async (name: string, _o: object, cmd: Command) => done(await runWho(await conn(cmd), io, name)));
 
   sub('status', "the serving server's counters")
-    .action(async (_o: object, cmd: Command) => done(await runStatus(conn(cmd), io)));
+    .action(async (_o: object, cmd: Command) => done(await runStatus(await conn(cmd), io)));
 
   // Usage errors exit 2 (commander's default is 1, which here means "denied"); --help exits 0.
   for (const c of [client, ...client.commands]) c.exitOverride((err) => exit(err.exitCode === 0 ? 0 : EXIT.usage));

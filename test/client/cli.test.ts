@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,14 +36,22 @@ class Exit extends Error {
 }
 
 /** Run `rss client ...args` in-process; resolves with the exit code and the output. */
-async function cli(args: string[]) {
+async function cli(args: string[], identityFile?: string) {
+  if (!identityFile) {
+    const dir = await mkdtemp(join(tmpdir(), 'rss-cli-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    identityFile = join(dir, 'id', 'client-id.json');
+  }
+  const idFile = identityFile;
   const m = memoryIo();
   let code: number | undefined;
   const helpOut: string[] = [];
   const program = new Command('rss')
     .exitOverride()
     .configureOutput({ writeOut: (s) => void helpOut.push(s), writeErr: (s) => void m.io.stderr.write(s) });
-  registerClientCommand(program, { io: m.io, done: (c) => (code = c), exit: (c) => { throw new Exit(c); } });
+  registerClientCommand(program, {
+    io: m.io, done: (c) => (code = c), exit: (c) => { throw new Exit(c); }, identityFile: async () => idFile,
+  });
   try {
     await program.parseAsync(['client', ...args], { from: 'user' });
   } catch (e) {
@@ -119,6 +130,24 @@ describe('rss client one-shot commands', () => {
     expect((await cli(['--servers', flag, 'who', 'bob'])).out).toBe('al offline\n');
     expect(a.of('SUBJECTS')[0]!.message).toMatchObject({ subjects: ['news', 'tech'] });
     expect(a.of('UPDATE')[0]!.message).toMatchObject({ host: '10.0.0.2', port: 7000 });
+  });
+
+  it('keeps one client id across commands in the identity file', async () => {
+    const { a, flag } = await servers();
+    autoAnswer(a);
+    const dir = await mkdtemp(join(tmpdir(), 'rss-cli-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'client-id.json');
+    await cli(['--servers', flag, 'register', 'bob'], file);
+    await cli(['--servers', flag, 'subjects', 'bob', 'news'], file);
+    const cids = a.received.map((r) => r.envelope.cid);
+    expect(new Set(cids).size).toBe(1);
+    await cli(['--servers', flag, '--identity', join(dir, 'other.json'), 'who', 'bob'], file);
+    expect(a.received.at(-1)!.envelope.cid).not.toBe(cids[0]);
+    await writeFile(file, 'garbage');
+    const r = await cli(['--servers', flag, 'status'], file);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('is not JSON');
   });
 
   it('no answer exits 2', async () => {
