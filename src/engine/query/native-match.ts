@@ -27,14 +27,8 @@ function gather(v: unknown, parts: readonly string[], i: number, out: unknown[])
       gather(v[Number(p)], parts, i + 1, out);
       return;
     }
-    let any = false;
-    for (const e of v) {
-      if (isPlainObject(e)) {
-        gather(e, parts, i, out);
-        any = true;
-      }
-    }
-    if (!any) out.push(undefined);
+    // Only embedded documents are traversed; scalars in the array contribute nothing (mingo's reading).
+    for (const e of v) if (isPlainObject(e)) gather(e, parts, i, out);
     return;
   }
   if (isPlainObject(v)) gather(v[parts[i]], parts, i + 1, out);

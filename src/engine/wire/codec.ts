@@ -40,7 +40,11 @@ function readDoc(buf: Buffer, offset: number, end: number): [Document, number] {
   if (offset + 5 > end) throw protocolError('truncated BSON document');
   const size = buf.readInt32LE(offset);
   if (size < 5 || offset + size > end) throw protocolError(`invalid BSON document length ${size}`);
-  return [BSON.deserialize(buf.subarray(offset, offset + size), DESERIALIZE), offset + size];
+  try {
+    return [BSON.deserialize(buf.subarray(offset, offset + size), DESERIALIZE), offset + size];
+  } catch (err) {
+    throw new EngineError('ProtocolError', `invalid BSON document: ${(err as Error).message}`, {}, { cause: err });
+  }
 }
 
 function readCString(buf: Buffer, offset: number, end: number): [string, number] {
@@ -87,6 +91,7 @@ function decodeMsg(buf: Buffer, requestId: number): MsgRequest {
 }
 
 function decodeQuery(buf: Buffer, requestId: number): QueryRequest {
+  if (buf.length < 21) throw protocolError('truncated OP_QUERY');
   const flags = buf.readInt32LE(16);
   const [collection, off] = readCString(buf, 20, buf.length);
   if (off + 8 > buf.length) throw protocolError('truncated OP_QUERY');
@@ -121,7 +126,13 @@ function decodeCompressed(buf: Buffer, requestId: number): Request {
   const compressor = buf[24];
   if (size < 0 || size > Limits.maxMessageSizeBytes) throw protocolError('invalid uncompressed size');
   let payload: Buffer;
-  if (compressor === CompressorId.zlib) payload = inflateSync(buf.subarray(25));
+  if (compressor === CompressorId.zlib) {
+    try {
+      payload = inflateSync(buf.subarray(25), { maxOutputLength: Limits.maxMessageSizeBytes });
+    } catch (err) {
+      throw new EngineError('ProtocolError', `invalid zlib payload: ${(err as Error).message}`, {}, { cause: err });
+    }
+  }
   else if (compressor === CompressorId.noop) payload = buf.subarray(25);
   else throw protocolError(`unsupported compressor id ${compressor}`);
   if (payload.length !== size) throw protocolError('uncompressed size mismatch');
