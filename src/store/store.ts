@@ -3,7 +3,7 @@
  * same against the embedded engine, mongodb-memory-server and a replica set.
  * Every method is one logical operation; the server decides when to call it.
  */
-import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
 import { NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
 import type { InboxDoc, LeaseDoc, RequestDoc, TextDoc, UserDoc } from './documents';
@@ -16,11 +16,14 @@ export interface StoreOptions {
 
 const DUPLICATE_KEY = 11000;
 
-/** True when `err` is MongoDB's duplicate key error. */
+/** True when `err` is MongoDB's duplicate key error (for a bulk write: when every write error is one). */
 export function isDuplicateKey(err: unknown): boolean {
-  if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return true;
   const e = err as { code?: number; writeErrors?: { code?: number }[] } | undefined;
-  return e?.code === DUPLICATE_KEY || (e?.writeErrors?.every((w) => w.code === DUPLICATE_KEY) ?? false);
+  // A bulk write's `code` is only its first write error's; a bulk write with no
+  // write errors failed on its write concern, which is no duplicate.
+  if (e?.writeErrors && e.writeErrors.length > 0) return e.writeErrors.every((w) => w.code === DUPLICATE_KEY);
+  if (err instanceof MongoBulkWriteError || e?.writeErrors) return false;
+  return e?.code === DUPLICATE_KEY;
 }
 
 export class Store {
