@@ -283,7 +283,8 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   }
 
   private onText(m: Extract<Push, { type: 'MESSAGE' }>, from: Address): void {
-    const user = this.pushTarget();
+    // The server names the recipient; older servers did not, then the client guesses.
+    const user = m.to ?? this.pushTarget();
     if (user === undefined) {
       this.log.debug({ seq: m.seq }, 'MESSAGE with no user on this client dropped');
       return;

@@ -89,8 +89,8 @@ export type PushType = (typeof PUSH_TYPES)[number];
 
 /** server → user, unsolicited. */
 export type Push =
-  /** A text on one of the user's subjects. `seq` lets the native client order and acknowledge it. */
-  | { type: 'MESSAGE'; seq: number; from: string; subject: string; text: string; at: number }
+  /** A text on one of the user's subjects. `seq` lets the native client order and acknowledge it; `to` names the recipient (native). */
+  | { type: 'MESSAGE'; seq: number; from: string; subject: string; text: string; at: number; to?: string }
   /** Talk to this server from now on. `epoch` orders changes (native only). */
   | { type: 'CHANGE-SERVER'; host: string; port: number; tag?: ServerTag; epoch?: number }
   /** The address of server `tag` changed. */

@@ -45,7 +45,7 @@ export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   'WHO-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
   'STATUS-REPORT': { rq: 'rq', status: 'object' },
   DENIED: { rq: 'rq', reason: 'reason' },
-  MESSAGE: { seq: 'seq', from: 'name', subject: 'subject', text: 'text', at: 'seq' },
+  MESSAGE: { seq: 'seq', from: 'name', subject: 'subject', text: 'text', at: 'seq', to: 'name?' },
   'CHANGE-SERVER': { host: 'host', port: 'port', tag: 'tag?', epoch: 'epoch?' },
   'UPDATE-SERVER': { host: 'host', port: 'port', tag: 'tag' },
   TAKEOVER: { from: 'tag', epoch: 'epoch' },

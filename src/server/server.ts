@@ -93,15 +93,17 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       {
         pending: async (user, limit) => {
           const visible = this.sequencer.watermark;
-          const { texts, more } = await this.store.pendingTexts(user, limit);
+          const { texts, more, missing } = await this.store.pendingTexts(user, limit);
+          const orphans = missing.filter((s) => s < visible);
+          if (orphans.length > 0) await this.store.removeInbox(user, orphans);
           const shown = texts.filter((t) => t._id < visible);
-          return { texts: shown, more: more || shown.length < texts.length };
+          return { texts: shown, more: more || shown.length < texts.length || orphans.length > 0 };
         },
         received: (user, seqs) => this.store.removeInbox(user, seqs),
         send: (user, text) => {
           const u = this.directory.get(user);
           if (!u) return false;
-          this.push(u, { type: 'MESSAGE', ...text });
+          this.push(u, { type: 'MESSAGE', ...text, to: user });
           return true;
         },
       },

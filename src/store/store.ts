@@ -143,8 +143,13 @@ export class Store {
   /** Remove the user and everything about it (its pending texts). Its published texts stay: others received them. */
   async deleteUser(name: string): Promise<boolean> {
     const r = await this.users.deleteOne({ _id: name });
-    await this.inbox.deleteMany({ user: name });
+    await this.clearInbox(name);
     return r.deletedCount === 1;
+  }
+
+  /** Forget every text owed to `name` (de-registered, or a new user taking a name whose old rows survived a crash). */
+  async clearInbox(name: string): Promise<void> {
+    await this.inbox.deleteMany({ user: name });
   }
 
   // ---- texts and deliveries ---------------------------------------------------
@@ -177,12 +182,14 @@ export class Store {
   }
 
   /** The oldest `limit` texts owed to `user`, in sequence order (a missing text is skipped). */
-  async pendingTexts(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean }> {
+  async pendingTexts(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean; missing: number[] }> {
     const owed = await this.inbox.find({ user }).sort({ seq: 1 }).limit(limit + 1).toArray();
     const more = owed.length > limit;
     const seqs = owed.slice(0, limit).map((o) => o.seq);
     const texts = seqs.length === 0 ? [] : await this.texts.find({ _id: { $in: seqs } }).sort({ _id: 1 }).toArray();
-    return { texts, more };
+    // Owed texts not (yet) stored: in progress, or orphans of a crash between the two inserts of insertText.
+    const found = new Set(texts.map((t) => t._id));
+    return { texts, more, missing: seqs.filter((s) => !found.has(s)) };
   }
 
   /** Mark texts as received by `user`. */

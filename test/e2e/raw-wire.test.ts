@@ -69,8 +69,8 @@ describe('canonical text catalog on the wire', () => {
     // Success has no answer in the catalog; the interested user gets MESSAGE.
     tom.send('PUBLISH 5 tom news  hello   there', A);
     expect(await tom.collect()).toEqual([]);
-    // The separator run after the subject is not part of the text; spaces inside it are kept.
-    expect(await ann.collect()).toEqual([{ text: 'MESSAGE tom news hello   there', from: A.port }]);
+    // One space separates the subject from the text; the text's own spaces are kept.
+    expect(await ann.collect()).toEqual([{ text: 'MESSAGE tom news  hello   there', from: A.port }]);
     ann.send('RETRIEVE-TEXTS 1 ann', A);
     expect((await ann.collect()).map((g) => g.text)).toEqual(['RETRIEVED 1 ann 0']);
 

@@ -23,6 +23,8 @@ export const register: Handler<'REGISTER'> = async (ctx, req) => {
       : [{ type: 'REGISTER-DENIED', rq: req.rq, name: req.name, reason: 'name already in use' }];
   }
   core.servingEpoch();
+  // Rows owed to an earlier user of this name (a publish racing its de-registration) are not this user's.
+  await core.store.clearInbox(req.name);
   const user = {
     _id: req.name, host, port: req.port, dialect: ctx.dialect, subjects: [] as string[],
     createdAt: Date.now(), ...(ctx.cid !== undefined ? { cid: ctx.cid } : {}),

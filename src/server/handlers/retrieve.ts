@@ -25,6 +25,8 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   const pending = await core.store.pendingTexts(req.name, LIMITS.maxRetrieveLast);
   // Texts at or above the watermark are not visible yet (a lower one is still being stored): they come later, in order.
   const visible = core.sequencer.watermark;
+  // Owed rows below the watermark whose text does not exist are orphans of a crash: drop them.
+  const orphans = pending.missing.filter((s) => s < visible);
   const texts = pending.texts.filter((t) => t._id < visible);
   const more = pending.more || texts.length < pending.texts.length;
   const wanted = new Set(user.subjects);
@@ -34,8 +36,9 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   const reply = { type: 'RETRIEVED' as const, rq: req.rq, name: req.name, texts: relevant, more };
   const fit = ctx.fitRetrieved(reply);
   const sent = relevant.slice(0, fit);
-  const done = [...dropped, ...sent.map((t) => t.seq)];
-  const answer: Reply = { ...reply, texts: sent, more: more || fit < relevant.length };
+  const done = [...orphans, ...dropped, ...sent.map((t) => t.seq)];
+  // `more` only with texts: the client stops at an empty reply (the held-back ones are pushed or retrieved later).
+  const answer: Reply = { ...reply, texts: sent, more: sent.length > 0 && (more || fit < relevant.length) };
   // The answer is recorded before the texts count as received: a retransmission gets the same texts, never a loss.
   await ctx.remember([answer]);
   await core.store.removeInbox(req.name, done);
