@@ -74,6 +74,11 @@ export function planQuery(coll: Collection, filter: Document | undefined, sort: 
     const intervals = buildIntervals(ix, bounds, eq, last);
     const dir = sortDirection(ix, sort, eq);
     const sorted = dir !== 0 && intervals.length === 1 && !ix.multikey;
+    if (!sorted && intervals.length > 1 && !ix.multikey) {
+      // {f: {$in: [...]}} sorted on the fields after f: each point's run is already in order, so merge the runs.
+      const mdir = sortDirection(ix, sort, eq + 1);
+      if (mdir !== 0) return { candidates: mergeRuns(ix, intervals, eq + 1, mdir), sorted: true, stage: `IXSCAN ${ix.name}` };
+    }
     return { candidates: scan(ix, intervals, sorted ? dir : 1), sorted: sorted || sort.length === 0, stage: `IXSCAN ${ix.name}` };
   }
   if (sort.length > 0) {
@@ -134,7 +139,7 @@ function indexOrder(ix: Index, iv: Interval): { start: unknown[]; end: unknown[]
   return { start, end };
 }
 
-function* scan(ix: Index, intervals: Interval[], dir: number): Generator<DocRecord> {
+function* scanEntries(ix: Index, intervals: Interval[], dir: number): Generator<Entry> {
   const dedupe = ix.multikey || intervals.length > 1 ? new Set<number>() : undefined;
   for (const iv of intervals) {
     const { start, end } = indexOrder(ix, iv);
@@ -149,8 +154,35 @@ function* scan(ix: Index, intervals: Interval[], dir: number): Generator<DocReco
         if (dedupe.has(e.rec.seq)) continue;
         dedupe.add(e.rec.seq);
       }
-      yield e.rec;
+      yield e;
     }
+  }
+}
+
+function* scan(ix: Index, intervals: Interval[], dir: number): Generator<DocRecord> {
+  for (const e of scanEntries(ix, intervals, dir)) yield e.rec;
+}
+
+/** k-way merge of per-interval scans ordered by the index fields from `from` on, walked in direction `dir`. */
+function* mergeRuns(ix: Index, intervals: Interval[], from: number, dir: number): Generator<DocRecord> {
+  const runs = intervals.map((iv) => scanEntries(ix, [iv], dir));
+  const heads = runs.map((r) => r.next());
+  const order = (a: Entry, b: Entry): number => {
+    for (let i = from; i < ix.dirs.length; i++) {
+      const c = compareValues(a.k[i], b.k[i]) * ix.dirs[i];
+      if (c !== 0) return c * dir;
+    }
+    return (a.rec.seq - b.rec.seq) * dir;
+  };
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i];
+      if (!h.done && (best < 0 || order(h.value, heads[best].value as Entry) < 0)) best = i;
+    }
+    if (best < 0) return;
+    yield (heads[best].value as Entry).rec;
+    heads[best] = runs[best].next();
   }
 }
 
