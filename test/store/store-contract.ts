@@ -222,7 +222,7 @@ export function storeContract(uri: () => string): void {
       const all = await store.pendingTexts('bob', 4);
       expect(all.texts).toEqual([1, 2, 3, 4].map((s) => text(s)));
       expect(all.more).toBe(false);
-      expect(await store.pendingTexts('nobody', 10)).toEqual({ texts: [], more: false });
+      expect(await store.pendingTexts('nobody', 10)).toEqual({ texts: [], more: false, missing: [] });
     });
 
     it('pendingTexts skips an owed text that does not exist', async () => {
@@ -232,6 +232,8 @@ export function storeContract(uri: () => string): void {
       const r = await store.pendingTexts('bob', 10);
       expect(r.texts.map((t) => t._id)).toEqual([1, 3]);
       expect(r.more).toBe(false);
+      // The caller decides whether a missing text is in progress or an orphan.
+      expect(r.missing).toEqual([2]);
     });
 
     it('removeInbox removes only the given seqs of that user', async () => {
