@@ -294,3 +294,27 @@ describe('failures and slow disks', () => {
     await o.journal.close();
   });
 });
+
+describe('bytesSinceSnapshot', () => {
+  it('counts appended bytes, resets on compact, survives reopen, and comes back after a failed compaction', async () => {
+    const dir = await tempDir();
+    const { journal } = await Journal.open(dir);
+    await journal.append({ a: 'x'.repeat(100) });
+    const one = journal.bytesSinceSnapshot;
+    expect(one).toBeGreaterThan(100);
+    await journal.append({ a: 'x'.repeat(100) });
+    expect(journal.bytesSinceSnapshot).toBe(2 * one);
+    await expect(journal.compact((async function* () { throw new Error('boom'); })())).rejects.toThrow('boom');
+    expect(journal.bytesSinceSnapshot).toBe(2 * one);
+    await journal.close();
+    const o = await openCollect(dir);
+    expect(o.journal.bytesSinceSnapshot).toBe(2 * one);
+    await o.journal.compact([]);
+    expect(o.journal.bytesSinceSnapshot).toBe(0);
+    await o.journal.close();
+    const o2 = await openCollect(dir);
+    expect(o2.snapshot).toEqual([]);
+    expect(o2.journal.bytesSinceSnapshot).toBe(0);
+    await o2.journal.close();
+  });
+});

@@ -115,11 +115,21 @@ export interface Frame {
 export interface BadFrame {
   offset: number;
   reason: string;
-  /** True when valid frames exist after the bad one, i.e. real damage, not a torn write. */
-  followedByValidData: boolean;
+  /**
+   * Null when nothing valid follows (a torn write); otherwise why this is real
+   * damage, e.g. "a valid frame at offset 123".
+   */
+  followedBy: string | null;
 }
 
 const READ_BLOCK = 1 << 20;
+/** Window while hunting for valid frames after a bad one: large, so the hunt's jumps rarely leave memory. */
+const SCAN_BLOCK = 64 << 20;
+
+/** Can this byte start a BSON element (a type code), as in a document's first element? */
+function isBsonType(b: number): boolean {
+  return (b >= 0x01 && b <= 0x13) || b === 0x7f || b === 0xff;
+}
 
 /**
  * Reads a file front to back through a sliding window, so files far larger
@@ -128,6 +138,7 @@ const READ_BLOCK = 1 << 20;
 export class FrameReader {
   private buf: Buffer = Buffer.alloc(0);
   private bufStart = 0;
+  private readBlock = READ_BLOCK;
   /** Set once next() meets a frame it cannot accept; reading stops there. */
   bad: BadFrame | null = null;
   private pos = 0;
@@ -151,7 +162,7 @@ export class FrameReader {
   private async ensure(pos: number, n: number): Promise<boolean> {
     if (pos + n > this.size) return false;
     if (this.inWindow(pos, n)) return true;
-    const want = Math.min(Math.max(n, READ_BLOCK), this.size - pos);
+    const want = Math.min(Math.max(n, this.readBlock), this.size - pos);
     const next = Buffer.allocUnsafe(want);
     let got = 0;
     while (got < want) {
@@ -204,29 +215,89 @@ export class FrameReader {
       this.pos = at + res.size;
       return { offset: at, size: res.size, docs };
     }
-    this.bad = { offset: at, reason, followedByValidData: await this.validFrameAfter(at) };
+    this.bad = { offset: at, reason, followedBy: await this.validFrameAfter(at) };
     return null;
   }
 
   /**
    * Is there any well-formed frame starting after `from`? A torn write leaves
    * only a prefix of one batch (or zeros) behind, so finding a complete frame
-   * later means the bad bytes are damage in the middle of the log. The
-   * header's length must equal its first document's own length prefix (or
-   * exceed it), which rejects almost every offset before the CRC is computed.
+   * later means the bad bytes are damage in the middle of the log.
+   *
+   * Every byte offset is a candidate, so the filters run cheapest first: the
+   * header length must fit the file, the BSON length prefixes inside must tile
+   * the body exactly (a walk over prefixes, not bytes), and only then is the
+   * CRC computed. A work budget keeps adversarial contents from making this
+   * quadratic; running out of it counts as damage, the safe side.
    */
-  private async validFrameAfter(from: number): Promise<boolean> {
-    for (let k = from + 1; k + FRAME_HEADER_BYTES + MIN_DOC_BYTES <= this.size; k++) {
-      // Synchronous fast path: this loop visits every byte offset of the rest of the file.
-      if (!this.inWindow(k, FRAME_HEADER_BYTES + 4) && !(await this.ensure(k, FRAME_HEADER_BYTES + 4))) return false;
-      const v = this.view(k, FRAME_HEADER_BYTES + 4);
-      const len = v.readUInt32LE(0);
-      const first = v.readInt32LE(FRAME_HEADER_BYTES);
-      if (len < MIN_DOC_BYTES || first < MIN_DOC_BYTES || first > len) continue;
+  private async validFrameAfter(from: number): Promise<string | null> {
+    let budget = Math.max(64 << 20, 16 * (this.size - from));
+    this.readBlock = SCAN_BLOCK;
+    const probe = FRAME_HEADER_BYTES + MIN_DOC_BYTES; // header + first doc's length and type byte
+    for (let k = from + 1; k + probe <= this.size; k++) {
+      if (!this.inWindow(k, probe) && !(await this.ensure(k, probe))) return null;
+      k = this.nextCandidate(k, probe);
+      if (!this.inWindow(k, probe)) {
+        k--; // window exhausted without a candidate: the loop's k++ resumes exactly here
+        continue;
+      }
+      const len = this.buf.readUInt32LE(k - this.bufStart);
       if (k + FRAME_HEADER_BYTES + len > this.size) continue;
-      if (typeof (await this.check(k)) !== 'string') return true;
+      const body = k + FRAME_HEADER_BYTES;
+      let tiled = true;
+      for (let at = body; at < body + len; ) {
+        if (--budget < 0) return `unexamined data (gave up looking for valid frames at offset ${k})`;
+        const dl = body + len - at >= MIN_DOC_BYTES ? await this.int32At(at) : -1;
+        if (dl < MIN_DOC_BYTES || at + dl > body + len || (await this.byteAt(at + dl - 1)) !== 0) {
+          tiled = false;
+          break;
+        }
+        at += dl;
+      }
+      if (!tiled) continue;
+      budget -= len;
+      if (typeof (await this.check(k)) !== 'string') return `a valid frame at offset ${k}`;
     }
-    return false;
+    return null;
+  }
+
+  /**
+   * First offset >= k within the window whose bytes could start a frame, or
+   * the first offset whose probe leaves the window. Synchronous and
+   * allocation-free: this is the per-byte loop of the damage scan.
+   */
+  private nextCandidate(k: number, probe: number): number {
+    const b = this.buf;
+    const base = this.bufStart;
+    const last = base + b.length - probe;
+    for (; k <= last; k++) {
+      const r = k - base;
+      const first = b[r + 8]! | (b[r + 9]! << 8) | (b[r + 10]! << 16) | (b[r + 11]! << 24);
+      if (first < MIN_DOC_BYTES) continue;
+      // The first document's byte after its length is a type code (or its terminator, if empty).
+      const type = b[r + 12]!;
+      if (first === MIN_DOC_BYTES ? type !== 0 : !isBsonType(type)) continue;
+      const len = (b[r]! | (b[r + 1]! << 8) | (b[r + 2]! << 16) | (b[r + 3]! << 24)) >>> 0;
+      if (first <= len) return k;
+    }
+    return k;
+  }
+
+  private readonly scratch = Buffer.alloc(4);
+
+  /** Random-access read that uses the window when it can and never moves it. */
+  private async peek(pos: number, n: 1 | 4): Promise<Buffer | null> {
+    if (this.inWindow(pos, n)) return this.view(pos, n);
+    const { bytesRead } = await this.fh.read(this.scratch, 0, n, pos);
+    return bytesRead === n ? this.scratch : null;
+  }
+
+  private async int32At(pos: number): Promise<number> {
+    return (await this.peek(pos, 4))?.readInt32LE(0) ?? -1;
+  }
+
+  private async byteAt(pos: number): Promise<number> {
+    return (await this.peek(pos, 1))?.[0] ?? -1;
   }
 }
 

@@ -124,8 +124,8 @@ export async function recover(dir: string, opts: Options): Promise<Recovered> {
         for (const d of f.docs) records.push(d);
       }
       const bad = reader.bad;
-      if (bad?.followedByValidData) {
-        throw new JournalCorruptError(file, bad.offset, `damaged journal record (${bad.reason}) followed by valid data; refusing to drop acknowledged writes`);
+      if (bad?.followedBy) {
+        throw new JournalCorruptError(file, bad.offset, `damaged journal record (${bad.reason}) followed by ${bad.followedBy}; refusing to drop acknowledged writes`);
       }
       if (bad) {
         // A crash mid-write leaves a prefix of the last batch (or zeros): nothing
