@@ -41,6 +41,16 @@
  * their promises resolve as usual; the old generation is deleted only once
  * those writes are done and the snapshot is durable.
  *
+ * ## Recovery (open)
+ *
+ * Newest snapshot whose file verifies, plus every journal generation from it
+ * on, in order. A bad frame at the very end of the log (short header, short
+ * body, bad CRC, zero fill — what a crash mid-write leaves) is cut off and
+ * reported via onWarning ("dropped a torn final record at offset N in FILE").
+ * A bad frame with any valid frame after it, a missing journal, or a damaged
+ * snapshot with no intact older snapshot+journals to fall back on rejects
+ * with JournalCorruptError (code 'JOURNAL_CORRUPT', .file, .offset).
+ *
  * ## Files in the directory
  *
  * journal-<g>.log (records after snapshot g), snapshot-<g>.snap, and briefly
@@ -86,7 +96,7 @@ export interface JournalOptions {
 /** Result of Journal.open(): the stored state and a journal ready to append to. */
 export interface OpenedJournal {
   journal: Journal;
-  /** Chunk documents of the newest valid snapshot, in order; null if none was ever taken. */
+  /** Chunk documents of the newest valid snapshot, in order ([] for a snapshot of no chunks); null if none was ever taken. */
   snapshot: Document[] | null;
   /** Records appended after that snapshot, in append order. */
   records: Document[];
