@@ -21,6 +21,29 @@ export interface DatabaseOptions {
   onWarning?: (msg: string) => void;
 }
 
+/**
+ * Whether a mongod binary may be present, without loading
+ * mongodb-memory-server (which costs ~250 ms of start-up): its system-binary
+ * setting, or a non-empty download cache in one of its usual places.
+ */
+export async function mayHaveMongod(): Promise<boolean> {
+  if (process.env.MONGOMS_SYSTEM_BINARY) return true;
+  const { readdir } = await import('node:fs/promises');
+  const { homedir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dirs = [
+    process.env.MONGOMS_DOWNLOAD_DIR,
+    join(homedir(), '.cache', 'mongodb-binaries'),
+    join(process.cwd(), 'node_modules', '.cache', 'mongodb-memory-server'),
+  ];
+  for (const d of dirs) {
+    if (!d) continue;
+    const entries = await readdir(d).catch(() => [] as string[]);
+    if (entries.some((e) => e.includes('mongod'))) return true;
+  }
+  return false;
+}
+
 /** Path of a mongod binary that is already present (system binary or mongodb-memory-server's cache), if any. */
 export async function findMongod(): Promise<string | undefined> {
   const { DryMongoBinary } = await import('mongodb-memory-server-core');
@@ -31,7 +54,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.mongo) return { uri: opts.mongo, kind: 'external', close: async () => {} };
   let engine = opts.engine;
   if (engine !== 'embedded') {
-    const binary = await findMongod();
+    const binary = engine === 'auto' && !(await mayHaveMongod()) ? undefined : await findMongod();
     if (!binary) {
       if (engine === 'mongod') {
         throw new RssError(

@@ -62,6 +62,12 @@ async function runDemo(o: DemoOptions): Promise<void> {
     dbName: `rss_demo_${Date.now().toString(36)}`,
     ...(o.chaos ? { chaos: o.chaos } : {}),
   });
+  const close = async () => {
+    await pair.close();
+    await db.close();
+  };
+  // Handlers first: a signal sent right after the ready line must still stop cleanly.
+  onShutdown(close);
   const a = pair.a.server.address;
   const b = pair.b.server.address;
   const serving = pair.a.server.serving ? 'A' : 'B';
@@ -72,11 +78,6 @@ async function runDemo(o: DemoOptions): Promise<void> {
       `  try: rss client --servers ${a.host}:${a.port},${b.host}:${b.port}\n`,
   );
   watchEvents(pair);
-  const close = async () => {
-    await pair.close();
-    await db.close();
-  };
-  onShutdown(close);
   if (process.stdin.isTTY || o.console) await runConsole(pair, close);
 }
 

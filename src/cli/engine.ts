@@ -19,9 +19,9 @@ export function registerEngineCommand(program: Command): void {
           ...(o.dataDir ? { dataDir: o.dataDir } : {}),
           onWarning: (m) => process.stderr.write(`engine: ${m}\n`),
         });
+        onShutdown(() => engine.close());
         process.stdout.write(`${engine.uri}\n`);
         process.stderr.write(`rss engine ready on ${engine.host}:${engine.port} (${o.dataDir ? `data in ${o.dataDir}` : 'in memory only'})\n`);
-        onShutdown(() => engine.close());
       } catch (err) {
         fail(err);
       }

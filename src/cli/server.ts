@@ -64,12 +64,13 @@ async function runServer(o: ServerCliOptions): Promise<void> {
   });
   const { server } = started;
   const addr = `${server.address.host}:${server.address.port}`;
-  process.stdout.write(`rss server ${o.role} ready on ${addr} (peer ${o.peer.host}:${o.peer.port})\n`);
-  server.on('serving', (e) => process.stdout.write(`${o.role} serving (epoch ${e.epoch}, ${e.reason})\n`));
-  server.on('standby', (e) => process.stdout.write(`${o.role} standby (epoch ${e.epoch}, ${e.reason})\n`));
-  server.on('handoff', (e) => process.stdout.write(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users told\n`));
+  // Handlers first: a signal sent right after the ready line must still stop cleanly.
   onShutdown(async () => {
     await started.close();
     await closeDb();
   });
+  process.stdout.write(`rss server ${o.role} ready on ${addr} (peer ${o.peer.host}:${o.peer.port})\n`);
+  server.on('serving', (e) => process.stdout.write(`${o.role} serving (epoch ${e.epoch}, ${e.reason})\n`));
+  server.on('standby', (e) => process.stdout.write(`${o.role} standby (epoch ${e.epoch}, ${e.reason})\n`));
+  server.on('handoff', (e) => process.stdout.write(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users told\n`));
 }
