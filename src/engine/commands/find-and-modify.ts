@@ -4,6 +4,7 @@ import { EngineError } from '../errors.js';
 import { queryRecords } from '../query/execute.js';
 import { compileProjection } from '../query/project.js';
 import { sameDocument } from '../query/same.js';
+import { compileArrayFilters } from '../query/positional.js';
 import { applyUpdate, parseUpdate } from '../query/update.js';
 import { collName, optDoc, type CommandContext, type Handler } from './context.js';
 import { upsertDocument } from './upsert.js';
@@ -16,7 +17,6 @@ function findAndModify(cmd: Document, ctx: CommandContext): Document {
   if (remove && cmd.update !== undefined) throw new EngineError('FailedToParse', 'Cannot specify both an update and remove=true');
   if (!remove && cmd.update === undefined) throw new EngineError('FailedToParse', 'Either an update or remove=true must be specified');
   if (remove && (returnNew || upsert)) throw new EngineError('FailedToParse', 'Cannot specify both new=true and remove=true; or upsert=true and remove=true');
-  if (cmd.arrayFilters !== undefined) throw new EngineError('NotImplemented', 'arrayFilters are not supported by this engine');
   const project = compileProjection(optDoc(cmd, 'fields'));
   const filter = optDoc(cmd, 'query');
   const stats = (ctx.stats = { docsExamined: 0, stage: '' });
@@ -28,14 +28,15 @@ function findAndModify(cmd: Document, ctx: CommandContext): Document {
     return { lastErrorObject: { n: 1 }, value: project(old), ok: 1 };
   }
   const parsed = parseUpdate(cmd.update);
+  const pos = { filter, arrayFilters: compileArrayFilters(cmd.arrayFilters) };
   if (rec) {
     const old = rec.doc;
-    const doc = applyUpdate(old, parsed, false);
+    const doc = applyUpdate(old, parsed, false, pos);
     if (!sameDocument(doc, old)) ctx.apply({ op: 'u', db: ctx.db, coll, doc });
     return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(returnNew ? doc : old), ok: 1 };
   }
   if (!upsert) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
-  const doc = upsertDocument(filter, parsed);
+  const doc = upsertDocument(filter, parsed, pos);
   ctx.apply({ op: 'i', db: ctx.db, coll, doc });
   return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id }, value: returnNew ? project(doc) : null, ok: 1 };
 }

@@ -3,6 +3,7 @@ import { ObjectId, type Document } from 'bson';
 import { EngineError } from '../errors.js';
 import { cloneDoc, slotOf, writeSlot } from '../query/mutate-path.js';
 import { isPlainObject, type Doc } from '../query/paths.js';
+import type { PositionalContext } from '../query/positional.js';
 import { applyUpdate, type ParsedUpdate } from '../query/update.js';
 
 /** Equality fields of a filter ({a: 1}, {a: {$eq: 1}}, inside $and) as a seed document. */
@@ -27,14 +28,14 @@ function seedFromFilter(filter: Document | undefined, out: Doc = {}): Doc {
 }
 
 /** The new document of an upsert: filter equalities, then the update, with _id first. */
-export function upsertDocument(filter: Document | undefined, update: ParsedUpdate): Doc {
+export function upsertDocument(filter: Document | undefined, update: ParsedUpdate, pos?: PositionalContext): Doc {
   const seed = seedFromFilter(filter);
   let doc: Doc;
   if (update.kind === 'replace') {
     doc = applyUpdate({}, update, true);
     if (doc._id === undefined && seed._id !== undefined) doc = { _id: seed._id, ...doc };
   } else {
-    doc = applyUpdate(seed, update, true);
+    doc = applyUpdate(seed, update, true, pos);
   }
   if (doc._id === undefined) return { _id: new ObjectId(), ...doc };
   if (Array.isArray(doc._id)) throw new EngineError('InvalidIdField', "The '_id' value cannot be of type array");

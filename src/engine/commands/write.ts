@@ -4,6 +4,7 @@ import { EngineError, toEngineError } from '../errors.js';
 import { queryRecords } from '../query/execute.js';
 import { toNumber } from '../query/order.js';
 import { isPlainObject, type Doc } from '../query/paths.js';
+import { compileArrayFilters } from '../query/positional.js';
 import { applyUpdate, parseUpdate } from '../query/update.js';
 import { sameDocument } from '../query/same.js';
 import { collName, writeError, type CommandContext, type Handler } from './context.js';
@@ -61,20 +62,20 @@ function update(cmd: Document, ctx: CommandContext): Document {
     const parsed = parseUpdate(stmt.u);
     const multi = stmt.multi === true;
     if (multi && parsed.kind === 'replace') throw new EngineError('FailedToParse', 'multi update is not supported for replacement-style update');
-    if (stmt.arrayFilters !== undefined) throw new EngineError('NotImplemented', 'arrayFilters are not supported by this engine');
+    const pos = { filter: stmt.q, arrayFilters: compileArrayFilters(stmt.arrayFilters) };
     const c = ctx.catalog.get(ctx.db, coll);
     const stats = (ctx.stats = { docsExamined: 0, stage: '' });
     // Materialise first: updating indexed fields while walking an index would revisit documents.
     const recs = [...queryRecords(c, { filter: stmt.q, limit: multi ? 0 : 1, sort: stmt.sort }, stats)];
     for (const rec of recs) {
       n++;
-      const doc = applyUpdate(rec.doc, parsed, false);
+      const doc = applyUpdate(rec.doc, parsed, false, pos);
       if (sameDocument(doc, rec.doc)) continue;
       ctx.apply({ op: 'u', db: ctx.db, coll, doc });
       nModified++;
     }
     if (recs.length === 0 && stmt.upsert === true) {
-      const doc = upsertDocument(stmt.q, parsed);
+      const doc = upsertDocument(stmt.q, parsed, pos);
       ctx.apply({ op: 'i', db: ctx.db, coll, doc });
       n++;
       upserted.push({ index, _id: doc._id });

@@ -6,6 +6,7 @@
  * findOne/updateOne. Anything else returns undefined and goes to mingo.
  */
 import type { Document } from 'bson';
+import { bsonTypeNumber, parseTypeSpec } from './bson-type.js';
 import { compareValues, typeRank, TypeRank } from './order.js';
 import { isPlainObject, type Doc } from './paths.js';
 
@@ -112,6 +113,15 @@ function fieldTest(path: string, cond: unknown): DocTest | undefined {
         const t = rangeTest(op, v);
         if (!t) return undefined;
         any.push(t);
+        break;
+      }
+      case '$type': {
+        // Decided on the typed values, so int, long, double and decimal stay distinguishable.
+        const ok = parseTypeSpec(v);
+        any.push((c) => {
+          const n = bsonTypeNumber(c);
+          return n !== undefined && ok(n);
+        });
         break;
       }
       case '$exists':

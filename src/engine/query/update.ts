@@ -10,6 +10,7 @@ import { Timestamp } from 'bson';
 import { EngineError } from '../errors.js';
 import { arith, numKind, zeroLike } from './arith.js';
 import { compilePlainFilter } from './match.js';
+import { expandPath, isPositional, type PositionalContext } from './positional.js';
 import { clearSlot, cloneDoc, readSlot, slotOf, typeName, writeSlot } from './mutate-path.js';
 import { compareValues, toNumber } from './order.js';
 import { isPlainObject, type Doc } from './paths.js';
@@ -44,9 +45,6 @@ export function parseUpdate(u: unknown): ParsedUpdate {
       const targets = op === '$rename' ? [path, String(spec[path])] : [path];
       for (const t of targets) {
         if (t === '' || t.split('.').some((p) => p === '')) throw new EngineError('BadValue', `An empty update path is not valid.`);
-        if (t.split('.').some((p) => p === '$' || p.startsWith('$['))) {
-          throw new EngineError('NotImplemented', `positional update operators are not supported by this engine: '${t}'`);
-        }
         for (const s of seen) {
           if (s === t || s.startsWith(t + '.') || t.startsWith(s + '.')) {
             throw new EngineError('ConflictingUpdateOperators', `Updating the path '${t}' would create a conflict at '${s.length < t.length ? s : t}'`);
@@ -60,8 +58,13 @@ export function parseUpdate(u: unknown): ParsedUpdate {
   return { kind: 'ops', ops };
 }
 
-/** Applies a parsed update to a copy of `doc`; `inserting` enables $setOnInsert (upserts). */
-export function applyUpdate(doc: Doc, u: ParsedUpdate, inserting: boolean): Doc {
+const NO_POSITIONAL: PositionalContext = { arrayFilters: new Map() };
+
+/**
+ * Applies a parsed update to a copy of `doc`; `inserting` enables
+ * $setOnInsert (upserts); `pos` resolves positional paths ($, $[], $[id]).
+ */
+export function applyUpdate(doc: Doc, u: ParsedUpdate, inserting: boolean, pos: PositionalContext = NO_POSITIONAL): Doc {
   if (u.kind === 'replace') {
     const out: Doc = { _id: doc._id };
     for (const k in u.doc) if (k !== '_id' || inserting) out[k] = cloneDoc(u.doc[k]);
@@ -74,7 +77,12 @@ export function applyUpdate(doc: Doc, u: ParsedUpdate, inserting: boolean): Doc 
     if (parts[0] === '_id' && op !== '$setOnInsert' && !inserting) {
       if (!(op === '$set' && parts.length === 1 && compareValues(arg, doc._id) === 0)) throw immutableId();
     }
-    applyOp(out, op, path, parts, arg, inserting);
+    if (isPositional(parts)) {
+      if (op === '$rename') throw new EngineError('BadValue', `The source field for $rename may not be dynamic: ${path}`);
+      for (const concrete of expandPath(out, parts, pos)) applyOp(out, op, concrete.join('.'), concrete, arg, inserting);
+    } else {
+      applyOp(out, op, path, parts, arg, inserting);
+    }
   }
   return out;
 }
