@@ -58,7 +58,7 @@ describe('torn tail', () => {
       expect(again.records.map((r) => r.n)).toEqual([1, 2, 5]);
       await again.journal.close();
     }
-  });
+  }, 30_000);
 
   it('a bad checksum in the very last frame is a torn tail', async () => {
     const dir = await tempDir();
@@ -98,7 +98,7 @@ describe('torn tail', () => {
     expect(o.records).toEqual([{ first: true }]);
     expect(o.warnings[0]).toContain(`dropped a torn final record at offset ${firstFrameEnd} `);
     await o.journal.close();
-  });
+  }, 30_000);
 });
 
 describe('damage', () => {

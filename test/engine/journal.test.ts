@@ -167,7 +167,7 @@ describe('compaction', () => {
     }
     expect(maxBytes).toBeLessThan(2000);
     await journal.close();
-  });
+  }, 30_000);
 
   it('appends racing a compaction land in the new generation and none are lost', async () => {
     const dir = await tempDir();
