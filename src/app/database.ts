@@ -55,29 +55,41 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   let engine = opts.engine;
   if (engine !== 'embedded') {
     const binary = engine === 'auto' && !(await mayHaveMongod()) ? undefined : await findMongod();
-    if (!binary) {
-      if (engine === 'mongod') {
-        throw new RssError(
-          'RSS_ENGINE_UNAVAILABLE',
-          'no mongod binary on this machine, and rss does not download one. ' +
-            'Set MONGOMS_SYSTEM_BINARY=/path/to/mongod, or use --engine embedded (the default).',
-        );
-      }
-      engine = 'embedded';
-    } else {
-      engine = 'mongod';
-    }
+    if (binary) return startMemoryServer(false);
+    // auto never downloads; an explicit mongod downloads once (online) or fails at once (offline).
+    if (engine === 'mongod') return startMemoryServer(true);
+    engine = 'embedded';
   }
-  if (engine === 'mongod') return startMemoryServer();
   const { startEngine } = await import('../engine');
   const running = await startEngine({ host: '127.0.0.1', port: 0, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}) });
   return { uri: running.uri, kind: opts.dataDir ? `embedded (${opts.dataDir})` : 'embedded (in memory)', close: () => running.close() };
 }
 
-async function startMemoryServer(): Promise<Database> {
-  // Never reach for the network: the binary is known to be present.
-  process.env.MONGOMS_RUNTIME_DOWNLOAD = 'false';
+async function startMemoryServer(download: boolean): Promise<Database> {
+  if (download) {
+    // One attempt, no retries: offline, the lookup fails in milliseconds instead of ~7 s of retries.
+    process.env.MONGOMS_MAX_RETRIES ??= '0';
+    process.stderr.write('rss: no mongod on this machine: downloading one through mongodb-memory-server (first use only)...\n');
+  } else {
+    process.env.MONGOMS_RUNTIME_DOWNLOAD = 'false';
+  }
   const { MongoMemoryServer } = await import('mongodb-memory-server-core');
-  const server = await MongoMemoryServer.create();
-  return { uri: server.getUri(), kind: 'mongod (mongodb-memory-server)', close: async () => void (await server.stop()) };
+  // mongodb-memory-server prints a stack trace through console.warn when start fails; rss says it in one line.
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    const server = await MongoMemoryServer.create();
+    return { uri: server.getUri(), kind: 'mongod (mongodb-memory-server)', close: async () => void (await server.stop()) };
+  } catch (err) {
+    const e = err as Error & { msg?: string; url?: string };
+    const why = e.url ? `${e.msg ?? 'download failed'}: ${new URL(e.url).host} unreachable` : e.message.split('\n')[0];
+    throw new RssError(
+      'RSS_ENGINE_UNAVAILABLE',
+      `no mongod binary on this machine and none could be ${download ? 'downloaded' : 'started'} (${why}). ` +
+        'Set MONGOMS_SYSTEM_BINARY=/path/to/mongod, or use --engine embedded (the default).',
+      { cause: err },
+    );
+  } finally {
+    console.warn = warn;
+  }
 }
