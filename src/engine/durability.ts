@@ -12,6 +12,7 @@
  */
 import type { Document } from 'bson';
 import type { EngineCore } from './core.js';
+import { compactNumbers } from './query/normalize.js';
 import type { Catalog } from './storage/catalog.js';
 import type { IndexSpec } from './storage/index.js';
 import { Journal } from './storage/journal.js';
@@ -55,10 +56,10 @@ export class Durability {
   /** Opens the journal in `dir` and rebuilds the core's state from it. */
   static async open(dir: string, core: EngineCore, warn: (msg: string) => void, tuning: DurabilityTuning = DEFAULT_TUNING): Promise<Durability> {
     const { journal, snapshot, records } = await Journal.open(dir, { onWarning: warn, deserializeOptions: DESERIALIZE });
-    if (snapshot) loadSnapshot(core.catalog, snapshot as (CatalogChunk | DocsChunk)[]);
+    if (snapshot) loadSnapshot(core.catalog, compactNumbers(snapshot) as (CatalogChunk | DocsChunk)[]);
     for (const r of records) {
       try {
-        core.replay(r as Mutation);
+        core.replay(compactNumbers(r) as Mutation);
       } catch (err) {
         // A record that cannot be applied means the journal and the engine disagree; keep going with the rest.
         warn(`engine: skipped journal record ${String((r as Mutation).op)}: ${(err as Error).message}`);

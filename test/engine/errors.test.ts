@@ -62,3 +62,21 @@ describe('engine errors', () => {
     expect(await codeOf(h.db.command({ find: 'e', sort: { n: 2 } }))).toBe(2);
   });
 });
+
+describe('engine refuses options it would otherwise silently ignore', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await openHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('collation, tailable cursors and validators → NotImplemented (238)', async () => {
+    const c = h.db.collection('r');
+    expect(await codeOf(c.find({}, { collation: { locale: 'fr' } }).toArray())).toBe(238);
+    expect(await codeOf(h.db.command({ find: 'r', tailable: true }))).toBe(238);
+    expect(await codeOf(h.db.createCollection('v', { validator: { a: { $exists: true } } }))).toBe(238);
+    expect(await codeOf(c.updateOne({}, { $set: { a: 1 } }, { collation: { locale: 'fr' } }))).toBe(238);
+  });
+});

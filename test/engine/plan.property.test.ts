@@ -8,11 +8,12 @@ import { BSON, type Document } from 'bson';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EngineCore } from '../../src/engine/core.js';
+import { compactNumbers } from '../../src/engine/query/normalize.js';
 import { parseSort, sortKey } from '../../src/engine/query/sort.js';
 
 /** Round-trips through BSON as the wire would, so the engine sees wrapped numbers. */
 function wire(doc: Document): Document {
-  return BSON.deserialize(BSON.serialize(doc), { promoteValues: false });
+  return compactNumbers(BSON.deserialize(BSON.serialize(doc), { promoteValues: false }));
 }
 
 function run(core: EngineCore, cmd: Document): Document {

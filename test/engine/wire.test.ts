@@ -1,5 +1,5 @@
 /** Wire codecs as pure functions, plus raw-socket probes against a running engine. */
-import { BSON, Int32, Long } from 'bson';
+import { BSON, Double, Int32, Long } from 'bson';
 import fc from 'fast-check';
 import { connect } from 'node:net';
 import { deflateSync } from 'node:zlib';
@@ -50,13 +50,16 @@ function protocolErrorOf(fn: () => unknown): string {
 
 describe('wire codec', () => {
   it('decodes OP_MSG with a document sequence merged into the body, keeping number types', () => {
-    const m = decodeMessage(opMsg(7, { insert: 'c', $db: 'x', n: new Int32(1) }, { id: 'documents', docs: [{ a: 1.5 }, { a: Long.fromNumber(2) }] }));
+    const m = decodeMessage(opMsg(7, { insert: 'c', $db: 'x', n: new Int32(1) }, { id: 'documents', docs: [{ a: 1.5 }, { a: Long.fromNumber(2) }, { a: new Double(2) }] }));
     expect(m.kind).toBe('msg');
     expect(m.requestId).toBe(7);
     expect(m.body.insert).toBe('c');
-    expect(m.body.n).toBeInstanceOf(Int32);
-    expect(m.body.documents).toHaveLength(2);
+    // Int32 and fractional doubles become plain numbers (lossless); Long and integral Double keep wrappers.
+    expect(m.body.n).toBe(1);
+    expect(m.body.documents).toHaveLength(3);
+    expect(m.body.documents[0].a).toBe(1.5);
     expect(m.body.documents[1].a).toBeInstanceOf(Long);
+    expect(m.body.documents[2].a).toBeInstanceOf(Double);
   });
 
   it('decodes OP_QUERY and encodes OP_REPLY', () => {
@@ -76,7 +79,7 @@ describe('wire codec', () => {
     expect(z.readInt32LE(12)).toBe(OpCode.COMPRESSED);
     const d = decodeMessage(z);
     expect(d).toMatchObject({ kind: 'msg', requestId: 5, compressor: 2 });
-    expect(d.body.ping).toEqual(new Int32(1));
+    expect(d.body.ping).toBe(1);
   });
 
   it('rejects malformed messages with ProtocolError', () => {
@@ -186,7 +189,7 @@ describe('raw socket probes', () => {
     const r = (await exchange(engine.port, compressMessage(opMsg(12, { ping: 1, $db: 'admin' }), 2))) as Buffer;
     expect(r.readInt32LE(12)).toBe(OpCode.COMPRESSED);
     const d = decodeMessage(r);
-    expect(d.body).toEqual({ ok: new Int32(1) });
+    expect(d.body).toEqual({ ok: 1 });
   });
 
   it('closes the connection on garbage, and keeps serving others', async () => {

@@ -10,7 +10,7 @@ import { queryRecords, type QuerySpec } from '../query/execute.js';
 import { toPlain } from '../query/normalize.js';
 import { toNumber } from '../query/order.js';
 import { isPlainObject } from '../query/paths.js';
-import { collName, optNum, type CommandContext, type Handler } from './context.js';
+import { collName, optNum, rejectUnsupported, type CommandContext, type Handler } from './context.js';
 
 const SUPPORTED = new Set([
   '$match', '$group', '$sort', '$skip', '$limit', '$count', '$project', '$addFields', '$set', '$unset',
@@ -29,6 +29,7 @@ function fold(pipeline: Document[]): { spec: QuerySpec; rest: Document[] } {
 }
 
 function aggregate(cmd: Document, ctx: CommandContext): Document {
+  rejectUnsupported(cmd);
   if (typeof cmd.aggregate !== 'string') throw new EngineError('NotImplemented', 'database-level aggregation is not supported by this engine');
   const coll = collName(cmd);
   const pipeline = cmd.pipeline;

@@ -63,3 +63,15 @@ export function optDoc(cmd: Document, field: string): Document | undefined {
 export function writeError(index: number, err: EngineError): Document {
   return { index, code: err.code, errmsg: err.message, ...err.extra };
 }
+
+/**
+ * Fails loudly on options that would change results if ignored
+ * (collation, tailable cursors, min/max, let variables).
+ */
+export function rejectUnsupported(cmd: Document, fields: readonly string[] = ['collation', 'let']): void {
+  for (const f of fields) {
+    if (cmd[f] !== undefined && cmd[f] !== false) {
+      throw new EngineError('NotImplemented', `option '${f}' is not supported by this engine`);
+    }
+  }
+}

@@ -8,6 +8,8 @@ import { Limits } from '../wire/constants.js';
 
 interface OpenCursor {
   ns: string;
+  /** Last time (ms) a batch was cut, for idle expiry. */
+  used: number;
   iter: Iterator<Document>;
   /** A document read ahead to learn whether the cursor is exhausted. */
   pending?: Document;
@@ -22,9 +24,16 @@ export interface Batch {
 /** Budget for one reply's documents, leaving room for the envelope. */
 const BATCH_BYTES = Limits.maxBsonObjectSize - 64 * 1024;
 
+/** mongod's default cursorTimeoutMillis: idle cursors are closed after 10 minutes. */
+export const CURSOR_IDLE_MS = 10 * 60 * 1000;
+
 /** Registry of open cursors. */
 export class CursorStore {
   private readonly open = new Map<string, OpenCursor>();
+  private lastSweep = 0;
+
+  /** `now` is injectable so expiry can be tested without waiting. */
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** Number of open cursors. */
   get size(): number {
@@ -33,9 +42,10 @@ export class CursorStore {
 
   /** Cuts the first batch; registers a cursor if more documents remain. */
   first(ns: string, iter: Iterator<Document>, batchSize: number | undefined, singleBatch = false): Batch {
-    const c: OpenCursor = { ns, iter };
+    const c: OpenCursor = { ns, iter, used: this.now() };
     const docs = take(c, batchSize ?? Limits.defaultFirstBatch);
     if (singleBatch || !hasMore(c)) return { id: Long.ZERO, docs };
+    this.sweep(c.used);
     const id = this.newId();
     this.open.set(id.toString(), c);
     return { id, docs };
@@ -46,6 +56,7 @@ export class CursorStore {
     const key = id.toString();
     const c = this.open.get(key);
     if (!c || c.ns !== ns) return undefined;
+    c.used = this.now();
     const docs = take(c, batchSize && batchSize > 0 ? batchSize : Infinity);
     if (!hasMore(c)) {
       this.open.delete(key);
@@ -62,6 +73,17 @@ export class CursorStore {
   /** Closes every cursor. */
   clear(): void {
     this.open.clear();
+  }
+
+  /**
+   * Drops cursors idle longer than CURSOR_IDLE_MS (clients that vanished
+   * without killCursors). Runs at most once a minute, when a cursor opens,
+   * so no timer is needed.
+   */
+  private sweep(now: number): void {
+    if (now - this.lastSweep < 60_000) return;
+    this.lastSweep = now;
+    for (const [id, c] of this.open) if (now - c.used > CURSOR_IDLE_MS) this.open.delete(id);
   }
 
   private newId(): Long {

@@ -6,7 +6,7 @@ import { toNumber } from '../query/order.js';
 import { isPlainObject } from '../query/paths.js';
 import { ID_INDEX_SPEC } from '../storage/collection.js';
 import type { IndexSpec } from '../storage/index.js';
-import { collName, optDoc, type CommandContext, type Handler } from './context.js';
+import { collName, optDoc, rejectUnsupported, type CommandContext, type Handler } from './context.js';
 
 function nsMissing(db: string, coll: string): EngineError {
   return new EngineError('NamespaceNotFound', `ns does not exist: ${db}.${coll}`);
@@ -15,6 +15,8 @@ function nsMissing(db: string, coll: string): EngineError {
 function create(cmd: Document, ctx: CommandContext): Document {
   const coll = collName(cmd);
   if (ctx.catalog.get(ctx.db, coll)) throw new EngineError('NamespaceExists', `Collection ${ctx.db}.${coll} already exists.`);
+  // Options that change behaviour (validation, capping, views...) are refused rather than ignored.
+  rejectUnsupported(cmd, ['capped', 'validator', 'viewOn', 'timeseries', 'clusteredIndex', 'collation', 'expireAfterSeconds']);
   const options: Document = {};
   for (const [k, v] of Object.entries(cmd)) {
     if (k !== 'create' && !k.startsWith('$') && k !== 'lsid' && k !== 'writeConcern' && k !== 'comment' && !k.startsWith('api')) options[k] = v;
@@ -93,6 +95,7 @@ function createIndexes(cmd: Document, ctx: CommandContext): Document {
   const c = ctx.catalog.get(ctx.db, coll)!;
   let created = 0;
   for (const raw of specs as Document[]) {
+    rejectUnsupported(raw, ['collation', 'weights', 'wildcardProjection', '2dsphereIndexVersion']);
     const key = validateKey(raw.key);
     const name = typeof raw.name === 'string' ? raw.name : defaultIndexName(key);
     const spec: IndexSpec = { v: 2, key, name };

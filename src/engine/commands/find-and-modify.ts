@@ -6,10 +6,11 @@ import { compileProjection } from '../query/project.js';
 import { sameDocument } from '../query/same.js';
 import { compileArrayFilters } from '../query/positional.js';
 import { applyUpdate, parseUpdate } from '../query/update.js';
-import { collName, optDoc, type CommandContext, type Handler } from './context.js';
+import { collName, optDoc, rejectUnsupported, type CommandContext, type Handler } from './context.js';
 import { upsertDocument } from './upsert.js';
 
 function findAndModify(cmd: Document, ctx: CommandContext): Document {
+  rejectUnsupported(cmd);
   const coll = collName(cmd);
   const remove = cmd.remove === true;
   const returnNew = cmd.new === true;

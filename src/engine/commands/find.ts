@@ -6,9 +6,10 @@ import { keyString } from '../query/keystring.js';
 import { compareValues } from '../query/order.js';
 import { collectPath } from '../query/paths.js';
 import { compileProjection } from '../query/project.js';
-import { collName, optDoc, optNum, type CommandContext, type Handler } from './context.js';
+import { collName, optDoc, optNum, rejectUnsupported, type CommandContext, type Handler } from './context.js';
 
 function findSpec(cmd: Document): QuerySpec & { projection?: Document } {
+  rejectUnsupported(cmd, ['collation', 'let', 'tailable', 'awaitData', 'min', 'max', 'returnKey', 'showRecordId']);
   const limit = optNum(cmd, 'limit');
   const skip = optNum(cmd, 'skip');
   if (skip !== undefined && skip < 0) throw new EngineError('BadValue', 'skip value must be non-negative');
@@ -55,6 +56,7 @@ function killCursors(cmd: Document, ctx: CommandContext): Document {
 }
 
 function count(cmd: Document, ctx: CommandContext): Document {
+  rejectUnsupported(cmd);
   const coll = collName(cmd);
   const c = ctx.catalog.get(ctx.db, coll);
   const filter = optDoc(cmd, 'query');
@@ -72,6 +74,7 @@ function count(cmd: Document, ctx: CommandContext): Document {
 }
 
 function distinct(cmd: Document, ctx: CommandContext): Document {
+  rejectUnsupported(cmd);
   const coll = collName(cmd);
   const key = cmd.key;
   if (typeof key !== 'string') throw new EngineError('TypeMismatch', "BSON field 'distinct.key' is missing or not a string");

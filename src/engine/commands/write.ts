@@ -7,7 +7,7 @@ import { isPlainObject, type Doc } from '../query/paths.js';
 import { compileArrayFilters } from '../query/positional.js';
 import { applyUpdate, parseUpdate } from '../query/update.js';
 import { sameDocument } from '../query/same.js';
-import { collName, writeError, type CommandContext, type Handler } from './context.js';
+import { collName, rejectUnsupported, writeError, type CommandContext, type Handler } from './context.js';
 import { upsertDocument } from './upsert.js';
 
 function batch(cmd: Document, field: string): Document[] {
@@ -54,11 +54,13 @@ function insert(cmd: Document, ctx: CommandContext): Document {
 }
 
 function update(cmd: Document, ctx: CommandContext): Document {
+  rejectUnsupported(cmd, ['let']);
   const coll = collName(cmd);
   let n = 0;
   let nModified = 0;
   const upserted: Document[] = [];
   const errors = runBatch(cmd, batch(cmd, 'updates'), (stmt, index) => {
+    rejectUnsupported(stmt);
     const parsed = parseUpdate(stmt.u);
     const multi = stmt.multi === true;
     if (multi && parsed.kind === 'replace') throw new EngineError('FailedToParse', 'multi update is not supported for replacement-style update');
@@ -92,6 +94,7 @@ function del(cmd: Document, ctx: CommandContext): Document {
   const coll = collName(cmd);
   let n = 0;
   const errors = runBatch(cmd, batch(cmd, 'deletes'), (stmt) => {
+    rejectUnsupported(stmt);
     const limit = stmt.limit === undefined ? 0 : toNumber(stmt.limit);
     if (limit !== 0 && limit !== 1) throw new EngineError('FailedToParse', `The limit field in delete objects must be 0 or 1. Got ${limit}`);
     const c = ctx.catalog.get(ctx.db, coll);

@@ -57,9 +57,13 @@ export function arith(op: 'inc' | 'mul', a: unknown, b: unknown): unknown {
     const r = op === 'inc' ? asFloat(a) + asFloat(b) : asFloat(a) * asFloat(b);
     return Decimal128.fromString(String(r));
   }
-  if (kind === 'double') return new Double(op === 'inc' ? asFloat(a) + asFloat(b) : asFloat(a) * asFloat(b));
+  if (kind === 'double') {
+    const d = op === 'inc' ? asFloat(a) + asFloat(b) : asFloat(a) * asFloat(b);
+    return Number.isInteger(d) ? new Double(d) : d;
+  }
   const r = op === 'inc' ? asBig(a) + asBig(b) : asBig(a) * asBig(b);
-  if (kind === 'int' && r >= -(2n ** 31n) && r < 2n ** 31n) return new Int32(Number(r));
+  // Int32 results are stored as plain numbers, like every int32 (see compactNumbers).
+  if (kind === 'int' && r >= -(2n ** 31n) && r < 2n ** 31n) return Number(r);
   if (r < INT64_MIN || r > INT64_MAX) {
     throw new EngineError('BadValue', `Failed to apply $${op} operations to current value: integer overflow`);
   }
@@ -76,6 +80,6 @@ export function zeroLike(v: unknown): unknown {
     case 'decimal':
       return Decimal128.fromString('0');
     default:
-      return new Int32(0);
+      return 0;
   }
 }

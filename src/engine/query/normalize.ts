@@ -49,3 +49,36 @@ export function toPlain(v: unknown): unknown {
   }
   return out ?? o;
 }
+
+/**
+ * Rewrites, in place, the number wrappers that a plain JS number represents
+ * losslessly: Int32 → number (BSON serialises an int32-range integer as
+ * int32) and a non-integral Double → number (serialised as double). Integral
+ * Doubles, Longs and Decimal128 keep their wrappers, so every stored number
+ * still round-trips with its type. Fewer wrapper objects means less memory
+ * and garbage per document, and the matcher's plain view can share the
+ * document itself.
+ */
+export function compactNumbers<T>(v: T): T {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = compactValue(v[i]);
+    return v;
+  }
+  if (v !== null && typeof v === 'object' && (v as { _bsontype?: string })._bsontype === undefined && !(v instanceof Date) && !(v instanceof RegExp) && !(v instanceof Uint8Array)) {
+    const o = v as Record<string, unknown>;
+    for (const k in o) o[k] = compactValue(o[k]);
+  }
+  return v;
+}
+
+function compactValue(x: unknown): unknown {
+  if (x === null || typeof x !== 'object') return x;
+  const t = (x as { _bsontype?: string })._bsontype;
+  if (t === 'Int32') return (x as { value: number }).value;
+  if (t === 'Double') {
+    const n = (x as { value: number }).value;
+    return Number.isInteger(n) ? x : n;
+  }
+  if (t !== undefined) return x;
+  return compactNumbers(x);
+}

@@ -60,9 +60,11 @@ export class Index {
 
   /** Compares two key tuples in index order (directions applied). */
   compareKeys(a: unknown[], b: unknown[]): number {
-    for (let i = 0; i < this.dirs.length; i++) {
+    const dirs = this.dirs;
+    if (dirs.length === 1) return compareValues(a[0], b[0]) * dirs[0];
+    for (let i = 0; i < dirs.length; i++) {
       const c = compareValues(a[i], b[i]);
-      if (c !== 0) return c * this.dirs[i];
+      if (c !== 0) return c * dirs[i];
     }
     return 0;
   }

@@ -29,28 +29,63 @@ export class SortedList<T> {
   insert(x: T): void {
     this.size_++;
     const chunks = this.chunks;
+    const cmp = this.cmp;
     if (chunks.length === 0) {
       chunks.push([x]);
       return;
     }
-    let c = this.chunkFor((e) => this.cmp(e, x) > 0);
-    if (c === chunks.length) c--;
+    // First chunk whose last element is greater than x (else the last chunk).
+    let lo = 0;
+    let hi = chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const ch = chunks[mid];
+      if (cmp(ch[ch.length - 1], x) > 0) hi = mid;
+      else lo = mid + 1;
+    }
+    const c = lo === chunks.length ? lo - 1 : lo;
     const chunk = chunks[c];
-    // Appending in order is the common case (ascending ids, timestamps).
-    if (this.cmp(chunk[chunk.length - 1], x) <= 0) chunk.push(x);
-    else chunk.splice(upper(chunk, (e) => this.cmp(e, x) > 0), 0, x);
+    if (cmp(chunk[chunk.length - 1], x) <= 0) {
+      // Appending in order is the common case (ascending ids, timestamps).
+      chunk.push(x);
+    } else {
+      let a = 0;
+      let b = chunk.length;
+      while (a < b) {
+        const mid = (a + b) >>> 1;
+        if (cmp(chunk[mid], x) > 0) b = mid;
+        else a = mid + 1;
+      }
+      chunk.splice(a, 0, x);
+    }
     if (chunk.length > 2 * CHUNK) chunks.splice(c + 1, 0, chunk.splice(CHUNK));
   }
 
   /** Removes one element equal to x (by the comparator); returns whether one was found. */
   delete(x: T): boolean {
-    const p = this.lowerBound((e) => this.cmp(e, x) >= 0);
-    if (!p) return false;
-    const chunk = this.chunks[p.c];
-    if (this.cmp(chunk[p.i], x) !== 0) return false;
-    chunk.splice(p.i, 1);
+    const chunks = this.chunks;
+    const cmp = this.cmp;
+    let lo = 0;
+    let hi = chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const ch = chunks[mid];
+      if (cmp(ch[ch.length - 1], x) >= 0) hi = mid;
+      else lo = mid + 1;
+    }
+    if (lo === chunks.length) return false;
+    const chunk = chunks[lo];
+    let a = 0;
+    let b = chunk.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (cmp(chunk[mid], x) >= 0) b = mid;
+      else a = mid + 1;
+    }
+    if (a === chunk.length || cmp(chunk[a], x) !== 0) return false;
+    chunk.splice(a, 1);
     this.size_--;
-    if (chunk.length === 0) this.chunks.splice(p.c, 1);
+    if (chunk.length === 0) chunks.splice(lo, 1);
     return true;
   }
 

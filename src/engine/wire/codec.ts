@@ -7,9 +7,10 @@
 import { BSON, type Document } from 'bson';
 import { inflateSync, deflateSync } from 'node:zlib';
 import { EngineError } from '../errors.js';
+import { compactNumbers } from '../query/normalize.js';
 import { CompressorId, Limits, MsgFlags, OpCode } from './constants.js';
 
-/** Options for decoding incoming documents: keep number wrappers so types survive. */
+/** Options for decoding incoming documents: keep number wrappers so types survive (then see compactNumbers). */
 const DESERIALIZE = { promoteValues: false, bsonRegExp: false } as const;
 
 /** A decoded OP_MSG: body with kind-1 sequences merged in under their identifiers. */
@@ -87,6 +88,7 @@ function decodeMsg(buf: Buffer, requestId: number): MsgRequest {
   }
   if (!body) throw protocolError('OP_MSG without a body section');
   for (const [id, docs] of seqs) body[id] = docs;
+  compactNumbers(body);
   return { kind: 'msg', requestId, flags, body };
 }
 
@@ -96,6 +98,7 @@ function decodeQuery(buf: Buffer, requestId: number): QueryRequest {
   const [collection, off] = readCString(buf, 20, buf.length);
   if (off + 8 > buf.length) throw protocolError('truncated OP_QUERY');
   const [body] = readDoc(buf, off + 8, buf.length);
+  compactNumbers(body);
   return { kind: 'query', requestId, flags, collection, body };
 }
 
