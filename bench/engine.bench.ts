@@ -43,8 +43,8 @@ async function inMemory(): Promise<void> {
       if (!d) throw new Error('missing');
     }
   });
+  const ids = (await c.find({ k: { $gte: 0 } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id);
   await timed('findOne by _id', OPS, async () => {
-    const ids = (await c.find({ k: { $gte: 0 } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id);
     for (let i = 0; i < OPS; i++) await c.findOne({ _id: ids[(i * 7919) % ids.length] });
   });
   await timed('updateOne $inc by indexed field', OPS, async () => {
