@@ -8,8 +8,9 @@ import { legacyDialects } from '../protocol/dialects';
 import type { ServerTag } from '../protocol/messages';
 import type { Address, Transport } from '../transport/types';
 import { openUdp } from '../transport/udp';
-import { lossy } from '../transport/lossy';
-import { parseChaosSpec } from '../transport/chaos-spec';
+import { parseChaosSpec, type ChaosSpec } from '../transport/chaos-spec';
+import { logged } from '../transport/logging';
+import { switchable, type SwitchableTransport } from '../transport/switchable';
 import type { Logger } from '../util/log';
 import type { RoleTiming } from '../server/role';
 
@@ -29,14 +30,30 @@ export interface ServerSetup {
 export interface StartedServer {
   server: RssServer;
   store: Store;
+  /** The server's fault injector: `setSpec` turns chaos on, changes it or turns it off while it runs. */
+  chaos: SwitchableTransport;
   close(): Promise<void>;
 }
 
-/** Open the socket and the store, and start the server (it begins as standby and takes the lease when due). */
+/**
+ * Open the socket and the store, and start the server (it begins as standby
+ * and takes the lease when due). The server's transport is, from the socket
+ * up: UDP → switchable fault injection (`--chaos`, off by default) → datagram
+ * log (debug level, when a logger is given) → server, so the log shows what
+ * the server itself sent and received.
+ */
 export async function startServer(setup: ServerSetup, transport?: Transport): Promise<StartedServer> {
+  const spec = setup.chaos ? parseChaosSpec(setup.chaos) : undefined;
   const store = await Store.open({ uri: setup.mongoUri, ...(setup.dbName ? { dbName: setup.dbName } : {}) });
-  let t = transport ?? (await openUdp({ host: setup.host, port: setup.port }));
-  if (setup.chaos) t = lossy(t, parseChaosSpec(setup.chaos));
+  let socket: Transport;
+  try {
+    socket = transport ?? (await openUdp({ host: setup.host, port: setup.port }));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const chaos = switchable(socket, spec);
+  const t = setup.logger ? logged(chaos, setup.logger.child({ server: setup.tag, component: 'udp' })) : chaos;
   const server = new RssServer({
     tag: setup.tag,
     transport: t,
@@ -51,6 +68,7 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
   return {
     server,
     store,
+    chaos,
     close: async () => {
       await server.close();
       await store.close();
@@ -71,8 +89,22 @@ export interface PairSetup {
 }
 
 export interface StartedPair {
-  a: StartedServer;
-  b: StartedServer;
+  /** Server A as last started (after stopServer('A'), the stopped one until it is started again). */
+  readonly a: StartedServer;
+  readonly b: StartedServer;
+  /** Whether the server runs (it was not stopped, or was started again). */
+  running(tag: ServerTag): boolean;
+  /**
+   * Stop one server abruptly, like seed 004's `killnode`: its socket, timers
+   * and store connection close, it hands nothing over and tells no one. The
+   * other server takes over when the lease expires (failover). False when it
+   * was not running.
+   */
+  stopServer(tag: ServerTag): Promise<boolean>;
+  /** Start a stopped server again on the same port; it comes back as the standby. */
+  startServer(tag: ServerTag): Promise<StartedServer>;
+  /** Faults for both servers from now on (also after a restart); undefined turns them off. */
+  setChaos(spec: ChaosSpec | undefined): void;
   close(): Promise<void>;
 }
 
@@ -83,15 +115,56 @@ export async function startPair(setup: PairSetup): Promise<StartedPair> {
   const ta = await openUdp({ host, port: setup.portA });
   const tb = await openUdp({ host, port: setup.portB });
   const common = { host, mongoUri: setup.mongoUri, period: setup.period, ...pick(setup) };
-  const a = await startServer({ ...common, tag: 'A', port: ta.address().port, peer: tb.address() }, ta);
-  const b = await startServer({ ...common, tag: 'B', port: tb.address().port, peer: ta.address() }, tb);
+  const setups: Record<ServerTag, ServerSetup> = {
+    A: { ...common, tag: 'A', port: ta.address().port, peer: tb.address() },
+    B: { ...common, tag: 'B', port: tb.address().port, peer: ta.address() },
+  };
+  const current: Record<ServerTag, StartedServer> = {
+    A: await startServer(setups.A, ta),
+    B: await startServer(setups.B, tb),
+  };
+  const stopped = new Set<ServerTag>();
+  let chaos = setup.chaos ? parseChaosSpec(setup.chaos) : undefined;
   await new Promise<void>((resolve) => {
-    if (a.server.serving || b.server.serving) return resolve();
+    if (current.A.server.serving || current.B.server.serving) return resolve();
     const done = () => resolve();
-    a.server.once('serving', done);
-    b.server.once('serving', done);
+    current.A.server.once('serving', done);
+    current.B.server.once('serving', done);
   });
-  return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
+  return {
+    get a() {
+      return current.A;
+    },
+    get b() {
+      return current.B;
+    },
+    running: (tag) => !stopped.has(tag),
+    async stopServer(tag) {
+      if (stopped.has(tag)) return false;
+      stopped.add(tag);
+      await current[tag].close();
+      return true;
+    },
+    async startServer(tag) {
+      if (!stopped.has(tag)) return current[tag];
+      // Same port: users and the other server know this server by its address.
+      const { chaos: _initial, ...again } = setups[tag];
+      const started = await startServer(again);
+      started.chaos.setSpec(chaos);
+      current[tag] = started;
+      stopped.delete(tag);
+      return started;
+    },
+    setChaos(spec) {
+      chaos = spec;
+      for (const tag of ['A', 'B'] as const) if (!stopped.has(tag)) current[tag].chaos.setSpec(spec);
+    },
+    close: async () => {
+      const tags = (['A', 'B'] as const).filter((t) => !stopped.has(t));
+      for (const t of tags) stopped.add(t);
+      await Promise.all(tags.map((t) => current[t].close()));
+    },
+  };
 }
 
 function pick(s: PairSetup): Partial<ServerSetup> {

@@ -1,13 +1,18 @@
 /**
  * `rss demo`: the database engine, server A and server B in one process on
  * 127.0.0.1, talking over real UDP sockets. Prints one `ready` line, then
- * every handoff and takeover as it happens; on a terminal (or with
- * --console) it reads console commands.
+ * every event as it happens (handoff, takeover, failover, standby, pushes
+ * retried), time-stamped and colored (NO_COLOR respected). On a terminal, or
+ * with --console, it reads console commands: status, handoff, kill A|B,
+ * start A|B, chaos SPEC|off, users, help, quit.
  */
 import type { Command } from 'commander';
 import type { EngineChoice } from '../app/database';
 import type { StartedPair } from '../app/pair';
 import { InvalidArgumentError } from '../errors';
+import type { ServerTag } from '../protocol/messages';
+import type { RssServer } from '../server/server';
+import type { UserDoc } from '../store/documents';
 import { parseDuration, parsePort } from './args';
 import { createLogger } from './logger';
 import { fail, onShutdown } from './run';
@@ -35,8 +40,8 @@ export function registerDemoCommand(program: Command): void {
     .option('--mongo <uri>', 'use this MongoDB instead of starting one')
     .option('--chaos <spec>', 'inject faults into both servers\' datagrams (e.g. drop=0.1,dup=0.05,reorder=0.1,seed=1)')
     .option('--console', 'read console commands from stdin even when it is not a terminal')
-    .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'warn')
-    .option('--log-file <path>', 'write logs to this file instead of stderr')
+    .option('--log-level <level>', 'trace, debug (every datagram), info, warn, error or silent', 'warn')
+    .option('--log-file <path>', 'write logs to this file (JSON lines) instead of stderr')
     .action(async (o: DemoOptions) => {
       try {
         await runDemo(o);
@@ -51,6 +56,18 @@ function parseEngine(v: string): EngineChoice {
   return v;
 }
 
+/** The colors of the demo's lines (a chalk instance, or identity functions without color). */
+type Paint = Record<'cyan' | 'green' | 'yellow' | 'red' | 'magenta' | 'dim' | 'bold', (s: string) => string>;
+
+/** Writes event and answer lines; on a terminal it keeps the console's prompt below them. */
+interface Screen {
+  paint: Paint;
+  /** A console answer. */
+  say(line: string): void;
+  /** An event: time-stamped. */
+  event(line: string): void;
+}
+
 async function runDemo(o: DemoOptions): Promise<void> {
   const started = performance.now();
   const logger = await createLogger(o.logLevel, o.logFile);
@@ -62,12 +79,6 @@ async function runDemo(o: DemoOptions): Promise<void> {
     dbName: `rss_demo_${Date.now().toString(36)}`,
     ...(o.chaos ? { chaos: o.chaos } : {}),
   });
-  const close = async () => {
-    await pair.close();
-    await db.close();
-  };
-  // Handlers first: a signal sent right after the ready line must still stop cleanly.
-  onShutdown(close);
   const a = pair.a.server.address;
   const b = pair.b.server.address;
   const serving = pair.a.server.serving ? 'A' : 'B';
@@ -77,57 +88,235 @@ async function runDemo(o: DemoOptions): Promise<void> {
       `store ${db.kind}; period ${o.period} ms${o.chaos ? `; chaos ${o.chaos}` : ''}\n` +
       `  try: rss client --servers ${a.host}:${a.port},${b.host}:${b.port}\n`,
   );
-  watchEvents(pair);
-  if (process.stdin.isTTY || o.console) await runConsole(pair, close);
+  const { colorFor } = await import('./client-output');
+  const screen = plainScreen(colorFor(process.stdout, process.env));
+  const demo = new Demo(pair, screen, o.chaos);
+  const close = async () => {
+    demo.stop();
+    await pair.close();
+    await db.close();
+  };
+  onShutdown(close);
+  if (process.stdin.isTTY || o.console) await runConsole(demo, screen, close);
 }
 
 function stamp(): string {
   return new Date().toISOString().slice(11, 23);
 }
 
-function watchEvents(pair: StartedPair): void {
-  for (const s of [pair.a.server, pair.b.server]) {
-    s.on('handoff', (e) => process.stdout.write(`${stamp()} handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users told to switch\n`));
+function plainScreen(paint: Paint): Screen {
+  return {
+    paint,
+    say: (line) => void process.stdout.write(`${line}\n`),
+    event: (line) => void process.stdout.write(`${paint.dim(stamp())} ${line}\n`),
+  };
+}
+
+const TAGS = ['A', 'B'] as const;
+
+/** What each serving reason means to someone watching. */
+const SERVING_REASON: Record<string, string> = {
+  initial: 'first to take the lease',
+  handoff: 'took over at the handoff',
+  failover: 'failover: the other server\'s lease expired',
+  resume: 'resumed its own lease after a restart',
+};
+
+/** The demo's state and actions, shared by the console commands. */
+class Demo {
+  private chaosText: string | undefined;
+  private readonly poller: NodeJS.Timeout;
+  /** Delivery counters last reported, per server instance. */
+  private readonly seen = new Map<RssServer, { retransmissions: number; givenUp: number }>();
+
+  constructor(readonly pair: StartedPair, private readonly screen: Screen, chaos?: string) {
+    this.chaosText = chaos;
+    for (const tag of TAGS) this.watch(this.server(tag));
+    // Delivery has no retry event: report its counters' growth once a second.
+    this.poller = setInterval(() => this.reportRetries(), 1000);
+    this.poller.unref();
+  }
+
+  server(tag: ServerTag): RssServer {
+    return (tag === 'A' ? this.pair.a : this.pair.b).server;
+  }
+
+  stop(): void {
+    clearInterval(this.poller);
+  }
+
+  private watch(s: RssServer): void {
+    const { paint } = this.screen;
+    s.on('handoff', (e) =>
+      this.screen.event(paint.cyan(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users told to switch`)),
+    );
     s.on('serving', (e) => {
-      if (e.reason !== 'initial') process.stdout.write(`${stamp()} ${e.tag} serving (epoch ${e.epoch}, ${e.reason})\n`);
+      const line = `${e.tag} serving (epoch ${e.epoch}): ${SERVING_REASON[e.reason] ?? e.reason}`;
+      this.screen.event(e.reason === 'failover' ? paint.red(paint.bold(line)) : paint.green(line));
     });
+    s.on('standby', (e) => {
+      if (e.reason !== 'start') this.screen.event(paint.yellow(`${e.tag} standby (epoch ${e.epoch}, ${e.reason})`));
+    });
+    this.seen.set(s, { retransmissions: 0, givenUp: 0 });
+  }
+
+  private reportRetries(): void {
+    for (const tag of TAGS) {
+      if (!this.pair.running(tag)) continue;
+      const s = this.server(tag);
+      const before = this.seen.get(s);
+      if (!before) continue;
+      const { retransmissions, givenUp } = s.delivery.stats;
+      const retried = retransmissions - before.retransmissions;
+      const gaveUp = givenUp - before.givenUp;
+      if (retried > 0) this.screen.event(this.screen.paint.magenta(`${tag} retried ${retried} push${retried === 1 ? '' : 'es'} not acknowledged in time`));
+      if (gaveUp > 0) this.screen.event(this.screen.paint.magenta(`${tag} gave up pushing to ${gaveUp} user${gaveUp === 1 ? '' : 's'} (the texts wait for RETRIEVE)`));
+      this.seen.set(s, { retransmissions, givenUp });
+    }
+  }
+
+  async status(): Promise<void> {
+    const { formatStatusTable } = await import('./status');
+    const results = TAGS.map((tag) => {
+      const s = this.server(tag);
+      return this.pair.running(tag)
+        ? { tag, address: s.address, status: s.status() }
+        : { tag, address: s.address, error: 'stopped (start it with: start ' + tag + ')' };
+    });
+    this.screen.say(formatStatusTable(results, this.screen.paint).trimEnd());
+    this.screen.say(`chaos: ${this.chaosText ?? 'off'}`);
+  }
+
+  async handoff(): Promise<void> {
+    const current = TAGS.filter((t) => this.pair.running(t)).map((t) => this.server(t)).find((s) => s.serving);
+    if (!current || !(await current.handoff())) this.screen.say('no server is serving right now');
+  }
+
+  async kill(tag: ServerTag): Promise<void> {
+    if (!(await this.pair.stopServer(tag))) return this.screen.say(`${tag} is not running`);
+    const other = tag === 'A' ? 'B' : 'A';
+    const ttl = this.server(other).role.timing.leaseTtl;
+    this.screen.event(
+      this.screen.paint.red(`${tag} killed: no handoff; ${other} takes over when the lease expires (~${(ttl / 1000).toFixed(1)} s)`),
+    );
+  }
+
+  async start(tag: ServerTag): Promise<void> {
+    if (this.pair.running(tag)) return this.screen.say(`${tag} is running already`);
+    const started = await this.pair.startServer(tag);
+    this.watch(started.server);
+    const a = started.server.address;
+    this.screen.event(this.screen.paint.green(`${tag} started again on ${a.host}:${a.port} (standby until it gets the lease)`));
+  }
+
+  async chaos(spec: string): Promise<void> {
+    if (spec === 'off') {
+      this.pair.setChaos(undefined);
+      this.chaosText = undefined;
+      return this.screen.event(this.screen.paint.magenta('chaos off'));
+    }
+    const { parseChaosSpec } = await import('../transport/chaos-spec');
+    this.pair.setChaos(parseChaosSpec(spec));
+    this.chaosText = spec;
+    this.screen.event(this.screen.paint.magenta(`chaos on both servers: ${spec}`));
+  }
+
+  async users(): Promise<void> {
+    const serving = TAGS.filter((t) => this.pair.running(t)).map((t) => this.server(t)).find((s) => s.serving);
+    const any = serving ?? TAGS.filter((t) => this.pair.running(t)).map((t) => this.server(t))[0];
+    if (!any) return this.screen.say('no server is running');
+    // The serving server's directory is current; otherwise read the store.
+    const list: UserDoc[] = serving ? [...serving.directory.all()] : await any.store.loadUsers();
+    if (list.length === 0) return this.screen.say('(no users)');
+    const online = onlineCheck(serving);
+    const rows = list
+      .sort((x, y) => x._id.localeCompare(y._id))
+      .map((u) => [u._id, u.dialect, u.subjects.length ? u.subjects.join(',') : '-', online ? (online(u._id) ? 'online' : 'offline') : '?']);
+    const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['name', 'dialect', 'subjects'][i]!.length));
+    const fmt = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ');
+    this.screen.say(this.screen.paint.bold(fmt(['name', 'dialect', 'subjects', 'online'])));
+    for (const r of rows) this.screen.say(fmt(r));
+    if (!online) this.screen.say(this.screen.paint.dim('(online: ? until the server tracks presence)'));
   }
 }
 
-async function runConsole(pair: StartedPair, close: () => Promise<void>): Promise<void> {
-  const { createInterface } = await import('node:readline');
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: Boolean(process.stdin.isTTY) });
-  const servers = { A: pair.a.server, B: pair.b.server };
-  const commands: Record<string, { help: string; run: () => Promise<void> | void }> = {
-    status: {
-      help: 'role, epoch and counters of both servers',
-      run: () => {
-        for (const s of Object.values(servers)) process.stdout.write(`${JSON.stringify(s.status())}\n`);
-      },
-    },
-    handoff: {
-      help: 'end the serving period now',
-      run: async () => {
-        const current = Object.values(servers).find((s) => s.serving);
-        if (!current || !(await current.handoff())) process.stdout.write('no server is serving right now\n');
-      },
-    },
-    quit: { help: 'stop the demo', run: async () => { rl.close(); await close(); process.exit(0); } },
-    help: { help: 'this list', run: () => { for (const [n, c] of Object.entries(commands)) process.stdout.write(`  ${n.padEnd(8)} ${c.help}\n`); } },
-  };
-  if (process.stdin.isTTY) process.stdout.write('console: status, handoff, quit (help for more)\n');
+/** The server's presence check when it has one (`online(name)`); undefined otherwise. */
+function onlineCheck(server: RssServer | undefined): ((name: string) => boolean) | undefined {
+  const f = (server as unknown as { online?: unknown } | undefined)?.online;
+  return typeof f === 'function' ? (name) => Boolean(f.call(server, name)) : undefined;
+}
+
+function parseTag(word: string | undefined): ServerTag {
+  const t = word?.toUpperCase();
+  if (t !== 'A' && t !== 'B') throw new InvalidArgumentError(`which server? (A or B)`);
+  return t;
+}
+
+async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>): Promise<void> {
+  const { createInterface, clearLine, cursorTo } = await import('node:readline');
+  const terminal = Boolean(process.stdin.isTTY);
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal });
   rl.setPrompt('rss> ');
-  rl.prompt();
-  rl.on('line', async (line) => {
-    const word = line.trim();
-    if (word) {
-      const cmd = commands[word];
-      if (cmd) await cmd.run();
-      else process.stdout.write(`unknown command "${word}" (help lists them)\n`);
-    }
-    rl.prompt();
+  if (terminal) {
+    // Events and answers go above the prompt without breaking the line being typed.
+    const above = (text: string) => {
+      clearLine(process.stdout, 0);
+      cursorTo(process.stdout, 0);
+      process.stdout.write(text);
+      rl.prompt(true);
+    };
+    screen.say = (line) => above(`${line}\n`);
+    screen.event = (line) => above(`${screen.paint.dim(stamp())} ${line}\n`);
+  }
+  let quitting = false;
+  const quit = async () => {
+    if (quitting) return;
+    quitting = true;
+    rl.close();
+    await close();
+    process.exit(0);
+  };
+  const commands: Record<string, { args?: string; help: string; run: (arg: string | undefined) => Promise<void> | void }> = {
+    status: { help: 'role, epoch, time left, users, texts, rates and counters of both servers', run: () => demo.status() },
+    handoff: { help: 'end the serving period now', run: () => demo.handoff() },
+    kill: { args: 'A|B', help: 'stop a server abruptly (no handoff: the other takes over when the lease expires)', run: (w) => demo.kill(parseTag(w)) },
+    start: { args: 'A|B', help: 'start a killed server again on the same port', run: (w) => demo.start(parseTag(w)) },
+    chaos: {
+      args: 'SPEC|off',
+      help: 'lose/duplicate/reorder/delay datagrams, e.g. chaos drop=0.1,dup=0.05,seed=7',
+      run: (w) => {
+        if (!w) throw new InvalidArgumentError('chaos needs a spec (e.g. drop=0.1,dup=0.05) or off');
+        return demo.chaos(w);
+      },
+    },
+    users: { help: 'registered users: name, dialect, subjects, online', run: () => demo.users() },
+    help: {
+      help: 'this list',
+      run: () => {
+        for (const [n, c] of Object.entries(commands)) screen.say(`  ${`${n} ${c.args ?? ''}`.padEnd(14)} ${c.help}`);
+      },
+    },
+    quit: { help: 'stop the demo', run: () => quit() },
+  };
+  if (terminal) screen.say('console: status, handoff, kill A|B, start A|B, chaos SPEC|off, users, quit (help for more)');
+  if (terminal) rl.prompt();
+  // One command at a time, in order: piped input delivers lines faster than kill/start complete.
+  let chain = Promise.resolve();
+  rl.on('line', (line) => {
+    chain = chain.then(async () => {
+      const [word, arg] = line.trim().split(/\s+/, 2);
+      if (!word) return;
+      const cmd = commands[word.toLowerCase()];
+      try {
+        if (cmd) await cmd.run(arg);
+        else screen.say(`unknown command "${word}" (help lists them)`);
+      } catch (err) {
+        screen.say(screen.paint.red(`error: ${err instanceof Error ? err.message : String(err)}`));
+      }
+      if (terminal && !quitting) rl.prompt();
+    });
   });
   rl.on('close', () => {
-    if (process.stdin.isTTY) void close().then(() => process.exit(0));
+    if (terminal) void quit();
   });
 }

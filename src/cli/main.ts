@@ -7,6 +7,7 @@ import { registerClientCommand } from './client';
 import { registerDemoCommand } from './demo';
 import { registerEngineCommand } from './engine';
 import { registerServerCommand } from './server';
+import { registerStatusCommand } from './status';
 
 const program = new Command()
   .name('rss')
@@ -18,6 +19,7 @@ const program = new Command()
 registerDemoCommand(program);
 registerServerCommand(program);
 registerClientCommand(program);
+registerStatusCommand(program);
 registerEngineCommand(program);
 
 program.exitOverride((err) => {

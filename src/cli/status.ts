@@ -1,0 +1,235 @@
+/**
+ * `rss status --servers A,B [--json] [--peer-secret S]`: for operators, each
+ * server's role, epoch, time left in its period or lease, users, texts
+ * stored, request and push rates, retransmissions, duplicates, uptime and
+ * store. A native STATUS request goes to both servers at once (the standby
+ * answers too), retransmitted until each answers or the timeout ends.
+ * Exit 0 when at least one server answered, 2 otherwise.
+ *
+ * Servers answer STATUS only to requests carrying the peer secret, or from
+ * loopback when none is configured: the secret goes into exactly one
+ * function, `statusRequest`, which builds the datagram.
+ */
+import { Option, type Command } from 'commander';
+import type { Message } from '../protocol/messages';
+import { decodeNative, encodeNative, type NativeEnvelope } from '../protocol/native';
+import type { Address } from '../transport/types';
+import { parseDuration } from './args';
+import { parseServers } from './client-args';
+import type { CliIo } from './client-output';
+import type { LevelPainter } from './logger';
+
+/** Exit codes: at least one server answered, or none did (or a usage error). */
+export const STATUS_EXIT = { answered: 0, none: 2 } as const;
+
+/** The environment variable read when --peer-secret is not given. */
+export const PEER_SECRET_ENV = 'RSS_PEER_SECRET';
+
+export interface StatusCommandOptions {
+  servers: [Address, Address];
+  json?: boolean;
+  peerSecret?: string;
+  /** Give up on a server that has not answered after this long, ms. */
+  timeout: number;
+}
+
+/** What one server said (or why it said nothing). */
+export interface ServerStatus {
+  tag: 'A' | 'B';
+  address: Address;
+  /** The STATUS-REPORT's fields, when the server answered. */
+  status?: Record<string, unknown>;
+  /** Why there is no status: no answer, or the server's refusal. */
+  error?: string;
+}
+
+/** The HMAC key of a peer secret: its UTF-8 bytes. */
+function peerKey(secret: string): Buffer {
+  return Buffer.from(secret, 'utf8');
+}
+
+/**
+ * The STATUS request datagram (native dialect). With `peerSecret` it carries
+ * an HMAC-SHA256 trailer keyed by the secret (protocol/native.ts), which is
+ * what the servers check before answering anyone but loopback.
+ */
+export function statusRequest(rq: number, envelope: NativeEnvelope, peerSecret?: string): Buffer {
+  return encodeNative({ type: 'STATUS', rq }, envelope, peerSecret ? peerKey(peerSecret) : undefined);
+}
+
+/** Retransmission of the STATUS request: first wait, doubling, capped. */
+const FIRST_WAIT_MS = 250;
+const MAX_WAIT_MS = 1000;
+
+/** Ask both servers for their status at once; resolves when both answered or `timeoutMs` passed. */
+export async function queryStatus(
+  servers: [Address, Address],
+  opts: { timeoutMs: number; peerSecret?: string },
+): Promise<ServerStatus[]> {
+  const { openUdp } = await import('../transport/udp');
+  const { ClientIdentity } = await import('../client/identity');
+  const v6 = servers[0].host.includes(':');
+  const socket = await openUdp({ host: v6 ? '::' : '0.0.0.0', port: 0 });
+  const identity = new ClientIdentity();
+  const results: ServerStatus[] = servers.map((address, i) => ({ tag: i === 0 ? 'A' : 'B', address }));
+  const byRq = new Map<number, { result: ServerStatus; wait: number; timer?: NodeJS.Timeout }>();
+  try {
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        for (const p of byRq.values()) clearTimeout(p.timer);
+        clearTimeout(deadline);
+        resolve();
+      };
+      const settle = (rq: number, fill: (r: ServerStatus) => void) => {
+        const p = byRq.get(rq);
+        if (!p || p.result.status || p.result.error) return;
+        fill(p.result);
+        clearTimeout(p.timer);
+        if (results.every((r) => r.status || r.error)) finish();
+      };
+      socket.onDatagram((bytes) => {
+        let msg: Message;
+        try {
+          msg = decodeNative(bytes).message;
+        } catch {
+          return; // not for us
+        }
+        if (msg.type === 'STATUS-REPORT') settle(msg.rq, (r) => (r.status = msg.status));
+        else if (msg.type === 'DENIED') settle(msg.rq, (r) => (r.error = `refused: ${msg.reason}`));
+      });
+      const deadline = setTimeout(finish, opts.timeoutMs);
+      for (const result of results) {
+        const rq = identity.nextRq();
+        const p: { result: ServerStatus; wait: number; timer?: NodeJS.Timeout } = { result, wait: FIRST_WAIT_MS };
+        byRq.set(rq, p);
+        // Same rq, fresh ctr each time: STATUS changes nothing, and a server's replay window
+        // may refuse a repeated counter.
+        const transmit = () => {
+          socket.send(statusRequest(rq, { cid: identity.cid, ctr: identity.nextCtr() }, opts.peerSecret), result.address);
+          p.timer = setTimeout(transmit, p.wait);
+          p.wait = Math.min(p.wait * 2, MAX_WAIT_MS);
+        };
+        transmit();
+      }
+    });
+  } finally {
+    await socket.close();
+  }
+  for (const r of results) if (!r.status && !r.error) r.error = 'no answer';
+  return results;
+}
+
+/** "1h 02m", "3m 05s", "12.5s", "850ms". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h ${String(m).padStart(2, '0')}m` : `${m}m ${String(s % 60).padStart(2, '0')}s`;
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const NONE = '—';
+
+/** How a value of the report reads: integers as they are, rates with one decimal. */
+function show(v: unknown, as: 'int' | 'rate' | 'text' = 'int'): string {
+  if (as === 'text') return v === undefined || v === null || v === '' ? NONE : String(v);
+  const n = num(v);
+  if (n === undefined) return NONE;
+  return as === 'rate' ? n.toFixed(1) : String(Math.round(n));
+}
+
+/**
+ * The rows of the operator's table for one report, in order. Fields the
+ * server does not report read "—".
+ */
+export function statusRows(s: Record<string, unknown>): [string, string][] {
+  const left = num(s.timeLeftMs);
+  const of = typeof s.timeLeftOf === 'string' ? ` (${s.timeLeftOf})` : '';
+  const uptime = num(s.uptimeSeconds);
+  return [
+    ['role', show(s.role, 'text')],
+    ['epoch', show(s.epoch)],
+    ['time left', left === undefined ? NONE : `${formatDuration(left)}${of}`],
+    ['users', show(s.users)],
+    ['texts', show(s.texts)],
+    ['req/s', show(s.requestsPerSecond, 'rate')],
+    ['pushes/s', show(s.pushesPerSecond, 'rate')],
+    ['retransmissions', show(s.retransmissions)],
+    ['duplicates', show(s.duplicates)],
+    ['uptime', uptime === undefined ? NONE : formatDuration(uptime * 1000)],
+    ['store', show(s.store, 'text')],
+  ];
+}
+
+const plain: Pick<LevelPainter, 'green' | 'yellow' | 'red' | 'dim'> & { bold(s: string): string } = {
+  green: (s) => s, yellow: (s) => s, red: (s) => s, dim: (s) => s, bold: (s) => s,
+};
+
+/**
+ * The servers side by side: one column per server, one row per field. A
+ * server that did not answer shows why in its role row.
+ */
+export function formatStatusTable(results: readonly ServerStatus[], paint: typeof plain = plain): string {
+  const fmtAddr = (a: Address) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+  const columns = results.map((r) => {
+    const rows = r.status ? statusRows(r.status) : statusRows({}).map(([k], i): [string, string] => [k, i === 0 ? (r.error ?? 'no answer') : '']);
+    return { head: `${r.tag} ${fmtAddr(r.address)}`, cells: rows.map(([, v]) => v), ok: Boolean(r.status), role: r.status?.role };
+  });
+  const labels = statusRows({}).map(([k]) => k);
+  const labelWidth = Math.max(...labels.map((l) => l.length));
+  const widths = columns.map((c) => Math.max(c.head.length, ...c.cells.map((v) => v.length)));
+  const line = (label: string, cells: string[], paintCell: (s: string, col: number) => string = (s) => s) =>
+    `${label.padEnd(labelWidth)}  ${cells.map((v, i) => paintCell(v.padEnd(widths[i]!), i)).join('  ')}`.trimEnd();
+  const out = [line('', columns.map((c) => c.head), (s) => paint.bold(s))];
+  labels.forEach((label, row) => {
+    out.push(
+      line(paint.dim(label.padEnd(labelWidth)), columns.map((c) => c.cells[row]!), (s, col) => {
+        const c = columns[col]!;
+        if (row !== 0) return s;
+        if (!c.ok) return paint.red(s);
+        return c.role === 'serving' ? paint.green(s) : paint.yellow(s);
+      }),
+    );
+  });
+  return `${out.join('\n')}\n`;
+}
+
+/** Run the command: query, print, return the exit code. */
+export async function runStatusCommand(o: StatusCommandOptions, io: CliIo): Promise<number> {
+  const results = await queryStatus(o.servers, { timeoutMs: o.timeout, ...(o.peerSecret ? { peerSecret: o.peerSecret } : {}) });
+  const answered = results.some((r) => r.status);
+  if (o.json) {
+    const servers = results.map((r) => ({
+      tag: r.tag,
+      address: r.address,
+      ok: Boolean(r.status),
+      ...(r.status ? { status: r.status } : { error: r.error }),
+    }));
+    io.stdout.write(`${JSON.stringify({ ok: answered, servers })}\n`);
+  } else {
+    const { colorFor } = await import('./client-output');
+    io.stdout.write(formatStatusTable(results, colorFor(io.stdout, io.env)));
+  }
+  if (!answered) io.stderr.write('rss status: no server answered (are they running, is --servers right, is the peer secret right?)\n');
+  return answered ? STATUS_EXIT.answered : STATUS_EXIT.none;
+}
+
+/** Add `status` to the program. */
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description("each server's role, epoch, time left, users, texts, rates, retransmissions, duplicates, uptime and store (for operators)")
+    .requiredOption('--servers <A,B>', 'servers A and B as HOST:PORT,HOST:PORT', parseServers)
+    .option('--json', 'print one JSON object: {ok, servers: [{tag, address, ok, status | error}]}')
+    .addOption(
+      new Option('--peer-secret <secret>', 'the servers\' peer secret (needed unless asking over loopback a pair that has none)').env(PEER_SECRET_ENV),
+    )
+    .option('--timeout <duration>', 'give up on a server that has not answered after this long', parseDuration, 3000)
+    .addHelpText('after', '\nExit codes: 0 at least one server answered, 2 none did (or a usage error).')
+    .action(async (o: StatusCommandOptions) => {
+      const { processIo } = await import('./client-output');
+      process.exitCode = await runStatusCommand(o, processIo());
+    });
+}

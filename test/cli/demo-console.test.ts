@@ -1,0 +1,96 @@
+/**
+ * The demo console driven through its input stream (`rss demo --console`):
+ * two users registered with one-shot clients, `kill A`, the users keep
+ * working through B, `start A`, `status` shows both servers, `users` lists
+ * them, `quit` exits 0. Runs the built CLI (dist/), rebuilt when a source
+ * file is newer.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rss, type Child } from '../helpers/processes';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Newest modification time of the files under `dir`. */
+async function newest(dir: string): Promise<number> {
+  let max = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    max = Math.max(max, e.isDirectory() ? await newest(p) : (await stat(p)).mtimeMs);
+  }
+  return max;
+}
+
+let home: string;
+let env: NodeJS.ProcessEnv;
+let demo: Child | undefined;
+
+beforeAll(async () => {
+  const built = await stat(join(ROOT, 'dist/rss.cjs')).then((s) => s.mtimeMs, () => 0);
+  if (built < (await newest(join(ROOT, 'src')))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  // The client CLI keeps its identity in the env-paths data folder: keep it out of the real home.
+  home = await mkdtemp(join(tmpdir(), 'rss-demo-console-'));
+  env = { HOME: home, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config') };
+}, 60_000);
+
+afterAll(async () => {
+  await demo?.kill('SIGKILL');
+  await rm(home, { recursive: true, force: true });
+});
+
+/** Run one `rss client` operation to its end. */
+async function client(servers: string, ...args: string[]): Promise<{ code: number | null; out: string }> {
+  const c = rss(['client', '--servers', servers, ...args], env);
+  const code = await new Promise<number | null>((resolve) => c.proc.once('exit', (n) => resolve(n)));
+  return { code, out: c.lines.join('\n') };
+}
+
+describe('rss demo --console', () => {
+  it('kill A: the users keep working through B; start A; status; users; quit', async () => {
+    demo = rss(['demo', '--console', '--period', '1m', '--engine', 'embedded'], env);
+    const ready = await demo.waitFor(/ready/, 20_000);
+    const m = /A (\S+):(\d+), B (\S+):(\d+), serving A/.exec(ready);
+    expect(m, ready).not.toBeNull();
+    const servers = `${m![1]}:${m![2]},${m![3]}:${m![4]}`;
+    const say = (line: string) => void demo!.proc.stdin!.write(`${line}\n`);
+
+    for (const args of [['register', 'alice'], ['register', 'bob'], ['subjects', 'alice', 'news'], ['subjects', 'bob', 'news,sport']]) {
+      const r = await client(servers, ...args);
+      expect(r.code, r.out).toBe(0);
+    }
+
+    say('kill A');
+    await demo.waitFor(/A killed: no handoff/);
+    await demo.waitFor(/B serving \(epoch \d+\): failover/, 10_000);
+
+    const published = await client(servers, 'publish', 'alice', 'news', 'hello through B');
+    expect(published.code, published.out).toBe(0);
+    const retrieved = await client(servers, 'retrieve', 'bob');
+    expect(retrieved.code, retrieved.out).toBe(0);
+    expect(retrieved.out).toContain('[news] alice: hello through B');
+
+    say('start A');
+    await demo.waitFor(/A started again on .*:\d+ \(standby/);
+    say('status');
+    await demo.waitFor(/^role\s+standby\s+serving$/);
+    await demo.waitFor(/^users\s+\d+\s+2$/);
+    await demo.waitFor(/^chaos: off$/);
+    say('users');
+    await demo.waitFor(/^alice\s+native\s+news\s/);
+    await demo.waitFor(/^bob\s+native\s+news,sport\s/);
+    say('chaos drop=0.2,seed=4');
+    await demo.waitFor(/chaos on both servers: drop=0\.2,seed=4/);
+    say('chaos off');
+    await demo.waitFor(/chaos off$/);
+    say('kill C');
+    await demo.waitFor(/error: which server\? \(A or B\)/);
+
+    const exited = new Promise<number | null>((resolve) => demo!.proc.once('exit', (n) => resolve(n)));
+    say('quit');
+    expect(await exited).toBe(0);
+  }, 90_000);
+});

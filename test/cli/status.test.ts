@@ -1,0 +1,142 @@
+/**
+ * `rss status`: the STATUS request (and its peer-secret MAC), the query of
+ * both servers, the operator's table and JSON, and the exit codes, against a
+ * real pair after a scripted workload.
+ */
+import { createSocket } from 'node:dgram';
+import { PassThrough } from 'node:stream';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatDuration, formatStatusTable, queryStatus, registerStatusCommand, runStatusCommand, statusRequest, statusRows } from '../../src/cli/status';
+import type { CliIo } from '../../src/cli/client-output';
+import { decodeNative, encodeNative, verifyNativeMac } from '../../src/protocol/native';
+import { freeUdpPort } from '../helpers/processes';
+import { startSystem, type TestSystem } from '../helpers/system';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((c) => c()));
+});
+
+async function system(): Promise<TestSystem> {
+  const sys = await startSystem();
+  cleanup.push(() => sys.close());
+  return sys;
+}
+
+function memoryIo(env: Record<string, string | undefined> = { NO_COLOR: '1' }) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: string[] = [];
+  const err: string[] = [];
+  stdout.on('data', (d) => out.push(String(d)));
+  stderr.on('data', (d) => err.push(String(d)));
+  const io: CliIo = { stdin: new PassThrough(), stdout, stderr, env };
+  return { io, out: () => out.join(''), err: () => err.join('') };
+}
+
+/** Send the same bytes twice from one socket: the second is a retransmission the server must not execute. */
+async function sendTwice(bytes: Buffer, to: { host: string; port: number }): Promise<void> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  await new Promise((r) => s.send(bytes, to.port, to.host, r));
+  await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => s.send(bytes, to.port, to.host, r));
+  await new Promise((r) => setTimeout(r, 100));
+  await new Promise<void>((r) => s.close(() => r()));
+}
+
+describe('statusRequest', () => {
+  it('is a native STATUS with the envelope, and carries an HMAC of the peer secret only when given one', () => {
+    const plain = decodeNative(statusRequest(5, { cid: 'op', ctr: 9 }));
+    expect(plain.message).toEqual({ type: 'STATUS', rq: 5 });
+    expect(plain.envelope).toEqual({ cid: 'op', ctr: 9 });
+    expect(plain.mac).toBeUndefined();
+    const signed = decodeNative(statusRequest(5, { cid: 'op', ctr: 9 }, 's3cret'));
+    expect(verifyNativeMac(signed, Buffer.from('s3cret'))).toBe(true);
+    expect(verifyNativeMac(signed, Buffer.from('other'))).toBe(false);
+  });
+});
+
+describe('the operator\'s table', () => {
+  const full = {
+    tag: 'A', role: 'serving', epoch: 7, timeLeftMs: 83_000, timeLeftOf: 'period', users: 12, texts: 340,
+    requestsPerSecond: 4.25, pushesPerSecond: 10, retransmissions: 3, duplicates: 2, uptimeSeconds: 3725, store: 'embedded 127.0.0.1:27017/rss',
+  };
+
+  it('reads every field, and "—" for what a server does not report', () => {
+    expect(statusRows(full)).toEqual([
+      ['role', 'serving'], ['epoch', '7'], ['time left', '1m 23s (period)'], ['users', '12'], ['texts', '340'],
+      ['req/s', '4.3'], ['pushes/s', '10.0'], ['retransmissions', '3'], ['duplicates', '2'], ['uptime', '1h 02m'],
+      ['store', 'embedded 127.0.0.1:27017/rss'],
+    ]);
+    expect(statusRows({ role: 'standby' }).slice(1).every(([, v]) => v === '—')).toBe(true);
+  });
+
+  it('puts the servers side by side and says why one is missing', () => {
+    const table = formatStatusTable([
+      { tag: 'A', address: { host: '127.0.0.1', port: 5001 }, status: full },
+      { tag: 'B', address: { host: '::1', port: 5002 }, error: 'no answer' },
+    ]);
+    const lines = table.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^\s+A 127\.0\.0\.1:5001\s+B \[::1\]:5002$/);
+    expect(lines[1]).toMatch(/^role\s+serving\s+no answer$/);
+    expect(lines[3]).toMatch(/^time left\s+1m 23s \(period\)$/);
+    expect(lines).toHaveLength(12);
+  });
+
+  it('formats durations for people', () => {
+    expect([850, 9_500, 12_500, 61_000, 3_600_000].map(formatDuration)).toEqual(['850ms', '9.5s', '13s', '1m 01s', '1h 00m']);
+  });
+});
+
+describe('queryStatus against a running pair', () => {
+  it('reports the fields of a scripted workload: users, publishes, duplicates, role and epoch', async () => {
+    const sys = await system();
+    const alice = await sys.client();
+    const bob = await sys.client();
+    await alice.register('alice');
+    await bob.register('bob');
+    await alice.subjects('alice', ['news']);
+    await bob.subjects('bob', ['news']);
+    for (let i = 0; i < 3; i++) await alice.publish('alice', 'news', `text ${i}`);
+    await bob.retrieve('bob');
+    // A retransmitted REGISTER of a third user: executed once, answered twice.
+    await sendTwice(encodeNative({ type: 'REGISTER', rq: 1, name: 'carl', host: '127.0.0.1', port: 9 }, { cid: 'raw1', ctr: 1 }), sys.servers[0]);
+
+    const [a] = await queryStatus(sys.servers, { timeoutMs: 1500 });
+    expect(a!.tag).toBe('A');
+    expect(a!.status).toMatchObject({ tag: 'A', role: 'serving', epoch: 1, users: 3, published: 3, duplicates: 1 });
+    expect(a!.status!.requests as number).toBeGreaterThanOrEqual(10);
+    expect(a!.status!.uptimeSeconds as number).toBeGreaterThanOrEqual(0);
+  });
+
+  it('--json prints both servers and exits 0 when one answered; 2 when none did', async () => {
+    const sys = await system();
+    const m = memoryIo();
+    expect(await runStatusCommand({ servers: sys.servers, json: true, timeout: 800 }, m.io)).toBe(0);
+    const doc = JSON.parse(m.out()) as { ok: boolean; servers: { tag: string; ok: boolean; status?: { role: string } }[] };
+    expect(doc.ok).toBe(true);
+    expect(doc.servers.map((s) => s.tag)).toEqual(['A', 'B']);
+    expect(doc.servers[0]).toMatchObject({ ok: true, status: { role: 'serving' } });
+
+    const dead = memoryIo();
+    const ports = [await freeUdpPort(), await freeUdpPort()];
+    const code = await runStatusCommand({ servers: [{ host: '127.0.0.1', port: ports[0]! }, { host: '127.0.0.1', port: ports[1]! }], timeout: 300 }, dead.io);
+    expect(code).toBe(2);
+    expect(dead.out()).toMatch(/role\s+no answer\s+no answer/);
+    expect(dead.err()).toMatch(/no server answered/);
+  });
+
+  it('refuses a bad --servers as a usage error', async () => {
+    const program = new Command('rss').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    registerStatusCommand(program);
+    for (const c of program.commands) c.exitOverride();
+    await expect(program.parseAsync(['status', '--servers', 'nowhere'], { from: 'user' })).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+  });
+
+  // Server side pending (src/server/**, owned by the security helper): see the report of this change.
+  it.todo('the standby answers STATUS too (role standby, the epoch it last saw, time left in the lease)');
+  it.todo('reports time left in the period, texts stored, requests and pushes per second, retransmissions and the store in use');
+  it.todo('refuses STATUS without the peer secret (or from a non-loopback address when none is set), and answers with it');
+});
