@@ -65,6 +65,25 @@ describe('engine query planning', () => {
     expect(await examined(c, { _id: 7 })).toMatchObject({ docs: 1, n: 1, stage: 'IDHACK' });
   });
 
+  it('a cursor walking an index sees each document once while others insert and delete', async () => {
+    const live = h.db.collection('live');
+    await live.createIndex({ n: 1 });
+    await live.insertMany(Array.from({ length: 600 }, (_, i) => ({ _id: i, n: i * 2 })));
+    const seen: number[] = [];
+    let extra = 10_000;
+    for await (const d of live.find({ n: { $gte: 0 } }).sort({ n: 1 }).batchSize(25)) {
+      seen.push(d._id as number);
+      if (seen.length % 25 === 0) {
+        // Shift the index under the open cursor: inserts ahead and behind, deletes of new entries.
+        await live.insertMany([{ _id: extra++, n: d.n + 1 }, { _id: extra++, n: 1 }, { _id: extra++, n: 5000 + extra }]);
+        await live.deleteOne({ _id: extra - 3 });
+      }
+    }
+    const original = seen.filter((id) => id < 600);
+    expect(original).toEqual(Array.from({ length: 600 }, (_, i) => i));
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
   it('index results equal a full scan for random filters', async () => {
     for (let i = 0; i < 50; i++) {
       const lo = (i * 37) % 100;

@@ -17,6 +17,8 @@ const CHUNK = 512;
 export class SortedList<T> {
   private chunks: T[][] = [];
   private size_ = 0;
+  /** Bumped by every insert and delete so live iterators know to re-seek. */
+  private mods = 0;
 
   constructor(private readonly cmp: (a: T, b: T) => number) {}
 
@@ -28,6 +30,7 @@ export class SortedList<T> {
   /** Inserts an element after any equal ones. */
   insert(x: T): void {
     this.size_++;
+    this.mods++;
     const chunks = this.chunks;
     const cmp = this.cmp;
     if (chunks.length === 0) {
@@ -85,6 +88,7 @@ export class SortedList<T> {
     if (a === chunk.length || cmp(chunk[a], x) !== 0) return false;
     chunk.splice(a, 1);
     this.size_--;
+    this.mods++;
     if (chunk.length === 0) chunks.splice(lo, 1);
     return true;
   }
@@ -109,23 +113,55 @@ export class SortedList<T> {
     return { c: p.c - 1, i: this.chunks[p.c - 1].length - 1 };
   }
 
-  /** Iterates forward from a position (or the start). */
+  /**
+   * Iterates forward from a position (or the start). Safe against changes
+   * made while iterating (cursors outlive commands): after a modification
+   * the walk re-seeks just past the last element it yielded, so elements
+   * present throughout are seen exactly once.
+   */
   *forward(from?: Pos): Generator<T> {
     let c = from ? from.c : 0;
     let i = from ? from.i : 0;
-    for (; c < this.chunks.length; c++, i = 0) {
+    while (c < this.chunks.length) {
       const chunk = this.chunks[c];
-      for (; i < chunk.length; i++) yield chunk[i];
+      if (i >= chunk.length) {
+        c++;
+        i = 0;
+        continue;
+      }
+      const x = chunk[i];
+      const seen = this.mods;
+      yield x;
+      if (this.mods !== seen) {
+        const p = this.lowerBound((e) => this.cmp(e, x) > 0);
+        if (!p) return;
+        ({ c, i } = p);
+      } else {
+        i++;
+      }
     }
   }
 
-  /** Iterates backward from a position (or the end). */
+  /** Iterates backward from a position (or the end); re-seeks after modifications like {@link forward}. */
   *backward(from?: Pos): Generator<T> {
     let c = from ? from.c : this.chunks.length - 1;
     let i = from ? from.i : c >= 0 ? this.chunks[c].length - 1 : -1;
-    for (; c >= 0; c--, i = c >= 0 ? this.chunks[c].length - 1 : -1) {
-      const chunk = this.chunks[c];
-      for (; i >= 0; i--) yield chunk[i];
+    while (c >= 0 && c < this.chunks.length) {
+      if (i < 0) {
+        c--;
+        i = c >= 0 ? this.chunks[c].length - 1 : -1;
+        continue;
+      }
+      const x = this.chunks[c][i];
+      const seen = this.mods;
+      yield x;
+      if (this.mods !== seen) {
+        const p = this.lastBefore((e) => this.cmp(e, x) >= 0);
+        if (!p) return;
+        ({ c, i } = p);
+      } else {
+        i--;
+      }
     }
   }
 
