@@ -66,7 +66,7 @@ describe('engine query planning', () => {
   });
 
   it('a cursor walking an index sees each document once while others insert and delete', async () => {
-    const live = h.db.collection('live');
+    const live: Coll = h.db.collection('live');
     await live.createIndex({ n: 1 });
     await live.insertMany(Array.from({ length: 600 }, (_, i) => ({ _id: i, n: i * 2 })));
     const seen: number[] = [];
