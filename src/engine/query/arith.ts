@@ -5,6 +5,7 @@
  */
 import { Decimal128, Double, Int32, Long } from 'bson';
 import { EngineError } from '../errors.js';
+import { decimalArith } from './decimal.js';
 
 type Kind = 'int' | 'long' | 'double' | 'decimal';
 
@@ -52,11 +53,7 @@ export function arith(op: 'inc' | 'mul', a: unknown, b: unknown): unknown {
   const ka = numKind(a)!;
   const kb = numKind(b)!;
   const kind = RANK[ka] >= RANK[kb] ? ka : kb;
-  if (kind === 'decimal') {
-    // bson has no Decimal128 arithmetic; doubles are the closest available (documented limitation).
-    const r = op === 'inc' ? asFloat(a) + asFloat(b) : asFloat(a) * asFloat(b);
-    return Decimal128.fromString(String(r));
-  }
+  if (kind === 'decimal') return decimalArith(op, a, b);
   if (kind === 'double') {
     const d = op === 'inc' ? asFloat(a) + asFloat(b) : asFloat(a) * asFloat(b);
     return Number.isInteger(d) ? new Double(d) : d;
