@@ -14,7 +14,7 @@ import type { Document } from 'bson';
 import type { EngineCore } from './core.js';
 import { compactNumbers } from './query/normalize.js';
 import type { Catalog } from './storage/catalog.js';
-import type { IndexSpec } from './storage/index.js';
+import type { IndexSpec } from './storage/sorted-index.js';
 import { Journal } from './storage/journal.js';
 import type { Mutation } from './storage/mutation.js';
 

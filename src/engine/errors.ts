@@ -10,7 +10,6 @@ export const ErrorCodes = {
   NoSuchKey: 4,
   FailedToParse: 9,
   TypeMismatch: 14,
-  InvalidLength: 16,
   IllegalOperation: 20,
   NamespaceNotFound: 26,
   IndexNotFound: 27,
@@ -31,9 +30,7 @@ export const ErrorCodes = {
   DuplicateKey: 11000,
   Location15974: 15974,
   UnknownPipelineStage: 40324,
-  InvalidPipelineOperator: 168,
   ProtocolError: 17,
-  MessageTooLarge: 10334,
 } as const;
 
 /** A MongoDB error name (key of {@link ErrorCodes}). */

@@ -5,7 +5,7 @@ import { compilePlainFilter } from '../query/match.js';
 import { toNumber } from '../query/order.js';
 import { isPlainObject } from '../query/paths.js';
 import { ID_INDEX_SPEC } from '../storage/collection.js';
-import type { IndexSpec } from '../storage/index.js';
+import type { IndexSpec } from '../storage/sorted-index.js';
 import { collName, optDoc, rejectUnsupported, type CommandContext, type Handler } from './context.js';
 
 function nsMissing(db: string, coll: string): EngineError {

@@ -5,7 +5,7 @@ import { queryRecords, type ExecStats, type QuerySpec } from '../query/execute.j
 import { keyString } from '../query/keystring.js';
 import { compareValues } from '../query/order.js';
 import { collectPath } from '../query/paths.js';
-import { compileProjection } from '../query/project.js';
+import { compileProjection, type Projector } from '../query/project.js';
 import { collName, optDoc, optNum, rejectUnsupported, type CommandContext, type Handler } from './context.js';
 
 function findSpec(cmd: Document): QuerySpec & { projection?: Document } {
@@ -17,8 +17,7 @@ function findSpec(cmd: Document): QuerySpec & { projection?: Document } {
   return { filter: optDoc(cmd, 'filter'), sort: optDoc(cmd, 'sort'), skip, limit, projection: optDoc(cmd, 'projection') };
 }
 
-function* projected(ctx: CommandContext, coll: string, spec: QuerySpec & { projection?: Document }, stats: ExecStats): Generator<Document> {
-  const project = compileProjection(spec.projection);
+function* projected(ctx: CommandContext, coll: string, spec: QuerySpec, project: Projector, stats: ExecStats): Generator<Document> {
   for (const rec of queryRecords(ctx.catalog.get(ctx.db, coll), spec, stats)) yield project(rec.doc);
 }
 
@@ -26,9 +25,8 @@ function find(cmd: Document, ctx: CommandContext): Document {
   const coll = collName(cmd);
   const spec = findSpec(cmd);
   const stats = (ctx.stats = { docsExamined: 0, stage: '' });
-  const project = compileProjection(spec.projection); // validate eagerly so errors come back with the find
-  void project;
-  const iter = projected(ctx, coll, spec, stats);
+  // Compiled before the lazy iteration starts, so a bad projection fails the find itself.
+  const iter = projected(ctx, coll, spec, compileProjection(spec.projection), stats);
   const ns = `${ctx.db}.${coll}`;
   const b = ctx.cursors.first(ns, iter, optNum(cmd, 'batchSize'), cmd.singleBatch === true);
   return { cursor: { firstBatch: b.docs, id: b.id, ns }, ok: 1 };
@@ -105,7 +103,7 @@ function explain(cmd: Document, ctx: CommandContext, handlers: Record<string, Ha
   if (name === 'find') {
     const spec = findSpec(inner);
     const stats = (ctx.stats = { docsExamined: 0, stage: '' });
-    for (const _ of projected(ctx, collName(inner), spec, stats)) nReturned++;
+    for (const _ of projected(ctx, collName(inner), spec, compileProjection(spec.projection), stats)) nReturned++;
   } else {
     const reply = handlers[name]({ ...inner, cursor: { batchSize: 2 ** 31 - 1 } }, ctx);
     nReturned = reply.n ?? reply.values?.length ?? reply.cursor?.firstBatch?.length ?? 0;

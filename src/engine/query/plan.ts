@@ -6,7 +6,7 @@
  */
 import type { Document } from 'bson';
 import type { Collection } from '../storage/collection.js';
-import type { Entry, Index } from '../storage/index.js';
+import type { Entry, Index } from '../storage/sorted-index.js';
 import type { DocRecord } from '../storage/record.js';
 import { extractBounds, rangeOf, type Bound, type FieldBounds } from './bounds.js';
 import { keyString } from './keystring.js';

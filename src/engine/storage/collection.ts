@@ -7,7 +7,7 @@ import type { Document } from 'bson';
 import { EngineError } from '../errors.js';
 import { keyString } from '../query/keystring.js';
 import type { Doc } from '../query/paths.js';
-import { Index, type DocPredicate, type IndexSpec } from './index.js';
+import { Index, type DocPredicate, type IndexSpec } from './sorted-index.js';
 import type { DocRecord } from './record.js';
 
 /** Builds the predicate of a partial index from its filter (supplied by the query layer). */

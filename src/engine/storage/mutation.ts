@@ -7,7 +7,7 @@ import type { Document } from 'bson';
 import { EngineError } from '../errors.js';
 import type { Doc } from '../query/paths.js';
 import type { Catalog } from './catalog.js';
-import type { IndexSpec } from './index.js';
+import type { IndexSpec } from './sorted-index.js';
 import type { DocRecord } from './record.js';
 
 /** A single change to the catalog. */
