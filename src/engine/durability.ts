@@ -11,10 +11,12 @@
  * either wholly present or wholly absent. Acknowledged ⇒ fsynced ⇒ recovered.
  */
 import type { Document } from 'bson';
+import { mkdir } from 'node:fs/promises';
 import type { EngineCore } from './core.js';
 import { compactNumbers } from './query/normalize.js';
 import type { Catalog } from './storage/catalog.js';
 import type { IndexSpec } from './storage/sorted-index.js';
+import { lockDir, type DirLock } from './storage/dir-lock.js';
 import { Journal } from './storage/journal.js';
 import type { Mutation } from './storage/mutation.js';
 
@@ -47,6 +49,7 @@ interface DocsChunk {
 /** A journal attached to an engine core. */
 export class Durability {
   private constructor(
+    private readonly lock: DirLock,
     private readonly journal: Journal,
     private readonly core: EngineCore,
     private readonly tuning: DurabilityTuning,
@@ -55,7 +58,16 @@ export class Durability {
 
   /** Opens the journal in `dir` and rebuilds the core's state from it. */
   static async open(dir: string, core: EngineCore, warn: (msg: string) => void, tuning: DurabilityTuning = DEFAULT_TUNING): Promise<Durability> {
-    const { journal, snapshot, records } = await Journal.open(dir, { onWarning: warn, deserializeOptions: DESERIALIZE });
+    await mkdir(dir, { recursive: true });
+    const lock = await lockDir(dir);
+    let opened: Awaited<ReturnType<typeof Journal.open>>;
+    try {
+      opened = await Journal.open(dir, { onWarning: warn, deserializeOptions: DESERIALIZE });
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+    const { journal, snapshot, records } = opened;
     if (snapshot) loadSnapshot(core.catalog, compactNumbers(snapshot) as (CatalogChunk | DocsChunk)[]);
     for (const r of records) {
       try {
@@ -65,7 +77,7 @@ export class Durability {
         warn(`engine: skipped journal record ${String((r as Mutation).op)}: ${(err as Error).message}`);
       }
     }
-    return new Durability(journal, core, tuning, warn);
+    return new Durability(lock, journal, core, tuning, warn);
   }
 
   /**
@@ -89,8 +101,12 @@ export class Durability {
   }
 
   /** Waits for pending writes and closes the files. */
-  close(): Promise<void> {
-    return this.journal.close();
+  async close(): Promise<void> {
+    try {
+      await this.journal.close();
+    } finally {
+      await this.lock.release();
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 /** Restart and compaction behaviour of the engine with a data directory. */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Decimal128, Int32, Long, MongoClient, MongoServerError } from 'mongodb';
@@ -86,5 +86,17 @@ describe('engine durability', () => {
     const plan = await c2.find({ k: 2 }).explain('executionStats');
     expect(plan.executionStats.totalDocsExamined).toBe(43);
     expect(warnings).toEqual([]);
+  });
+
+  it('refuses a data directory another live engine holds, and takes over a stale lock', async () => {
+    await boot();
+    const second = await launchEngine({ dataDir: dir }).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(Error);
+    expect((second as Error).message).toMatch(/in use by another engine/);
+    await shutdown();
+    // A lock left by a process that no longer exists (SIGKILL) does not block a restart.
+    await writeFile(path.join(dir, 'engine.lock'), '2147483646\n');
+    const again = await boot();
+    expect(await again.db.collection('c').countDocuments()).toBe(0);
   });
 });
