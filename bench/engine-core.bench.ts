@@ -29,5 +29,7 @@ core.execute('b', BSON.deserialize(BSON.serialize({ createIndexes: 'c', indexes:
 let seq = 0;
 bench('insert', () => msg({ insert: 'c', documents: [{ _id: new ObjectId(), k: seq++, s: 'value' }], $db: 'b', lsid: { id: new ObjectId() } }), N);
 bench('find by indexed k', (i) => msg({ find: 'c', filter: { k: i }, limit: 1, singleBatch: true, batchSize: 1, $db: 'b' }));
+const ids = core.execute('b', { find: 'c', filter: {}, limit: 1000, batchSize: 1000 }, 1).reply.cursor.firstBatch.map((d: { _id: unknown }) => d._id);
+bench('find by _id', (i) => msg({ find: 'c', filter: { _id: ids[i] }, limit: 1, singleBatch: true, batchSize: 1, $db: 'b' }));
 bench('update $inc by k', (i) => msg({ update: 'c', updates: [{ q: { k: i }, u: { $inc: { n: 1 } } }], $db: 'b' }));
 bench('ping', () => msg({ ping: 1, $db: 'admin' }));

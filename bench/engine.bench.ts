@@ -34,6 +34,10 @@ async function inMemory(): Promise<void> {
   await c.createIndex({ k: 1 });
   // Warm-up so JIT and connection pool are ready.
   for (let i = 0; i < 2000; i++) await c.insertOne({ k: -1 - i, s: 'warm' });
+  await timed('ping (driver round-trip floor)', OPS, async () => {
+    const db = client.db('bench');
+    for (let i = 0; i < OPS; i++) await db.command({ ping: 1 });
+  });
   await timed('insertOne sequential', OPS, async () => {
     for (let i = 0; i < OPS; i++) await c.insertOne({ k: i, s: `v${i}` });
   });
