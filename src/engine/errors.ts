@@ -26,6 +26,7 @@ export const ErrorCodes = {
   NotImplemented: 238,
   CannotIndexParallelArrays: 171,
   Location31254: 31254,
+  Location17419: 17419,
   InvalidIdField: 53,
   DuplicateKey: 11000,
   Location15974: 15974,

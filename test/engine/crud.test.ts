@@ -183,3 +183,29 @@ describe('engine CRUD through the driver', () => {
     }
   });
 });
+
+describe('engine document rules', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await openHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('stores _id first, as mongod does', async () => {
+    const c = h.db.collection<D>('order');
+    await c.insertOne({ a: 1, _id: 'x', b: 2 } as D);
+    expect(Object.keys((await c.findOne({ _id: 'x' } as D))!)).toEqual(['_id', 'a', 'b']);
+  });
+
+  it('refuses an update that would grow a document past 16 MiB (17419)', async () => {
+    const c = h.db.collection<D>('big');
+    const chunk = 'x'.repeat(6 * 1024 * 1024);
+    await c.insertOne({ _id: 1, a: chunk } as D);
+    await c.updateOne({ _id: 1 } as D, { $set: { b: chunk } });
+    const err = await c.updateOne({ _id: 1 } as D, { $set: { c: chunk } }).catch((e: unknown) => e);
+    expect((err as MongoServerError).code).toBe(17419);
+    expect(Object.keys((await c.findOne({ _id: 1 } as D, { projection: { _id: 1, a: 1, b: 1, c: 1 } }))!)).toEqual(['_id', 'a', 'b']);
+  });
+});

@@ -8,6 +8,7 @@ import { compileArrayFilters } from '../query/positional.js';
 import { applyUpdate, parseUpdate } from '../query/update.js';
 import { collName, optDoc, rejectUnsupported, type CommandContext, type Handler } from './context.js';
 import { upsertDocument } from './upsert.js';
+import { checkSize } from './write.js';
 
 function findAndModify(cmd: Document, ctx: CommandContext): Document {
   rejectUnsupported(cmd);
@@ -32,12 +33,12 @@ function findAndModify(cmd: Document, ctx: CommandContext): Document {
   const pos = { filter, arrayFilters: compileArrayFilters(cmd.arrayFilters) };
   if (rec) {
     const old = rec.doc;
-    const doc = applyUpdate(old, parsed, false, pos);
+    const doc = checkSize(applyUpdate(old, parsed, false, pos));
     if (!sameDocument(doc, old)) ctx.apply({ op: 'u', db: ctx.db, coll, doc });
     return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(returnNew ? doc : old), ok: 1 };
   }
   if (!upsert) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
-  const doc = upsertDocument(filter, parsed, pos);
+  const doc = checkSize(upsertDocument(filter, parsed, pos));
   ctx.apply({ op: 'i', db: ctx.db, coll, doc });
   return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id }, value: returnNew ? project(doc) : null, ok: 1 };
 }

@@ -1,5 +1,6 @@
 /** The write commands: insert, update, delete (batches with ordered/unordered error handling). */
-import { ObjectId, type Document } from 'bson';
+import { BSON, ObjectId, type Document } from 'bson';
+import { Limits } from '../wire/constants.js';
 import { EngineError, toEngineError } from '../errors.js';
 import { queryRecords } from '../query/execute.js';
 import { toNumber } from '../query/order.js';
@@ -20,9 +21,26 @@ function batch(cmd: Document, field: string): Document[] {
 export function withId(doc: Doc): Doc {
   if (!isPlainObject(doc)) throw new EngineError('TypeMismatch', 'document to insert must be an object');
   if (doc._id === undefined) return { _id: new ObjectId(), ...doc };
+  for (const first in doc) {
+    // mongod stores _id as the first field whatever the client sent.
+    if (first !== '_id') {
+      const { _id, ...rest } = doc;
+      return withId({ _id, ...rest });
+    }
+    break;
+  }
   if (Array.isArray(doc._id)) throw new EngineError('InvalidIdField', "The '_id' value cannot be of type array");
   if (isPlainObject(doc._id) && Object.keys(doc._id).some((k) => k.startsWith('$'))) {
     throw new EngineError('InvalidIdField', "_id fields may not contain '$'-prefixed fields");
+  }
+  return doc;
+}
+
+/** Refuses an update whose result would exceed the 16 MiB document limit (mongod's code 17419). */
+export function checkSize(doc: Doc): Doc {
+  const size = BSON.calculateObjectSize(doc);
+  if (size > Limits.maxBsonObjectSize) {
+    throw new EngineError('Location17419', `Resulting document after update is larger than ${Limits.maxBsonObjectSize}`);
   }
   return doc;
 }
@@ -71,13 +89,13 @@ function update(cmd: Document, ctx: CommandContext): Document {
     const recs = [...queryRecords(c, { filter: stmt.q, limit: multi ? 0 : 1, sort: stmt.sort }, stats)];
     for (const rec of recs) {
       n++;
-      const doc = applyUpdate(rec.doc, parsed, false, pos);
+      const doc = checkSize(applyUpdate(rec.doc, parsed, false, pos));
       if (sameDocument(doc, rec.doc)) continue;
       ctx.apply({ op: 'u', db: ctx.db, coll, doc });
       nModified++;
     }
     if (recs.length === 0 && stmt.upsert === true) {
-      const doc = upsertDocument(stmt.q, parsed, pos);
+      const doc = checkSize(upsertDocument(stmt.q, parsed, pos));
       ctx.apply({ op: 'i', db: ctx.db, coll, doc });
       n++;
       upserted.push({ index, _id: doc._id });
