@@ -27,6 +27,14 @@ export class SortedList<T> {
     return this.size_;
   }
 
+  /** Replaces the content with elements already sorted by the comparator (bulk builds). */
+  load(sorted: T[]): void {
+    this.chunks = [];
+    for (let i = 0; i < sorted.length; i += CHUNK) this.chunks.push(sorted.slice(i, i + CHUNK));
+    this.size_ = sorted.length;
+    this.mods++;
+  }
+
   /** Inserts an element after any equal ones. */
   insert(x: T): void {
     this.size_++;
