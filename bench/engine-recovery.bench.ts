@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { launchEngine } from '../src/engine/launch.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
-const profileOnly = process.env.RECOVERY_DIR;
 const dir = await mkdtemp(path.join(tmpdir(), 'rss-engine-recovery-'));
 try {
   let t0 = performance.now();
