@@ -1,23 +1,14 @@
 /** Driver-level CRUD behaviour of the engine (stage 1 surface used by the rss store). */
 import type { Document } from 'mongodb';
 import { Long, MongoBulkWriteError, MongoServerError, ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openHarness, type Harness } from './harness.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openHarness, useHarness, type Harness } from './harness.js';
 
 type D = Document;
 
 describe('engine CRUD through the driver', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await openHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    await h.db.dropDatabase();
-  });
-  const coll = (name = 'c') => h.db.collection<D>(name);
+  const harness = useHarness();
+  const coll = (name = 'c') => harness().db.collection<D>(name);
 
   it('insertOne generates an ObjectId and findOne returns the document', async () => {
     const r = await coll().insertOne({ a: 1 });
@@ -70,12 +61,12 @@ describe('engine CRUD through the driver', () => {
     const seen: unknown[] = [];
     for await (const d of cursor) seen.push(d._id);
     expect(seen).toEqual(Array.from({ length: 250 }, (_, i) => i));
-    const raw = await h.db.command({ find: 'c', filter: {}, batchSize: 5 });
+    const raw = await harness().db.command({ find: 'c', filter: {}, batchSize: 5 });
     expect(raw.cursor.id).toBeInstanceOf(Long);
     expect(raw.cursor.firstBatch).toHaveLength(5);
-    const killed = await h.db.command({ killCursors: 'c', cursors: [raw.cursor.id] });
+    const killed = await harness().db.command({ killCursors: 'c', cursors: [raw.cursor.id] });
     expect(killed.cursorsKilled).toHaveLength(1);
-    const gone = await h.db.command({ getMore: raw.cursor.id, collection: 'c' }).catch((e: unknown) => e);
+    const gone = await harness().db.command({ getMore: raw.cursor.id, collection: 'c' }).catch((e: unknown) => e);
     expect((gone as MongoServerError).code).toBe(43);
     const partial = coll().find({}).batchSize(3);
     await partial.next();
@@ -145,22 +136,22 @@ describe('engine CRUD through the driver', () => {
   });
 
   it('collections: create, list, drop; databases: list, drop', async () => {
-    await h.db.createCollection('one');
-    const dup = await h.db.createCollection('one').catch((e: unknown) => e);
+    await harness().db.createCollection('one');
+    const dup = await harness().db.createCollection('one').catch((e: unknown) => e);
     expect((dup as MongoServerError).code).toBe(48);
     await coll('two').insertOne({});
-    const names = (await h.db.listCollections().toArray()).map((c) => c.name).sort();
+    const names = (await harness().db.listCollections().toArray()).map((c) => c.name).sort();
     expect(names).toEqual(['one', 'two']);
-    expect(await h.db.dropCollection('one')).toBe(true);
-    expect((await h.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name)).toEqual(['two']);
-    const dbs = await h.client.db('admin').admin().listDatabases();
+    expect(await harness().db.dropCollection('one')).toBe(true);
+    expect((await harness().db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name)).toEqual(['two']);
+    const dbs = await harness().client.db('admin').admin().listDatabases();
     expect(dbs.databases.map((d) => d.name)).toContain('t');
-    await h.db.dropDatabase();
-    expect((await h.client.db('admin').admin().listDatabases()).databases.map((d) => d.name)).not.toContain('t');
+    await harness().db.dropDatabase();
+    expect((await harness().client.db('admin').admin().listDatabases()).databases.map((d) => d.name)).not.toContain('t');
   });
 
   it('handshake commands: ping, buildInfo, hello; unknown command → 59', async () => {
-    const admin = h.client.db('admin');
+    const admin = harness().client.db('admin');
     expect((await admin.command({ ping: 1 })).ok).toBe(1);
     const info = await admin.admin().buildInfo();
     expect(info.version).toMatch(/^\d+\.\d+/);
@@ -174,7 +165,7 @@ describe('engine CRUD through the driver', () => {
   });
 
   it('explicit sessions are accepted', async () => {
-    const session = h.client.startSession();
+    const session = harness().client.startSession();
     try {
       await coll().insertOne({ s: 1 }, { session });
       expect(await coll().countDocuments({}, { session })).toBe(1);

@@ -1,7 +1,7 @@
 /** Error replies carry mongod's codes; unsupported features fail loudly. */
 import { MongoServerError, type Document } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openHarness, type Harness } from './harness.js';
+import { openHarness, useHarness, type Harness } from './harness.js';
 
 async function codeOf(p: Promise<unknown>): Promise<number | undefined> {
   const e = await p.then(
@@ -13,19 +13,12 @@ async function codeOf(p: Promise<unknown>): Promise<number | undefined> {
 }
 
 describe('engine errors', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await openHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
+  const harness = useHarness();
   beforeEach(async () => {
-    await h.db.dropDatabase();
-    await h.db.collection('e').insertOne({ _id: 1, s: 'x', n: 1, arr: [1] } as Document);
+    await harness().db.collection('e').insertOne({ _id: 1, s: 'x', n: 1, arr: [1] } as Document);
   });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests use arbitrary _id types
-  const coll = () => h.db.collection<any>('e');
+  const coll = () => harness().db.collection<any>('e');
 
   it('unknown query operator → BadValue (2)', async () => {
     expect(await codeOf(coll().findOne({ n: { $frob: 1 } }))).toBe(2);
@@ -48,7 +41,7 @@ describe('engine errors', () => {
 
   it('unknown aggregation stage → 40324; missing namespace → 26', async () => {
     expect(await codeOf(coll().aggregate([{ $frob: {} }]).toArray())).toBe(40324);
-    expect(await codeOf(h.db.collection('none').dropIndex('x_1'))).toBe(26);
+    expect(await codeOf(harness().db.collection('none').dropIndex('x_1'))).toBe(26);
   });
 
   it('unsupported features fail instead of misbehaving', async () => {
@@ -59,7 +52,7 @@ describe('engine errors', () => {
 
   it('bad projection mix → 31254; bad sort → 2', async () => {
     expect(await codeOf(coll().findOne({}, { projection: { s: 1, n: 0 } }))).toBe(31254);
-    expect(await codeOf(h.db.command({ find: 'e', sort: { n: 2 } }))).toBe(2);
+    expect(await codeOf(harness().db.command({ find: 'e', sort: { n: 2 } }))).toBe(2);
   });
 });
 

@@ -1,5 +1,6 @@
 /** Shared setup for driver-level engine tests: an engine on port 0 and a connected client. */
 import { MongoClient, type Db } from 'mongodb';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startEngine, type EngineOptions, type RunningEngine } from '../../src/engine/index.js';
 
 /** An engine, a client connected to it and a fresh database. */
@@ -24,4 +25,22 @@ export async function openHarness(opts: EngineOptions = {}, uriSuffix = ''): Pro
       await engine.close();
     },
   };
+}
+
+/**
+ * Registers the usual hooks in the calling `describe`: one engine for the
+ * block, an empty database before each test. Returns a getter for the harness.
+ */
+export function useHarness(): () => Harness {
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    h = await openHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  beforeEach(async () => {
+    await h!.db.dropDatabase();
+  });
+  return () => h!;
 }

@@ -1,23 +1,14 @@
 /** Index commands and unique constraints through the driver. */
 import type { Document } from 'mongodb';
 import { MongoServerError } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openHarness, type Harness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from './harness.js';
 
 type D = Document;
 
 describe('engine indexes', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await openHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    await h.db.dropDatabase();
-  });
-  const coll = () => h.db.collection<D>('ix');
+  const harness = useHarness();
+  const coll = () => harness().db.collection<D>('ix');
 
   it('createIndexes, listIndexes, dropIndexes', async () => {
     expect(await coll().createIndex({ a: 1 })).toBe('a_1');
@@ -29,7 +20,7 @@ describe('engine indexes', () => {
     expect((await coll().indexes()).map((i) => i.name)).toEqual(['_id_', 'bc']);
     await coll().dropIndexes();
     expect((await coll().indexes()).map((i) => i.name)).toEqual(['_id_']);
-    const missing = await h.db.collection('nope').listIndexes().toArray().catch((e: unknown) => e);
+    const missing = await harness().db.collection('nope').listIndexes().toArray().catch((e: unknown) => e);
     expect((missing as MongoServerError).code).toBe(26);
     const bad = await coll().dropIndex('zzz').catch((e: unknown) => e);
     expect((bad as MongoServerError).code).toBe(27);

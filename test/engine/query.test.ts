@@ -2,7 +2,7 @@
 import type { Document } from 'mongodb';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openHarness, type Harness } from './harness.js';
+import { openHarness, useHarness, type Harness } from './harness.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests use arbitrary _id types
 type Coll = ReturnType<Harness['db']['collection']> & any;
@@ -96,20 +96,13 @@ describe('engine query planning', () => {
 });
 
 describe('engine aggregation', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await openHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
+  const harness = useHarness();
   beforeEach(async () => {
-    await h.db.dropDatabase();
-    await h.db.collection('a').insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: i, g: i % 3, v: i })) as Document[]);
+    await harness().db.collection('a').insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: i, g: i % 3, v: i })) as Document[]);
   });
 
   it('$match $group $sort $project $count and batching', async () => {
-    const c = h.db.collection('a');
+    const c = harness().db.collection('a');
     const groups = await c
       .aggregate([{ $match: { v: { $gte: 30 } } }, { $group: { _id: '$g', n: { $sum: 1 }, total: { $sum: '$v' } } }, { $sort: { _id: 1 } }, { $project: { _id: 0, g: '$_id', n: 1, total: 1 } }])
       .toArray();

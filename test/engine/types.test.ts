@@ -1,21 +1,12 @@
 /** BSON type fidelity and MongoDB numeric semantics through the driver. */
 import { Binary, Decimal128, Double, Int32, Long, MongoServerError, ObjectId, type Document } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openHarness, type Harness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from './harness.js';
 
 describe('engine type fidelity', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await openHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    await h.db.dropDatabase();
-  });
+  const harness = useHarness();
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests use arbitrary _id types
-  const coll = () => h.db.collection<any>('ty');
+  const coll = () => harness().db.collection<any>('ty');
   /** Reads documents back without promotion so the stored BSON types are visible. */
   const raw = (filter: Document = {}) => coll().findOne(filter, { promoteValues: false, promoteLongs: false });
 

@@ -1,21 +1,12 @@
 /** Positional updates, arrayFilters and $type through the driver. */
 import { Double, Int32, Long, MongoServerError } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openHarness, type Harness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from './harness.js';
 
 describe('engine positional updates and $type', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await openHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-  beforeEach(async () => {
-    await h.db.dropDatabase();
-  });
+  const harness = useHarness();
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests use arbitrary shapes
-  const coll = () => h.db.collection<any>('u');
+  const coll = () => harness().db.collection<any>('u');
 
   it('$ updates the element the query matched', async () => {
     await coll().insertOne({ _id: 1, items: [{ sku: 'a', q: 1 }, { sku: 'b', q: 2 }], nums: [5, 8, 9] });
