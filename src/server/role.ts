@@ -149,10 +149,12 @@ export class Role extends EventEmitter<RoleEvents> {
       if (lease.holder === this.tag && lease.epoch === 1 && lease.beat === 0) return this.toServing(lease, 'initial', now);
     }
     if (lease.holder === this.tag) {
-      if (firstLook) {
+      if (firstLook && lease.beat > 0) {
         // A restarted server comes back as the non-serving one: its lease from
         // before the restart goes to the other server (which takes it at once,
         // or, if it is down too, this server takes it back after leaseTtl).
+        // A lease with beat 0 was just handed over and never renewed: it was
+        // given to this process (a handoff that beat its first look), so keep it.
         const moved = await this.store.moveLease(this.tag, lease.epoch, otherTag(this.tag), lease.beat);
         if (moved) this.epoch = moved.epoch;
         this.log.info({ epoch: moved?.epoch }, 'restarted while holding the lease: left it to the other server');

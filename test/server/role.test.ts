@@ -275,6 +275,20 @@ describe('Role', () => {
     expect(a2.state).toBe('standby');
   });
 
+  // Regression: a handoff that reached a freshly started server before its first
+  // lease read was taken for a lease from before a restart and given back.
+  it('a fresh server whose first look finds a just-handed-over lease (beat 0) serves', async () => {
+    const a = role('A');
+    a.start();
+    await run(300);
+    await a.handOver();
+    const b = role('B');
+    b.start();
+    await run(timing.pollEvery + STEP);
+    expect(b.serving).toBe(true);
+    expect(db.lease).toMatchObject({ holder: 'B', epoch: 2 });
+  });
+
   it('a restarted holder whose peer is down takes its lease back after leaseTtl', async () => {
     const a = role('A');
     a.start();
