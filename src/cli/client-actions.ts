@@ -7,7 +7,7 @@ import { RssClient } from '../client/client';
 import { MAX_RETRANSMIT, MAX_WAIT_MS } from '../client/retry';
 import { DeniedError, RssError, TimeoutError } from '../errors';
 import { formatAddress, type Address } from '../transport/types';
-import { loadClientId } from './client-identity';
+import { FileKeyRing, keyScope, loadClientId } from './client-identity';
 import { Printer, type CliIo } from './client-output';
 
 /** Exit codes of the client command. */
@@ -20,14 +20,15 @@ export interface ConnectOptions {
   json?: boolean;
   /** Exchange lifetime override, ms. */
   timeoutMs?: number;
-  /** Keep the client id in this file (the command always does; without it a run gets a fresh id). */
+  /** Keep the client id and the user keys in this file (the command always does; without it a run gets a fresh id and no keys). */
   identityFile?: string;
 }
 
 /** Open a client for a command run. */
 export async function openClient(conn: ConnectOptions): Promise<RssClient> {
   return RssClient.open({
-    ...(conn.identityFile ? { cid: await loadClientId(conn.identityFile) } : {}),
+    // loadClientId creates the file, so the key ring reads an existing one.
+    ...(conn.identityFile ? { cid: await loadClientId(conn.identityFile), keys: new FileKeyRing(conn.identityFile, keyScope(conn.servers)) } : {}),
     servers: conn.servers,
     ...(conn.bind ? { bind: conn.bind } : {}),
     // A longer --timeout keeps retransmitting (at the capped wait) until it runs out.

@@ -3,19 +3,26 @@
  * finds the serving server (first request to both, adopt whoever answers),
  * retransmits under the RetryPolicy, follows CHANGE-SERVER between the two
  * known servers only, and shows pushed texts exactly once, in order.
+ *
+ * Every user this client registers gets a key (agreed at REGISTER, kept in
+ * the KeyRing); its requests are MACed with it, and only replies and pushes
+ * MACed with it are believed: a forged MESSAGE, CHANGE-SERVER or
+ * UPDATE-SERVER is dropped even when it claims a known server's address.
  */
 import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from '../errors';
+import { LIMITS } from '../protocol/limits';
 import type { MessageOf, Push, Reply, ServerTag, StoredText } from '../protocol/messages';
-import { decodeNative, encodeNative } from '../protocol/native';
+import { decodeNative, encodeNative, nativeTextSize, verifyNativeMac, type NativeFrame } from '../protocol/native';
 import type { Address, Transport } from '../transport/types';
 import { openUdp } from '../transport/udp';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
 import { Delivery, type ReceivedText } from './delivery';
 import { ClientIdentity } from './identity';
+import { MemoryKeyRing, type KeyRing } from './keys';
 import { Exchanges, type RequestBody } from './requests';
 import { resolveRetryPolicy, type RetryPolicy } from './retry';
 import { ServerBook, TAG_INDEX } from './servers';
@@ -36,6 +43,8 @@ export interface RssClientOptions {
   cid?: string;
   /** Source of the retransmission jitter, values in [0, 1) (default Math.random). */
   random?: () => number;
+  /** Where the user keys live (default: in memory, for this client's lifetime). */
+  keys?: KeyRing;
 }
 
 /** Why the current server changed. */
@@ -65,6 +74,9 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   private readonly clock: Clock;
   private readonly policy: RetryPolicy;
   private readonly log: Logger;
+  private readonly keys: KeyRing;
+  /** Pushes dropped because they were not MACed with a key this client holds. */
+  private forgedPushes = 0;
   /** Users registered or listened through this client, most recent last. */
   private readonly users = new Set<string>();
   private readonly listened = new Set<string>();
@@ -79,9 +91,10 @@ export class RssClient extends EventEmitter<RssClientEvents> {
     this.clock = opts.clock ?? systemClock;
     this.policy = resolveRetryPolicy(opts.policy);
     this.log = opts.logger?.child({ component: 'client' }) ?? silentLogger;
+    this.keys = opts.keys ?? new MemoryKeyRing();
     this.exchanges = new Exchanges({
       transport, clock: this.clock, policy: this.policy, random: opts.random ?? Math.random,
-      logger: this.log, identity: this.identity, servers: this.book,
+      logger: this.log, identity: this.identity, servers: this.book, keys: this.keys,
     });
     this.delivery = new Delivery((t) => this.emit('message', t), (user) => this.retrieveOnce(user), this.log);
     transport.onDatagram((bytes, from) => this.onDatagram(bytes, from));
@@ -103,6 +116,16 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   /** This client's id in the native envelope. */
   get cid(): string {
     return this.identity.cid;
+  }
+
+  /** True when this client holds `name`'s user key (it registered the name). */
+  hasKey(name: string): boolean {
+    return this.keys.get(name) !== undefined;
+  }
+
+  /** Datagrams dropped because they failed authentication (forged or damaged replies and pushes). */
+  get forgedDropped(): number {
+    return this.forgedPushes + this.exchanges.forgedReplies;
   }
 
   /** The local socket address. */
@@ -136,6 +159,7 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   /** Remove `name` and all its data from the system. */
   async deregister(name: string): Promise<MessageOf<'DE-REGISTERED'>> {
     const r = await this.call<'DE-REGISTERED'>({ type: 'DE-REGISTER', name });
+    this.keys.delete(name);
     this.users.delete(name);
     this.unlisten(name);
     this.delivery.forget(name);
@@ -154,6 +178,13 @@ export class RssClient extends EventEmitter<RssClientEvents> {
 
   /** Publish `text` on `subject`; the reply carries the text's seq. */
   publish(name: string, subject: string, text: string): Promise<MessageOf<'PUBLISHED'>> {
+    // Refused here rather than by the server: the datagram could not even be sent whole.
+    const size = nativeTextSize(name, subject, text);
+    if (!size.fits || Buffer.byteLength(text) > LIMITS.maxTextBytes) {
+      return Promise.reject(new InvalidArgumentError(
+        `text too long: ${size.bytes} bytes once encoded, more than one ${LIMITS.maxNativeDatagram}-byte datagram (at most ${LIMITS.maxTextBytes} bytes of plain text)`,
+      ));
+    }
     return this.call<'PUBLISHED'>({ type: 'PUBLISH', name, subject, text });
   }
 
@@ -237,13 +268,6 @@ export class RssClient extends EventEmitter<RssClientEvents> {
     this.users.add(name);
   }
 
-  /** Which user a MESSAGE is for: MESSAGE names no recipient, so the only listened (or known) user, else the latest. */
-  private pushTarget(): string | undefined {
-    const listened = [...this.listened];
-    if (listened.length > 0) return listened.at(-1);
-    return [...this.users].at(-1);
-  }
-
   private armSilence(): void {
     this.silence?.cancel();
     this.silence = undefined;
@@ -263,34 +287,46 @@ export class RssClient extends EventEmitter<RssClientEvents> {
       this.log.debug({ from }, 'datagram from a stranger dropped');
       return;
     }
-    let msg;
+    let frame: NativeFrame;
     try {
-      msg = decodeNative(bytes).message;
+      frame = decodeNative(bytes);
     } catch (err) {
       this.log.debug({ from, err }, 'undecodable datagram dropped');
       return;
     }
-    if (this.silence) this.armSilence();
+    const msg = frame.message;
     switch (msg.type) {
-      case 'MESSAGE': return this.onText(msg, from);
-      case 'CHANGE-SERVER': return this.onChangeServer(msg, from);
-      case 'UPDATE-SERVER': return this.onUpdateServer(msg);
+      case 'MESSAGE': case 'CHANGE-SERVER': case 'UPDATE-SERVER': case 'CHALLENGE': {
+        // Unsolicited: believed only with a MAC by the key of the user it names.
+        const key = msg.to === undefined ? undefined : this.keys.get(msg.to);
+        if (!key || !verifyNativeMac(frame, key)) {
+          this.forgedPushes++;
+          this.log.debug({ from, type: msg.type }, 'unauthenticated push dropped');
+          return;
+        }
+        if (this.silence) this.armSilence();
+        if (msg.type === 'MESSAGE') return this.onText(msg, msg.to!, key, from);
+        if (msg.type === 'CHANGE-SERVER') return this.onChangeServer(msg, from);
+        if (msg.type === 'UPDATE-SERVER') return this.onUpdateServer(msg);
+        return this.onChallenge(msg, key, from);
+      }
       default:
-        if ('rq' in msg && this.exchanges.accept(msg as Reply) && this.book.adopt(from)) {
-          this.emit('server', { address: this.book.current!, tag: this.book.currentTag!, reason: 'reply' });
+        if ('rq' in msg && this.exchanges.accept(frame)) {
+          if (this.silence) this.armSilence();
+          if (this.book.adopt(from)) this.emit('server', { address: this.book.current!, tag: this.book.currentTag!, reason: 'reply' });
         }
     }
   }
 
-  private onText(m: Extract<Push, { type: 'MESSAGE' }>, from: Address): void {
-    // The server names the recipient; older servers did not, then the client guesses.
-    const user = m.to ?? this.pushTarget();
-    if (user === undefined) {
-      this.log.debug({ seq: m.seq }, 'MESSAGE with no user on this client dropped');
-      return;
-    }
-    // Every copy is acknowledged: the server retransmits until it hears an ACK.
-    this.transport.send(encodeNative({ type: 'ACK', name: user, seq: m.seq }, { cid: this.identity.cid, ctr: this.identity.nextCtr() }), from);
+  /** Prove that this socket receives the user's datagrams: answer from here, MACed. */
+  private onChallenge(m: Extract<Push, { type: 'CHALLENGE' }>, key: Buffer, from: Address): void {
+    const env = { cid: this.identity.cid, ctr: this.identity.nextCtr() };
+    this.transport.send(encodeNative({ type: 'CHALLENGE-RESPONSE', name: m.to, nonce: m.nonce }, env, key), from);
+  }
+
+  private onText(m: Extract<Push, { type: 'MESSAGE' }>, user: string, key: Buffer, from: Address): void {
+    // Every copy is acknowledged (MACed: an ACK changes the user's inbox): the server retransmits until it hears one.
+    this.transport.send(encodeNative({ type: 'ACK', name: user, seq: m.seq }, { cid: this.identity.cid, ctr: this.identity.nextCtr() }, key), from);
     this.delivery.push(user, { seq: m.seq, from: m.from, subject: m.subject, text: m.text, at: m.at });
   }
 

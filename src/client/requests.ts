@@ -1,15 +1,21 @@
 /**
- * Request/response exchanges over UDP: numbering, retransmission of the
- * identical bytes under the RetryPolicy, matching replies to pending RQ#s,
- * and the timeout. Knows nothing of what the requests mean.
+ * Request/response exchanges over UDP: numbering, sealing (MAC with the
+ * user's key, a fresh ctr, padding), retransmission of the identical bytes
+ * under the RetryPolicy, matching replies to pending RQ#s — a success reply
+ * to a MACed request must carry a valid MAC and echo the request's ctr — and
+ * the timeout. REGISTER of a name this client holds no key for carries a
+ * fresh X25519 public key, and its REGISTERED yields the user key.
  */
-import { DeniedError, RssError, TimeoutError } from '../errors';
-import { isDenial, type Reply, type ReplyType, type Request } from '../protocol/messages';
-import { encodeNative } from '../protocol/native';
+import { DeniedError, InvalidArgumentError, RssError, TimeoutError } from '../errors';
+import { deriveUserKey, newAgreementKeys, type AgreementKeys } from '../protocol/auth';
+import { LIMITS } from '../protocol/limits';
+import { DENIAL_REASONS, isDenial, type Reply, type ReplyType, type Request } from '../protocol/messages';
+import { encodeNativePadded, verifyNativeMac, type NativeFrame } from '../protocol/native';
 import type { Transport } from '../transport/types';
 import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import type { ClientIdentity } from './identity';
+import type { KeyRing } from './keys';
 import { retransmitWait, sendsToBoth, type RetryPolicy } from './retry';
 import type { ServerBook } from './servers';
 
@@ -30,9 +36,20 @@ const EXPECTED: Record<RequestBody['type'], readonly ReplyType[]> = {
   STATUS: ['STATUS-REPORT'],
 };
 
+/** How many times a request refused for a stale counter is sealed again with a fresh one. */
+const MAX_RESEALS = 3;
+
 interface Pending {
   type: RequestBody['type'];
+  msg: Request;
   bytes: Buffer;
+  /** The ctr the bytes carry (a reply echoes it). */
+  ctr: number;
+  /** The user key the request is MACed with. */
+  key?: Buffer;
+  /** A REGISTER's key pair, until its REGISTERED gives the user key. */
+  agreement?: AgreementKeys;
+  reseals: number;
   attempt: number;
   timeout: TimeoutError;
   timer?: TimerHandle;
@@ -48,12 +65,15 @@ export interface ExchangeDeps {
   logger: Logger;
   identity: ClientIdentity;
   servers: ServerBook;
+  keys: KeyRing;
 }
 
 /** The table of pending exchanges of one client. */
 export class Exchanges {
   private readonly pending = new Map<number, Pending>();
   private closedError: RssError | undefined;
+  /** Replies dropped because they failed authentication. */
+  forgedReplies = 0;
 
   constructor(private readonly d: ExchangeDeps) {}
 
@@ -63,11 +83,21 @@ export class Exchanges {
     const timeout = new TimeoutError(`no answer to ${body.type} within ${this.d.policy.exchangeLifetimeMs} ms`);
     if (this.closedError) return Promise.reject(this.closedError);
     const rq = this.d.identity.nextRq((n) => this.pending.has(n));
-    const bytes = encodeNative({ ...body, rq } as Request, { cid: this.d.identity.cid, ctr: this.d.identity.nextCtr() });
+    const key = 'name' in body ? this.d.keys.get(body.name) : undefined;
+    const agreement = body.type === 'REGISTER' && !key ? newAgreementKeys() : undefined;
+    const msg = { ...body, rq, ...(agreement ? { pub: agreement.pub } : {}) } as Request;
+    const sealed = this.seal(msg, key);
+    if (sealed.bytes.length > LIMITS.maxNativeDatagram) {
+      return Promise.reject(new InvalidArgumentError(`${body.type} would be ${sealed.bytes.length} bytes, more than one ${LIMITS.maxNativeDatagram}-byte datagram`));
+    }
     return new Promise<Reply>((resolve, reject) => {
       const p: Pending = {
         type: body.type,
-        bytes,
+        msg,
+        ...sealed,
+        ...(key ? { key } : {}),
+        ...(agreement ? { agreement } : {}),
+        reseals: 0,
         attempt: 0,
         timeout,
         lifetime: this.d.clock.after(this.d.policy.exchangeLifetimeMs, () => p.settle(timeout)),
@@ -85,6 +115,12 @@ export class Exchanges {
     });
   }
 
+  /** The datagram of `msg`: a fresh ctr, padded, MACed with `key` when there is one. */
+  private seal(msg: Request, key: Buffer | undefined): { bytes: Buffer; ctr: number } {
+    const ctr = this.d.identity.nextCtr();
+    return { bytes: encodeNativePadded(msg, { cid: this.d.identity.cid, ctr }, key), ctr };
+  }
+
   private transmit(rq: number, p: Pending): void {
     for (const to of this.d.servers.targets(sendsToBoth(this.d.policy, p.attempt))) this.d.transport.send(p.bytes, to);
     const wait = retransmitWait(this.d.policy, p.attempt, this.d.random);
@@ -99,18 +135,48 @@ export class Exchanges {
 
   /**
    * Offer a reply from a known server. Returns false (and drops it) when no
-   * pending request has its RQ# or the type does not answer that request.
+   * pending request has its RQ#, the type does not answer that request, or
+   * it fails authentication: a success reply to a MACed request (or to a
+   * REGISTER, whose reply yields the key) must be MACed with the user key
+   * and echo the request's ctr. A denial without a MAC is believed (the
+   * server cannot MAC "authentication failed"): a forged one can fail a call,
+   * never fake a success.
    */
-  accept(reply: Reply): boolean {
+  accept(frame: NativeFrame): boolean {
+    const reply = frame.message as Reply;
     const rq = 'rq' in reply ? reply.rq : undefined;
     const p = rq === undefined ? undefined : this.pending.get(rq);
     if (!p || (reply.type !== 'DENIED' && !EXPECTED[p.type].includes(reply.type))) {
       this.d.logger.debug({ type: reply.type, rq }, 'reply for no pending request dropped');
       return false;
     }
-    p.settle(isDenial(reply) ? new DeniedError(reply as { type: string; reason?: string }) : undefined, reply);
+    const denial = isDenial(reply);
+    let key = p.key;
+    if (p.agreement && reply.type === 'REGISTERED') {
+      key = reply.pub === undefined ? undefined : deriveUserKey(p.agreement, reply.pub, p.agreement.pub, reply.pub, reply.name);
+      if (!key || reply.name !== (p.msg as { name: string }).name) return this.forged(reply, 'REGISTERED without a usable server key');
+    }
+    const secured = key !== undefined;
+    if (secured && frame.envelope.ctr !== p.ctr) return this.forged(reply, 'reply to another sealing of this request');
+    if (secured && (!denial || frame.mac) && !verifyNativeMac(frame, key!)) return this.forged(reply, 'bad MAC');
+    if (denial && (reply as { reason?: string }).reason === DENIAL_REASONS.staleCounter && p.reseals < MAX_RESEALS) {
+      // Our counter fell behind the server's window (e.g. after a handoff): the request was not executed; seal it afresh.
+      p.reseals++;
+      Object.assign(p, this.seal(p.msg, p.key));
+      for (const to of this.d.servers.targets(false)) this.d.transport.send(p.bytes, to);
+      return true;
+    }
+    if (p.agreement && reply.type === 'REGISTERED') this.d.keys.set(reply.name, key!);
+    p.settle(denial ? new DeniedError(reply as { type: string; reason?: string }) : undefined, reply);
     return true;
   }
+
+  private forged(reply: Reply, why: string): false {
+    this.forgedReplies++;
+    this.d.logger.debug({ type: reply.type, why }, 'unauthenticated reply dropped');
+    return false;
+  }
+
 
   /** Resend every pending request now (after a CHANGE-SERVER: the new server should not wait for our timers). */
   resendAll(): void {

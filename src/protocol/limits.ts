@@ -7,6 +7,10 @@ export const LIMITS = {
   maxDatagram: 4096,
   /** Largest native datagram, so it never fragments on a 1280-byte IPv6 path. */
   maxNativeDatagram: 1200,
+  /** Native requests are padded to this size: 3× it covers the largest native reply (anti-amplification). */
+  minNativeRequest: 400,
+  /** Registered users a server accepts (the directory is memory keyed by names others chose). */
+  maxUsers: 100_000,
   /** seed 000's client reads replies with recvfrom(1024). */
   maxPickleReply: 1024,
   maxNameLength: 32,

@@ -23,13 +23,14 @@ export interface StoredText {
 
 export const REQUEST_TYPES = [
   'REGISTER', 'DE-REGISTER', 'UPDATE', 'SUBJECTS', 'PUBLISH', 'RETRIEVE-TEXTS',
-  'ACK', 'INITIALIZATION', 'END-CONNECTION', 'WHO', 'STATUS',
+  'ACK', 'INITIALIZATION', 'END-CONNECTION', 'WHO', 'STATUS', 'CHALLENGE-RESPONSE',
 ] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
 /** user → server. `rq` is the client's request number (RQ#). */
 export type Request =
-  | { type: 'REGISTER'; rq: number; name: string; host: string; port: number }
+  /** `pub` (native): the client's X25519 public key (base64url) for the user key agreement. */
+  | { type: 'REGISTER'; rq: number; name: string; host: string; port: number; pub?: string }
   | { type: 'DE-REGISTER'; rq: number; name: string }
   | { type: 'UPDATE'; rq: number; name: string; host: string; port: number }
   | { type: 'SUBJECTS'; rq: number; name: string; subjects: string[] }
@@ -45,7 +46,9 @@ export type Request =
   /** native: registered users sharing a subject with `name`, with online flags. */
   | { type: 'WHO'; rq: number; name: string }
   /** operators: counters of one server. */
-  | { type: 'STATUS'; rq: number };
+  | { type: 'STATUS'; rq: number }
+  /** native: proof, sent from the user's new address and MACed with its key, that the address receives (answers CHALLENGE). */
+  | { type: 'CHALLENGE-RESPONSE'; name: string; nonce: string };
 
 export const REPLY_TYPES = [
   'REGISTERED', 'REGISTER-DENIED', 'DE-REGISTERED', 'DE-REGISTER-DENIED',
@@ -63,7 +66,8 @@ export interface UserPresence {
 
 /** server → user, answering the request with the same `rq`. */
 export type Reply =
-  | { type: 'REGISTERED'; rq: number; name: string }
+  /** `pub` (native, new name): the server's ephemeral X25519 public key; the reply is MACed with the derived user key. */
+  | { type: 'REGISTERED'; rq: number; name: string; pub?: string }
   | { type: 'REGISTER-DENIED'; rq: number; name: string; reason: string }
   | { type: 'DE-REGISTERED'; rq: number; name: string }
   | { type: 'DE-REGISTER-DENIED'; rq: number; name: string; reason: string }
@@ -84,17 +88,22 @@ export type Reply =
   /** A request that could be read far enough to answer but not executed (bad field, rate limit). */
   | { type: 'DENIED'; rq: number; reason: string };
 
-export const PUSH_TYPES = ['MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER'] as const;
+export const PUSH_TYPES = ['MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER', 'CHALLENGE'] as const;
 export type PushType = (typeof PUSH_TYPES)[number];
 
 /** server → user, unsolicited. */
 export type Push =
   /** A text on one of the user's subjects. `seq` lets the native client order and acknowledge it; `to` names the recipient (native). */
   | { type: 'MESSAGE'; seq: number; from: string; subject: string; text: string; at: number; to?: string }
-  /** Talk to this server from now on. `epoch` orders changes (native only). */
-  | { type: 'CHANGE-SERVER'; host: string; port: number; tag?: ServerTag; epoch?: number }
+  /** Talk to this server from now on. `epoch` orders changes, `to` names the user whose key MACs it (native only). */
+  | { type: 'CHANGE-SERVER'; host: string; port: number; tag?: ServerTag; epoch?: number; to?: string }
   /** The address of server `tag` changed. */
-  | { type: 'UPDATE-SERVER'; host: string; port: number; tag: ServerTag };
+  | { type: 'UPDATE-SERVER'; host: string; port: number; tag: ServerTag; to?: string }
+  /**
+   * native: "prove you receive datagrams here" — the only thing a new user
+   * address gets until the client answers CHALLENGE-RESPONSE from it.
+   */
+  | { type: 'CHALLENGE'; to: string; nonce: string };
 
 export const PEER_TYPES = ['TAKEOVER', 'TAKEOVER-ACK'] as const;
 
@@ -141,3 +150,14 @@ export function denialFor(type: string, rq: number, name: string, reason: string
 }
 
 export type RetrievedReply = MessageOf<'RETRIEVED'>;
+
+/** Reasons of the security denials, shared by server and client (the client re-sends on STALE_COUNTER). */
+export const DENIAL_REASONS = {
+  auth: 'authentication failed',
+  staleCounter: 'stale counter',
+  rateLimit: 'rate limit exceeded',
+  requireAuth: 'this server accepts only authenticated (native rss client) users',
+  needKey: 'a native REGISTER must carry a public key',
+  tooLarge: 'text too long',
+  full: 'too many users',
+} as const;

@@ -28,8 +28,17 @@ export const MAC_BYTES = 32;
 export interface NativeEnvelope {
   /** The sender's stable client id (base64url, at most 64 characters). */
   cid?: string;
-  /** Anti-replay counter, strictly increasing per `cid`. */
+  /**
+   * Anti-replay counter of a request (µs-time based, increasing per identity);
+   * in a server's reply, the ctr of the request it answers.
+   */
   ctr?: number;
+  /**
+   * Padding (spaces), ignored on decode: requests are padded to
+   * LIMITS.minNativeRequest bytes so that any reply fits in the 3× budget of an
+   * address the server has not validated yet (as QUIC pads its Initial packets).
+   */
+  pad?: string;
 }
 
 export interface NativeFrame {
@@ -82,6 +91,7 @@ export function decodeNative(bytes: Uint8Array): NativeFrame {
     if (typeof raw.cid !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(raw.cid)) throw new ProtocolError('RSS_MALFORMED', 'field cid: invalid');
     envelope.cid = raw.cid;
   }
+  // `pad` is not checked beyond being dropped: it only makes the datagram longer.
   if (raw.ctr !== undefined) {
     if (typeof raw.ctr !== 'number' || !Number.isSafeInteger(raw.ctr) || raw.ctr < 0) throw new ProtocolError('RSS_MALFORMED', 'field ctr: invalid');
     envelope.ctr = raw.ctr;
@@ -93,6 +103,29 @@ export function decodeNative(bytes: Uint8Array): NativeFrame {
 
 function macOf(signed: Uint8Array, key: Uint8Array): Buffer {
   return createHmac('sha256', key).update(signed).digest();
+}
+
+/** Encode a request padded to at least LIMITS.minNativeRequest bytes (see NativeEnvelope.pad). */
+export function encodeNativePadded(message: Message, envelope: NativeEnvelope, key?: Uint8Array): Buffer {
+  const plain = encodeNative(message, envelope, key);
+  // `,"pad":""` costs 9 bytes before the spaces.
+  const missing = LIMITS.minNativeRequest - plain.length - 9;
+  return missing <= 0 ? plain : encodeNative(message, { ...envelope, pad: ' '.repeat(missing) }, key);
+}
+
+/**
+ * Does a text fit the native dialect: the largest datagram it travels in
+ * (the MACed MESSAGE push to a recipient with the longest name, or the
+ * PUBLISH / PUBLISHED around it), JSON escaping included, within
+ * LIMITS.maxNativeDatagram? Returns the worst size in bytes and whether it fits.
+ */
+export function nativeTextSize(name: string, subject: string, text: string): { bytes: number; fits: boolean } {
+  const longName = 'n'.repeat(LIMITS.maxNameLength);
+  const big = Number.MAX_SAFE_INTEGER;
+  const push = encodeNative({ type: 'MESSAGE', seq: big, from: name, subject, text, at: big, to: longName }, { ctr: big }).length;
+  const request = encodeNative({ type: 'PUBLISH', rq: LIMITS.maxRq, name, subject, text }, { cid: 'c'.repeat(64), ctr: big }).length;
+  const bytes = Math.max(push, request) + MAC_BYTES;
+  return { bytes, fits: bytes <= LIMITS.maxNativeDatagram };
 }
 
 /** Constant-time check of a frame's MAC against `key`. */

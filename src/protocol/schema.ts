@@ -10,13 +10,13 @@ import type { Message, MessageType } from './messages';
 
 type FieldKind =
   | 'rq' | 'name' | 'host' | 'port' | 'subject' | 'subjects' | 'text' | 'reason'
-  | 'seq' | 'count' | 'tag' | 'texts' | 'users' | 'bool' | 'object' | 'epoch';
+  | 'seq' | 'count' | 'tag' | 'texts' | 'users' | 'bool' | 'object' | 'epoch' | 'key' | 'nonce';
 
 /** `?` after a kind makes the field optional. */
 type Spec = Record<string, `${FieldKind}` | `${FieldKind}?`>;
 
 export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
-  REGISTER: { rq: 'rq', name: 'name', host: 'host', port: 'port' },
+  REGISTER: { rq: 'rq', name: 'name', host: 'host', port: 'port', pub: 'key?' },
   'DE-REGISTER': { rq: 'rq', name: 'name' },
   UPDATE: { rq: 'rq', name: 'name', host: 'host', port: 'port' },
   SUBJECTS: { rq: 'rq', name: 'name', subjects: 'subjects' },
@@ -27,7 +27,8 @@ export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   'END-CONNECTION': { rq: 'rq', host: 'host', port: 'port' },
   WHO: { rq: 'rq', name: 'name' },
   STATUS: { rq: 'rq' },
-  REGISTERED: { rq: 'rq', name: 'name' },
+  'CHALLENGE-RESPONSE': { name: 'name', nonce: 'nonce' },
+  REGISTERED: { rq: 'rq', name: 'name', pub: 'key?' },
   'REGISTER-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
   'DE-REGISTERED': { rq: 'rq', name: 'name' },
   'DE-REGISTER-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
@@ -46,8 +47,9 @@ export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   'STATUS-REPORT': { rq: 'rq', status: 'object' },
   DENIED: { rq: 'rq', reason: 'reason' },
   MESSAGE: { seq: 'seq', from: 'name', subject: 'subject', text: 'text', at: 'seq', to: 'name?' },
-  'CHANGE-SERVER': { host: 'host', port: 'port', tag: 'tag?', epoch: 'epoch?' },
-  'UPDATE-SERVER': { host: 'host', port: 'port', tag: 'tag' },
+  'CHANGE-SERVER': { host: 'host', port: 'port', tag: 'tag?', epoch: 'epoch?', to: 'name?' },
+  'UPDATE-SERVER': { host: 'host', port: 'port', tag: 'tag', to: 'name?' },
+  CHALLENGE: { to: 'name', nonce: 'nonce' },
   TAKEOVER: { from: 'tag', epoch: 'epoch' },
   'TAKEOVER-ACK': { from: 'tag', epoch: 'epoch' },
 };
@@ -86,6 +88,13 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
     case 'host': return boundedString(v, field, 255);
     case 'text': return boundedString(v, field, LIMITS.maxTextBytes, true);
     case 'reason': return boundedString(v, field, 200, true);
+    case 'key':
+      // An X25519 public key: 32 bytes, base64url without padding.
+      if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(v)) bad(field, 'expected a 32-byte base64url key');
+      return v;
+    case 'nonce':
+      if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(v)) bad(field, 'expected a base64url nonce');
+      return v;
     case 'tag':
       if (v !== 'A' && v !== 'B') bad(field, 'expected "A" or "B"');
       return v;

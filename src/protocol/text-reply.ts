@@ -99,6 +99,7 @@ export function encodeTextReply(msg: Reply | Push): Buffer[] {
     case 'DE-REGISTERED': case 'DE-REGISTER-DENIED': case 'PUBLISHED':
     case 'INITIALIZATION-SUCCESS': case 'END-CONNECTION-OK':
     case 'WHO-LIST': case 'WHO-DENIED': case 'STATUS-REPORT': case 'DENIED':
+    case 'CHALLENGE': // native only: a text client cannot answer it
       return [];
     default: {
       const never: never = msg; // a new message type must be given a text form (or [])

@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import type { Delivery } from './delivery';
 import type { Directory } from './directory';
+import type { Guard } from './guard';
 import type { Sequencer } from './sequencer';
 
 export interface ServerCounters {
@@ -32,10 +33,14 @@ export interface ServerCore {
   readonly clock: Clock;
   readonly log: Logger;
   readonly counters: ServerCounters;
+  /** Authentication, rate limits, anti-amplification. */
+  readonly guard: Guard;
   /** The lease epoch this server serves under; throws NotServingError when it no longer may act. */
   servingEpoch(): number;
-  /** Send an unsolicited message to a user in the user's own dialect. */
-  push(user: UserDoc, msg: Push): void;
+  /** Send an unsolicited message to a user in the user's own dialect; false when nothing was sent. */
+  push(user: UserDoc, msg: Push): boolean;
+  /** Send (or re-send, throttled) the CHALLENGE for a native user's unvalidated address. */
+  challenge(user: UserDoc): void;
   /** Status fields for operators. */
   status(): Record<string, unknown>;
 }
@@ -46,6 +51,16 @@ export interface RequestContext {
   readonly dialect: DialectName;
   /** Native sender's client id. */
   readonly cid?: string;
+  /** Native request counter (the replay window has accepted it when `authed` is set). */
+  readonly ctr?: number;
+  /** The user this native request proved to be (MAC with its key, fresh ctr). */
+  readonly authed?: string;
+  /** Size of the request datagram (credit for a challenge to the address it names). */
+  readonly requestBytes: number;
+  /** The key that MACs the native replies (the authenticated user's, or a new user's). */
+  macKey?: Buffer;
+  /** Run after the replies are sent (a CHALLENGE must follow REGISTERED, which carries the key it is MACed with). */
+  readonly afterReply: (() => void)[];
   /** De-duplication key of this request. */
   readonly key: string;
   /** How many texts of a RETRIEVED reply fit in one datagram of this dialect. */

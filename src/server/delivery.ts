@@ -33,8 +33,13 @@ export interface DeliveryPort {
   pending(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean }>;
   /** The user received these texts. */
   received(user: string, seqs: number[]): Promise<void>;
-  /** Send one MESSAGE push to the user's current address (false if the user is gone). */
-  send(user: string, text: StoredText): boolean;
+  /**
+   * Send one MESSAGE push to the user's current address: true when sent,
+   * false if the user is gone, 'blocked' when its address may not receive
+   * pushes yet (not validated): the stream waits, like an unreachable one,
+   * until heardFrom().
+   */
+  send(user: string, text: StoredText): boolean | 'blocked';
 }
 
 interface Stream {
@@ -181,7 +186,15 @@ export class Delivery {
   }
 
   private transmit(user: string, s: Stream, text: StoredText, transmissions: number): void {
-    if (!this.port.send(user, text)) return this.forget(user);
+    const sent = this.port.send(user, text);
+    if (sent === false) return this.forget(user);
+    if (sent === 'blocked') {
+      // Nothing went out: the text stays owed in the inbox; resume when the user is heard from.
+      s.unreachable = true;
+      s.queue = [];
+      s.stale = true;
+      return;
+    }
     if (transmissions === 1) this.stats.pushes++;
     else this.stats.retransmissions++;
     const wait = this.policy.firstTimeout * 2 ** (transmissions - 1);

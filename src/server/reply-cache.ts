@@ -9,6 +9,8 @@ import type { Reply } from '../protocol/messages';
 export interface CachedReply {
   replies: Reply[];
   at: number;
+  /** Native: the exact datagrams sent (MACed with the user's key, which the server may no longer hold). */
+  wire?: Buffer[];
 }
 
 export class ReplyCache {
@@ -24,18 +26,23 @@ export class ReplyCache {
   }
 
   get(key: string, now: number): Reply[] | undefined {
+    return this.getEntry(key, now)?.replies;
+  }
+
+  /** The whole entry (replies and, for native requests, the datagrams). */
+  getEntry(key: string, now: number): CachedReply | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
     if (now - e.at > this.maxAge) {
       this.entries.delete(key);
       return undefined;
     }
-    return e.replies;
+    return e;
   }
 
-  set(key: string, replies: Reply[], at: number): void {
+  set(key: string, replies: Reply[], at: number, wire?: Buffer[]): void {
     this.entries.delete(key);
-    this.entries.set(key, { replies, at });
+    this.entries.set(key, wire ? { replies, at, wire } : { replies, at });
     // Maps iterate in insertion order: the first key is the oldest.
     while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }

@@ -9,8 +9,8 @@
 import { EventEmitter } from 'node:events';
 import { AuthError, NotServingError, ProtocolError } from '../errors';
 import { detectDialect, type Dialect } from '../protocol/dialect';
-import { denialFor, isUserRequest, type DialectName, type Push, type Reply, type Request, type ServerTag } from '../protocol/messages';
-import { decodeNative, encodeNative } from '../protocol/native';
+import { DENIAL_REASONS, denialFor, isUserRequest, type DialectName, type Push, type Reply, type Request, type ServerTag } from '../protocol/messages';
+import { decodeNative, encodeNative, type NativeFrame } from '../protocol/native';
 import type { Store } from '../store/store';
 import type { UserDoc } from '../store/documents';
 import { formatAddress, type Address, type Transport } from '../transport/types';
@@ -19,12 +19,15 @@ import { silentLogger, type Logger } from '../util/log';
 import type { RequestContext, ServerCore, ServerCounters } from './context';
 import { Delivery, defaultDeliveryPolicy, type DeliveryPolicy } from './delivery';
 import { Directory } from './directory';
+import { Guard, defaultSecurityOptions, type AuthResult, type SecurityOptions } from './guard';
+import { Outbox, type Seal } from './outbox';
+import { sameAddress } from './paths';
 import { HANDLERS } from './handlers';
 import { KeyedQueue } from './keyed-queue';
-import { ReplyCache } from './reply-cache';
+import { ReplyCache, type CachedReply } from './reply-cache';
 import { Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, otherTag, type RoleTiming, type ServingReason, type StandbyReason } from './role';
-import { dedupKey, nativeEncoding } from './wire';
+import { dedupKey, nativeFitRetrieved } from './wire';
 
 export interface ServerOptions {
   tag: ServerTag;
@@ -44,6 +47,8 @@ export interface ServerOptions {
   delivery?: Partial<DeliveryPolicy>;
   /** How long a reply is kept for retransmissions (ms). */
   replyLifetime?: number;
+  /** Authentication, rate limits and the peer secret (defaults: defaultSecurityOptions()). */
+  security?: Partial<SecurityOptions>;
 }
 
 export interface ServerEvents {
@@ -53,7 +58,11 @@ export interface ServerEvents {
 }
 
 /** Requests whose replies need no de-duplication record (no effect, or idempotent by construction). */
-const UNRECORDED = new Set<Request['type']>(['ACK', 'INITIALIZATION', 'END-CONNECTION', 'STATUS', 'WHO', 'PUBLISH']);
+const UNRECORDED = new Set<Request['type']>(['ACK', 'INITIALIZATION', 'END-CONNECTION', 'STATUS', 'WHO', 'PUBLISH', 'CHALLENGE-RESPONSE']);
+/** Requests that carry no RQ# and are never answered: never looked up in the reply cache either. */
+const UNANSWERED = new Set<Request['type']>(['ACK', 'CHALLENGE-RESPONSE']);
+/** A CHALLENGE is re-sent at most this often per user. */
+const CHALLENGE_RESEND_MS = 200;
 
 export class RssServer extends EventEmitter<ServerEvents> implements ServerCore {
   readonly tag: ServerTag;
@@ -65,6 +74,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly log: Logger;
   readonly role: Role;
   readonly counters: ServerCounters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
+  readonly guard: Guard;
+  private readonly outbox: Outbox;
   private readonly transport: Transport;
   private readonly replies: ReplyCache;
   private readonly queue = new KeyedQueue();
@@ -87,6 +98,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.log = (opts.logger ?? silentLogger).child({ server: opts.tag });
     this.replyLifetime = opts.replyLifetime ?? 120_000;
     this.replies = new ReplyCache(200_000, this.replyLifetime);
+    this.guard = new Guard({ ...defaultSecurityOptions(), ...opts.security }, opts.store);
+    this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters);
     this.role = new Role(opts.tag, opts.store, this.clock, { ...defaultRoleTiming(), ...opts.roleTiming }, this.log);
     this.sequencer = new Sequencer((count) => this.store.allocateSeqs(this.tag, this.servingEpoch(), count));
     this.delivery = new Delivery(
@@ -103,8 +116,9 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         send: (user, text) => {
           const u = this.directory.get(user);
           if (!u) return false;
-          this.push(u, { type: 'MESSAGE', ...text, to: user });
-          return true;
+          // Until the address proves it receives, the texts stay owed in the inbox.
+          if (!u.addrOk) return 'blocked';
+          return this.push(u, { type: 'MESSAGE', ...text, to: user }) || 'blocked';
         },
       },
       this.clock,
@@ -153,11 +167,13 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.periodTimer?.cancel();
     try {
       await this.queue.drain();
+      await this.persistReplayMarks();
       const epoch = this.role.epoch;
       if (!(await this.role.handOver())) return false;
       const to = otherTag(this.tag);
       const users = this.broadcast({ type: 'CHANGE-SERVER', host: this.peer.host, port: this.peer.port, tag: to, epoch: this.role.epoch });
-      this.transport.send(encodeNative({ type: 'TAKEOVER', from: this.tag, epoch: this.role.epoch }), this.peer);
+      const seal = this.guard.peerSeal();
+      if (seal) this.transport.send(encodeNative({ type: 'TAKEOVER', from: this.tag, epoch: this.role.epoch }, seal.envelope, seal.key), this.peer);
       this.log.info({ to, epoch: this.role.epoch, users }, 'handed over');
       this.emit('handoff', { from: this.tag, to, epoch, users });
       return true;
@@ -166,10 +182,19 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     }
   }
 
-  push(user: UserDoc, msg: Push): void {
-    const encoded = user.dialect === 'native' ? nativeEncoding.encode(msg) : this.opts.dialects[user.dialect]?.encode(msg) ?? [];
-    for (const b of encoded) this.transport.send(b, { host: user.host, port: user.port });
-    if (msg.type === 'MESSAGE' && encoded.length > 0) this.counters.pushes++;
+  push(user: UserDoc, msg: Push): boolean {
+    const sent = this.outbox.push(user, msg, this.guard.userKey(user));
+    if (sent && msg.type === 'MESSAGE') this.counters.pushes++;
+    return sent;
+  }
+
+  challenge(user: UserDoc): void {
+    if (user.dialect !== 'native' || user.addrOk || user.nonce === undefined) return;
+    const now = this.clock.now();
+    const last = this.guard.challenged.peek(user._id);
+    if (last !== undefined && now - last < CHALLENGE_RESEND_MS) return;
+    this.guard.challenged.set(user._id, now);
+    if (this.push(user, { type: 'CHALLENGE', to: user._id, nonce: user.nonce })) this.guard.counters.challenges++;
   }
 
   status(): Record<string, unknown> {
@@ -181,27 +206,45 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       peer: formatAddress(this.peer),
       users: this.directory.size,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      requireAuth: this.guard.opts.requireAuth,
       ...this.counters,
       ...this.delivery.stats,
+      ...this.guard.counters,
+      ...this.guard.paths.stats,
+      tracked: { ...this.guard.sizes(), replyCache: this.replies.size },
     };
   }
 
-  /** Send `msg` to every registered user; returns how many. */
+  /** Send `msg` to every registered user whose address is validated; returns how many. */
   private broadcast(msg: Push): number {
     let n = 0;
-    for (const u of this.directory.all()) {
-      this.push(u, msg);
-      n++;
-    }
+    for (const u of this.directory.all()) if (this.push(u, msg)) n++;
     return n;
+  }
+
+  /** Write each user's replay high-water mark, so the other server refuses replays of what this one accepted. */
+  private async persistReplayMarks(): Promise<void> {
+    const writes: Promise<unknown>[] = [];
+    for (const [name, high] of this.guard.highMarks()) {
+      const u = this.directory.get(name);
+      if (!u || (u.ctrHigh ?? 0) >= high) continue;
+      u.ctrHigh = high;
+      writes.push(this.store.updateUser(name, { ctrHigh: high }).catch((err) => this.log.warn({ err: String(err), name }, 'could not persist replay mark')));
+    }
+    await Promise.all(writes);
   }
 
   private async onServing(epoch: number, reason: ServingReason): Promise<void> {
     try {
+      await this.guard.ready;
       const [users, recent] = await Promise.all([this.store.loadUsers(), this.store.recentReplies(Date.now() - this.replyLifetime)]);
       if (this.role.epoch !== epoch || this.role.state !== 'serving') return;
       this.directory.load(users);
-      for (const r of recent) this.replies.set(r._id, (r.reply as { replies: Reply[] }).replies, r.at);
+      this.guard.reset();
+      for (const r of recent) {
+        const rec = r.reply as { replies: Reply[]; wire?: string[] };
+        this.replies.set(r._id, rec.replies, r.at, rec.wire?.map((w) => Buffer.from(w, 'base64')));
+      }
       this.delivery.start();
       this.ready = true;
       // After a failover nobody told the users: this server does.
@@ -220,10 +263,14 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.delivery.stop();
     this.sequencer.reset();
     this.replies.clear();
+    // The other server may now change users and keys: nothing of theirs stays cached here.
+    this.guard.reset();
     this.emit('standby', { tag: this.tag, epoch, reason });
   }
 
   private onDatagram(bytes: Buffer, from: Address): void {
+    // Every byte received from an address is credit for what may be sent back to it (anti-amplification).
+    this.guard.paths.received(from, bytes.length);
     const dialect = detectDialect(bytes);
     try {
       if (dialect === 'native') return this.onNative(bytes, from);
@@ -238,7 +285,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       } catch (err) {
         return this.onUndecodable(err, dialect, from);
       }
-      this.accept(req, dialect, from, bytes, undefined);
+      this.accept(req, dialect, from, bytes);
     } catch (err) {
       // The server never crashes on input.
       this.counters.malformed++;
@@ -255,7 +302,9 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     }
     const msg = frame.message;
     if (msg.type === 'TAKEOVER') {
-      if (msg.from === otherTag(this.tag)) this.role.poke();
+      // Only the other server, proving the peer secret, may hurry a lease check (the lease decides anyway).
+      if (msg.from === otherTag(this.tag) && this.guard.verifyPeer(frame)) this.role.poke();
+      else if (msg.from !== otherTag(this.tag)) this.guard.counters.forgedPeer++;
       return;
     }
     if (!isUserRequest(msg)) {
@@ -263,7 +312,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       return;
     }
     if (!frame.envelope.cid && msg.type !== 'STATUS') throw new AuthError('native request without a client id');
-    this.accept(msg, 'native', from, bytes, frame.envelope.cid);
+    this.accept(msg, 'native', from, bytes, frame);
   }
 
   private onUndecodable(err: unknown, dialect: DialectName, from: Address): void {
@@ -273,70 +322,145 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     // Only the serving server answers, and only when the request could be identified.
     if (!this.serving || !err.partial) return;
     const p = err.partial;
-    this.send([denialFor(p.type, p.rq, p.name ?? '', err.message)], dialect, from);
+    this.outbox.sendTo(this.outbox.encodeReplies([denialFor(p.type, p.rq, p.name ?? '', err.message)], dialect), from);
   }
 
-  private accept(req: Request, dialect: DialectName, from: Address, bytes: Uint8Array, cid: string | undefined): void {
+  private accept(req: Request, dialect: DialectName, from: Address, bytes: Uint8Array, frame?: NativeFrame): void {
     if (!this.serving) {
       this.counters.ignored++;
       return;
     }
     this.counters.requests++;
-    const key = dedupKey(dialect, from, cid, bytes);
-    const cached = req.type === 'ACK' ? undefined : this.replies.get(key, Date.now());
+    const ctr = frame?.envelope.ctr;
+    if (dialect !== 'native') this.guard.paths.legacySeen(from);
+    if (!this.guard.sourceAllowed(from)) return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+    const key = dedupKey(dialect, from, frame?.envelope.cid, bytes);
+    // A retransmission is answered from the cache first: before its MAC or counter is looked at again.
+    const cached = UNANSWERED.has(req.type) ? undefined : this.replies.getEntry(key, Date.now());
     if (cached) {
       this.counters.duplicates++;
-      return this.send(cached, dialect, from);
+      return this.sendCached(cached, dialect, from, ctr);
     }
     const name = 'name' in req ? req.name : formatAddress(from);
+    void this.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame));
+  }
+
+  /** One request, in its user's queue: retransmission check, authentication, limits, handler, reply. */
+  private async execute(req: Request, dialect: DialectName, from: Address, size: number, key: string, frame: NativeFrame | undefined): Promise<void> {
+    // A request queued behind another may find the lease gone: then it is not executed (the client retries elsewhere).
+    if (!this.role.serving) return;
+    const ctr = frame?.envelope.ctr;
+    const again = UNANSWERED.has(req.type) ? undefined : this.replies.getEntry(key, Date.now());
+    if (again) {
+      this.counters.duplicates++;
+      return this.sendCached(again, dialect, from, ctr);
+    }
+    const user = 'name' in req ? this.directory.get(req.name) : undefined;
+    const auth = await this.authenticate(req, frame, user, key);
+    if (!auth.ok) {
+      this.log.debug({ type: req.type, name: 'name' in req ? req.name : undefined, why: auth.why, ctr }, 'request refused');
+      // An exact replay of a request seen in the window is dropped; the others are told why (a stale ctr makes our client re-send).
+      if (auth.why !== 'replay') this.deny(req, auth.why === 'stale' ? DENIAL_REASONS.staleCounter : DENIAL_REASONS.auth, dialect, from, ctr);
+      return;
+    }
+    const release = () => {
+      if (auth.authed !== undefined && ctr !== undefined) this.guard.release(auth.authed, ctr);
+    };
+    if (user && !this.guard.userAllowed(user._id)) {
+      release();
+      return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+    }
+    let remembered = false;
     const ctx: RequestContext = {
       core: this,
       from,
       dialect,
       key,
-      ...(cid !== undefined ? { cid } : {}),
-      fitRetrieved: (reply) => (dialect === 'native' ? nativeEncoding : this.opts.dialects[dialect]!).fitRetrieved(reply),
+      requestBytes: size,
+      afterReply: [],
+      ...(frame?.envelope.cid !== undefined ? { cid: frame.envelope.cid } : {}),
+      ...(ctr !== undefined ? { ctr } : {}),
+      ...(auth.authed !== undefined ? { authed: auth.authed } : {}),
+      ...(auth.key ? { macKey: auth.key } : {}),
+      fitRetrieved: (reply) => (dialect === 'native' ? nativeFitRetrieved(reply) : this.opts.dialects[dialect]!.fitRetrieved(reply)),
       remember: async (replies) => {
         remembered = true;
         const at = Date.now();
-        await this.store.saveReply(key, { replies }, at);
-        this.replies.set(key, replies, at);
+        const wire = dialect === 'native' ? this.outbox.encodeReplies(replies, dialect, sealOf(ctx)) : undefined;
+        await this.store.saveReply(key, { replies, ...(wire ? { wire: wire.map((b) => b.toString('base64')) } : {}) }, at);
+        this.replies.set(key, replies, at, wire);
       },
     };
-    let remembered = false;
-    void this.queue.run(name, async () => {
-      // A request queued behind another may find the lease gone: then it is not executed (the client retries elsewhere).
-      if (!this.role.serving) return;
-      const again = this.replies.get(key, Date.now());
-      if (again) {
-        this.counters.duplicates++;
-        return this.send(again, dialect, from);
+    const handler = HANDLERS[req.type] as (c: RequestContext, r: Request) => Promise<Reply[]>;
+    try {
+      if (user && (auth.authed === user._id || user.key === undefined)) await this.noteContact(user, dialect, from, auth.authed !== undefined);
+      const replies = await handler(ctx, req);
+      const wire = this.outbox.encodeReplies(replies, dialect, sealOf(ctx));
+      if (remembered) {
+        // recorded by the handler already
+      } else if (replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined)) {
+        await ctx.remember(replies);
+      } else if (replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey)) {
+        // Kept in memory only (PUBLISH is idempotent by its stored text; the rest have no effect): an
+        // authenticated retransmission must find its reply, as its ctr is no longer fresh.
+        this.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
       }
-      if ('name' in req) this.delivery.heardFrom(req.name);
-      const handler = HANDLERS[req.type] as (c: RequestContext, r: Request) => Promise<Reply[]>;
-      try {
-        const replies = await handler(ctx, req);
-        if (remembered) {
-          // recorded by the handler already
-        } else if (replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined)) {
-          await ctx.remember(replies);
-        } else if (req.type === 'PUBLISH') {
-          this.replies.set(key, replies, Date.now());
-        }
-        this.send(replies, dialect, from);
-      } catch (err) {
-        // Not executed (store down, lease lost): stay silent so the client retries, possibly at the other server.
-        this.log.warn({ err: String(err), type: req.type }, 'request not executed');
-      }
-    });
-  }
-
-  private send(replies: Reply[], dialect: DialectName, to: Address): void {
-    const codec = dialect === 'native' ? nativeEncoding : this.opts.dialects[dialect];
-    if (!codec) return;
-    for (const r of replies) {
-      for (const b of codec.encode(r)) this.transport.send(b, to);
-      this.counters.replies++;
+      this.outbox.sendTo(wire, from);
+      for (const f of ctx.afterReply) f();
+    } catch (err) {
+      release();
+      // Not executed (store down, lease lost): stay silent so the client retries, possibly at the other server.
+      this.log.warn({ err: String(err), type: req.type }, 'request not executed');
     }
   }
+
+  /** MAC and counter of a native request; legacy requests are never authenticated. */
+  private async authenticate(req: Request, frame: NativeFrame | undefined, user: UserDoc | undefined, key: string): Promise<AuthResult> {
+    if (!frame) return { ok: true };
+    const auth = this.guard.authenticate(frame, user);
+    // A PUBLISH whose text is stored already is a retransmission (its record is the text): answered, not refused.
+    if (!auth.ok && auth.why !== 'auth' && req.type === 'PUBLISH' && user && (await this.store.findTextByReq(key))) {
+      const k = this.guard.userKey(user);
+      return k ? { ok: true, authed: user._id, key: k } : auth;
+    }
+    return auth;
+  }
+
+  /**
+   * A request the sender may make about `user` arrived: a legacy address
+   * that has now been heard from twice counts as validated, pushes resume,
+   * and a native address still unproven gets its CHALLENGE again.
+   */
+  private async noteContact(user: UserDoc, dialect: DialectName, from: Address, authed: boolean): Promise<void> {
+    let u = user;
+    if (dialect !== 'native' && u.key === undefined && !u.addrOk && sameAddress(from, u) && this.guard.paths.isValidated(from)) {
+      this.servingEpoch();
+      await this.store.updateUser(u._id, { addrOk: true });
+      u = { ...u, addrOk: true };
+      this.directory.set(u);
+      this.guard.counters.validations++;
+    }
+    if (u.addrOk) this.delivery.heardFrom(u._id);
+    else if (authed) this.challenge(u);
+  }
+
+  private sendCached(cached: CachedReply, dialect: DialectName, to: Address, ctr: number | undefined): void {
+    this.outbox.sendTo(cached.wire ?? this.outbox.encodeReplies(cached.replies, dialect, ctr !== undefined ? { ctr } : {}), to);
+  }
+
+  /** Refuse a request before it reaches its handler (it changes nothing). Requests without an RQ# are just dropped. */
+  private deny(req: Request, reason: string, dialect: DialectName, to: Address, ctr: number | undefined): void {
+    if (!('rq' in req)) return;
+    // The denial echoes the request's fields: a native PUBLISH-DENIED with an empty subject would not even decode.
+    const denial: Reply = req.type === 'PUBLISH'
+      ? { type: 'PUBLISH-DENIED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, reason }
+      : req.type === 'SUBJECTS'
+        ? { type: 'SUBJECTS-REJECTED', rq: req.rq, name: req.name, subjects: req.subjects, reason }
+        : denialFor(req.type, req.rq, 'name' in req ? req.name : '', reason);
+    this.outbox.sendTo(this.outbox.encodeReplies([denial], dialect, ctr !== undefined ? { ctr } : {}), to);
+  }
+}
+
+function sealOf(ctx: RequestContext): Seal {
+  return { ...(ctx.ctr !== undefined ? { ctr: ctx.ctr } : {}), ...(ctx.macKey ? { key: ctx.macKey } : {}) };
 }

@@ -3,16 +3,15 @@
  * whatever dialect it speaks, and encoding replies and pushes back into it.
  */
 import { createHash } from 'node:crypto';
-import type { Dialect } from '../protocol/dialect';
 import { LIMITS } from '../protocol/limits';
-import type { DialectName, Push, Reply, RetrievedReply } from '../protocol/messages';
-import { encodeNative } from '../protocol/native';
+import type { DialectName, RetrievedReply } from '../protocol/messages';
+import { MAC_BYTES, encodeNative } from '../protocol/native';
 import type { Address } from '../transport/types';
 
 /** Native replies hold as many texts as fit in one native datagram. */
 export function nativeFitRetrieved(reply: RetrievedReply): number {
-  // Envelope and MAC room on top of the JSON of the reply without texts.
-  let size = encodeNative({ ...reply, texts: [] }).length + 32 + 16;
+  // Room for the envelope (the echoed ctr, `,"ctr":` and 16 digits) and the MAC on top of the JSON of the reply without texts.
+  let size = encodeNative({ ...reply, texts: [] }).length + MAC_BYTES + 24;
   let n = 0;
   for (const t of reply.texts) {
     size += Buffer.byteLength(JSON.stringify(t)) + 1;
@@ -22,11 +21,6 @@ export function nativeFitRetrieved(reply: RetrievedReply): number {
   return n;
 }
 
-/** The native dialect as the server uses it for encoding (decoding goes through decodeNative for the envelope). */
-export const nativeEncoding: Pick<Dialect, 'encode' | 'fitRetrieved'> = {
-  encode: (msg: Reply | Push) => [encodeNative(msg)],
-  fitRetrieved: nativeFitRetrieved,
-};
 
 /**
  * The de-duplication key of a request: who sent it (native client id, or

@@ -15,6 +15,18 @@ export interface UserDoc {
   /** Native users: the client id that registered the name (only that client may act on it). */
   cid?: string;
   createdAt: number;
+  /**
+   * Authenticated native users: the user key agreed at REGISTER, wrapped
+   * (AES-256-GCM under a key derived from the peer secret, the name as
+   * associated data) — never stored in plain form.
+   */
+  key?: string;
+  /** The address (host, port) has proved that it receives: pushes may go there. */
+  addrOk?: boolean;
+  /** The pending CHALLENGE nonce for the current address (native, until answered). */
+  nonce?: string;
+  /** Replay high-water mark: the highest request ctr accepted for this user (persisted with user writes and at handoff). */
+  ctrHigh?: number;
 }
 
 /** `texts`: one per published text; `_id` is its sequence number in the one total order. */

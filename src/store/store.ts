@@ -3,6 +3,7 @@
  * same against the embedded engine, mongodb-memory-server and a replica set.
  * Every method is one logical operation; the server decides when to call it.
  */
+import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
 import { NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
@@ -116,6 +117,23 @@ export class Store {
     );
     if (!lease) throw new NotServingError(`lease epoch ${epoch} is over`);
     return lease.seq - count + 1;
+  }
+
+  /**
+   * The peer secret shared by A and B when none is configured: created once,
+   * at random, in `control` (both servers share the store, so both read the
+   * same one).
+   */
+  async peerSecret(): Promise<string> {
+    const control = this.db.collection<{ _id: string; secret: string }>('control');
+    try {
+      await control.insertOne({ _id: 'peer-secret', secret: randomBytes(32).toString('base64url') });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+    const doc = await control.findOne({ _id: 'peer-secret' });
+    if (!doc) throw new StorageError('peer secret missing from the store');
+    return doc.secret;
   }
 
   // ---- users --------------------------------------------------------------

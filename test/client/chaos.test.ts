@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RssClient } from '../../src/client/client';
-import { encodeNative } from '../../src/protocol/native';
 import { lossy, parseChaosSpec } from '../../src/transport/lossy';
 import { openUdp } from '../../src/transport/udp';
 import { FakeServer, successFor, text } from './fake-server';
@@ -28,7 +27,7 @@ describe.each([3, 17, 42])('client under chaos (seed %i)', (seed) => {
       if (!reply) {
         executed.set(key, (executed.get(key) ?? 0) + 1);
         const body = r.message.type === 'PUBLISH' ? { ...successFor(r), seq: nextSeq++ } : successFor(r);
-        reply = encodeNative({ rq: r.message.rq, ...body } as never);
+        reply = server.replyBytes(r, body);
         cache.set(key, reply);
       }
       server.socket.send(reply, r.from);

@@ -185,9 +185,14 @@ describe('rss client listen', () => {
   it('updates the address, gap-fills, prints pushed texts, and exits 0 when stopped', async () => {
     const { a, flag } = await servers();
     autoAnswer(a, (q) => (q.message.type === 'RETRIEVE-TEXTS' ? { type: 'RETRIEVED', name: 'bob', texts: [text(1)], more: false } : undefined));
+    // Pushes are believed only with bob's key: register first, keeping it in the identity file.
+    const dir = await mkdtemp(join(tmpdir(), 'rss-cli-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const identityFile = join(dir, 'client-id.json');
+    expect((await cli(['--servers', flag, 'register', 'bob'], identityFile)).code).toBe(0);
     const m = memoryIo();
     const stop = new AbortController();
-    const running = runListen({ servers: parseServers(flag) }, m.io, 'bob', stop.signal);
+    const running = runListen({ servers: parseServers(flag), identityFile }, m.io, 'bob', stop.signal);
     const fill = await a.nextOf('RETRIEVE-TEXTS');
     expect(a.of('UPDATE')[0]!.message).toMatchObject({ name: 'bob', host: '0.0.0.0' });
     a.send({ type: 'MESSAGE', ...text(2, 'tech', 'carol') }, fill.from);

@@ -7,6 +7,8 @@ import {
 } from '../../src/client/retry';
 import { ServerBook } from '../../src/client/servers';
 import { decodeNative, encodeNative } from '../../src/protocol/native';
+import type { Message } from '../../src/protocol/messages';
+import { MemoryKeyRing } from '../../src/client/keys';
 import type { Address, Transport } from '../../src/transport/types';
 import { FakeClock } from '../../src/util/clock';
 import { silentLogger } from '../../src/util/log';
@@ -24,7 +26,7 @@ function setup(policy = defaultRetryPolicy(), random = () => 0) {
     close: async () => {},
   };
   const servers = new ServerBook([A, B]);
-  const ex = new Exchanges({ transport, clock, policy, random, logger: silentLogger, identity: new ClientIdentity(), servers });
+  const ex = new Exchanges({ transport, clock, policy, random, logger: silentLogger, identity: new ClientIdentity(), servers, keys: new MemoryKeyRing() });
   return { clock, sent, ex, servers };
 }
 
@@ -102,12 +104,13 @@ describe('Exchanges on a FakeClock', () => {
     const call = ex.request({ type: 'WHO', name: 'bob' });
     const { message } = decodeNative(sent[0]!.bytes);
     const rq = (message as { rq: number }).rq;
-    expect(ex.accept({ type: 'REGISTERED', rq, name: 'bob' })).toBe(false); // wrong reply type for WHO
-    expect(ex.accept({ type: 'WHO-LIST', rq: rq + 1, name: 'bob', users: [] })).toBe(false);
-    expect(ex.accept({ type: 'WHO-LIST', rq, name: 'bob', users: [] })).toBe(true);
+    const frame = (m: Message) => decodeNative(encodeNative(m));
+    expect(ex.accept(frame({ type: 'REGISTERED', rq, name: 'bob' }))).toBe(false); // wrong reply type for WHO
+    expect(ex.accept(frame({ type: 'WHO-LIST', rq: rq + 1, name: 'bob', users: [] }))).toBe(false);
+    expect(ex.accept(frame({ type: 'WHO-LIST', rq, name: 'bob', users: [] }))).toBe(true);
     await expect(call).resolves.toMatchObject({ type: 'WHO-LIST' });
     expect(clock.pending).toBe(0);
-    expect(ex.accept({ type: 'WHO-LIST', rq, name: 'bob', users: [] })).toBe(false); // a late duplicate
+    expect(ex.accept(frame({ type: 'WHO-LIST', rq, name: 'bob', users: [] }))).toBe(false); // a late duplicate
   });
 
   it('close() rejects pending calls with RSS_CLOSED', async () => {

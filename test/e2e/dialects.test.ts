@@ -112,7 +112,7 @@ describe('pickle, text and native users together', () => {
     expect((await pam.take()).map((g) => [g.from, unpk(g.bytes).TYPE])).toEqual([[B.port, 'PUBLISH-DENIED']]);
     // A legacy dialect can never act on a native user.
     tim.send(txt('PUBLISH 4 nat news forged'), B);
-    expect((await tim.take()).map((g) => g.bytes.toString())).toEqual(['PUBLISH-DENIED 4 name belongs to another client']);
+    expect((await tim.take()).map((g) => g.bytes.toString())).toEqual(['PUBLISH-DENIED 4 name belongs to an authenticated user']);
   });
 
   it('answers a RETRIEVE-TEXTS that would not fit in 1024 bytes with what fits, and keeps the rest', async () => {

@@ -162,6 +162,7 @@ function seedDict(msg: Reply | Push): PickleInput | undefined {
     case 'STATUS-REPORT':
     case 'DENIED':
     case 'MESSAGE':
+    case 'CHALLENGE': // native only: seed 000 cannot answer it
       return undefined;
     default: {
       const unreachable: never = msg;

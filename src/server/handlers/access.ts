@@ -1,16 +1,23 @@
 /**
- * Who may act on a user. A name registered by a native client belongs to
- * that client (its `cid`): no other client and no legacy dialect may change
- * it, publish as it or read its texts. Legacy names keep the course's
- * semantics (anyone who knows the name may act), as those dialects cannot
- * prove anything.
+ * Who may act on a user. A native user holds a key agreed at REGISTER: only
+ * a request MACed with that key (the server sets `ctx.authed` once the MAC
+ * and the replay window passed) may change it, publish as it or read its
+ * texts — from any dialect, an unproven request is refused. Users of the
+ * legacy dialects keep the course's semantics (anyone who knows the name
+ * may act), as those dialects cannot prove anything.
  */
+import { DENIAL_REASONS } from '../../protocol/messages';
 import type { UserDoc } from '../../store/documents';
 import type { RequestContext } from '../context';
 
 /** Why the sender may not act on `user`, or undefined when it may. */
 export function refusal(ctx: RequestContext, user: UserDoc | undefined): string | undefined {
   if (!user) return 'unknown name';
+  if (user.key !== undefined) {
+    if (ctx.authed === user._id) return undefined;
+    return ctx.dialect === 'native' ? DENIAL_REASONS.auth : 'name belongs to an authenticated user';
+  }
+  // A native user registered before keys existed stays bound to its client id.
   if (user.cid !== undefined && user.cid !== ctx.cid) return 'name belongs to another client';
   return undefined;
 }

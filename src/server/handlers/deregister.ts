@@ -11,5 +11,6 @@ export const deregister: Handler<'DE-REGISTER'> = async (ctx, req) => {
   await core.store.deleteUser(req.name);
   core.directory.delete(req.name);
   core.delivery.forget(req.name);
+  core.guard.forgetUser(req.name);
   return [{ type: 'DE-REGISTERED', rq: req.rq, name: req.name }];
 };

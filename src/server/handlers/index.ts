@@ -1,6 +1,7 @@
 /** One handler per request type, dispatched by an exhaustive table. */
 import type { Request } from '../../protocol/messages';
 import type { Handler } from '../context';
+import { challengeResponse } from './challenge';
 import { deregister } from './deregister';
 import { publish } from './publish';
 import { register } from './register';
@@ -22,4 +23,5 @@ export const HANDLERS: { [T in Request['type']]: Handler<T> } = {
   'END-CONNECTION': endConnection,
   WHO: who,
   STATUS: status,
+  'CHALLENGE-RESPONSE': challengeResponse,
 };

@@ -1,5 +1,6 @@
 import { LIMITS } from '../../protocol/limits';
-import type { Reply, StoredText } from '../../protocol/messages';
+import { DENIAL_REASONS, type Reply, type StoredText } from '../../protocol/messages';
+import { nativeTextSize } from '../../protocol/native';
 import type { TextDoc, UserDoc } from '../../store/documents';
 import type { Handler, ServerCore } from '../context';
 import { refusal } from './access';
@@ -21,7 +22,10 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
   const why = refusal(ctx, user);
   if (why || !user) return deny(why ?? 'unknown name');
   if (!user.subjects.includes(req.subject)) return deny(`subject ${req.subject} is not in your list`);
-  if (Buffer.byteLength(req.text) > LIMITS.maxTextBytes) return deny(`text longer than ${LIMITS.maxTextBytes} bytes`);
+  if (Buffer.byteLength(req.text) > LIMITS.maxTextBytes) return deny(`${DENIAL_REASONS.tooLarge}: more than ${LIMITS.maxTextBytes} bytes`);
+  // Native users receive it in one MACed datagram of at most 1200 bytes, JSON escaping included.
+  const size = nativeTextSize(req.name, req.subject, req.text);
+  if (!size.fits) return deny(`${DENIAL_REASONS.tooLarge}: ${size.bytes} bytes once encoded, more than one ${LIMITS.maxNativeDatagram}-byte datagram`);
 
   const recipients = core.directory.interested(req.subject, req.name);
   let doc = await core.store.findTextByReq(ctx.key);
@@ -46,16 +50,21 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
   return [{ type: 'PUBLISHED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, seq: doc._id }];
 };
 
-/** Users whose delivery is tracked until they receive it: native (acknowledged pushes) and pickle (retrieve only). */
+/**
+ * Users whose delivery is tracked until they receive it: native
+ * (acknowledged pushes), pickle (retrieve only), and canonical text users
+ * whose address has not proved it receives (no push may go there yet, so the
+ * text waits for their RETRIEVE-TEXTS instead of being lost).
+ */
 function owedBy(recipients: UserDoc[]): string[] {
-  return recipients.filter((u) => u.dialect !== 'text').map((u) => u._id);
+  return recipients.filter((u) => u.dialect !== 'text' || !u.addrOk).map((u) => u._id);
 }
 
-/** Push the new text: canonical text users get one MESSAGE (they cannot acknowledge); native users through their ordered stream. */
+/** Push the new text: canonical text users at a validated address get one MESSAGE (they cannot acknowledge); native users through their ordered stream. */
 function fanOut(core: ServerCore, doc: TextDoc, recipients: UserDoc[]): void {
   const text: StoredText = { seq: doc._id, from: doc.from, subject: doc.subject, text: doc.text, at: doc.at };
   for (const u of recipients) {
-    if (u.dialect === 'text') core.push(u, { type: 'MESSAGE', ...text });
+    if (u.dialect === 'text' && u.addrOk) core.push(u, { type: 'MESSAGE', ...text });
     else if (u.dialect === 'native') core.delivery.owe(u._id, text);
   }
 }

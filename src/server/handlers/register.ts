@@ -1,37 +1,73 @@
-import { checkName } from '../../protocol/limits';
+import { deriveUserKey, newAgreementKeys, newNonce } from '../../protocol/auth';
+import { LIMITS, checkName } from '../../protocol/limits';
+import { DENIAL_REASONS, type Reply } from '../../protocol/messages';
+import type { UserDoc } from '../../store/documents';
 import type { Handler } from '../context';
+import { sameAddress } from '../paths';
 import { effectiveHost } from './access';
 
 /**
- * REGISTER: names are unique. Registering again from the same client (same
- * native cid, or for legacy users the same address) is answered REGISTERED,
- * so a retransmission that reaches the other server after a crash is still
- * idempotent.
+ * REGISTER: names are unique.
+ *
+ * Native: the request carries the client's X25519 public key; the server
+ * answers with an ephemeral one and both derive the user key K (auth.ts).
+ * REGISTERED is MACed with K (it proves the server), K is stored wrapped,
+ * and the address gets only a CHALLENGE until it proves it receives.
+ * Registering an existing native name again is accepted only with a MAC by
+ * its key (a client that still holds it); a retransmission of the first
+ * REGISTER is answered from the reply cache, so it stays idempotent.
+ *
+ * Legacy: registering again from the same address is answered REGISTERED;
+ * with --require-auth legacy registrations are refused.
  */
 export const register: Handler<'REGISTER'> = async (ctx, req) => {
   const { core } = ctx;
+  const deny = (reason: string): Reply[] => [{ type: 'REGISTER-DENIED', rq: req.rq, name: req.name, reason }];
   const invalid = checkName(req.name);
-  if (invalid) return [{ type: 'REGISTER-DENIED', rq: req.rq, name: req.name, reason: invalid }];
+  if (invalid) return deny(invalid);
+  if (ctx.dialect !== 'native' && core.guard.opts.requireAuth) return deny(DENIAL_REASONS.requireAuth);
   const host = effectiveHost(ctx, req.host);
   const existing = core.directory.get(req.name);
   if (existing) {
-    const same = existing.cid !== undefined
-      ? existing.cid === ctx.cid
-      : ctx.cid === undefined && existing.host === host && existing.port === req.port;
-    return same
-      ? [{ type: 'REGISTERED', rq: req.rq, name: req.name }]
-      : [{ type: 'REGISTER-DENIED', rq: req.rq, name: req.name, reason: 'name already in use' }];
+    let same: boolean;
+    if (existing.key !== undefined) same = ctx.authed === existing._id;
+    else if (existing.cid !== undefined) same = existing.cid === ctx.cid;
+    else same = ctx.cid === undefined && existing.host === host && existing.port === req.port;
+    return same ? [{ type: 'REGISTERED', rq: req.rq, name: req.name }] : deny('name already in use');
   }
+  if (ctx.dialect === 'native' && req.pub === undefined) return deny(DENIAL_REASONS.needKey);
+  if (core.directory.size >= LIMITS.maxUsers) return deny(DENIAL_REASONS.full);
   core.servingEpoch();
+  const at = { host, port: req.port };
+  let user: UserDoc = { _id: req.name, host, port: req.port, dialect: ctx.dialect, subjects: [], createdAt: Date.now() };
+  let serverPub: string | undefined;
+  if (ctx.dialect === 'native') {
+    const ours = newAgreementKeys();
+    const k = deriveUserKey(ours, req.pub!, req.pub!, ours.pub, req.name);
+    if (!k) return deny('invalid public key');
+    user = {
+      ...user, ...(ctx.cid !== undefined ? { cid: ctx.cid } : {}),
+      key: core.guard.wrapNewKey(req.name, k), nonce: newNonce(), addrOk: false, ctrHigh: ctx.ctr ?? 0,
+    };
+    ctx.macKey = k;
+    serverPub = ours.pub;
+  } else {
+    // A legacy address is validated once a second datagram came from it (paths.ts).
+    user.addrOk = sameAddress(ctx.from, at) && core.guard.paths.isValidated(at);
+  }
   // Rows owed to an earlier user of this name (a publish racing its de-registration) are not this user's.
   await core.store.clearInbox(req.name);
-  const user = {
-    _id: req.name, host, port: req.port, dialect: ctx.dialect, subjects: [] as string[],
-    createdAt: Date.now(), ...(ctx.cid !== undefined ? { cid: ctx.cid } : {}),
-  };
   if (!(await core.store.insertUser(user))) {
-    return [{ type: 'REGISTER-DENIED', rq: req.rq, name: req.name, reason: 'name already in use' }];
+    core.guard.forgetUser(req.name);
+    delete ctx.macKey;
+    return deny('name already in use');
   }
   core.directory.set(user);
-  return [{ type: 'REGISTERED', rq: req.rq, name: req.name }];
+  if (user.key !== undefined) {
+    // The request that named the address pays for the challenge sent there.
+    core.guard.paths.credit(at, ctx.requestBytes);
+    const registered = user;
+    ctx.afterReply.push(() => core.challenge(registered));
+  }
+  return [{ type: 'REGISTERED', rq: req.rq, name: req.name, ...(serverPub ? { pub: serverPub } : {}) }];
 };

@@ -1,7 +1,15 @@
+import { newNonce } from '../../protocol/auth';
+import type { UserDoc } from '../../store/documents';
 import type { Handler } from '../context';
+import { sameAddress } from '../paths';
 import { effectiveHost, refusal } from './access';
 
-/** UPDATE: a new address for the user; pushes go there from now on. */
+/**
+ * UPDATE: a new address for the user. Pushes go there only once it has
+ * proved it receives: a native user's new address gets a CHALLENGE (MACed
+ * with its key) that the client answers from there; a legacy address counts
+ * as proved when it is the request's own source and was heard from before.
+ */
 export const update: Handler<'UPDATE'> = async (ctx, req) => {
   const { core } = ctx;
   const user = core.directory.get(req.name);
@@ -10,9 +18,24 @@ export const update: Handler<'UPDATE'> = async (ctx, req) => {
     return [{ type: 'UPDATE-DENIED', rq: req.rq, name: req.name, reason: why ?? 'unknown name', host: req.host, port: req.port }];
   }
   const host = effectiveHost(ctx, req.host);
+  const at = { host, port: req.port };
+  const moved = !sameAddress(at, user);
+  const set: Partial<Omit<UserDoc, '_id'>> = { host, port: req.port };
+  if (user.key !== undefined) {
+    if (moved || !user.addrOk) Object.assign(set, { addrOk: false, nonce: newNonce() });
+    if (ctx.ctr !== undefined && ctx.ctr > (user.ctrHigh ?? 0)) set.ctrHigh = ctx.ctr;
+  } else {
+    set.addrOk = (!moved && user.addrOk === true) || (sameAddress(at, ctx.from) && core.guard.paths.isValidated(at));
+  }
   core.servingEpoch();
-  await core.store.updateUser(req.name, { host, port: req.port });
-  core.directory.set({ ...user, host, port: req.port });
-  core.delivery.heardFrom(req.name);
+  await core.store.updateUser(req.name, set);
+  const next: UserDoc = { ...user, ...set };
+  core.directory.set(next);
+  if (next.addrOk) {
+    core.delivery.heardFrom(req.name);
+  } else if (next.key !== undefined) {
+    if (moved) core.guard.paths.credit(at, ctx.requestBytes);
+    ctx.afterReply.push(() => core.challenge(next));
+  }
   return [{ type: 'UPDATE-CONFIRMED', rq: req.rq, name: req.name, host, port: req.port }];
 };

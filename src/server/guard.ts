@@ -1,0 +1,207 @@
+/**
+ * The security state of one server: who a native request comes from (MAC
+ * with the user's key, replay window), rate limits per source and per user,
+ * anti-amplification per address, the user keys (wrapped at rest), and the
+ * peer key that authenticates server-to-server messages. Every map here is
+ * keyed by something a sender chose, so every one is bounded.
+ */
+import { randomBytes } from 'node:crypto';
+import { deriveServerKey, unwrapUserKey, wrapUserKey } from '../protocol/auth';
+import type { Message } from '../protocol/messages';
+import { verifyNativeMac, type NativeEnvelope, type NativeFrame } from '../protocol/native';
+import type { UserDoc } from '../store/documents';
+import type { Address } from '../transport/types';
+import { BoundedMap } from './bounded-map';
+import { Paths, addressKey } from './paths';
+import { TokenBuckets, type RateLimit } from './rate-limit';
+import { REPLAY_WINDOW_US, ReplayWindow } from './replay';
+
+export interface SecurityOptions {
+  /** Shared by A and B; authenticates TAKEOVER and wraps user keys. Default: a random one kept in the store. */
+  peerSecret?: string;
+  /** Refuse legacy (text, seed 000) registrations. */
+  requireAuth: boolean;
+  /** Requests per source address (host:port). */
+  sourceRate: RateLimit;
+  /** Requests per user. */
+  userRate: RateLimit;
+  /** Entries of each per-address and per-user map. */
+  maxTracked: number;
+}
+
+export function defaultSecurityOptions(): SecurityOptions {
+  return {
+    requireAuth: false,
+    sourceRate: { burst: 200, perSecond: 100 },
+    userRate: { burst: 200, perSecond: 100 },
+    maxTracked: 20_000,
+  };
+}
+
+export interface SecurityCounters {
+  authFailed: number;
+  replays: number;
+  staleCounters: number;
+  rateLimited: number;
+  forgedPeer: number;
+  challenges: number;
+  validations: number;
+}
+
+/** The outcome of checking a native request's MAC and counter. */
+export type AuthResult =
+  | { ok: true; authed?: string; key?: Buffer }
+  | { ok: false; why: 'auth' | 'replay' | 'stale' };
+
+/** The peer secret source when none is configured (Store.peerSecret). */
+export interface PeerSecretSource {
+  peerSecret(): Promise<string>;
+}
+
+export class Guard {
+  readonly paths: Paths;
+  readonly counters: SecurityCounters = { authFailed: 0, replays: 0, staleCounters: 0, rateLimited: 0, forgedPeer: 0, challenges: 0, validations: 0 };
+  private readonly sources: TokenBuckets;
+  private readonly users: TokenBuckets;
+  private readonly windows: BoundedMap<string, ReplayWindow>;
+  private readonly keys: BoundedMap<string, Buffer>;
+  /** When each user was last sent a CHALLENGE (resends are throttled). */
+  readonly challenged: BoundedMap<string, number>;
+  private wrapKey: Buffer | undefined;
+  private peerKey: Buffer | undefined;
+  private lastPeerCtr = 0;
+  private lastOwnCtr = 0;
+  /** Resolves once the peer secret is known (configured, or read from the store). */
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly opts: SecurityOptions,
+    secrets: PeerSecretSource,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.paths = new Paths(opts.maxTracked);
+    this.sources = new TokenBuckets(opts.sourceRate, opts.maxTracked, now);
+    this.users = new TokenBuckets(opts.userRate, opts.maxTracked, now);
+    this.windows = new BoundedMap(opts.maxTracked);
+    this.keys = new BoundedMap(opts.maxTracked);
+    this.challenged = new BoundedMap(opts.maxTracked);
+    this.ready = (opts.peerSecret !== undefined ? Promise.resolve(opts.peerSecret) : secrets.peerSecret()).then((secret) => {
+      this.wrapKey = deriveServerKey(secret, 'rss key wrap');
+      this.peerKey = deriveServerKey(secret, 'rss peer mac');
+    });
+    // An unhandled rejection must not crash the process; onServing awaits `ready` and logs.
+    this.ready.catch(() => {});
+  }
+
+  /** Sizes of every bounded map, for the status report and the fuzz test. */
+  sizes(): Record<string, number> {
+    return {
+      paths: this.paths.size, sourceBuckets: this.sources.size, userBuckets: this.users.size,
+      replayWindows: this.windows.size, keyCache: this.keys.size, challenged: this.challenged.size,
+    };
+  }
+
+  /** One request from `from`; false when the source is over its rate limit. */
+  sourceAllowed(from: Address): boolean {
+    if (this.sources.take(addressKey(from))) return true;
+    this.counters.rateLimited++;
+    return false;
+  }
+
+  /** One request about user `name` (an existing user); false when over its rate limit. */
+  userAllowed(name: string): boolean {
+    if (this.users.take(name)) return true;
+    this.counters.rateLimited++;
+    return false;
+  }
+
+  /** The user's key in plain form (unwrapped once, then cached), or undefined for a user without one. */
+  userKey(user: UserDoc): Buffer | undefined {
+    if (user.key === undefined || !this.wrapKey) return undefined;
+    const cached = this.keys.get(user._id);
+    if (cached) return cached;
+    const k = unwrapUserKey(user.key, this.wrapKey, user._id);
+    if (k) this.keys.set(user._id, k);
+    return k;
+  }
+
+  /** Wrap a new user key for the store (and cache it plain). */
+  wrapNewKey(name: string, k: Buffer): string {
+    if (!this.wrapKey) throw new Error('peer secret not loaded yet');
+    this.keys.set(name, k);
+    return wrapUserKey(k, this.wrapKey, name);
+  }
+
+  /** Forget the per-user state (keys, windows): at a change of role, when the other server may change users. */
+  reset(): void {
+    this.keys.clear();
+    this.windows.clear();
+    this.challenged.clear();
+  }
+
+  /** Forget everything about a user that is gone. */
+  forgetUser(name: string): void {
+    this.keys.delete(name);
+    this.windows.delete(name);
+    this.challenged.delete(name);
+  }
+
+  /**
+   * Check a native request about `user`: without a MAC (or for a user
+   * without a key) it is simply unauthenticated (the handlers refuse what
+   * needs proof); with one, the MAC must verify and the ctr be fresh.
+   */
+  authenticate(frame: NativeFrame, user: UserDoc | undefined): AuthResult {
+    if (!frame.mac || !user) return { ok: true };
+    const k = this.userKey(user);
+    if (!k) return { ok: true };
+    if (!verifyNativeMac(frame, k) || frame.envelope.ctr === undefined) {
+      this.counters.authFailed++;
+      return { ok: false, why: 'auth' };
+    }
+    let w = this.windows.get(user._id);
+    if (!w) this.windows.set(user._id, (w = new ReplayWindow(user.ctrHigh ?? 0)));
+    const verdict = w.accept(frame.envelope.ctr);
+    if (verdict === 'fresh') return { ok: true, authed: user._id, key: k };
+    if (verdict === 'replay') this.counters.replays++;
+    else this.counters.staleCounters++;
+    return { ok: false, why: verdict };
+  }
+
+  /** A request that passed the window was not executed after all: its retransmission must pass again. */
+  release(name: string, ctr: number): void {
+    this.windows.peek(name)?.forget(ctr);
+  }
+
+  /** The replay high-water marks to persist with the users (at a handoff). */
+  highMarks(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, w] of this.windows.entriesIterator()) out.set(name, w.high);
+    return out;
+  }
+
+  /** The envelope and key of a server-to-server message. */
+  peerSeal(): { envelope: NativeEnvelope; key: Buffer } | undefined {
+    if (!this.peerKey) return undefined;
+    this.lastOwnCtr = Math.max(this.lastOwnCtr + 1, Math.floor(this.now() * 1000));
+    return { envelope: { ctr: this.lastOwnCtr }, key: this.peerKey };
+  }
+
+  /** Is this server-to-server message from the other server (MAC with the peer key, fresh counter)? */
+  verifyPeer(frame: NativeFrame & { message: Message }): boolean {
+    const ctr = frame.envelope.ctr;
+    const ok = this.peerKey !== undefined && verifyNativeMac(frame, this.peerKey) && ctr !== undefined &&
+      ctr > this.lastPeerCtr && Math.abs(ctr - this.now() * 1000) <= REPLAY_WINDOW_US;
+    if (!ok) {
+      this.counters.forgedPeer++;
+      return false;
+    }
+    this.lastPeerCtr = ctr;
+    return true;
+  }
+}
+
+/** A fresh random peer secret (for the store, or one per demo run). */
+export function newPeerSecret(): string {
+  return randomBytes(32).toString('base64url');
+}

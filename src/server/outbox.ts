@@ -1,0 +1,76 @@
+/**
+ * Everything a server sends goes through here: replies and pushes are
+ * encoded in the peer's dialect (native ones MACed with the user's key and
+ * carrying the ctr of the request they answer), and every datagram to an
+ * address that has not proved it receives is charged to that address's
+ * anti-amplification budget (paths.ts).
+ */
+import type { Dialect } from '../protocol/dialect';
+import type { DialectName, Push, Reply } from '../protocol/messages';
+import { encodeNative } from '../protocol/native';
+import type { UserDoc } from '../store/documents';
+import type { Address, Transport } from '../transport/types';
+import type { ServerCounters } from './context';
+import type { Guard } from './guard';
+
+/** How a native reply is sealed: the request's ctr echoed, and the user key when the request proved it. */
+export interface Seal {
+  ctr?: number;
+  key?: Uint8Array;
+}
+
+/** The pushes that go only to a validated address (a CHALLENGE is what validates it). */
+const NEEDS_VALID_ADDRESS = new Set<Push['type']>(['MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER']);
+
+export class Outbox {
+  constructor(
+    private readonly transport: Transport,
+    private readonly guard: Guard,
+    private readonly dialects: Partial<Record<'text' | 'pickle', Dialect>>,
+    private readonly counters: ServerCounters,
+  ) {}
+
+  /** The datagrams of `replies` in `dialect` (native: sealed). */
+  encodeReplies(replies: Reply[], dialect: DialectName, seal: Seal = {}): Buffer[] {
+    if (dialect === 'native') {
+      const env = seal.ctr !== undefined ? { ctr: seal.ctr } : {};
+      return replies.map((r) => encodeNative(r, env, seal.key));
+    }
+    const codec = this.dialects[dialect];
+    return codec ? replies.flatMap((r) => codec.encode(r)) : [];
+  }
+
+  /** Send datagrams to a request's source, within the address's budget. */
+  sendTo(datagrams: Buffer[], to: Address): void {
+    for (const b of datagrams) {
+      if (!this.guard.paths.allow(to, b.length)) return;
+      this.transport.send(b, to);
+      this.counters.replies++;
+    }
+  }
+
+  /**
+   * Push `msg` to `user` in its dialect; native pushes name the user (`to`)
+   * and are MACed with its key. Returns false when nothing was sent (no
+   * such message in the dialect, address not validated, or over budget).
+   */
+  push(user: UserDoc, msg: Push, key: Buffer | undefined): boolean {
+    const at = { host: user.host, port: user.port };
+    let encoded: Buffer[];
+    if (user.dialect === 'native') {
+      // A native user without a key (registered by an older server) gets nothing it could not verify.
+      if (!key) return false;
+      encoded = [encodeNative(msg.type === 'MESSAGE' || msg.type === 'CHALLENGE' ? msg : { ...msg, to: user._id }, {}, key)];
+    } else {
+      encoded = this.dialects[user.dialect]?.encode(msg) ?? [];
+    }
+    if (encoded.length === 0) return false;
+    if (NEEDS_VALID_ADDRESS.has(msg.type) && !user.addrOk) return false;
+    const validated = user.addrOk === true;
+    for (const b of encoded) {
+      if (!validated && !this.guard.paths.allow(at, b.length)) return false;
+      this.transport.send(b, at);
+    }
+    return true;
+  }
+}
