@@ -13,6 +13,7 @@ import { logged } from '../transport/logging';
 import { switchable, type SwitchableTransport } from '../transport/switchable';
 import type { Logger } from '../util/log';
 import type { RoleTiming } from '../server/role';
+import { newPeerSecret, type SecurityOptions } from '../server/guard';
 
 export interface ServerSetup {
   tag: ServerTag;
@@ -25,6 +26,8 @@ export interface ServerSetup {
   logger?: Logger;
   chaos?: string;
   roleTiming?: Partial<RoleTiming>;
+  /** --peer-secret, --require-auth, rate limits (defaults: defaultSecurityOptions(); the peer secret from the store). */
+  security?: Partial<SecurityOptions>;
 }
 
 export interface StartedServer {
@@ -63,6 +66,7 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
     dialects: legacyDialects,
     ...(setup.logger ? { logger: setup.logger } : {}),
     ...(setup.roleTiming ? { roleTiming: setup.roleTiming } : {}),
+    ...(setup.security ? { security: setup.security } : {}),
   });
   server.start();
   return {
@@ -86,6 +90,8 @@ export interface PairSetup {
   logger?: Logger;
   chaos?: string;
   roleTiming?: Partial<RoleTiming>;
+  /** Security options of both servers; without a peer secret, one is generated for this run. */
+  security?: Partial<SecurityOptions>;
 }
 
 export interface StartedPair {
@@ -114,7 +120,9 @@ export async function startPair(setup: PairSetup): Promise<StartedPair> {
   // Bind both sockets first: each server must know the other's real port.
   const ta = await openUdp({ host, port: setup.portA });
   const tb = await openUdp({ host, port: setup.portB });
-  const common = { host, mongoUri: setup.mongoUri, period: setup.period, ...pick(setup) };
+  // One peer secret per run unless given: the two servers of this process share it, nobody else knows it.
+  const security = { ...setup.security, peerSecret: setup.security?.peerSecret ?? newPeerSecret() };
+  const common = { host, mongoUri: setup.mongoUri, period: setup.period, ...pick(setup), security };
   const setups: Record<ServerTag, ServerSetup> = {
     A: { ...common, tag: 'A', port: ta.address().port, peer: tb.address() },
     B: { ...common, tag: 'B', port: tb.address().port, peer: ta.address() },

@@ -5,6 +5,7 @@ import type { Address } from '../transport/types';
 import { parseDuration, parseHostPort, parsePort, parseRole } from './args';
 import { createLogger } from './logger';
 import { fail, onShutdown } from './run';
+import { InvalidArgumentError } from '../errors';
 
 interface ServerCliOptions {
   role: ServerTag;
@@ -17,6 +18,14 @@ interface ServerCliOptions {
   chaos?: string;
   logLevel: string;
   logFile?: string;
+  peerSecret?: string;
+  requireAuth?: boolean;
+}
+
+/** A peer secret must be long enough not to be guessed (it authenticates TAKEOVER and wraps user keys). */
+function parseSecret(v: string): string {
+  if (v.length < 16) throw new InvalidArgumentError('--peer-secret must be at least 16 characters');
+  return v;
 }
 
 export function registerServerCommand(program: Command): void {
@@ -31,6 +40,8 @@ export function registerServerCommand(program: Command): void {
     .option('--period <duration>', 'serving period before handing over (e.g. 30s, 2m)', parseDuration, 120_000)
     .option('--data-dir <dir>', 'data folder of the embedded engine when --mongo is not given')
     .option('--chaos <spec>', 'inject faults into this server\'s datagrams (e.g. drop=0.1,dup=0.05,seed=1)')
+    .option('--peer-secret <secret>', 'secret shared with the other server: authenticates TAKEOVER and wraps user keys (default: a random one kept in the store)', parseSecret)
+    .option('--require-auth', 'refuse registrations from the unauthenticated legacy dialects (canonical text, seed 000)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .option('--log-file <path>', 'write logs to this file instead of stderr')
     .action(async (o: ServerCliOptions) => {
@@ -61,6 +72,7 @@ async function runServer(o: ServerCliOptions): Promise<void> {
   const started = await startServer({
     tag: o.role, host: o.host, port: o.port, peer: o.peer, mongoUri: mongo, period: o.period, logger,
     ...(o.chaos ? { chaos: o.chaos } : {}),
+    security: { requireAuth: Boolean(o.requireAuth), ...(o.peerSecret !== undefined ? { peerSecret: o.peerSecret } : {}) },
   });
   const { server } = started;
   const addr = `${server.address.host}:${server.address.port}`;

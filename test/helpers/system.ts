@@ -2,6 +2,7 @@
 import { startPair, type StartedPair } from '../../src/app/pair';
 import { RssClient, type RssClientOptions } from '../../src/client/client';
 import { startEngine, type RunningEngine } from '../../src/engine';
+import type { SecurityOptions } from '../../src/server/guard';
 import type { Address } from '../../src/transport/types';
 
 export interface TestSystem {
@@ -14,13 +15,14 @@ export interface TestSystem {
 
 let dbCounter = 0;
 
-export async function startSystem(opts: { period?: number; chaos?: string } = {}): Promise<TestSystem> {
+export async function startSystem(opts: { period?: number; chaos?: string; security?: Partial<SecurityOptions> } = {}): Promise<TestSystem> {
   const engine = await startEngine({ port: 0 });
   const pair = await startPair({
     mongoUri: engine.uri, portA: 0, portB: 0, period: opts.period ?? 600_000,
     dbName: `e2e_${process.pid}_${dbCounter++}`,
     roleTiming: { leaseTtl: 600, renewEvery: 100, pollEvery: 50, safetyMargin: 200 },
     ...(opts.chaos ? { chaos: opts.chaos } : {}),
+    ...(opts.security ? { security: opts.security } : {}),
   });
   const servers: [Address, Address] = [pair.a.server.address, pair.b.server.address];
   const clients: RssClient[] = [];

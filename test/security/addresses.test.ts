@@ -1,0 +1,95 @@
+/**
+ * Issue "a REGISTER with a forged address makes the server push texts at a
+ * victim (reflection)": a new address gets nothing but a small CHALLENGE
+ * until it proves it receives there, and never more than three times the
+ * bytes that were sent from it or that named it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { deriveUserKey, newAgreementKeys } from '../../src/protocol/auth';
+import { decodeNative, encodeNative } from '../../src/protocol/native';
+import type { Message } from '../../src/protocol/messages';
+import { rawPeer, type RawPeer } from '../helpers/raw';
+import { delay, startSystem, type TestSystem } from '../helpers/system';
+
+let sys: TestSystem;
+const peers: RawPeer[] = [];
+afterEach(async () => {
+  for (const p of peers.splice(0)) p.close();
+  await sys.close();
+});
+
+describe('a spoofed address', () => {
+  it('gets only the challenge, within three times the bytes that named it, and no texts', async () => {
+    sys = await startSystem();
+    const A = sys.servers[0];
+    const attacker = await rawPeer();
+    const victim = await rawPeer();
+    peers.push(attacker, victim);
+
+    // The attacker registers "mallory" at the victim's address: it learns the key (REGISTERED comes to it), the victim gets the challenge.
+    const ours = newAgreementKeys();
+    let ctr = Date.now() * 1000;
+    const register = encodeNative({ type: 'REGISTER', rq: 1, name: 'mallory', host: victim.address.host, port: victim.address.port, pub: ours.pub }, { cid: 'mallory', ctr: ctr++ });
+    attacker.send(register, A);
+    const [reply] = await attacker.take(200);
+    const registered = decodeNative(reply!.bytes).message as Extract<Message, { type: 'REGISTERED' }>;
+    expect(registered).toMatchObject({ type: 'REGISTERED', name: 'mallory' });
+    const k = deriveUserKey(ours, registered.pub!, ours.pub, registered.pub!, 'mallory')!;
+    attacker.send(encodeNative({ type: 'SUBJECTS', rq: 2, name: 'mallory', subjects: ['news'] }, { cid: 'mallory', ctr: ctr++ }, k), A);
+    // Every authenticated request would re-send the challenge (throttled, and within the budget).
+    for (let i = 0; i < 20; i++) {
+      attacker.send(encodeNative({ type: 'WHO', rq: 10 + i, name: 'mallory' }, { cid: 'mallory', ctr: ctr++ }, k), A);
+      await delay(15);
+    }
+    // Texts published on mallory's subject are not pushed to the victim.
+    const alice = await sys.client();
+    await alice.register('alice');
+    await alice.subjects('alice', ['news']);
+    for (let i = 0; i < 5; i++) await alice.publish('alice', 'news', `text ${i} `.repeat(80));
+
+    const got = await victim.take(500);
+    expect(got.length).toBeGreaterThan(0);
+    for (const g of got) expect(decodeNative(g.bytes).message.type).toBe('CHALLENGE');
+    const bytes = got.reduce((n, g) => n + g.bytes.length, 0);
+    expect(bytes).toBeLessThanOrEqual(3 * register.length);
+    // The texts wait in mallory's inbox; nothing was pushed.
+    expect(await sys.pair.a.store.inbox.countDocuments({ user: 'mallory' })).toBe(5);
+    expect((await sys.pair.a.store.users.findOne({ _id: 'mallory' }))!.addrOk).toBe(false);
+  });
+
+  it('registered by a text client from elsewhere, gets nothing, and the texts stay owed', async () => {
+    sys = await startSystem();
+    const A = sys.servers[0];
+    const attacker = await rawPeer();
+    const victim = await rawPeer();
+    peers.push(attacker, victim);
+    attacker.send(Buffer.from(`REGISTER 1 tim ${victim.address.host} ${victim.address.port}`), A);
+    attacker.send(Buffer.from('SUBJECTS 2 tim news'), A);
+    expect((await attacker.take(200)).map((g) => g.bytes.toString())).toEqual(['REGISTERED 1', 'SUBJECTS-UPDATED 2 tim news']);
+    const alice = await sys.client();
+    await alice.register('alice');
+    await alice.subjects('alice', ['news']);
+    await alice.publish('alice', 'news', 'not for the victim');
+    expect(await victim.take(200)).toEqual([]);
+    expect(await sys.pair.a.store.inbox.countDocuments({ user: 'tim' })).toBe(1);
+    // The texts wait for RETRIEVE-TEXTS — which anyone who knows a legacy name may send (legacy users are not protected).
+    attacker.send(Buffer.from('RETRIEVE-TEXTS 3 tim'), A);
+    expect((await attacker.take(200)).map((g) => g.bytes.toString())).toEqual(['MESSAGE alice news not for the victim', 'RETRIEVED 3 tim 1']);
+  });
+
+  it('a genuine client proves its address and receives pushes', async () => {
+    sys = await startSystem();
+    const bob = await sys.client();
+    const alice = await sys.client();
+    await bob.register('bob');
+    await bob.subjects('bob', ['news']);
+    await bob.listen('bob');
+    await alice.register('alice');
+    await alice.subjects('alice', ['news']);
+    const shown: string[] = [];
+    bob.on('message', (t) => shown.push(t.text));
+    await alice.publish('alice', 'news', 'hello');
+    await expect.poll(() => shown).toEqual(['hello']);
+    expect(sys.pair.a.server.status()).toMatchObject({ validations: 2 });
+  });
+});

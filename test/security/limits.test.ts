@@ -1,0 +1,98 @@
+/**
+ * Issue "bounded abuse": rate limits per source and per user with a DENIED
+ * reason, --require-auth refusing legacy registrations, texts too long for
+ * one native datagram refused with a clear reason, and the client's keys
+ * kept in a file only its owner can read.
+ */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileKeyRing, keyScope } from '../../src/cli/client-identity';
+import { LIMITS } from '../../src/protocol/limits';
+import { nativeTextSize } from '../../src/protocol/native';
+import { readPickle } from '../../src/protocol/pickle/reader';
+import { writePickle } from '../../src/protocol/pickle/writer';
+import { rawPeer, type RawPeer } from '../helpers/raw';
+import { startSystem, type TestSystem } from '../helpers/system';
+
+let sys: TestSystem | undefined;
+const peers: RawPeer[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const p of peers.splice(0)) p.close();
+  await sys?.close();
+  sys = undefined;
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe('limits', () => {
+  it('a source over its rate limit is DENIED with the reason, and counted', async () => {
+    sys = await startSystem({ security: { sourceRate: { burst: 5, perSecond: 1 } } });
+    const flood = await rawPeer();
+    peers.push(flood);
+    for (let i = 0; i < 12; i++) flood.send(Buffer.from(`REGISTER ${i} u${i} 127.0.0.1 ${flood.address.port}`), sys.servers[0]);
+    const replies = (await flood.take(300)).map((g) => g.bytes.toString());
+    expect(replies.filter((r) => r.startsWith('REGISTERED'))).toHaveLength(5);
+    expect(replies.filter((r) => r.endsWith('rate limit exceeded')).length).toBeGreaterThanOrEqual(6);
+    expect(sys.pair.a.server.status().rateLimited).toBeGreaterThanOrEqual(6);
+    expect(sys.pair.a.server.directory.size).toBe(5);
+  });
+
+  it('a user over its rate limit is DENIED, whatever socket it uses', async () => {
+    sys = await startSystem({ security: { userRate: { burst: 3, perSecond: 0.5 } } });
+    const alice = await sys.client();
+    await alice.register('alice');
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => alice.subjects('alice', ['x'])));
+    const denied = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.message);
+    expect(denied.length).toBeGreaterThanOrEqual(2);
+    expect(denied.every((m) => m === 'rate limit exceeded')).toBe(true);
+  });
+
+  it('--require-auth refuses legacy registrations with a clear reason; native users register', async () => {
+    sys = await startSystem({ security: { requireAuth: true } });
+    const legacy = await rawPeer();
+    peers.push(legacy);
+    legacy.send(Buffer.from(`REGISTER 1 tim 127.0.0.1 ${legacy.address.port}`), sys.servers[0]);
+    legacy.send(writePickle({ TYPE: 'REGISTER', 'RQ#': 2, NAME: 'pam', IP: '127.0.0.1', PORT: legacy.address.port }), sys.servers[0]);
+    const [text, pickle] = await legacy.take(200);
+    expect(text!.bytes.toString()).toBe('REGISTER-DENIED 1 this server accepts only authenticated (native rss client) users');
+    expect(readPickle(pickle!.bytes)).toMatchObject({ TYPE: 'REGISTER-DENIED', 'RQ#': 2, REASON: expect.stringContaining('authenticated') });
+    const alice = await sys.client();
+    await expect(alice.register('alice')).resolves.toMatchObject({ type: 'REGISTERED' });
+    expect(sys.pair.a.server.directory.size).toBe(1);
+  });
+
+  it('a 900-byte text fits one MACed native datagram; one that escapes beyond 1200 bytes is refused by client and server', async () => {
+    expect(nativeTextSize('n'.repeat(32), 's'.repeat(32), 'x'.repeat(LIMITS.maxTextBytes))).toMatchObject({ fits: true });
+    expect(nativeTextSize('n'.repeat(32), 's'.repeat(32), '"'.repeat(LIMITS.maxTextBytes)).fits).toBe(false);
+    sys = await startSystem();
+    const alice = await sys.client();
+    await alice.register('alice');
+    await alice.subjects('alice', ['news']);
+    await expect(alice.publish('alice', 'news', 'x'.repeat(900))).resolves.toMatchObject({ type: 'PUBLISHED' });
+    await expect(alice.publish('alice', 'news', '\u0001'.repeat(300))).rejects.toThrow(/text too long: \d+ bytes once encoded/);
+    // A text client's text of control characters would not fit a native push: refused by the server.
+    const tim = await rawPeer();
+    peers.push(tim);
+    tim.send(Buffer.from(`REGISTER 1 tim 127.0.0.1 ${tim.address.port}`), sys.servers[0]);
+    tim.send(Buffer.from('SUBJECTS 2 tim news'), sys.servers[0]);
+    tim.send(Buffer.from(`PUBLISH 3 tim news ${'\u0001'.repeat(300)}`), sys.servers[0]);
+    const replies = (await tim.take(200)).map((g) => g.bytes.toString());
+    expect(replies[2]).toMatch(/^PUBLISH-DENIED 3 text too long: \d+ bytes once encoded/);
+  });
+
+  it('the command line keeps user keys in its identity file, readable by its owner only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rss-keys-'));
+    dirs.push(dir);
+    const file = join(dir, 'client-id.json');
+    const scope = keyScope([{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }]);
+    const ring = new FileKeyRing(file, scope);
+    ring.set('bob', Buffer.alloc(32, 9));
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(new FileKeyRing(file, scope).get('bob')).toEqual(Buffer.alloc(32, 9));
+    expect(new FileKeyRing(file, 'other servers').get('bob')).toBeUndefined();
+    ring.delete('bob');
+    expect(new FileKeyRing(file, scope).get('bob')).toBeUndefined();
+  });
+});
