@@ -9,7 +9,7 @@ import type { RssClient } from '../../src/client/client';
 import { decodeNative, encodeNative } from '../../src/protocol/native';
 import type { Message } from '../../src/protocol/messages';
 import { readPickle } from '../../src/protocol/pickle/reader';
-import { writePickle } from '../../src/protocol/pickle/writer';
+import { writePickle, type PickleInput } from '../../src/protocol/pickle/writer';
 import { openUdp } from '../../src/transport/udp';
 import type { Transport } from '../../src/transport/types';
 import { rawPeer, type RawPeer } from '../helpers/raw';
@@ -79,7 +79,7 @@ describe('acting as an authenticated user', () => {
     expect(textReplies.length).toBeGreaterThan(0);
     for (const r of textReplies) expect(r).toMatch(/^(UPDATE-DENIED|SUBJECTS-REJECTED|PUBLISH-DENIED|RETRIEVE-DENIED|REGISTER-DENIED) /);
 
-    const pickles = [
+    const pickles: PickleInput[] = [
       { TYPE: 'UPDATE-SOCKET', 'RQ#': 13, NAME: 'alice', IP: '127.0.0.1', PORT: 9 },
       { TYPE: 'SUBJECTS', 'RQ#': 14, NAME: 'alice', 'SUBJECT-LIST': 'sport' },
       { TYPE: 'PUBLISH', 'RQ#': 15, NAME: 'alice', SUBJECT: 'news', TEXT: 'forged' },
