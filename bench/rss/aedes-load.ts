@@ -1,0 +1,75 @@
+/**
+ * The MQTT baseline's load generator, as its own process: MQTT.js clients
+ * in the same topology as the rss throughput scenario (publisher p<i> alone
+ * publishes on topic t<i>, `fanout` subscribers follow it), QoS 1 both ways
+ * (PUBLISH → PUBACK from the broker; deliveries acknowledged by the
+ * subscribers), closed loop with one outstanding publish per publisher.
+ */
+import { connectAsync, type MqttClient } from 'mqtt';
+import { emitEvent, serveCommands } from './proc';
+import { sleep, summarize } from './stats';
+
+const PAYLOAD = Buffer.from('x'.repeat(64));
+let publishers: { client: MqttClient; topic: string }[] = [];
+const subscribers: MqttClient[] = [];
+let deliveries = 0;
+
+async function windowed(n: number, window: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(window, n) }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
+
+const connect = (port: number, id: string) =>
+  connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: id, clean: true, reconnectPeriod: 0, keepalive: 0 });
+
+serveCommands({
+  async setup(a: { port: number; publishers: number; fanout: number }) {
+    const t0 = performance.now();
+    publishers = new Array(a.publishers);
+    await windowed(a.publishers * (a.fanout + 1), 32, async (k) => {
+      const i = Math.floor(k / (a.fanout + 1));
+      const j = k % (a.fanout + 1);
+      const topic = `t${i}`;
+      if (j === 0) {
+        publishers[i] = { client: await connect(a.port, `p${i}`), topic };
+        return;
+      }
+      const c = await connect(a.port, `l${i}_${j}`);
+      c.on('message', () => deliveries++);
+      await c.subscribeAsync(topic, { qos: 1 });
+      subscribers.push(c);
+    });
+    return { users: a.publishers * (a.fanout + 1), ms: performance.now() - t0 };
+  },
+
+  async throughput(a: { warmupMs: number; durationMs: number }) {
+    const t0 = performance.now();
+    const from = t0 + a.warmupMs;
+    const until = from + a.durationMs;
+    let acked = 0;
+    const lat: number[] = [];
+    let d0 = 0;
+    setTimeout(() => { d0 = deliveries; }, a.warmupMs);
+    await Promise.all(publishers.map(async ({ client, topic }) => {
+      while (performance.now() < until) {
+        const at = performance.now();
+        await client.publishAsync(topic, PAYLOAD, { qos: 1 });
+        const now = performance.now();
+        if (now >= from && now < until) { acked++; lat.push(now - at); }
+      }
+    }));
+    const d1 = deliveries;
+    await sleep(300);
+    return { acked, rate: (acked / a.durationMs) * 1000, deliveries: d1 - d0, deliveryRate: ((d1 - d0) / a.durationMs) * 1000, latency: summarize(lat), window: publishers.length };
+  },
+
+  async close() {
+    await Promise.all([...publishers.map((p) => p.client.endAsync(true)), ...subscribers.map((c) => c.endAsync(true))]);
+    publishers = [];
+    subscribers.length = 0;
+    return true;
+  },
+});
+emitEvent('up');

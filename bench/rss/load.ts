@@ -1,0 +1,388 @@
+/**
+ * The rss load generator, as its own process: a lean native-dialect client
+ * on a few raw UDP sockets (it measures the server, not the client
+ * library). Requests are built by wire.ts and matched to replies by RQ#;
+ * pushed MESSAGEs are acknowledged at once, as RssClient does. Load is
+ * paced: closed-loop with a window of outstanding requests for the maximum
+ * rate, open-loop at a target rate (latency counted from the intended send
+ * time, so a slow server cannot hide its queueing) for latency and gaps.
+ * Bench code may use node:dgram directly: it is not part of rss.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { MongoClient } from 'mongodb';
+import type { Message } from '../../src/protocol/messages';
+import type { Address } from '../../src/transport/types';
+import { emitEvent, serveCommands } from './proc';
+import { sleep, summarize } from './stats';
+import { NativeWire, readMessage, type Body } from './wire';
+
+interface Pending {
+  bytes: Buffer;
+  /** Intended send time (ms, performance.now()). */
+  at: number;
+  lastSent: number;
+  tries: number;
+  done: (reply: Message, now: number) => void;
+}
+
+interface Client {
+  socket: Socket;
+  wire: NativeWire;
+  port: number;
+  pending: Map<number, Pending>;
+}
+
+const TEXT = 'x'.repeat(64);
+let servers: [Address, Address];
+let current: Address;
+let epoch = -1;
+const clients: Client[] = [];
+/** Which client (socket + cid) each user belongs to. */
+const owner = new Map<string, Client>();
+/** Last pushed seq shown per user: counts each delivery once, however often it is retransmitted. */
+const lastSeq = new Map<string, number>();
+let deliveries = 0;
+let retransmits = 0;
+const changes: number[] = [];
+let retransmitAfter = 200;
+let sweeper: NodeJS.Timeout | undefined;
+
+function send(c: Client, bytes: Buffer, to: Address = current): void {
+  c.socket.send(bytes, to.port, to.host);
+}
+
+function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: number }): void {
+  const m = readMessage(bytes);
+  if (!m) return;
+  if (m.type === 'MESSAGE') {
+    // Every copy is acknowledged (the server retransmits until it hears one).
+    if (m.to) {
+      c.socket.send(c.wire.ack(m.to, m.seq), from.port, from.address);
+      if (m.seq > (lastSeq.get(m.to) ?? 0)) {
+        lastSeq.set(m.to, m.seq);
+        deliveries++;
+      }
+    }
+    return;
+  }
+  if (m.type === 'CHANGE-SERVER') {
+    if (m.epoch !== undefined && m.epoch <= epoch) return;
+    if (m.epoch !== undefined) epoch = m.epoch;
+    const now = performance.now();
+    changes.push(now);
+    current = servers.find((s) => s.port === m.port) ?? current;
+    // A user told to switch asks the new server at once for everything still unanswered.
+    for (const cl of clients) for (const p of cl.pending.values()) { send(cl, p.bytes); p.lastSent = now; }
+    return;
+  }
+  if ('rq' in m && typeof m.rq === 'number') {
+    const p = c.pending.get(m.rq);
+    if (!p) return;
+    c.pending.delete(m.rq);
+    p.done(m, performance.now());
+  }
+}
+
+/** Retransmit the identical bytes of requests left unanswered; after two tries, to both servers. */
+function sweep(): void {
+  const now = performance.now();
+  for (const c of clients) {
+    for (const p of c.pending.values()) {
+      if (now - p.lastSent < retransmitAfter) continue;
+      p.tries++;
+      p.lastSent = now;
+      retransmits++;
+      if (p.tries > 2) for (const s of servers) send(c, p.bytes, s);
+      else send(c, p.bytes);
+    }
+  }
+}
+
+function request(c: Client, body: Body, at = performance.now()): Promise<{ reply: Message; at: number; now: number }> {
+  return new Promise((resolve) => {
+    const rq = c.wire.nextRq();
+    const bytes = c.wire.request(body, rq);
+    c.pending.set(rq, { bytes, at, lastSent: performance.now(), tries: 1, done: (reply, now) => resolve({ reply, at, now }) });
+    send(c, bytes);
+  });
+}
+
+function requestAs(user: string, body: Body, at?: number) {
+  return request(owner.get(user)!, body, at);
+}
+
+async function openSocket(): Promise<Client> {
+  const socket = createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  const c: Client = { socket, wire: new NativeWire(), port: socket.address().port, pending: new Map() };
+  socket.on('message', (b, from) => onDatagram(c, b, from));
+  return c;
+}
+
+/** Run `task(i)` for i in [0, n) with at most `window` running at once. */
+async function windowed(n: number, window: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(window, n) }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
+
+function expect(reply: Message, type: string, what: string): void {
+  if (reply.type === 'REGISTER-DENIED' && /key/i.test(reply.reason)) {
+    throw new Error(`${what}: ${reply.reason}. This commit's native dialect is authenticated and bench/rss/wire.ts does not speak it yet: ` +
+      'bench an earlier commit with --ref (see docs/BENCHMARKS.md)');
+  }
+  if (reply.type !== type) throw new Error(`${what}: ${JSON.stringify(reply)}`);
+}
+
+/** Users of a publish scenario: publisher p<i> alone publishes on subject t<i>; listeners l<i>_<j> follow it. */
+let publishers: string[] = [];
+
+function counters() {
+  return { deliveries, retransmits };
+}
+
+serveCommands({
+  /** Bind `sockets` client sockets; requests go to `servers[first]` until a CHANGE-SERVER says otherwise. */
+  async open(a: { servers: [Address, Address]; first: number; sockets: number; retransmitMs?: number }) {
+    servers = a.servers;
+    current = servers[a.first]!;
+    retransmitAfter = a.retransmitMs ?? 200;
+    while (clients.length < a.sockets) clients.push(await openSocket());
+    sweeper ??= setInterval(sweep, Math.max(5, Math.min(50, retransmitAfter / 4)));
+    return clients.map((c) => ({ port: c.port, cid: c.wire.cid }));
+  },
+
+  /** Register `publishers` publishers, each with its own subject and `fanout` listeners on it. */
+  async setup(a: { publishers: number; fanout: number; prefix: string }) {
+    const users: { name: string; subject: string }[] = [];
+    publishers = [];
+    for (let i = 0; i < a.publishers; i++) {
+      const subject = `${a.prefix}t${i}`;
+      publishers.push(`${a.prefix}p${i}`);
+      users.push({ name: `${a.prefix}p${i}`, subject });
+      for (let j = 0; j < a.fanout; j++) users.push({ name: `${a.prefix}l${i}_${j}`, subject });
+    }
+    const t0 = performance.now();
+    await windowed(users.length, 32, async (i) => {
+      const u = users[i]!;
+      const c = clients[i % clients.length]!;
+      owner.set(u.name, c);
+      expect((await request(c, { type: 'REGISTER', name: u.name, host: '127.0.0.1', port: c.port })).reply, 'REGISTERED', `register ${u.name}`);
+      expect((await request(c, { type: 'SUBJECTS', name: u.name, subjects: [u.subject] })).reply, 'SUBJECTS-UPDATED', `subjects ${u.name}`);
+    });
+    return { users: users.length, ms: performance.now() - t0 };
+  },
+
+  /** Closed loop: one PUBLISH outstanding per publisher (window = publishers); count what is acknowledged and delivered. */
+  async throughput(a: { warmupMs: number; durationMs: number; window?: number }) {
+    const window = Math.min(a.window ?? publishers.length, publishers.length);
+    const t0 = performance.now();
+    const from = t0 + a.warmupMs;
+    const until = from + a.durationMs;
+    let acked = 0;
+    let denied = 0;
+    const lat: number[] = [];
+    let d0 = 0;
+    let r0 = 0;
+    setTimeout(() => { d0 = deliveries; r0 = retransmits; }, a.warmupMs);
+    await Promise.all(publishers.slice(0, window).map(async (name) => {
+      while (performance.now() < until) {
+        const { reply, at, now } = await requestAs(name, { type: 'PUBLISH', name, subject: `${name.replace(/p(\d+)$/, 't$1')}`, text: TEXT });
+        if (reply.type !== 'PUBLISHED') denied++;
+        if (now >= from && now < until) { acked++; lat.push(now - at); }
+      }
+    }));
+    const d1 = deliveries;
+    // Let pushes still in flight arrive, so deliveries are not cut short by the stop.
+    await sleep(300);
+    return { acked, rate: (acked / a.durationMs) * 1000, deliveries: d1 - d0, deliveryRate: ((d1 - d0) / a.durationMs) * 1000, denied, retransmits: retransmits - r0, latency: summarize(lat), window };
+  },
+
+  /** Open loop at `rate` PUBLISH/s, round-robin over publishers; latency from the intended send time. */
+  async latency(a: { rate: number; warmupMs: number; durationMs: number }) {
+    const lat: number[] = [];
+    let denied = 0;
+    const t0 = performance.now();
+    const from = t0 + a.warmupMs;
+    const until = from + a.durationMs;
+    const inFlight: Promise<unknown>[] = [];
+    let sent = 0;
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        if (now >= until) return resolve();
+        const due = Math.floor(((now - t0) * a.rate) / 1000);
+        while (sent < due) {
+          const at = t0 + (sent * 1000) / a.rate;
+          const name = publishers[sent % publishers.length]!;
+          sent++;
+          inFlight.push(requestAs(name, { type: 'PUBLISH', name, subject: name.replace(/p(\d+)$/, 't$1'), text: TEXT }, at).then(({ reply, now: t }) => {
+            if (reply.type !== 'PUBLISHED') denied++;
+            if (at >= from) lat.push(t - at);
+          }));
+        }
+        setImmediate(tick);
+      };
+      tick();
+    });
+    await Promise.race([Promise.all(inFlight), sleep(10_000)]);
+    return { rate: a.rate, sent, latency: summarize(lat), denied, ...counters() };
+  },
+
+  /**
+   * Open loop at `rate` for `durationMs` while the orchestrator causes
+   * handoffs and a crash (it calls `mark` just before each event it
+   * causes); answer times give the gap in service around each event.
+   */
+  async gaps(a: { rate: number; durationMs: number }) {
+    changes.length = 0;
+    marks.length = 0;
+    const answers: number[] = [];
+    const lat: number[] = [];
+    const t0 = performance.now();
+    let sent = 0;
+    const inFlight: Promise<unknown>[] = [];
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        if (now - t0 >= a.durationMs) return resolve();
+        const due = Math.floor(((now - t0) * a.rate) / 1000);
+        while (sent < due) {
+          const at = t0 + (sent * 1000) / a.rate;
+          const name = publishers[sent % publishers.length]!;
+          sent++;
+          inFlight.push(requestAs(name, { type: 'PUBLISH', name, subject: name.replace(/p(\d+)$/, 't$1'), text: TEXT }, at).then(({ now: t }) => {
+            answers.push(t);
+            lat.push(t - at);
+          }));
+        }
+        setTimeout(tick, 0.5);
+      };
+      tick();
+    });
+    await Promise.race([Promise.all(inFlight), sleep(10_000)]);
+    answers.sort((x, y) => x - y);
+    const gapAround = (t: number) => {
+      let best = 0;
+      for (let i = 1; i < answers.length; i++) {
+        const s = answers[i - 1]!;
+        const e = answers[i]!;
+        if (e > t && s < t + 300) best = Math.max(best, e - s);
+        if (s > t + 300) break;
+      }
+      return best;
+    };
+    // The ordinary spacing of answers, away from any event: what a gap is compared with.
+    const quiet: number[] = [];
+    for (let i = 1; i < answers.length; i++) quiet.push(answers[i]! - answers[i - 1]!);
+    return {
+      sent,
+      answered: answers.length,
+      handoffs: changes.map((t) => ({ at: t - t0, gap: gapAround(t) })),
+      marks: marks.map((m) => ({ label: m.label, at: m.at - t0, gap: gapAround(m.at) })),
+      spacing: summarize(quiet),
+      latency: summarize(lat),
+    };
+  },
+
+  mark(a: { label: string }) {
+    marks.push({ label: a.label, at: performance.now() });
+    return true;
+  },
+
+  /** Insert `count` texts (documents as src/store/documents.ts) through the driver, in batches. */
+  async seedTexts(a: { uri: string; dbName: string; count: number; subjects: number }) {
+    const mongo = await MongoClient.connect(a.uri);
+    const texts = mongo.db(a.dbName).collection('texts');
+    const t0 = performance.now();
+    const at = Date.now();
+    const batch = 10_000;
+    for (let i = 1; i <= a.count; i += batch) {
+      const docs = [];
+      for (let s = i; s < Math.min(a.count + 1, i + batch); s++) {
+        docs.push({ _id: s, from: 'seeder', subject: `s${s % a.subjects}`, text: `seeded text number ${s} `.padEnd(64, '.'), at, req: `seed:${s}`, epoch: 1 });
+      }
+      await texts.insertMany(docs as never[], { ordered: false });
+    }
+    // Later allocations must not reuse the seeded numbers.
+    await mongo.db(a.dbName).collection('control').updateOne({ _id: 'lease' } as never, { $max: { seq: a.count } });
+    await mongo.close();
+    return { ms: performance.now() - t0 };
+  },
+
+  /** A native user owned by socket `client`, written straight into the store (the server loads it when it takes the lease). */
+  async seedUser(a: { uri: string; dbName: string; name: string; subjects: string[]; client: number }) {
+    const c = clients[a.client]!;
+    owner.set(a.name, c);
+    const mongo = await MongoClient.connect(a.uri);
+    await mongo.db(a.dbName).collection('users').insertOne({
+      _id: a.name, host: '127.0.0.1', port: c.port, dialect: 'native', subjects: a.subjects, cid: c.wire.cid, createdAt: Date.now(),
+    } as never);
+    await mongo.close();
+    return true;
+  },
+
+  /** `count` idle native users (two subjects of ten, each its own cid), straight into the store. */
+  async seedUsers(a: { uri: string; dbName: string; count: number }) {
+    const mongo = await MongoClient.connect(a.uri);
+    const users = mongo.db(a.dbName).collection('users');
+    const t0 = performance.now();
+    const batch = 10_000;
+    for (let i = 0; i < a.count; i += batch) {
+      const docs = [];
+      for (let k = i; k < Math.min(a.count, i + batch); k++) {
+        docs.push({
+          _id: `user${String(k).padStart(7, '0')}`, host: '127.0.0.1', port: 20_000 + (k % 40_000), dialect: 'native',
+          subjects: [`s${k % 10}`, `s${(k + 3) % 10}`], cid: new NativeWire().cid, createdAt: Date.now(),
+        });
+      }
+      await users.insertMany(docs as never[], { ordered: false });
+    }
+    await mongo.close();
+    return { ms: performance.now() - t0 };
+  },
+
+  /**
+   * RETRIEVE-TEXTS of `n` unseen texts among `total` stored, `iterations`
+   * times: each round owes the user `n` random texts (inbox rows through the
+   * driver, untimed), then times the retrieval until the user has them all.
+   */
+  async retrieve(a: { uri: string; dbName: string; name: string; n: number; total: number; iterations: number }) {
+    const mongo = await MongoClient.connect(a.uri);
+    const inbox = mongo.db(a.dbName).collection('inbox');
+    const times: number[] = [];
+    let got = 0;
+    let rounds = 0;
+    for (let it = 0; it < a.iterations; it++) {
+      const seqs = new Set<number>();
+      while (seqs.size < a.n) seqs.add(1 + Math.floor(Math.random() * a.total));
+      await inbox.insertMany([...seqs].map((seq) => ({ user: a.name, seq })), { ordered: false });
+      const t0 = performance.now();
+      let count = 0;
+      for (;;) {
+        const { reply } = await requestAs(a.name, { type: 'RETRIEVE-TEXTS', name: a.name });
+        if (reply.type !== 'RETRIEVED') throw new Error(`retrieve: ${JSON.stringify(reply)}`);
+        rounds++;
+        count += reply.texts.length;
+        if (!reply.more || reply.texts.length === 0) break;
+      }
+      times.push(performance.now() - t0);
+      got += count;
+      if (count !== a.n) throw new Error(`retrieved ${count} texts, expected ${a.n}`);
+    }
+    await mongo.close();
+    return { ...summarize(times), texts: got / a.iterations, repliesPerRetrieve: rounds / a.iterations };
+  },
+
+  counters,
+
+  async close() {
+    if (sweeper) clearInterval(sweeper);
+    for (const c of clients) c.socket.close();
+    return true;
+  },
+});
+
+const marks: { label: string; at: number }[] = [];
+emitEvent('up');

@@ -1,0 +1,140 @@
+/**
+ * The bench's results as Markdown: machine, date and commit, one table per
+ * scenario, the aims against what was measured, and the profile's top
+ * costs. run.ts puts it between markers in docs/BENCHMARKS.md (one section
+ * per mode, so a --quick run never overwrites the full figures), leaving
+ * the hand-written analysis around it alone.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import type { BenchConfig } from './config';
+import type { ProfileSummary } from './profile';
+import type { LatencyResult, ThroughputResult } from './publish';
+import type { GapResult, MemoryResult, RetrieveResult, StartupResult } from './system';
+
+export interface Results {
+  cfg: BenchConfig;
+  commit: string;
+  date: string;
+  pinned: boolean;
+  loadBefore: number[];
+  throughput: ThroughputResult[];
+  latency: LatencyResult[];
+  gaps?: GapResult;
+  retrieve?: RetrieveResult;
+  memory?: MemoryResult;
+  startup?: StartupResult[];
+  profile?: ProfileSummary;
+  seconds?: number;
+}
+
+const n0 = (x: number) => Math.round(x).toLocaleString('en');
+const ms = (x: number) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : n0(x));
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+function aim(label: string, target: string, measured: string, ok: boolean, factor: number): string {
+  return `| ${label} | ${target} | ${measured} | ${ok ? 'met' : `missed (${factor >= 10 ? n0(factor) : factor.toFixed(1)}×)`} |`;
+}
+
+export function renderMarkdown(r: Results): string {
+  const cpu = cpus();
+  const L: string[] = [];
+  L.push(`Mode **${r.cfg.mode}**, ${r.date}, commit \`${r.commit}\`; ${cpu.length} cores (${cpu[0]?.model ?? '?'}), Node ${process.version}; ` +
+    `${r.pinned ? 'server process pinned to core 0 and load generator to core 1 (taskset)' : 'no taskset: processes not pinned'}; ` +
+    `load average before the run ${r.loadBefore.map((x) => x.toFixed(2)).join(' / ')}${r.seconds ? `; took ${Math.round(r.seconds)} s` : ''}.`);
+  L.push('');
+  const rss = (fanout: number, store = 'in memory') => r.throughput.find((t) => t.system === 'rss' && t.fanout === fanout && t.store === store);
+  const aedes = (fanout: number) => r.throughput.find((t) => t.system === 'aedes' && t.fanout === fanout);
+  L.push(`**1. Acknowledged PUBLISH throughput** (closed loop, ${r.cfg.publishers} publishers each alone on its subject, one publish outstanding each; ${r.cfg.durationMs / 1000} s after ${r.cfg.warmupMs / 1000} s warm-up)`);
+  L.push('');
+  L.push('| system | interested users per subject | store | publishes/s | deliveries/s | latency p50 / p99 (ms) | server CPU | server CPU per publish | rss ÷ Aedes |');
+  L.push('|---|---:|---|---:|---:|---:|---:|---:|---:|');
+  for (const t of r.throughput) {
+    const base = aedes(t.fanout);
+    const ratio = t.system === 'rss' && base ? (t.rate / base.rate).toFixed(3) : '';
+    L.push(`| ${t.system} | ${t.fanout} | ${t.store} | ${n0(t.rate)} | ${n0(t.deliveryRate)} | ${ms(t.latency.p50)} / ${ms(t.latency.p99)} | ${pct(t.serverCpu)} | ${n0((t.serverCpu * 1e6) / Math.max(1, t.rate))} µs | ${ratio} |`);
+  }
+  L.push('');
+  if (r.latency.length > 0) {
+    L.push('**2. PUBLISH latency, open loop** (from the intended send time; rates are shares of the in-memory maximum above)');
+    L.push('');
+    L.push('| share of max | rate/s | p50 (ms) | p99 (ms) | p99.9 (ms) | samples |');
+    L.push('|---:|---:|---:|---:|---:|---:|');
+    for (const l of r.latency) L.push(`| ${pct(l.share)} | ${n0(l.rate)} | ${ms(l.latency.p50)} | ${ms(l.latency.p99)} | ${ms(l.latency.p999)} | ${n0(l.latency.n)} |`);
+    L.push('');
+  }
+  if (r.gaps) {
+    const g = r.gaps;
+    L.push(`**3. Gaps in service** (A, B and the engine as three processes, not pinned; PUBLISH open loop at ${g.rate}/s from 20 users; the client re-asks after 20 ms and at once on CHANGE-SERVER; a gap is the longest time between two answers around the event)`);
+    L.push('');
+    L.push('| event | count | gap p50 (ms) | gap max (ms) |');
+    L.push('|---|---:|---:|---:|');
+    const hs = [...g.handoffGaps].sort((a, b) => a - b);
+    if (hs.length) L.push(`| planned handoff (period ${g.period} ms) | ${hs.length} | ${ms(hs[Math.floor((hs.length - 1) / 2)]!)} | ${ms(hs[hs.length - 1]!)} |`);
+    L.push(`| SIGKILL of the serving server (failover) | 1 | ${ms(g.crashGap)} | ${ms(g.crashGap)} |`);
+    L.push(`| (ordinary spacing of answers) | ${n0(g.spacing.n)} | ${ms(g.spacing.p50)} | p99 ${ms(g.spacing.p99)} |`);
+    L.push('');
+    L.push(`${n0(g.answered)} of ${n0(g.sent)} requests answered.`);
+    L.push('');
+  }
+  if (r.retrieve) {
+    const x = r.retrieve;
+    L.push(`**4. RETRIEVE-TEXTS** of ${x.n} unseen texts with ${n0(x.stored)} stored (seeded through the driver in ${n0(x.seedMs / 1000)} s): ` +
+      `p50 ${ms(x.retrieve.p50)} ms, p99 ${ms(x.retrieve.p99)} ms over ${x.retrieve.n} rounds; ${x.retrieve.repliesPerRetrieve} requests per retrieval (a native reply holds what fits in 1,200 bytes).`);
+    L.push('');
+  }
+  if (r.memory) {
+    const m = r.memory;
+    L.push(`**5. Server memory per idle user**, ${n0(m.users)} users loaded at a takeover (engine in its own process): ` +
+      `${n0(m.heapPerUser)} B of heap (${n0(m.rssPerUser)} B of RSS); the engine holds another ${n0(m.enginePerUser)} B per user; the takeover with them took ${n0(m.loadMs)} ms.`);
+    L.push('');
+  }
+  if (r.startup) {
+    L.push('**6. `rss demo` start-up** (spawn to the `ready` line, median):');
+    for (const s of r.startup) L.push(`${s.what}: ${n0(s.wallMs)} ms (it reports ${n0(s.reportedMs)} ms from its own start; ${s.runs} runs)`);
+    L.push('');
+  }
+  L.push('**Aims**');
+  L.push('');
+  L.push('| aim | target | measured | |');
+  L.push('|---|---|---|---|');
+  const f1 = rss(1);
+  const f10 = rss(10);
+  if (f1) L.push(aim('publishes/s, 1 interested user, in memory', '≥ 40,000', n0(f1.rate), f1.rate >= 40_000, 40_000 / f1.rate));
+  if (f10) L.push(aim('publishes/s, 10 interested users, in memory', '≥ 10,000 (100,000 deliveries/s)', `${n0(f10.rate)} (${n0(f10.deliveryRate)})`, f10.rate >= 10_000, 10_000 / f10.rate));
+  const half = r.latency.find((l) => l.share === 0.5);
+  if (half) L.push(aim('p99 at half the maximum rate', '< 1 ms', `${ms(half.latency.p99)} ms`, half.latency.p99 < 1, half.latency.p99));
+  if (r.gaps && r.gaps.handoffGaps.length) {
+    const worst = Math.max(...r.gaps.handoffGaps);
+    L.push(aim('gap at a handoff', '< 50 ms', `${ms(worst)} ms (worst)`, worst < 50, worst / 50));
+  }
+  if (r.retrieve) L.push(aim(`RETRIEVE ${r.retrieve.n} among ${n0(r.retrieve.stored)}`, '< 5 ms', `${ms(r.retrieve.retrieve.p50)} ms (p50)`, r.retrieve.retrieve.p50 < 5, r.retrieve.retrieve.p50 / 5));
+  if (r.memory) L.push(aim('server memory per idle user', '< 1 KB', `${n0(r.memory.heapPerUser)} B`, r.memory.heapPerUser < 1024, r.memory.heapPerUser / 1024));
+  L.push('');
+  if (r.profile) {
+    const p = r.profile;
+    L.push(`**Profile of the server process** during scenario 1 (1 interested user, in memory; V8 sampling profiler, ${n0(p.totalMs)} ms): self time by layer, then the top functions.`);
+    L.push('');
+    L.push('| layer | share |');
+    L.push('|---|---:|');
+    for (const l of p.layers) if (l.share >= 0.005) L.push(`| ${l.layer} | ${pct(l.share)} |`);
+    L.push('');
+    L.push('| self time | function | where |');
+    L.push('|---:|---|---|');
+    for (const h of p.top) L.push(`| ${(h.share * 100).toFixed(1)}% | \`${h.name}\` | ${h.where || '(native)'} |`);
+    L.push('');
+  }
+  return L.join('\n');
+}
+
+/** Replace the `mode` section of `file` (between its markers) with `body`; append the section if absent. */
+export function writeSection(file: string, mode: string, body: string): void {
+  const begin = `<!-- bench:${mode}:begin (written by npm run bench${mode === 'quick' ? ' -- --quick' : ''}) -->`;
+  const end = `<!-- bench:${mode}:end -->`;
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const re = new RegExp(`<!-- bench:${mode}:begin[^>]*-->[\\s\\S]*?<!-- bench:${mode}:end -->`);
+  const block = `${begin}\n${body}\n${end}`;
+  writeFileSync(file, re.test(text) ? text.replace(re, () => block) : `${text.trimEnd()}\n\n${block}\n`);
+}
+
+export const loadBefore = () => loadavg();

@@ -1,0 +1,105 @@
+/**
+ * The server side of the rss scenarios, as its own process: the embedded
+ * engine, the demo's pair (A and B in one process, sharing that engine, as
+ * `rss demo` runs them) or one server of a pair reaching a shared engine.
+ * Driven over IPC by the orchestrator (proc.ts); reports role events and,
+ * on request, its own memory (after a full GC: start it with --expose-gc)
+ * and CPU time.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { startPair, startServer, type StartedPair, type StartedServer } from '../../src/app/pair';
+import { startEngine, type RunningEngine } from '../../src/engine';
+import type { ServerTag } from '../../src/protocol/messages';
+import type { RssServer } from '../../src/server/server';
+import { emitEvent, serveCommands } from './proc';
+
+let engine: RunningEngine | undefined;
+let pair: StartedPair | undefined;
+let single: StartedServer | undefined;
+let profiler: Session | undefined;
+
+function servers(): RssServer[] {
+  if (pair) return [pair.a.server, pair.b.server];
+  return single ? [single.server] : [];
+}
+
+function watch(s: RssServer): void {
+  s.on('serving', (e) => emitEvent('serving', { ...e, at: Date.now() }));
+  s.on('standby', (e) => emitEvent('standby', { ...e, at: Date.now() }));
+  s.on('handoff', (e) => emitEvent('handoff', { ...e, at: Date.now() }));
+}
+
+function fullGc(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('start the server worker with --expose-gc');
+  for (let i = 0; i < 3; i++) gc();
+}
+
+serveCommands({
+  /** Start the embedded engine in this process (in memory, or journaled in `dataDir`). */
+  async engine(a: { dataDir?: string }) {
+    engine = await startEngine({ port: 0, ...(a.dataDir ? { dataDir: a.dataDir } : {}) });
+    return { uri: engine.uri };
+  },
+  /** Servers A and B in this process on one store (this process's engine unless `mongo` is given). */
+  async pair(a: { mongo?: string; period: number; dbName: string }) {
+    const mongoUri = a.mongo ?? engine!.uri;
+    pair = await startPair({ mongoUri, portA: 0, portB: 0, period: a.period, dbName: a.dbName });
+    watch(pair.a.server);
+    watch(pair.b.server);
+    return { servers: [pair.a.server.address, pair.b.server.address], serving: pair.a.server.serving ? 'A' : 'B' };
+  },
+  /** One server of a pair whose other half runs in another process. */
+  async server(a: { tag: ServerTag; port: number; peerPort: number; mongo: string; period: number; dbName: string }) {
+    single = await startServer({
+      tag: a.tag, host: '127.0.0.1', port: a.port, peer: { host: '127.0.0.1', port: a.peerPort },
+      mongoUri: a.mongo, period: a.period, dbName: a.dbName,
+    });
+    watch(single.server);
+    return { address: single.server.address };
+  },
+  /** Which server of this process serves (if any). */
+  serving() {
+    return servers().find((s) => s.serving)?.tag ?? null;
+  },
+  /** End the serving server's period now. */
+  async handoff() {
+    const s = servers().find((x) => x.serving);
+    return s ? s.handoff() : false;
+  },
+  /** process.memoryUsage() after a full collection, plus the directory sizes. */
+  memory() {
+    fullGc();
+    return { ...process.memoryUsage(), users: servers().map((s) => s.directory.size) };
+  },
+  cpu() {
+    return process.cpuUsage();
+  },
+  /** Start sampling this process's CPU (V8 profiler, 1 ms interval), for the measured window only. */
+  async profileStart() {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 1000 });
+    await profiler.post('Profiler.start');
+    return true;
+  },
+  /** Stop sampling and write the profile (.cpuprofile JSON) to `path`. */
+  async profileStop(a: { path: string }) {
+    const { profile } = await profiler!.post('Profiler.stop');
+    profiler!.disconnect();
+    await writeFile(a.path, JSON.stringify(profile));
+    return true;
+  },
+  status() {
+    return servers().map((s) => s.status());
+  },
+  async close() {
+    await pair?.close();
+    await single?.close();
+    await engine?.close();
+    return true;
+  },
+});
+emitEvent('up');
