@@ -9,25 +9,23 @@
 import { EventEmitter } from 'node:events';
 import { AuthError, NotServingError, ProtocolError } from '../errors';
 import { detectDialect, type Dialect } from '../protocol/dialect';
-import { DENIAL_REASONS, denialFor, isUserRequest, type DialectName, type Push, type Reply, type Request, type ServerTag } from '../protocol/messages';
-import { decodeNative, encodeNative, type NativeFrame } from '../protocol/native';
+import { denialFor, isUserRequest, type DialectName, type Push, type Reply, type Request, type ServerTag } from '../protocol/messages';
+import { decodeNative, encodeNative } from '../protocol/native';
 import type { Store } from '../store/store';
 import type { UserDoc } from '../store/documents';
 import { formatAddress, type Address, type Transport } from '../transport/types';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
-import type { RequestContext, ServerCore, ServerCounters } from './context';
+import type { ServerCore, ServerCounters } from './context';
 import { Delivery, defaultDeliveryPolicy, type DeliveryPolicy } from './delivery';
 import { Directory } from './directory';
-import { Guard, defaultSecurityOptions, type AuthResult, type SecurityOptions } from './guard';
-import { Outbox, type Seal } from './outbox';
-import { sameAddress } from './paths';
-import { HANDLERS } from './handlers';
+import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
+import { Intake } from './intake';
+import { Outbox } from './outbox';
 import { KeyedQueue } from './keyed-queue';
-import { ReplyCache, type CachedReply } from './reply-cache';
+import { ReplyCache } from './reply-cache';
 import { Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, otherTag, type RoleTiming, type ServingReason, type StandbyReason } from './role';
-import { dedupKey, nativeFitRetrieved } from './wire';
 
 export interface ServerOptions {
   tag: ServerTag;
@@ -57,10 +55,6 @@ export interface ServerEvents {
   handoff: [{ from: ServerTag; to: ServerTag; epoch: number; users: number }];
 }
 
-/** Requests whose replies need no de-duplication record (no effect, or idempotent by construction). */
-const UNRECORDED = new Set<Request['type']>(['ACK', 'INITIALIZATION', 'END-CONNECTION', 'STATUS', 'WHO', 'PUBLISH', 'CHALLENGE-RESPONSE']);
-/** Requests that carry no RQ# and are never answered: never looked up in the reply cache either. */
-const UNANSWERED = new Set<Request['type']>(['ACK', 'CHALLENGE-RESPONSE']);
 /** A CHALLENGE is re-sent at most this often per user. */
 const CHALLENGE_RESEND_MS = 200;
 
@@ -76,6 +70,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly counters: ServerCounters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
   readonly guard: Guard;
   private readonly outbox: Outbox;
+  private readonly intake: Intake;
   private readonly transport: Transport;
   private readonly replies: ReplyCache;
   private readonly queue = new KeyedQueue();
@@ -100,6 +95,14 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.replies = new ReplyCache(200_000, this.replyLifetime);
     this.guard = new Guard({ ...defaultSecurityOptions(), ...opts.security }, opts.store);
     this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters);
+    this.intake = new Intake(this, {
+      serving: () => this.serving,
+      roleServing: () => this.role.serving,
+      replies: this.replies,
+      queue: this.queue,
+      outbox: this.outbox,
+      dialects: opts.dialects,
+    });
     this.role = new Role(opts.tag, opts.store, this.clock, { ...defaultRoleTiming(), ...opts.roleTiming }, this.log);
     this.sequencer = new Sequencer((count) => this.store.allocateSeqs(this.tag, this.servingEpoch(), count));
     this.delivery = new Delivery(
@@ -285,7 +288,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       } catch (err) {
         return this.onUndecodable(err, dialect, from);
       }
-      this.accept(req, dialect, from, bytes);
+      this.intake.accept(req, dialect, from, bytes);
     } catch (err) {
       // The server never crashes on input.
       this.counters.malformed++;
@@ -312,7 +315,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       return;
     }
     if (!frame.envelope.cid && msg.type !== 'STATUS') throw new AuthError('native request without a client id');
-    this.accept(msg, 'native', from, bytes, frame);
+    this.intake.accept(msg, 'native', from, bytes, frame);
   }
 
   private onUndecodable(err: unknown, dialect: DialectName, from: Address): void {
@@ -324,143 +327,4 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     const p = err.partial;
     this.outbox.sendTo(this.outbox.encodeReplies([denialFor(p.type, p.rq, p.name ?? '', err.message)], dialect), from);
   }
-
-  private accept(req: Request, dialect: DialectName, from: Address, bytes: Uint8Array, frame?: NativeFrame): void {
-    if (!this.serving) {
-      this.counters.ignored++;
-      return;
-    }
-    this.counters.requests++;
-    const ctr = frame?.envelope.ctr;
-    if (dialect !== 'native') this.guard.paths.legacySeen(from);
-    if (!this.guard.sourceAllowed(from)) return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
-    const key = dedupKey(dialect, from, frame?.envelope.cid, bytes);
-    // A retransmission is answered from the cache first: before its MAC or counter is looked at again.
-    const cached = UNANSWERED.has(req.type) ? undefined : this.replies.getEntry(key, Date.now());
-    if (cached) {
-      this.counters.duplicates++;
-      return this.sendCached(cached, dialect, from, ctr);
-    }
-    const name = 'name' in req ? req.name : formatAddress(from);
-    void this.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame));
-  }
-
-  /** One request, in its user's queue: retransmission check, authentication, limits, handler, reply. */
-  private async execute(req: Request, dialect: DialectName, from: Address, size: number, key: string, frame: NativeFrame | undefined): Promise<void> {
-    // A request queued behind another may find the lease gone: then it is not executed (the client retries elsewhere).
-    if (!this.role.serving) return;
-    const ctr = frame?.envelope.ctr;
-    const again = UNANSWERED.has(req.type) ? undefined : this.replies.getEntry(key, Date.now());
-    if (again) {
-      this.counters.duplicates++;
-      return this.sendCached(again, dialect, from, ctr);
-    }
-    const user = 'name' in req ? this.directory.get(req.name) : undefined;
-    const auth = await this.authenticate(req, frame, user, key);
-    if (!auth.ok) {
-      this.log.debug({ type: req.type, name: 'name' in req ? req.name : undefined, why: auth.why, ctr }, 'request refused');
-      // An exact replay of a request seen in the window is dropped; the others are told why (a stale ctr makes our client re-send).
-      if (auth.why !== 'replay') this.deny(req, auth.why === 'stale' ? DENIAL_REASONS.staleCounter : DENIAL_REASONS.auth, dialect, from, ctr);
-      return;
-    }
-    const release = () => {
-      if (auth.authed !== undefined && ctr !== undefined) this.guard.release(auth.authed, ctr);
-    };
-    if (user && !this.guard.userAllowed(user._id)) {
-      release();
-      return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
-    }
-    let remembered = false;
-    const ctx: RequestContext = {
-      core: this,
-      from,
-      dialect,
-      key,
-      requestBytes: size,
-      afterReply: [],
-      ...(frame?.envelope.cid !== undefined ? { cid: frame.envelope.cid } : {}),
-      ...(ctr !== undefined ? { ctr } : {}),
-      ...(auth.authed !== undefined ? { authed: auth.authed } : {}),
-      ...(auth.key ? { macKey: auth.key } : {}),
-      fitRetrieved: (reply) => (dialect === 'native' ? nativeFitRetrieved(reply) : this.opts.dialects[dialect]!.fitRetrieved(reply)),
-      remember: async (replies) => {
-        remembered = true;
-        const at = Date.now();
-        const wire = dialect === 'native' ? this.outbox.encodeReplies(replies, dialect, sealOf(ctx)) : undefined;
-        await this.store.saveReply(key, { replies, ...(wire ? { wire: wire.map((b) => b.toString('base64')) } : {}) }, at);
-        this.replies.set(key, replies, at, wire);
-      },
-    };
-    const handler = HANDLERS[req.type] as (c: RequestContext, r: Request) => Promise<Reply[]>;
-    try {
-      if (user && (auth.authed === user._id || user.key === undefined)) await this.noteContact(user, dialect, from, auth.authed !== undefined);
-      const replies = await handler(ctx, req);
-      const wire = this.outbox.encodeReplies(replies, dialect, sealOf(ctx));
-      if (remembered) {
-        // recorded by the handler already
-      } else if (replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined)) {
-        await ctx.remember(replies);
-      } else if (replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey)) {
-        // Kept in memory only (PUBLISH is idempotent by its stored text; the rest have no effect): an
-        // authenticated retransmission must find its reply, as its ctr is no longer fresh.
-        this.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
-      }
-      this.outbox.sendTo(wire, from);
-      for (const f of ctx.afterReply) f();
-    } catch (err) {
-      release();
-      // Not executed (store down, lease lost): stay silent so the client retries, possibly at the other server.
-      this.log.warn({ err: String(err), type: req.type }, 'request not executed');
-    }
-  }
-
-  /** MAC and counter of a native request; legacy requests are never authenticated. */
-  private async authenticate(req: Request, frame: NativeFrame | undefined, user: UserDoc | undefined, key: string): Promise<AuthResult> {
-    if (!frame) return { ok: true };
-    const auth = this.guard.authenticate(frame, user);
-    // A PUBLISH whose text is stored already is a retransmission (its record is the text): answered, not refused.
-    if (!auth.ok && auth.why !== 'auth' && req.type === 'PUBLISH' && user && (await this.store.findTextByReq(key))) {
-      const k = this.guard.userKey(user);
-      return k ? { ok: true, authed: user._id, key: k } : auth;
-    }
-    return auth;
-  }
-
-  /**
-   * A request the sender may make about `user` arrived: a legacy address
-   * that has now been heard from twice counts as validated, pushes resume,
-   * and a native address still unproven gets its CHALLENGE again.
-   */
-  private async noteContact(user: UserDoc, dialect: DialectName, from: Address, authed: boolean): Promise<void> {
-    let u = user;
-    if (dialect !== 'native' && u.key === undefined && !u.addrOk && sameAddress(from, u) && this.guard.paths.isValidated(from)) {
-      this.servingEpoch();
-      await this.store.updateUser(u._id, { addrOk: true });
-      u = { ...u, addrOk: true };
-      this.directory.set(u);
-      this.guard.counters.validations++;
-    }
-    if (u.addrOk) this.delivery.heardFrom(u._id);
-    else if (authed) this.challenge(u);
-  }
-
-  private sendCached(cached: CachedReply, dialect: DialectName, to: Address, ctr: number | undefined): void {
-    this.outbox.sendTo(cached.wire ?? this.outbox.encodeReplies(cached.replies, dialect, ctr !== undefined ? { ctr } : {}), to);
-  }
-
-  /** Refuse a request before it reaches its handler (it changes nothing). Requests without an RQ# are just dropped. */
-  private deny(req: Request, reason: string, dialect: DialectName, to: Address, ctr: number | undefined): void {
-    if (!('rq' in req)) return;
-    // The denial echoes the request's fields: a native PUBLISH-DENIED with an empty subject would not even decode.
-    const denial: Reply = req.type === 'PUBLISH'
-      ? { type: 'PUBLISH-DENIED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, reason }
-      : req.type === 'SUBJECTS'
-        ? { type: 'SUBJECTS-REJECTED', rq: req.rq, name: req.name, subjects: req.subjects, reason }
-        : denialFor(req.type, req.rq, 'name' in req ? req.name : '', reason);
-    this.outbox.sendTo(this.outbox.encodeReplies([denial], dialect, ctr !== undefined ? { ctr } : {}), to);
-  }
-}
-
-function sealOf(ctx: RequestContext): Seal {
-  return { ...(ctx.ctr !== undefined ? { ctr: ctx.ctr } : {}), ...(ctx.macKey ? { key: ctx.macKey } : {}) };
 }

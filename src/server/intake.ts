@@ -1,0 +1,183 @@
+/**
+ * A user request's path through the serving server, after decoding:
+ * rate limit per source → reply cache (a retransmission is answered, never
+ * executed again) → the user's queue → authentication (MAC with the user's
+ * key, replay window) → rate limit per user → handler → reply (sealed,
+ * recorded for retransmissions, within the address's budget).
+ */
+import { DENIAL_REASONS, denialFor, type DialectName, type Reply, type Request } from '../protocol/messages';
+import type { NativeFrame } from '../protocol/native';
+import type { Dialect } from '../protocol/dialect';
+import type { UserDoc } from '../store/documents';
+import { formatAddress, type Address } from '../transport/types';
+import type { RequestContext, ServerCore } from './context';
+import type { AuthResult } from './guard';
+import { HANDLERS } from './handlers';
+import type { KeyedQueue } from './keyed-queue';
+import type { Outbox, Seal } from './outbox';
+import { sameAddress } from './paths';
+import type { CachedReply, ReplyCache } from './reply-cache';
+import { dedupKey, nativeFitRetrieved } from './wire';
+
+/** Requests whose replies need no de-duplication record in the store (no effect, or idempotent by construction). */
+const UNRECORDED = new Set<Request['type']>(['ACK', 'INITIALIZATION', 'END-CONNECTION', 'STATUS', 'WHO', 'PUBLISH', 'CHALLENGE-RESPONSE']);
+/** Requests that carry no RQ# and are never answered: never looked up in the reply cache either. */
+const UNANSWERED = new Set<Request['type']>(['ACK', 'CHALLENGE-RESPONSE']);
+
+/** What the intake needs of its server besides the ServerCore. */
+export interface IntakeHost {
+  /** Serving and allowed to take requests (not draining). */
+  serving(): boolean;
+  /** Still holding the lease (a queued request is dropped once it is lost). */
+  roleServing(): boolean;
+  replies: ReplyCache;
+  queue: KeyedQueue;
+  outbox: Outbox;
+  dialects: Partial<Record<'text' | 'pickle', Dialect>>;
+}
+
+export class Intake {
+  constructor(
+    private readonly core: ServerCore,
+    private readonly h: IntakeHost,
+  ) {}
+
+  accept(req: Request, dialect: DialectName, from: Address, bytes: Uint8Array, frame?: NativeFrame): void {
+    if (!this.h.serving()) {
+      this.core.counters.ignored++;
+      return;
+    }
+    this.core.counters.requests++;
+    const ctr = frame?.envelope.ctr;
+    if (dialect !== 'native') this.core.guard.paths.legacySeen(from);
+    if (!this.core.guard.sourceAllowed(from)) return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+    const key = dedupKey(dialect, from, frame?.envelope.cid, bytes);
+    // A retransmission is answered from the cache first: before its MAC or counter is looked at again.
+    const cached = UNANSWERED.has(req.type) ? undefined : this.h.replies.getEntry(key, Date.now());
+    if (cached) {
+      this.core.counters.duplicates++;
+      return this.sendCached(cached, dialect, from, ctr);
+    }
+    const name = 'name' in req ? req.name : formatAddress(from);
+    void this.h.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame));
+  }
+
+  /** One request, in its user's queue: retransmission check, authentication, limits, handler, reply. */
+  private async execute(req: Request, dialect: DialectName, from: Address, size: number, key: string, frame: NativeFrame | undefined): Promise<void> {
+    // A request queued behind another may find the lease gone: then it is not executed (the client retries elsewhere).
+    if (!this.h.roleServing()) return;
+    const ctr = frame?.envelope.ctr;
+    const again = UNANSWERED.has(req.type) ? undefined : this.h.replies.getEntry(key, Date.now());
+    if (again) {
+      this.core.counters.duplicates++;
+      return this.sendCached(again, dialect, from, ctr);
+    }
+    const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
+    const auth = await this.authenticate(req, frame, user, key);
+    if (!auth.ok) {
+      this.core.log.debug({ type: req.type, name: 'name' in req ? req.name : undefined, why: auth.why, ctr }, 'request refused');
+      // An exact replay of a request seen in the window is dropped; the others are told why (a stale ctr makes our client re-send).
+      if (auth.why !== 'replay') this.deny(req, auth.why === 'stale' ? DENIAL_REASONS.staleCounter : DENIAL_REASONS.auth, dialect, from, ctr);
+      return;
+    }
+    const release = () => {
+      if (auth.authed !== undefined && ctr !== undefined) this.core.guard.release(auth.authed, ctr);
+    };
+    if (user && !this.core.guard.userAllowed(user._id)) {
+      release();
+      return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+    }
+    let remembered = false;
+    const ctx: RequestContext = {
+      core: this.core,
+      from,
+      dialect,
+      key,
+      requestBytes: size,
+      afterReply: [],
+      ...(frame?.envelope.cid !== undefined ? { cid: frame.envelope.cid } : {}),
+      ...(ctr !== undefined ? { ctr } : {}),
+      ...(auth.authed !== undefined ? { authed: auth.authed } : {}),
+      ...(auth.key ? { macKey: auth.key } : {}),
+      fitRetrieved: (reply) => (dialect === 'native' ? nativeFitRetrieved(reply) : this.h.dialects[dialect]!.fitRetrieved(reply)),
+      remember: async (replies) => {
+        remembered = true;
+        const at = Date.now();
+        const wire = dialect === 'native' ? this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx)) : undefined;
+        await this.core.store.saveReply(key, { replies, ...(wire ? { wire: wire.map((b) => b.toString('base64')) } : {}) }, at);
+        this.h.replies.set(key, replies, at, wire);
+      },
+    };
+    const handler = HANDLERS[req.type] as (c: RequestContext, r: Request) => Promise<Reply[]>;
+    try {
+      if (user && (auth.authed === user._id || user.key === undefined)) await this.noteContact(user, dialect, from, auth.authed !== undefined);
+      const replies = await handler(ctx, req);
+      const wire = this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx));
+      if (remembered) {
+        // recorded by the handler already
+      } else if (replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined)) {
+        await ctx.remember(replies);
+      } else if (replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey)) {
+        // Kept in memory only (PUBLISH is idempotent by its stored text; the rest have no effect): an
+        // authenticated retransmission must find its reply, as its ctr is no longer fresh.
+        this.h.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
+      }
+      this.h.outbox.sendTo(wire, from);
+      for (const f of ctx.afterReply) f();
+    } catch (err) {
+      release();
+      // Not executed (store down, lease lost): stay silent so the client retries, possibly at the other server.
+      this.core.log.warn({ err: String(err), type: req.type }, 'request not executed');
+    }
+  }
+
+  /** MAC and counter of a native request; legacy requests are never authenticated. */
+  private async authenticate(req: Request, frame: NativeFrame | undefined, user: UserDoc | undefined, key: string): Promise<AuthResult> {
+    if (!frame) return { ok: true };
+    const auth = this.core.guard.authenticate(frame, user);
+    // A PUBLISH whose text is stored already is a retransmission (its record is the text): answered, not refused.
+    if (!auth.ok && auth.why !== 'auth' && req.type === 'PUBLISH' && user && (await this.core.store.findTextByReq(key))) {
+      const k = this.core.guard.userKey(user);
+      return k ? { ok: true, authed: user._id, key: k } : auth;
+    }
+    return auth;
+  }
+
+  /**
+   * A request the sender may make about `user` arrived: a legacy address
+   * that has now been heard from twice counts as validated, pushes resume,
+   * and a native address still unproven gets its CHALLENGE again.
+   */
+  private async noteContact(user: UserDoc, dialect: DialectName, from: Address, authed: boolean): Promise<void> {
+    let u = user;
+    if (dialect !== 'native' && u.key === undefined && !u.addrOk && sameAddress(from, u) && this.core.guard.paths.isValidated(from)) {
+      this.core.servingEpoch();
+      await this.core.store.updateUser(u._id, { addrOk: true });
+      u = { ...u, addrOk: true };
+      this.core.directory.set(u);
+      this.core.guard.counters.validations++;
+    }
+    if (u.addrOk) this.core.delivery.heardFrom(u._id);
+    else if (authed) this.core.challenge(u);
+  }
+
+  private sendCached(cached: CachedReply, dialect: DialectName, to: Address, ctr: number | undefined): void {
+    this.h.outbox.sendTo(cached.wire ?? this.h.outbox.encodeReplies(cached.replies, dialect, ctr !== undefined ? { ctr } : {}), to);
+  }
+
+  /** Refuse a request before it reaches its handler (it changes nothing). Requests without an RQ# are just dropped. */
+  private deny(req: Request, reason: string, dialect: DialectName, to: Address, ctr: number | undefined): void {
+    if (!('rq' in req)) return;
+    // The denial echoes the request's fields: a native PUBLISH-DENIED with an empty subject would not even decode.
+    const denial: Reply = req.type === 'PUBLISH'
+      ? { type: 'PUBLISH-DENIED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, reason }
+      : req.type === 'SUBJECTS'
+        ? { type: 'SUBJECTS-REJECTED', rq: req.rq, name: req.name, subjects: req.subjects, reason }
+        : denialFor(req.type, req.rq, 'name' in req ? req.name : '', reason);
+    this.h.outbox.sendTo(this.h.outbox.encodeReplies([denial], dialect, ctr !== undefined ? { ctr } : {}), to);
+  }
+}
+
+function sealOf(ctx: RequestContext): Seal {
+  return { ...(ctx.ctr !== undefined ? { ctr: ctx.ctr } : {}), ...(ctx.macKey ? { key: ctx.macKey } : {}) };
+}
