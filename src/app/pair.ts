@@ -28,6 +28,14 @@ export interface ServerSetup {
   roleTiming?: Partial<RoleTiming>;
   /** --peer-secret, --require-auth, rate limits (defaults: defaultSecurityOptions(); the peer secret from the store). */
   security?: Partial<SecurityOptions>;
+  /**
+   * Whether security.peerSecret was configured by the operator (default
+   * true when there is one). A secret generated for a run is not: STATUS is
+   * then answered over loopback only.
+   */
+  peerSecretConfigured?: boolean;
+  /** WHO's online window, ms (default 60 s). */
+  presenceWindow?: number;
 }
 
 export interface StartedServer {
@@ -67,6 +75,9 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
     ...(setup.logger ? { logger: setup.logger } : {}),
     ...(setup.roleTiming ? { roleTiming: setup.roleTiming } : {}),
     ...(setup.security ? { security: setup.security } : {}),
+    statusSecret: setup.peerSecretConfigured === false ? undefined : setup.security?.peerSecret,
+    storeLabel: storeLabel(setup.mongoUri, setup.dbName),
+    ...(setup.presenceWindow !== undefined ? { presenceWindow: setup.presenceWindow } : {}),
   });
   server.start();
   return {
@@ -92,6 +103,8 @@ export interface PairSetup {
   roleTiming?: Partial<RoleTiming>;
   /** Security options of both servers; without a peer secret, one is generated for this run. */
   security?: Partial<SecurityOptions>;
+  /** WHO's online window, ms (default 60 s). */
+  presenceWindow?: number;
 }
 
 export interface StartedPair {
@@ -122,7 +135,10 @@ export async function startPair(setup: PairSetup): Promise<StartedPair> {
   const tb = await openUdp({ host, port: setup.portB });
   // One peer secret per run unless given: the two servers of this process share it, nobody else knows it.
   const security = { ...setup.security, peerSecret: setup.security?.peerSecret ?? newPeerSecret() };
-  const common = { host, mongoUri: setup.mongoUri, period: setup.period, ...pick(setup), security };
+  const common = {
+    host, mongoUri: setup.mongoUri, period: setup.period, ...pick(setup), security,
+    peerSecretConfigured: setup.security?.peerSecret !== undefined,
+  };
   const setups: Record<ServerTag, ServerSetup> = {
     A: { ...common, tag: 'A', port: ta.address().port, peer: tb.address() },
     B: { ...common, tag: 'B', port: tb.address().port, peer: ta.address() },
@@ -181,5 +197,16 @@ function pick(s: PairSetup): Partial<ServerSetup> {
   if (s.logger) out.logger = s.logger;
   if (s.chaos) out.chaos = s.chaos;
   if (s.roleTiming) out.roleTiming = s.roleTiming;
+  if (s.presenceWindow !== undefined) out.presenceWindow = s.presenceWindow;
   return out;
+}
+
+/**
+ * The store as the status report names it: the URI's hosts and the
+ * database, never credentials or options ("127.0.0.1:27017/rss").
+ */
+export function storeLabel(uri: string, dbName?: string): string {
+  // The store opens dbName, or "rss" (Store.open), whatever the URI's path says.
+  const m = /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]*)/.exec(uri);
+  return `${m?.[1] || '?'}/${dbName ?? 'rss'}`;
 }

@@ -12,7 +12,8 @@
  */
 import { Option, type Command } from 'commander';
 import type { Message } from '../protocol/messages';
-import { decodeNative, encodeNative, type NativeEnvelope } from '../protocol/native';
+import { deriveServerKey } from '../protocol/auth';
+import { decodeNative, encodeNativePadded, verifyNativeMac, type NativeEnvelope } from '../protocol/native';
 import type { Address } from '../transport/types';
 import { parseDuration } from './args';
 import { parseServers } from './client-args';
@@ -43,9 +44,9 @@ export interface ServerStatus {
   error?: string;
 }
 
-/** The HMAC key of a peer secret: its UTF-8 bytes. */
-function peerKey(secret: string): Buffer {
-  return Buffer.from(secret, 'utf8');
+/** The HMAC key of a peer secret: the peer key both servers derive from it (as for TAKEOVER). */
+export function peerKey(secret: string): Buffer {
+  return deriveServerKey(secret, 'rss peer mac');
 }
 
 /**
@@ -54,7 +55,8 @@ function peerKey(secret: string): Buffer {
  * what the servers check before answering anyone but loopback.
  */
 export function statusRequest(rq: number, envelope: NativeEnvelope, peerSecret?: string): Buffer {
-  return encodeNative({ type: 'STATUS', rq }, envelope, peerSecret ? peerKey(peerSecret) : undefined);
+  // Padded: a server sends an address it has not validated at most 3× what it received from it.
+  return encodeNativePadded({ type: 'STATUS', rq }, envelope, peerSecret ? peerKey(peerSecret) : undefined);
 }
 
 /** Retransmission of the STATUS request: first wait, doubling, capped. */
@@ -72,6 +74,8 @@ export async function queryStatus(
   const socket = await openUdp({ host: v6 ? '::' : '0.0.0.0', port: 0 });
   const identity = new ClientIdentity();
   const results: ServerStatus[] = servers.map((address, i) => ({ tag: i === 0 ? 'A' : 'B', address }));
+  const key = opts.peerSecret ? peerKey(opts.peerSecret) : undefined;
+  const isReport = (m: Message) => m.type === 'STATUS-REPORT';
   const byRq = new Map<number, { result: ServerStatus; wait: number; timer?: NodeJS.Timeout }>();
   try {
     await new Promise<void>((resolve) => {
@@ -90,7 +94,10 @@ export async function queryStatus(
       socket.onDatagram((bytes) => {
         let msg: Message;
         try {
-          msg = decodeNative(bytes).message;
+          const frame = decodeNative(bytes);
+          // With the secret, only a report the servers MACed with the peer key counts (a spoofed one is dropped).
+          if (key && isReport(frame.message) && !verifyNativeMac(frame, key)) return;
+          msg = frame.message;
         } catch {
           return; // not for us
         }

@@ -41,6 +41,12 @@ export interface ServerCore {
   push(user: UserDoc, msg: Push): boolean;
   /** Send (or re-send, throttled) the CHALLENGE for a native user's unvalidated address. */
   challenge(user: UserDoc): void;
+  /** WHO's online flag: heard from within the presence window and not given up on since. */
+  online(name: string): boolean;
+  /** An authenticated request or ACK from the user was accepted (presence). */
+  heard(name: string): void;
+  /** The user is gone (de-registered): forget its presence. */
+  gone(name: string): void;
   /** Status fields for operators. */
   status(): Record<string, unknown>;
 }

@@ -43,6 +43,11 @@ export class Intake {
   ) {}
 
   accept(req: Request, dialect: DialectName, from: Address, bytes: Uint8Array, frame?: NativeFrame): void {
+    // STATUS is answered by the server itself (RssServer.onStatus: the standby too, authorised by the peer key or loopback).
+    if (req.type === 'STATUS') {
+      this.core.counters.ignored++;
+      return;
+    }
     if (!this.h.serving()) {
       this.core.counters.ignored++;
       return;
@@ -112,6 +117,7 @@ export class Intake {
     try {
       if (user && (auth.authed === user._id || user.key === undefined)) await this.noteContact(user, dialect, from, auth.authed !== undefined);
       const replies = await handler(ctx, req);
+      if (req.type === 'DE-REGISTER' && !this.core.directory.get(req.name)) this.core.gone(req.name);
       const wire = this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx));
       if (remembered) {
         // recorded by the handler already
@@ -157,6 +163,8 @@ export class Intake {
       this.core.directory.set(u);
       this.core.guard.counters.validations++;
     }
+    // Presence (WHO's online flag): only what the user proved, or a legacy user that has no proof to give.
+    if (authed || u.key === undefined) this.core.heard(u._id);
     if (u.addrOk) this.core.delivery.heardFrom(u._id);
     else if (authed) this.core.challenge(u);
   }

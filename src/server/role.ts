@@ -78,6 +78,21 @@ export class Role extends EventEmitter<RoleEvents> {
     return this.state === 'serving' && this.clock.now() - this.lastRenewal < this.timing.leaseTtl - this.timing.safetyMargin;
   }
 
+  /**
+   * Standby: how long until the holder's lease would expire by this server's
+   * clock if its beat stays still (leaseTtl − time since the beat last
+   * moved); undefined while serving or before a lease was seen.
+   */
+  leaseTimeLeft(): number | undefined {
+    if (this.state === 'serving' || !this.watched) return undefined;
+    return Math.max(0, this.timing.leaseTtl - (this.clock.now() - this.watched.since));
+  }
+
+  /** The highest epoch this server has seen (held, handed over, or watched in the store). */
+  get lastSeenEpoch(): number {
+    return Math.max(this.epoch, this.watched?.epoch ?? 0);
+  }
+
   start(): void {
     this.running = true;
     this.schedule(0);

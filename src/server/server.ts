@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { AuthError, NotServingError, ProtocolError } from '../errors';
 import { detectDialect, type Dialect } from '../protocol/dialect';
 import { denialFor, isUserRequest, type DialectName, type Push, type Reply, type Request, type ServerTag } from '../protocol/messages';
-import { decodeNative, encodeNative } from '../protocol/native';
+import { decodeNative, encodeNative, encodeNativePadded, type NativeFrame } from '../protocol/native';
 import type { Store } from '../store/store';
 import type { UserDoc } from '../store/documents';
 import { formatAddress, type Address, type Transport } from '../transport/types';
@@ -20,7 +20,11 @@ import type { ServerCore, ServerCounters } from './context';
 import { Delivery, defaultDeliveryPolicy, type DeliveryPolicy } from './delivery';
 import { Directory } from './directory';
 import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
+import { isLoopback } from './status-gate';
 import { Intake } from './intake';
+import { DEFAULT_PRESENCE_WINDOW_MS, Presence } from './presence';
+import { RateSampler } from './rates';
+import { StatusGate } from './status-gate';
 import { Outbox } from './outbox';
 import { KeyedQueue } from './keyed-queue';
 import { ReplyCache } from './reply-cache';
@@ -47,6 +51,16 @@ export interface ServerOptions {
   replyLifetime?: number;
   /** Authentication, rate limits and the peer secret (defaults: defaultSecurityOptions()). */
   security?: Partial<SecurityOptions>;
+  /**
+   * The peer secret as the operator configured it (not one generated for a
+   * run): STATUS must then carry a MAC with its peer key. Without it, STATUS
+   * is answered to loopback sources only. Default: security.peerSecret.
+   */
+  statusSecret?: string;
+  /** A user heard from within this long is online for WHO (ms; default 60 s). */
+  presenceWindow?: number;
+  /** What the status report names as the store (hosts and database, never credentials). */
+  storeLabel?: string;
 }
 
 export interface ServerEvents {
@@ -69,7 +83,12 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly role: Role;
   readonly counters: ServerCounters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
   readonly guard: Guard;
+  readonly presence: Presence;
   private readonly outbox: Outbox;
+  private readonly rates: RateSampler;
+  private readonly statusGate: StatusGate;
+  /** When the current serving period ends (server clock), while serving. */
+  private periodEndsAt: number | undefined;
   private readonly intake: Intake;
   private readonly transport: Transport;
   private readonly replies: ReplyCache;
@@ -103,17 +122,27 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       outbox: this.outbox,
       dialects: opts.dialects,
     });
+    const deliveryPolicy = { ...defaultDeliveryPolicy(), ...opts.delivery };
+    // Delivery gives up after its whole retransmission schedule (plus a little for the last ACK to arrive).
+    const giveUpAfter = deliveryPolicy.firstTimeout * (2 ** deliveryPolicy.maxTransmissions - 1) + 100;
+    this.presence = new Presence(
+      { window: opts.presenceWindow ?? DEFAULT_PRESENCE_WINDOW_MS, giveUpAfter },
+      (name) => this.directory.get(name) !== undefined,
+      () => this.directory.size,
+    );
+    this.rates = new RateSampler(this.clock, () => ({ requests: this.counters.requests, pushes: this.counters.pushes }));
+    const statusSecret = 'statusSecret' in opts ? opts.statusSecret : opts.security?.peerSecret;
+    this.statusGate = new StatusGate(statusSecret, () => Date.now());
     this.role = new Role(opts.tag, opts.store, this.clock, { ...defaultRoleTiming(), ...opts.roleTiming }, this.log);
     this.sequencer = new Sequencer((count) => this.store.allocateSeqs(this.tag, this.servingEpoch(), count));
     this.delivery = new Delivery(
       {
         pending: async (user, limit) => {
           const visible = this.sequencer.watermark;
-          const { texts, more, missing } = await this.store.pendingTexts(user, limit);
-          const orphans = missing.filter((s) => s < visible);
-          if (orphans.length > 0) await this.store.removeInbox(user, orphans);
+          // An owed text not found is being stored right now (a row is never dropped for it: it may be in flight).
+          const { texts, more } = await this.store.pendingTexts(user, limit);
           const shown = texts.filter((t) => t._id < visible);
-          return { texts: shown, more: more || shown.length < texts.length || orphans.length > 0 };
+          return { texts: shown, more: more || shown.length < texts.length };
         },
         received: (user, seqs) => this.store.removeInbox(user, seqs),
         send: (user, text) => {
@@ -121,11 +150,13 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
           if (!u) return false;
           // Until the address proves it receives, the texts stay owed in the inbox.
           if (!u.addrOk) return 'blocked';
-          return this.push(u, { type: 'MESSAGE', ...text, to: user }) || 'blocked';
+          const sent = this.push(u, { type: 'MESSAGE', ...text, to: user });
+          if (sent) this.presence.pushed(user, this.clock.now());
+          return sent || 'blocked';
         },
       },
       this.clock,
-      { ...defaultDeliveryPolicy(), ...opts.delivery },
+      deliveryPolicy,
       this.log,
     );
     this.role.on('serving', (e) => void this.onServing(e.epoch, e.reason));
@@ -136,11 +167,13 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   /** Start watching or holding the lease. */
   start(): void {
     this.role.start();
+    this.rates.start();
   }
 
   /** Stop serving and release the socket (the lease expires by itself, as after a crash). */
   async close(): Promise<void> {
     this.periodTimer?.cancel();
+    this.rates.stop();
     this.role.removeAllListeners();
     this.role.stop();
     this.delivery.stop();
@@ -156,6 +189,20 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   /** Serving and allowed to act right now. */
   get serving(): boolean {
     return this.ready && !this.draining && this.role.serving;
+  }
+
+  /** WHO's online flag: heard from within the presence window and not given up on since (serving server only). */
+  online(name: string): boolean {
+    return this.serving && this.presence.online(name, this.clock.now());
+  }
+
+  /** An authenticated request or ACK from a user was accepted. */
+  heard(name: string): void {
+    this.presence.heard(name, this.clock.now());
+  }
+
+  gone(name: string): void {
+    this.presence.forget(name);
   }
 
   servingEpoch(): number {
@@ -201,10 +248,20 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   }
 
   status(): Record<string, unknown> {
+    const serving = this.serving;
+    const now = this.clock.now();
+    const left = serving
+      ? this.periodEndsAt === undefined ? undefined : Math.max(0, this.periodEndsAt - now)
+      : this.role.leaseTimeLeft();
+    const rates = this.rates.perSecond();
     return {
       tag: this.tag,
-      role: this.serving ? 'serving' : 'standby',
-      epoch: this.role.epoch,
+      role: serving ? 'serving' : 'standby',
+      epoch: serving ? this.role.epoch : Math.max(this.role.epoch, this.role.lastSeenEpoch),
+      ...(left !== undefined ? { timeLeftMs: Math.round(left), timeLeftOf: serving ? 'period' : 'lease' } : {}),
+      requestsPerSecond: rates.requests,
+      pushesPerSecond: rates.pushes,
+      ...(this.opts.storeLabel ? { store: this.opts.storeLabel } : {}),
       address: formatAddress(this.self),
       peer: formatAddress(this.peer),
       users: this.directory.size,
@@ -214,8 +271,19 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       ...this.delivery.stats,
       ...this.guard.counters,
       ...this.guard.paths.stats,
-      tracked: { ...this.guard.sizes(), replyCache: this.replies.size },
+      tracked: { ...this.guard.sizes(), replyCache: this.replies.size, presence: this.presence.size },
     };
+  }
+
+  /** status() plus what needs the store (texts stored); the store's failure leaves that field out. */
+  async statusReport(): Promise<Record<string, unknown>> {
+    const s = this.status();
+    try {
+      s.texts = await this.store.countTexts();
+    } catch (err) {
+      this.log.debug({ err: String(err) }, 'could not count texts for STATUS');
+    }
+    return s;
   }
 
   /** Send `msg` to every registered user whose address is validated; returns how many. */
@@ -244,6 +312,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       if (this.role.epoch !== epoch || this.role.state !== 'serving') return;
       this.directory.load(users);
       this.guard.reset();
+      this.presence.clear();
       for (const r of recent) {
         const rec = r.reply as { replies: Reply[]; wire?: string[] };
         this.replies.set(r._id, rec.replies, r.at, rec.wire?.map((w) => Buffer.from(w, 'base64')));
@@ -254,6 +323,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       if (reason === 'failover') this.broadcast({ type: 'CHANGE-SERVER', host: this.self.host, port: this.self.port, tag: this.tag, epoch });
       this.periodTimer?.cancel();
       this.periodTimer = this.clock.after(this.opts.period, () => void this.handoff());
+      this.periodEndsAt = this.clock.now() + this.opts.period;
       this.emit('serving', { tag: this.tag, epoch, reason });
     } catch (err) {
       this.log.error({ err: String(err) }, 'could not load state on taking the lease');
@@ -263,6 +333,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private onStandby(epoch: number, reason: StandbyReason): void {
     this.ready = false;
     this.periodTimer?.cancel();
+    this.periodEndsAt = undefined;
+    this.presence.clear();
     this.delivery.stop();
     this.sequencer.reset();
     this.replies.clear();
@@ -310,12 +382,37 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       else if (msg.from !== otherTag(this.tag)) this.guard.counters.forgedPeer++;
       return;
     }
+    if (msg.type === 'STATUS') return this.onStatus(frame, msg.rq, from);
     if (!isUserRequest(msg)) {
       this.counters.ignored++;
       return;
     }
-    if (!frame.envelope.cid && msg.type !== 'STATUS') throw new AuthError('native request without a client id');
+    if (!frame.envelope.cid) throw new AuthError('native request without a client id');
     this.intake.accept(msg, 'native', from, bytes, frame);
+  }
+
+  /**
+   * STATUS, answered by either server (the standby too), before the serving
+   * check and outside the reply cache and the users' queues: it changes
+   * nothing. Authorised by a MAC with the peer key (fresh counter, its own
+   * replay window), or, when no peer secret was configured, by a loopback
+   * source. A refusal is answered on loopback only; elsewhere, silence.
+   */
+  private onStatus(frame: NativeFrame, rq: number, from: Address): void {
+    const verdict = this.statusGate.check(frame, from);
+    if (verdict !== 'ok') {
+      this.guard.counters.authFailed++;
+      this.log.debug({ from: formatAddress(from), why: verdict }, 'STATUS refused');
+      if (isLoopback(from.host)) {
+        this.outbox.sendTo([encodeNativePadded({ type: 'DENIED', rq, reason: verdict }, ctrOf(frame))], from);
+      }
+      return;
+    }
+    if (!this.guard.sourceAllowed(from)) return;
+    void this.statusReport().then((status) => {
+      const key = this.statusGate.key;
+      this.outbox.sendTo([encodeNative({ type: 'STATUS-REPORT', rq, status }, ctrOf(frame), key)], from);
+    });
   }
 
   private onUndecodable(err: unknown, dialect: DialectName, from: Address): void {
@@ -327,4 +424,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     const p = err.partial;
     this.outbox.sendTo(this.outbox.encodeReplies([denialFor(p.type, p.rq, p.name ?? '', err.message)], dialect), from);
   }
+}
+
+function ctrOf(frame: NativeFrame): { ctr?: number } {
+  return frame.envelope.ctr !== undefined ? { ctr: frame.envelope.ctr } : {};
 }

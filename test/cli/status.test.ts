@@ -10,6 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { formatDuration, formatStatusTable, queryStatus, registerStatusCommand, runStatusCommand, statusRequest, statusRows } from '../../src/cli/status';
 import type { CliIo } from '../../src/cli/client-output';
 import { decodeNative, encodeNative, verifyNativeMac } from '../../src/protocol/native';
+import { deriveServerKey } from '../../src/protocol/auth';
+import { LIMITS } from '../../src/protocol/limits';
+import { StatusGate, isLoopback } from '../../src/server/status-gate';
 import { freeUdpPort } from '../helpers/processes';
 import { startSystem, type TestSystem } from '../helpers/system';
 
@@ -18,8 +21,8 @@ afterEach(async () => {
   await Promise.all(cleanup.splice(0).map((c) => c()));
 });
 
-async function system(): Promise<TestSystem> {
-  const sys = await startSystem();
+async function system(opts: Parameters<typeof startSystem>[0] = {}): Promise<TestSystem> {
+  const sys = await startSystem(opts);
   cleanup.push(() => sys.close());
   return sys;
 }
@@ -53,8 +56,11 @@ describe('statusRequest', () => {
     expect(plain.envelope).toEqual({ cid: 'op', ctr: 9 });
     expect(plain.mac).toBeUndefined();
     const signed = decodeNative(statusRequest(5, { cid: 'op', ctr: 9 }, 's3cret'));
-    expect(verifyNativeMac(signed, Buffer.from('s3cret'))).toBe(true);
-    expect(verifyNativeMac(signed, Buffer.from('other'))).toBe(false);
+    expect(verifyNativeMac(signed, deriveServerKey('s3cret', 'rss peer mac'))).toBe(true);
+    expect(verifyNativeMac(signed, deriveServerKey('other', 'rss peer mac'))).toBe(false);
+    expect(verifyNativeMac(signed, Buffer.from('s3cret'))).toBe(false);
+    // Padded, so that the report fits the 3× budget of an address the server has not validated.
+    expect(statusRequest(5, { cid: 'op', ctr: 9 }).length).toBeGreaterThanOrEqual(LIMITS.minNativeRequest);
   });
 });
 
@@ -101,12 +107,12 @@ describe('queryStatus against a running pair', () => {
     await bob.subjects('bob', ['news']);
     for (let i = 0; i < 3; i++) await alice.publish('alice', 'news', `text ${i}`);
     await bob.retrieve('bob');
-    // A retransmitted REGISTER of a third user: executed once, answered twice.
+    // A retransmitted REGISTER of a third user (without a key: refused): executed once, answered twice.
     await sendTwice(encodeNative({ type: 'REGISTER', rq: 1, name: 'carl', host: '127.0.0.1', port: 9 }, { cid: 'raw1', ctr: 1 }), sys.servers[0]);
 
     const [a] = await queryStatus(sys.servers, { timeoutMs: 1500 });
     expect(a!.tag).toBe('A');
-    expect(a!.status).toMatchObject({ tag: 'A', role: 'serving', epoch: 1, users: 3, published: 3, duplicates: 1 });
+    expect(a!.status).toMatchObject({ tag: 'A', role: 'serving', epoch: 1, users: 2, published: 3, duplicates: 1 });
     expect(a!.status!.requests as number).toBeGreaterThanOrEqual(10);
     expect(a!.status!.uptimeSeconds as number).toBeGreaterThanOrEqual(0);
   });
@@ -135,8 +141,80 @@ describe('queryStatus against a running pair', () => {
     await expect(program.parseAsync(['status', '--servers', 'nowhere'], { from: 'user' })).rejects.toMatchObject({ code: 'commander.invalidArgument' });
   });
 
-  // Server side pending (src/server/**, owned by the security helper): see the report of this change.
-  it.todo('the standby answers STATUS too (role standby, the epoch it last saw, time left in the lease)');
-  it.todo('reports time left in the period, texts stored, requests and pushes per second, retransmissions and the store in use');
-  it.todo('refuses STATUS without the peer secret (or from a non-loopback address when none is set), and answers with it');
+  it('the standby answers STATUS too (role standby, the epoch it last saw, time left in the lease)', async () => {
+    const sys = await system();
+    // Let B watch the lease for a while (its first look only records the beat).
+    await new Promise((r) => setTimeout(r, 200));
+    const [a, b] = await queryStatus(sys.servers, { timeoutMs: 1500 });
+    expect(a!.status).toMatchObject({ role: 'serving', epoch: 1, timeLeftOf: 'period' });
+    expect(b!.status).toMatchObject({ tag: 'B', role: 'standby', epoch: 1, timeLeftOf: 'lease', users: 0 });
+    // The test pair's lease lives 600 ms; the holder beats every 100 ms.
+    expect(b!.status!.timeLeftMs as number).toBeGreaterThan(0);
+    expect(b!.status!.timeLeftMs as number).toBeLessThanOrEqual(600);
+  });
+
+  it('reports time left in the period, texts stored, requests and pushes per second, retransmissions and the store in use', async () => {
+    const sys = await system();
+    const alice = await sys.client();
+    const bob = await sys.client();
+    await alice.register('alice');
+    await bob.register('bob');
+    await alice.subjects('alice', ['news']);
+    await bob.subjects('bob', ['news']);
+    for (let i = 0; i < 4; i++) await alice.publish('alice', 'news', `text ${i}`);
+    await new Promise((r) => setTimeout(r, 200));
+    const [a] = await queryStatus(sys.servers, { timeoutMs: 1500 });
+    const s = a!.status!;
+    expect(s).toMatchObject({ role: 'serving', timeLeftOf: 'period', texts: 4, published: 4 });
+    expect(s.timeLeftMs as number).toBeGreaterThan(590_000);
+    expect(s.timeLeftMs as number).toBeLessThanOrEqual(600_000);
+    expect(s.requestsPerSecond as number).toBeGreaterThan(0);
+    expect(s.pushesPerSecond as number).toBeGreaterThan(0);
+    expect(s.retransmissions).toEqual(expect.any(Number));
+    expect(s.store).toMatch(/^127\.0\.0\.1:\d+\/e2e_\d+_\d+$/);
+    expect(String(s.store)).not.toMatch(/mongodb:|@/);
+    // The table reads every one of them.
+    const rows = Object.fromEntries(statusRows(s));
+    expect(rows['time left']).toMatch(/^\d+m \d+s \(period\)$/);
+    expect(rows.texts).toBe('4');
+  });
+
+  it('refuses STATUS without the peer secret (or from a non-loopback address when none is set), and answers with it', async () => {
+    const sys = await system({ security: { peerSecret: 'ops s3cret' } });
+    const refused = await queryStatus(sys.servers, { timeoutMs: 1500 });
+    // Loopback is told why; both servers refuse, standby included.
+    expect(refused.map((r) => r.error)).toEqual(['refused: peer secret required', 'refused: peer secret required']);
+    const wrong = await queryStatus(sys.servers, { timeoutMs: 1500, peerSecret: 'guess' });
+    expect(wrong.every((r) => r.status === undefined)).toBe(true);
+    const ok = await queryStatus(sys.servers, { timeoutMs: 1500, peerSecret: 'ops s3cret' });
+    expect(ok.map((r) => r.status?.role)).toEqual(['serving', 'standby']);
+
+    // The same signed datagram again is a replay: refused, not answered twice.
+    const key = deriveServerKey('ops s3cret', 'rss peer mac');
+    const gate = new StatusGate('ops s3cret', () => 1_000);
+    const frame = decodeNative(encodeNative({ type: 'STATUS', rq: 1 }, { cid: 'op', ctr: 1_000_000 }, key));
+    expect(gate.check(frame, { host: '10.0.0.7', port: 1 })).toBe('ok');
+    expect(gate.check(frame, { host: '10.0.0.7', port: 1 })).toBe('stale counter');
+    // A counter far from the server's time is refused as well.
+    const old = decodeNative(encodeNative({ type: 'STATUS', rq: 2 }, { cid: 'op', ctr: 1 }, key));
+    expect(new StatusGate('ops s3cret', () => 1_000_000).check(old, { host: '10.0.0.7', port: 1 })).toBe('stale counter');
+
+    // Without a configured secret: loopback only.
+    const open = new StatusGate(undefined, () => 0);
+    const unsigned = decodeNative(encodeNative({ type: 'STATUS', rq: 3 }, { cid: 'op', ctr: 5 }));
+    expect(open.check(unsigned, { host: '127.0.0.1', port: 1 })).toBe('ok');
+    expect(open.check(unsigned, { host: '::ffff:127.0.0.2', port: 1 })).toBe('ok');
+    expect(open.check(unsigned, { host: '192.168.1.5', port: 1 })).toBe('loopback only');
+    expect(['127.0.0.1', '127.9.8.7', '::1', '::ffff:127.0.0.1'].every(isLoopback)).toBe(true);
+    expect(['10.0.0.1', '::ffff:10.0.0.1', '128.0.0.1', 'fe80::1', '1127.0.0.1'].some(isLoopback)).toBe(false);
+  });
+
+  it('refuses a non-loopback STATUS in silence when no secret is configured', async () => {
+    // A server core seen through a fake transport: the request comes from 192.0.2.1.
+    const sys = await system();
+    const server = sys.pair.b.server as unknown as { onDatagram(b: Buffer, from: { host: string; port: number }): void };
+    const before = sys.pair.b.server.guard.counters.authFailed;
+    server.onDatagram(statusRequest(9, { cid: 'op', ctr: Date.now() * 1000 }), { host: '192.0.2.1', port: 4000 });
+    expect(sys.pair.b.server.guard.counters.authFailed).toBe(before + 1);
+  });
 });

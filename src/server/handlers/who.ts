@@ -9,6 +9,6 @@ export const who: Handler<'WHO'> = async (ctx, req) => {
   if (why || !user) return [{ type: 'WHO-DENIED', rq: req.rq, name: req.name, reason: why ?? 'unknown name' }];
   const names = new Set<string>();
   for (const s of user.subjects) for (const u of core.directory.interested(s, req.name)) names.add(u._id);
-  const users = [...names].sort().map((name) => ({ name, online: false }));
+  const users = [...names].sort().map((name) => ({ name, online: core.online(name) }));
   return [{ type: 'WHO-LIST', rq: req.rq, name: req.name, users }];
 };
