@@ -116,6 +116,8 @@ describe('chaos: loss, duplication, reordering, handoffs and a crash', () => {
       for (let k = 1; k < seqs.length; k++) if (seqs[k]! <= seqs[k - 1]!) outOfOrder++;
       const have = new Set(seqs);
       missing += want.filter((s) => !have.has(s)).length;
+      // On failure, say which texts each user lacks (it tells a lost inbox row from a reordering).
+      if (want.some((s) => !have.has(s))) console.error(`chaos: ${name}: missing ${want.filter((s) => !have.has(s)).join(',')}; got ${seqs.length}/${want.length}; last ${seqs.at(-1)}`);
     }
     const totals = { published: USERS * PER_USER, acknowledged: acked.length, stored: texts.length, delivered, missing, duplicates, outOfOrder };
     console.info(`chaos: ${JSON.stringify(totals)}`);
