@@ -6,7 +6,10 @@
 import { RssClient } from '../client/client';
 import { MAX_RETRANSMIT, MAX_WAIT_MS } from '../client/retry';
 import { DeniedError, RssError, TimeoutError } from '../errors';
+import { logged } from '../transport/logging';
 import { formatAddress, type Address } from '../transport/types';
+import { openUdp } from '../transport/udp';
+import type { Logger } from '../util/log';
 import { FileKeyRing, keyScope, loadClientId } from './client-identity';
 import { Printer, type CliIo } from './client-output';
 
@@ -22,11 +25,21 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Keep the client id and the user keys in this file (the command always does; without it a run gets a fresh id and no keys). */
   identityFile?: string;
+  /** --log-level / --log-file: every datagram the client sends and receives is logged at debug level. */
+  logger?: Logger;
 }
 
 /** Open a client for a command run. */
 export async function openClient(conn: ConnectOptions): Promise<RssClient> {
+  // With a logger, the client's socket is wrapped so the log shows what the client itself sent and received.
+  let transport;
+  if (conn.logger) {
+    const v6 = conn.servers[0].host.includes(':');
+    const socket = await openUdp({ host: conn.bind?.host ?? (v6 ? '::' : '0.0.0.0'), port: conn.bind?.port ?? 0 });
+    transport = logged(socket, conn.logger.child({ component: 'client-udp' }));
+  }
   return RssClient.open({
+    ...(transport ? { transport } : {}),
     // loadClientId creates the file, so the key ring reads an existing one.
     ...(conn.identityFile ? { cid: await loadClientId(conn.identityFile), keys: new FileKeyRing(conn.identityFile, keyScope(conn.servers)) } : {}),
     servers: conn.servers,

@@ -1,5 +1,6 @@
 /**
- * The interactive menu of `rss client` (seed 000's six operations plus quit).
+ * The interactive menu of `rss client` (seed 000's six operations, WHO,
+ * the serving server's status, and quit).
  * Pushed texts are printed above the prompt as they arrive without breaking
  * the line being typed. When stdin is not a TTY it reads plain lines and
  * prints only results, so a script or a test can drive it.
@@ -14,7 +15,8 @@ import { Printer, type CliIo } from './client-output';
 
 const MENU = [
   '1) register   2) de-register   3) update address',
-  '4) subjects of interest   5) publish   6) retrieve texts   q) quit',
+  '4) subjects of interest   5) publish   6) retrieve texts',
+  '7) who shares my subjects   8) server status   q) quit',
 ].join('\n');
 
 /** Lines from readline, queued: a piped stdin delivers lines before anyone asks for them. */
@@ -168,6 +170,19 @@ async function operate(
       const r = await client.retrieve(name, line === '' ? {} : { last: parseLast(line) });
       for (const t of r.texts) p.text(t);
       if (r.texts.length === 0) p.info('(no texts)');
+      return;
+    }
+    case '7': {
+      const name = await askName();
+      const r = await client.who(name);
+      if (p.json) p.result(r, '');
+      else if (r.users.length === 0) p.info('(nobody shares a subject)');
+      else for (const u of r.users) p.info(`${u.name} ${u.online ? 'online' : 'offline'}`);
+      return;
+    }
+    case '8': {
+      const r = await client.status();
+      p.result(r, JSON.stringify(r.status, null, 2));
       return;
     }
     default:

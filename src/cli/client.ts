@@ -3,7 +3,7 @@
  * interactive menu; with one it runs that one operation and exits 0 when the
  * server accepted, 1 when it denied, 2 on a usage error or no answer.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError as UsageError, type Command } from 'commander';
 import type { Address } from '../transport/types';
 import {
   EXIT, runDeregister, runListen, runPublish, runRegister, runRetrieve, runStatus, runSubjects, runUpdate, runWho,
@@ -12,6 +12,7 @@ import {
 import { joinText, parseBind, parseHostPort, parseLast, parseName, parseServers, parseSubject, parseSubjects, parseTimeout } from './client-args';
 import { defaultIdentityFile } from './client-identity';
 import { runMenu } from './client-menu';
+import { createLogger, LOG_LEVELS } from './logger';
 import { processIo, type CliIo } from './client-output';
 
 /** What the command needs from its surroundings (the process by default; tests inject their own). */
@@ -33,6 +34,8 @@ interface ClientOptions {
   json?: boolean;
   timeout?: number;
   identity?: string;
+  logLevel: string;
+  logFile?: string;
 }
 
 function signalStop(): AbortSignal {
@@ -45,6 +48,11 @@ function signalStop(): AbortSignal {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return ac.signal;
+}
+
+function parseLogLevel(v: string): string {
+  if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new UsageError(`invalid log level "${v}" (${LOG_LEVELS.join(', ')})`);
+  return v;
 }
 
 /** Add `client` and its sub-commands to the program. */
@@ -63,13 +71,18 @@ export function registerClientCommand(program: Command, deps: ClientCommandDeps 
     .option('--json', 'print one JSON object per result or text line')
     .option('--timeout <ms>', 'give up when no server answered within this time (default 10000)', parseTimeout)
     .option('--identity <file>', 'file keeping this client\'s id: users belong to the client that registered them (default: in the rss data folder)')
+    .option('--log-level <level>', 'trace, debug (every datagram), info, warn, error or silent', parseLogLevel, 'silent')
+    .option('--log-file <path>', 'write logs to this file (JSON lines) instead of stderr')
     .addHelpText('after', '\nExit codes: 0 accepted, 1 denied by the server (reason on stderr), 2 usage error or no answer.')
     .action(async (_opts: ClientOptions, cmd: Command) => done(await runMenu(await conn(cmd), io)));
 
   /** Options of `client` as seen from any sub-command (they may come before or after its name). */
   const conn = async (cmd: Command): Promise<ConnectOptions> => {
     const o = cmd.optsWithGlobals<ClientOptions>();
+    // No logger at all unless asked for: the one-shot commands stay as fast as they were.
+    const logger = o.logLevel !== 'silent' || o.logFile ? await createLogger(o.logLevel, o.logFile) : undefined;
     return {
+      ...(logger ? { logger } : {}),
       servers: o.servers,
       ...(o.bind ? { bind: o.bind } : {}),
       json: Boolean(o.json),

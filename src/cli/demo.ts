@@ -15,6 +15,7 @@ import type { RssServer } from '../server/server';
 import type { UserDoc } from '../store/documents';
 import { parseDuration, parsePort } from './args';
 import { createLogger } from './logger';
+import { parseSecret } from './server';
 import { fail, onShutdown } from './run';
 
 interface DemoOptions {
@@ -27,6 +28,8 @@ interface DemoOptions {
   console?: boolean;
   logLevel: string;
   logFile?: string;
+  peerSecret?: string;
+  requireAuth?: boolean;
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -42,6 +45,8 @@ export function registerDemoCommand(program: Command): void {
     .option('--console', 'read console commands from stdin even when it is not a terminal')
     .option('--log-level <level>', 'trace, debug (every datagram), info, warn, error or silent', 'warn')
     .option('--log-file <path>', 'write logs to this file (JSON lines) instead of stderr')
+    .option('--peer-secret <secret>', 'secret of both servers (authenticates TAKEOVER and `rss status`, wraps user keys); default: a random one per run, and `rss status` over loopback only', parseSecret)
+    .option('--require-auth', 'refuse registrations from the unauthenticated legacy dialects (canonical text, seed 000)')
     .action(async (o: DemoOptions) => {
       try {
         await runDemo(o);
@@ -78,6 +83,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
     mongoUri: db.uri, portA: o.portA, portB: o.portB, period: o.period, logger,
     dbName: `rss_demo_${Date.now().toString(36)}`,
     ...(o.chaos ? { chaos: o.chaos } : {}),
+    security: { requireAuth: Boolean(o.requireAuth), ...(o.peerSecret !== undefined ? { peerSecret: o.peerSecret } : {}) },
   });
   const a = pair.a.server.address;
   const b = pair.b.server.address;
@@ -85,7 +91,8 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const ms = Math.round(performance.now() - started);
   process.stdout.write(
     `rss demo ready in ${ms} ms: A ${a.host}:${a.port}, B ${b.host}:${b.port}, serving ${serving}; ` +
-      `store ${db.kind}; period ${o.period} ms${o.chaos ? `; chaos ${o.chaos}` : ''}\n` +
+      `store ${db.kind}; period ${o.period} ms${o.chaos ? `; chaos ${o.chaos}` : ''}` +
+      `${o.requireAuth ? '; legacy registrations refused' : ''}${o.peerSecret ? '; peer secret set' : ''}\n` +
       `  try: rss client --servers ${a.host}:${a.port},${b.host}:${b.port}\n`,
   );
   const { colorFor } = await import('./client-output');
@@ -177,12 +184,12 @@ class Demo {
 
   async status(): Promise<void> {
     const { formatStatusTable } = await import('./status');
-    const results = TAGS.map((tag) => {
+    const results = await Promise.all(TAGS.map(async (tag) => {
       const s = this.server(tag);
       return this.pair.running(tag)
-        ? { tag, address: s.address, status: s.status() }
+        ? { tag, address: s.address, status: await s.statusReport() }
         : { tag, address: s.address, error: 'stopped (start it with: start ' + tag + ')' };
-    });
+    }));
     this.screen.say(formatStatusTable(results, this.screen.paint).trimEnd());
     this.screen.say(`chaos: ${this.chaosText ?? 'off'}`);
   }
@@ -228,7 +235,7 @@ class Demo {
     // The serving server's directory is current; otherwise read the store.
     const list: UserDoc[] = serving ? [...serving.directory.all()] : await any.store.loadUsers();
     if (list.length === 0) return this.screen.say('(no users)');
-    const online = onlineCheck(serving);
+    const online = serving ? (name: string) => serving.online(name) : undefined;
     const rows = list
       .sort((x, y) => x._id.localeCompare(y._id))
       .map((u) => [u._id, u.dialect, u.subjects.length ? u.subjects.join(',') : '-', online ? (online(u._id) ? 'online' : 'offline') : '?']);
@@ -236,14 +243,8 @@ class Demo {
     const fmt = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ');
     this.screen.say(this.screen.paint.bold(fmt(['name', 'dialect', 'subjects', 'online'])));
     for (const r of rows) this.screen.say(fmt(r));
-    if (!online) this.screen.say(this.screen.paint.dim('(online: ? until the server tracks presence)'));
+    if (!online) this.screen.say(this.screen.paint.dim('(online: ? while no server serves)'));
   }
-}
-
-/** The server's presence check when it has one (`online(name)`); undefined otherwise. */
-function onlineCheck(server: RssServer | undefined): ((name: string) => boolean) | undefined {
-  const f = (server as unknown as { online?: unknown } | undefined)?.online;
-  return typeof f === 'function' ? (name) => Boolean(f.call(server, name)) : undefined;
 }
 
 function parseTag(word: string | undefined): ServerTag {

@@ -23,7 +23,7 @@ interface ServerCliOptions {
 }
 
 /** A peer secret must be long enough not to be guessed (it authenticates TAKEOVER and wraps user keys). */
-function parseSecret(v: string): string {
+export function parseSecret(v: string): string {
   if (v.length < 16) throw new InvalidArgumentError('--peer-secret must be at least 16 characters');
   return v;
 }
