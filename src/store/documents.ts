@@ -44,6 +44,8 @@ export interface TextDoc {
 
 /** `inbox`: a text not yet received by a user that is owed it (native: until acknowledged; pickle: until retrieved). */
 export interface InboxDoc {
+  /** `${seq}:${user}` (inboxId): deletions by id, no index lookup by (user, seq). Rows of older versions have an ObjectId. */
+  _id?: string;
   user: string;
   seq: number;
 }
@@ -65,4 +67,9 @@ export interface LeaseDoc {
   beat: number;
   /** Last allocated text sequence number: allocation is fenced by the epoch. */
   seq: number;
+}
+
+/** The `_id` of the inbox row owing text `seq` to `user` (unique: the seq has no ':'; ordering goes by the {user, seq} index). */
+export function inboxId(seq: number, user: string): string {
+  return `${seq}:${user}`;
 }

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
 import { NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
-import type { InboxDoc, LeaseDoc, RequestDoc, TextDoc, UserDoc } from './documents';
+import { inboxId, type InboxDoc, type LeaseDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
+import { GroupCommit } from './group';
 
 export interface StoreOptions {
   uri: string;
@@ -27,12 +28,58 @@ export function isDuplicateKey(err: unknown): boolean {
   return e?.code === DUPLICATE_KEY;
 }
 
+/**
+ * The per-document write errors of an unordered insertMany that failed, by
+ * index in the batch; undefined when the failure is not attributable to single
+ * documents (connection lost, write concern not met): then nothing is known of
+ * any document of the batch.
+ */
+export function writeErrorsByIndex(err: unknown): Map<number, { code?: number; message: string }> | undefined {
+  const e = err as { writeErrors?: unknown; result?: { getWriteConcernError?: () => unknown } } | undefined;
+  if (!(err instanceof MongoBulkWriteError) && !e?.writeErrors) return undefined;
+  const list = e?.writeErrors;
+  const errors = Array.isArray(list) ? list : list ? [list] : [];
+  if (errors.length === 0) return undefined;
+  if (typeof e?.result?.getWriteConcernError === 'function' && e.result.getWriteConcernError()) return undefined;
+  const out = new Map<number, { code?: number; message: string }>();
+  for (const w of errors as { index?: number; code?: number; errmsg?: string; message?: string }[]) {
+    if (typeof w.index !== 'number') return undefined;
+    out.set(w.index, { ...(w.code !== undefined ? { code: w.code } : {}), message: w.errmsg ?? w.message ?? `write error ${w.code}` });
+  }
+  return out;
+}
+
+/** What storeText did: stored this text, or found the same request's text stored before (`stored: false`). */
+export interface StoredOutcome {
+  stored: boolean;
+  text: TextDoc;
+}
+
+interface TextWrite {
+  text: TextDoc;
+  owed: string[];
+}
+
+interface InboxRemoval {
+  user: string;
+  seqs: number[];
+}
+
 export class Store {
   readonly users: Collection<UserDoc>;
   readonly texts: Collection<TextDoc>;
   readonly inbox: Collection<InboxDoc>;
   readonly requests: Collection<RequestDoc>;
   readonly control: Collection<LeaseDoc>;
+  /** Publishes written together: one texts insertMany and one inbox insertMany per group. */
+  private readonly textWrites = new GroupCommit<TextWrite, StoredOutcome>((items) => this.writeTexts(items));
+  /** Received-text deletions of one turn (ACKs of many users) in one deleteMany. */
+  private readonly inboxRemovals = new GroupCommit<InboxRemoval, void>((items) => this.deleteInbox(items), 5000);
+  /**
+   * Inbox rows written before rows had deterministic ids (`seq:user`) exist:
+   * deletions then also go by (user, seq). Decided once at open.
+   */
+  private legacyInbox = false;
 
   private constructor(
     private readonly client: MongoClient,
@@ -64,6 +111,7 @@ export class Store {
     await this.texts.createIndex({ subject: 1, _id: -1 }, { name: 'subject_seq' });
     await this.inbox.createIndex({ user: 1, seq: 1 }, { unique: true, name: 'user_seq' });
     await this.requests.createIndex({ at: 1 }, { name: 'at' });
+    this.legacyInbox = (await this.inbox.findOne({ $nor: [{ _id: { $type: 'string' } }] } as never, { projection: { _id: 1 } })) !== null;
   }
 
   async close(): Promise<void> {
@@ -181,19 +229,75 @@ export class Store {
    * crash re-inserts only what is missing). Resolves once both are stored.
    */
   async insertText(text: TextDoc, owed: string[]): Promise<void> {
-    await this.addInbox(owed.map((user) => ({ user, seq: text._id })));
+    await this.storeText(text, owed);
+  }
+
+  /**
+   * Store a new text and its deliveries, written together with the other
+   * texts stored meanwhile (group commit). The text goes first, its inbox rows
+   * after it: a crash in between leaves a text that a retransmission
+   * completes, never rows owing a text that does not exist. A text whose
+   * request key (`req`, unique) is stored already is not stored again: the
+   * stored one is returned (`stored: false`) and its deliveries to `owed`
+   * made sure of.
+   */
+  storeText(text: TextDoc, owed: string[]): Promise<StoredOutcome> {
+    return this.textWrites.add({ text, owed });
+  }
+
+  private async writeTexts(items: TextWrite[]): Promise<(StoredOutcome | Error)[]> {
+    const out: (StoredOutcome | Error | undefined)[] = items.map((i) => ({ stored: true, text: i.text }));
+    const repeated: number[] = [];
     try {
-      await this.texts.insertOne(text);
+      await this.texts.insertMany(items.map((i) => i.text), { ordered: false });
     } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+      const failed = writeErrorsByIndex(err);
+      if (!failed) throw err;
+      for (const [index, w] of failed) {
+        if (w.code === DUPLICATE_KEY) repeated.push(index);
+        else out[index] = new StorageError(`text ${items[index]!.text._id} not stored: ${w.message}`);
+      }
     }
+    if (repeated.length > 0) {
+      // Stored before under the same request key (a retransmission): answer with that text.
+      const found = await this.texts.find({ req: { $in: repeated.map((i) => items[i]!.text.req) } }).toArray();
+      const byReq = new Map(found.map((t) => [t.req, t]));
+      for (const i of repeated) {
+        const before = byReq.get(items[i]!.text.req);
+        // A duplicate _id with no text of that req: the number was taken (never under a valid lease).
+        out[i] = before ? { stored: false, text: before } : new StorageError(`text ${items[i]!.text._id} not stored: its number is taken`);
+      }
+    }
+    const rows: InboxDoc[] = [];
+    const owner: number[] = [];
+    items.forEach((item, i) => {
+      const o = out[i];
+      if (!o || o instanceof Error) return;
+      for (const user of item.owed) {
+        rows.push({ _id: inboxId(o.text._id, user), user, seq: o.text._id });
+        owner.push(i);
+      }
+    });
+    if (rows.length > 0) {
+      try {
+        await this.inbox.insertMany(rows, { ordered: false });
+      } catch (err) {
+        const failed = writeErrorsByIndex(err);
+        if (!failed) throw err;
+        for (const [index, w] of failed) {
+          // A row already there is what we wanted.
+          if (w.code !== DUPLICATE_KEY) out[owner[index]!] = new StorageError(`deliveries of text ${rows[index]!.seq} not stored: ${w.message}`);
+        }
+      }
+    }
+    return out as (StoredOutcome | Error)[];
   }
 
   /** Insert deliveries, ignoring those already present. */
   async addInbox(entries: InboxDoc[]): Promise<void> {
     if (entries.length === 0) return;
     try {
-      await this.inbox.insertMany(entries, { ordered: false });
+      await this.inbox.insertMany(entries.map((e) => ({ _id: inboxId(e.seq, e.user), user: e.user, seq: e.seq })), { ordered: false });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
@@ -201,19 +305,33 @@ export class Store {
 
   /** The oldest `limit` texts owed to `user`, in sequence order (a missing text is skipped). */
   async pendingTexts(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean; missing: number[] }> {
-    const owed = await this.inbox.find({ user }).sort({ seq: 1 }).limit(limit + 1).toArray();
+    const owed = await this.inbox.find({ user }, { projection: { _id: 0, seq: 1 } }).sort({ seq: 1 }).limit(limit + 1).toArray();
     const more = owed.length > limit;
     const seqs = owed.slice(0, limit).map((o) => o.seq);
     const texts = seqs.length === 0 ? [] : await this.texts.find({ _id: { $in: seqs } }).sort({ _id: 1 }).toArray();
-    // Owed texts not (yet) stored: in progress, or orphans of a crash between the two inserts of insertText.
+    // Owed texts not (yet) stored: in progress, or orphans (rows written before their text by older versions).
     const found = new Set(texts.map((t) => t._id));
     return { texts, more, missing: seqs.filter((s) => !found.has(s)) };
   }
 
-  /** Mark texts as received by `user`. */
-  async removeInbox(user: string, seqs: number[]): Promise<void> {
-    if (seqs.length === 0) return;
-    await this.inbox.deleteMany({ user, seq: { $in: seqs } });
+  /**
+   * Mark texts as received by `user`. Removals requested in the same turn (or
+   * while one is in flight) go to the store as one deleteMany; resolves when
+   * that finished.
+   */
+  removeInbox(user: string, seqs: number[]): Promise<void> {
+    if (seqs.length === 0) return Promise.resolve();
+    return this.inboxRemovals.add({ user, seqs });
+  }
+
+  private async deleteInbox(items: InboxRemoval[]): Promise<void[]> {
+    const ids = items.flatMap((r) => r.seqs.map((seq) => inboxId(seq, r.user)));
+    if (!this.legacyInbox) {
+      await this.inbox.deleteMany({ _id: { $in: ids } });
+    } else {
+      await this.inbox.deleteMany({ $or: [{ _id: { $in: ids } }, ...items.map((r) => ({ user: r.user, seq: { $in: r.seqs } }))] });
+    }
+    return items.map(() => undefined);
   }
 
   /** The `n` most recent texts on `subjects`, oldest first. */

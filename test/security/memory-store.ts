@@ -101,6 +101,15 @@ export class MemoryStore {
     if (!this.texts.has(text._id)) this.texts.set(text._id, copy(text));
   }
 
+  /** As Store.storeText: a text whose request key is stored already is not stored again (the stored one is returned). */
+  async storeText(text: TextDoc, owed: string[]): Promise<{ stored: boolean; text: TextDoc }> {
+    const before = await this.findTextByReq(text.req);
+    const doc = before ?? text;
+    if (!before) this.texts.set(text._id, copy(text));
+    await this.addInbox(owed.map((user) => ({ user, seq: doc._id })));
+    return { stored: !before, text: doc };
+  }
+
   async addInbox(entries: InboxDoc[]): Promise<void> {
     for (const e of entries) this.inbox.add(`${e.user}\u0000${e.seq}`);
   }

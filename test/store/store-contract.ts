@@ -244,6 +244,82 @@ export function storeContract(uri: () => string): void {
       expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([1, 2, 3]);
     });
 
+    it('storeText: concurrent texts are written as one group, each with its deliveries', async () => {
+      const spy = { texts: 0, inbox: 0 };
+      const count = (c: { insertMany: (...a: never[]) => unknown }, k: 'texts' | 'inbox') => {
+        const orig = c.insertMany.bind(c);
+        c.insertMany = ((...a: never[]) => {
+          spy[k]++;
+          return orig(...a);
+        }) as never;
+      };
+      count(store.texts as never, 'texts');
+      count(store.inbox as never, 'inbox');
+      const out = await Promise.all([1, 2, 3, 4].map((seq) => store.storeText(text(seq), ['bob', 'carol'])));
+      expect(out.map((o) => [o.stored, o.text._id])).toEqual([[true, 1], [true, 2], [true, 3], [true, 4]]);
+      expect(spy).toEqual({ texts: 1, inbox: 1 });
+      expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([1, 2, 3, 4]);
+    });
+
+    it('storeText: a repeated request key in a group answers with the stored text and completes its deliveries', async () => {
+      await store.storeText(text(1), ['bob']);
+      await store.removeInbox('bob', [1]);
+      // The retransmission got a new number (5): it is not stored; the first text is owed again, to everyone owed.
+      const [again, fresh] = await Promise.all([store.storeText({ ...text(5), req: 'req-1' }, ['bob', 'carol']), store.storeText(text(2), ['bob'])]);
+      expect(again).toEqual({ stored: false, text: text(1) });
+      expect(fresh).toEqual({ stored: true, text: text(2) });
+      expect(await store.countTexts()).toBe(2);
+      expect(await store.texts.countDocuments({ _id: 5 })).toBe(0);
+      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([1, 2]);
+      expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([1]);
+    });
+
+    it('storeText: two publishes of one request key in the same group store one text', async () => {
+      const out = await Promise.all([store.storeText(text(1), ['bob']), store.storeText({ ...text(2), req: 'req-1' }, ['bob'])]);
+      expect(out.map((o) => o.text._id)).toEqual([1, 1]);
+      expect(out.map((o) => o.stored)).toEqual([true, false]);
+      expect(await store.countTexts()).toBe(1);
+      expect(await store.inbox.countDocuments({})).toBe(1);
+    });
+
+    it('storeText: a number already taken fails only that text', async () => {
+      await store.texts.insertOne({ ...text(3), req: 'other' });
+      const out = await Promise.allSettled([store.storeText(text(3), ['bob']), store.storeText(text(4), ['bob'])]);
+      expect(out[0]!.status).toBe('rejected');
+      expect((out[0] as PromiseRejectedResult).reason).toBeInstanceOf(StorageError);
+      expect(out[1]).toEqual({ status: 'fulfilled', value: { stored: true, text: text(4) } });
+      // No inbox row for the text that was not stored.
+      expect(await store.inbox.find({}, { projection: { _id: 0 } }).toArray()).toEqual([{ user: 'bob', seq: 4 }]);
+    });
+
+    it('inbox rows have deterministic ids; removals of one turn are one deleteMany', async () => {
+      for (const seq of [1, 2, 3]) await store.insertText(text(seq), ['bob', 'carol', 'dave']);
+      expect((await store.inbox.find({ user: 'bob' }).sort({ seq: 1 }).toArray()).map((r) => r._id)).toEqual(['1:bob', '2:bob', '3:bob']);
+      let deletes = 0;
+      const orig = store.inbox.deleteMany.bind(store.inbox);
+      store.inbox.deleteMany = ((...a: Parameters<typeof orig>) => {
+        deletes++;
+        return orig(...a);
+      }) as typeof orig;
+      await Promise.all([store.removeInbox('bob', [1]), store.removeInbox('carol', [1, 2]), store.removeInbox('bob', [3]), store.removeInbox('dave', [])]);
+      expect(deletes).toBe(1);
+      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([2]);
+      expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([3]);
+      expect((await store.pendingTexts('dave', 10)).texts.map((t) => t._id)).toEqual([1, 2, 3]);
+    });
+
+    it('inbox rows of older versions (ObjectId ids) are still removed', async () => {
+      await store.insertText(text(1), []);
+      await store.inbox.insertOne({ user: 'bob', seq: 1 } as never);
+      const again = await Store.open({ uri: uri(), dbName: store.db.databaseName });
+      try {
+        await again.removeInbox('bob', [1]);
+        expect(await again.inbox.countDocuments({})).toBe(0);
+      } finally {
+        await again.close();
+      }
+    });
+
     it('lastTexts: the N most recent on the subjects, oldest first', async () => {
       const subjects = ['a', 'b', 'c', 'a', 'c', 'b', 'a', 'c', 'b', 'a'];
       // Inserted out of order, so natural order is not sequence order.

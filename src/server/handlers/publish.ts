@@ -28,24 +28,27 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
   if (!size.fits) return deny(`${DENIAL_REASONS.tooLarge}: ${size.bytes} bytes once encoded, more than one ${LIMITS.maxNativeDatagram}-byte datagram`);
 
   const recipients = core.directory.interested(req.subject, req.name);
-  let doc = await core.store.findTextByReq(ctx.key);
-  if (doc) {
-    // Stored before (the answer was lost, or the server died before answering): make sure its deliveries exist.
-    await core.store.addInbox(owedBy(recipients).map((u) => ({ user: u, seq: doc!._id })));
-  } else {
-    const epoch = core.servingEpoch();
-    const seq = await core.sequencer.next();
-    const stored: TextDoc = { _id: seq, from: req.name, subject: req.subject, text: req.text, at: Date.now(), req: ctx.key, epoch };
-    try {
-      await core.store.insertText(stored, owedBy(recipients));
-    } catch (err) {
-      core.sequencer.finish(seq);
-      throw err;
-    }
+  const epoch = core.servingEpoch();
+  const seq = await core.sequencer.next();
+  const text: TextDoc = { _id: seq, from: req.name, subject: req.subject, text: req.text, at: Date.now(), req: ctx.key, epoch };
+  let outcome;
+  try {
+    // Written together with the publishes that arrive meanwhile (group commit); no lookup first: the unique
+    // index on the request key turns a retransmission into "stored before", answered with that text's number.
+    outcome = await core.store.storeText(text, owedBy(recipients));
+  } catch (err) {
+    core.sequencer.finish(seq);
+    throw err;
+  }
+  const doc = outcome.text;
+  if (outcome.stored) {
     core.counters.published++;
     // Pushed only once every lower sequence number is settled, so each user sees texts in order.
-    core.sequencer.finish(seq, () => fanOut(core, stored, recipients));
-    doc = stored;
+    core.sequencer.finish(seq, () => fanOut(core, doc, recipients));
+  } else {
+    // Stored before (the answer was lost, or the server died before answering); its deliveries are made sure of.
+    // The number allocated for this attempt is abandoned.
+    core.sequencer.finish(seq);
   }
   return [{ type: 'PUBLISHED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, seq: doc._id }];
 };
