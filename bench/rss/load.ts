@@ -10,14 +10,17 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { MongoClient } from 'mongodb';
-import type { Message } from '../../src/protocol/messages';
+import { DENIAL_REASONS, type Message } from '../../src/protocol/messages';
 import type { Address } from '../../src/transport/types';
 import { emitEvent, serveCommands } from './proc';
 import { sleep, summarize } from './stats';
 import { NativeWire, readMessage, type Body } from './wire';
 
 interface Pending {
+  body: Body;
   bytes: Buffer;
+  /** Re-sealings after a stale-counter refusal. */
+  reseals: number;
   /** Intended send time (ms, performance.now()). */
   at: number;
   lastSent: number;
@@ -65,6 +68,11 @@ function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: num
     }
     return;
   }
+  if (m.type === 'CHALLENGE') {
+    // The address proves it receives (pushes wait for it), as RssClient answers.
+    c.socket.send(c.wire.challengeResponse(m.to, m.nonce), from.port, from.address);
+    return;
+  }
   if (m.type === 'CHANGE-SERVER') {
     if (m.epoch !== undefined && m.epoch <= epoch) return;
     if (m.epoch !== undefined) epoch = m.epoch;
@@ -78,7 +86,15 @@ function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: num
   if ('rq' in m && typeof m.rq === 'number') {
     const p = c.pending.get(m.rq);
     if (!p) return;
+    if ((m as { reason?: string }).reason === DENIAL_REASONS.staleCounter && p.reseals < 3) {
+      // Not executed: our counter fell behind the server's window (after a handoff); seal it afresh, as RssClient does.
+      p.reseals++;
+      p.bytes = c.wire.request(p.body, m.rq);
+      send(c, p.bytes, { host: from.address, port: from.port });
+      return;
+    }
     c.pending.delete(m.rq);
+    c.wire.learn(m);
     p.done(m, performance.now());
   }
 }
@@ -102,7 +118,7 @@ function request(c: Client, body: Body, at = performance.now()): Promise<{ reply
   return new Promise((resolve) => {
     const rq = c.wire.nextRq();
     const bytes = c.wire.request(body, rq);
-    c.pending.set(rq, { bytes, at, lastSent: performance.now(), tries: 1, done: (reply, now) => resolve({ reply, at, now }) });
+    c.pending.set(rq, { body, bytes, reseals: 0, at, lastSent: performance.now(), tries: 1, done: (reply, now) => resolve({ reply, at, now }) });
     send(c, bytes);
   });
 }

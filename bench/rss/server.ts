@@ -30,6 +30,15 @@ function watch(s: RssServer): void {
   s.on('handoff', (e) => emitEvent('handoff', { ...e, at: Date.now() }));
 }
 
+/**
+ * The load generator is a handful of loopback sockets carrying hundreds of
+ * users: the per-address and per-user rate limits (100/s each by default)
+ * would measure themselves, so the bench lifts them (everything else of the
+ * security layer — MACs, replay window, CHALLENGE — stays on).
+ */
+const UNLIMITED = { burst: 1e9, perSecond: 1e9 };
+const BENCH_SECURITY = { sourceRate: UNLIMITED, userRate: UNLIMITED };
+
 function fullGc(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('start the server worker with --expose-gc');
@@ -45,7 +54,7 @@ serveCommands({
   /** Servers A and B in this process on one store (this process's engine unless `mongo` is given). */
   async pair(a: { mongo?: string; period: number; dbName: string }) {
     const mongoUri = a.mongo ?? engine!.uri;
-    pair = await startPair({ mongoUri, portA: 0, portB: 0, period: a.period, dbName: a.dbName });
+    pair = await startPair({ mongoUri, portA: 0, portB: 0, period: a.period, dbName: a.dbName, security: BENCH_SECURITY });
     watch(pair.a.server);
     watch(pair.b.server);
     return { servers: [pair.a.server.address, pair.b.server.address], serving: pair.a.server.serving ? 'A' : 'B' };
@@ -54,7 +63,7 @@ serveCommands({
   async server(a: { tag: ServerTag; port: number; peerPort: number; mongo: string; period: number; dbName: string }) {
     single = await startServer({
       tag: a.tag, host: '127.0.0.1', port: a.port, peer: { host: '127.0.0.1', port: a.peerPort },
-      mongoUri: a.mongo, period: a.period, dbName: a.dbName,
+      mongoUri: a.mongo, period: a.period, dbName: a.dbName, security: BENCH_SECURITY,
     });
     watch(single.server);
     return { address: single.server.address };
