@@ -40,6 +40,8 @@ export interface DeliveryPort {
    * until heardFrom().
    */
   send(user: string, text: StoredText): boolean | 'blocked';
+  /** The user did not acknowledge a push through the whole retransmission schedule. */
+  gaveUp?(user: string): void;
 }
 
 interface Stream {
@@ -204,6 +206,7 @@ export class Delivery {
       if (transmissions >= this.policy.maxTransmissions) {
         // Leave the rest for RETRIEVE-TEXTS; resume when the user is heard from.
         this.stats.givenUp++;
+        this.port.gaveUp?.(user);
         s.unreachable = true;
         s.queue = [];
         s.stale = true;

@@ -154,6 +154,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
           if (sent) this.presence.pushed(user, this.clock.now());
           return sent || 'blocked';
         },
+        gaveUp: (user) => this.presence.lost(user),
       },
       this.clock,
       deliveryPolicy,

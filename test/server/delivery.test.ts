@@ -54,6 +54,10 @@ class FakePort implements DeliveryPort {
     for (const q of seqs) this.inbox.get(user)?.delete(q);
   }
 
+  readonly gaveUpOn: string[] = [];
+  gaveUp(user: string): void {
+    this.gaveUpOn.push(user);
+  }
   send(user: string, text: StoredText): boolean {
     if (this.gone.has(user)) return false;
     this.sent.push({ user, seq: text.seq, at: this.clock.now() });
@@ -144,6 +148,7 @@ describe('Delivery', () => {
     expect(port.sent.map((p) => p.at)).toEqual([0, t, 3 * t, 7 * t]);
     expect(port.seqsSentTo('bob')).toEqual([1, 1, 1, 1]);
     expect(delivery.stats).toMatchObject({ pushes: 1, retransmissions: 3, givenUp: 1 });
+    expect(port.gaveUpOn).toEqual(['bob']); // presence marks bob offline
     expect([...port.inbox.get('bob')!]).toEqual([1, 2]);
     expect(delivery.inFlight).toBe(0);
     // Left alone: new texts are not pushed either, until the user is heard from.
