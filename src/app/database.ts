@@ -3,6 +3,9 @@
  * engine, or a mongod run by mongodb-memory-server when a binary is already
  * on this machine (it is never downloaded here: offline machines fail fast).
  */
+import { readdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { RssError } from '../errors';
 
 export type EngineChoice = 'auto' | 'embedded' | 'mongod';
@@ -28,9 +31,6 @@ export interface DatabaseOptions {
  */
 export async function mayHaveMongod(): Promise<boolean> {
   if (process.env.MONGOMS_SYSTEM_BINARY) return true;
-  const { readdir } = await import('node:fs/promises');
-  const { homedir } = await import('node:os');
-  const { join } = await import('node:path');
   const dirs = [
     process.env.MONGOMS_DOWNLOAD_DIR,
     join(homedir(), '.cache', 'mongodb-binaries'),

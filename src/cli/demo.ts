@@ -6,6 +6,7 @@
  * with --console, it reads console commands: status, handoff, kill A|B,
  * start A|B, chaos SPEC|off, users, help, quit.
  */
+import { clearLine, createInterface, cursorTo } from 'node:readline';
 import type { Command } from 'commander';
 import type { EngineChoice } from '../app/database';
 import type { StartedPair } from '../app/pair';
@@ -254,7 +255,6 @@ function parseTag(word: string | undefined): ServerTag {
 }
 
 async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>): Promise<void> {
-  const { createInterface, clearLine, cursorTo } = await import('node:readline');
   const terminal = Boolean(process.stdin.isTTY);
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal });
   rl.setPrompt('rss> ');

@@ -1,4 +1,5 @@
 /** `rss server`: one server of the pair, for real deployments. */
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { ServerTag } from '../protocol/messages';
 import type { Address } from '../transport/types';
@@ -60,7 +61,6 @@ async function runServer(o: ServerCliOptions): Promise<void> {
   let closeDb = async () => {};
   if (!mongo) {
     const { default: envPaths } = await import('env-paths');
-    const { join } = await import('node:path');
     const dataDir = o.dataDir ?? join(envPaths('rss', { suffix: '' }).data, `engine-${o.role}`);
     const db = await openDatabase({ engine: 'embedded', dataDir, onWarning: (m) => logger.warn({}, m) });
     mongo = db.uri;
