@@ -8,28 +8,18 @@ import { startPair } from '../../src/app/pair';
 import { startEngine } from '../../src/engine';
 import { parseChaosSpec } from '../../src/transport/chaos-spec';
 import type { Logger } from '../../src/util/log';
-import { delay, nextEvents, startSystem, type TestSystem } from '../helpers/system';
+import { delay, nextEvents, systemsClosedAfterEach, aliceAndBob } from '../helpers/system';
 
+const system = systemsClosedAfterEach();
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  await Promise.all(cleanup.splice(0).map((c) => c()));
+  for (const c of cleanup.splice(0)) await c();
 });
-
-async function system(): Promise<TestSystem> {
-  const sys = await startSystem();
-  cleanup.push(() => sys.close());
-  return sys;
-}
 
 describe('stopServer / startServer', () => {
   it('a killed serving server is replaced by failover; users keep working through the other; it comes back on its port as standby', async () => {
     const sys = await system();
-    const alice = await sys.client();
-    const bob = await sys.client();
-    await alice.register('alice');
-    await bob.register('bob');
-    await alice.subjects('alice', ['news']);
-    await bob.subjects('bob', ['news']);
+    const { alice, bob } = await aliceAndBob(sys);
     const port = sys.pair.a.server.address.port;
     expect(sys.pair.a.server.serving).toBe(true);
 

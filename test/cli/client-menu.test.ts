@@ -3,23 +3,14 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runRegister } from '../../src/cli/client-actions';
 import { runMenu } from '../../src/cli/client-menu';
 import type { CliIo } from '../../src/cli/client-output';
 import { createLogger } from '../../src/cli/logger';
-import { startSystem, type TestSystem } from '../helpers/system';
+import { systemsClosedAfterEach } from '../helpers/system';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanup.splice(0).map((c) => c()));
-});
-
-async function system(): Promise<TestSystem> {
-  const sys = await startSystem();
-  cleanup.push(() => sys.close());
-  return sys;
-}
+const system = systemsClosedAfterEach();
 
 function memoryIo(input: string) {
   const stdin = new PassThrough();

@@ -6,7 +6,7 @@
 import { createSocket } from 'node:dgram';
 import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatDuration, formatStatusTable, queryStatus, registerStatusCommand, runStatusCommand, statusRequest, statusRows } from '../../src/cli/status';
 import type { CliIo } from '../../src/cli/client-output';
 import { decodeNative, encodeNative, verifyNativeMac } from '../../src/protocol/native';
@@ -14,18 +14,9 @@ import { deriveServerKey } from '../../src/protocol/auth';
 import { LIMITS } from '../../src/protocol/limits';
 import { StatusGate, isLoopback } from '../../src/server/status-gate';
 import { freeUdpPort } from '../helpers/processes';
-import { startSystem, type TestSystem } from '../helpers/system';
+import { aliceAndBob, systemsClosedAfterEach } from '../helpers/system';
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanup.splice(0).map((c) => c()));
-});
-
-async function system(opts: Parameters<typeof startSystem>[0] = {}): Promise<TestSystem> {
-  const sys = await startSystem(opts);
-  cleanup.push(() => sys.close());
-  return sys;
-}
+const system = systemsClosedAfterEach();
 
 function memoryIo(env: Record<string, string | undefined> = { NO_COLOR: '1' }) {
   const stdout = new PassThrough();
@@ -99,12 +90,7 @@ describe('the operator\'s table', () => {
 describe('queryStatus against a running pair', () => {
   it('reports the fields of a scripted workload: users, publishes, duplicates, role and epoch', async () => {
     const sys = await system();
-    const alice = await sys.client();
-    const bob = await sys.client();
-    await alice.register('alice');
-    await bob.register('bob');
-    await alice.subjects('alice', ['news']);
-    await bob.subjects('bob', ['news']);
+    const { alice, bob } = await aliceAndBob(sys);
     for (let i = 0; i < 3; i++) await alice.publish('alice', 'news', `text ${i}`);
     await bob.retrieve('bob');
     // A retransmitted REGISTER of a third user (without a key: refused): executed once, answered twice.
@@ -155,12 +141,7 @@ describe('queryStatus against a running pair', () => {
 
   it('reports time left in the period, texts stored, requests and pushes per second, retransmissions and the store in use', async () => {
     const sys = await system();
-    const alice = await sys.client();
-    const bob = await sys.client();
-    await alice.register('alice');
-    await bob.register('bob');
-    await alice.subjects('alice', ['news']);
-    await bob.subjects('bob', ['news']);
+    const { alice } = await aliceAndBob(sys);
     for (let i = 0; i < 4; i++) await alice.publish('alice', 'news', `text ${i}`);
     await new Promise((r) => setTimeout(r, 200));
     const [a] = await queryStatus(sys.servers, { timeoutMs: 1500 });

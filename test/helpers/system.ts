@@ -1,4 +1,5 @@
 /** A whole rss system for tests: embedded engine + servers A and B on 127.0.0.1 port 0, and clients. */
+import { afterEach } from 'vitest';
 import { startPair, type StartedPair } from '../../src/app/pair';
 import { RssClient, type RssClientOptions } from '../../src/client/client';
 import { startEngine, type RunningEngine } from '../../src/engine';
@@ -62,3 +63,30 @@ export function nextEvents<T>(emitter: { on(e: string, f: (v: T) => void): unkno
 }
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A `system()` for the calling test file: every system it starts is closed
+ * after each test.
+ */
+export function systemsClosedAfterEach(): (opts?: Parameters<typeof startSystem>[0]) => Promise<TestSystem> {
+  const open: TestSystem[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  return async (opts) => {
+    const sys = await startSystem(opts);
+    open.push(sys);
+    return sys;
+  };
+}
+
+/** alice and bob, each on its own client, registered and both interested in `news`. */
+export async function aliceAndBob(sys: TestSystem): Promise<{ alice: RssClient; bob: RssClient }> {
+  const alice = await sys.client();
+  const bob = await sys.client();
+  await alice.register('alice');
+  await bob.register('bob');
+  await alice.subjects('alice', ['news']);
+  await bob.subjects('bob', ['news']);
+  return { alice, bob };
+}
