@@ -373,7 +373,8 @@ serveCommands({
     for (let it = 0; it < a.iterations; it++) {
       const seqs = new Set<number>();
       while (seqs.size < a.n) seqs.add(1 + Math.floor(Math.random() * a.total));
-      await inbox.insertMany([...seqs].map((seq) => ({ user: a.name, seq })), { ordered: false });
+      // Rows as the Store writes them (src/store/documents.ts: `_id` is `${seq}:${user}`).
+      await inbox.insertMany([...seqs].map((seq) => ({ _id: `${seq}:${a.name}`, user: a.name, seq })) as never[], { ordered: false });
       const t0 = performance.now();
       let count = 0;
       for (;;) {

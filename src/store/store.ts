@@ -75,11 +75,6 @@ export class Store {
   private readonly textWrites = new GroupCommit<TextWrite, StoredOutcome>((items) => this.writeTexts(items));
   /** Received-text deletions of one turn (ACKs of many users) in one deleteMany. */
   private readonly inboxRemovals = new GroupCommit<InboxRemoval, void>((items) => this.deleteInbox(items), 5000);
-  /**
-   * Inbox rows written before rows had deterministic ids (`seq:user`) exist:
-   * deletions then also go by (user, seq). Decided once at open.
-   */
-  private legacyInbox = false;
 
   private constructor(
     private readonly client: MongoClient,
@@ -111,7 +106,6 @@ export class Store {
     await this.texts.createIndex({ subject: 1, _id: -1 }, { name: 'subject_seq' });
     await this.inbox.createIndex({ user: 1, seq: 1 }, { unique: true, name: 'user_seq' });
     await this.requests.createIndex({ at: 1 }, { name: 'at' });
-    this.legacyInbox = (await this.inbox.findOne({ $nor: [{ _id: { $type: 'string' } }] } as never, { projection: { _id: 1 } })) !== null;
   }
 
   async close(): Promise<void> {
@@ -326,10 +320,11 @@ export class Store {
 
   private async deleteInbox(items: InboxRemoval[]): Promise<void[]> {
     const ids = items.flatMap((r) => r.seqs.map((seq) => inboxId(seq, r.user)));
-    if (!this.legacyInbox) {
-      await this.inbox.deleteMany({ _id: { $in: ids } });
-    } else {
-      await this.inbox.deleteMany({ $or: [{ _id: { $in: ids } }, ...items.map((r) => ({ user: r.user, seq: { $in: r.seqs } }))] });
+    const r = await this.inbox.deleteMany({ _id: { $in: ids } });
+    if (r.deletedCount < ids.length) {
+      // Some were not there by id: already removed (a repeated ACK), or rows without the `seq:user` id
+      // (written by older versions or by hand): remove those by (user, seq). Rare, so a second round trip.
+      await this.inbox.deleteMany({ $or: items.map((x) => ({ user: x.user, seq: { $in: x.seqs } })) });
     }
     return items.map(() => undefined);
   }
