@@ -2,27 +2,14 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runRegister } from '../../src/cli/client-actions';
 import { runMenu } from '../../src/cli/client-menu';
-import type { CliIo } from '../../src/cli/client-output';
 import { createLogger } from '../../src/cli/logger';
 import { systemsClosedAfterEach } from '../helpers/system';
+import { memoryIo } from '../helpers/memory-io';
 
 const system = systemsClosedAfterEach();
-
-function memoryIo(input: string) {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  stdout.on('data', (d) => out.push(String(d)));
-  stderr.on('data', (d) => out.push(String(d)));
-  stdin.end(input);
-  const io: CliIo = { stdin, stdout, stderr, env: { NO_COLOR: '1' } };
-  return { io, out: () => out.join('') };
-}
 
 describe('the client menu', () => {
   it('7 lists who shares a subject (online or not), 8 shows the serving server\'s status', async () => {
@@ -31,12 +18,13 @@ describe('the client menu', () => {
     await bob.register('bob');
     await bob.subjects('bob', ['news']);
     const dir = await mkdtemp(join(tmpdir(), 'rss-menu-'));
-    const m = memoryIo(['1', 'alice', '4', '', 'news', '7', '', '8', 'q', ''].join('\n'));
+    const m = memoryIo({ NO_COLOR: '1' });
+    m.stdin.end(['1', 'alice', '4', '', 'news', '7', '', '8', 'q', ''].join('\n'));
     const code = await runMenu({ servers: sys.servers, bind: { host: '127.0.0.1', port: 0 }, identityFile: join(dir, 'id.json') }, m.io);
     expect(code).toBe(0);
-    expect(m.out()).toMatch(/registered alice/);
-    expect(m.out()).toMatch(/^bob online$/m);
-    expect(m.out()).toMatch(/"role": "serving"/);
+    expect(m.all()).toMatch(/registered alice/);
+    expect(m.all()).toMatch(/^bob online$/m);
+    expect(m.all()).toMatch(/"role": "serving"/);
   });
 });
 
@@ -46,7 +34,8 @@ describe('rss client --log-file', () => {
     const dir = await mkdtemp(join(tmpdir(), 'rss-log-'));
     const file = join(dir, 'client.log');
     const logger = await createLogger('debug', file);
-    const m = memoryIo('');
+    const m = memoryIo({ NO_COLOR: '1' });
+    m.stdin.end('');
     const code = await runRegister({ servers: sys.servers, bind: { host: '127.0.0.1', port: 0 }, identityFile: join(dir, 'id.json'), logger }, m.io, 'carol');
     expect(code).toBe(0);
     (logger as unknown as { flush?: (cb?: () => void) => void }).flush?.();

@@ -4,30 +4,18 @@
  * real pair after a scripted workload.
  */
 import { createSocket } from 'node:dgram';
-import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, formatStatusTable, queryStatus, registerStatusCommand, runStatusCommand, statusRequest, statusRows } from '../../src/cli/status';
-import type { CliIo } from '../../src/cli/client-output';
 import { decodeNative, encodeNative, verifyNativeMac } from '../../src/protocol/native';
 import { deriveServerKey } from '../../src/protocol/auth';
 import { LIMITS } from '../../src/protocol/limits';
 import { StatusGate, isLoopback } from '../../src/server/status-gate';
 import { freeUdpPort } from '../helpers/processes';
 import { aliceAndBob, systemsClosedAfterEach } from '../helpers/system';
+import { memoryIo } from '../helpers/memory-io';
 
 const system = systemsClosedAfterEach();
-
-function memoryIo(env: Record<string, string | undefined> = { NO_COLOR: '1' }) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (d) => out.push(String(d)));
-  stderr.on('data', (d) => err.push(String(d)));
-  const io: CliIo = { stdin: new PassThrough(), stdout, stderr, env };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-}
 
 /** Send the same bytes twice from one socket: the second is a retransmission the server must not execute. */
 async function sendTwice(bytes: Buffer, to: { host: string; port: number }): Promise<void> {
@@ -105,14 +93,14 @@ describe('queryStatus against a running pair', () => {
 
   it('--json prints both servers and exits 0 when one answered; 2 when none did', async () => {
     const sys = await system();
-    const m = memoryIo();
+    const m = memoryIo({ NO_COLOR: '1' });
     expect(await runStatusCommand({ servers: sys.servers, json: true, timeout: 800 }, m.io)).toBe(0);
     const doc = JSON.parse(m.out()) as { ok: boolean; servers: { tag: string; ok: boolean; status?: { role: string } }[] };
     expect(doc.ok).toBe(true);
     expect(doc.servers.map((s) => s.tag)).toEqual(['A', 'B']);
     expect(doc.servers[0]).toMatchObject({ ok: true, status: { role: 'serving' } });
 
-    const dead = memoryIo();
+    const dead = memoryIo({ NO_COLOR: '1' });
     const ports = [await freeUdpPort(), await freeUdpPort()];
     const code = await runStatusCommand({ servers: [{ host: '127.0.0.1', port: ports[0]! }, { host: '127.0.0.1', port: ports[1]! }], timeout: 300 }, dead.io);
     expect(code).toBe(2);

@@ -1,33 +1,19 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runListen } from '../../src/cli/client-actions';
 import { parseHostPort, parseServers } from '../../src/cli/client-args';
 import { runMenu } from '../../src/cli/client-menu';
-import type { CliIo } from '../../src/cli/client-output';
 import { registerClientCommand } from '../../src/cli/client';
 import { autoAnswer, FakeServer, text, type Received } from './fake-server';
+import { memoryIo } from '../helpers/memory-io';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(cleanup.splice(0).map((c) => c()));
 });
-
-/** Streams that collect what the command writes. */
-function memoryIo(env: Record<string, string | undefined> = {}) {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (d) => out.push(String(d)));
-  stderr.on('data', (d) => err.push(String(d)));
-  const io: CliIo = { stdin, stdout, stderr, env };
-  return { io, stdin, out: () => out.join(''), err: () => err.join('') };
-}
 
 class Exit extends Error {
   constructor(readonly code: number) {
