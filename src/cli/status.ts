@@ -14,7 +14,7 @@ import { Option, type Command } from 'commander';
 import type { Message } from '../protocol/messages';
 import { deriveServerKey } from '../protocol/auth';
 import { decodeNative, encodeNativePadded, verifyNativeMac, type NativeEnvelope } from '../protocol/native';
-import type { Address } from '../transport/types';
+import { formatAddress, type Address } from '../transport/types';
 import { parseDuration } from './args';
 import { parseServers } from './client-args';
 import type { CliIo } from './client-output';
@@ -179,10 +179,9 @@ const plain: Pick<LevelPainter, 'green' | 'yellow' | 'red' | 'dim'> & { bold(s: 
  * server that did not answer shows why in its role row.
  */
 export function formatStatusTable(results: readonly ServerStatus[], paint: typeof plain = plain): string {
-  const fmtAddr = (a: Address) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
   const columns = results.map((r) => {
     const rows = r.status ? statusRows(r.status) : statusRows({}).map(([k], i): [string, string] => [k, i === 0 ? (r.error ?? 'no answer') : '']);
-    return { head: `${r.tag} ${fmtAddr(r.address)}`, cells: rows.map(([, v]) => v), ok: Boolean(r.status), role: r.status?.role };
+    return { head: `${r.tag} ${formatAddress(r.address)}`, cells: rows.map(([, v]) => v), ok: Boolean(r.status), role: r.status?.role };
   });
   const labels = statusRows({}).map(([k]) => k);
   const labelWidth = Math.max(...labels.map((l) => l.length));

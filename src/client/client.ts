@@ -77,8 +77,6 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   private readonly keys: KeyRing;
   /** Pushes dropped because they were not MACed with a key this client holds. */
   private forgedPushes = 0;
-  /** Users registered or listened through this client, most recent last. */
-  private readonly users = new Set<string>();
   private readonly listened = new Set<string>();
   private silence: TimerHandle | undefined;
   private epoch = -1;
@@ -151,16 +149,13 @@ export class RssClient extends EventEmitter<RssClientEvents> {
 
   /** Register `name`, reachable at `at` (default: this client's socket). */
   async register(name: string, at: Address = this.reachableAt): Promise<MessageOf<'REGISTERED'>> {
-    const r = await this.call<'REGISTERED'>({ type: 'REGISTER', name, host: at.host, port: at.port });
-    this.noteUser(name);
-    return r;
+    return this.call<'REGISTERED'>({ type: 'REGISTER', name, host: at.host, port: at.port });
   }
 
   /** Remove `name` and all its data from the system. */
   async deregister(name: string): Promise<MessageOf<'DE-REGISTERED'>> {
     const r = await this.call<'DE-REGISTERED'>({ type: 'DE-REGISTER', name });
     this.keys.delete(name);
-    this.users.delete(name);
     this.unlisten(name);
     this.delivery.forget(name);
     return r;
@@ -222,7 +217,6 @@ export class RssClient extends EventEmitter<RssClientEvents> {
    * Resolves after the first gap fill (failures are logged, not thrown).
    */
   async listen(name: string): Promise<void> {
-    this.noteUser(name);
     this.listened.delete(name);
     this.listened.add(name);
     this.armSilence();
@@ -261,11 +255,6 @@ export class RssClient extends EventEmitter<RssClientEvents> {
 
   private async retrieveOnce(user: string): Promise<{ texts: StoredText[]; more: boolean }> {
     return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name: user });
-  }
-
-  private noteUser(name: string): void {
-    this.users.delete(name);
-    this.users.add(name);
   }
 
   private armSilence(): void {

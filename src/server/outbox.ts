@@ -55,6 +55,8 @@ export class Outbox {
    * such message in the dialect, address not validated, or over budget).
    */
   push(user: UserDoc, msg: Push, key: Buffer | undefined): boolean {
+    // Checked before encoding: a broadcast must not pay a MAC for every user it will not reach.
+    if (NEEDS_VALID_ADDRESS.has(msg.type) && !user.addrOk) return false;
     const at = { host: user.host, port: user.port };
     let encoded: Buffer[];
     if (user.dialect === 'native') {
@@ -65,10 +67,8 @@ export class Outbox {
       encoded = this.dialects[user.dialect]?.encode(msg) ?? [];
     }
     if (encoded.length === 0) return false;
-    if (NEEDS_VALID_ADDRESS.has(msg.type) && !user.addrOk) return false;
-    const validated = user.addrOk === true;
     for (const b of encoded) {
-      if (!validated && !this.guard.paths.allow(at, b.length)) return false;
+      if (user.addrOk !== true && !this.guard.paths.allow(at, b.length)) return false;
       this.transport.send(b, at);
     }
     return true;

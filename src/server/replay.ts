@@ -53,10 +53,6 @@ export class ReplayWindow {
     this.seen.delete(ctr);
   }
 
-  get remembered(): number {
-    return this.seen.size;
-  }
-
   private prune(): void {
     // Cheap enough: the set is bounded, and only ctrs that fell out of the window are dropped.
     const floor = this.high - REPLAY_WINDOW_US;

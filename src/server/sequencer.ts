@@ -33,6 +33,16 @@ export class Sequencer {
     return min;
   }
 
+  /**
+   * The texts of `owed` that may be shown now (below the watermark), and
+   * whether any were held back: those come later, in order.
+   */
+  visible<T extends { _id: number }>(owed: T[]): { shown: T[]; heldBack: boolean } {
+    const w = this.watermark;
+    const shown = owed.filter((t) => t._id < w);
+    return { shown, heldBack: shown.length < owed.length };
+  }
+
   /** The next sequence number; it stays open until finish(). */
   next(): Promise<number> {
     return new Promise((resolve, reject) => {

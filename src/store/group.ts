@@ -34,11 +34,6 @@ export class GroupCommit<T, R> {
     });
   }
 
-  /** Items waiting for the next group (not the one in flight). */
-  get waiting(): number {
-    return this.queue.length;
-  }
-
   private async run(): Promise<void> {
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, this.maxGroup);

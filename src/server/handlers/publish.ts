@@ -1,8 +1,9 @@
 import { LIMITS } from '../../protocol/limits';
-import { DENIAL_REASONS, type Reply, type StoredText } from '../../protocol/messages';
+import { DENIAL_REASONS, type Reply } from '../../protocol/messages';
 import { nativeTextSize } from '../../protocol/native';
 import type { TextDoc, UserDoc } from '../../store/documents';
 import type { Handler, ServerCore } from '../context';
+import { toStoredText } from '../delivery';
 import { refusal } from './access';
 
 /**
@@ -65,7 +66,7 @@ function owedBy(recipients: UserDoc[]): string[] {
 
 /** Push the new text: canonical text users at a validated address get one MESSAGE (they cannot acknowledge); native users through their ordered stream. */
 function fanOut(core: ServerCore, doc: TextDoc, recipients: UserDoc[]): void {
-  const text: StoredText = { seq: doc._id, from: doc.from, subject: doc.subject, text: doc.text, at: doc.at };
+  const text = toStoredText(doc);
   for (const u of recipients) {
     if (u.dialect === 'text' && u.addrOk) core.push(u, { type: 'MESSAGE', ...text });
     else if (u.dialect === 'native') core.delivery.owe(u._id, text);

@@ -29,11 +29,8 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   for (;;) {
     const pending = await core.store.pendingTexts(req.name, limit);
     // Texts at or above the watermark are not visible yet (a lower one is still being stored): they come later, in order.
-    const visible = core.sequencer.watermark;
-    // Owed rows below the watermark whose text does not exist are orphans of a crash: drop them.
-    const orphans = pending.missing.filter((s) => s < visible);
-    const texts = pending.texts.filter((t) => t._id < visible);
-    const heldBack = texts.length < pending.texts.length;
+    // An owed row whose text is not found is never dropped here: the watermark cannot tell it from a text being stored.
+    const { shown: texts, heldBack } = core.sequencer.visible(pending.texts);
     const more = pending.more || heldBack;
     // Texts on subjects the user dropped are no longer owed to it.
     const dropped = texts.filter((t) => !wanted.has(t.subject)).map((t) => t._id);
@@ -45,7 +42,7 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
       continue;
     }
     const sent = relevant.slice(0, fit);
-    const done = [...orphans, ...dropped, ...sent.map((t) => t.seq)];
+    const done = [...dropped, ...sent.map((t) => t.seq)];
     // `more` only with texts: the client stops at an empty reply (the held-back ones are pushed or retrieved later).
     const answer: Reply = { ...reply, texts: sent, more: sent.length > 0 && (more || fit < relevant.length) };
     // The answer is recorded before the texts count as received: a retransmission gets the same texts, never a loss.
