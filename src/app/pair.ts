@@ -36,6 +36,8 @@ export interface ServerSetup {
   peerSecretConfigured?: boolean;
   /** WHO's online window, ms (default 60 s). */
   presenceWindow?: number;
+  /** How long replies are kept for retransmissions (ms). */
+  replyLifetime?: number;
 }
 
 export interface StartedServer {
@@ -78,6 +80,7 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
     statusSecret: setup.peerSecretConfigured === false ? undefined : setup.security?.peerSecret,
     storeLabel: storeLabel(setup.mongoUri, setup.dbName),
     ...(setup.presenceWindow !== undefined ? { presenceWindow: setup.presenceWindow } : {}),
+    ...(setup.replyLifetime !== undefined ? { replyLifetime: setup.replyLifetime } : {}),
   });
   server.start();
   return {
@@ -105,6 +108,8 @@ export interface PairSetup {
   security?: Partial<SecurityOptions>;
   /** WHO's online window, ms (default 60 s). */
   presenceWindow?: number;
+  /** How long replies are kept for retransmissions (ms). */
+  replyLifetime?: number;
 }
 
 export interface StartedPair {
@@ -198,6 +203,7 @@ function pick(s: PairSetup): Partial<ServerSetup> {
   if (s.chaos) out.chaos = s.chaos;
   if (s.roleTiming) out.roleTiming = s.roleTiming;
   if (s.presenceWindow !== undefined) out.presenceWindow = s.presenceWindow;
+  if (s.replyLifetime !== undefined) out.replyLifetime = s.replyLifetime;
   return out;
 }
 

@@ -99,6 +99,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private ready = false;
   private draining = false;
   private periodTimer: TimerHandle | undefined;
+  private purgeTimer: TimerHandle | undefined;
   private readonly startedAt = Date.now();
 
   constructor(private readonly opts: ServerOptions) {
@@ -138,11 +139,9 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.delivery = new Delivery(
       {
         pending: async (user, limit) => {
-          const visible = this.sequencer.watermark;
-          // An owed text not found is being stored right now (a row is never dropped for it: it may be in flight).
           const { texts, more } = await this.store.pendingTexts(user, limit);
-          const shown = texts.filter((t) => t._id < visible);
-          return { texts: shown, more: more || shown.length < texts.length };
+          const { shown, heldBack } = this.sequencer.visible(texts);
+          return { texts: shown, more: more || heldBack };
         },
         received: (user, seqs) => this.store.removeInbox(user, seqs),
         send: (user, text) => {
@@ -174,6 +173,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   /** Stop serving and release the socket (the lease expires by itself, as after a crash). */
   async close(): Promise<void> {
     this.periodTimer?.cancel();
+    this.purgeTimer?.cancel();
     this.rates.stop();
     this.role.removeAllListeners();
     this.role.stop();
@@ -325,15 +325,33 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.periodTimer?.cancel();
       this.periodTimer = this.clock.after(this.opts.period, () => void this.handoff());
       this.periodEndsAt = this.clock.now() + this.opts.period;
+      this.schedulePurge();
       this.emit('serving', { tag: this.tag, epoch, reason });
     } catch (err) {
       this.log.error({ err: String(err) }, 'could not load state on taking the lease');
     }
   }
 
+  /**
+   * While serving, drop reply records past their lifetime, so the `requests`
+   * collection stays bounded (a retransmission never comes later than that).
+   */
+  private schedulePurge(): void {
+    this.purgeTimer?.cancel();
+    this.purgeTimer = this.clock.after(this.replyLifetime / 2, () => {
+      if (!this.serving) return;
+      this.store.purgeReplies(Date.now() - this.replyLifetime).then(
+        (n) => n > 0 && this.log.debug({ purged: n }, 'expired reply records purged'),
+        (err) => this.log.warn({ err: String(err) }, 'could not purge reply records'),
+      );
+      this.schedulePurge();
+    });
+  }
+
   private onStandby(epoch: number, reason: StandbyReason): void {
     this.ready = false;
     this.periodTimer?.cancel();
+    this.purgeTimer?.cancel();
     this.periodEndsAt = undefined;
     this.presence.clear();
     this.delivery.stop();

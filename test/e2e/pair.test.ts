@@ -78,6 +78,18 @@ describe('end to end over real UDP', () => {
     await expect(bob.retrieve('bob')).rejects.toBeInstanceOf(DeniedError);
   });
 
+  // Regression: reply records were never purged, so the `requests` collection grew without bound.
+  it('purges reply records once they are past their lifetime', async () => {
+    sys = await startSystem({ replyLifetime: 300 });
+    const c = await sys.client();
+    await c.register('rita');
+    await c.subjects('rita', ['x']);
+    const requests = sys.pair.a.store.requests;
+    expect(await requests.countDocuments()).toBeGreaterThan(0);
+    await delay(800);
+    expect(await requests.countDocuments()).toBe(0);
+  });
+
   it('hands over by itself at the end of each period', async () => {
     sys = await startSystem({ period: 400 });
     const alice = await sys.client();

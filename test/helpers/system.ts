@@ -16,7 +16,7 @@ export interface TestSystem {
 
 let dbCounter = 0;
 
-export async function startSystem(opts: { period?: number; chaos?: string; security?: Partial<SecurityOptions> } = {}): Promise<TestSystem> {
+export async function startSystem(opts: { period?: number; chaos?: string; security?: Partial<SecurityOptions>; replyLifetime?: number } = {}): Promise<TestSystem> {
   const engine = await startEngine({ port: 0 });
   const pair = await startPair({
     mongoUri: engine.uri, portA: 0, portB: 0, period: opts.period ?? 600_000,
@@ -24,6 +24,7 @@ export async function startSystem(opts: { period?: number; chaos?: string; secur
     roleTiming: { leaseTtl: 600, renewEvery: 100, pollEvery: 50, safetyMargin: 200 },
     ...(opts.chaos ? { chaos: opts.chaos } : {}),
     ...(opts.security ? { security: opts.security } : {}),
+    ...(opts.replyLifetime !== undefined ? { replyLifetime: opts.replyLifetime } : {}),
   });
   const servers: [Address, Address] = [pair.a.server.address, pair.b.server.address];
   const clients: RssClient[] = [];
