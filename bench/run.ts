@@ -28,7 +28,7 @@ const only = value('only')?.split(',').map(Number);
 const wants = (n: number) => !only || only.includes(n);
 
 const started = performance.now();
-const cfg = benchConfig(flag('quick'));
+const cfg = { ...benchConfig(flag('quick')), ...(flag('profile') ? { profile: true } : {}) };
 const ref = value('ref');
 const built = await buildAll({ worktree: flag('worktree'), ...(ref ? { ref } : {}) });
 log(`${cfg.mode} run of ${built.commit}${canPin ? '' : ' (taskset not available: processes are not pinned)'}`);
