@@ -87,6 +87,13 @@ export function toNumber(v: unknown): number {
   return Number.NaN;
 }
 
+/** NaN sorts below every other number and equals itself. */
+function compareNaN(x: number, y: number): number {
+  const nx = Number.isNaN(x);
+  const ny = Number.isNaN(y);
+  return nx === ny ? 0 : nx ? -1 : 1;
+}
+
 /** Exact comparison when both sides are Long (beyond 2^53 a double would round). */
 function compareNumbers(a: unknown, b: unknown): number {
   const ta = (a as { _bsontype?: string })?._bsontype;
@@ -97,10 +104,7 @@ function compareNumbers(a: unknown, b: unknown): number {
   if (x < y) return -1;
   if (x > y) return 1;
   if (x === y) return 0;
-  // NaN sorts below every other number and equals itself.
-  const nx = Number.isNaN(x);
-  const ny = Number.isNaN(y);
-  return nx === ny ? 0 : nx ? -1 : 1;
+  return compareNaN(x, y);
 }
 
 /** bson 7 keeps an ObjectId as four 24-bit integers; comparing them avoids building hex strings. */
@@ -165,6 +169,9 @@ function regexParts(v: unknown): [string, string] {
 
 /** Compares two BSON values in MongoDB order: negative, zero or positive. */
 export function compareValues(a: unknown, b: unknown): number {
+  // Index keys are mostly plain numbers or strings of the same type: skip the type ranking.
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : a === b ? 0 : compareNaN(a, b);
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   const ra = typeRank(a);
   const rb = typeRank(b);
   if (ra !== rb) return ra < rb ? -1 : 1;
