@@ -74,4 +74,24 @@ describe('SortedList', () => {
       { numRuns: 60 },
     );
   });
+
+  it('visitFrom walks from the lower bound across chunks and stops when told (model: a sorted array)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 400 }), { maxLength: 3000 }), fc.integer({ min: -1, max: 401 }), fc.nat(1200), (xs, t, n) => {
+        const s = new SortedList<number>(byNum);
+        for (const x of xs) s.insert(x);
+        const seen: number[] = [];
+        s.visitFrom(
+          (e) => e >= t,
+          (e) => {
+            seen.push(e);
+            return seen.length < n;
+          },
+        );
+        const want = [...xs].sort(byNum).filter((e) => e >= t);
+        expect(seen).toEqual(want.slice(0, Math.max(1, n)));
+      }),
+      { numRuns: 100 },
+    );
+  });
 });

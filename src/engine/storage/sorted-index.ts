@@ -119,12 +119,16 @@ export class Index {
   checkUnique(keys: unknown[][], seq: number): void {
     if (!this.unique) return;
     for (const k of keys) {
-      const pos = this.entries.lowerBound((e) => this.compareKeys(e.k, k) >= 0);
-      if (!pos) continue;
-      for (const e of this.entries.forward(pos)) {
-        if (this.compareKeys(e.k, k) !== 0) break;
-        if (e.rec.seq !== seq) throw this.duplicate(k);
-      }
+      let taken = false;
+      this.entries.visitFrom(
+        (e) => this.compareKeys(e.k, k) >= 0,
+        (e) => {
+          if (this.compareKeys(e.k, k) !== 0) return false;
+          taken = e.rec.seq !== seq;
+          return !taken;
+        },
+      );
+      if (taken) throw this.duplicate(k);
     }
   }
 

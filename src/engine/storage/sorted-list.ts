@@ -108,6 +108,22 @@ export class SortedList<T> {
     return { c, i: upper(this.chunks[c], atOrAfter) };
   }
 
+  /**
+   * Calls `visit` on the elements from the first one satisfying `atOrAfter`
+   * on, until it returns false or the list ends. A plain loop, for hot paths
+   * that look at one or two elements (no generator, no position object).
+   */
+  visitFrom(atOrAfter: (e: T) => boolean, visit: (e: T) => boolean): void {
+    const chunks = this.chunks;
+    let c = this.chunkFor(atOrAfter);
+    if (c === chunks.length) return;
+    let i = upper(chunks[c], atOrAfter);
+    for (; c < chunks.length; c++, i = 0) {
+      const chunk = chunks[c];
+      for (; i < chunk.length; i++) if (!visit(chunk[i])) return;
+    }
+  }
+
   /** Last position whose element does not satisfy `after` (monotone predicate); undefined if none. */
   lastBefore(after: (e: T) => boolean): Pos | undefined {
     const p = this.lowerBound(after);
