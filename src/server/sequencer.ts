@@ -1,9 +1,12 @@
 /**
  * Sequence numbers for texts, and the order in which they become visible.
  *
- * Allocation is batched: while one fenced allocation is in flight at the
- * store, later publishes queue up and the next allocation takes a block for
- * all of them (group commit), so concurrent publishes cost one round trip.
+ * Allocation is by blocks, fenced by the lease epoch: the serving server
+ * takes a block of numbers from the store at a time and hands them out from
+ * memory, fetching the next block before this one runs out, so a publish
+ * costs no allocation round trip at all. Numbers of a block left unused
+ * when the lease moves are simply never used (sequence numbers are ordered,
+ * not dense: a retransmission abandons its number too).
  *
  * Visibility is gated: a text is pushed (and returned by RETRIEVE-TEXTS)
  * only once every text with a lower number has been stored or abandoned.
@@ -12,9 +15,17 @@
  */
 export type Allocate = (count: number) => Promise<number>;
 
+/** Numbers taken from the store at a time, and how few left start fetching the next block. */
+export const SEQ_BLOCK = 256;
+const SEQ_LOW_WATER = 64;
+
 export class Sequencer {
   private waiting: { resolve: (seq: number) => void; reject: (err: unknown) => void }[] = [];
   private allocating = false;
+  /** Allocated, not handed out yet: ranges [next, end), oldest first. */
+  private reserve: { next: number; end: number }[] = [];
+  /** Bumped by reset(): a block allocated before it belongs to a lost lease. */
+  private generation = 0;
   /** Allocated, not yet finished. */
   private readonly open = new Set<number>();
   /** Finished, waiting for lower numbers to finish. */
@@ -45,6 +56,11 @@ export class Sequencer {
 
   /** The next sequence number; it stays open until finish(). */
   next(): Promise<number> {
+    if (this.waiting.length === 0 && this.reserve.length > 0) {
+      const seq = this.take();
+      if (this.reserved() < SEQ_LOW_WATER && !this.allocating) void this.run();
+      return Promise.resolve(seq);
+    }
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       if (!this.allocating) void this.run();
@@ -65,6 +81,23 @@ export class Sequencer {
   reset(): void {
     this.open.clear();
     this.held = [];
+    this.reserve = [];
+    this.generation++;
+  }
+
+  /** The next reserved number, now open. */
+  private take(): number {
+    const r = this.reserve[0]!;
+    const seq = r.next++;
+    if (r.next === r.end) this.reserve.shift();
+    this.open.add(seq);
+    return seq;
+  }
+
+  private reserved(): number {
+    let n = 0;
+    for (const r of this.reserve) n += r.end - r.next;
+    return n;
   }
 
   private flush(): void {
@@ -72,19 +105,27 @@ export class Sequencer {
     while (this.held.length > 0 && this.held[0]!.seq < w) this.held.shift()!.release();
   }
 
+  /** Allocate blocks until every waiting caller has a number and the reserve is above its low water. */
   private async run(): Promise<void> {
     this.allocating = true;
-    while (this.waiting.length > 0) {
+    while (this.waiting.length > 0 || this.reserved() < SEQ_LOW_WATER) {
       const batch = this.waiting;
       this.waiting = [];
+      const generation = this.generation;
+      const count = Math.max(SEQ_BLOCK, batch.length);
       try {
-        const first = await this.allocate(batch.length);
+        const first = await this.allocate(count);
         batch.forEach((w, i) => {
           this.open.add(first + i);
           w.resolve(first + i);
         });
+        if (generation === this.generation && batch.length < count) this.reserve.push({ next: first + batch.length, end: first + count });
+        // Callers that came meanwhile are served from the reserve, in arrival order.
+        while (this.waiting.length > 0 && this.reserve.length > 0) this.waiting.shift()!.resolve(this.take());
       } catch (err) {
         for (const w of batch) w.reject(err);
+        // Not serving (or the store is down): callers of the next round try again themselves.
+        if (this.waiting.length === 0) break;
       }
     }
     this.allocating = false;

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { SEQ_BLOCK, Sequencer } from '../../src/server/sequencer';
+
+/** A store counter as allocateSeqs keeps it: each call takes `count` numbers after the last. */
+function counter(fail?: () => boolean) {
+  let last = 0;
+  const calls: number[] = [];
+  const allocate = async (count: number) => {
+    calls.push(count);
+    await new Promise((r) => setImmediate(r));
+    if (fail?.()) throw new Error('lease epoch 1 is over');
+    const first = last + 1;
+    last += count;
+    return first;
+  };
+  return { allocate, calls };
+}
+
+describe('Sequencer', () => {
+  it('hands out increasing numbers from one block: one store call for many publishes', async () => {
+    const c = counter();
+    const seq = new Sequencer(c.allocate);
+    const got: number[] = [];
+    for (let i = 0; i < 100; i++) got.push(await seq.next());
+    expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(c.calls).toEqual([SEQ_BLOCK]);
+  });
+
+  it('concurrent callers get distinct numbers in call order', async () => {
+    const c = counter();
+    const seq = new Sequencer(c.allocate);
+    const got = await Promise.all(Array.from({ length: 10 }, () => seq.next()));
+    expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('fetches the next block before the reserve runs dry', async () => {
+    const c = counter();
+    const seq = new Sequencer(c.allocate);
+    const first = await Promise.all(Array.from({ length: SEQ_BLOCK - 70 }, () => seq.next()));
+    expect(first.at(-1)).toBe(SEQ_BLOCK - 70);
+    expect(c.calls).toEqual([SEQ_BLOCK]);
+    // 70 left: not yet low. Ten more take it under the low water, and the next block is fetched in the background.
+    for (let i = 0; i < 10; i++) await seq.next();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(c.calls).toEqual([SEQ_BLOCK, SEQ_BLOCK]);
+    const rest = await Promise.all(Array.from({ length: 100 }, () => seq.next()));
+    expect(rest[0]).toBe(SEQ_BLOCK - 59);
+    expect(rest.at(-1)).toBe(SEQ_BLOCK + 40);
+    expect(c.calls).toEqual([SEQ_BLOCK, SEQ_BLOCK]);
+  });
+
+  it('callers beyond the reserve wait for one call that covers them all', async () => {
+    const c = counter();
+    const seq = new Sequencer(c.allocate);
+    const got = await Promise.all(Array.from({ length: 3 * SEQ_BLOCK }, () => seq.next()));
+    expect(got).toEqual(Array.from({ length: 3 * SEQ_BLOCK }, (_, i) => i + 1));
+    // A block for the first caller (it serves the next 255 as well), then one call for everyone else who queued meanwhile.
+    expect(c.calls.slice(0, 2)).toEqual([SEQ_BLOCK, 2 * SEQ_BLOCK]);
+  });
+
+  it('after reset (the lease moved) no number of the old block is handed out again', async () => {
+    const c = counter();
+    const seq = new Sequencer(c.allocate);
+    expect(await seq.next()).toBe(1);
+    seq.reset();
+    const after = await seq.next();
+    expect(after).toBe(SEQ_BLOCK + 1);
+  });
+
+  it('a failed allocation rejects its callers, and the next caller tries again', async () => {
+    let failing = true;
+    const c = counter(() => failing);
+    const seq = new Sequencer(c.allocate);
+    await expect(seq.next()).rejects.toThrow(/over/);
+    failing = false;
+    expect(await seq.next()).toBe(1);
+  });
+
+  it('holds a finished text back until every lower number is finished', async () => {
+    const seq = new Sequencer(counter().allocate);
+    const [a, b] = await Promise.all([seq.next(), seq.next()]);
+    const shown: number[] = [];
+    seq.finish(b!, () => shown.push(b!));
+    expect(shown).toEqual([]);
+    expect(seq.visible([{ _id: a! }, { _id: b! }]).shown).toEqual([]);
+    seq.finish(a!, () => shown.push(a!));
+    expect(shown).toEqual([a, b]);
+    expect(seq.visible([{ _id: a! }, { _id: b! }]).heldBack).toBe(false);
+  });
+
+  it('an abandoned number releases the texts above it', async () => {
+    const seq = new Sequencer(counter().allocate);
+    const [a, b] = await Promise.all([seq.next(), seq.next()]);
+    const shown: number[] = [];
+    seq.finish(b!, () => shown.push(b!));
+    seq.finish(a!);
+    expect(shown).toEqual([b]);
+  });
+});
