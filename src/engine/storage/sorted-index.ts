@@ -35,6 +35,8 @@ export class Index {
   readonly fields: string[];
   readonly dirs: number[];
   private readonly paths: string[][];
+  /** No dotted field: keys can be read straight off the document. */
+  private readonly topLevel: boolean;
   readonly entries: SortedList<Entry>;
   /** True once any document produced several keys (an array field): such an index cannot answer sorts. */
   multikey = false;
@@ -47,6 +49,7 @@ export class Index {
     this.fields = Object.keys(spec.key);
     this.dirs = this.fields.map((f) => (Number(spec.key[f]) < 0 ? -1 : 1));
     this.paths = this.fields.map(splitPath);
+    this.topLevel = this.paths.every((p) => p.length === 1);
     this.entries = new SortedList<Entry>((a, b) => this.compareKeys(a.k, b.k) || a.rec.seq - b.rec.seq);
   }
 
@@ -72,6 +75,30 @@ export class Index {
   /** Key tuples of a record (none when a sparse/partial index skips it). */
   keysOf(rec: DocRecord): unknown[][] {
     if (this.partial && !this.partial(rec)) return [];
+    return (this.topLevel && this.scalarKey(rec.doc)) || this.expandedKeys(rec);
+  }
+
+  /**
+   * The one key of a document whose indexed top-level fields hold no arrays
+   * (the usual case): no path walk, no cross product. Undefined when a field
+   * is an array, which needs {@link expandedKeys}.
+   */
+  private scalarKey(doc: Doc): unknown[][] | undefined {
+    const fields = this.fields;
+    const key: unknown[] = [];
+    let present = false;
+    for (let i = 0; i < fields.length; i++) {
+      const v = doc[fields[i]];
+      if (Array.isArray(v)) return undefined;
+      if (v !== undefined) present = true;
+      key.push(v === undefined ? null : v);
+    }
+    if (this.spec.sparse && !present) return [];
+    return [key];
+  }
+
+  /** Key tuples by the general rules: dotted paths through arrays, multikey expansion. */
+  private expandedKeys(rec: DocRecord): unknown[][] {
     const perField: unknown[][] = [];
     let arrayFields = 0;
     let present = false;
