@@ -57,10 +57,34 @@ export function isNative(bytes: Uint8Array): boolean {
 
 /** Encode a message; with `key`, append an HMAC-SHA256 over the whole datagram. */
 export function encodeNative(message: Message, envelope: NativeEnvelope = {}, key?: Uint8Array): Buffer {
-  const body = Buffer.from(JSON.stringify({ ...message, ...envelope }), 'utf8');
-  const head = Buffer.from([NATIVE_MAGIC, NATIVE_VERSION, key ? FLAG_MAC : 0]);
-  const signed = Buffer.concat([head, body]);
-  return key ? Buffer.concat([signed, macOf(signed, key)]) : signed;
+  return sealNativeBody(withFields(JSON.stringify(message), envelope), key);
+}
+
+/**
+ * `json` (an object's JSON) with more fields appended, as `{...obj, ...more}`
+ * would give when no key repeats (the envelope's keys are never message
+ * fields); lets a body encoded once be completed per datagram.
+ */
+export function withFields(json: string, more: object): string {
+  let tail = '';
+  for (const k in more) {
+    const v = (more as Record<string, unknown>)[k];
+    if (v !== undefined) tail += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+  }
+  if (tail === '') return json;
+  return json === '{}' ? `{${tail.slice(1)}}` : `${json.slice(0, -1)}${tail}}`;
+}
+
+/** The datagram of a JSON body (see withFields): header, body and, with `key`, the MAC, in one allocation. */
+export function sealNativeBody(json: string, key?: Uint8Array): Buffer {
+  const len = Buffer.byteLength(json);
+  const out = Buffer.allocUnsafe(HEADER + len + (key ? MAC_BYTES : 0));
+  out[0] = NATIVE_MAGIC;
+  out[1] = NATIVE_VERSION;
+  out[2] = key ? FLAG_MAC : 0;
+  out.write(json, HEADER, 'utf8');
+  if (key) macOf(out.subarray(0, HEADER + len), key).copy(out, HEADER + len);
+  return out;
 }
 
 /** Decode a native datagram. Throws ProtocolError on any defect; never checks the MAC (the caller knows the key). */

@@ -10,7 +10,7 @@ import { ProtocolError, type ErrorCode } from '../../src/errors.js';
 import { detectDialect } from '../../src/protocol/dialect.js';
 import type { Message } from '../../src/protocol/messages.js';
 import {
-  MAC_BYTES, NATIVE_MAGIC, decodeNative, encodeNative, isNative, verifyNativeMac, type NativeEnvelope,
+  MAC_BYTES, NATIVE_MAGIC, decodeNative, encodeNative, isNative, sealNativeBody, verifyNativeMac, withFields, type NativeEnvelope,
 } from '../../src/protocol/native.js';
 import { mutations } from '../fixtures/text/arbitraries.js';
 
@@ -232,6 +232,17 @@ describe('native properties', () => {
       expect(f.envelope).toEqual(env);
       expect(verifyNativeMac(f, KEY)).toBe(signed);
     }), { numRuns: 1000 });
+  });
+
+  it('a body completed by withFields is byte for byte the encoding of the merged object', () => {
+    fc.assert(fc.property(nativeMessage, envelope, fc.string({ maxLength: 20 }), (m, env, to) => {
+      const merged = { ...m, ...env, to };
+      const once = JSON.stringify(m);
+      expect(sealNativeBody(withFields(once, { ...env, to }), KEY)).toEqual(encodeNative(merged as Message, {}, KEY));
+      expect(encodeNative(m, env)).toEqual(Buffer.concat([Buffer.from([NATIVE_MAGIC, 1, 0]), Buffer.from(JSON.stringify({ ...m, ...env }))]));
+    }), { numRuns: 1000 });
+    expect(withFields('{}', { ctr: 1 })).toBe('{"ctr":1}');
+    expect(withFields('{"a":1}', {})).toBe('{"a":1}');
   });
 
   it('random bytes decode or throw ProtocolError', () => {
