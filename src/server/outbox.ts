@@ -6,8 +6,8 @@
  * anti-amplification budget (paths.ts).
  */
 import type { Dialect } from '../protocol/dialect';
-import type { DialectName, Push, Reply } from '../protocol/messages';
-import { encodeNative } from '../protocol/native';
+import type { DialectName, Push, Reply, StoredText } from '../protocol/messages';
+import { encodeNative, sealNativeBody, withFields } from '../protocol/native';
 import type { UserDoc } from '../store/documents';
 import type { Address, Transport } from '../transport/types';
 import type { ServerCounters } from './context';
@@ -23,6 +23,9 @@ export interface Seal {
 const NEEDS_VALID_ADDRESS = new Set<Push['type']>(['MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER']);
 
 export class Outbox {
+  /** The MESSAGE body of a text, encoded once for all its native recipients (each datagram adds `to` and its MAC). */
+  private readonly messageBodies = new WeakMap<StoredText, string>();
+
   constructor(
     private readonly transport: Transport,
     private readonly guard: Guard,
@@ -54,6 +57,15 @@ export class Outbox {
    * and are MACed with its key. Returns false when nothing was sent (no
    * such message in the dialect, address not validated, or over budget).
    */
+  /** Push a stored text as a MESSAGE to `user` (see push()). */
+  pushText(user: UserDoc, text: StoredText, key: Buffer | undefined): boolean {
+    if (user.dialect !== 'native' || !key || !user.addrOk) return this.push(user, { type: 'MESSAGE', ...text, to: user._id }, key);
+    let body = this.messageBodies.get(text);
+    if (body === undefined) this.messageBodies.set(text, (body = JSON.stringify({ type: 'MESSAGE', ...text })));
+    this.transport.send(sealNativeBody(withFields(body, { to: user._id }), key), { host: user.host, port: user.port });
+    return true;
+  }
+
   push(user: UserDoc, msg: Push, key: Buffer | undefined): boolean {
     // Checked before encoding: a broadcast must not pay a MAC for every user it will not reach.
     if (NEEDS_VALID_ADDRESS.has(msg.type) && !user.addrOk) return false;

@@ -149,8 +149,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
           if (!u) return false;
           // Until the address proves it receives, the texts stay owed in the inbox.
           if (!u.addrOk) return 'blocked';
-          const sent = this.push(u, { type: 'MESSAGE', ...text, to: user });
-          if (sent) this.presence.pushed(user, this.clock.now());
+          const sent = this.outbox.pushText(u, text, this.guard.userKey(u));
+          if (sent) {
+            this.counters.pushes++;
+            this.presence.pushed(user, this.clock.now());
+          }
           return sent || 'blocked';
         },
         gaveUp: (user) => this.presence.lost(user),
