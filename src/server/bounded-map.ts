@@ -3,9 +3,21 @@
  * server map keyed by something a sender chose (addresses, names, counters)
  * goes through one of these, so no datagram flood can grow memory without
  * bound.
+ *
+ * Recency is kept coarsely, which is what makes get() cheap on the request
+ * path: an entry is moved to the young end only when it has aged past half
+ * the bound (counted in insertions), not on every read. Eviction still takes
+ * the entry that was neither inserted nor refreshed for the longest time.
  */
+interface Slot<V> {
+  value: V;
+  /** The insertion count when the entry was (re)inserted. */
+  stamp: number;
+}
+
 export class BoundedMap<K, V> {
-  private readonly entries = new Map<K, V>();
+  private readonly entries = new Map<K, Slot<V>>();
+  private inserted = 0;
 
   constructor(readonly max: number) {}
 
@@ -15,22 +27,24 @@ export class BoundedMap<K, V> {
 
   /** The value, marked as just used. */
   get(key: K): V | undefined {
-    const v = this.entries.get(key);
-    if (v !== undefined) {
+    const slot = this.entries.get(key);
+    if (slot === undefined) return undefined;
+    if (this.inserted - slot.stamp > this.max >>> 1) {
       this.entries.delete(key);
-      this.entries.set(key, v);
+      slot.stamp = ++this.inserted;
+      this.entries.set(key, slot);
     }
-    return v;
+    return slot.value;
   }
 
   /** The value, without changing its place in the eviction order. */
   peek(key: K): V | undefined {
-    return this.entries.get(key);
+    return this.entries.get(key)?.value;
   }
 
   set(key: K, value: V): void {
     this.entries.delete(key);
-    this.entries.set(key, value);
+    this.entries.set(key, { value, stamp: ++this.inserted });
     // Maps iterate in insertion order: the first key is the least recently used.
     while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as K);
   }
@@ -43,7 +57,7 @@ export class BoundedMap<K, V> {
     this.entries.clear();
   }
 
-  entriesIterator(): IterableIterator<[K, V]> {
-    return this.entries.entries();
+  *entriesIterator(): IterableIterator<[K, V]> {
+    for (const [k, slot] of this.entries) yield [k, slot.value];
   }
 }
