@@ -56,6 +56,9 @@ export class Intake {
     const ctr = frame?.envelope.ctr;
     if (dialect !== 'native') this.core.guard.paths.legacySeen(from);
     if (!this.core.guard.sourceAllowed(from)) return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+    // An ACK is never answered, so it needs no de-duplication key, and it runs outside the user's queue:
+    // it only marks a text received, which commutes with whatever else the user asks.
+    if (req.type === 'ACK') return void this.execute(req, dialect, from, bytes.length, '', frame);
     const key = dedupKey(dialect, from, frame?.envelope.cid, bytes);
     // A retransmission is answered from the cache first: before its MAC or counter is looked at again.
     const cached = UNANSWERED.has(req.type) ? undefined : this.h.replies.getEntry(key, Date.now());
@@ -187,5 +190,5 @@ export class Intake {
 }
 
 function sealOf(ctx: RequestContext): Seal {
-  return { ...(ctx.ctr !== undefined ? { ctr: ctx.ctr } : {}), ...(ctx.macKey ? { key: ctx.macKey } : {}) };
+  return { ctr: ctx.ctr, key: ctx.macKey };
 }
