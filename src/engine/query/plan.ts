@@ -33,19 +33,54 @@ interface Interval {
   hiB?: Bound;
 }
 
-function idLookup(coll: Collection, filter: Document): Plan | undefined {
+function idLookup(coll: Collection, filter: Document, sort: SortSpec): Plan | undefined {
   const keys = Object.keys(filter);
   if (keys.length !== 1 || keys[0] !== '_id') return undefined;
   const b = extractBounds(filter).get('_id');
-  if (!b?.points || b.points.length !== 1 || b.lo || b.hi) return undefined;
-  const rec = coll.docs.get(keyString(b.points[0]));
-  return { candidates: rec ? [rec] : [], sorted: true, stage: 'IDHACK' };
+  if (!b?.points || b.lo || b.hi) return undefined;
+  if (b.points.length === 1) {
+    const rec = coll.docs.get(keyString(b.points[0]));
+    return { candidates: rec ? [rec] : [], sorted: true, stage: 'IDHACK' };
+  }
+  return idsLookup(coll, b.points, sort);
+}
+
+/**
+ * `{_id: {$in: [...]}}` by hash lookups instead of one index seek per value,
+ * giving what that index scan gives: the ids' records in the order of the
+ * list, each once, looked up lazily as a cursor walks on. Only for ids whose
+ * canonical key agrees exactly with the index order's equality (strings and
+ * JS numbers short of integers beyond 2^53, which may equal a distinct Long).
+ */
+function idsLookup(coll: Collection, points: unknown[], sort: SortSpec): Plan | undefined {
+  if (!points.every(exactKey)) return undefined;
+  return { candidates: idRecords(coll, points), sorted: sort.length === 0, stage: `IXSCAN ${coll.indexes[0].name}` };
+}
+
+function exactKey(p: unknown): boolean {
+  return typeof p === 'string' || (typeof p === 'number' && !(Number.isInteger(p) && !Number.isSafeInteger(p)));
+}
+
+function* idRecords(coll: Collection, points: unknown[]): Generator<DocRecord> {
+  const seen = new Set<string>();
+  for (const p of points) {
+    const key = keyString(p);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    let rec = coll.docs.get(key);
+    while (rec) {
+      yield rec;
+      // As the index walk would: a document re-inserted under this _id meanwhile sorts after the one just given.
+      const now = coll.docs.get(key);
+      rec = now && now.seq > rec.seq ? now : undefined;
+    }
+  }
 }
 
 /** Chooses how to read candidates for a filter and sort. */
 export function planQuery(coll: Collection, filter: Document | undefined, sort: SortSpec): Plan {
   if (filter) {
-    const id = idLookup(coll, filter);
+    const id = idLookup(coll, filter, sort);
     if (id) return id;
   }
   const bounds = extractBounds(filter);
