@@ -3,7 +3,7 @@
  * for every other filter) on the filter shapes it accepts, and both must
  * treat bson number wrappers by value.
  */
-import { Double, Int32, Long } from 'bson';
+import { BSONSymbol, Double, Int32, Long } from 'bson';
 import fc from 'fast-check';
 import { Query } from 'mingo';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +45,27 @@ describe('native matcher', () => {
         expect(native!(d)).toBe(ref);
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it('$in/$nin over long lists of strings and numbers (looked up in a Set) agree with $or/$nor of $eq', () => {
+    const listItem = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom('a', 'b', 'c', '', 0.5, -0, Number.NaN, Infinity));
+    const probe = fc.oneof(
+      listItem,
+      num,
+      fc.constantFrom('a', 'b').map((x) => new BSONSymbol(x)),
+      fc.constantFrom(null, true, Number.NaN, 0).map((x) => (typeof x === 'number' ? new Double(x) : x)),
+      fc.array(listItem, { maxLength: 3 }),
+    );
+    const probeDoc = fc.record({ a: probe, b: probe }, { requiredKeys: [] }).map((o) => ({ ...o }));
+    fc.assert(
+      fc.property(probeDoc, fc.constantFrom('a', 'b'), fc.array(listItem, { minLength: 1, maxLength: 10 }), fc.boolean(), (d, f, list, negate) => {
+        const eqs = list.map((x) => ({ [f]: { $eq: x } }));
+        const set = compileNative({ [f]: { [negate ? '$nin' : '$in']: list } })!;
+        const ref = compileNative({ [negate ? '$nor' : '$or']: eqs })!;
+        expect(set(d)).toBe(ref(d));
+      }),
+      { numRuns: 5000 },
     );
   });
 

@@ -61,6 +61,19 @@ function eq(c: unknown, v: unknown): boolean {
 
 type ValueTest = (c: unknown) => boolean;
 
+/**
+ * Membership in a $in/$nin list. When the list holds only strings and JS
+ * numbers, a string or number candidate is looked up in a Set: for those,
+ * equality in MongoDB order is SameValueZero (NaN equals NaN, -0 equals 0).
+ * Anything else (wrapped numbers, symbols) compares against each element.
+ */
+function inTest(list: unknown[]): ValueTest {
+  const scan = (c: unknown) => list.some((x) => eq(c, x));
+  if (list.length < 4 || !list.every((x) => typeof x === 'string' || typeof x === 'number')) return scan;
+  const set = new Set(list);
+  return (c) => (typeof c === 'string' || typeof c === 'number' ? set.has(c) : scan(c));
+}
+
 function rangeTest(op: string, v: unknown): ValueTest | undefined {
   if (!plainValue(v) || v === null) return undefined;
   const rank = typeRank(v);
@@ -102,8 +115,7 @@ function fieldTest(path: string, cond: unknown): DocTest | undefined {
       case '$in':
       case '$nin': {
         if (!Array.isArray(v) || !v.every((x) => plainValue(x) || x === null)) return undefined;
-        const t = (c: unknown) => v.some((x) => eq(c, x));
-        (op === '$in' ? any : none).push(t);
+        (op === '$in' ? any : none).push(inTest(v));
         break;
       }
       case '$gt':
