@@ -50,7 +50,14 @@ export class Index {
     this.dirs = this.fields.map((f) => (Number(spec.key[f]) < 0 ? -1 : 1));
     this.paths = this.fields.map(splitPath);
     this.topLevel = this.paths.every((p) => p.length === 1);
-    this.entries = new SortedList<Entry>((a, b) => this.compareKeys(a.k, b.k) || a.rec.seq - b.rec.seq);
+    this.entries = new SortedList<Entry>(this.entryOrder());
+  }
+
+  /** Entry order: keys in index order, then record seq. Single-field indexes skip the per-field loop. */
+  private entryOrder(): (a: Entry, b: Entry) => number {
+    if (this.dirs.length !== 1) return (a, b) => this.compareKeys(a.k, b.k) || a.rec.seq - b.rec.seq;
+    if (this.dirs[0] > 0) return (a, b) => compareValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
+    return (a, b) => -compareValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
   }
 
   get name(): string {
