@@ -189,10 +189,10 @@ export class RssClient extends EventEmitter<RssClientEvents> {
    * most recent texts, seen or not, in one reply.
    */
   async retrieve(name: string, opts: RetrieveOptions = {}): Promise<MessageOf<'RETRIEVED'>> {
-    if (opts.last !== undefined) return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, last: opts.last });
+    if (opts.last !== undefined) return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, last: opts.last, parts: LIMITS.maxRetrieveParts });
     const texts: StoredText[] = [];
     for (let round = 0; ; round++) {
-      const r = await this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name });
+      const r = await this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, parts: LIMITS.maxRetrieveParts });
       texts.push(...r.texts);
       if (!r.more || r.texts.length === 0 || round >= 1000) {
         this.delivery.noteSeen(name, texts);
@@ -254,7 +254,7 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   }
 
   private async retrieveOnce(user: string): Promise<{ texts: StoredText[]; more: boolean }> {
-    return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name: user });
+    return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name: user, parts: LIMITS.maxRetrieveParts });
   }
 
   private armSilence(): void {

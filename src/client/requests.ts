@@ -50,6 +50,8 @@ interface Pending {
   /** A REGISTER's key pair, until its REGISTERED gives the user key. */
   agreement?: AgreementKeys;
   reseals: number;
+  /** The datagrams of an answer in several parts, by part number, until all are in. */
+  parts?: Map<number, Extract<Reply, { type: 'RETRIEVED' }>>;
   attempt: number;
   timeout: TimeoutError;
   timer?: TimerHandle;
@@ -167,7 +169,29 @@ export class Exchanges {
       return true;
     }
     if (p.agreement && reply.type === 'REGISTERED') this.d.keys.set(reply.name, key!);
+    if (reply.type === 'RETRIEVED' && reply.parts !== undefined && reply.parts > 1) return this.acceptPart(p, reply);
     p.settle(denial ? new DeniedError(reply as { type: string; reason?: string }) : undefined, reply);
+    return true;
+  }
+
+  /**
+   * One datagram of an answer in several: kept until every part is in, then
+   * the answer is their texts in part order. A lost part is recovered by the
+   * request's retransmission (the server answers it with the same parts).
+   */
+  private acceptPart(p: Pending, reply: Extract<Reply, { type: 'RETRIEVED' }>): boolean {
+    const parts = reply.parts!;
+    const part = reply.part ?? 0;
+    if (part >= parts) return this.forged(reply, `part ${part} of ${parts}`);
+    p.parts ??= new Map();
+    const first = p.parts.values().next().value;
+    // Parts of one answer agree on their count; a disagreeing one belongs to no answer we are assembling.
+    if (first && first.parts !== parts) return false;
+    p.parts.set(part, reply);
+    if (p.parts.size < parts) return true;
+    const ordered = [...p.parts.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
+    const { part: _part, parts: _parts, ...head } = ordered[0]!;
+    p.settle(undefined, { ...head, texts: ordered.flatMap((r) => r.texts), more: ordered.some((r) => r.more) });
     return true;
   }
 

@@ -21,6 +21,8 @@ export const LIMITS = {
   maxRq: 0xffffffff,
   /** RETRIEVE-TEXTS --last N. */
   maxRetrieveLast: 1000,
+  /** Native RETRIEVED datagrams one RETRIEVE-TEXTS may be answered with (the client asks with `parts`). */
+  maxRetrieveParts: 16,
 } as const;
 
 /** Names: letters, digits, `_ . -`; must start with a letter or digit. */

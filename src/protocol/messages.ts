@@ -36,7 +36,8 @@ export type Request =
   | { type: 'SUBJECTS'; rq: number; name: string; subjects: string[] }
   | { type: 'PUBLISH'; rq: number; name: string; subject: string; text: string }
   /** `last`: the N most recent texts on the user's subjects, seen or not (seed 001). */
-  | { type: 'RETRIEVE-TEXTS'; rq: number; name: string; last?: number }
+  /** `parts` (native): how many RETRIEVED datagrams the client takes as one answer (default 1). */
+  | { type: 'RETRIEVE-TEXTS'; rq: number; name: string; last?: number; parts?: number }
   /** native: the client has shown the pushed text `seq`. */
   | { type: 'ACK'; name: string; seq: number }
   /** seed 000: "which server serves?" — only the serving server answers. */
@@ -78,7 +79,8 @@ export type Reply =
   | { type: 'PUBLISHED'; rq: number; name: string; subject: string; text: string; seq: number }
   | { type: 'PUBLISH-DENIED'; rq: number; name: string; subject: string; text: string; reason: string }
   /** `more`: further unseen texts remain (a reply that would not fit carries what fits). */
-  | { type: 'RETRIEVED'; rq: number; name: string; texts: StoredText[]; more: boolean }
+  /** An answer in several datagrams (native, when asked for) numbers them: `part` of `parts`, texts in part order. */
+  | { type: 'RETRIEVED'; rq: number; name: string; texts: StoredText[]; more: boolean; part?: number; parts?: number }
   | { type: 'RETRIEVE-DENIED'; rq: number; name: string; reason: string }
   | { type: 'INITIALIZATION-SUCCESS'; tag: ServerTag }
   | { type: 'END-CONNECTION-OK'; rq: number }

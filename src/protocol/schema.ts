@@ -10,7 +10,7 @@ import type { Message, MessageType } from './messages';
 
 type FieldKind =
   | 'rq' | 'name' | 'host' | 'port' | 'subject' | 'subjects' | 'text' | 'reason'
-  | 'seq' | 'count' | 'tag' | 'texts' | 'users' | 'bool' | 'object' | 'epoch' | 'key' | 'nonce';
+  | 'seq' | 'count' | 'tag' | 'texts' | 'users' | 'bool' | 'object' | 'epoch' | 'key' | 'nonce' | 'parts' | 'part';
 
 /** `?` after a kind makes the field optional. */
 type Spec = Record<string, `${FieldKind}` | `${FieldKind}?`>;
@@ -21,7 +21,7 @@ export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   UPDATE: { rq: 'rq', name: 'name', host: 'host', port: 'port' },
   SUBJECTS: { rq: 'rq', name: 'name', subjects: 'subjects' },
   PUBLISH: { rq: 'rq', name: 'name', subject: 'subject', text: 'text' },
-  'RETRIEVE-TEXTS': { rq: 'rq', name: 'name', last: 'count?' },
+  'RETRIEVE-TEXTS': { rq: 'rq', name: 'name', last: 'count?', parts: 'parts?' },
   ACK: { name: 'name', seq: 'seq' },
   INITIALIZATION: {},
   'END-CONNECTION': { rq: 'rq', host: 'host', port: 'port' },
@@ -38,7 +38,7 @@ export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   'SUBJECTS-REJECTED': { rq: 'rq', name: 'name', subjects: 'subjects', reason: 'reason' },
   PUBLISHED: { rq: 'rq', name: 'name', subject: 'subject', text: 'text', seq: 'seq' },
   'PUBLISH-DENIED': { rq: 'rq', name: 'name', subject: 'subject', text: 'text', reason: 'reason' },
-  RETRIEVED: { rq: 'rq', name: 'name', texts: 'texts', more: 'bool' },
+  RETRIEVED: { rq: 'rq', name: 'name', texts: 'texts', more: 'bool', part: 'part?', parts: 'parts?' },
   'RETRIEVE-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
   'INITIALIZATION-SUCCESS': { tag: 'tag' },
   'END-CONNECTION-OK': { rq: 'rq' },
@@ -79,6 +79,12 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
     case 'rq': return uint(v, field, LIMITS.maxRq);
     case 'seq': case 'epoch': return uint(v, field, Number.MAX_SAFE_INTEGER);
     case 'count': return uint(v, field, LIMITS.maxRetrieveLast);
+    case 'parts': {
+      const n = uint(v, field, LIMITS.maxRetrieveParts);
+      if (n === 0) bad(field, 'at least 1');
+      return n;
+    }
+    case 'part': return uint(v, field, LIMITS.maxRetrieveParts - 1);
     case 'port': {
       const p = uint(v, field, 65535);
       if (p === 0) bad(field, 'port 0 is not an address');

@@ -72,6 +72,12 @@ export interface RequestContext {
   /** How many texts of a RETRIEVED reply fit in one datagram of this dialect. */
   fitRetrieved(reply: RetrievedReply): number;
   /**
+   * How many RETRIEVED datagrams may answer this request when the client
+   * takes `wanted`: 1 in the legacy dialects, and no more than an address
+   * not yet validated may receive (anti-amplification).
+   */
+  replyParts(wanted: number | undefined): number;
+  /**
    * Record the replies for retransmissions now, before an irreversible step
    * (RETRIEVE-TEXTS records its answer before it marks texts received).
    */

@@ -5,6 +5,7 @@
  * key, replay window) → rate limit per user → handler → reply (sealed,
  * recorded for retransmissions, within the address's budget).
  */
+import { LIMITS } from '../protocol/limits';
 import { DENIAL_REASONS, denialFor, type DialectName, type Reply, type Request } from '../protocol/messages';
 import type { NativeFrame } from '../protocol/native';
 import type { Dialect } from '../protocol/dialect';
@@ -108,6 +109,11 @@ export class Intake {
       ...(auth.authed !== undefined ? { authed: auth.authed } : {}),
       ...(auth.key ? { macKey: auth.key } : {}),
       fitRetrieved: (reply) => (dialect === 'native' ? nativeFitRetrieved(reply) : this.h.dialects[dialect]!.fitRetrieved(reply)),
+      replyParts: (wanted) => {
+        if (dialect !== 'native' || !wanted) return 1;
+        const affordable = Math.floor(this.core.guard.paths.budget(from) / LIMITS.maxNativeDatagram);
+        return Math.max(1, Math.min(wanted, LIMITS.maxRetrieveParts, affordable));
+      },
       remember: async (replies) => {
         remembered = true;
         const at = Date.now();

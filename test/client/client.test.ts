@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RssClient, type ReceivedText } from '../../src/client/client';
 import { DeniedError, TimeoutError } from '../../src/errors';
+import { LIMITS } from '../../src/protocol/limits';
 import { openUdp } from '../../src/transport/udp';
 import { FakeClock } from '../../src/util/clock';
 import { autoAnswer, FakeServer, text, type Received } from './fake-server';
@@ -128,6 +129,26 @@ describe('RssClient requests', () => {
     const last = await client.retrieve('bob', { last: 5 });
     expect(b.of('RETRIEVE-TEXTS').at(-1)!.message).toMatchObject({ last: 5 });
     expect(last.texts.map((t) => t.seq)).toEqual([3]);
+  });
+
+  it('asks for a reply in several parts and assembles them in part order, a lost part recovered by retransmission', async () => {
+    const { b, client } = await world();
+    let answered = 0;
+    b.onMessage = (r) => {
+      if (r.message.type !== 'RETRIEVE-TEXTS') return;
+      answered++;
+      const part = (n: number, texts: ReturnType<typeof text>[]) =>
+        b.answer(r, { type: 'RETRIEVED', name: 'bob', texts, more: false, part: n, parts: 3 });
+      // First transmission: parts 2 and 0 only (part 1 is lost); the retransmission gets all three.
+      part(2, [text(5)]);
+      if (answered > 1) part(1, [text(3), text(4)]);
+      part(0, [text(1), text(2)]);
+    };
+    const reply = await client.retrieve('bob');
+    expect((b.of('RETRIEVE-TEXTS')[0]!.message as { parts?: number }).parts).toBe(LIMITS.maxRetrieveParts);
+    expect(reply.texts.map((t) => t.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(answered).toBeGreaterThanOrEqual(2);
+    expect(reply).not.toHaveProperty('parts');
   });
 
   it('close() rejects pending calls and releases the socket', async () => {

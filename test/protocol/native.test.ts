@@ -161,6 +161,9 @@ describe('native malformed', () => {
     ['name of 65 bytes', frame(`{"type":"ACK","name":"${'n'.repeat(65)}","seq":1}`), 'RSS_TOO_LARGE', 'ACK.name: longer than 64 bytes'],
     ['empty name', frame('{"type":"ACK","name":"","seq":1}'), 'RSS_MALFORMED', 'ACK.name: is empty'],
     ['bad tag', frame('{"type":"TAKEOVER","from":"C","epoch":1}'), 'RSS_MALFORMED', 'expected "A" or "B"'],
+    ['parts 0', frame('{"type":"RETRIEVE-TEXTS","rq":1,"name":"a","parts":0}'), 'RSS_MALFORMED', 'RETRIEVE-TEXTS.parts: at least 1'],
+    ['parts above the limit', frame('{"type":"RETRIEVE-TEXTS","rq":1,"name":"a","parts":17}'), 'RSS_MALFORMED', 'RETRIEVE-TEXTS.parts: expected an integer 0..16'],
+    ['part beyond the last', frame('{"type":"RETRIEVED","rq":1,"name":"a","more":false,"texts":[],"part":16,"parts":16}'), 'RSS_MALFORMED', 'RETRIEVED.part'],
     ['bad nested text', frame('{"type":"RETRIEVED","rq":1,"name":"a","more":false,"texts":[{"seq":1}]}'), 'RSS_MALFORMED', 'RETRIEVED.texts[0].from: is missing'],
   ];
   it.each(cases)('%s → %s', (_name, bytes, code, message) => {
@@ -195,10 +198,10 @@ const nativeMessage: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('REGISTER' as const), rq: fc.nat({ max: 0xffffffff }), name: str(20), host: str(40), port: fc.integer({ min: 1, max: 65535 }) }),
   fc.record({ type: fc.constant('PUBLISH' as const), rq: fc.nat(), name: str(20), subject: str(20), text: str(300, 0) }),
   fc.record({ type: fc.constant('SUBJECTS' as const), rq: fc.nat(), name: str(20), subjects: fc.array(str(10), { maxLength: 8 }) }),
-  fc.record({ type: fc.constant('RETRIEVE-TEXTS' as const), rq: fc.nat(), name: str(20), last: fc.nat({ max: 1000 }) }, { requiredKeys: ['type', 'rq', 'name'] }),
+  fc.record({ type: fc.constant('RETRIEVE-TEXTS' as const), rq: fc.nat(), name: str(20), last: fc.nat({ max: 1000 }), parts: fc.integer({ min: 1, max: 16 }) }, { requiredKeys: ['type', 'rq', 'name'] }),
   fc.record({ type: fc.constant('ACK' as const), name: str(20), seq: fc.nat() }),
   fc.record({
-    type: fc.constant('RETRIEVED' as const), rq: fc.nat(), name: str(20), more: fc.boolean(),
+    type: fc.constant('RETRIEVED' as const), rq: fc.nat(), name: str(20), more: fc.boolean(), part: fc.nat({ max: 15 }), parts: fc.integer({ min: 1, max: 16 }),
     texts: fc.array(fc.record({ seq: fc.nat(), from: str(10), subject: str(10), text: str(60, 0), at: fc.nat() }), { maxLength: 4 }),
   }),
   fc.record({ type: fc.constant('WHO-LIST' as const), rq: fc.nat(), name: str(20), users: fc.array(fc.record({ name: str(10), online: fc.boolean() }), { maxLength: 6 }) }),

@@ -1,31 +1,36 @@
 import { LIMITS } from '../../protocol/limits';
-import type { Reply } from '../../protocol/messages';
+import type { Reply, StoredText } from '../../protocol/messages';
 import { toStoredText } from '../delivery';
-import type { Handler } from '../context';
+import type { Handler, RequestContext } from '../context';
 import { refusal } from './access';
 
 /**
  * RETRIEVE-TEXTS: the texts on the user's current subjects that it has not
  * received yet, in publication order, as many as fit in one reply (`more`
- * says others remain; nothing is marked received that was not sent). With
- * `last: N`: the N most recent texts on its subjects, seen or not (seed 001).
+ * says others remain; nothing is marked received that was not sent). A
+ * native client may take the reply in several datagrams (`parts`), so a
+ * hundred texts come back in one round trip. With `last: N`: the N most
+ * recent texts on its subjects, seen or not (seed 001).
  */
 export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   const { core } = ctx;
   const user = core.directory.get(req.name);
   const why = refusal(ctx, user);
   if (why || !user) return [{ type: 'RETRIEVE-DENIED', rq: req.rq, name: req.name, reason: why ?? 'unknown name' }];
+  const parts = ctx.replyParts(req.parts);
+  const base = { type: 'RETRIEVED' as const, rq: req.rq, name: req.name };
   if (req.last !== undefined) {
     const texts = (await core.store.lastTexts(user.subjects, req.last)).map(toStoredText);
-    const reply = { type: 'RETRIEVED' as const, rq: req.rq, name: req.name, texts, more: false };
-    const fit = ctx.fitRetrieved(reply);
-    return [{ ...reply, texts: texts.slice(texts.length - fit), more: fit < texts.length }];
+    // The most recent ones that fit: packed from the newest backwards, shown oldest first.
+    const chunks = pack(ctx, base, [...texts].reverse(), parts).map((c) => c.reverse()).reverse();
+    const sent = chunks.reduce((n, c) => n + c.length, 0);
+    return answers(base, chunks, sent < texts.length);
   }
   core.servingEpoch();
   const wanted = new Set(user.subjects);
-  // Read about what one reply can carry (a native or pickle datagram holds at most ~20 of the smallest texts;
+  // Read about what the answer can carry (a native or pickle datagram holds at most ~20 of the smallest texts;
   // the text dialect sends one datagram per text), and read further only when all of it fits and more is owed.
-  let limit = ctx.dialect === 'text' ? LIMITS.maxRetrieveLast : FIRST_READ;
+  let limit = ctx.dialect === 'text' ? LIMITS.maxRetrieveLast : FIRST_READ * parts;
   for (;;) {
     const pending = await core.store.pendingTexts(req.name, limit);
     // Texts at or above the watermark are not visible yet (a lower one is still being stored): they come later, in order.
@@ -35,23 +40,47 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
     // Texts on subjects the user dropped are no longer owed to it.
     const dropped = texts.filter((t) => !wanted.has(t.subject)).map((t) => t._id);
     const relevant = texts.filter((t) => wanted.has(t.subject)).map(toStoredText);
-    const reply = { type: 'RETRIEVED' as const, rq: req.rq, name: req.name, texts: relevant, more };
-    const fit = ctx.fitRetrieved(reply);
-    if (fit === relevant.length && pending.more && !heldBack && limit < LIMITS.maxRetrieveLast) {
+    const chunks = pack(ctx, base, relevant, parts);
+    const sent = chunks.flat();
+    if (sent.length === relevant.length && pending.more && !heldBack && limit < LIMITS.maxRetrieveLast) {
       limit = Math.min(limit * 8, LIMITS.maxRetrieveLast);
       continue;
     }
-    const sent = relevant.slice(0, fit);
     const done = [...dropped, ...sent.map((t) => t.seq)];
     // `more` only with texts: the client stops at an empty reply (the held-back ones are pushed or retrieved later).
-    const answer: Reply = { ...reply, texts: sent, more: sent.length > 0 && (more || fit < relevant.length) };
+    const replies = answers(base, chunks, sent.length > 0 && (more || sent.length < relevant.length));
     // The answer is recorded before the texts count as received: a retransmission gets the same texts, never a loss.
-    await ctx.remember([answer]);
+    await ctx.remember(replies);
     await core.store.removeInbox(req.name, done);
     core.delivery.retrieved(req.name, done);
-    return [answer];
+    return replies;
   }
 };
 
+type RetrievedBase = { type: 'RETRIEVED'; rq: number; name: string };
+
+/**
+ * Split `texts` (in order) into at most `parts` datagrams, each as full as
+ * the dialect allows; what does not fit stays for a later retrieve.
+ */
+function pack(ctx: RequestContext, base: RetrievedBase, texts: StoredText[], parts: number): StoredText[][] {
+  const chunks: StoredText[][] = [];
+  let rest = texts;
+  // Sized with the part numbering on (it only makes each datagram a few bytes longer).
+  const probe = parts > 1 ? { ...base, more: true, part: parts - 1, parts } : { ...base, more: true };
+  while (rest.length > 0 && chunks.length < parts) {
+    const fit = ctx.fitRetrieved({ ...probe, texts: rest });
+    if (fit === 0) break;
+    chunks.push(rest.slice(0, fit));
+    rest = rest.slice(fit);
+  }
+  return chunks.length > 0 ? chunks : [[]];
+}
+
+/** The RETRIEVED datagrams of `chunks`: numbered `part` of `parts` when there are several. */
+function answers(base: RetrievedBase, chunks: StoredText[][], more: boolean): Reply[] {
+  if (chunks.length === 1) return [{ ...base, texts: chunks[0]!, more }];
+  return chunks.map((texts, part) => ({ ...base, texts, more, part, parts: chunks.length }));
+}
 /** Owed rows read first for a native or pickle reply: more than the smallest texts that fit in one datagram. */
 const FIRST_READ = 24;

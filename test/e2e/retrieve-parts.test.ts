@@ -1,0 +1,67 @@
+/**
+ * RETRIEVE-TEXTS answered in several datagrams: a native client at a
+ * validated address gets a hundred missed texts in one request, in order;
+ * from an address the server has not validated, the answer stays within the
+ * anti-amplification budget (one datagram per request) and nothing is lost.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryKeyRing } from '../../src/client/keys';
+import type { Logger } from '../../src/util/log';
+import { systemsClosedAfterEach } from '../helpers/system';
+
+/** A client logger that counts the RETRIEVE-TEXTS requests it sends (retransmissions are not new requests). */
+function retrieveCounter(): { logger: Logger; count: () => number } {
+  let n = 0;
+  const logger: Logger = {
+    debug: (obj) => {
+      if ((obj as { type?: string }).type === 'RETRIEVE-TEXTS') n++;
+    },
+    info: () => {},
+    warn: () => {},
+    error: () => {},
+    child: () => logger,
+  };
+  return { logger, count: () => n };
+}
+
+const system = systemsClosedAfterEach();
+
+async function carolMissed(n: number) {
+  const sys = await system();
+  const alice = await sys.client();
+  await alice.register('alice');
+  await alice.subjects('alice', ['news']);
+  const keys = new MemoryKeyRing();
+  const carol1 = await sys.client({ keys });
+  await carol1.register('carol');
+  await carol1.subjects('carol', ['news']);
+  const { cid } = carol1;
+  const port = carol1.localAddress.port;
+  // carol1 answered its CHALLENGE at REGISTER: its address is validated. Then it goes away.
+  await carol1.close();
+  const seqs: number[] = [];
+  for (let i = 0; i < n; i++) seqs.push((await alice.publish('alice', 'news', `text number ${i} `.padEnd(40, '.'))).seq);
+  return { sys, keys, cid, port, seqs };
+}
+
+describe('RETRIEVE-TEXTS in several datagrams', () => {
+  it('a validated address gets 100 missed texts in one request, in order', async () => {
+    const { sys, keys, cid, port, seqs } = await carolMissed(100);
+    // carol comes back on the same address.
+    const sent = retrieveCounter();
+    const carol = await sys.client({ keys, cid, bind: { host: '127.0.0.1', port }, logger: sent.logger });
+    const got = await carol.retrieve('carol');
+    expect(got.texts.map((t) => t.seq)).toEqual(seqs);
+    expect(sent.count()).toBe(1);
+    expect((await carol.retrieve('carol')).texts).toEqual([]);
+  });
+
+  it('an address not validated yet gets one datagram per request, and still every text', async () => {
+    const { sys, keys, cid, seqs } = await carolMissed(60);
+    const sent = retrieveCounter();
+    const carol = await sys.client({ keys, cid, logger: sent.logger });
+    const got = await carol.retrieve('carol');
+    expect(got.texts.map((t) => t.seq)).toEqual(seqs);
+    expect(sent.count()).toBeGreaterThan(2);
+  });
+});
