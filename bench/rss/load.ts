@@ -25,6 +25,8 @@ interface Pending {
   at: number;
   lastSent: number;
   tries: number;
+  /** The datagrams of a RETRIEVED answer in several parts, until all are in. */
+  parts?: Map<number, Extract<Message, { type: 'RETRIEVED' }>>;
   done: (reply: Message, now: number) => void;
 }
 
@@ -91,6 +93,15 @@ function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: num
       p.reseals++;
       p.bytes = c.wire.request(p.body, m.rq);
       send(c, p.bytes, { host: from.address, port: from.port });
+      return;
+    }
+    if (m.type === 'RETRIEVED' && m.parts !== undefined && m.parts > 1) {
+      // An answer in several datagrams (RssClient asks for up to 16): done when every part is in, texts in part order.
+      (p.parts ??= new Map()).set(m.part ?? 0, m);
+      if (p.parts.size < m.parts) return;
+      const all = [...p.parts.entries()].sort((x, y) => x[0] - y[0]).map(([, r]) => r);
+      c.pending.delete(m.rq);
+      p.done({ ...m, texts: all.flatMap((r) => r.texts), more: all.some((r) => r.more) }, performance.now());
       return;
     }
     c.pending.delete(m.rq);
@@ -327,15 +338,12 @@ serveCommands({
     return { ms: performance.now() - t0 };
   },
 
-  /** A native user owned by socket `client`, written straight into the store (the server loads it when it takes the lease). */
-  async seedUser(a: { uri: string; dbName: string; name: string; subjects: string[]; client: number }) {
+  /** A native user owned by socket `client`, registered as RssClient does (key agreement, CHALLENGE answered: its address is validated). */
+  async registerUser(a: { name: string; subjects: string[]; client: number }) {
     const c = clients[a.client]!;
     owner.set(a.name, c);
-    const mongo = await MongoClient.connect(a.uri);
-    await mongo.db(a.dbName).collection('users').insertOne({
-      _id: a.name, host: '127.0.0.1', port: c.port, dialect: 'native', subjects: a.subjects, cid: c.wire.cid, createdAt: Date.now(),
-    } as never);
-    await mongo.close();
+    expect((await request(c, { type: 'REGISTER', name: a.name, host: '127.0.0.1', port: c.port })).reply, 'REGISTERED', `register ${a.name}`);
+    expect((await request(c, { type: 'SUBJECTS', name: a.name, subjects: a.subjects })).reply, 'SUBJECTS-UPDATED', `subjects ${a.name}`);
     return true;
   },
 
@@ -378,7 +386,7 @@ serveCommands({
       const t0 = performance.now();
       let count = 0;
       for (;;) {
-        const { reply } = await requestAs(a.name, { type: 'RETRIEVE-TEXTS', name: a.name });
+        const { reply } = await requestAs(a.name, { type: 'RETRIEVE-TEXTS', name: a.name, parts: 16 });
         if (reply.type !== 'RETRIEVED') throw new Error(`retrieve: ${JSON.stringify(reply)}`);
         rounds++;
         count += reply.texts.length;

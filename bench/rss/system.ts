@@ -108,12 +108,7 @@ export async function retrieve(cfg: BenchConfig): Promise<RetrieveResult> {
     const seeded = await load.call('seedTexts', { uri, dbName: 'retrieve', count: cfg.storedTexts, subjects: 10 });
     log(`seeded ${cfg.storedTexts} texts in ${Math.round(seeded.ms)} ms`);
     const subjects = Array.from({ length: 10 }, (_, i) => `s${i}`);
-    await load.call('seedUser', { uri, dbName: 'retrieve', name: 'reader', subjects, client: 0 });
-    // The serving server loads users when it takes the lease: hand over so the seeded user is known.
-    const took = nextEvent([server], 'serving');
-    await server.call('handoff');
-    const e = await took;
-    await load.call('open', { servers: pair.servers, first: e.tag === 'A' ? 0 : 1, sockets: 1 });
+    await load.call('registerUser', { name: 'reader', subjects, client: 0 });
     const r = await load.call('retrieve', { uri, dbName: 'retrieve', name: 'reader', n: cfg.retrieveN, total: cfg.storedTexts, iterations: cfg.retrieveRounds });
     log(`retrieve ${cfg.retrieveN} of ${cfg.storedTexts}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (${r.repliesPerRetrieve} replies each)`);
     return { stored: cfg.storedTexts, n: cfg.retrieveN, seedMs: seeded.ms, retrieve: r };
