@@ -4,17 +4,7 @@
  * may answer requests, push texts or redirect the client.
  */
 import type { ServerTag } from '../protocol/messages';
-import type { Address } from '../transport/types';
-
-/** Compare addresses as the socket reports them: IPv4-mapped IPv6 equals plain IPv4. */
-export function sameAddress(a: Address, b: Address): boolean {
-  return a.port === b.port && normalHost(a.host) === normalHost(b.host);
-}
-
-function normalHost(host: string): string {
-  const h = host.toLowerCase();
-  return h.startsWith('::ffff:') && h.includes('.') ? h.slice(7) : h;
-}
+import { sameAddress, type Address } from '../transport/types';
 
 export const TAG_INDEX: Record<ServerTag, 0 | 1> = { A: 0, B: 1 };
 

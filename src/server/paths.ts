@@ -13,7 +13,7 @@
  * came from it (a blind spoofer can still send two: a documented residual
  * risk). The state is soft: an evicted entry starts again unvalidated.
  */
-import type { Address } from '../transport/types';
+import { addressKey, sameAddress, type Address } from '../transport/types';
 import { BoundedMap } from './bounded-map';
 
 export const AMPLIFICATION = 3;
@@ -25,15 +25,8 @@ interface PathState {
   validated: boolean;
 }
 
-/** The key of an address: IPv4-mapped IPv6 equals plain IPv4. */
-export function addressKey(a: Address): string {
-  const h = a.host.toLowerCase();
-  return `${h.startsWith('::ffff:') && h.includes('.') ? h.slice(7) : h}|${a.port}`;
-}
-
-export function sameAddress(a: Address, b: Address): boolean {
-  return addressKey(a) === addressKey(b);
-}
+// Re-exported: the server's modules compare addresses through here.
+export { addressKey, sameAddress };
 
 export interface PathStats {
   /** Datagrams not sent because they would have exceeded an unvalidated address's budget. */

@@ -8,17 +8,16 @@
  */
 import { deriveServerKey } from '../protocol/auth';
 import { verifyNativeMac, type NativeFrame } from '../protocol/native';
-import type { Address } from '../transport/types';
+import { normalHost, type Address } from '../transport/types';
 import { REPLAY_WINDOW_US, ReplayWindow } from './replay';
 
 export type StatusVerdict = 'ok' | 'peer secret required' | 'loopback only' | 'stale counter';
 
 /** 127.0.0.0/8, ::1 and IPv4-mapped 127.x. */
 export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
+  const h = normalHost(host);
   if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 export class StatusGate {
