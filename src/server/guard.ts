@@ -13,8 +13,9 @@ import type { UserDoc } from '../store/documents';
 import type { Address } from '../transport/types';
 import { BoundedMap } from './bounded-map';
 import { Paths, addressKey } from './paths';
+import { checkPeerFrame, peerKeyOf } from './peer-key';
 import { TokenBuckets, type RateLimit } from './rate-limit';
-import { REPLAY_WINDOW_US, ReplayWindow } from './replay';
+import { ReplayWindow } from './replay';
 
 export interface SecurityOptions {
   /** Shared by A and B; authenticates TAKEOVER and wraps user keys. Default: a random one kept in the store. */
@@ -87,7 +88,7 @@ export class Guard {
     this.challenged = new BoundedMap(opts.maxTracked);
     this.ready = (opts.peerSecret !== undefined ? Promise.resolve(opts.peerSecret) : secrets.peerSecret()).then((secret) => {
       this.wrapKey = deriveServerKey(secret, 'rss key wrap');
-      this.peerKey = deriveServerKey(secret, 'rss peer mac');
+      this.peerKey = peerKeyOf(secret);
     });
     // An unhandled rejection must not crash the process; onServing awaits `ready` and logs.
     this.ready.catch(() => {});
@@ -189,14 +190,13 @@ export class Guard {
 
   /** Is this server-to-server message from the other server (MAC with the peer key, fresh counter)? */
   verifyPeer(frame: NativeFrame & { message: Message }): boolean {
-    const ctr = frame.envelope.ctr;
-    const ok = this.peerKey !== undefined && verifyNativeMac(frame, this.peerKey) && ctr !== undefined &&
-      ctr > this.lastPeerCtr && Math.abs(ctr - this.now() * 1000) <= REPLAY_WINDOW_US;
-    if (!ok) {
+    const peer = this.peerKey ? checkPeerFrame(frame, this.peerKey, this.now()) : undefined;
+    // TAKEOVERs come from one sender, in order: its counter must only grow.
+    if (!peer?.ok || peer.ctr <= this.lastPeerCtr) {
       this.counters.forgedPeer++;
       return false;
     }
-    this.lastPeerCtr = ctr;
+    this.lastPeerCtr = peer.ctr;
     return true;
   }
 }

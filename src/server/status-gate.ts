@@ -1,15 +1,14 @@
 /**
  * Who may read a server's STATUS. With a peer secret configured by the
- * operator, a request must carry an HMAC-SHA256 with the peer key
- * (deriveServerKey(secret, 'rss peer mac'), as TAKEOVER) and a fresh
- * counter, checked in a replay window of its own (a STATUS never moves the
- * TAKEOVER counter, nor the other way round). Without one, only loopback
- * sources are answered.
+ * operator, a request must carry an HMAC-SHA256 with the peer key and a
+ * counter near this server's clock (checkPeerFrame, as TAKEOVER), checked
+ * in a replay window of its own (a STATUS never moves the TAKEOVER counter,
+ * nor the other way round). Without one, only loopback sources are answered.
  */
-import { deriveServerKey } from '../protocol/auth';
-import { verifyNativeMac, type NativeFrame } from '../protocol/native';
+import type { NativeFrame } from '../protocol/native';
 import { normalHost, type Address } from '../transport/types';
-import { REPLAY_WINDOW_US, ReplayWindow } from './replay';
+import { checkPeerFrame, peerKeyOf } from './peer-key';
+import { ReplayWindow } from './replay';
 
 export type StatusVerdict = 'ok' | 'peer secret required' | 'loopback only' | 'stale counter';
 
@@ -26,15 +25,14 @@ export class StatusGate {
   private readonly window = new ReplayWindow(0);
 
   constructor(secret: string | undefined, private readonly now: () => number) {
-    this.key = secret !== undefined ? deriveServerKey(secret, 'rss peer mac') : undefined;
+    this.key = secret !== undefined ? peerKeyOf(secret) : undefined;
   }
 
   check(frame: NativeFrame, from: Address): StatusVerdict {
     if (!this.key) return isLoopback(from.host) ? 'ok' : 'loopback only';
-    if (!verifyNativeMac(frame, this.key)) return 'peer secret required';
-    const ctr = frame.envelope.ctr;
-    // The counter is µs time: within the replay window of this server's clock, and never seen before.
-    if (ctr === undefined || Math.abs(ctr - this.now() * 1000) > REPLAY_WINDOW_US) return 'stale counter';
-    return this.window.accept(ctr) === 'fresh' ? 'ok' : 'stale counter';
+    const peer = checkPeerFrame(frame, this.key, this.now());
+    if (!peer.ok) return peer.why === 'mac' ? 'peer secret required' : 'stale counter';
+    // Near this server's clock, and never seen before (a window of its own, apart from TAKEOVER's).
+    return this.window.accept(peer.ctr) === 'fresh' ? 'ok' : 'stale counter';
   }
 }
