@@ -47,8 +47,6 @@ export interface ServerCore {
   heard(name: string): void;
   /** The user is gone (de-registered): forget its presence. */
   gone(name: string): void;
-  /** Status fields for operators. */
-  status(): Record<string, unknown>;
 }
 
 export interface RequestContext {

@@ -6,12 +6,15 @@ import { deregister } from './deregister';
 import { publish } from './publish';
 import { register } from './register';
 import { retrieve } from './retrieve';
-import { ack, endConnection, initialization, status } from './small';
+import { ack, endConnection, initialization } from './small';
 import { subjects } from './subjects';
 import { update } from './update';
 import { who } from './who';
 
-export const HANDLERS: { [T in Request['type']]: Handler<T> } = {
+/** Every request type but STATUS, which the server answers itself (RssServer.onStatus), never through the intake. */
+export type HandledType = Exclude<Request['type'], 'STATUS'>;
+
+export const HANDLERS: { readonly [T in HandledType]: Handler<T> } & { readonly STATUS?: never } = {
   REGISTER: register,
   'DE-REGISTER': deregister,
   UPDATE: update,
@@ -22,6 +25,5 @@ export const HANDLERS: { [T in Request['type']]: Handler<T> } = {
   INITIALIZATION: initialization,
   'END-CONNECTION': endConnection,
   WHO: who,
-  STATUS: status,
   'CHALLENGE-RESPONSE': challengeResponse,
 };

@@ -13,10 +13,3 @@ export const initialization: Handler<'INITIALIZATION'> = async (ctx) => [{ type:
 
 /** END-CONNECTION (seed 000): the client quits; nothing to undo (its user stays registered). */
 export const endConnection: Handler<'END-CONNECTION'> = async (_ctx, req) => [{ type: 'END-CONNECTION-OK', rq: req.rq }];
-
-/**
- * STATUS: counters for operators. The server answers native STATUS itself
- * (RssServer.onStatus: authorised, on either server, with the texts count);
- * the intake never routes it here. Kept for the handler table.
- */
-export const status: Handler<'STATUS'> = async (ctx, req) => [{ type: 'STATUS-REPORT', rq: req.rq, status: ctx.core.status() }];
