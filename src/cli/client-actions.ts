@@ -6,6 +6,7 @@
 import { RssClient } from '../client/client';
 import { MAX_RETRANSMIT, MAX_WAIT_MS } from '../client/retry';
 import { DeniedError, RssError, TimeoutError } from '../errors';
+import type { MessageOf } from '../protocol/messages';
 import { logged } from '../transport/logging';
 import { formatAddress, type Address } from '../transport/types';
 import { openUdp } from '../transport/udp';
@@ -80,46 +81,57 @@ export async function oneShot(conn: ConnectOptions, io: CliIo, op: (c: RssClient
   }
 }
 
+/*
+ * How each accepted request is shown: the one-shot commands and the menu print through these, so they agree.
+ * `sayNone`: whether an empty list gets a line saying so (a person reads it; a script wants nothing).
+ */
+export const printRegistered = (p: Printer, r: MessageOf<'REGISTERED'>, name: string) => p.result(r, `registered ${name}`);
+
+export const printDeregistered = (p: Printer, r: MessageOf<'DE-REGISTERED'>, name: string) => p.result(r, `de-registered ${name}`);
+
+export const printUpdated = (p: Printer, r: MessageOf<'UPDATE-CONFIRMED'>, name: string) =>
+  p.result(r, `${name} is now at ${formatAddress({ host: r.host, port: r.port })}`);
+
+export const printSubjects = (p: Printer, r: MessageOf<'SUBJECTS-UPDATED'>, name: string) =>
+  p.result(r, `${name} follows ${r.subjects.length ? r.subjects.join(', ') : 'no subjects'}`);
+
+export const printPublished = (p: Printer, r: MessageOf<'PUBLISHED'>, subject: string) => p.result(r, `published on ${subject}`);
+
+export function printRetrieved(p: Printer, r: MessageOf<'RETRIEVED'>, sayNone: boolean): void {
+  for (const t of r.texts) p.text(t);
+  if (r.texts.length === 0 && sayNone) p.info('(no texts)');
+}
+
+export function printWho(p: Printer, r: MessageOf<'WHO-LIST'>, sayNone: boolean): void {
+  if (p.json) p.result(r, '');
+  else if (r.users.length === 0 && sayNone) p.info('(nobody shares a subject)');
+  else for (const u of r.users) p.info(`${u.name} ${u.online ? 'online' : 'offline'}`);
+}
+
+export const printStatus = (p: Printer, r: MessageOf<'STATUS-REPORT'>) => p.result(r, JSON.stringify(r.status, null, 2));
+
 export const runRegister = (conn: ConnectOptions, io: CliIo, name: string, at?: Address) =>
-  oneShot(conn, io, async (c, p) => p.result(await c.register(name, at), `registered ${name}`));
+  oneShot(conn, io, async (c, p) => printRegistered(p, await c.register(name, at), name));
 
 export const runDeregister = (conn: ConnectOptions, io: CliIo, name: string) =>
-  oneShot(conn, io, async (c, p) => p.result(await c.deregister(name), `de-registered ${name}`));
+  oneShot(conn, io, async (c, p) => printDeregistered(p, await c.deregister(name), name));
 
 export const runUpdate = (conn: ConnectOptions, io: CliIo, name: string, at: Address) =>
-  oneShot(conn, io, async (c, p) => {
-    const r = await c.update(name, at);
-    p.result(r, `${name} is now at ${formatAddress({ host: r.host, port: r.port })}`);
-  });
+  oneShot(conn, io, async (c, p) => printUpdated(p, await c.update(name, at), name));
 
 export const runSubjects = (conn: ConnectOptions, io: CliIo, name: string, subjects: string[]) =>
-  oneShot(conn, io, async (c, p) => {
-    const r = await c.subjects(name, subjects);
-    p.result(r, `${name} follows ${r.subjects.length ? r.subjects.join(', ') : 'no subjects'}`);
-  });
+  oneShot(conn, io, async (c, p) => printSubjects(p, await c.subjects(name, subjects), name));
 
 export const runPublish = (conn: ConnectOptions, io: CliIo, name: string, subject: string, text: string) =>
-  oneShot(conn, io, async (c, p) => p.result(await c.publish(name, subject, text), `published on ${subject}`));
+  oneShot(conn, io, async (c, p) => printPublished(p, await c.publish(name, subject, text), subject));
 
 export const runRetrieve = (conn: ConnectOptions, io: CliIo, name: string, last?: number) =>
-  oneShot(conn, io, async (c, p) => {
-    const r = await c.retrieve(name, last === undefined ? {} : { last });
-    for (const t of r.texts) p.text(t);
-    if (r.texts.length === 0 && io.stdout.isTTY) p.info('(no texts)');
-  });
+  oneShot(conn, io, async (c, p) => printRetrieved(p, await c.retrieve(name, last === undefined ? {} : { last }), io.stdout.isTTY === true));
 
 export const runWho = (conn: ConnectOptions, io: CliIo, name: string) =>
-  oneShot(conn, io, async (c, p) => {
-    const r = await c.who(name);
-    if (p.json) p.result(r, '');
-    else for (const u of r.users) p.info(`${u.name} ${u.online ? 'online' : 'offline'}`);
-  });
+  oneShot(conn, io, async (c, p) => printWho(p, await c.who(name), false));
 
-export const runStatus = (conn: ConnectOptions, io: CliIo) =>
-  oneShot(conn, io, async (c, p) => {
-    const r = await c.status();
-    p.result(r, JSON.stringify(r.status, null, 2));
-  });
+export const runStatus = (conn: ConnectOptions, io: CliIo) => oneShot(conn, io, async (c, p) => printStatus(p, await c.status()));
 
 /**
  * Keep a socket for `name`: point the user's address at it (UPDATE), fetch

@@ -8,8 +8,10 @@
 import { createInterface, clearLine, cursorTo, type Interface } from 'node:readline';
 import { InvalidArgumentError as UsageError } from 'commander';
 import type { RssClient } from '../client/client';
-import { formatAddress } from '../transport/types';
-import { EXIT, openClient, report, type ConnectOptions } from './client-actions';
+import {
+  EXIT, openClient, printDeregistered, printPublished, printRegistered, printRetrieved, printStatus, printSubjects,
+  printUpdated, printWho, report, type ConnectOptions,
+} from './client-actions';
 import { joinText, parseHostPort, parseLast, parseName, parseSubject, parseSubjects } from './client-args';
 import { Printer, type CliIo } from './client-output';
 
@@ -133,58 +135,50 @@ async function operate(
   switch (choice) {
     case '1': {
       const name = await askName();
-      p.result(await client.register(name), `registered ${name}`);
+      printRegistered(p, await client.register(name), name);
       // Texts for this user now come to this socket: show them as they arrive.
       await client.listen(name);
       return;
     }
     case '2': {
       const name = await askName();
-      p.result(await client.deregister(name), `de-registered ${name}`);
+      printDeregistered(p, await client.deregister(name), name);
       return;
     }
     case '3': {
       const name = await askName();
       const line = await need('new address HOST:PORT [this client]: ');
-      const r = await client.update(name, line === '' ? client.reachableAt : parseHostPort(line));
-      p.result(r, `${name} is now at ${formatAddress({ host: r.host, port: r.port })}`);
+      printUpdated(p, await client.update(name, line === '' ? client.reachableAt : parseHostPort(line)), name);
       return;
     }
     case '4': {
       const name = await askName();
       const list = parseSubjects(await need('subjects, comma separated: '));
-      const r = await client.subjects(name, list);
-      p.result(r, `${name} follows ${r.subjects.length ? r.subjects.join(', ') : 'no subjects'}`);
+      printSubjects(p, await client.subjects(name, list), name);
       return;
     }
     case '5': {
       const name = await askName();
       const subject = parseSubject(await need('subject: '));
       const text = joinText([await need('text: ')]);
-      p.result(await client.publish(name, subject, text), `published on ${subject}`);
+      printPublished(p, await client.publish(name, subject, text), subject);
       return;
     }
     case '6': {
       const name = await askName();
       const line = await need('how many recent texts [all unseen]: ');
-      const r = await client.retrieve(name, line === '' ? {} : { last: parseLast(line) });
-      for (const t of r.texts) p.text(t);
-      if (r.texts.length === 0) p.info('(no texts)');
+      // The menu always says when there is nothing (the one-shot command only on a terminal).
+      printRetrieved(p, await client.retrieve(name, line === '' ? {} : { last: parseLast(line) }), true);
       return;
     }
     case '7': {
       const name = await askName();
-      const r = await client.who(name);
-      if (p.json) p.result(r, '');
-      else if (r.users.length === 0) p.info('(nobody shares a subject)');
-      else for (const u of r.users) p.info(`${u.name} ${u.online ? 'online' : 'offline'}`);
+      printWho(p, await client.who(name), true);
       return;
     }
-    case '8': {
-      const r = await client.status();
-      p.result(r, JSON.stringify(r.status, null, 2));
+    case '8':
+      printStatus(p, await client.status());
       return;
-    }
     default:
       p.problem(`"${choice}" is not a menu choice`);
   }
