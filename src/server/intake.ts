@@ -96,7 +96,8 @@ export class Intake {
       release();
       return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     }
-    let remembered = false;
+    // What remember() recorded: its datagrams are the ones sent (encoded and MACed once).
+    const recorded: { replies?: Reply[]; wire?: Buffer[] } = {};
     const ctx: RequestContext = {
       core: this.core,
       from,
@@ -115,11 +116,12 @@ export class Intake {
         return Math.max(1, Math.min(wanted, LIMITS.maxRetrieveParts, affordable));
       },
       remember: async (replies) => {
-        remembered = true;
         const at = Date.now();
         const wire = dialect === 'native' ? this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx)) : undefined;
+        recorded.replies = replies;
         await this.core.store.saveReply(key, { replies, ...(wire ? { wire: wire.map((b) => b.toString('base64')) } : {}) }, at);
         this.h.replies.set(key, replies, at, wire);
+        recorded.wire = wire;
       },
     };
     const handler = HANDLERS[req.type] as (c: RequestContext, r: Request) => Promise<Reply[]>;
@@ -127,12 +129,10 @@ export class Intake {
       if (user && (auth.authed === user._id || user.key === undefined)) await this.noteContact(user, dialect, from, auth.authed !== undefined);
       const replies = await handler(ctx, req);
       if (req.type === 'DE-REGISTER' && !this.core.directory.get(req.name)) this.core.gone(req.name);
-      const wire = this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx));
-      if (remembered) {
-        // recorded by the handler already
-      } else if (replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined)) {
-        await ctx.remember(replies);
-      } else if (replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey)) {
+      const record = !recorded.replies && replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined);
+      if (record) await ctx.remember(replies);
+      const wire = recorded.replies === replies && recorded.wire ? recorded.wire : this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx));
+      if (!recorded.replies && replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey)) {
         // Kept in memory only (PUBLISH is idempotent by its stored text; the rest have no effect): an
         // authenticated retransmission must find its reply, as its ctr is no longer fresh.
         this.h.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
