@@ -329,7 +329,9 @@ export class Store {
   // ---- replies of executed requests ----------------------------------------------
 
   async saveReply(key: string, reply: object, at: number): Promise<void> {
-    await this.requests.updateOne({ _id: key }, { $set: { reply, at } }, { upsert: true });
+    // One `update` command (as insertDocs): recorded on every RETRIEVE-TEXTS and state change, before the answer goes out.
+    const r = await this.db.command({ update: 'requests', updates: [{ q: { _id: key }, u: { $set: { reply, at } }, upsert: true }] });
+    if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`reply record not saved: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
   }
 
   async recentReplies(since: number): Promise<RequestDoc[]> {
