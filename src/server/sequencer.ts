@@ -26,6 +26,8 @@ export class Sequencer {
   private reserve: { next: number; end: number }[] = [];
   /** Bumped by reset(): a block allocated before it belongs to a lost lease. */
   private generation = 0;
+  /** The first number allocated since the lease was taken (undefined until then). */
+  private first: number | undefined;
   /** Allocated, not yet finished. */
   private readonly open = new Set<number>();
   /** Finished, waiting for lower numbers to finish. */
@@ -52,6 +54,17 @@ export class Sequencer {
     const w = this.watermark;
     const shown = owed.filter((t) => t._id < w);
     return { shown, heldBack: shown.length < owed.length };
+  }
+
+  /**
+   * Was `seq` allocated by an earlier holder of the lease (or by this server
+   * under an earlier lease)? Such a number's text is stored by now or never
+   * will be (the holder handed over after draining, or died): an inbox row
+   * owing a missing text below this line is an orphan of a crash, safe to
+   * drop. Numbers of this lease may still be in flight: never orphans here.
+   */
+  fromEarlierHolder(seq: number): boolean {
+    return this.first === undefined || seq < this.first;
   }
 
   /** The next sequence number; it stays open until finish(). */
@@ -83,6 +96,7 @@ export class Sequencer {
     this.held = [];
     this.reserve = [];
     this.generation++;
+    this.first = undefined;
   }
 
   /** The next reserved number, now open. */
@@ -115,6 +129,7 @@ export class Sequencer {
       const count = Math.max(SEQ_BLOCK, batch.length);
       try {
         const first = await this.allocate(count);
+        if (generation === this.generation) this.first ??= first;
         batch.forEach((w, i) => {
           this.open.add(first + i);
           w.resolve(first + i);

@@ -139,7 +139,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.delivery = new Delivery(
       {
         pending: async (user, limit) => {
-          const { texts, more } = await this.store.pendingTexts(user, limit);
+          const { texts, more, missing } = await this.store.pendingTexts(user, limit);
+          // Rows owing a text an earlier holder never stored (it died between the rows and the text) are dropped.
+          const orphans = missing.filter((seq) => this.sequencer.fromEarlierHolder(seq));
+          if (orphans.length > 0) await this.store.removeInbox(user, orphans);
           const { shown, heldBack } = this.sequencer.visible(texts);
           return { texts: shown, more: more || heldBack };
         },

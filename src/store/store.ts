@@ -207,23 +207,43 @@ export class Store {
 
   /**
    * Store a new text and its deliveries, written together with the other
-   * texts stored meanwhile (group commit). The text goes first, its inbox rows
-   * after it: a crash in between leaves a text that a retransmission
-   * completes, never rows owing a text that does not exist. A text whose
-   * request key (`req`, unique) is stored already is not stored again: the
-   * stored one is returned (`stored: false`) and its deliveries to `owed`
-   * made sure of.
+   * texts stored meanwhile (group commit). The inbox rows go first, the text
+   * after them, so a stored text always has its deliveries: a crash in
+   * between leaves rows owing a text that does not exist (orphans, which the
+   * next serving server drops: see Sequencer.fromEarlierHolder), never a
+   * text that is delivered late, after higher numbers were shown. A text
+   * whose request key (`req`, unique) is stored already is not stored again:
+   * the stored one is returned (`stored: false`; its deliveries were written
+   * before it), and the rows written for this attempt's number are removed.
    */
   storeText(text: TextDoc, owed: string[]): Promise<StoredOutcome> {
     return this.textWrites.add({ text, owed });
   }
 
   private async writeTexts(items: TextWrite[]): Promise<(StoredOutcome | Error)[]> {
-    const out: (StoredOutcome | Error | undefined)[] = items.map((i) => ({ stored: true, text: i.text }));
+    const out: (StoredOutcome | Error)[] = items.map((i) => ({ stored: true, text: i.text }));
+    const rows: InboxDoc[] = [];
+    const owner: number[] = [];
+    items.forEach((item, i) => {
+      for (const user of item.owed) {
+        rows.push({ _id: inboxId(item.text._id, user), user, seq: item.text._id });
+        owner.push(i);
+      }
+    });
+    if (rows.length > 0) {
+      for (const [index, w] of await this.insertDocs('inbox', rows)) {
+        // A row already there is what we wanted.
+        if (w.code !== DUPLICATE_KEY) out[owner[index]!] = new StorageError(`deliveries of text ${rows[index]!.seq} not stored: ${w.message}`);
+      }
+    }
+    const writing = items.map((_, i) => i).filter((i) => !(out[i] instanceof Error));
     const repeated: number[] = [];
-    for (const [index, w] of await this.insertDocs('texts', items.map((i) => i.text))) {
-      if (w.code === DUPLICATE_KEY) repeated.push(index);
-      else out[index] = new StorageError(`text ${items[index]!.text._id} not stored: ${w.message}`);
+    if (writing.length > 0) {
+      for (const [k, w] of await this.insertDocs('texts', writing.map((i) => items[i]!.text))) {
+        const index = writing[k]!;
+        if (w.code === DUPLICATE_KEY) repeated.push(index);
+        else out[index] = new StorageError(`text ${items[index]!.text._id} not stored: ${w.message}`);
+      }
     }
     if (repeated.length > 0) {
       // Stored before under the same request key (a retransmission): answer with that text.
@@ -235,23 +255,12 @@ export class Store {
         out[i] = before ? { stored: false, text: before } : new StorageError(`text ${items[i]!.text._id} not stored: its number is taken`);
       }
     }
-    const rows: InboxDoc[] = [];
-    const owner: number[] = [];
-    items.forEach((item, i) => {
-      const o = out[i];
-      if (!o || o instanceof Error) return;
-      for (const user of item.owed) {
-        rows.push({ _id: inboxId(o.text._id, user), user, seq: o.text._id });
-        owner.push(i);
-      }
-    });
-    if (rows.length > 0) {
-      for (const [index, w] of await this.insertDocs('inbox', rows)) {
-        // A row already there is what we wanted.
-        if (w.code !== DUPLICATE_KEY) out[owner[index]!] = new StorageError(`deliveries of text ${rows[index]!.seq} not stored: ${w.message}`);
-      }
+    // Rows written for numbers that hold no text of theirs now (retransmissions, failures) owe nothing: remove them.
+    const abandoned = items.filter((item, i) => { const o = out[i]!; return item.owed.length > 0 && (o instanceof Error || o.text._id !== item.text._id); });
+    if (abandoned.length > 0) {
+      await this.inbox.deleteMany({ _id: { $in: abandoned.flatMap((a) => a.owed.map((u) => inboxId(a.text._id, u))) } }).catch(() => {});
     }
-    return out as (StoredOutcome | Error)[];
+    return out;
   }
 
   /**

@@ -97,3 +97,22 @@ describe('Sequencer', () => {
     expect(shown).toEqual([b]);
   });
 });
+
+describe('Sequencer.fromEarlierHolder', () => {
+  it('every number is from an earlier holder until this lease allocates; then those below its first number', async () => {
+    let next = 500;
+    const seq = new Sequencer(async (count) => {
+      const first = next;
+      next += count;
+      return first;
+    });
+    expect(seq.fromEarlierHolder(499)).toBe(true);
+    expect(seq.fromEarlierHolder(10_000)).toBe(true);
+    expect(await seq.next()).toBe(500);
+    expect(seq.fromEarlierHolder(499)).toBe(true);
+    expect(seq.fromEarlierHolder(500)).toBe(false);
+    expect(seq.fromEarlierHolder(900)).toBe(false);
+    seq.reset();
+    expect(seq.fromEarlierHolder(600)).toBe(true);
+  });
+});

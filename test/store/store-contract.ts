@@ -264,17 +264,30 @@ export function storeContract(uri: () => string): void {
       expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([1, 2, 3, 4]);
     });
 
-    it('storeText: a repeated request key in a group answers with the stored text and completes its deliveries', async () => {
+    it('storeText: a repeated request key answers with the stored text; the rows written for its own number are removed', async () => {
       await store.storeText(text(1), ['bob']);
       await store.removeInbox('bob', [1]);
-      // The retransmission got a new number (5): it is not stored; the first text is owed again, to everyone owed.
+      // The retransmission got a new number (5): it is not stored, and owes nothing (the first text's deliveries
+      // were written before it; bob has received it already, and is not owed it again).
       const [again, fresh] = await Promise.all([store.storeText({ ...text(5), req: 'req-1' }, ['bob', 'carol']), store.storeText(text(2), ['bob'])]);
       expect(again).toEqual({ stored: false, text: text(1) });
       expect(fresh).toEqual({ stored: true, text: text(2) });
       expect(await store.countTexts()).toBe(2);
       expect(await store.texts.countDocuments({ _id: 5 })).toBe(0);
-      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([1, 2]);
-      expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([1]);
+      expect(await store.inbox.countDocuments({ seq: 5 })).toBe(0);
+      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([2]);
+      expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([]);
+    });
+
+    it('storeText writes the deliveries before the text: a stored text always has its rows', async () => {
+      const spy: string[] = [];
+      const orig = store.db.command.bind(store.db);
+      store.db.command = ((cmd: Record<string, unknown>, ...rest: never[]) => {
+        if ('insert' in cmd) spy.push(String(cmd.insert));
+        return orig(cmd, ...rest);
+      }) as typeof store.db.command;
+      await store.storeText(text(1), ['bob']);
+      expect(spy).toEqual(['inbox', 'texts']);
     });
 
     it('storeText: two publishes of one request key in the same group store one text', async () => {

@@ -34,8 +34,10 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   for (;;) {
     const pending = await core.store.pendingTexts(req.name, limit);
     // Texts at or above the watermark are not visible yet (a lower one is still being stored): they come later, in order.
-    // An owed row whose text is not found is never dropped here: the watermark cannot tell it from a text being stored.
     const { shown: texts, heldBack } = core.sequencer.visible(pending.texts);
+    // A row owing a missing text is dropped only when an earlier lease holder wrote it (a crash orphan);
+    // this lease's numbers may be texts still being stored.
+    const orphans = pending.missing.filter((seq) => core.sequencer.fromEarlierHolder(seq));
     const more = pending.more || heldBack;
     // Texts on subjects the user dropped are no longer owed to it.
     const dropped = texts.filter((t) => !wanted.has(t.subject)).map((t) => t._id);
@@ -46,7 +48,7 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
       limit = Math.min(limit * 8, LIMITS.maxRetrieveLast);
       continue;
     }
-    const done = [...dropped, ...sent.map((t) => t.seq)];
+    const done = [...orphans, ...dropped, ...sent.map((t) => t.seq)];
     // `more` only with texts: the client stops at an empty reply (the held-back ones are pushed or retrieved later).
     const replies = answers(base, chunks, sent.length > 0 && (more || sent.length < relevant.length));
     // The answer is recorded before the texts count as received: a retransmission gets the same texts, never a loss.
