@@ -71,8 +71,8 @@ export interface RequestContext {
   fitRetrieved(reply: RetrievedReply): number;
   /**
    * How many RETRIEVED datagrams may answer this request when the client
-   * takes `wanted`: 1 in the legacy dialects, and no more than an address
-   * not yet validated may receive (anti-amplification).
+   * takes `wanted`: 1 in the legacy dialects and to an address not yet
+   * validated (anti-amplification).
    */
   replyParts(wanted: number | undefined): number;
   /**

@@ -110,11 +110,8 @@ export class Intake {
       ...(auth.authed !== undefined ? { authed: auth.authed } : {}),
       ...(auth.key ? { macKey: auth.key } : {}),
       fitRetrieved: (reply) => (dialect === 'native' ? nativeFitRetrieved(reply) : this.h.dialects[dialect]!.fitRetrieved(reply)),
-      replyParts: (wanted) => {
-        if (dialect !== 'native' || !wanted) return 1;
-        const affordable = Math.floor(this.core.guard.paths.budget(from) / LIMITS.maxNativeDatagram);
-        return Math.max(1, Math.min(wanted, LIMITS.maxRetrieveParts, affordable));
-      },
+      // Several datagrams only to an address that proved it receives: a budget-bound one gets one per request.
+      replyParts: (wanted) => (dialect === 'native' && wanted && this.core.guard.paths.isValidated(from) ? Math.min(wanted, LIMITS.maxRetrieveParts) : 1),
       remember: async (replies) => {
         const at = Date.now();
         const wire = dialect === 'native' ? this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx)) : undefined;
@@ -174,12 +171,17 @@ export class Intake {
     }
     // Presence (WHO's online flag): only what the user proved, or a legacy user that has no proof to give.
     if (authed || u.key === undefined) this.core.heard(u._id);
+    // The user's own address, proven by a CHALLENGE answered at either server (addrOk is in the store): validated here too.
+    if (authed && u.addrOk && sameAddress(from, u)) this.core.guard.paths.validate(from);
     if (u.addrOk) this.core.delivery.heardFrom(u._id);
     else if (authed) this.core.challenge(u);
   }
 
   private sendCached(cached: CachedReply, dialect: DialectName, to: Address, ctr: number | undefined): void {
-    this.h.outbox.sendTo(cached.wire ?? this.h.outbox.encodeReplies(cached.replies, dialect, ctr !== undefined ? { ctr } : {}), to);
+    const wire = cached.wire ?? this.h.outbox.encodeReplies(cached.replies, dialect, ctr !== undefined ? { ctr } : {});
+    // A repeated answer in several datagrams starts where the last one was held back, so the client gets every part.
+    const stopped = this.h.outbox.sendTo(wire, to, cached.resume ?? 0);
+    if (wire.length > 1) cached.resume = stopped % wire.length;
   }
 
   /** Refuse a request before it reaches its handler (it changes nothing). Requests without an RQ# are just dropped. */

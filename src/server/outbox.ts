@@ -43,13 +43,21 @@ export class Outbox {
     return codec ? replies.flatMap((r) => codec.encode(r)) : [];
   }
 
-  /** Send datagrams to a request's source, within the address's budget. */
-  sendTo(datagrams: Buffer[], to: Address): void {
-    for (const b of datagrams) {
-      if (!this.guard.paths.allow(to, b.length)) return;
+  /**
+   * Send datagrams to a request's source, within the address's budget,
+   * starting at `from` and wrapping around; returns the index of the first
+   * one the budget stopped (datagrams.length when all went out), so a
+   * repeated answer can start there and every part gets through in the end.
+   */
+  sendTo(datagrams: Buffer[], to: Address, from = 0): number {
+    for (let k = 0; k < datagrams.length; k++) {
+      const i = (from + k) % datagrams.length;
+      const b = datagrams[i]!;
+      if (!this.guard.paths.allow(to, b.length)) return i;
       this.transport.send(b, to);
       this.counters.replies++;
     }
+    return datagrams.length;
   }
 
   /**

@@ -78,13 +78,6 @@ export class Paths {
     return this.paths.peek(addressKey(a))?.validated ?? false;
   }
 
-  /** Bytes that may still go to `a` (Infinity once it is validated). */
-  budget(a: Address): number {
-    const s = this.paths.peek(addressKey(a));
-    if (!s) return 0;
-    return s.validated ? Infinity : Math.max(0, AMPLIFICATION * s.received - s.sent);
-  }
-
   /** May `bytes` go to `a` now? Counts them when they may. */
   allow(a: Address, bytes: number): boolean {
     const s = this.state(a);

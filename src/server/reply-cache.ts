@@ -11,6 +11,8 @@ export interface CachedReply {
   at: number;
   /** Native: the exact datagrams sent (MACed with the user's key, which the server may no longer hold). */
   wire?: Buffer[];
+  /** Of an answer in several datagrams: where its next repetition starts (the first one a budget held back). */
+  resume?: number;
 }
 
 export class ReplyCache {

@@ -56,6 +56,18 @@ describe('RETRIEVE-TEXTS in several datagrams', () => {
     expect((await carol.retrieve('carol')).texts).toEqual([]);
   });
 
+  it('after a handoff the other server trusts the address the user proved (addrOk) and answers in parts too', async () => {
+    const { sys, keys, cid, port, seqs } = await carolMissed(100);
+    expect(await sys.pair.a.server.handoff()).toBe(true);
+    const sent = retrieveCounter();
+    const carol = await sys.client({ keys, cid, bind: { host: '127.0.0.1', port }, logger: sent.logger });
+    const got = await carol.retrieve('carol');
+    expect(carol.currentServer).toEqual(sys.servers[1]);
+    expect(got.texts.map((t) => t.seq)).toEqual(seqs);
+    // The first request goes to both servers and only B answers; one RETRIEVE-TEXTS carried every text.
+    expect(sent.count()).toBe(1);
+  });
+
   it('an address not validated yet gets one datagram per request, and still every text', async () => {
     const { sys, keys, cid, seqs } = await carolMissed(60);
     const sent = retrieveCounter();

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import type { Guard } from '../../src/server/guard';
+import { Outbox } from '../../src/server/outbox';
+import { Paths } from '../../src/server/paths';
+import type { Address, Transport } from '../../src/transport/types';
+
+function world() {
+  const sent: string[] = [];
+  const transport = { send: (b: Buffer) => void sent.push(b.toString()) } as unknown as Transport;
+  const paths = new Paths(100);
+  const counters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
+  const outbox = new Outbox(transport, { paths } as unknown as Guard, {}, counters);
+  return { sent, paths, outbox };
+}
+
+const to: Address = { host: '127.0.0.1', port: 4000 };
+const parts = ['a', 'b', 'c'].map((c) => Buffer.from(c.repeat(1000)));
+
+describe('Outbox.sendTo', () => {
+  it('sends everything to a validated address', () => {
+    const { sent, paths, outbox } = world();
+    paths.validate(to);
+    expect(outbox.sendTo(parts, to)).toBe(3);
+    expect(sent.map((s) => s[0])).toEqual(['a', 'b', 'c']);
+  });
+
+  it('stops at the budget of an unvalidated address, and a repetition from there gets every part through', () => {
+    const { sent, paths, outbox } = world();
+    // Each 400-byte request allows 1200 bytes back: one 1000-byte part per request.
+    let resume = 0;
+    for (let request = 0; request < 3; request++) {
+      paths.received(to, 400);
+      resume = outbox.sendTo(parts, to, resume) % parts.length;
+    }
+    expect(sent.map((s) => s[0]).sort()).toEqual(['a', 'b', 'c']);
+  });
+});
