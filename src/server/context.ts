@@ -63,8 +63,12 @@ export interface RequestContext {
   readonly requestBytes: number;
   /** The key that MACs the native replies (the authenticated user's, or a new user's). */
   macKey?: Buffer;
-  /** Run after the replies are sent (a CHALLENGE must follow REGISTERED, which carries the key it is MACed with). */
-  readonly afterReply: (() => void)[];
+  /**
+   * Run after the replies are sent, still in the user's queue (a CHALLENGE
+   * must follow REGISTERED, which carries the key it is MACed with; a
+   * RETRIEVE-TEXTS marks its texts received once its recorded answer is out).
+   */
+  readonly afterReply: (() => void | Promise<void>)[];
   /** De-duplication key of this request. */
   readonly key: string;
   /** How many texts of a RETRIEVED reply fit in one datagram of this dialect. */

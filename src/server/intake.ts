@@ -116,7 +116,8 @@ export class Intake {
         const at = Date.now();
         const wire = dialect === 'native' ? this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx)) : undefined;
         recorded.replies = replies;
-        await this.core.store.saveReply(key, { replies, ...(wire ? { wire: wire.map((b) => b.toString('base64')) } : {}) }, at);
+        // A native answer is recorded as its datagrams only (MACed: the other server could not make them again).
+        await this.core.store.saveReply(key, wire ? { wire } : { replies }, at);
         this.h.replies.set(key, replies, at, wire);
         recorded.wire = wire;
       },
@@ -135,11 +136,19 @@ export class Intake {
         this.h.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
       }
       this.h.outbox.sendTo(wire, from);
-      for (const f of ctx.afterReply) f();
     } catch (err) {
       release();
       // Not executed (store down, lease lost): stay silent so the client retries, possibly at the other server.
       this.core.log.warn({ err: String(err), type: req.type }, 'request not executed');
+      return;
+    }
+    // Executed and answered: what follows the answer runs in the user's queue still, and its failure undoes nothing.
+    for (const f of ctx.afterReply) {
+      try {
+        await f();
+      } catch (err) {
+        this.core.log.warn({ err: String(err), type: req.type }, 'after the reply');
+      }
     }
   }
 

@@ -321,8 +321,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.guard.reset();
       this.presence.clear();
       for (const r of recent) {
-        const rec = r.reply as { replies: Reply[]; wire?: string[] };
-        this.replies.set(r._id, rec.replies, r.at, rec.wire?.map((w) => Buffer.from(w, 'base64')));
+        const rec = r.reply as { replies?: Reply[]; wire?: RecordedDatagram[] };
+        this.replies.set(r._id, rec.replies ?? [], r.at, rec.wire?.map(datagramOf));
       }
       this.delivery.start();
       this.ready = true;
@@ -449,6 +449,15 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     const p = err.partial;
     this.outbox.sendTo(this.outbox.encodeReplies([denialFor(p.type, p.rq, p.name ?? '', err.message)], dialect), from);
   }
+}
+
+/** A recorded native datagram as the store gives it back: BSON binary (or base64, as older versions wrote it). */
+type RecordedDatagram = string | Uint8Array | { buffer: Uint8Array };
+
+function datagramOf(w: RecordedDatagram): Buffer {
+  if (typeof w === 'string') return Buffer.from(w, 'base64');
+  const bytes = w instanceof Uint8Array ? w : w.buffer;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function ctrOf(frame: NativeFrame): { ctr?: number } {

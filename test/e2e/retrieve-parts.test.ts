@@ -6,8 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryKeyRing } from '../../src/client/keys';
+import { decodeNative } from '../../src/protocol/native';
+import type { Transport } from '../../src/transport/types';
+import { openUdp } from '../../src/transport/udp';
+import { rawPeer } from '../helpers/raw';
 import type { Logger } from '../../src/util/log';
-import { systemsClosedAfterEach } from '../helpers/system';
+import { delay, systemsClosedAfterEach } from '../helpers/system';
 
 /** A client logger that counts the RETRIEVE-TEXTS requests it sends (retransmissions are not new requests). */
 function retrieveCounter(): { logger: Logger; count: () => number } {
@@ -75,5 +79,43 @@ describe('RETRIEVE-TEXTS in several datagrams', () => {
     const got = await carol.retrieve('carol');
     expect(got.texts.map((t) => t.seq)).toEqual(seqs);
     expect(sent.count()).toBeGreaterThan(2);
+  });
+
+  it('the other server answers a retransmission after a handoff with the very datagrams recorded, and executes nothing', async () => {
+    const { sys, keys, cid, port, seqs } = await carolMissed(40);
+    // carol's datagrams, both ways, are captured.
+    const out: Buffer[] = [];
+    const back: Buffer[] = [];
+    const udp = await openUdp({ host: '127.0.0.1', port });
+    const spy: Transport = {
+      send: (bytes, to) => {
+        out.push(Buffer.from(bytes));
+        udp.send(bytes, to);
+      },
+      onDatagram: (h) => udp.onDatagram((bytes, from) => {
+        back.push(Buffer.from(bytes));
+        h(bytes, from);
+      }),
+      address: () => udp.address(),
+      close: () => udp.close(),
+    };
+    const carol = await sys.client({ keys, cid, transport: spy });
+    expect((await carol.retrieve('carol')).texts.map((t) => t.seq)).toEqual(seqs);
+    const request = out.find((b) => decodeNative(b).message.type === 'RETRIEVE-TEXTS')!;
+    const answer = back.filter((b) => decodeNative(b).message.type === 'RETRIEVED');
+    expect(answer.length).toBeGreaterThan(1);
+    expect(await sys.pair.a.server.handoff()).toBe(true);
+    await delay(100);
+    // The same request reaches B from elsewhere: B answers from the record A stored (within its budget), changes nothing.
+    const peer = await rawPeer();
+    try {
+      peer.send(request, sys.servers[1]);
+      const got = (await peer.take(200)).map((g) => g.bytes);
+      expect(got.length).toBeGreaterThan(0);
+      for (const g of got) expect(answer.some((a) => a.equals(g))).toBe(true);
+      expect(await sys.pair.a.store.inbox.countDocuments({ user: 'carol' })).toBe(0);
+    } finally {
+      peer.close();
+    }
   });
 });
