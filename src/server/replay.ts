@@ -22,6 +22,13 @@ export class ReplayWindow {
   high: number;
   private floor: number;
   private readonly seen = new Set<number>();
+  /**
+   * The ctrs of `seen` in ascending order from `head` (entries forgotten
+   * meanwhile are skipped when reached), so pruning and dropping the
+   * smallest cost what they remove, not a walk over the whole window.
+   */
+  private order: number[] = [];
+  private head = 0;
 
   /** `start`: the persisted high-water mark (ctrs at or below it are refused). */
   constructor(start: number) {
@@ -35,14 +42,13 @@ export class ReplayWindow {
     if (ctr <= floor) return 'stale';
     if (this.seen.has(ctr)) return 'replay';
     this.seen.add(ctr);
+    this.insertOrdered(ctr);
     if (ctr > this.high) {
       this.high = ctr;
       this.prune();
     }
     if (this.seen.size > MAX_SEEN) {
-      let min = Infinity;
-      for (const c of this.seen) if (c < min) min = c;
-      this.seen.delete(min);
+      const min = this.shiftSmallest()!;
       this.floor = Math.max(this.floor, min);
     }
     return 'fresh';
@@ -53,10 +59,46 @@ export class ReplayWindow {
     this.seen.delete(ctr);
   }
 
+  /** Drop the ctrs that fell out of the window. */
   private prune(): void {
-    // Cheap enough: the set is bounded, and only ctrs that fell out of the window are dropped.
     const floor = this.high - REPLAY_WINDOW_US;
-    if (this.seen.size < 64) return;
-    for (const c of this.seen) if (c <= floor) this.seen.delete(c);
+    while (this.head < this.order.length && this.order[this.head]! <= floor) this.seen.delete(this.order[this.head++]!);
+    this.compact();
+  }
+
+  /** Remove and return the smallest ctr still seen. */
+  private shiftSmallest(): number | undefined {
+    while (this.head < this.order.length) {
+      const c = this.order[this.head++]!;
+      if (this.seen.delete(c)) {
+        this.compact();
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  /** Counters mostly grow: appending is the rule, a binary-search insert the exception. */
+  private insertOrdered(ctr: number): void {
+    const o = this.order;
+    if (o.length === this.head || o[o.length - 1]! < ctr) {
+      o.push(ctr);
+      return;
+    }
+    let lo = this.head;
+    let hi = o.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (o[mid]! < ctr) lo = mid + 1;
+      else hi = mid;
+    }
+    o.splice(lo, 0, ctr);
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
   }
 }
