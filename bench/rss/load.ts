@@ -230,6 +230,7 @@ serveCommands({
   async latency(a: { rate: number; warmupMs: number; durationMs: number }) {
     const lat: number[] = [];
     let denied = 0;
+    const r0 = retransmits;
     const t0 = performance.now();
     const from = t0 + a.warmupMs;
     const until = from + a.durationMs;
@@ -254,7 +255,7 @@ serveCommands({
       tick();
     });
     await Promise.race([Promise.all(inFlight), sleep(10_000)]);
-    return { rate: a.rate, sent, latency: summarize(lat), denied, ...counters() };
+    return { rate: a.rate, sent, latency: summarize(lat), denied, retransmits: retransmits - r0 };
   },
 
   /**

@@ -29,6 +29,8 @@ export interface LatencyResult {
   share: number;
   rate: number;
   latency: Summary;
+  /** Requests the load generator sent again (no answer within its 200 ms). */
+  retransmits?: number;
 }
 
 interface RssRun {
@@ -39,6 +41,9 @@ interface RssRun {
   /** Write a CPU profile of the server during the throughput run to this path. */
   profile?: string;
 }
+
+/** Pause between the closed-loop run (or a latency rate) and the next open-loop rate. */
+const QUIET_MS = 2000;
 
 /** One rss server process (engine + pair), one load process: throughput, then optionally latency. */
 export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throughput: ThroughputResult; latency: LatencyResult[] }> {
@@ -64,9 +69,12 @@ export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throu
     const latency: LatencyResult[] = [];
     for (const share of run.latencyShares ?? []) {
       const rate = Math.max(1, Math.round(t.rate * share));
+      // The closed loop before leaves a backlog (requests queued in the server's socket buffer, their
+      // retransmissions, pushes and ACKs): let it drain, or the first open-loop rate measures it.
+      await new Promise((r) => setTimeout(r, QUIET_MS));
       const l = await load.call('latency', { rate, warmupMs: 500, durationMs: cfg.latencyMs });
-      latency.push({ share, rate, latency: l.latency });
-      log(`rss latency at ${pct(share)} (${rate}/s): p50 ${l.latency.p50.toFixed(2)} ms, p99 ${l.latency.p99.toFixed(2)} ms, p99.9 ${l.latency.p999.toFixed(2)} ms`);
+      latency.push({ share, rate, latency: l.latency, retransmits: l.retransmits });
+      log(`rss latency at ${pct(share)} (${rate}/s): p50 ${l.latency.p50.toFixed(2)} ms, p99 ${l.latency.p99.toFixed(2)} ms, p99.9 ${l.latency.p999.toFixed(2)} ms, ${l.retransmits} retransmissions`);
     }
     return { throughput, latency };
   } finally {

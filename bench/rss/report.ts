@@ -56,11 +56,14 @@ export function renderMarkdown(r: Results): string {
   }
   L.push('');
   if (r.latency.length > 0) {
-    L.push('**2. PUBLISH latency, open loop** (from the intended send time; rates are shares of the in-memory maximum above)');
+    L.push('**2. PUBLISH latency, open loop** (from the intended send time; rates are shares of the in-memory maximum above; ' +
+      'each rate after 2 s of quiet; a retransmission is a request the load generator sent again after 200 ms without an answer)');
     L.push('');
-    L.push('| share of max | rate/s | p50 (ms) | p99 (ms) | p99.9 (ms) | samples |');
-    L.push('|---:|---:|---:|---:|---:|---:|');
-    for (const l of r.latency) L.push(`| ${pct(l.share)} | ${n0(l.rate)} | ${ms(l.latency.p50)} | ${ms(l.latency.p99)} | ${ms(l.latency.p999)} | ${n0(l.latency.n)} |`);
+    L.push('| share of max | rate/s | p50 (ms) | p99 (ms) | p99.9 (ms) | samples | retransmissions |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|');
+    for (const l of r.latency) {
+      L.push(`| ${pct(l.share)} | ${n0(l.rate)} | ${ms(l.latency.p50)} | ${ms(l.latency.p99)} | ${ms(l.latency.p999)} | ${n0(l.latency.n)} | ${l.retransmits === undefined ? '' : n0(l.retransmits)} |`);
+    }
     L.push('');
   }
   if (r.gaps) {
