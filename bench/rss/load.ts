@@ -380,6 +380,8 @@ serveCommands({
     let got = 0;
     let rounds = 0;
     for (let it = 0; it < a.iterations; it++) {
+      // The last answer's texts are marked received just after it went out: wait for that (untimed).
+      while ((await inbox.countDocuments({ user: a.name })) > 0) await sleep(1);
       const seqs = new Set<number>();
       while (seqs.size < a.n) seqs.add(1 + Math.floor(Math.random() * a.total));
       // Rows as the Store writes them (src/store/documents.ts: `_id` is `${seq}:${user}`).

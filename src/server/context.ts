@@ -80,10 +80,14 @@ export interface RequestContext {
    */
   replyParts(wanted: number | undefined): number;
   /**
-   * Record the replies for retransmissions now, before an irreversible step
-   * (RETRIEVE-TEXTS records its answer before it marks texts received).
+   * Record the replies for retransmissions: in memory at once, in the store
+   * right after they are sent and before any later afterReply step. So
+   * RETRIEVE-TEXTS, which marks its texts received in such a step, answers
+   * without waiting for the store: a crash before the record leaves the
+   * texts owed (a retransmission is executed again and gets them), a crash
+   * after it finds the record (the other server answers the same datagrams).
    */
-  remember(replies: Reply[]): Promise<void>;
+  remember(replies: Reply[]): void;
 }
 
 export type Handler<T extends Request['type']> = (

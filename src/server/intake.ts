@@ -20,6 +20,12 @@ import { sameAddress } from './paths';
 import type { CachedReply, ReplyCache } from './reply-cache';
 import { dedupKey, nativeFitRetrieved } from './wire';
 
+/** The answer recorded for a request (native: with the datagrams sent). */
+interface Recorded {
+  replies?: Reply[];
+  wire?: Buffer[];
+}
+
 /** Requests whose replies need no de-duplication record in the store (no effect, or idempotent by construction). */
 const UNRECORDED = new Set<Request['type']>(['ACK', 'INITIALIZATION', 'END-CONNECTION', 'STATUS', 'WHO', 'PUBLISH', 'CHALLENGE-RESPONSE']);
 /** Requests that carry no RQ# and are never answered: never looked up in the reply cache either. */
@@ -96,8 +102,8 @@ export class Intake {
       release();
       return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     }
-    // What remember() recorded: its datagrams are the ones sent (encoded and MACed once).
-    const recorded: { replies?: Reply[]; wire?: Buffer[] } = {};
+    // What was recorded as the answer: its datagrams are the ones sent (encoded and MACed once).
+    const recorded: Recorded = {};
     const ctx: RequestContext = {
       core: this.core,
       from,
@@ -112,14 +118,9 @@ export class Intake {
       fitRetrieved: (reply) => (dialect === 'native' ? nativeFitRetrieved(reply) : this.h.dialects[dialect]!.fitRetrieved(reply)),
       // Several datagrams only to an address that proved it receives: a budget-bound one gets one per request.
       replyParts: (wanted) => (dialect === 'native' && wanted && this.core.guard.paths.isValidated(from) ? Math.min(wanted, LIMITS.maxRetrieveParts) : 1),
-      remember: async (replies) => {
-        const at = Date.now();
-        const wire = dialect === 'native' ? this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx)) : undefined;
-        recorded.replies = replies;
-        // A native answer is recorded as its datagrams only (MACed: the other server could not make them again).
-        await this.core.store.saveReply(key, wire ? { wire } : { replies }, at);
-        this.h.replies.set(key, replies, at, wire);
-        recorded.wire = wire;
+      remember: (replies) => {
+        const at = this.record(key, replies, dialect, sealOf(ctx), recorded);
+        ctx.afterReply.unshift(() => this.persist(key, recorded, at));
       },
     };
     const handler = HANDLERS[req.type] as (c: RequestContext, r: Request) => Promise<Reply[]>;
@@ -128,7 +129,8 @@ export class Intake {
       const replies = await handler(ctx, req);
       if (req.type === 'DE-REGISTER' && !this.core.directory.get(req.name)) this.core.gone(req.name);
       const record = !recorded.replies && replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined);
-      if (record) await ctx.remember(replies);
+      // A state change is recorded before it is answered: its retransmission at the other server must not run it again.
+      if (record) await this.persist(key, recorded, this.record(key, replies, dialect, sealOf(ctx), recorded));
       const wire = recorded.replies === replies && recorded.wire ? recorded.wire : this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx));
       if (!recorded.replies && replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey)) {
         // Kept in memory only (PUBLISH is idempotent by its stored text; the rest have no effect): an
@@ -142,14 +144,31 @@ export class Intake {
       this.core.log.warn({ err: String(err), type: req.type }, 'request not executed');
       return;
     }
-    // Executed and answered: what follows the answer runs in the user's queue still, and its failure undoes nothing.
+    // Executed and answered: what follows the answer runs in order, in the user's queue still. A failed step
+    // stops the rest (texts are not marked received when their answer's record could not be stored).
     for (const f of ctx.afterReply) {
       try {
         await f();
       } catch (err) {
         this.core.log.warn({ err: String(err), type: req.type }, 'after the reply');
+        break;
       }
     }
+  }
+
+  /** Keep `replies` as the answer to `key`, in memory (native: as the datagrams sent); returns when. */
+  private record(key: string, replies: Reply[], dialect: DialectName, seal: Seal, recorded: Recorded): number {
+    const at = Date.now();
+    recorded.replies = replies;
+    recorded.wire = dialect === 'native' ? this.h.outbox.encodeReplies(replies, dialect, seal) : undefined;
+    this.h.replies.set(key, replies, at, recorded.wire);
+    return at;
+  }
+
+  /** Store the recorded answer, so the other server answers a retransmission the same way. */
+  private persist(key: string, recorded: Recorded, at: number): Promise<void> {
+    // A native answer is stored as its datagrams only (MACed: the other server could not make them again).
+    return this.core.store.saveReply(key, recorded.wire ? { wire: recorded.wire } : { replies: recorded.replies! }, at);
   }
 
   /** MAC and counter of a native request; legacy requests are never authenticated. */

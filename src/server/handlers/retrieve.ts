@@ -52,8 +52,8 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
     // `more` only with texts: the client stops at an empty reply (the held-back ones are pushed or retrieved later).
     const replies = answers(base, chunks, sent.length > 0 && (more || sent.length < relevant.length));
     // The answer is recorded before the texts count as received: a retransmission gets the same texts, never a loss.
-    // They are marked received once it is sent (a failure there only means they come again, and are dropped as seen).
-    await ctx.remember(replies);
+    // They are marked received once it is sent and stored (a failure there only means they come again, dropped as seen).
+    ctx.remember(replies);
     core.delivery.retrieved(req.name, done);
     ctx.afterReply.push(() => core.store.removeInbox(req.name, done));
     return replies;
