@@ -15,7 +15,11 @@ import type { Clock, TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
 
 export interface DeliveryPolicy {
-  /** First wait for an ACK; doubles with each retransmission. */
+  /**
+   * First wait for an ACK, at least; doubles with each retransmission. The
+   * wait adapts upwards to the ACK round trips measured (see AckTimer), so a
+   * loaded server does not retransmit pushes whose ACKs are only queued.
+   */
   firstTimeout: number;
   /** Transmissions of one push before the user is considered unreachable. */
   maxTransmissions: number;
@@ -44,9 +48,63 @@ export interface DeliveryPort {
   gaveUp?(user: string): void;
 }
 
+/**
+ * The retransmission timeout of pushes, from the ACK round trips measured
+ * (RFC 6298: smoothed RTT plus four deviations; samples only from pushes
+ * sent once, and a timeout doubles the wait until such a sample comes:
+ * Karn's rule), never below the policy's first timeout nor above
+ * MAX_ACK_TIMEOUT. One estimator for the server: when it is busy, every
+ * user's ACKs wait in the same queue.
+ */
+export class AckTimer {
+  private srtt: number | undefined;
+  private rttvar = 0;
+  /** After a timeout, the doubled timeout holds until a push is acknowledged at its first transmission. */
+  private backedOff: number | undefined;
+
+  constructor(private readonly floor: number) {}
+
+  /** A push went unanswered for the whole timeout: wait twice as long from now on (until a clean sample). */
+  backoff(): void {
+    this.backedOff = Math.min(MAX_ACK_TIMEOUT, 2 * this.timeout);
+  }
+
+  sample(rtt: number): void {
+    this.backedOff = undefined;
+    if (this.srtt === undefined) {
+      this.srtt = rtt;
+      this.rttvar = rtt / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
+      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
+    }
+  }
+
+  get timeout(): number {
+    if (this.backedOff !== undefined) return this.backedOff;
+    if (this.srtt === undefined) return this.floor;
+    return Math.min(MAX_ACK_TIMEOUT, Math.max(this.floor, this.srtt + 4 * this.rttvar));
+  }
+}
+
+/** The longest first wait for an ACK, however slow the round trips measured. */
+export const MAX_ACK_TIMEOUT = 2000;
+
+/** The wait after transmission `n` (1, 2, ...) of a push: doubling from the first timeout, at most 4 × MAX_ACK_TIMEOUT. */
+export function pushWait(first: number, n: number): number {
+  return Math.min(first * 2 ** (n - 1), 4 * MAX_ACK_TIMEOUT);
+}
+
+/** How long a push goes unanswered before delivery gives up: the waits of all its transmissions. */
+export function pushSchedule(first: number, transmissions: number): number {
+  let total = 0;
+  for (let n = 1; n <= transmissions; n++) total += pushWait(first, n);
+  return total;
+}
+
 interface Stream {
   queue: StoredText[];
-  inFlight?: { text: StoredText; transmissions: number; timer: TimerHandle };
+  inFlight?: { text: StoredText; transmissions: number; timer: TimerHandle; sentAt: number };
   /** The queue may not hold everything the inbox owes: reload when it runs dry. */
   stale: boolean;
   loading: boolean;
@@ -65,6 +123,7 @@ export const toStoredText = (t: TextDoc): StoredText => ({ seq: t._id, from: t.f
 export class Delivery {
   private readonly streams = new Map<string, Stream>();
   private active = false;
+  private readonly ackTimer: AckTimer;
   readonly stats: DeliveryStats = { pushes: 0, retransmissions: 0, givenUp: 0, acks: 0 };
 
   constructor(
@@ -72,7 +131,14 @@ export class Delivery {
     private readonly clock: Clock,
     private readonly policy: DeliveryPolicy = defaultDeliveryPolicy(),
     private readonly log: Logger = silentLogger,
-  ) {}
+  ) {
+    this.ackTimer = new AckTimer(policy.firstTimeout);
+  }
+
+  /** The first wait for an ACK now (adapted to the round trips measured). */
+  get ackTimeout(): number {
+    return this.ackTimer.timeout;
+  }
 
   /** Start pushing (the server serves). */
   start(): void {
@@ -109,6 +175,7 @@ export class Delivery {
     if (!s) return;
     if (s.inFlight?.text.seq === seq) {
       s.inFlight.timer.cancel();
+      if (s.inFlight.transmissions === 1) this.ackTimer.sample(this.clock.now() - s.inFlight.sentAt);
       s.inFlight = undefined;
     }
     s.queue = s.queue.filter((t) => t.seq !== seq);
@@ -187,7 +254,8 @@ export class Delivery {
     if (s.queue.length > 0 || owedMeanwhile) this.pump(user, s);
   }
 
-  private transmit(user: string, s: Stream, text: StoredText, transmissions: number): void {
+  /** Send `text` (transmission number `transmissions`); `first` is the push's first wait, doubled for each retransmission. */
+  private transmit(user: string, s: Stream, text: StoredText, transmissions: number, first = this.ackTimer.timeout): void {
     const sent = this.port.send(user, text);
     if (sent === false) return this.forget(user);
     if (sent === 'blocked') {
@@ -199,10 +267,11 @@ export class Delivery {
     }
     if (transmissions === 1) this.stats.pushes++;
     else this.stats.retransmissions++;
-    const wait = this.policy.firstTimeout * 2 ** (transmissions - 1);
+    const wait = pushWait(first, transmissions);
     const timer = this.clock.after(wait, () => {
       if (s.inFlight?.text !== text) return;
       s.inFlight = undefined;
+      this.ackTimer.backoff();
       if (transmissions >= this.policy.maxTransmissions) {
         // Leave the rest for RETRIEVE-TEXTS; resume when the user is heard from.
         this.stats.givenUp++;
@@ -213,8 +282,8 @@ export class Delivery {
         this.log.debug({ user, seq: text.seq }, 'push given up');
         return;
       }
-      this.transmit(user, s, text, transmissions + 1);
+      this.transmit(user, s, text, transmissions + 1, first);
     });
-    s.inFlight = { text, transmissions, timer };
+    s.inFlight = { text, transmissions, timer, sentAt: this.clock.now() };
   }
 }

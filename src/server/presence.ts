@@ -13,8 +13,8 @@
 export interface PresenceOptions {
   /** Heard within this long counts as online (ms). Default: 2 × the client's 30 s listen silence. */
   window: number;
-  /** Pushes unanswered this long count as given up (ms): delivery's whole retransmission schedule. */
-  giveUpAfter: number;
+  /** Pushes unanswered this long count as given up (ms): delivery's whole retransmission schedule (which adapts to load). */
+  giveUpAfter: number | (() => number);
 }
 
 /** The native client re-asks after 30 s of silence while it listens; twice that is still "online". */
@@ -74,7 +74,8 @@ export class Presence {
     const s = this.seen.get(name);
     if (!s || s.lost) return false;
     if (now - s.heard > this.opts.window) return false;
-    return s.owedSince === undefined || now - s.owedSince <= this.opts.giveUpAfter;
+    const giveUpAfter = typeof this.opts.giveUpAfter === 'number' ? this.opts.giveUpAfter : this.opts.giveUpAfter();
+    return s.owedSince === undefined || now - s.owedSince <= giveUpAfter;
   }
 
   /** Entries tracked (bounded by the directory). */

@@ -17,7 +17,7 @@ import { formatAddress, type Address, type Transport } from '../transport/types'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
 import type { ServerCore, ServerCounters } from './context';
-import { Delivery, defaultDeliveryPolicy, type DeliveryPolicy } from './delivery';
+import { Delivery, defaultDeliveryPolicy, pushSchedule, type DeliveryPolicy } from './delivery';
 import { Directory } from './directory';
 import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
 import { isLoopback } from './status-gate';
@@ -125,7 +125,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     });
     const deliveryPolicy = { ...defaultDeliveryPolicy(), ...opts.delivery };
     // Delivery gives up after its whole retransmission schedule (plus a little for the last ACK to arrive).
-    const giveUpAfter = deliveryPolicy.firstTimeout * (2 ** deliveryPolicy.maxTransmissions - 1) + 100;
+    const giveUpAfter = () => pushSchedule(this.delivery.ackTimeout, deliveryPolicy.maxTransmissions) + 100;
     this.presence = new Presence(
       { window: opts.presenceWindow ?? DEFAULT_PRESENCE_WINDOW_MS, giveUpAfter },
       (name) => this.directory.get(name) !== undefined,

@@ -1,7 +1,7 @@
 /** Ordered, acknowledged pushes (stop-and-wait) on a fake port and clock. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredText } from '../../src/protocol/messages';
-import { Delivery, toStoredText, type DeliveryPolicy, type DeliveryPort } from '../../src/server/delivery';
+import { AckTimer, Delivery, MAX_ACK_TIMEOUT, pushSchedule, pushWait, toStoredText, type DeliveryPolicy, type DeliveryPort } from '../../src/server/delivery';
 import type { TextDoc } from '../../src/store/documents';
 import { FakeClock } from '../../src/util/clock';
 
@@ -298,5 +298,40 @@ describe('Delivery', () => {
     expect(clock.pending).toBe(0);
     clock.advance(10_000);
     expect(port.seqsSentTo('bob')).toEqual([1]);
+  });
+});
+
+describe('AckTimer and the adaptive push timeout', () => {
+  it('stays at the floor for fast ACKs, grows with slow ones, and never passes its ceiling', () => {
+    const t = new AckTimer(150);
+    expect(t.timeout).toBe(150);
+    for (let i = 0; i < 20; i++) t.sample(5);
+    expect(t.timeout).toBe(150);
+    for (let i = 0; i < 20; i++) t.sample(400);
+    expect(t.timeout).toBeGreaterThan(400);
+    expect(t.timeout).toBeLessThanOrEqual(MAX_ACK_TIMEOUT);
+    for (let i = 0; i < 20; i++) t.sample(10_000);
+    expect(t.timeout).toBe(MAX_ACK_TIMEOUT);
+  });
+
+  it('a push whose ACKs come back slowly is not retransmitted at the first timeout', async () => {
+    // Ten pushes each acknowledged after 3 × the first timeout: the ACKs were only queued, not lost.
+    for (let seq = 1; seq <= 10; seq++) {
+      await publish('bob', seq);
+      clock.advance(3 * policy.firstTimeout - 1);
+      await ack('bob', seq);
+    }
+    // Only the first push timed out (retransmitted once) before the round trips were learnt.
+    expect(delivery.stats.retransmissions).toBeLessThanOrEqual(2);
+    expect(delivery.ackTimeout).toBeGreaterThan(3 * policy.firstTimeout);
+    await publish('bob', 11);
+    clock.advance(3 * policy.firstTimeout);
+    expect(port.seqsSentTo('bob').filter((s) => s === 11)).toHaveLength(1);
+    await ack('bob', 11);
+  });
+
+  it('the give-up schedule is the sum of the doubling waits, each capped', () => {
+    expect(pushSchedule(100, 4)).toBe(100 + 200 + 400 + 800);
+    expect(pushWait(MAX_ACK_TIMEOUT, 5)).toBe(4 * MAX_ACK_TIMEOUT);
   });
 });
