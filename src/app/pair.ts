@@ -55,20 +55,12 @@ export interface StartedServer {
  * log (debug level, when a logger is given) → server, so the log shows what
  * the server itself sent and received.
  */
-/**
- * A server socket's receive buffer: a burst that arrives during a garbage
- * collection or a long store reply must wait in the kernel, not be dropped
- * (the default ~200 KB holds about a quarter of a second of requests at
- * 1,000/s; Linux caps the request at net.core.rmem_max).
- */
-export const SERVER_RECV_BUFFER = 4 << 20;
-
 export async function startServer(setup: ServerSetup, transport?: Transport): Promise<StartedServer> {
   const spec = setup.chaos ? parseChaosSpec(setup.chaos) : undefined;
   const store = await Store.open({ uri: setup.mongoUri, ...(setup.dbName ? { dbName: setup.dbName } : {}) });
   let socket: Transport;
   try {
-    socket = transport ?? (await openUdp({ host: setup.host, port: setup.port, recvBufferSize: SERVER_RECV_BUFFER }));
+    socket = transport ?? (await openUdp({ host: setup.host, port: setup.port }));
   } catch (err) {
     await store.close();
     throw err;
@@ -144,8 +136,8 @@ export interface StartedPair {
 export async function startPair(setup: PairSetup): Promise<StartedPair> {
   const host = setup.host ?? '127.0.0.1';
   // Bind both sockets first: each server must know the other's real port.
-  const ta = await openUdp({ host, port: setup.portA, recvBufferSize: SERVER_RECV_BUFFER });
-  const tb = await openUdp({ host, port: setup.portB, recvBufferSize: SERVER_RECV_BUFFER });
+  const ta = await openUdp({ host, port: setup.portA });
+  const tb = await openUdp({ host, port: setup.portB });
   // One peer secret per run unless given: the two servers of this process share it, nobody else knows it.
   const security = { ...setup.security, peerSecret: setup.security?.peerSecret ?? newPeerSecret() };
   const common = {
