@@ -9,17 +9,8 @@ import { BSON, Double, Long, type Document } from 'bson';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EngineCore } from '../../src/engine/core.js';
-import { compactNumbers } from '../../src/engine/query/normalize.js';
+import { run } from './core-commands.js';
 
-function wire(doc: Document): Document {
-  return compactNumbers(BSON.deserialize(BSON.serialize(doc), { promoteValues: false }));
-}
-
-function run(core: EngineCore, cmd: Document): Document {
-  const { reply } = core.execute('p', wire(cmd), 1);
-  if (reply.ok !== 1) throw new Error(`command failed: ${JSON.stringify(reply)}`);
-  return reply;
-}
 
 // Mostly ids the lookups take (strings, JS numbers); wrapped numbers send the query the general way.
 const id = fc.oneof(

@@ -8,19 +8,9 @@ import { BSON, type Document } from 'bson';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EngineCore } from '../../src/engine/core.js';
-import { compactNumbers } from '../../src/engine/query/normalize.js';
+import { run, wire } from './core-commands.js';
 import { parseSort, sortKey } from '../../src/engine/query/sort.js';
 
-/** Round-trips through BSON as the wire would, so the engine sees wrapped numbers. */
-function wire(doc: Document): Document {
-  return compactNumbers(BSON.deserialize(BSON.serialize(doc), { promoteValues: false }));
-}
-
-function run(core: EngineCore, cmd: Document): Document {
-  const { reply } = core.execute('p', wire(cmd), 1);
-  if (reply.ok !== 1) throw new Error(`command failed: ${JSON.stringify(reply)}`);
-  return reply;
-}
 
 const small = fc.integer({ min: 0, max: 5 });
 const val = fc.oneof({ weight: 6, arbitrary: small }, { weight: 1, arbitrary: fc.constantFrom('x', 'y') }, { weight: 1, arbitrary: fc.array(small, { minLength: 1, maxLength: 3 }) });
