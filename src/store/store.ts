@@ -295,7 +295,8 @@ export class Store {
     const owed = await this.inbox.find({ user }, { projection: { _id: 0, seq: 1 } }).sort({ seq: 1 }).limit(limit + 1).toArray();
     const more = owed.length > limit;
     const seqs = owed.slice(0, limit).map((o) => o.seq);
-    const texts = seqs.length === 0 ? [] : await this.texts.find({ _id: { $in: seqs } }).sort({ _id: 1 }).toArray();
+    // Sorted here, not by the store: `seqs` is in order already, and `_id: {$in}` by itself is a set of lookups.
+    const texts = seqs.length === 0 ? [] : (await this.texts.find({ _id: { $in: seqs } }).toArray()).sort((x, y) => x._id - y._id);
     // Owed texts not (yet) stored: in progress, or orphans (rows written before their text by older versions).
     const found = new Set(texts.map((t) => t._id));
     return { texts, more, missing: seqs.filter((s) => !found.has(s)) };
