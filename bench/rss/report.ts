@@ -10,7 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import type { BenchConfig } from './config';
 import type { ProfileSummary } from './profile';
 import type { LatencyResult, ThroughputResult } from './publish';
-import type { GapResult, MemoryResult, RetrieveResult, StartupResult } from './system';
+import { RETRIEVE_WARMUP, type GapResult, type MemoryResult, type RetrieveResult, type StartupResult } from './system';
 
 export interface Results {
   cfg: BenchConfig;
@@ -83,7 +83,7 @@ export function renderMarkdown(r: Results): string {
   if (r.retrieve) {
     const x = r.retrieve;
     L.push(`**4. RETRIEVE-TEXTS** of ${x.n} unseen texts with ${n0(x.stored)} stored (seeded through the driver in ${n0(x.seedMs / 1000)} s): ` +
-      `p50 ${ms(x.retrieve.p50)} ms, p99 ${ms(x.retrieve.p99)} ms over ${x.retrieve.n} rounds; ${x.retrieve.repliesPerRetrieve} requests per retrieval (the reader, at a validated address, asks for up to 16 datagrams of at most 1,200 bytes per answer).`);
+      `p50 ${ms(x.retrieve.p50)} ms, p99 ${ms(x.retrieve.p99)} ms over ${x.retrieve.n} rounds after ${RETRIEVE_WARMUP} untimed ones; ${x.retrieve.repliesPerRetrieve} requests per retrieval (the reader, at a validated address, asks for up to 16 datagrams of at most 1,200 bytes per answer).`);
     L.push('');
   }
   if (r.memory) {

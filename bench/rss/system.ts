@@ -97,6 +97,9 @@ export async function gaps(cfg: BenchConfig): Promise<GapResult> {
 
 export interface RetrieveResult { stored: number; n: number; seedMs: number; retrieve: Summary & { repliesPerRetrieve: number } }
 
+/** Untimed rounds before scenario 4's timed ones (the server's code paths are compiled by then, as in a running server). */
+export const RETRIEVE_WARMUP = 10;
+
 /** Scenario 4: RETRIEVE-TEXTS of `n` unseen texts with `storedTexts` stored (seeded through the driver). */
 export async function retrieve(cfg: BenchConfig): Promise<RetrieveResult> {
   const server = await worker('server', { cpu: SERVER_CPU, nodeArgs: ['--expose-gc'] });
@@ -109,7 +112,7 @@ export async function retrieve(cfg: BenchConfig): Promise<RetrieveResult> {
     log(`seeded ${cfg.storedTexts} texts in ${Math.round(seeded.ms)} ms`);
     const subjects = Array.from({ length: 10 }, (_, i) => `s${i}`);
     await load.call('registerUser', { name: 'reader', subjects, client: 0 });
-    const r = await load.call('retrieve', { uri, dbName: 'retrieve', name: 'reader', n: cfg.retrieveN, total: cfg.storedTexts, iterations: cfg.retrieveRounds });
+    const r = await load.call('retrieve', { uri, dbName: 'retrieve', name: 'reader', n: cfg.retrieveN, total: cfg.storedTexts, iterations: cfg.retrieveRounds, warmup: RETRIEVE_WARMUP });
     log(`retrieve ${cfg.retrieveN} of ${cfg.storedTexts}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (${r.repliesPerRetrieve} replies each)`);
     return { stored: cfg.storedTexts, n: cfg.retrieveN, seedMs: seeded.ms, retrieve: r };
   } finally {
