@@ -97,7 +97,9 @@ function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: num
     }
     if (m.type === 'RETRIEVED' && m.parts !== undefined && m.parts > 1) {
       // An answer in several datagrams (RssClient asks for up to 16): done when every part is in, texts in part order.
-      (p.parts ??= new Map()).set(m.part ?? 0, m);
+      const held = p.parts?.values().next().value;
+      if (!p.parts || (held && (held.parts !== m.parts || held.answer !== m.answer))) p.parts = new Map();
+      p.parts.set(m.part ?? 0, m);
       if (p.parts.size < m.parts) return;
       const all = [...p.parts.entries()].sort((x, y) => x[0] - y[0]).map(([, r]) => r);
       c.pending.delete(m.rq);

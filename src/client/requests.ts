@@ -183,14 +183,14 @@ export class Exchanges {
     const parts = reply.parts!;
     const part = reply.part ?? 0;
     if (part >= parts) return this.forged(reply, `part ${part} of ${parts}`);
-    p.parts ??= new Map();
-    const first = p.parts.values().next().value;
-    // Parts of one answer agree on their count; a disagreeing one belongs to no answer we are assembling.
-    if (first && first.parts !== parts) return false;
+    const first = p.parts?.values().next().value;
+    // A part of another execution (the request ran again elsewhere, e.g. after a crash): the parts held
+    // belong to an answer that will never be complete, so assembling starts again from this one.
+    if (!p.parts || (first && (first.parts !== parts || first.answer !== reply.answer))) p.parts = new Map();
     p.parts.set(part, reply);
     if (p.parts.size < parts) return true;
     const ordered = [...p.parts.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
-    const { part: _part, parts: _parts, ...head } = ordered[0]!;
+    const { part: _part, parts: _parts, answer: _answer, ...head } = ordered[0]!;
     p.settle(undefined, { ...head, texts: ordered.flatMap((r) => r.texts), more: ordered.some((r) => r.more) });
     return true;
   }

@@ -79,8 +79,12 @@ export type Reply =
   | { type: 'PUBLISHED'; rq: number; name: string; subject: string; text: string; seq: number }
   | { type: 'PUBLISH-DENIED'; rq: number; name: string; subject: string; text: string; reason: string }
   /** `more`: further unseen texts remain (a reply that would not fit carries what fits). */
-  /** An answer in several datagrams (native, when asked for) numbers them: `part` of `parts`, texts in part order. */
-  | { type: 'RETRIEVED'; rq: number; name: string; texts: StoredText[]; more: boolean; part?: number; parts?: number }
+  /**
+   * An answer in several datagrams (native, when asked for) numbers them:
+   * `part` of `parts`, texts in part order, all with the same `answer` (an
+   * id of that execution: parts of two executions are never mixed).
+   */
+  | { type: 'RETRIEVED'; rq: number; name: string; texts: StoredText[]; more: boolean; part?: number; parts?: number; answer?: number }
   | { type: 'RETRIEVE-DENIED'; rq: number; name: string; reason: string }
   | { type: 'INITIALIZATION-SUCCESS'; tag: ServerTag }
   | { type: 'END-CONNECTION-OK'; rq: number }

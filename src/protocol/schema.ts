@@ -38,7 +38,7 @@ export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   'SUBJECTS-REJECTED': { rq: 'rq', name: 'name', subjects: 'subjects', reason: 'reason' },
   PUBLISHED: { rq: 'rq', name: 'name', subject: 'subject', text: 'text', seq: 'seq' },
   'PUBLISH-DENIED': { rq: 'rq', name: 'name', subject: 'subject', text: 'text', reason: 'reason' },
-  RETRIEVED: { rq: 'rq', name: 'name', texts: 'texts', more: 'bool', part: 'part?', parts: 'parts?' },
+  RETRIEVED: { rq: 'rq', name: 'name', texts: 'texts', more: 'bool', part: 'part?', parts: 'parts?', answer: 'seq?' },
   'RETRIEVE-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
   'INITIALIZATION-SUCCESS': { tag: 'tag' },
   'END-CONNECTION-OK': { rq: 'rq' },
@@ -80,9 +80,8 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
     case 'seq': case 'epoch': return uint(v, field, Number.MAX_SAFE_INTEGER);
     case 'count': return uint(v, field, LIMITS.maxRetrieveLast);
     case 'parts': {
-      const n = uint(v, field, LIMITS.maxRetrieveParts);
-      if (n === 0) bad(field, 'at least 1');
-      return n;
+      if (v === 0) bad(field, 'at least 1');
+      return uint(v, field, LIMITS.maxRetrieveParts);
     }
     case 'part': return uint(v, field, LIMITS.maxRetrieveParts - 1);
     case 'port': {

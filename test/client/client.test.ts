@@ -151,6 +151,25 @@ describe('RssClient requests', () => {
     expect(reply).not.toHaveProperty('parts');
   });
 
+  it('never mixes parts of two executions of one request: a part of another answer starts the assembly again', async () => {
+    const { b, client } = await world();
+    let answered = 0;
+    b.onMessage = (r) => {
+      if (r.message.type !== 'RETRIEVE-TEXTS') return;
+      answered++;
+      const part = (answer: number, n: number, texts: ReturnType<typeof text>[]) =>
+        b.answer(r, { type: 'RETRIEVED', name: 'bob', texts, more: false, part: n, parts: 2, answer });
+      // The first execution's part 1 is lost (its server died); the request ran again and answered differently.
+      if (answered === 1) part(7, 0, [text(1), text(2)]);
+      else {
+        part(8, 1, [text(5)]);
+        part(8, 0, [text(3), text(4)]);
+      }
+    };
+    const reply = await client.retrieve('bob');
+    expect(reply.texts.map((t) => t.seq)).toEqual([3, 4, 5]);
+  });
+
   it('close() rejects pending calls and releases the socket', async () => {
     const { client } = await world();
     const port = client.localAddress.port;

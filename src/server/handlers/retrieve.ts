@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { LIMITS } from '../../protocol/limits';
 import type { Reply, StoredText } from '../../protocol/messages';
 import { toStoredText } from '../delivery';
@@ -70,7 +71,8 @@ function pack(ctx: RequestContext, base: RetrievedBase, texts: StoredText[], par
   const chunks: StoredText[][] = [];
   let rest = texts;
   // Sized with the part numbering on (it only makes each datagram a few bytes longer).
-  const probe = parts > 1 ? { ...base, more: true, part: parts - 1, parts } : { ...base, more: true };
+  // (`more: false` is the longer spelling.)
+  const probe = parts > 1 ? { ...base, more: false, part: parts - 1, parts, answer: ANSWER_ID_MAX } : { ...base, more: false };
   while (rest.length > 0 && chunks.length < parts) {
     const fit = ctx.fitRetrieved({ ...probe, texts: rest });
     if (fit === 0) break;
@@ -83,7 +85,11 @@ function pack(ctx: RequestContext, base: RetrievedBase, texts: StoredText[], par
 /** The RETRIEVED datagrams of `chunks`: numbered `part` of `parts` when there are several. */
 function answers(base: RetrievedBase, chunks: StoredText[][], more: boolean): Reply[] {
   if (chunks.length === 1) return [{ ...base, texts: chunks[0]!, more }];
-  return chunks.map((texts, part) => ({ ...base, texts, more, part, parts: chunks.length }));
+  const answer = randomInt(ANSWER_ID_MAX);
+  return chunks.map((texts, part) => ({ ...base, texts, more, part, parts: chunks.length, answer }));
 }
+/** Answer ids are random below this (a 32-bit number). */
+const ANSWER_ID_MAX = 2 ** 32 - 1;
+
 /** Owed rows read first for a native or pickle reply: more than the smallest texts that fit in one datagram. */
 const FIRST_READ = 24;
