@@ -271,7 +271,8 @@ export class Delivery {
     const timer = this.clock.after(wait, () => {
       if (s.inFlight?.text !== text) return;
       s.inFlight = undefined;
-      this.ackTimer.backoff();
+      // Only a first transmission's timeout says the timeout is short (later ones were waited for doubled already).
+      if (transmissions === 1) this.ackTimer.backoff();
       if (transmissions >= this.policy.maxTransmissions) {
         // Leave the rest for RETRIEVE-TEXTS; resume when the user is heard from.
         this.stats.givenUp++;

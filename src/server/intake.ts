@@ -129,8 +129,13 @@ export class Intake {
       const replies = await handler(ctx, req);
       if (req.type === 'DE-REGISTER' && !this.core.directory.get(req.name)) this.core.gone(req.name);
       const record = !recorded.replies && replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined);
-      // A state change is recorded before it is answered: its retransmission at the other server must not run it again.
-      if (record) await this.persist(key, recorded, this.record(key, replies, dialect, sealOf(ctx), recorded));
+      // A state change is stored before it is answered (its retransmission at the other server must not run it
+      // again), and cached only once stored.
+      if (record) {
+        const at = this.record(key, replies, dialect, sealOf(ctx), recorded, false);
+        await this.persist(key, recorded, at);
+        this.h.replies.set(key, replies, at, recorded.wire);
+      }
       const wire = recorded.replies === replies && recorded.wire ? recorded.wire : this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx));
       if (!recorded.replies && replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey)) {
         // Kept in memory only (PUBLISH is idempotent by its stored text; the rest have no effect): an
@@ -140,8 +145,9 @@ export class Intake {
       this.h.outbox.sendTo(wire, from);
     } catch (err) {
       release();
-      // Not executed (store down, lease lost): stay silent so the client retries, possibly at the other server.
-      this.core.log.warn({ err: String(err), type: req.type }, 'request not executed');
+      // Not answered (store down, lease lost, its record not stored): stay silent so the client retries,
+      // possibly at the other server.
+      this.core.log.warn({ err: String(err), type: req.type }, 'request not answered');
       return;
     }
     // Executed and answered: what follows the answer runs in order, in the user's queue still. A failed step
@@ -156,12 +162,12 @@ export class Intake {
     }
   }
 
-  /** Keep `replies` as the answer to `key`, in memory (native: as the datagrams sent); returns when. */
-  private record(key: string, replies: Reply[], dialect: DialectName, seal: Seal, recorded: Recorded): number {
+  /** Take `replies` as the answer to `key` (native: encoded as the datagrams to send), cached at once unless `cache` is false; returns when. */
+  private record(key: string, replies: Reply[], dialect: DialectName, seal: Seal, recorded: Recorded, cache = true): number {
     const at = Date.now();
     recorded.replies = replies;
     recorded.wire = dialect === 'native' ? this.h.outbox.encodeReplies(replies, dialect, seal) : undefined;
-    this.h.replies.set(key, replies, at, recorded.wire);
+    if (cache) this.h.replies.set(key, replies, at, recorded.wire);
     return at;
   }
 

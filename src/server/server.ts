@@ -142,7 +142,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
           const { texts, more, missing } = await this.store.pendingTexts(user, limit);
           // Rows owing a text an earlier holder never stored (it died between the rows and the text) are dropped.
           const orphans = missing.filter((seq) => this.sequencer.fromEarlierHolder(seq));
-          if (orphans.length > 0) await this.store.removeInbox(user, orphans);
+          // Best effort: a failure leaves them for the next load, it must not fail this one.
+          if (orphans.length > 0) await this.store.removeInbox(user, orphans).catch((err) => this.log.warn({ err: String(err), user }, 'orphan rows not removed'));
           const { shown, heldBack } = this.sequencer.visible(texts);
           return { texts: shown, more: more || heldBack };
         },

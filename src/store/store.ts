@@ -50,9 +50,9 @@ export class Store {
   readonly inbox: Collection<InboxDoc>;
   readonly requests: Collection<RequestDoc>;
   readonly control: Collection<LeaseDoc>;
-  /** Publishes written together: one texts insertMany and one inbox insertMany per group. */
+  /** Publishes written together: one inbox insert command, then one texts insert command, per group. */
   private readonly textWrites = new GroupCommit<TextWrite, StoredOutcome>((items) => this.writeTexts(items));
-  /** Received-text deletions of one turn (ACKs of many users) in one deleteMany. */
+  /** Received-text deletions of one turn (ACKs of many users) in one delete command. */
   private readonly inboxRemovals = new GroupCommit<InboxRemoval, void>((items) => this.deleteInbox(items), 5000);
 
   private constructor(
@@ -230,9 +230,11 @@ export class Store {
         owner.push(i);
       }
     });
+    // Rows this call wrote (a row already there is what we wanted, but it is not ours to remove below).
+    const ours = rows.map(() => true);
     if (rows.length > 0) {
       for (const [index, w] of await this.insertDocs('inbox', rows)) {
-        // A row already there is what we wanted.
+        ours[index] = false;
         if (w.code !== DUPLICATE_KEY) out[owner[index]!] = new StorageError(`deliveries of text ${rows[index]!.seq} not stored: ${w.message}`);
       }
     }
@@ -255,12 +257,31 @@ export class Store {
         out[i] = before ? { stored: false, text: before } : new StorageError(`text ${items[i]!.text._id} not stored: its number is taken`);
       }
     }
-    // Rows written for numbers that hold no text of theirs now (retransmissions, failures) owe nothing: remove them.
-    const abandoned = items.filter((item, i) => { const o = out[i]!; return item.owed.length > 0 && (o instanceof Error || o.text._id !== item.text._id); });
-    if (abandoned.length > 0) {
-      await this.inbox.deleteMany({ _id: { $in: abandoned.flatMap((a) => a.owed.map((u) => inboxId(a.text._id, u))) } }).catch(() => {});
-    }
+    // Rows this call wrote for numbers that hold no text of theirs (retransmissions, failures) owe nothing: removed.
+    // Best effort: left behind, they are orphans of this lease, dropped by the next holder.
+    const abandoned = (i: number) => {
+      const o = out[i]!;
+      return o instanceof Error || o.text._id !== items[i]!.text._id;
+    };
+    const strays = rows.filter((_, k) => ours[k] && abandoned(owner[k]!)).map((row) => inboxId(row.seq, row.user));
+    if (strays.length > 0) await this.inbox.deleteMany({ _id: { $in: strays } }).catch(() => {});
     return out;
+  }
+
+  /**
+   * The write concern of the URI or client, for commands sent as such (the
+   * collection methods would add it themselves). These commands are not
+   * retried by the driver: a failed group fails its publishes, whose
+   * clients retransmit (PUBLISH is idempotent by its request key).
+   */
+  private writeConcern(): { writeConcern?: Record<string, unknown> } {
+    const wc = this.db.writeConcern;
+    if (!wc) return {};
+    const doc: Record<string, unknown> = {};
+    if (wc.w !== undefined) doc.w = wc.w;
+    if (wc.journal !== undefined) doc.j = wc.journal;
+    if (wc.wtimeoutMS !== undefined) doc.wtimeout = wc.wtimeoutMS;
+    return Object.keys(doc).length > 0 ? { writeConcern: doc } : {};
   }
 
   /**
@@ -271,7 +292,7 @@ export class Store {
    * is known of any document).
    */
   private async insertDocs(collection: 'texts' | 'inbox', documents: object[]): Promise<Map<number, { code?: number; message: string }>> {
-    const res = await this.db.command({ insert: collection, documents, ordered: false });
+    const res = await this.db.command({ insert: collection, documents, ordered: false, ...this.writeConcern() });
     if (res.writeConcernError) throw new StorageError(`insert into ${collection}: write concern not met: ${JSON.stringify(res.writeConcernError)}`);
     const out = new Map<number, { code?: number; message: string }>();
     for (const w of (res.writeErrors ?? []) as { index: number; code?: number; errmsg?: string }[]) {
@@ -297,14 +318,14 @@ export class Store {
     const seqs = owed.slice(0, limit).map((o) => o.seq);
     // Sorted here, not by the store: `seqs` is in order already, and `_id: {$in}` by itself is a set of lookups.
     const texts = seqs.length === 0 ? [] : (await this.texts.find({ _id: { $in: seqs } }).toArray()).sort((x, y) => x._id - y._id);
-    // Owed texts not (yet) stored: in progress, or orphans (rows written before their text by older versions).
+    // Owed texts not (yet) stored: in progress, or orphans (a holder died between a text's rows and the text).
     const found = new Set(texts.map((t) => t._id));
     return { texts, more, missing: seqs.filter((s) => !found.has(s)) };
   }
 
   /**
    * Mark texts as received by `user`. Removals requested in the same turn (or
-   * while one is in flight) go to the store as one deleteMany; resolves when
+   * while one is in flight) go to the store as one delete command; resolves when
    * that finished.
    */
   removeInbox(user: string, seqs: number[]): Promise<void> {
@@ -313,9 +334,10 @@ export class Store {
   }
 
   private async deleteInbox(items: InboxRemoval[]): Promise<void[]> {
-    const ids = items.flatMap((r) => r.seqs.map((seq) => inboxId(seq, r.user)));
+    // The same text may be marked received twice in one group (a repeated ACK, an ACK and a RETRIEVE).
+    const ids = [...new Set(items.flatMap((r) => r.seqs.map((seq) => inboxId(seq, r.user))))];
     // One `delete` command (as insertDocs: no bulk-write machinery on the hot path).
-    const r = await this.db.command({ delete: 'inbox', deletes: [{ q: { _id: { $in: ids } }, limit: 0 }] });
+    const r = await this.db.command({ delete: 'inbox', deletes: [{ q: { _id: { $in: ids } }, limit: 0 }], ...this.writeConcern() });
     if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`inbox removal failed: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
     if ((r.n as number) < ids.length) {
       // Some were not there by id: already removed (a repeated ACK), or rows without the `seq:user` id
@@ -339,8 +361,8 @@ export class Store {
   // ---- replies of executed requests ----------------------------------------------
 
   async saveReply(key: string, reply: object, at: number): Promise<void> {
-    // One `update` command (as insertDocs): recorded on every RETRIEVE-TEXTS and state change, before the answer goes out.
-    const r = await this.db.command({ update: 'requests', updates: [{ q: { _id: key }, u: { $set: { reply, at } }, upsert: true }] });
+    // One `update` command (as insertDocs): on every RETRIEVE-TEXTS (after its answer went out) and state change (before).
+    const r = await this.db.command({ update: 'requests', updates: [{ q: { _id: key }, u: { $set: { reply, at } }, upsert: true }], ...this.writeConcern() });
     if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`reply record not saved: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
   }
 

@@ -319,6 +319,25 @@ export function storeContract(uri: () => string): void {
       expect((await store.pendingTexts('dave', 10)).texts.map((t) => t._id)).toEqual([1, 2, 3]);
     });
 
+    it("the hot path's write commands carry the URI's write concern", async () => {
+      const sep = uri().includes('?') ? '&' : '?';
+      const wc = await Store.open({ uri: `${uri()}${sep}w=1`, dbName: store.db.databaseName });
+      try {
+        const sent: Record<string, unknown>[] = [];
+        const orig = wc.db.command.bind(wc.db);
+        wc.db.command = ((cmd: Record<string, unknown>, ...rest: never[]) => {
+          sent.push(cmd);
+          return orig(cmd, ...rest);
+        }) as typeof wc.db.command;
+        await wc.storeText(text(1), ['bob']);
+        await wc.removeInbox('bob', [1]);
+        expect(sent.map((c) => c.writeConcern)).toEqual([{ w: 1 }, { w: 1 }, { w: 1 }]);
+        expect(await wc.countTexts()).toBe(1);
+      } finally {
+        await wc.close();
+      }
+    });
+
     it('inbox rows of older versions (ObjectId ids) are still removed', async () => {
       await store.insertText(text(1), []);
       await store.inbox.insertOne({ user: 'bob', seq: 1 } as never);

@@ -47,8 +47,8 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
     // Pushed only once every lower sequence number is settled, so each user sees texts in order.
     core.sequencer.finish(seq, () => fanOut(core, doc, recipients));
   } else {
-    // Stored before (the answer was lost, or the server died before answering); its deliveries are made sure of.
-    // The number allocated for this attempt is abandoned.
+    // Stored before (the answer was lost, or the server died before answering); its deliveries were stored
+    // before it. The number allocated for this attempt is abandoned (the store removed the rows written for it).
     core.sequencer.finish(seq);
   }
   return [{ type: 'PUBLISHED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, seq: doc._id }];
