@@ -60,11 +60,6 @@ export class Outbox {
     return datagrams.length;
   }
 
-  /**
-   * Push `msg` to `user` in its dialect; native pushes name the user (`to`)
-   * and are MACed with its key. Returns false when nothing was sent (no
-   * such message in the dialect, address not validated, or over budget).
-   */
   /** Push a stored text as a MESSAGE to `user` (see push()). */
   pushText(user: UserDoc, text: StoredText, key: Buffer | undefined): boolean {
     if (user.dialect !== 'native' || !key || !user.addrOk) return this.push(user, { type: 'MESSAGE', ...text, to: user._id }, key);
@@ -74,6 +69,11 @@ export class Outbox {
     return true;
   }
 
+  /**
+   * Push `msg` to `user` in its dialect; native pushes name the user (`to`)
+   * and are MACed with its key. Returns false when nothing was sent (no
+   * such message in the dialect, address not validated, or over budget).
+   */
   push(user: UserDoc, msg: Push, key: Buffer | undefined): boolean {
     // Checked before encoding: a broadcast must not pay a MAC for every user it will not reach.
     if (NEEDS_VALID_ADDRESS.has(msg.type) && !user.addrOk) return false;

@@ -31,7 +31,6 @@ const text = (seq: number, subject = 's', from = 'alice'): TextDoc => ({
   epoch: 1,
 });
 
-/** Registers the Store contract against the engine whose URI `uri()` gives (read when each test starts). */
 /** Counts the write commands the store sends through `db.command`, as "insert texts", "delete inbox"... */
 function writeCommands(store: Store): Record<string, number> {
   const seen: Record<string, number> = {};
@@ -44,6 +43,7 @@ function writeCommands(store: Store): Record<string, number> {
   return seen;
 }
 
+/** Registers the Store contract against the engine whose URI `uri()` gives (read when each test starts). */
 export function storeContract(uri: () => string): void {
   let store: Store;
 
