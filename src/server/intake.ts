@@ -10,13 +10,12 @@ import { DENIAL_REASONS, denialFor, type DialectName, type Reply, type Request }
 import type { NativeFrame } from '../protocol/native';
 import type { Dialect } from '../protocol/dialect';
 import type { UserDoc } from '../store/documents';
-import { formatAddress, type Address } from '../transport/types';
+import { formatAddress, sameAddress, type Address } from '../transport/types';
 import type { RequestContext, ServerCore } from './context';
 import type { AuthResult } from './guard';
 import { HANDLERS } from './handlers';
 import type { KeyedQueue } from './keyed-queue';
 import type { Outbox, Seal } from './outbox';
-import { sameAddress } from './paths';
 import type { CachedReply, ReplyCache } from './reply-cache';
 import { dedupKey, nativeFitRetrieved } from './wire';
 

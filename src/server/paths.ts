@@ -13,7 +13,7 @@
  * came from it (a blind spoofer can still send two: a documented residual
  * risk). The state is soft: an evicted entry starts again unvalidated.
  */
-import { addressKey, sameAddress, type Address } from '../transport/types';
+import { addressKey, type Address } from '../transport/types';
 import { BoundedMap } from './bounded-map';
 
 export const AMPLIFICATION = 3;
@@ -24,9 +24,6 @@ interface PathState {
   datagrams: number;
   validated: boolean;
 }
-
-// Re-exported: the server's modules compare addresses through here.
-export { addressKey, sameAddress };
 
 export interface PathStats {
   /** Datagrams not sent because they would have exceeded an unvalidated address's budget. */

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Handler } from '../context';
-import { sameAddress } from '../paths';
+import { sameAddress } from '../../transport/types';
 
 /**
  * CHALLENGE-RESPONSE (native): the user's address proves that it receives.

@@ -3,7 +3,7 @@ import { LIMITS, checkName } from '../../protocol/limits';
 import { DENIAL_REASONS, type Reply } from '../../protocol/messages';
 import type { UserDoc } from '../../store/documents';
 import type { Handler } from '../context';
-import { sameAddress } from '../paths';
+import { sameAddress } from '../../transport/types';
 import { effectiveHost } from './access';
 
 /**

@@ -1,7 +1,7 @@
 import { newNonce } from '../../protocol/auth';
 import type { UserDoc } from '../../store/documents';
 import type { Handler } from '../context';
-import { sameAddress } from '../paths';
+import { sameAddress } from '../../transport/types';
 import { effectiveHost, refusal } from './access';
 
 /**
