@@ -5,27 +5,8 @@ import { pickleDialect } from '../../src/protocol/pickle/dialect';
 import { writePickle } from '../../src/protocol/pickle/writer';
 import { encodeTextReply, encodeTextRequest } from '../../src/protocol/text';
 import { datagramRecord, logged, summarizeDatagram } from '../../src/transport/logging';
-import type { Address, DatagramHandler, Transport } from '../../src/transport/types';
 import type { Logger } from '../../src/util/log';
-
-/** An in-memory transport: records what is sent, lets the test inject what arrives. */
-class MemoryTransport implements Transport {
-  sent: { bytes: Buffer; to: Address }[] = [];
-  handler: DatagramHandler | undefined;
-  closed = 0;
-  send(bytes: Uint8Array, to: Address): void {
-    this.sent.push({ bytes: Buffer.from(bytes), to });
-  }
-  onDatagram(h: DatagramHandler): void {
-    this.handler = h;
-  }
-  address(): Address {
-    return { host: '127.0.0.1', port: 1 };
-  }
-  async close(): Promise<void> {
-    this.closed++;
-  }
-}
+import { MemoryTransport } from '../helpers/memory-transport';
 
 /** A logger that keeps every record, optionally with pino's level check. */
 function recorder(debug = true) {

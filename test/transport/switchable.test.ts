@@ -1,26 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseChaosSpec } from '../../src/transport/chaos-spec';
 import { switchable } from '../../src/transport/switchable';
-import type { Address, DatagramHandler, Transport } from '../../src/transport/types';
 import { FakeClock } from '../../src/util/clock';
-
-class MemoryTransport implements Transport {
-  sent: Buffer[] = [];
-  handler: DatagramHandler | undefined;
-  closed = 0;
-  send(bytes: Uint8Array): void {
-    this.sent.push(Buffer.from(bytes));
-  }
-  onDatagram(h: DatagramHandler): void {
-    this.handler = h;
-  }
-  address(): Address {
-    return { host: '127.0.0.1', port: 1 };
-  }
-  async close(): Promise<void> {
-    this.closed++;
-  }
-}
+import { MemoryTransport } from '../helpers/memory-transport';
 
 const peer = { host: '127.0.0.1', port: 9 };
 const one = (n: number) => Buffer.from([n]);
@@ -44,7 +26,7 @@ describe('switchable', () => {
     t.setSpec(undefined);
     t.send(one(3), peer);
     inner.handler!(one(3), peer);
-    expect(inner.sent.map((b) => b[0])).toEqual([1, 3]);
+    expect(inner.sent.map((s) => s.bytes[0])).toEqual([1, 3]);
     expect(got).toEqual([1, 3]);
   });
 
