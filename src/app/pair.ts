@@ -15,17 +15,25 @@ import type { Logger } from '../util/log';
 import type { RoleTiming } from '../server/role';
 import { newPeerSecret, type SecurityOptions } from '../server/guard';
 
-export interface ServerSetup {
-  tag: ServerTag;
-  host: string;
-  port: number;
-  peer: Address;
+/** What one server and a pair are both set up with. */
+interface CommonSetup {
   mongoUri: string;
   period: number;
   dbName?: string;
   logger?: Logger;
   chaos?: string;
   roleTiming?: Partial<RoleTiming>;
+  /** WHO's online window, ms (default 60 s). */
+  presenceWindow?: number;
+  /** How long replies are kept for retransmissions (ms). */
+  replyLifetime?: number;
+}
+
+export interface ServerSetup extends CommonSetup {
+  tag: ServerTag;
+  host: string;
+  port: number;
+  peer: Address;
   /** --peer-secret, --require-auth, rate limits (defaults: defaultSecurityOptions(); the peer secret from the store). */
   security?: Partial<SecurityOptions>;
   /**
@@ -34,10 +42,6 @@ export interface ServerSetup {
    * then answered over loopback only.
    */
   peerSecretConfigured?: boolean;
-  /** WHO's online window, ms (default 60 s). */
-  presenceWindow?: number;
-  /** How long replies are kept for retransmissions (ms). */
-  replyLifetime?: number;
 }
 
 export interface StartedServer {
@@ -94,22 +98,12 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
   };
 }
 
-export interface PairSetup {
-  mongoUri: string;
+export interface PairSetup extends CommonSetup {
   portA: number;
   portB: number;
-  period: number;
   host?: string;
-  dbName?: string;
-  logger?: Logger;
-  chaos?: string;
-  roleTiming?: Partial<RoleTiming>;
   /** Security options of both servers; without a peer secret, one is generated for this run. */
   security?: Partial<SecurityOptions>;
-  /** WHO's online window, ms (default 60 s). */
-  presenceWindow?: number;
-  /** How long replies are kept for retransmissions (ms). */
-  replyLifetime?: number;
 }
 
 export interface StartedPair {
