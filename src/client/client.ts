@@ -79,6 +79,7 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   private forgedPushes = 0;
   private readonly listened = new Set<string>();
   private silence: TimerHandle | undefined;
+  /** The most recent lease epoch known: from MACed replies and believed CHANGE-SERVERs (-1 until one). */
   private epoch = -1;
   private closing: Promise<void> | undefined;
 
@@ -93,6 +94,9 @@ export class RssClient extends EventEmitter<RssClientEvents> {
     this.exchanges = new Exchanges({
       transport, clock: this.clock, policy: this.policy, random: opts.random ?? Math.random,
       logger: this.log, identity: this.identity, servers: this.book, keys: this.keys,
+      epochSeen: (ep) => {
+        this.epoch = Math.max(this.epoch, ep);
+      },
     });
     this.delivery = new Delivery((t) => this.emit('message', t), (user) => this.retrieveOnce(user), this.log);
     transport.onDatagram((bytes, from) => this.onDatagram(bytes, from));
@@ -320,11 +324,16 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   }
 
   private onChangeServer(m: Extract<Push, { type: 'CHANGE-SERVER' }>, from: Address): void {
-    // A reordered older CHANGE-SERVER must not send us back to the server that stopped serving.
-    if (m.epoch !== undefined) {
-      if (m.epoch < this.epoch) return this.log.debug({ epoch: m.epoch }, 'stale CHANGE-SERVER dropped');
-      this.epoch = m.epoch;
+    // Believed only for an epoch this client knows to be current (from MACed replies or an earlier change):
+    // a reordered or captured older one must not send it to the server that stopped serving.
+    if (m.epoch === undefined || this.epoch < 0) {
+      // Nothing to compare with yet: ask (the answers carry the epoch); a genuine change is then learnt from them.
+      this.log.debug({ epoch: m.epoch }, 'CHANGE-SERVER of an epoch not known to be current: asking instead');
+      for (const u of this.listened) void this.delivery.fill(u);
+      return;
     }
+    if (m.epoch < this.epoch) return this.log.debug({ epoch: m.epoch }, 'stale CHANGE-SERVER dropped');
+    this.epoch = m.epoch;
     const target = { host: m.host, port: m.port };
     if (!this.book.isKnown(target)) {
       this.log.debug({ target, from }, 'CHANGE-SERVER to an unknown address ignored');

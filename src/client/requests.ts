@@ -68,6 +68,8 @@ export interface ExchangeDeps {
   identity: ClientIdentity;
   servers: ServerBook;
   keys: KeyRing;
+  /** A reply MACed with a user key carried the server's lease epoch. */
+  epochSeen?(epoch: number): void;
 }
 
 /** The table of pending exchanges of one client. */
@@ -169,6 +171,8 @@ export class Exchanges {
       return true;
     }
     if (p.agreement && reply.type === 'REGISTERED') this.d.keys.set(reply.name, key!);
+    // Only a MAC we checked vouches for the epoch (an unMACed reply could be anyone's).
+    if (secured && frame.mac && frame.envelope.ep !== undefined) this.d.epochSeen?.(frame.envelope.ep);
     if (reply.type === 'RETRIEVED' && reply.parts !== undefined && reply.parts > 1) return this.acceptPart(p, reply);
     p.settle(denial ? new DeniedError(reply as { type: string; reason?: string }) : undefined, reply);
     return true;

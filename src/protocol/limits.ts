@@ -11,6 +11,8 @@ export const LIMITS = {
   minNativeRequest: 400,
   /** Registered users a server accepts (the directory is memory keyed by names others chose). */
   maxUsers: 100_000,
+  /** Users of the legacy dialects one address may hold (their pushes share its budget; they cannot prove it). */
+  maxLegacyUsersPerAddress: 4,
   /** seed 000's client reads replies with recvfrom(1024). */
   maxPickleReply: 1024,
   maxNameLength: 32,

@@ -166,4 +166,5 @@ export const DENIAL_REASONS = {
   needKey: 'a native REGISTER must carry a public key',
   tooLarge: 'text too long',
   full: 'too many users',
+  crowdedAddress: 'too many users at this address',
 } as const;

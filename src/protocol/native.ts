@@ -34,6 +34,12 @@ export interface NativeEnvelope {
    */
   ctr?: number;
   /**
+   * In a server's reply, the lease epoch it serves under: a client believes
+   * a CHANGE-SERVER only for an epoch at least as recent as those of the
+   * MACed replies it received, so an old captured one cannot move it.
+   */
+  ep?: number;
+  /**
    * Padding (spaces), ignored on decode: requests are padded to
    * LIMITS.minNativeRequest bytes so that any reply fits in the 3× budget of an
    * address the server has not validated yet (as QUIC pads its Initial packets).
@@ -119,6 +125,10 @@ export function decodeNative(bytes: Uint8Array): NativeFrame {
   if (raw.ctr !== undefined) {
     if (typeof raw.ctr !== 'number' || !Number.isSafeInteger(raw.ctr) || raw.ctr < 0) throw new ProtocolError('RSS_MALFORMED', 'field ctr: invalid');
     envelope.ctr = raw.ctr;
+  }
+  if (raw.ep !== undefined) {
+    if (typeof raw.ep !== 'number' || !Number.isSafeInteger(raw.ep) || raw.ep < 0) throw new ProtocolError('RSS_MALFORMED', 'field ep: invalid');
+    envelope.ep = raw.ep;
   }
   const frame: NativeFrame = { message: toMessage(raw), envelope, signed: buf.subarray(0, end) };
   if (hasMac) frame.mac = buf.subarray(end);

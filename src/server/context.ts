@@ -79,6 +79,12 @@ export interface RequestContext {
    * validated (anti-amplification).
    */
   replyParts(wanted: number | undefined): number;
+  /** Bytes the answer may take to the request's source now (Infinity when it needs no budget). */
+  replyBudget(): number;
+  /** The encoded size of `replies` in this request's dialect. */
+  replySize(replies: Reply[]): number;
+  /** Take `bytes` from the source's budget now for an answer sized to it (sent uncharged): its texts surely go out. */
+  prepay(bytes: number): void;
   /**
    * Record the replies for retransmissions: in memory at once, in the store
    * right after they are sent and before any later afterReply step. So

@@ -191,6 +191,18 @@ export class Delivery {
     this.pump(user, s);
   }
 
+  /**
+   * The user's address has just proved it receives: push what the inbox
+   * owes it now, whether or not a stream was open (texts owed before this
+   * server served, or while the address was unproven).
+   */
+  resume(user: string): void {
+    const s = this.stream(user);
+    s.unreachable = false;
+    s.stale = true;
+    this.pump(user, s);
+  }
+
   /** These texts were handed over by RETRIEVE-TEXTS: do not push them again. */
   retrieved(user: string, seqs: number[]): void {
     const s = this.streams.get(user);

@@ -4,15 +4,19 @@
  * server writes users), and indexed by subject for fan-out.
  */
 import type { UserDoc } from '../store/documents';
+import { addressKey, type Address } from '../transport/types';
 
 export class Directory {
   private readonly users = new Map<string, UserDoc>();
   private readonly bySubject = new Map<string, Set<string>>();
+  /** Users of the legacy dialects by address (one address may hold only a few: they cannot prove it). */
+  private readonly legacyByAddress = new Map<string, Set<string>>();
 
   /** Replace everything with `docs` (at takeover). */
   load(docs: UserDoc[]): void {
     this.users.clear();
     this.bySubject.clear();
+    this.legacyByAddress.clear();
     for (const d of docs) this.set(d);
   }
 
@@ -36,6 +40,7 @@ export class Directory {
       if (!names) this.bySubject.set(s, (names = new Set()));
       names.add(user._id);
     }
+    if (user.dialect !== 'native') addTo(this.legacyByAddress, addressKey(user), user._id);
   }
 
   delete(name: string): void {
@@ -47,6 +52,12 @@ export class Directory {
       names?.delete(name);
       if (names?.size === 0) this.bySubject.delete(s);
     }
+    if (old.dialect !== 'native') removeFrom(this.legacyByAddress, addressKey(old), name);
+  }
+
+  /** Names of the legacy users registered at `a`. */
+  legacyAt(a: Address): ReadonlySet<string> {
+    return this.legacyByAddress.get(addressKey(a)) ?? NONE;
   }
 
   /** Users interested in `subject`, except `exclude` (the publisher). */
@@ -57,4 +68,18 @@ export class Directory {
     for (const n of names) if (n !== exclude) out.push(this.users.get(n)!);
     return out;
   }
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+function addTo(index: Map<string, Set<string>>, key: string, name: string): void {
+  let names = index.get(key);
+  if (!names) index.set(key, (names = new Set()));
+  names.add(name);
+}
+
+function removeFrom(index: Map<string, Set<string>>, key: string, name: string): void {
+  const names = index.get(key);
+  names?.delete(name);
+  if (names?.size === 0) index.delete(key);
 }

@@ -12,7 +12,7 @@ import { verifyNativeMac, type NativeEnvelope, type NativeFrame } from '../proto
 import type { UserDoc } from '../store/documents';
 import { addressKey, type Address } from '../transport/types';
 import { BoundedMap } from './bounded-map';
-import { Paths } from './paths';
+import { Paths, defaultAllowance, type Allowance } from './paths';
 import { checkPeerFrame, peerKeyOf } from './peer-key';
 import { TokenBuckets, type RateLimit } from './rate-limit';
 import { ReplayWindow } from './replay';
@@ -24,8 +24,12 @@ export interface SecurityOptions {
   requireAuth: boolean;
   /** Requests per source address (host:port). */
   sourceRate: RateLimit;
-  /** Requests per user. */
+  /** Authenticated requests per user (only a request MACed with the user's key is charged to it). */
   userRate: RateLimit;
+  /** Unauthenticated requests (legacy dialects, native without a MAC), all sources together. */
+  unauthRate: RateLimit;
+  /** What an unproven address may be sent besides 3 × what it sent (paths.ts). */
+  allowance: Allowance;
   /** Entries of each per-address and per-user map. */
   maxTracked: number;
 }
@@ -35,6 +39,8 @@ export function defaultSecurityOptions(): SecurityOptions {
     requireAuth: false,
     sourceRate: { burst: 200, perSecond: 100 },
     userRate: { burst: 200, perSecond: 100 },
+    unauthRate: { burst: 4000, perSecond: 2000 },
+    allowance: defaultAllowance(),
     maxTracked: 20_000,
   };
 }
@@ -64,10 +70,11 @@ export class Guard {
   readonly counters: SecurityCounters = { authFailed: 0, replays: 0, staleCounters: 0, rateLimited: 0, forgedPeer: 0, challenges: 0, validations: 0 };
   private readonly sources: TokenBuckets;
   private readonly users: TokenBuckets;
+  private readonly unauthenticated: TokenBuckets;
   private readonly windows: BoundedMap<string, ReplayWindow>;
   private readonly keys: BoundedMap<string, Buffer>;
-  /** When each user was last sent a CHALLENGE (resends are throttled). */
-  readonly challenged: BoundedMap<string, number>;
+  /** When each user was last sent a CHALLENGE, and where (resends to one address are throttled). */
+  readonly challenged: BoundedMap<string, { at: number; to: string }>;
   private wrapKey: Buffer | undefined;
   private peerKey: Buffer | undefined;
   private lastPeerCtr = 0;
@@ -80,9 +87,10 @@ export class Guard {
     secrets: PeerSecretSource,
     private readonly now: () => number = Date.now,
   ) {
-    this.paths = new Paths(opts.maxTracked);
+    this.paths = new Paths(opts.maxTracked, opts.allowance, now);
     this.sources = new TokenBuckets(opts.sourceRate, opts.maxTracked, now);
     this.users = new TokenBuckets(opts.userRate, opts.maxTracked, now);
+    this.unauthenticated = new TokenBuckets(opts.unauthRate, 1, now);
     this.windows = new BoundedMap(opts.maxTracked);
     this.keys = new BoundedMap(opts.maxTracked);
     this.challenged = new BoundedMap(opts.maxTracked);
@@ -109,7 +117,17 @@ export class Guard {
     return false;
   }
 
-  /** One request about user `name` (an existing user); false when over its rate limit. */
+  /**
+   * One request that proves no user (legacy, or native without a MAC): a
+   * flood of forgeries naming someone drains this bucket, not theirs.
+   */
+  unauthenticatedAllowed(): boolean {
+    if (this.unauthenticated.take('')) return true;
+    this.counters.rateLimited++;
+    return false;
+  }
+
+  /** One authenticated request of user `name`; false when over its rate limit. */
   userAllowed(name: string): boolean {
     if (this.users.take(name)) return true;
     this.counters.rateLimited++;

@@ -60,8 +60,9 @@ export class Intake {
     }
     this.core.counters.requests++;
     const ctr = frame?.envelope.ctr;
-    if (dialect !== 'native') this.core.guard.paths.legacySeen(from);
     if (!this.core.guard.sourceAllowed(from)) return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+    // What proves no user is charged to all such work together, never to the user it names (no lock-out by forgeries).
+    if (!frame?.mac && !this.core.guard.unauthenticatedAllowed()) return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     // An ACK is never answered, so it needs no de-duplication key, and it runs outside the user's queue:
     // it only marks a text received, which commutes with whatever else the user asks.
     if (req.type === 'ACK') return void this.execute(req, dialect, from, bytes.length, '', frame);
@@ -97,12 +98,14 @@ export class Intake {
     const release = () => {
       if (auth.authed !== undefined && ctr !== undefined) this.core.guard.release(auth.authed, ctr);
     };
-    if (user && !this.core.guard.userAllowed(user._id)) {
+    if (auth.authed !== undefined && !this.core.guard.userAllowed(auth.authed)) {
       release();
       return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     }
     // What was recorded as the answer: its datagrams are the ones sent (encoded and MACed once).
     const recorded: Recorded = {};
+    // An answer sized to the source's budget has taken its bytes from it already (prepay): sent uncharged.
+    let prepaid = false;
     const ctx: RequestContext = {
       core: this.core,
       from,
@@ -117,6 +120,13 @@ export class Intake {
       fitRetrieved: (reply) => (dialect === 'native' ? nativeFitRetrieved(reply) : this.h.dialects[dialect]!.fitRetrieved(reply)),
       // Several datagrams only to an address that proved it receives: a budget-bound one gets one per request.
       replyParts: (wanted) => (dialect === 'native' && wanted && this.core.guard.paths.isValidated(from) ? Math.min(wanted, LIMITS.maxRetrieveParts) : 1),
+      // A native answer in one datagram always fits 3× its padded request; the legacy ones are sized to the budget.
+      replyBudget: () => (dialect === 'native' ? Infinity : this.core.guard.paths.available(from)),
+      replySize: (replies) => this.h.outbox.encodeReplies(replies, dialect).reduce((n, b) => n + b.length, 0),
+      prepay: (bytes) => {
+        this.core.guard.paths.reserve(from, bytes);
+        prepaid = true;
+      },
       remember: (replies) => {
         const at = this.record(key, replies, dialect, sealOf(ctx), recorded);
         ctx.afterReply.unshift(() => this.persist(key, recorded, at));
@@ -124,7 +134,7 @@ export class Intake {
     };
     const handler = HANDLERS[req.type] as (c: RequestContext, r: Request) => Promise<Reply[]>;
     try {
-      if (user && (auth.authed === user._id || user.key === undefined)) await this.noteContact(user, dialect, from, auth.authed !== undefined);
+      if (user && (auth.authed === user._id || user.key === undefined)) await this.noteContact(user, req.type, from, auth.authed !== undefined);
       const replies = await handler(ctx, req);
       if (req.type === 'DE-REGISTER' && !this.core.directory.get(req.name)) this.core.gone(req.name);
       const record = !recorded.replies && replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined);
@@ -136,12 +146,13 @@ export class Intake {
         this.h.replies.set(key, replies, at, recorded.wire);
       }
       const wire = recorded.replies === replies && recorded.wire ? recorded.wire : this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx));
-      if (!recorded.replies && replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey)) {
+      if (!recorded.replies && replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey || (dialect !== 'native' && req.type === 'RETRIEVE-TEXTS'))) {
         // Kept in memory only (PUBLISH is idempotent by its stored text; the rest have no effect): an
-        // authenticated retransmission must find its reply, as its ctr is no longer fresh.
+        // authenticated retransmission must find its reply, as its ctr is no longer fresh; a legacy
+        // RETRIEVE-TEXTS N sent again is answered from here, within the budget, not read and sent again.
         this.h.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
       }
-      this.h.outbox.sendTo(wire, from);
+      this.h.outbox.sendTo(wire, from, 0, !prepaid);
     } catch (err) {
       release();
       // Not answered (store down, lease lost, its record not stored): stay silent so the client retries,
@@ -189,13 +200,15 @@ export class Intake {
   }
 
   /**
-   * A request the sender may make about `user` arrived: a legacy address
-   * that has now been heard from twice counts as validated, pushes resume,
-   * and a native address still unproven gets its CHALLENGE again.
+   * A request the sender may make about `user` arrived: a legacy user's
+   * address held since it was named by a request from elsewhere gets pushes
+   * once it speaks itself (within its budget), pushes resume, and a native
+   * address still unproven gets its CHALLENGE again (REGISTER and UPDATE
+   * send their own, to the address they name).
    */
-  private async noteContact(user: UserDoc, dialect: DialectName, from: Address, authed: boolean): Promise<void> {
+  private async noteContact(user: UserDoc, type: Request['type'], from: Address, authed: boolean): Promise<void> {
     let u = user;
-    if (dialect !== 'native' && u.key === undefined && !u.addrOk && sameAddress(from, u) && this.core.guard.paths.isValidated(from)) {
+    if (u.key === undefined && u.dialect !== 'native' && !u.addrOk && sameAddress(from, u)) {
       this.core.servingEpoch();
       await this.core.store.updateUser(u._id, { addrOk: true });
       u = { ...u, addrOk: true };
@@ -207,7 +220,7 @@ export class Intake {
     // The user's own address, proven by a CHALLENGE answered at either server (addrOk is in the store): validated here too.
     if (authed && u.addrOk && sameAddress(from, u)) this.core.guard.paths.validate(from);
     if (u.addrOk) this.core.delivery.heardFrom(u._id);
-    else if (authed) this.core.challenge(u);
+    else if (authed && type !== 'UPDATE' && type !== 'REGISTER') this.core.challenge(u);
   }
 
   private sendCached(cached: CachedReply, dialect: DialectName, to: Address, ctr: number | undefined): void {

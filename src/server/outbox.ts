@@ -2,8 +2,8 @@
  * Everything a server sends goes through here: replies and pushes are
  * encoded in the peer's dialect (native ones MACed with the user's key and
  * carrying the ctr of the request they answer), and every datagram to an
- * address that has not proved it receives is charged to that address's
- * anti-amplification budget (paths.ts).
+ * address that has not proved it receives (every legacy one) is charged to
+ * that address's anti-amplification budget (paths.ts).
  */
 import type { Dialect } from '../protocol/dialect';
 import type { DialectName, Push, Reply, StoredText } from '../protocol/messages';
@@ -19,7 +19,12 @@ export interface Seal {
   key?: Uint8Array;
 }
 
-/** The pushes that go only to a validated address (a CHALLENGE is what validates it). */
+/** A native user's address that answered its CHALLENGE (at either server): sent to without a budget. Legacy ones never are. */
+function proven(user: UserDoc): boolean {
+  return user.dialect === 'native' && user.addrOk === true;
+}
+
+/** The pushes that go only to a user's own address (native: proven by a CHALLENGE; legacy: it spoke itself). */
 const NEEDS_VALID_ADDRESS = new Set<Push['type']>(['MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER']);
 
 export class Outbox {
@@ -31,12 +36,14 @@ export class Outbox {
     private readonly guard: Guard,
     private readonly dialects: Partial<Record<'text' | 'pickle', Dialect>>,
     private readonly counters: ServerCounters,
+    /** The lease epoch served under, stamped on native replies (undefined when not serving). */
+    private readonly epoch: () => number | undefined = () => undefined,
   ) {}
 
   /** The datagrams of `replies` in `dialect` (native: sealed). */
   encodeReplies(replies: Reply[], dialect: DialectName, seal: Seal = {}): Buffer[] {
     if (dialect === 'native') {
-      const env = seal.ctr !== undefined ? { ctr: seal.ctr } : {};
+      const env = { ctr: seal.ctr, ep: this.epoch() };
       return replies.map((r) => encodeNative(r, env, seal.key));
     }
     const codec = this.dialects[dialect];
@@ -44,16 +51,17 @@ export class Outbox {
   }
 
   /**
-   * Send datagrams to a request's source, within the address's budget,
+   * Send datagrams to a request's source, within the address's budget
+   * (unless `charge` is false: an answer whose bytes were reserved),
    * starting at `from` and wrapping around; returns the index of the first
    * one the budget stopped (datagrams.length when all went out), so a
    * repeated answer can start there and every part gets through in the end.
    */
-  sendTo(datagrams: Buffer[], to: Address, from = 0): number {
+  sendTo(datagrams: Buffer[], to: Address, from = 0, charge = true): number {
     for (let k = 0; k < datagrams.length; k++) {
       const i = (from + k) % datagrams.length;
       const b = datagrams[i]!;
-      if (!this.guard.paths.allow(to, b.length)) return i;
+      if (charge && !this.guard.paths.allow(to, b.length)) return i;
       this.transport.send(b, to);
       this.counters.replies++;
     }
@@ -62,7 +70,7 @@ export class Outbox {
 
   /** Push a stored text as a MESSAGE to `user` (see push()). */
   pushText(user: UserDoc, text: StoredText, key: Buffer | undefined): boolean {
-    if (user.dialect !== 'native' || !key || !user.addrOk) return this.push(user, { type: 'MESSAGE', ...text, to: user._id }, key);
+    if (!proven(user) || !key) return this.push(user, { type: 'MESSAGE', ...text, to: user._id }, key);
     let body = this.messageBodies.get(text);
     if (body === undefined) this.messageBodies.set(text, (body = JSON.stringify({ type: 'MESSAGE', ...text })));
     this.transport.send(sealNativeBody(withFields(body, { to: user._id }), key), { host: user.host, port: user.port });
@@ -88,7 +96,7 @@ export class Outbox {
     }
     if (encoded.length === 0) return false;
     for (const b of encoded) {
-      if (user.addrOk !== true && !this.guard.paths.allow(at, b.length)) return false;
+      if (!proven(user) && !this.guard.paths.allow(at, b.length)) return false;
       this.transport.send(b, at);
     }
     return true;

@@ -69,7 +69,7 @@ export interface ServerEvents {
   handoff: [{ from: ServerTag; to: ServerTag; epoch: number; users: number }];
 }
 
-/** A CHALLENGE is re-sent at most this often per user. */
+/** A CHALLENGE is re-sent to one address at most this often per user. */
 const CHALLENGE_RESEND_MS = 200;
 
 export class RssServer extends EventEmitter<ServerEvents> implements ServerCore {
@@ -114,7 +114,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.replyLifetime = opts.replyLifetime ?? 120_000;
     this.replies = new ReplyCache(200_000, this.replyLifetime);
     this.guard = new Guard({ ...defaultSecurityOptions(), ...opts.security }, opts.store);
-    this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters);
+    this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters, () => (this.role.serving ? this.role.epoch : undefined));
     this.intake = new Intake(this, {
       serving: () => this.serving,
       roleServing: () => this.role.serving,
@@ -249,9 +249,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   challenge(user: UserDoc): void {
     if (user.dialect !== 'native' || user.addrOk || user.nonce === undefined) return;
     const now = this.clock.now();
+    // Throttled per address: a CHALLENGE just sent to the user's old address must not hold back the one to its new address.
+    const to = `${formatAddress(user)}/${user.nonce}`;
     const last = this.guard.challenged.peek(user._id);
-    if (last !== undefined && now - last < CHALLENGE_RESEND_MS) return;
-    this.guard.challenged.set(user._id, now);
+    if (last !== undefined && last.to === to && now - last.at < CHALLENGE_RESEND_MS) return;
+    this.guard.challenged.set(user._id, { at: now, to });
     if (this.push(user, { type: 'CHALLENGE', to: user._id, nonce: user.nonce })) this.guard.counters.challenges++;
   }
 

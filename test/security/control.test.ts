@@ -40,7 +40,7 @@ describe('forged control messages', () => {
     peers.push(fakeA);
     const victim = await RssClient.open({ servers: [fakeA.address, A], bind: { host: '127.0.0.1', port: 0 }, keys });
     extra.push(victim);
-    await victim.status(); // the real server answers: it is current
+    await victim.who('alice'); // the real server answers, MACed: it is current, and its epoch is known
     expect(victim.currentServer).toEqual(A);
     const change = { type: 'CHANGE-SERVER' as const, host: fakeA.address.host, port: fakeA.address.port, tag: 'A' as const, epoch: 100, to: 'alice' };
     fakeA.send(encodeNative(change), victim.localAddress);

@@ -7,7 +7,8 @@ import type { Address, Transport } from '../../src/transport/types';
 function world() {
   const sent: string[] = [];
   const transport = { send: (b: Buffer) => void sent.push(b.toString()) } as unknown as Transport;
-  const paths = new Paths(100);
+  // No allowance: only the 3× rule (paths.test.ts covers the allowance).
+  const paths = new Paths(100, { burst: 0, perSecond: 0 });
   const counters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
   const outbox = new Outbox(transport, { paths } as unknown as Guard, {}, counters);
   return { sent, paths, outbox };

@@ -22,6 +22,7 @@ export const challengeResponse: Handler<'CHALLENGE-RESPONSE'> = async (ctx, req)
   core.directory.set({ ...user, addrOk: true, ctrHigh });
   core.guard.paths.validate(ctx.from);
   core.guard.counters.validations++;
-  core.delivery.heardFrom(req.name);
+  // The texts owed go out at once, not at the client's next poll.
+  core.delivery.resume(req.name);
   return [];
 };

@@ -55,20 +55,25 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
 };
 
 /**
- * Users whose delivery is tracked until they receive it: native
- * (acknowledged pushes), pickle (retrieve only), and canonical text users
- * whose address has not proved it receives (no push may go there yet, so the
- * text waits for their RETRIEVE-TEXTS instead of being lost).
+ * Every recipient is owed the text until it receives it: native users until
+ * they acknowledge its push, pickle users until they retrieve it, canonical
+ * text users until it is pushed (a push their address's budget holds back
+ * leaves it for their RETRIEVE-TEXTS instead of losing it).
  */
 function owedBy(recipients: UserDoc[]): string[] {
-  return recipients.filter((u) => u.dialect !== 'text' || !u.addrOk).map((u) => u._id);
+  return recipients.map((u) => u._id);
 }
 
-/** Push the new text: canonical text users at a validated address get one MESSAGE (they cannot acknowledge); native users through their ordered stream. */
+/**
+ * Push the new text: canonical text users at their own address get one
+ * MESSAGE, within its budget (they cannot acknowledge: once it went out it
+ * is no longer owed); native users through their ordered stream.
+ */
 function fanOut(core: ServerCore, doc: TextDoc, recipients: UserDoc[]): void {
   const text = toStoredText(doc);
   for (const u of recipients) {
-    if (u.dialect === 'text' && u.addrOk) core.push(u, { type: 'MESSAGE', ...text });
-    else if (u.dialect === 'native') core.delivery.owe(u._id, text);
+    if (u.dialect === 'text' && u.addrOk && core.push(u, { type: 'MESSAGE', ...text })) {
+      core.store.removeInbox(u._id, [doc._id]).catch((err) => core.log.warn({ err: String(err), user: u._id }, 'pushed text still owed'));
+    } else if (u.dialect === 'native') core.delivery.owe(u._id, text);
   }
 }

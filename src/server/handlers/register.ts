@@ -18,7 +18,9 @@ import { effectiveHost } from './access';
  * REGISTER is answered from the reply cache, so it stays idempotent.
  *
  * Legacy: registering again from the same address is answered REGISTERED;
- * with --require-auth legacy registrations are refused.
+ * an address other than the request's source gets no pushes until it
+ * speaks itself, and one address holds at most a few legacy users; with
+ * --require-auth legacy registrations are refused.
  */
 export const register: Handler<'REGISTER'> = async (ctx, req) => {
   const { core } = ctx;
@@ -37,8 +39,9 @@ export const register: Handler<'REGISTER'> = async (ctx, req) => {
   }
   if (ctx.dialect === 'native' && req.pub === undefined) return deny(DENIAL_REASONS.needKey);
   if (core.directory.size >= LIMITS.maxUsers) return deny(DENIAL_REASONS.full);
-  core.servingEpoch();
   const at = { host, port: req.port };
+  if (ctx.dialect !== 'native' && core.directory.legacyAt(at).size >= LIMITS.maxLegacyUsersPerAddress) return deny(DENIAL_REASONS.crowdedAddress);
+  core.servingEpoch();
   let user: UserDoc = { _id: req.name, host, port: req.port, dialect: ctx.dialect, subjects: [], createdAt: Date.now() };
   let serverPub: string | undefined;
   if (ctx.dialect === 'native') {
@@ -52,8 +55,8 @@ export const register: Handler<'REGISTER'> = async (ctx, req) => {
     ctx.macKey = k;
     serverPub = ours.pub;
   } else {
-    // A legacy address is validated once a second datagram came from it (paths.ts).
-    user.addrOk = sameAddress(ctx.from, at) && core.guard.paths.isValidated(at);
+    // Pushes go to a legacy address only once it spoke itself (always within its budget: it cannot be proven).
+    user.addrOk = sameAddress(ctx.from, at);
   }
   // Rows owed to an earlier user of this name (a publish racing its de-registration) are not this user's.
   await core.store.clearInbox(req.name);
@@ -65,7 +68,7 @@ export const register: Handler<'REGISTER'> = async (ctx, req) => {
   core.directory.set(user);
   if (user.key !== undefined) {
     // The request that named the address pays for the challenge sent there.
-    core.guard.paths.credit(at, ctx.requestBytes);
+    core.guard.paths.received(at, ctx.requestBytes);
     const registered = user;
     ctx.afterReply.push(() => core.challenge(registered));
   }

@@ -23,8 +23,11 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   if (req.last !== undefined) {
     const texts = (await core.store.lastTexts(user.subjects, req.last)).map(toStoredText);
     // The most recent ones that fit: packed from the newest backwards, shown oldest first.
-    const chunks = pack(ctx, base, [...texts].reverse(), parts).map((c) => c.reverse()).reverse();
+    const packed = pack(ctx, base, [...texts].reverse(), parts);
+    const fitting = affordable(ctx, packed, (n) => answers(base, [packed[0]!.slice(0, n).reverse()], n < texts.length));
+    const chunks = fitting.chunks.map((c) => c.reverse()).reverse();
     const sent = chunks.reduce((n, c) => n + c.length, 0);
+    fitting.pay();
     return answers(base, chunks, sent < texts.length);
   }
   core.servingEpoch();
@@ -43,7 +46,9 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
     // Texts on subjects the user dropped are no longer owed to it.
     const dropped = texts.filter((t) => !wanted.has(t.subject)).map((t) => t._id);
     const relevant = texts.filter((t) => wanted.has(t.subject)).map(toStoredText);
-    const chunks = pack(ctx, base, relevant, parts);
+    const packed = pack(ctx, base, relevant, parts);
+    const fitting = affordable(ctx, packed, (n) => answers(base, [packed[0]!.slice(0, n)], n > 0 && (more || n < relevant.length)));
+    const chunks = fitting.chunks;
     const sent = chunks.flat();
     if (sent.length === relevant.length && pending.more && !heldBack && limit < LIMITS.maxRetrieveLast) {
       limit = Math.min(limit * 8, LIMITS.maxRetrieveLast);
@@ -52,6 +57,7 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
     const done = [...orphans, ...dropped, ...sent.map((t) => t.seq)];
     // `more` only with texts: the client stops at an empty reply (the held-back ones are pushed or retrieved later).
     const replies = answers(base, chunks, sent.length > 0 && (more || sent.length < relevant.length));
+    fitting.pay();
     // The answer is recorded before the texts count as received: a retransmission gets the same texts, never a loss.
     // They are marked received once it is sent and stored (a failure there only means they come again, dropped as seen).
     ctx.remember(replies);
@@ -80,6 +86,36 @@ function pack(ctx: RequestContext, base: RetrievedBase, texts: StoredText[], par
     rest = rest.slice(fit);
   }
   return chunks.length > 0 ? chunks : [[]];
+}
+
+/**
+ * `chunks`, cut to what the source's budget can take now (a legacy address
+ * cannot be proven: a spoofed RETRIEVE-TEXTS must not make a flood of it).
+ * An unbudgeted answer is returned whole; a legacy one is a single chunk,
+ * of which the first `n` texts are kept, for the largest `n` whose answer
+ * (`answerOf(n)`) fits, and its bytes are taken from the budget at once, so
+ * every text the answer carries goes out (what it leaves stays owed).
+ */
+function affordable(ctx: RequestContext, chunks: StoredText[][], answerOf: (n: number) => Reply[]): { chunks: StoredText[][]; pay(): void } {
+  const budget = ctx.replyBudget();
+  if (budget === Infinity || chunks.length !== 1) return { chunks, pay: () => {} };
+  const texts = chunks[0]!;
+  const size = (n: number) => ctx.replySize(answerOf(n));
+  let n = texts.length;
+  if (size(n) > budget) {
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (size(mid) <= budget) lo = mid;
+      else hi = mid - 1;
+    }
+    n = lo;
+  }
+  const cost = size(n);
+  // Not even the empty answer fits: nothing is prepaid, the budget drops the reply and the client asks again.
+  if (cost > budget) return { chunks: [[]], pay: () => {} };
+  return { chunks: [texts.slice(0, n)], pay: () => ctx.prepay(cost) };
 }
 
 /** The RETRIEVED datagrams of `chunks`: numbered `part` of `parts` when there are several. */

@@ -1,4 +1,6 @@
 import { newNonce } from '../../protocol/auth';
+import { LIMITS } from '../../protocol/limits';
+import { DENIAL_REASONS } from '../../protocol/messages';
 import type { UserDoc } from '../../store/documents';
 import type { Handler } from '../context';
 import { sameAddress } from '../../transport/types';
@@ -7,8 +9,9 @@ import { effectiveHost, refusal } from './access';
 /**
  * UPDATE: a new address for the user. Pushes go there only once it has
  * proved it receives: a native user's new address gets a CHALLENGE (MACed
- * with its key) that the client answers from there; a legacy address counts
- * as proved when it is the request's own source and was heard from before.
+ * with its key) that the client answers from there. A legacy address cannot
+ * be proved: it gets pushes (within its budget) once it is the request's own
+ * source, and one address holds at most a few legacy users.
  */
 export const update: Handler<'UPDATE'> = async (ctx, req) => {
   const { core } = ctx;
@@ -20,12 +23,16 @@ export const update: Handler<'UPDATE'> = async (ctx, req) => {
   const host = effectiveHost(ctx, req.host);
   const at = { host, port: req.port };
   const moved = !sameAddress(at, user);
+  if (moved && user.dialect !== 'native' && core.directory.legacyAt(at).size >= LIMITS.maxLegacyUsersPerAddress) {
+    return [{ type: 'UPDATE-DENIED', rq: req.rq, name: req.name, reason: DENIAL_REASONS.crowdedAddress, host: req.host, port: req.port }];
+  }
   const set: Partial<Omit<UserDoc, '_id'>> = { host, port: req.port };
   if (user.key !== undefined) {
     if (moved || !user.addrOk) Object.assign(set, { addrOk: false, nonce: newNonce() });
     if (ctx.ctr !== undefined && ctx.ctr > (user.ctrHigh ?? 0)) set.ctrHigh = ctx.ctr;
   } else {
-    set.addrOk = (!moved && user.addrOk === true) || (sameAddress(at, ctx.from) && core.guard.paths.isValidated(at));
+    // A legacy address other than the request's own is held (no pushes) until it speaks itself.
+    set.addrOk = (!moved && user.addrOk === true) || sameAddress(at, ctx.from);
   }
   core.servingEpoch();
   await core.store.updateUser(req.name, set);
@@ -34,7 +41,7 @@ export const update: Handler<'UPDATE'> = async (ctx, req) => {
   if (next.addrOk) {
     core.delivery.heardFrom(req.name);
   } else if (next.key !== undefined) {
-    if (moved) core.guard.paths.credit(at, ctx.requestBytes);
+    if (moved) core.guard.paths.received(at, ctx.requestBytes);
     ctx.afterReply.push(() => core.challenge(next));
   }
   return [{ type: 'UPDATE-CONFIRMED', rq: req.rq, name: req.name, host, port: req.port }];
