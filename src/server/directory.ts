@@ -11,6 +11,8 @@ export class Directory {
   private readonly bySubject = new Map<string, Set<string>>();
   /** Users of the legacy dialects by address (one address may hold only a few: they cannot prove it). */
   private readonly legacyByAddress = new Map<string, Set<string>>();
+  /** Legacy registrations and moves being stored, by address: counted with the users already there. */
+  private readonly legacyClaims = new Map<string, Set<string>>();
 
   /** Replace everything with `docs` (at takeover). */
   load(docs: UserDoc[]): void {
@@ -55,9 +57,21 @@ export class Directory {
     if (old.dialect !== 'native') removeFrom(this.legacyByAddress, addressKey(old), name);
   }
 
-  /** Names of the legacy users registered at `a`. */
-  legacyAt(a: Address): ReadonlySet<string> {
-    return this.legacyByAddress.get(addressKey(a)) ?? NONE;
+  /**
+   * Claim a place for legacy user `name` at `a` while its write is stored
+   * (requests of different users run concurrently): false when `a` already
+   * holds `max` legacy users, counting the claims. Release it once stored.
+   */
+  claimLegacy(a: Address, name: string, max: number): boolean {
+    const k = addressKey(a);
+    const names = new Set([...(this.legacyByAddress.get(k) ?? []), ...(this.legacyClaims.get(k) ?? [])]);
+    if (!names.has(name) && names.size >= max) return false;
+    addTo(this.legacyClaims, k, name);
+    return true;
+  }
+
+  releaseLegacy(a: Address, name: string): void {
+    removeFrom(this.legacyClaims, addressKey(a), name);
   }
 
   /** Users interested in `subject`, except `exclude` (the publisher). */
@@ -69,8 +83,6 @@ export class Directory {
     return out;
   }
 }
-
-const NONE: ReadonlySet<string> = new Set();
 
 function addTo(index: Map<string, Set<string>>, key: string, name: string): void {
   let names = index.get(key);

@@ -4,7 +4,8 @@ import { DeniedError, TimeoutError } from '../../src/errors';
 import { LIMITS } from '../../src/protocol/limits';
 import { openUdp } from '../../src/transport/udp';
 import { FakeClock } from '../../src/util/clock';
-import { autoAnswer, FakeServer, text, type Received } from './fake-server';
+import { MemoryKeyRing } from '../../src/client/keys';
+import { autoAnswer, FakeServer, fakeKeys, text, type Received } from './fake-server';
 
 const FAST = { ackTimeoutMs: 50, maxWaitMs: 200, exchangeLifetimeMs: 3000 };
 /** Distinct requests among received datagrams (a loaded machine may add retransmissions). */
@@ -252,6 +253,24 @@ describe('RssClient pushes', () => {
     expect(client.currentServer).toEqual(a.address);
   });
 
+  it('believes a CHANGE-SERVER only for an epoch known to be current: an old captured one moves neither a fresh nor a served client', async () => {
+    const { a, b, client } = await registered();
+    // A fresh client (its only reply, REGISTERED, came from B at epoch 1): a captured change of epoch 0 is stale.
+    b.send({ type: 'CHANGE-SERVER', host: a.address.host, port: a.address.port, tag: 'A', epoch: 0 }, client.localAddress);
+    await client.status();
+    expect(client.currentServer).toEqual(b.address);
+    // A fresh listener holding bob's key has received no MACed reply yet, so it knows no epoch: even a
+    // well-MACed change (say, captured at an earlier handoff) does not move it.
+    const keys = new MemoryKeyRing();
+    keys.set('bob', fakeKeys.get('bob')!);
+    const fresh = await RssClient.open({ servers: [a.address, b.address], bind: { host: '127.0.0.1', port: 0 }, policy: { ackTimeoutMs: 60 }, keys });
+    cleanup.push(() => fresh.close());
+    b.send({ type: 'CHANGE-SERVER', host: a.address.host, port: a.address.port, tag: 'A', epoch: 5 }, fresh.localAddress);
+    // Had it moved to A (which stays silent), this would go to A alone and never be answered.
+    await fresh.status();
+    expect(fresh.currentServer).toEqual(b.address);
+  });
+
   it('ignores a CHANGE-SERVER forged by a stranger or pointing to an unknown address', async () => {
     const { a, b, client } = await registered();
     const stranger = await FakeServer.open();
@@ -273,7 +292,7 @@ describe('RssClient pushes', () => {
     client.on('servers-updated', (s) => updates.push(s[0].port));
     b.send({ type: 'UPDATE-SERVER', host: newA.address.host, port: newA.address.port, tag: 'A' }, client.localAddress);
     await expect.poll(() => updates).toEqual([newA.address.port]);
-    b.send({ type: 'CHANGE-SERVER', host: newA.address.host, port: newA.address.port, tag: 'A' }, client.localAddress);
+    b.send({ type: 'CHANGE-SERVER', host: newA.address.host, port: newA.address.port, tag: 'A', epoch: 2 }, client.localAddress);
     await expect.poll(() => client.currentServer).toEqual(newA.address);
     await client.status();
     expect(distinct(newA.of('STATUS'))).toBe(1);

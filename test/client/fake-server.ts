@@ -37,6 +37,8 @@ export class FakeServer {
   private waiters: { pred: (r: Received) => boolean; resolve: (r: Received) => void }[] = [];
   /** Called for every datagram; answer by hand or leave it silent. */
   onMessage: ((r: Received) => void) | undefined;
+  /** The lease epoch its replies carry (a client believes CHANGE-SERVER only from that epoch on). */
+  epoch = 1;
 
   private constructor(readonly socket: UdpTransport) {
     socket.onDatagram((bytes, from) => {
@@ -94,7 +96,7 @@ export class FakeServer {
     }
     const m = { rq: r.message.rq, ...reply, ...extra } as unknown as Message & { name?: string };
     const key = m.name === undefined ? undefined : fakeKeys.get(m.name);
-    return encodeNative(m, r.envelope.ctr !== undefined ? { ctr: r.envelope.ctr } : {}, key);
+    return encodeNative(m, { ctr: r.envelope.ctr, ep: this.epoch }, key);
   }
 
   of(type: string): Received[] {

@@ -24,8 +24,10 @@ describe('orphan inbox rows of a crashed holder', () => {
     const { cid } = carolAway;
     await carolAway.close();
     await bob.listen('bob');
+    // Listened for before publishing: bob's stream is open since his address was proven, so the push may beat the answer.
+    const shown = nextEvents<ReceivedText>(bob, 'message');
     const first = await alice.publish('alice', 'news', 'before');
-    await nextEvents<ReceivedText>(bob, 'message');
+    await shown;
     // A's numbers after `first` are what A would have used next: rows for two of them, texts never written.
     const db = new MongoClient(sys.engine.uri);
     const inbox = db.db(sys.pair.a.store.db.databaseName).collection('inbox');

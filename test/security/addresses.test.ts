@@ -5,6 +5,7 @@
  * bytes that were sent from it or that named it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryKeyRing } from '../../src/client/keys';
 import { deriveUserKey, newAgreementKeys } from '../../src/protocol/auth';
 import { decodeNative, encodeNative } from '../../src/protocol/native';
 import type { Message } from '../../src/protocol/messages';
@@ -91,5 +92,51 @@ describe('a spoofed address', () => {
     await alice.publish('alice', 'news', 'hello');
     await expect.poll(() => shown).toEqual(['hello']);
     expect(sys.pair.a.server.status()).toMatchObject({ validations: 2 });
+  });
+});
+
+describe('a user who moves to a listener', () => {
+  it('registered by a one-shot process, listening from another socket: the CHALLENGE goes to the new address and a text arrives within a second', async () => {
+    sys = await startSystem();
+    const keys = new MemoryKeyRing();
+    // The one-shot process: registers, chooses subjects, exits (its socket is gone).
+    const oneShot = await sys.client({ keys });
+    await oneShot.register('bob');
+    await oneShot.subjects('bob', ['news']);
+    await oneShot.close();
+    // `rss client listen`: another socket, the same keys; it moves bob here and listens.
+    const listener = await sys.client({ keys });
+    const shown: string[] = [];
+    listener.on('message', (t) => shown.push(t.text));
+    await listener.update('bob');
+    await listener.listen('bob');
+    const alice = await sys.client();
+    await alice.register('alice');
+    await alice.subjects('alice', ['news']);
+    await alice.publish('alice', 'news', 'hello bob');
+    await expect.poll(() => shown, { timeout: 1000 }).toEqual(['hello bob']);
+  });
+
+  it('texts owed while the new address was unproven are pushed as soon as it answers its CHALLENGE', async () => {
+    sys = await startSystem();
+    const keys = new MemoryKeyRing();
+    const bob = await sys.client({ keys });
+    await bob.register('bob');
+    await bob.subjects('bob', ['news']);
+    const alice = await sys.client();
+    await alice.register('alice');
+    await alice.subjects('alice', ['news']);
+    // bob moves to an address that does not answer yet: the text waits, owed.
+    const silent = await rawPeer();
+    peers.push(silent);
+    await bob.update('bob', silent.address);
+    await alice.publish('alice', 'news', 'owed');
+    expect(await sys.pair.a.store.inbox.countDocuments({ user: 'bob' })).toBe(1);
+    // Back at a socket that answers: no request for texts, yet the owed one comes at once.
+    const listener = await sys.client({ keys });
+    const shown: string[] = [];
+    listener.on('message', (t) => shown.push(t.text));
+    await listener.update('bob');
+    await expect.poll(() => shown, { timeout: 1000 }).toEqual(['owed']);
   });
 });

@@ -1,9 +1,9 @@
 import { deriveUserKey, newAgreementKeys, newNonce } from '../../protocol/auth';
 import { LIMITS, checkName } from '../../protocol/limits';
-import { DENIAL_REASONS, type Reply } from '../../protocol/messages';
+import { DENIAL_REASONS, type Reply, type Request } from '../../protocol/messages';
 import type { UserDoc } from '../../store/documents';
-import type { Handler } from '../context';
-import { sameAddress } from '../../transport/types';
+import type { Handler, RequestContext } from '../context';
+import { sameAddress, type Address } from '../../transport/types';
 import { effectiveHost } from './access';
 
 /**
@@ -40,7 +40,20 @@ export const register: Handler<'REGISTER'> = async (ctx, req) => {
   if (ctx.dialect === 'native' && req.pub === undefined) return deny(DENIAL_REASONS.needKey);
   if (core.directory.size >= LIMITS.maxUsers) return deny(DENIAL_REASONS.full);
   const at = { host, port: req.port };
-  if (ctx.dialect !== 'native' && core.directory.legacyAt(at).size >= LIMITS.maxLegacyUsersPerAddress) return deny(DENIAL_REASONS.crowdedAddress);
+  const legacy = ctx.dialect !== 'native';
+  if (legacy && !core.directory.claimLegacy(at, req.name, LIMITS.maxLegacyUsersPerAddress)) return deny(DENIAL_REASONS.crowdedAddress);
+  try {
+    return await create(ctx, req, at);
+  } finally {
+    if (legacy) core.directory.releaseLegacy(at, req.name);
+  }
+};
+
+/** Store the new user `req.name` at `at` and answer REGISTERED. */
+async function create(ctx: RequestContext, req: Extract<Request, { type: 'REGISTER' }>, at: Address): Promise<Reply[]> {
+  const { core } = ctx;
+  const deny = (reason: string): Reply[] => [{ type: 'REGISTER-DENIED', rq: req.rq, name: req.name, reason }];
+  const host = at.host;
   core.servingEpoch();
   let user: UserDoc = { _id: req.name, host, port: req.port, dialect: ctx.dialect, subjects: [], createdAt: Date.now() };
   let serverPub: string | undefined;
@@ -73,4 +86,4 @@ export const register: Handler<'REGISTER'> = async (ctx, req) => {
     ctx.afterReply.push(() => core.challenge(registered));
   }
   return [{ type: 'REGISTERED', rq: req.rq, name: req.name, ...(serverPub ? { pub: serverPub } : {}) }];
-};
+}

@@ -1,9 +1,9 @@
 import { newNonce } from '../../protocol/auth';
 import { LIMITS } from '../../protocol/limits';
-import { DENIAL_REASONS } from '../../protocol/messages';
+import { DENIAL_REASONS, type Reply, type Request } from '../../protocol/messages';
 import type { UserDoc } from '../../store/documents';
-import type { Handler } from '../context';
-import { sameAddress } from '../../transport/types';
+import type { Handler, RequestContext } from '../context';
+import { sameAddress, type Address } from '../../transport/types';
 import { effectiveHost, refusal } from './access';
 
 /**
@@ -23,10 +23,21 @@ export const update: Handler<'UPDATE'> = async (ctx, req) => {
   const host = effectiveHost(ctx, req.host);
   const at = { host, port: req.port };
   const moved = !sameAddress(at, user);
-  if (moved && user.dialect !== 'native' && core.directory.legacyAt(at).size >= LIMITS.maxLegacyUsersPerAddress) {
+  const claimed = moved && user.dialect !== 'native';
+  if (claimed && !core.directory.claimLegacy(at, req.name, LIMITS.maxLegacyUsersPerAddress)) {
     return [{ type: 'UPDATE-DENIED', rq: req.rq, name: req.name, reason: DENIAL_REASONS.crowdedAddress, host: req.host, port: req.port }];
   }
-  const set: Partial<Omit<UserDoc, '_id'>> = { host, port: req.port };
+  try {
+    return await move(ctx, req, user, at, moved);
+  } finally {
+    if (claimed) core.directory.releaseLegacy(at, req.name);
+  }
+};
+
+/** Store the user's new address `at` and answer UPDATE-CONFIRMED. */
+async function move(ctx: RequestContext, req: Extract<Request, { type: 'UPDATE' }>, user: UserDoc, at: Address, moved: boolean): Promise<Reply[]> {
+  const { core } = ctx;
+  const host = at.host;  const set: Partial<Omit<UserDoc, '_id'>> = { host, port: req.port };
   if (user.key !== undefined) {
     if (moved || !user.addrOk) Object.assign(set, { addrOk: false, nonce: newNonce() });
     if (ctx.ctr !== undefined && ctx.ctr > (user.ctrHigh ?? 0)) set.ctrHigh = ctx.ctr;
@@ -45,4 +56,4 @@ export const update: Handler<'UPDATE'> = async (ctx, req) => {
     ctx.afterReply.push(() => core.challenge(next));
   }
   return [{ type: 'UPDATE-CONFIRMED', rq: req.rq, name: req.name, host, port: req.port }];
-};
+}

@@ -1,0 +1,180 @@
+/**
+ * rss is no reflector: a blind spoofer who sends datagrams in a victim's
+ * name (forged source address, raw socket on loopback) makes the victim
+ * receive at most 3 × what it sent plus the slowly refilling allowance of
+ * an unproven address — for every attack that used to amplify.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryKeyRing } from '../../src/client/keys';
+import { encodeNative, encodeNativePadded } from '../../src/protocol/native';
+import { defaultAllowance } from '../../src/server/paths';
+import type { Address } from '../../src/transport/types';
+import { rawPeer, type RawPeer } from '../helpers/raw';
+import { canSpoof, spoofer, victimAt, type Spoofer, type Victim } from '../helpers/spoofer';
+import { delay, systemsClosedAfterEach, type TestSystem } from '../helpers/system';
+
+const system = systemsClosedAfterEach();
+const closers: { close(): void }[] = [];
+afterEach(() => {
+  for (const c of closers.splice(0)) c.close();
+});
+
+/** What the victim may receive: 3 × the bytes sent in its name, plus the allowance over the time it ran. */
+function bound(sentInItsName: number, ms: number): number {
+  const a = defaultAllowance();
+  return 3 * sentInItsName + a.burst + (a.perSecond * ms) / 1000;
+}
+
+/** Measured factors, printed for the README with RSS_REFLECTOR_REPORT=1. */
+function report(row: string, sent: number, received: number, ms: number): void {
+  if (process.env.RSS_REFLECTOR_REPORT) {
+    console.log(`${row}: sent ${sent} B, victim received ${received} B in ${ms} ms (${(received / Math.max(1, sent)).toFixed(1)}×; bound ${Math.round(bound(sent, ms))} B)`);
+  }
+}
+
+async function setup(security = {}): Promise<{ sys: TestSystem; A: Address; spoof: Spoofer; victim: Victim }> {
+  const sys = await system({ security });
+  const spoof = spoofer();
+  const victim = await victimAt('127.0.0.2');
+  closers.push(spoof, victim);
+  return { sys, A: sys.servers[0], spoof, victim };
+}
+
+/** A native publisher of `n` texts of about `size` bytes on `subject`. */
+async function publishMany(sys: TestSystem, n: number, size: number, subject = 'news'): Promise<void> {
+  const alice = await sys.client();
+  await alice.register('alice');
+  await alice.subjects('alice', [subject]);
+  for (let i = 0; i < n; i++) await alice.publish('alice', subject, `${i} `.padEnd(size, 'x'));
+}
+
+/** Wait until the victim has been quiet for a while; returns the elapsed time since `start`. */
+async function settle(victim: Victim, start: number): Promise<number> {
+  let last = -1;
+  while (victim.received !== last) {
+    last = victim.received;
+    await delay(300);
+  }
+  return Date.now() - start;
+}
+
+async function textPeer(): Promise<RawPeer> {
+  const p = await rawPeer();
+  closers.push(p);
+  return p;
+}
+
+describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => {
+  it('text RETRIEVE-TEXTS N in the victim\'s name: answered within the victim\'s budget, repeats from the cache', async () => {
+    const { sys, A, spoof, victim } = await setup();
+    const tim = await textPeer();
+    tim.send(Buffer.from(`REGISTER 1 tim ${tim.address.host} ${tim.address.port}`), A);
+    tim.send(Buffer.from('SUBJECTS 2 tim news'), A);
+    await publishMany(sys, 150, 200);
+    const start = Date.now();
+    for (let i = 0; i < 22; i++) await spoof.send(Buffer.from(`RETRIEVE-TEXTS ${100 + i} tim 1000`), victim.address, A);
+    // The same request again: answered from the reply cache, within the same budget.
+    for (let i = 0; i < 22; i++) await spoof.send(Buffer.from('RETRIEVE-TEXTS 100 tim 1000'), victim.address, A);
+    const ms = await settle(victim, start);
+    const sent = spoof.sentAs(victim.address);
+    report('text RETRIEVE-TEXTS N', sent, victim.received, ms);
+    if (process.env.RSS_REFLECTOR_REPORT) console.log(victim.datagrams.map((d) => d.toString().slice(0, 40)));
+    expect(victim.received).toBeGreaterThan(0);
+    expect(victim.received).toBeLessThanOrEqual(bound(sent, ms));
+  });
+
+  it('a legacy user registered at the victim (spoofed REGISTER and SUBJECTS): publishes stay within the budget, the rest stays owed', async () => {
+    const { sys, A, spoof, victim } = await setup();
+    const v = victim.address;
+    const start = Date.now();
+    await spoof.send(Buffer.from(`REGISTER 1 vic ${v.host} ${v.port}`), v, A);
+    await spoof.send(Buffer.from('SUBJECTS 2 vic news'), v, A);
+    await publishMany(sys, 60, 600);
+    const ms = await settle(victim, start);
+    const sent = spoof.sentAs(v);
+    report('legacy user at the victim', sent, victim.received, ms);
+    expect(victim.received).toBeLessThanOrEqual(bound(sent, ms));
+    // What the budget held back is owed, not lost.
+    const owed = await sys.pair.a.store.inbox.countDocuments({ user: 'vic' });
+    const pushed = victim.datagrams.filter((d) => d.toString().startsWith('MESSAGE')).length;
+    await expect.poll(() => sys.pair.a.store.inbox.countDocuments({ user: 'vic' })).toBe(60 - pushed);
+    expect(owed).toBeGreaterThan(0);
+  });
+
+  it('ten legacy users at one victim address: at most four are accepted, and all share its budget', async () => {
+    const { sys, A, spoof, victim } = await setup();
+    const v = victim.address;
+    const start = Date.now();
+    for (let i = 0; i < 10; i++) {
+      await spoof.send(Buffer.from(`REGISTER ${i + 1} vic${i} ${v.host} ${v.port}`), v, A);
+      await spoof.send(Buffer.from(`SUBJECTS ${i + 20} vic${i} news`), v, A);
+    }
+    await publishMany(sys, 60, 600);
+    const ms = await settle(victim, start);
+    const sent = spoof.sentAs(v);
+    report('ten legacy users at the victim', sent, victim.received, ms);
+    expect(victim.received).toBeLessThanOrEqual(bound(sent, ms));
+    expect(await sys.pair.a.store.users.countDocuments({ host: v.host, port: v.port })).toBe(4);
+  });
+
+  for (const requireAuth of [false, true]) {
+    it(`junk and a legacy datagram in the victim's name prove nothing: the attacker's native RETRIEVE-TEXTS {parts: 16} gets one datagram per request${requireAuth ? ' (--require-auth)' : ''}`, async () => {
+      const { sys, A, spoof, victim } = await setup({ requireAuth });
+      const v = victim.address;
+      const keys = new MemoryKeyRing();
+      const mallory = await sys.client({ keys });
+      await mallory.register('mallory');
+      await mallory.subjects('mallory', ['news']);
+      await publishMany(sys, 80, 400);
+      const k = keys.get('mallory')!;
+      const start = Date.now();
+      await spoof.send(Buffer.alloc(50, 0x17), v, A);
+      await spoof.send(Buffer.from('RETRIEVE-TEXTS 1 nobody'), v, A);
+      let ctr = Date.now() * 1000 + 1_000_000;
+      for (let i = 0; i < 10; i++) {
+        await spoof.send(encodeNativePadded({ type: 'RETRIEVE-TEXTS', rq: 50 + i, name: 'mallory', last: 1000, parts: 16 }, { cid: 'attacker', ctr: ctr++ }, k), v, A);
+      }
+      const ms = await settle(victim, start);
+      const sent = spoof.sentAs(v);
+      report(`native parts:16${requireAuth ? ' --require-auth' : ''}`, sent, victim.received, ms);
+      // Each request was answered (one datagram each: the address is unproven), and within 3× of it: no allowance needed.
+      expect(victim.datagrams.length).toBeGreaterThanOrEqual(10);
+      expect(victim.received).toBeLessThanOrEqual(3 * sent);
+    });
+  }
+
+  it('no lock-out: a flood of forged requests naming bob from many sources leaves his MACed publishes untouched', async () => {
+    const { sys, A, spoof } = await setup();
+    const bob = await sys.client();
+    await bob.register('bob');
+    await bob.subjects('bob', ['news']);
+    let flooding = true;
+    let forged = 0;
+    const flood = (async () => {
+      let ctr = Date.now() * 1000;
+      while (flooding) {
+        const batch: Promise<void>[] = [];
+        for (let j = 0; j < 8; j++, forged++) {
+          const from = { host: `127.0.0.${10 + (forged % 50)}`, port: 20_000 + (forged % 20_000) };
+          const bytes = forged % 2 === 0
+            ? Buffer.from(`PUBLISH ${forged} bob news forged`)
+            : encodeNative({ type: 'PUBLISH', rq: forged, name: 'bob', subject: 'news', text: 'forged' }, { cid: 'forger', ctr: ctr++ });
+          batch.push(spoof.send(bytes, from, A));
+        }
+        await Promise.all([...batch, delay(10)]);
+      }
+    })();
+    await delay(700);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      outcomes.push(await bob.publish('bob', 'news', `genuine ${i}`).then((r) => r.type, (e: Error) => e.message));
+      await delay(200);
+    }
+    flooding = false;
+    await flood;
+    expect(forged).toBeGreaterThan(500);
+    expect(outcomes).toEqual(Array(6).fill('PUBLISHED'));
+    // None of the forgeries was executed.
+    expect(await sys.pair.a.store.texts.countDocuments({ text: 'forged' })).toBe(0);
+  });
+});
