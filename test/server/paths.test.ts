@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { Paths } from '../../src/server/paths';
+import type { Address } from '../../src/transport/types';
+
+const a: Address = { host: '127.0.0.2', port: 4000 };
+const b: Address = { host: '127.0.0.2', port: 4001 };
+
+function ledger(burst = 1000, perSecond = 500) {
+  let now = 0;
+  const paths = new Paths(100, { burst, perSecond }, () => now);
+  return { paths, advance: (ms: number) => (now += ms) };
+}
+
+describe('Paths (what may be sent to an address)', () => {
+  it('an unproven address gets 3 × what it sent plus the allowance, and no more', () => {
+    const { paths } = ledger();
+    paths.received(a, 100);
+    expect(paths.available(a)).toBe(1300);
+    expect(paths.allow(a, 1300)).toBe(true);
+    expect(paths.allow(a, 1)).toBe(false);
+    expect(paths.stats.amplificationDrops).toBe(1);
+    // Budgets are per address.
+    expect(paths.available(b)).toBe(1000);
+  });
+
+  it('the allowance refills slowly, up to its burst', () => {
+    const { paths, advance } = ledger();
+    expect(paths.allow(a, 1000)).toBe(true);
+    advance(1000);
+    expect(paths.available(a)).toBe(500);
+    advance(60_000);
+    expect(paths.available(a)).toBe(1000);
+  });
+
+  it('earned credit cannot be banked without bound', () => {
+    const { paths } = ledger(0, 0);
+    for (let i = 0; i < 1000; i++) paths.received(a, 1000);
+    expect(paths.available(a)).toBeLessThan(100_000);
+  });
+
+  it('only a CHALLENGE answered proves an address; then nothing is charged', () => {
+    const { paths } = ledger(0, 0);
+    for (let i = 0; i < 10; i++) paths.received(a, 100);
+    expect(paths.isValidated(a)).toBe(false);
+    paths.validate(a);
+    expect(paths.isValidated(a)).toBe(true);
+    expect(paths.available(a)).toBe(Infinity);
+    expect(paths.allow(a, 1_000_000)).toBe(true);
+  });
+
+  it('a reservation takes the bytes of an answer sized to the budget at once', () => {
+    const { paths } = ledger(0, 0);
+    paths.received(a, 100);
+    paths.reserve(a, 250);
+    expect(paths.available(a)).toBe(50);
+    expect(paths.allow(a, 51)).toBe(false);
+  });
+});
