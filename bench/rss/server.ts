@@ -32,12 +32,12 @@ function watch(s: RssServer): void {
 
 /**
  * The load generator is a handful of loopback sockets carrying hundreds of
- * users: the per-address and per-user rate limits (100/s each by default)
+ * users: the per-address, per-user and unauthenticated rate limits
  * would measure themselves, so the bench lifts them (everything else of the
  * security layer — MACs, replay window, CHALLENGE — stays on).
  */
 const UNLIMITED = { burst: 1e9, perSecond: 1e9 };
-const BENCH_SECURITY = { sourceRate: UNLIMITED, userRate: UNLIMITED };
+const BENCH_SECURITY = { sourceRate: UNLIMITED, userRate: UNLIMITED, unauthRate: UNLIMITED };
 
 function fullGc(): void {
   const gc = (globalThis as { gc?: () => void }).gc;

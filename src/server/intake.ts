@@ -213,7 +213,6 @@ export class Intake {
       await this.core.store.updateUser(u._id, { addrOk: true });
       u = { ...u, addrOk: true };
       this.core.directory.set(u);
-      this.core.guard.counters.validations++;
     }
     // Presence (WHO's online flag): only what the user proved, or a legacy user that has no proof to give.
     if (authed || u.key === undefined) this.core.heard(u._id);

@@ -50,3 +50,36 @@ describe('a canonical text subscriber on a busy subject', () => {
     await expect.poll(() => sys.pair.a.store.inbox.countDocuments({ user: 'tim' })).toBe(0);
   });
 });
+
+describe('legacy registrations', () => {
+  it('one address holds at most four legacy users; the rest are told why', async () => {
+    const sys = await system();
+    const p = await rawPeer();
+    peers.push(p);
+    for (let i = 0; i < 6; i++) p.send(Buffer.from(`REGISTER ${i + 1} u${i} ${p.address.host} ${p.address.port}`), sys.servers[0]);
+    const replies = (await p.take(300)).map((g) => g.bytes.toString()).sort();
+    expect(replies.filter((r) => r.startsWith('REGISTERED'))).toHaveLength(4);
+    expect(replies.filter((r) => r.endsWith('too many users at this address'))).toHaveLength(2);
+  });
+
+  it('an address named by a request from elsewhere gets no pushes until it speaks itself', async () => {
+    const sys = await system();
+    const A = sys.servers[0];
+    const elsewhere = await rawPeer();
+    const home = await rawPeer();
+    peers.push(elsewhere, home);
+    elsewhere.send(Buffer.from(`REGISTER 1 tim ${home.address.host} ${home.address.port}`), A);
+    elsewhere.send(Buffer.from('SUBJECTS 2 tim news'), A);
+    expect((await elsewhere.take(200)).map((g) => g.bytes.toString())).toEqual(['REGISTERED 1', 'SUBJECTS-UPDATED 2 tim news']);
+    const alice = await sys.client();
+    await alice.register('alice');
+    await alice.subjects('alice', ['news']);
+    await alice.publish('alice', 'news', 'held');
+    expect(await home.take(200)).toEqual([]);
+    // tim's own address speaks: from now on it gets pushes (within its budget); the held text is retrieved.
+    home.send(Buffer.from('RETRIEVE-TEXTS 3 tim'), A);
+    expect((await home.take(200)).map((g) => g.bytes.toString())).toEqual(['MESSAGE alice news held', 'RETRIEVED 3 tim 1']);
+    await alice.publish('alice', 'news', 'pushed');
+    await expect.poll(async () => (await home.take(50)).map((g) => g.bytes.toString())).toEqual(['MESSAGE alice news pushed']);
+  });
+});
