@@ -34,6 +34,7 @@ const EXPECTED: Record<RequestBody['type'], readonly ReplyType[]> = {
   'END-CONNECTION': ['END-CONNECTION-OK'],
   WHO: ['WHO-LIST', 'WHO-DENIED'],
   STATUS: ['STATUS-REPORT'],
+  ECHO: ['ECHOED'],
 };
 
 /** How many times a request refused for a stale counter is sealed again with a fresh one. */

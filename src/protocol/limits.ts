@@ -18,7 +18,18 @@ export const LIMITS = {
   maxNameLength: 32,
   maxSubjectLength: 32,
   maxSubjects: 32,
-  maxTextBytes: 900,
+  /**
+   * The longest text a PUBLISH may carry (UTF-8 bytes): one text always fits
+   * one pickle reply of 1,024 bytes, with the longest names and subject and
+   * the largest RQ# (a RETRIEVE-SUCCESS of one post with its MORE flag takes
+   * 231 bytes besides the text; test/protocol/pickle-dialect.test.ts checks it).
+   */
+  maxTextBytes: 790,
+  /**
+   * What decoders accept in a text field: more than a PUBLISH may carry,
+   * because texts stored when the limit was 900 bytes must still decode.
+   */
+  maxTextField: 900,
   /** RQ# is an unsigned 32-bit number in every dialect. */
   maxRq: 0xffffffff,
   /** RETRIEVE-TEXTS --last N. */

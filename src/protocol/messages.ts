@@ -23,7 +23,7 @@ export interface StoredText {
 
 export const REQUEST_TYPES = [
   'REGISTER', 'DE-REGISTER', 'UPDATE', 'SUBJECTS', 'PUBLISH', 'RETRIEVE-TEXTS',
-  'ACK', 'INITIALIZATION', 'END-CONNECTION', 'WHO', 'STATUS', 'CHALLENGE-RESPONSE',
+  'ACK', 'INITIALIZATION', 'END-CONNECTION', 'WHO', 'STATUS', 'CHALLENGE-RESPONSE', 'ECHO',
 ] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
@@ -49,13 +49,15 @@ export type Request =
   /** operators: counters of one server. */
   | { type: 'STATUS'; rq: number }
   /** native: proof, sent from the user's new address and MACed with its key, that the address receives (answers CHALLENGE). */
-  | { type: 'CHALLENGE-RESPONSE'; name: string; nonce: string };
+  | { type: 'CHALLENGE-RESPONSE'; name: string; nonce: string }
+  /** canonical text: a liveness check; the serving server answers with the same line. */
+  | { type: 'ECHO'; rq: number; name: string; text: string };
 
 export const REPLY_TYPES = [
   'REGISTERED', 'REGISTER-DENIED', 'DE-REGISTERED', 'DE-REGISTER-DENIED',
   'UPDATE-CONFIRMED', 'UPDATE-DENIED', 'SUBJECTS-UPDATED', 'SUBJECTS-REJECTED',
   'PUBLISHED', 'PUBLISH-DENIED', 'RETRIEVED', 'RETRIEVE-DENIED',
-  'INITIALIZATION-SUCCESS', 'END-CONNECTION-OK', 'WHO-LIST', 'WHO-DENIED', 'STATUS-REPORT', 'DENIED',
+  'INITIALIZATION-SUCCESS', 'END-CONNECTION-OK', 'WHO-LIST', 'WHO-DENIED', 'STATUS-REPORT', 'DENIED', 'ECHOED',
 ] as const;
 export type ReplyType = (typeof REPLY_TYPES)[number];
 
@@ -92,7 +94,9 @@ export type Reply =
   | { type: 'WHO-DENIED'; rq: number; name: string; reason: string }
   | { type: 'STATUS-REPORT'; rq: number; status: Record<string, unknown> }
   /** A request that could be read far enough to answer but not executed (bad field, rate limit). */
-  | { type: 'DENIED'; rq: number; reason: string };
+  | { type: 'DENIED'; rq: number; reason: string }
+  /** The answer to ECHO: its fields as they came (canonical text writes it as the same ECHO line). */
+  | { type: 'ECHOED'; rq: number; name: string; text: string };
 
 export const PUSH_TYPES = ['MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER', 'CHALLENGE'] as const;
 export type PushType = (typeof PUSH_TYPES)[number];
@@ -111,13 +115,20 @@ export type Push =
    */
   | { type: 'CHALLENGE'; to: string; nonce: string };
 
-export const PEER_TYPES = ['TAKEOVER', 'TAKEOVER-ACK'] as const;
+export const PEER_TYPES = ['TAKEOVER', 'TAKEOVER-ACK', 'STORE-CHECK', 'STORE-CHECK-REPLY'] as const;
 
 /** server → server (native dialect only). */
 export type PeerMessage =
   /** "Serve from now on": sent by the server handing over, after it wrote the new lease. */
   | { type: 'TAKEOVER'; from: ServerTag; epoch: number }
-  | { type: 'TAKEOVER-ACK'; from: ServerTag; epoch: number };
+  | { type: 'TAKEOVER-ACK'; from: ServerTag; epoch: number }
+  /**
+   * "Which store do you use?": sent to the configured peer address with a
+   * fresh nonce; the answer echoes the nonce (so only whoever receives at
+   * that address can answer) and names the answering server's store.
+   */
+  | { type: 'STORE-CHECK'; from: ServerTag; nonce: string; store: string }
+  | { type: 'STORE-CHECK-REPLY'; from: ServerTag; nonce: string; store: string };
 
 /** Everything that travels between rss peers. */
 export type Message = Request | Reply | Push | PeerMessage;

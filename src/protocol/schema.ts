@@ -28,6 +28,7 @@ export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   WHO: { rq: 'rq', name: 'name' },
   STATUS: { rq: 'rq' },
   'CHALLENGE-RESPONSE': { name: 'name', nonce: 'nonce' },
+  ECHO: { rq: 'rq', name: 'name', text: 'text' },
   REGISTERED: { rq: 'rq', name: 'name', pub: 'key?' },
   'REGISTER-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
   'DE-REGISTERED': { rq: 'rq', name: 'name' },
@@ -46,12 +47,16 @@ export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   'WHO-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
   'STATUS-REPORT': { rq: 'rq', status: 'object' },
   DENIED: { rq: 'rq', reason: 'reason' },
+  ECHOED: { rq: 'rq', name: 'name', text: 'text' },
   MESSAGE: { seq: 'seq', from: 'name', subject: 'subject', text: 'text', at: 'seq', to: 'name?' },
   'CHANGE-SERVER': { host: 'host', port: 'port', tag: 'tag?', epoch: 'epoch?', to: 'name?' },
   'UPDATE-SERVER': { host: 'host', port: 'port', tag: 'tag', to: 'name?' },
   CHALLENGE: { to: 'name', nonce: 'nonce' },
   TAKEOVER: { from: 'tag', epoch: 'epoch' },
   'TAKEOVER-ACK': { from: 'tag', epoch: 'epoch' },
+  // A store id is a random base64url string, as a nonce is.
+  'STORE-CHECK': { from: 'tag', nonce: 'nonce', store: 'nonce' },
+  'STORE-CHECK-REPLY': { from: 'tag', nonce: 'nonce', store: 'nonce' },
 };
 
 const isKnownType = (t: unknown): t is MessageType =>
@@ -91,7 +96,7 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
     }
     case 'name': case 'subject': return boundedString(v, field, 64);
     case 'host': return boundedString(v, field, 255);
-    case 'text': return boundedString(v, field, LIMITS.maxTextBytes, true);
+    case 'text': return boundedString(v, field, LIMITS.maxTextField, true);
     case 'reason': return boundedString(v, field, 200, true);
     case 'key':
       // An X25519 public key: 32 bytes, base64url without padding.

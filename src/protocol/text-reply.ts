@@ -8,6 +8,8 @@
  *   PUBLISH-DENIED RQ# Reason...       RETRIEVE-DENIED RQ# Reason
  *   MESSAGE Name Subject Text...       RETRIEVED RQ# Name N (after N MESSAGEs)
  *   CHANGE-SERVER IP Port              UPDATE-SERVER IP Port
+ *   DE-REGISTER RQ# Name               (confirms a DE-REGISTER: clients wait for it)
+ *   ECHO RQ# Name Text...              (answers ECHO with the same line)
  *
  * Placeholders keep every line parseable by token-counting clients:
  * - an empty token field (a name or subject list the server never learned,
@@ -68,9 +70,8 @@ function messageLine(from: string, subject: string, text: string): Buffer {
 
 /**
  * Encode what a server sends to a text client. Returns [] for the messages
- * the catalog does not have (nothing is sent): PUBLISH and DE-REGISTER
- * succeed silently in the catalog, and the seed 000 / native extras have no
- * text form. RETRIEVED becomes one MESSAGE datagram per text, in order,
+ * the dialect does not have (nothing is sent): PUBLISH succeeds silently,
+ * and the seed 000 / native extras have no text form. RETRIEVED becomes one MESSAGE datagram per text, in order,
  * then `RETRIEVED RQ# Name N`.
  */
 export function encodeTextReply(msg: Reply | Push): Buffer[] {
@@ -96,7 +97,10 @@ export function encodeTextReply(msg: Reply | Push): Buffer[] {
     case 'CHANGE-SERVER':
     case 'UPDATE-SERVER':
       return [line(msg.type, token(msg.host), msg.port)];
-    case 'DE-REGISTERED': case 'DE-REGISTER-DENIED': case 'PUBLISHED':
+    // Text clients wait for a line whose first word is DE-REGISTER, or report the server as failed.
+    case 'DE-REGISTERED': return [line('DE-REGISTER', msg.rq, token(msg.name))];
+    case 'ECHOED': return [msg.text === '' ? line('ECHO', msg.rq, token(msg.name)) : line('ECHO', msg.rq, token(msg.name), bodyText(msg.text))];
+    case 'DE-REGISTER-DENIED': case 'PUBLISHED':
     case 'INITIALIZATION-SUCCESS': case 'END-CONNECTION-OK':
     case 'WHO-LIST': case 'WHO-DENIED': case 'STATUS-REPORT': case 'DENIED':
     case 'CHALLENGE': // native only: a text client cannot answer it
@@ -127,7 +131,7 @@ function readSubjects(t: Tokens): string[] {
 /** The first words of the lines a text client can receive. */
 const LINE_TYPES: ReadonlySet<string> = new Set([
   'REGISTERED', 'REGISTER-DENIED', 'UPDATE-CONFIRMED', 'UPDATE-DENIED', 'SUBJECTS-UPDATED', 'SUBJECTS-REJECTED',
-  'PUBLISH-DENIED', 'RETRIEVED', 'RETRIEVE-DENIED', 'MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER',
+  'PUBLISH-DENIED', 'RETRIEVED', 'RETRIEVE-DENIED', 'MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER', 'DE-REGISTER', 'ECHO',
 ]);
 
 /** Decode one line, also returning RETRIEVED's N (which the Reply type has no field for). */
@@ -171,6 +175,8 @@ function decodeLine(bytes: Uint8Array): { msg: Reply | Push; count?: number } {
   }
   const name = fromToken(readBounded(t, 'Name', TOKEN_BOUNDS.name));
   switch (type) {
+    case 'DE-REGISTER': t.end('Name'); return { msg: { type: 'DE-REGISTERED', rq, name } };
+    case 'ECHO': return { msg: { type: 'ECHOED', rq, name, text: t.rest() } };
     case 'UPDATE-CONFIRMED': {
       const host = readHost(t);
       const port = readPort(t);
@@ -257,6 +263,8 @@ export function textProjection(msg: Reply | Push): Reply | Push | undefined {
     case 'MESSAGE': return { type: msg.type, ...tripStored(msg) };
     case 'CHANGE-SERVER': return { type: msg.type, host: tripToken(msg.host), port: msg.port };
     case 'UPDATE-SERVER': return { type: msg.type, host: tripToken(msg.host), port: msg.port, tag: 'A' };
+    case 'DE-REGISTERED': return { type: msg.type, rq: msg.rq, name: tripToken(msg.name) };
+    case 'ECHOED': return { type: msg.type, rq: msg.rq, name: tripToken(msg.name), text: tripText(msg.text) };
     default: return undefined;
   }
 }

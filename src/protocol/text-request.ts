@@ -4,6 +4,7 @@
  *   REGISTER RQ# Name IP Port          DE-REGISTER RQ# Name
  *   UPDATE RQ# Name IP Port            SUBJECTS RQ# Name Subject...
  *   PUBLISH RQ# Name Subject Text...   RETRIEVE-TEXTS RQ# Name [N]
+ *   ECHO RQ# Name Text...              (a liveness check some clients offer)
  *
  * Decoding checks syntax and byte bounds only; the server applies the name
  * and subject rules so it can deny with a reason. Pure: no I/O.
@@ -16,7 +17,7 @@ import {
 } from './text-lex';
 
 /** The request types a text client may send; everything else is RSS_UNKNOWN_TYPE. */
-export const TEXT_REQUEST_TYPES = ['REGISTER', 'DE-REGISTER', 'UPDATE', 'SUBJECTS', 'PUBLISH', 'RETRIEVE-TEXTS'] as const;
+export const TEXT_REQUEST_TYPES = ['REGISTER', 'DE-REGISTER', 'UPDATE', 'SUBJECTS', 'PUBLISH', 'RETRIEVE-TEXTS', 'ECHO'] as const;
 type TextRequestType = (typeof TEXT_REQUEST_TYPES)[number];
 
 const isTextRequestType = (t: string): t is TextRequestType => (TEXT_REQUEST_TYPES as readonly string[]).includes(t);
@@ -61,8 +62,14 @@ export function decodeTextRequest(bytes: Uint8Array): Request {
       const subject = readBounded(t, 'Subject', TOKEN_BOUNDS.subject);
       // The text is the rest of the line as sent (its own spaces kept, trailing CR/LF/spaces trimmed); it may be empty.
       const text = t.rest();
-      checkBytes(t, 'Text', text, LIMITS.maxTextBytes);
+      // Bounded like any text field; the server refuses with a reason what exceeds what a PUBLISH may carry.
+      checkBytes(t, 'Text', text, LIMITS.maxTextField);
       return { type, rq, name, subject, text };
+    }
+    case 'ECHO': {
+      const text = t.rest();
+      checkBytes(t, 'Text', text, LIMITS.maxTextField);
+      return { type, rq, name, text };
     }
     case 'RETRIEVE-TEXTS': {
       const tok = t.next();
@@ -78,7 +85,7 @@ export function decodeTextRequest(bytes: Uint8Array): Request {
 
 /**
  * Encode a request as a text client would send it (client side, tests and
- * tools). Only the six catalog requests exist in this dialect; others throw
+ * tools). Only the catalog requests and ECHO exist in this dialect; others throw
  * RSS_UNKNOWN_TYPE. Fields are written as given: a name containing a space
  * yields a datagram that decodes differently, which is the caller's bug.
  */
@@ -102,6 +109,10 @@ export function encodeTextRequest(req: Request): Buffer {
     case 'RETRIEVE-TEXTS':
       parts.push(req.type, req.rq, req.name);
       if (req.last !== undefined) parts.push(req.last);
+      break;
+    case 'ECHO':
+      parts.push(req.type, req.rq, req.name);
+      if (req.text !== '') parts.push(req.text);
       break;
     default:
       throw new ProtocolError('RSS_UNKNOWN_TYPE', `the text dialect has no ${req.type} request`);

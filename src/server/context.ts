@@ -63,6 +63,8 @@ export interface RequestContext {
   readonly requestBytes: number;
   /** The key that MACs the native replies (the authenticated user's, or a new user's). */
   macKey?: Buffer;
+  /** Send the replies to this user's own address instead of the request's source (within its budget unless validated). */
+  replyTo?: UserDoc;
   /**
    * Run after the replies are sent, still in the user's queue (a CHALLENGE
    * must follow REGISTERED, which carries the key it is MACed with; a

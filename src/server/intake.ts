@@ -26,7 +26,7 @@ interface Recorded {
 }
 
 /** Requests whose replies need no de-duplication record in the store (no effect, or idempotent by construction). */
-const UNRECORDED = new Set<Request['type']>(['ACK', 'INITIALIZATION', 'END-CONNECTION', 'STATUS', 'WHO', 'PUBLISH', 'CHALLENGE-RESPONSE']);
+const UNRECORDED = new Set<Request['type']>(['ACK', 'INITIALIZATION', 'END-CONNECTION', 'STATUS', 'WHO', 'PUBLISH', 'CHALLENGE-RESPONSE', 'ECHO']);
 /** Requests that carry no RQ# and are never answered: never looked up in the reply cache either. */
 const UNANSWERED = new Set<Request['type']>(['ACK', 'CHALLENGE-RESPONSE']);
 
@@ -40,6 +40,8 @@ export interface IntakeHost {
   queue: KeyedQueue;
   outbox: Outbox;
   dialects: Partial<Record<'text' | 'pickle', Dialect>>;
+  /** A legacy request came from `from` (to this server serving or not): the client is known to be there. */
+  legacyHeard(req: Request, dialect: 'text' | 'pickle', from: Address): void;
 }
 
 export class Intake {
@@ -55,11 +57,13 @@ export class Intake {
       return;
     }
     if (!this.h.serving()) {
+      if (dialect !== 'native') this.h.legacyHeard(req, dialect, from);
       this.core.counters.ignored++;
       return;
     }
     this.core.counters.requests++;
     const ctr = frame?.envelope.ctr;
+    if (dialect !== 'native') this.h.legacyHeard(req, dialect, from);
     if (!this.core.guard.sourceAllowed(from)) return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     // What proves no user is charged to all such work together, never to the user it names (no lock-out by forgeries).
     if (!frame?.mac && !this.core.guard.unauthenticatedAllowed()) return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
@@ -137,7 +141,9 @@ export class Intake {
       if (user && (auth.authed === user._id || user.key === undefined)) await this.noteContact(user, req.type, from, auth.authed !== undefined);
       const replies = await handler(ctx, req);
       if (req.type === 'DE-REGISTER' && !this.core.directory.get(req.name)) this.core.gone(req.name);
-      const record = !recorded.replies && replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined);
+      // An answer sent elsewhere than the source is not recorded: a retransmission must never bring it to the source.
+      const elsewhere = ctx.replyTo !== undefined && !sameAddress(ctx.replyTo, from);
+      const record = !recorded.replies && replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined) && !elsewhere;
       // A state change is stored before it is answered (its retransmission at the other server must not run it
       // again), and cached only once stored.
       if (record) {
@@ -152,7 +158,8 @@ export class Intake {
         // RETRIEVE-TEXTS N sent again is answered from here, within the budget, not read and sent again.
         this.h.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
       }
-      this.h.outbox.sendTo(wire, from, 0, !prepaid);
+      if (ctx.replyTo) this.h.outbox.sendToUser(ctx.replyTo, wire);
+      else this.h.outbox.sendTo(wire, from, 0, !prepaid);
     } catch (err) {
       release();
       // Not answered (store down, lease lost, its record not stored): stay silent so the client retries,

@@ -68,6 +68,32 @@ export class Outbox {
     return datagrams.length;
   }
 
+  /** Send datagrams to `user`'s own address: without limit once it is validated (addrOk), else within its budget. */
+  sendToUser(user: UserDoc, datagrams: Buffer[]): void {
+    const at = { host: user.host, port: user.port };
+    for (const b of datagrams) {
+      if (user.addrOk !== true && !this.guard.paths.allow(at, b.length)) return;
+      this.transport.send(b, at);
+      this.counters.replies++;
+    }
+  }
+
+  /**
+   * Push `msg` to a legacy client at `at` that is no registered user (an
+   * announced or recently active address), in its dialect: without limit
+   * when the address was validated, else within its budget. False when
+   * nothing was sent.
+   */
+  pushToAddress(at: Address, dialect: 'text' | 'pickle', msg: Push, validated: boolean): boolean {
+    const encoded = this.dialects[dialect]?.encode(msg) ?? [];
+    if (encoded.length === 0) return false;
+    for (const b of encoded) {
+      if (!validated && !this.guard.paths.allow(at, b.length)) return false;
+      this.transport.send(b, at);
+    }
+    return true;
+  }
+
   /** Push a stored text as a MESSAGE to `user` (see push()). */
   pushText(user: UserDoc, text: StoredText, key: Buffer | undefined): boolean {
     if (!proven(user) || !key) return this.push(user, { type: 'MESSAGE', ...text, to: user._id }, key);

@@ -30,6 +30,8 @@ import { KeyedQueue } from './keyed-queue';
 import { ReplyCache } from './reply-cache';
 import { Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, otherTag, type RoleTiming, type ServingReason, type StandbyReason } from './role';
+import { LegacyContacts, defaultContactOptions, type ContactOptions } from './legacy-contacts';
+import { tellEveryoneToSwitch, type SwitchTold } from './change-server';
 
 export interface ServerOptions {
   tag: ServerTag;
@@ -61,12 +63,15 @@ export interface ServerOptions {
   presenceWindow?: number;
   /** What the status report names as the store (hosts and database, never credentials). */
   storeLabel?: string;
+  /** The legacy clients known by address, told at every CHANGE-SERVER (defaults: defaultContactOptions()). */
+  contacts?: Partial<ContactOptions>;
 }
 
 export interface ServerEvents {
   serving: [{ tag: ServerTag; epoch: number; reason: ServingReason }];
   standby: [{ tag: ServerTag; epoch: number; reason: StandbyReason }];
-  handoff: [{ from: ServerTag; to: ServerTag; epoch: number; users: number }];
+  /** `users`: registered users told to switch; `others`: legacy clients told that no registered user lives at. */
+  handoff: [{ from: ServerTag; to: ServerTag; epoch: number; users: number; others: number }];
 }
 
 /** A CHALLENGE is re-sent to one address at most this often per user. */
@@ -84,6 +89,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly counters: ServerCounters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
   readonly guard: Guard;
   readonly presence: Presence;
+  /** Legacy clients heard at an address, registered or not: each is told every CHANGE-SERVER. */
+  readonly contacts: LegacyContacts;
   private readonly outbox: Outbox;
   private readonly rates: RateSampler;
   private readonly statusGate: StatusGate;
@@ -115,6 +122,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.replies = new ReplyCache(200_000, this.replyLifetime);
     this.guard = new Guard({ ...defaultSecurityOptions(), ...opts.security }, opts.store);
     this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters, () => (this.role.serving ? this.role.epoch : undefined));
+    this.contacts = new LegacyContacts({ ...defaultContactOptions(), ...opts.contacts }, opts.store, this.log);
     this.intake = new Intake(this, {
       serving: () => this.serving,
       roleServing: () => this.role.serving,
@@ -122,6 +130,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       queue: this.queue,
       outbox: this.outbox,
       dialects: opts.dialects,
+      legacyHeard: (req, dialect, from) => {
+        if (req.type === 'END-CONNECTION') this.contacts.ended(from);
+        else this.contacts.heard(from, dialect, this.guard.paths.isValidated(from), this.serving);
+      },
     });
     const deliveryPolicy = { ...defaultDeliveryPolicy(), ...opts.delivery };
     // Delivery gives up after its whole retransmission schedule (plus a little for the last ACK to arrive).
@@ -229,11 +241,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       const epoch = this.role.epoch;
       if (!(await this.role.handOver())) return false;
       const to = otherTag(this.tag);
-      const users = this.broadcast({ type: 'CHANGE-SERVER', host: this.peer.host, port: this.peer.port, tag: to, epoch: this.role.epoch });
+      const told = this.tellEveryoneToSwitch(this.peer, to, this.role.epoch);
       const seal = this.guard.peerSeal();
       if (seal) this.transport.send(encodeNative({ type: 'TAKEOVER', from: this.tag, epoch: this.role.epoch }, seal.envelope, seal.key), this.peer);
-      this.log.info({ to, epoch: this.role.epoch, users }, 'handed over');
-      this.emit('handoff', { from: this.tag, to, epoch, users });
+      this.log.info({ to, epoch: this.role.epoch, ...told }, 'handed over');
+      this.emit('handoff', { from: this.tag, to, epoch, ...told });
       return true;
     } finally {
       this.draining = false;
@@ -281,26 +293,33 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       ...this.delivery.stats,
       ...this.guard.counters,
       ...this.guard.paths.stats,
-      tracked: { ...this.guard.sizes(), replyCache: this.replies.size, presence: this.presence.size },
+      tracked: { ...this.guard.sizes(), replyCache: this.replies.size, presence: this.presence.size, legacyContacts: this.contacts.size },
     };
   }
 
-  /** status() plus what needs the store (texts stored); the store's failure leaves that field out. */
+  /**
+   * status() plus what needs the store: texts stored, and users registered
+   * (what the store holds, so the standby reports the same figure as the
+   * serving server). The store's failure leaves those out (the serving
+   * server still reports the users it has loaded).
+   */
   async statusReport(): Promise<Record<string, unknown>> {
     const s = this.status();
-    try {
-      s.texts = await this.store.countTexts();
-    } catch (err) {
-      this.log.debug({ err: String(err) }, 'could not count texts for STATUS');
-    }
+    const [texts, users] = await Promise.allSettled([this.store.countTexts(), this.store.countUsers()]);
+    if (texts.status === 'fulfilled') s.texts = texts.value;
+    if (users.status === 'fulfilled') s.users = users.value;
+    else if (!this.serving) delete s.users;
+    for (const r of [texts, users]) if (r.status === 'rejected') this.log.debug({ err: String(r.reason) }, 'could not count for STATUS');
     return s;
   }
 
-  /** Send `msg` to every registered user whose address is validated; returns how many. */
-  private broadcast(msg: Push): number {
-    let n = 0;
-    for (const u of this.directory.all()) if (this.push(u, msg)) n++;
-    return n;
+  /** CHANGE-SERVER naming `server` (tag, epoch) to every user and legacy client (change-server.ts). */
+  private tellEveryoneToSwitch(server: Address, tag: ServerTag, epoch: number): SwitchTold {
+    return tellEveryoneToSwitch({ type: 'CHANGE-SERVER', host: server.host, port: server.port, tag, epoch }, this.directory.all(), this.contacts.current(), {
+      toUser: (u, msg) => this.push(u, msg),
+      toAddress: (at, dialect, msg, validated) => this.outbox.pushToAddress(at, dialect, msg, validated),
+      isValidated: (at) => this.guard.paths.isValidated(at),
+    });
   }
 
   /** Write each user's replay high-water mark, so the other server refuses replays of what this one accepted. */
@@ -318,9 +337,18 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private async onServing(epoch: number, reason: ServingReason): Promise<void> {
     try {
       await this.guard.ready;
-      const [users, recent] = await Promise.all([this.store.loadUsers(), this.store.recentReplies(Date.now() - this.replyLifetime)]);
+      const [users, recent, contacts] = await Promise.all([
+        this.store.loadUsers(),
+        this.store.recentReplies(Date.now() - this.replyLifetime),
+        // Without them only the clients this server heard itself are told at its next CHANGE-SERVER: not worth refusing to serve.
+        this.store.loadContacts(Date.now() - this.contacts.opts.ttl, this.contacts.opts.max).catch((err) => {
+          this.log.warn({ err: String(err) }, 'could not read the legacy clients from the store');
+          return [];
+        }),
+      ]);
       if (this.role.epoch !== epoch || this.role.state !== 'serving') return;
       this.directory.load(users);
+      this.contacts.load(contacts);
       this.guard.reset();
       this.presence.clear();
       for (const r of recent) {
@@ -330,7 +358,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.delivery.start();
       this.ready = true;
       // After a failover nobody told the users: this server does.
-      if (reason === 'failover') this.broadcast({ type: 'CHANGE-SERVER', host: this.self.host, port: this.self.port, tag: this.tag, epoch });
+      if (reason === 'failover') {
+        const told = this.tellEveryoneToSwitch(this.self, this.tag, epoch);
+        this.log.info({ epoch, ...told }, 'took over after a failover: told everyone');
+      }
       this.periodTimer?.cancel();
       this.periodTimer = this.clock.after(this.opts.period, () => void this.handoff());
       this.periodEndsAt = this.clock.now() + this.opts.period;
@@ -353,6 +384,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         (n) => n > 0 && this.log.debug({ purged: n }, 'expired reply records purged'),
         (err) => this.log.warn({ err: String(err) }, 'could not purge reply records'),
       );
+      this.store.purgeContacts(Date.now() - this.contacts.opts.ttl).catch((err) => this.log.warn({ err: String(err) }, 'could not purge legacy contacts'));
       this.schedulePurge();
     });
   }

@@ -58,6 +58,22 @@ export interface RequestDoc {
   at: number;
 }
 
+/**
+ * `contacts`: a legacy client (canonical text or pickle) heard at an
+ * address, registered or not, so every CHANGE-SERVER reaches it.
+ */
+export interface ContactDoc {
+  /** addressKey of (host, port). */
+  _id: string;
+  host: string;
+  port: number;
+  dialect: 'text' | 'pickle';
+  /** Last heard from, ms since the epoch (the entry expires some time after). */
+  at: number;
+  /** A second datagram came from the address (as for a legacy user's addrOk): no budget applies to it. */
+  validated: boolean;
+}
+
 /** `control` `_id: 'lease'`: who serves, under which epoch. */
 export interface LeaseDoc {
   _id: 'lease';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
 import { NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
-import { inboxId, type InboxDoc, type LeaseDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
+import { inboxId, type ContactDoc, type InboxDoc, type LeaseDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
 import { GroupCommit } from './group';
 
 export interface StoreOptions {
@@ -50,6 +50,7 @@ export class Store {
   readonly inbox: Collection<InboxDoc>;
   readonly requests: Collection<RequestDoc>;
   readonly control: Collection<LeaseDoc>;
+  readonly contacts: Collection<ContactDoc>;
   /** Publishes written together: one inbox insert command, then one texts insert command, per group. */
   private readonly textWrites = new GroupCommit<TextWrite, StoredOutcome>((items) => this.writeTexts(items));
   /** Received-text deletions of one turn (ACKs of many users) in one delete command. */
@@ -64,6 +65,7 @@ export class Store {
     this.inbox = db.collection<InboxDoc>('inbox');
     this.requests = db.collection<RequestDoc>('requests');
     this.control = db.collection<LeaseDoc>('control');
+    this.contacts = db.collection<ContactDoc>('contacts');
   }
 
   /** Connect and make sure the indexes rss relies on exist. */
@@ -85,6 +87,7 @@ export class Store {
     await this.texts.createIndex({ subject: 1, _id: -1 }, { name: 'subject_seq' });
     await this.inbox.createIndex({ user: 1, seq: 1 }, { unique: true, name: 'user_seq' });
     await this.requests.createIndex({ at: 1 }, { name: 'at' });
+    await this.contacts.createIndex({ at: 1 }, { name: 'at' });
   }
 
   async close(): Promise<void> {
@@ -157,7 +160,29 @@ export class Store {
     return doc.secret;
   }
 
+  /**
+   * This store's identity: a random id created once in `control`. Two
+   * servers of a pair compare theirs to find out whether they really share
+   * one store.
+   */
+  async storeId(): Promise<string> {
+    const control = this.db.collection<{ _id: string; id: string }>('control');
+    try {
+      await control.insertOne({ _id: 'store-id', id: randomBytes(16).toString('base64url') });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+    const doc = await control.findOne({ _id: 'store-id' });
+    if (!doc) throw new StorageError('store id missing from the store');
+    return doc.id;
+  }
+
   // ---- users --------------------------------------------------------------
+
+  /** How many users are registered (what the store holds, whichever server asks). */
+  async countUsers(): Promise<number> {
+    return this.users.countDocuments({});
+  }
 
   async loadUsers(): Promise<UserDoc[]> {
     return this.users.find({}).toArray();
@@ -356,6 +381,27 @@ export class Store {
 
   async countTexts(): Promise<number> {
     return this.texts.estimatedDocumentCount();
+  }
+
+  // ---- legacy clients heard at an address ------------------------------------------
+
+  async saveContact(contact: ContactDoc): Promise<void> {
+    const { _id, ...rest } = contact;
+    await this.contacts.updateOne({ _id }, { $set: rest }, { upsert: true });
+  }
+
+  async removeContact(id: string): Promise<void> {
+    await this.contacts.deleteOne({ _id: id });
+  }
+
+  /** The `limit` contacts heard from most recently, no older than `since`. */
+  async loadContacts(since: number, limit: number): Promise<ContactDoc[]> {
+    return this.contacts.find({ at: { $gte: since } }).sort({ at: -1 }).limit(limit).toArray();
+  }
+
+  async purgeContacts(before: number): Promise<number> {
+    const r = await this.contacts.deleteMany({ at: { $lt: before } });
+    return r.deletedCount;
   }
 
   // ---- replies of executed requests ----------------------------------------------

@@ -85,11 +85,11 @@ describe('canonical text catalog on the wire', () => {
     for (const junk of ['HELLO there', 'REGISTER x', '', 'register 1 a 127.0.0.1 5']) tom.send(junk, A);
     expect(await tom.collect()).toEqual([]);
 
-    // De-register (silent), then pushes to tom stop.
+    // De-register: confirmed with a line whose first word is DE-REGISTER, then pushes to tom stop.
     tom.send('DE-REGISTER 11 tom', A);
     ann.send('SUBJECTS 2 ann news sport', A);
     await ann.collect();
-    expect(await tom.collect()).toEqual([]);
+    expect(await tom.collect()).toEqual([{ text: 'DE-REGISTER 11 tom', from: A.port }]);
     ann.send('PUBLISH 3 ann sport goal', A);
     expect(await tom.collect()).toEqual([]);
     expect(await ann.collect()).toEqual([]);
@@ -114,5 +114,34 @@ describe('canonical text catalog on the wire', () => {
     expect((await ann.collect(250)).map((g) => g.text)).toEqual(['MESSAGE bob news one', 'MESSAGE bob news two']);
     expect(sys.pair.a.server.counters.published).toBe(2);
     expect(sys.pair.a.server.counters.duplicates).toBe(1);
+  });
+
+  it('confirms a DE-REGISTER at the user\'s own address only, whoever sent it', async () => {
+    const [A] = sys.servers;
+    const tom = await probe(sys.servers);
+    const eve = await probe(sys.servers);
+    probes.push(tom, eve);
+    tom.send(`REGISTER 1 tom 127.0.0.1 ${tom.port}`, A);
+    expect((await tom.collect()).map((g) => g.text)).toEqual(['REGISTERED 1']);
+    eve.send('DE-REGISTER 2 tom', A);
+    await expect.poll(() => tom.got.map((g) => g.text)).toEqual(['DE-REGISTER 2 tom']);
+    // A retransmission from the stranger finds no user and no recorded answer: silence.
+    eve.send('DE-REGISTER 2 tom', A);
+    tom.send('DE-REGISTER 3 tom', A);
+    await expect.poll(() => sys.pair.a.server.counters.requests).toBe(4);
+    expect(eve.got).toEqual([]);
+  });
+
+  it('answers ECHO with the same line, from the serving server only', async () => {
+    const [A] = sys.servers;
+    const tom = await probe(sys.servers);
+    probes.push(tom);
+    tom.sendBoth('ECHO 7 tom are  you there?');
+    tom.sendBoth('ECHO 8 tom');
+    await expect.poll(() => tom.got).toEqual([
+      { text: 'ECHO 7 tom are  you there?', from: A.port },
+      { text: 'ECHO 8 tom', from: A.port },
+    ]);
+    expect(sys.pair.b.server.counters.replies).toBe(0);
   });
 });

@@ -136,8 +136,8 @@ describe('pickleDialect round trips', () => {
 });
 
 describe('pickleDialect: fitting seed 000\'s recvfrom(1024)', () => {
-  const retrieved = (texts: StoredText[], name = 'alice'): RetrievedReply =>
-    ({ type: 'RETRIEVED', rq: 4294967295, name, texts, more: false });
+  const retrieved = (texts: StoredText[], name = 'alice', more = false): RetrievedReply =>
+    ({ type: 'RETRIEVED', rq: 4294967295, name, texts, more });
   const posts = (buf: Buffer) => (readPickle(buf) as { POSTS: { TEXT: string }[] }).POSTS;
 
   it('fitRetrieved gives the longest prefix that encodes within 1024 bytes', () => {
@@ -149,10 +149,11 @@ describe('pickleDialect: fitting seed 000\'s recvfrom(1024)', () => {
       const k = pickleDialect.fitRetrieved(retrieved(texts, who));
       expect(k).toBeGreaterThanOrEqual(1);
       expect(k).toBeLessThanOrEqual(texts.length);
-      const [buf] = pickleDialect.encode(retrieved(texts.slice(0, k), who));
+      // Sized for the MORE flag, which the answer carries when texts remain.
+      const [buf] = pickleDialect.encode(retrieved(texts.slice(0, k), who, true));
       expect(buf!.length).toBeLessThanOrEqual(LIMITS.maxPickleReply);
       if (k < texts.length) {
-        expect(() => pickleDialect.encode(retrieved(texts.slice(0, k + 1), who))).toThrow(ProtocolError);
+        expect(() => pickleDialect.encode(retrieved(texts.slice(0, k + 1), who, true))).toThrow(ProtocolError);
       }
     }), { numRuns: 300 });
   });
@@ -162,14 +163,14 @@ describe('pickleDialect: fitting seed 000\'s recvfrom(1024)', () => {
     const k = pickleDialect.fitRetrieved(retrieved(texts));
     expect(k).toBeGreaterThan(5);
     expect(k).toBeLessThan(100);
-    expect(pickleDialect.encode(retrieved(texts.slice(0, k)))[0]!.length).toBeLessThanOrEqual(1024);
-    const err = caught(() => pickleDialect.encode(retrieved(texts.slice(0, k + 1))));
+    expect(pickleDialect.encode(retrieved(texts.slice(0, k), 'alice', true))[0]!.length).toBeLessThanOrEqual(1024);
+    const err = caught(() => pickleDialect.encode(retrieved(texts.slice(0, k + 1), 'alice', true)));
     expect(err.code).toBe('RSS_TOO_LARGE');
     expect(pickleDialect.fitRetrieved(retrieved([]))).toBe(0);
   });
 
   it('sends a single text that cannot fit alone cut and marked, so the server always makes progress', () => {
-    const long = 'é'.repeat(450); // LIMITS.maxTextBytes
+    const long = 'é'.repeat(450); // 900 bytes: a text stored when the limit was higher
     const big = text(1, long, 'f'.repeat(32), 's'.repeat(32));
     expect(pickleDialect.fitRetrieved(retrieved([big, text(2, 'next')], 'a'.repeat(32)))).toBe(1);
     const [buf] = pickleDialect.encode(retrieved([big], 'a'.repeat(32)));
@@ -200,5 +201,34 @@ describe('pickleDialect: fitting seed 000\'s recvfrom(1024)', () => {
     const [buf] = pickleDialect.encode(retrieved([big]));
     const [loaded] = python({ loads: [buf!] }).loads as { POSTS: { TEXT: string }[] }[];
     expect(loaded!.POSTS[0]!.TEXT).toBe(posts(buf!)[0]!.TEXT);
+  });
+
+  describe('a text a PUBLISH accepts reaches a pickle client whole', () => {
+    const longest = { name: 'n'.repeat(32), subject: 's'.repeat(32), rq: 4294967295 };
+    // Worst cases per byte: ASCII, and characters of 2, 3 and 4 UTF-8 bytes (pickle carries UTF-8 as is).
+    const bodies = ['x', 'é', '€', '🎉'].map((ch) => ch.repeat(Math.floor(LIMITS.maxTextBytes / Buffer.byteLength(ch))));
+
+    it('as the one post of a RETRIEVE-SUCCESS that says MORE, and echoed in PUBLISH-SUCCESS', () => {
+      const sent: Buffer[] = [];
+      for (const body of bodies) {
+        const t = text(1, body, longest.name, longest.subject);
+        const reply = retrieved([t, text(2, 'next')], longest.name, true);
+        expect(pickleDialect.fitRetrieved(reply)).toBe(1);
+        const [ret] = pickleDialect.encode({ ...reply, texts: [t] });
+        const [pub] = pickleDialect.encode({ type: 'PUBLISHED', rq: longest.rq, name: longest.name, subject: longest.subject, text: body, seq: 1 });
+        for (const b of [ret!, pub!]) expect(b.length).toBeLessThanOrEqual(LIMITS.maxPickleReply);
+        expect(readPickle(ret!)).toEqual({ TYPE: 'RETRIEVE-SUCCESS', 'RQ#': longest.rq, NAME: longest.name, POSTS: [{ NAME: longest.name, SUBJECT: longest.subject, TEXT: body }], MORE: true });
+        expect((readPickle(pub!) as { TEXT: string }).TEXT).toBe(body);
+        sent.push(ret!, pub!);
+      }
+      if (!hasPython) return;
+      const loaded = python({ loads: sent }).loads as { TEXT?: string; POSTS?: { TEXT: string }[] }[];
+      expect(loaded.map((d) => d.TEXT ?? d.POSTS![0]!.TEXT)).toEqual(bodies.flatMap((b) => [b, b]));
+    });
+
+    it('a RETRIEVE-SUCCESS says MORE only when owed texts did not fit', () => {
+      expect(readPickle(pickleDialect.encode(retrieved([text(1, 'a')], 'alice', false))[0]!)).not.toHaveProperty('MORE');
+      expect(readPickle(pickleDialect.encode(retrieved([text(1, 'a')], 'alice', true))[0]!)).toHaveProperty('MORE', true);
+    });
   });
 });

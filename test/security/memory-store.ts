@@ -5,7 +5,7 @@
  * through a real RssServer without a database, and compare snapshots.
  */
 import type { ServerTag } from '../../src/protocol/messages';
-import type { InboxDoc, LeaseDoc, RequestDoc, TextDoc, UserDoc } from '../../src/store/documents';
+import type { ContactDoc, InboxDoc, LeaseDoc, RequestDoc, TextDoc, UserDoc } from '../../src/store/documents';
 import type { Store } from '../../src/store/store';
 
 const copy = <T>(v: T): T => structuredClone(v);
@@ -16,6 +16,7 @@ export class MemoryStore {
   inbox = new Set<string>();
   requests = new Map<string, RequestDoc>();
   lease: LeaseDoc | null = null;
+  contacts = new Map<string, ContactDoc>();
 
   /** Typed as the real Store for the server's constructor. */
   asStore(): Store {
@@ -138,5 +139,31 @@ export class MemoryStore {
 
   async recentReplies(since: number): Promise<RequestDoc[]> {
     return [...this.requests.values()].filter((r) => r.at >= since).map(copy);
+  }
+
+  async saveContact(c: ContactDoc): Promise<void> {
+    this.contacts.set(c._id, copy(c));
+  }
+
+  async removeContact(id: string): Promise<void> {
+    this.contacts.delete(id);
+  }
+
+  async loadContacts(since: number, limit: number): Promise<ContactDoc[]> {
+    return [...this.contacts.values()].filter((c) => c.at >= since).sort((a, b) => b.at - a.at).slice(0, limit).map(copy);
+  }
+
+  async purgeContacts(before: number): Promise<number> {
+    let n = 0;
+    for (const [id, c] of this.contacts) if (c.at < before && this.contacts.delete(id)) n++;
+    return n;
+  }
+
+  async countUsers(): Promise<number> {
+    return this.users.size;
+  }
+
+  async storeId(): Promise<string> {
+    return 'memory-store-id-0123';
   }
 }

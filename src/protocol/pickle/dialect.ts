@@ -12,18 +12,21 @@
  *   END-CONNECTION-OK, WHO-*, STATUS-REPORT encode to [] (nothing is sent;
  *   the client sees silence, as from a server that does not serve).
  * - Fields seed 000 has no key for are dropped: `reason` of the denials other
- *   than REGISTER-DENIED, `seq`, `more`, `tag`/`epoch` of CHANGE-SERVER.
+ *   than REGISTER-DENIED, `seq`, `tag`/`epoch` of CHANGE-SERVER.
  * - UPDATE-DENIED without host/port sends IP "" and PORT 0 (seed 000 always
  *   reads the four keys).
- * - Every reply fits seed 000's recvfrom(1024): an echoed TEXT (PUBLISH-*)
- *   is cut and marked "..."; a SUBJECT-LIST keeps the whole subjects that fit.
+ * - Every reply fits seed 000's recvfrom(1024). A text a PUBLISH may carry
+ *   (LIMITS.maxTextBytes) always fits whole, echoed in PUBLISH-* or as the
+ *   one post of a RETRIEVE-SUCCESS, with the longest names and subject.
+ *   Only what no PUBLISH accepts today is cut and marked "..." (a denial's
+ *   echo of an over-long text, or a text stored when the limit was higher);
+ *   a SUBJECT-LIST keeps the whole subjects that fit.
  * - RETRIEVED: fitRetrieved returns the prefix of texts that fits, but at
- *   least 1 when there is a text, so the server always makes progress; a
- *   RETRIEVED whose single text cannot fit even alone (a text near
- *   LIMITS.maxTextBytes plus long names) is sent with that TEXT cut and
- *   marked "...". A RETRIEVED of two or more texts that does not fit throws
- *   RSS_TOO_LARGE: the server must call fitRetrieved first, and encode never
- *   drops texts the server would then count as seen.
+ *   least 1 when there is a text, so the server always makes progress; the
+ *   reply says `MORE: True` when texts that did not fit remain owed. A
+ *   RETRIEVED of two or more texts that does not fit throws RSS_TOO_LARGE:
+ *   the server must call fitRetrieved first, and encode never drops texts
+ *   the server would then count as seen.
  */
 import { ProtocolError, type PartialRequest } from '../../errors';
 import type { Dialect } from '../dialect';
@@ -115,8 +118,13 @@ function post(t: StoredText): PickleInput {
   return { NAME: t.from, SUBJECT: t.subject, TEXT: t.text };
 }
 
-function retrieveSuccess(reply: RetrievedReply, texts: readonly StoredText[]): PickleInput {
-  return { TYPE: 'RETRIEVE-SUCCESS', 'RQ#': reply.rq, NAME: reply.name, POSTS: texts.map(post) };
+/**
+ * `MORE: True` when texts remain owed that did not fit (a key existing
+ * clients do not read, so they are unaffected; the texts come with the next
+ * RETRIEVE-TEXTS).
+ */
+function retrieveSuccess(reply: RetrievedReply, texts: readonly StoredText[], more = reply.more): PickleInput {
+  return { TYPE: 'RETRIEVE-SUCCESS', 'RQ#': reply.rq, NAME: reply.name, POSTS: texts.map(post), ...(more ? { MORE: true } : {}) };
 }
 
 function retrieved(reply: RetrievedReply): PickleInput {
@@ -161,6 +169,7 @@ function seedDict(msg: Reply | Push): PickleInput | undefined {
     case 'WHO-DENIED':
     case 'STATUS-REPORT':
     case 'DENIED':
+    case 'ECHOED': // a canonical text liveness check
     case 'MESSAGE':
     case 'CHALLENGE': // native only: seed 000 cannot answer it
       return undefined;
@@ -187,7 +196,8 @@ function fitRetrieved(reply: RetrievedReply): number {
   const n = reply.texts.length;
   let k = 0;
   // Each post costs at least ~50 bytes, so this stops after a few dozen small size computations.
-  while (k < n && fitsReply(retrieveSuccess(reply, reply.texts.slice(0, k + 1)))) k++;
+  // Sized with MORE: whether texts remain is known only once the answer is packed.
+  while (k < n && fitsReply(retrieveSuccess(reply, reply.texts.slice(0, k + 1), true))) k++;
   return n === 0 ? 0 : Math.max(1, k);
 }
 

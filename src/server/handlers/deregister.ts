@@ -1,7 +1,11 @@
 import type { Handler } from '../context';
 import { refusal } from './access';
 
-/** DE-REGISTER: removes the user and everything about it; pushes to it end. */
+/**
+ * DE-REGISTER: removes the user and everything about it; pushes to it end.
+ * A canonical text client's confirmation goes to the user's own address
+ * only, whatever the request's source: it never reflects to a stranger.
+ */
 export const deregister: Handler<'DE-REGISTER'> = async (ctx, req) => {
   const { core } = ctx;
   const user = core.directory.get(req.name);
@@ -12,5 +16,6 @@ export const deregister: Handler<'DE-REGISTER'> = async (ctx, req) => {
   core.directory.delete(req.name);
   core.delivery.forget(req.name);
   core.guard.forgetUser(req.name);
+  if (ctx.dialect === 'text' && user) ctx.replyTo = user;
   return [{ type: 'DE-REGISTERED', rq: req.rq, name: req.name }];
 };

@@ -6,7 +6,7 @@ import { deregister } from './deregister';
 import { publish } from './publish';
 import { register } from './register';
 import { retrieve } from './retrieve';
-import { ack, endConnection, initialization } from './small';
+import { ack, echo, endConnection, initialization } from './small';
 import { subjects } from './subjects';
 import { update } from './update';
 import { who } from './who';
@@ -26,4 +26,5 @@ export const HANDLERS: { readonly [T in HandledType]: Handler<T> } & { readonly 
   'END-CONNECTION': endConnection,
   WHO: who,
   'CHALLENGE-RESPONSE': challengeResponse,
+  ECHO: echo,
 };

@@ -13,3 +13,6 @@ export const initialization: Handler<'INITIALIZATION'> = async (ctx) => [{ type:
 
 /** END-CONNECTION (seed 000): the client quits; nothing to undo (its user stays registered). */
 export const endConnection: Handler<'END-CONNECTION'> = async (_ctx, req) => [{ type: 'END-CONNECTION-OK', rq: req.rq }];
+
+/** ECHO (canonical text): a liveness check, answered by the serving server with the same line. Changes nothing. */
+export const echo: Handler<'ECHO'> = async (_ctx, req) => [{ type: 'ECHOED', rq: req.rq, name: req.name, text: req.text }];
