@@ -14,6 +14,7 @@ import { switchable, type SwitchableTransport } from '../transport/switchable';
 import type { Logger } from '../util/log';
 import type { RoleTiming } from '../server/role';
 import { newPeerSecret, type SecurityOptions } from '../server/guard';
+import type { StoreCheckOptions } from '../server/store-check';
 
 /** What one server and a pair are both set up with. */
 interface CommonSetup {
@@ -27,6 +28,8 @@ interface CommonSetup {
   presenceWindow?: number;
   /** How long replies are kept for retransmissions (ms). */
   replyLifetime?: number;
+  /** How often each server checks that the other uses the same store. */
+  storeCheck?: Partial<StoreCheckOptions>;
 }
 
 export interface ServerSetup extends CommonSetup {
@@ -85,6 +88,7 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
     storeLabel: storeLabel(setup.mongoUri, setup.dbName),
     ...(setup.presenceWindow !== undefined ? { presenceWindow: setup.presenceWindow } : {}),
     ...(setup.replyLifetime !== undefined ? { replyLifetime: setup.replyLifetime } : {}),
+    ...(setup.storeCheck ? { storeCheck: setup.storeCheck } : {}),
   });
   server.start();
   return {
@@ -198,6 +202,7 @@ function pick(s: PairSetup): Partial<ServerSetup> {
   if (s.roleTiming) out.roleTiming = s.roleTiming;
   if (s.presenceWindow !== undefined) out.presenceWindow = s.presenceWindow;
   if (s.replyLifetime !== undefined) out.replyLifetime = s.replyLifetime;
+  if (s.storeCheck) out.storeCheck = s.storeCheck;
   return out;
 }
 

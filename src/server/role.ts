@@ -41,7 +41,7 @@ export function defaultRoleTiming(): RoleTiming {
 
 export type RoleState = 'standby' | 'serving';
 export type ServingReason = 'initial' | 'handoff' | 'failover' | 'resume';
-export type StandbyReason = 'start' | 'handed-over' | 'lost' | 'fenced' | 'stopped';
+export type StandbyReason = 'start' | 'handed-over' | 'lost' | 'fenced' | 'stopped' | 'store-mismatch';
 
 export interface RoleEvents {
   serving: [{ epoch: number; reason: ServingReason }];
@@ -98,10 +98,10 @@ export class Role extends EventEmitter<RoleEvents> {
     this.schedule(0);
   }
 
-  stop(): void {
+  stop(reason: StandbyReason = 'stopped'): void {
     this.running = false;
     this.timer?.cancel();
-    if (this.state === 'serving') this.toStandby('stopped');
+    if (this.state === 'serving') this.toStandby(reason);
   }
 
   /** Check the lease now (the peer said it handed over). */
@@ -193,6 +193,8 @@ export class Role extends EventEmitter<RoleEvents> {
   }
 
   private toServing(lease: LeaseDoc, reason: ServingReason, now: number): void {
+    // A lease check that was in flight when the role stopped does not start serving.
+    if (!this.running) return;
     this.state = 'serving';
     this.epoch = lease.epoch;
     this.lastRenewal = now;

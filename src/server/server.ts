@@ -32,6 +32,7 @@ import { Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, otherTag, type RoleTiming, type ServingReason, type StandbyReason } from './role';
 import { LegacyContacts, defaultContactOptions, type ContactOptions } from './legacy-contacts';
 import { tellEveryoneToSwitch, type SwitchTold } from './change-server';
+import { StoreCheck, defaultStoreCheckOptions, mismatchText, type StoreCheckOptions, type StoreMismatch } from './store-check';
 
 export interface ServerOptions {
   tag: ServerTag;
@@ -65,6 +66,8 @@ export interface ServerOptions {
   storeLabel?: string;
   /** The legacy clients known by address, told at every CHANGE-SERVER (defaults: defaultContactOptions()). */
   contacts?: Partial<ContactOptions>;
+  /** How often to check that the other server uses the same store (defaults: defaultStoreCheckOptions()). */
+  storeCheck?: Partial<StoreCheckOptions>;
 }
 
 export interface ServerEvents {
@@ -72,6 +75,8 @@ export interface ServerEvents {
   standby: [{ tag: ServerTag; epoch: number; reason: StandbyReason }];
   /** `users`: registered users told to switch; `others`: legacy clients told that no registered user lives at. */
   handoff: [{ from: ServerTag; to: ServerTag; epoch: number; users: number; others: number }];
+  /** The other server uses another store: this one refuses to serve (`message` says why), or may serve again (undefined). */
+  'store-mismatch': [{ message: string } | undefined];
 }
 
 /** A CHALLENGE is re-sent to one address at most this often per user. */
@@ -92,6 +97,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   /** Legacy clients heard at an address, registered or not: each is told every CHANGE-SERVER. */
   readonly contacts: LegacyContacts;
   private readonly outbox: Outbox;
+  private readonly storeCheck: StoreCheck;
+  private closed = false;
   private readonly rates: RateSampler;
   private readonly statusGate: StatusGate;
   /** When the current serving period ends (server clock), while serving. */
@@ -178,6 +185,15 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       deliveryPolicy,
       this.log,
     );
+    this.storeCheck = new StoreCheck(
+      opts.tag,
+      () => this.peer,
+      (msg, to) => this.transport.send(encodeNative(msg), to),
+      this.clock,
+      { ...defaultStoreCheckOptions(), ...opts.storeCheck },
+      (m) => this.onStoreMismatch(m),
+      this.log,
+    );
     this.role.on('serving', (e) => void this.onServing(e.epoch, e.reason));
     this.role.on('standby', (e) => this.onStandby(e.epoch, e.reason));
     this.transport.onDatagram((bytes, from) => this.onDatagram(bytes, from));
@@ -187,10 +203,13 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   start(): void {
     this.role.start();
     this.rates.start();
+    this.storeCheck.start(this.store.storeId());
   }
 
   /** Stop serving and release the socket (the lease expires by itself, as after a crash). */
   async close(): Promise<void> {
+    this.closed = true;
+    this.storeCheck.stop();
     this.periodTimer?.cancel();
     this.purgeTimer?.cancel();
     this.rates.stop();
@@ -278,7 +297,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     const rates = this.rates.perSecond();
     return {
       tag: this.tag,
-      role: serving ? 'serving' : 'standby',
+      role: serving ? 'serving' : this.storeCheck.mismatch ? 'refusing' : 'standby',
+      ...(this.storeCheck.mismatch ? { refusing: mismatchText(this.storeCheck.mismatch, this.opts.storeLabel) } : {}),
       epoch: serving ? this.role.epoch : Math.max(this.role.epoch, this.role.lastSeenEpoch),
       ...(left !== undefined ? { timeLeftMs: Math.round(left), timeLeftOf: serving ? 'period' : 'lease' } : {}),
       requestsPerSecond: rates.requests,
@@ -436,6 +456,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       return this.onUndecodable(err, 'native', from);
     }
     const msg = frame.message;
+    if (msg.type === 'STORE-CHECK') return this.storeCheck.onCheck(msg, from);
+    if (msg.type === 'STORE-CHECK-REPLY') return this.storeCheck.onReply(msg, from);
     if (msg.type === 'TAKEOVER') {
       // Only the other server, proving the peer secret, may hurry a lease check (the lease decides anyway).
       if (msg.from === otherTag(this.tag) && this.guard.verifyPeer(frame)) this.role.poke();
@@ -473,6 +495,25 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       const key = this.statusGate.key;
       this.outbox.sendTo([encodeNative({ type: 'STATUS-REPORT', rq, status }, ctrOf(frame), key)], from);
     });
+  }
+
+  /**
+   * The other server names another store: stop taking part in the lease
+   * (and so serving) until it names ours again or goes silent. Said at error
+   * level: two stores would give users two disjoint systems.
+   */
+  private onStoreMismatch(m: StoreMismatch | undefined): void {
+    if (this.closed) return;
+    if (m) {
+      const message = mismatchText(m, this.opts.storeLabel);
+      this.log.error({ peer: formatAddress(m.peer), ours: m.ours, theirs: m.theirs }, message);
+      this.role.stop('store-mismatch');
+      this.emit('store-mismatch', { message });
+    } else {
+      this.log.info({}, 'the other server no longer names another store: taking part in the lease again');
+      this.role.start();
+      this.emit('store-mismatch', undefined);
+    }
   }
 
   private onUndecodable(err: unknown, dialect: DialectName, from: Address): void {
