@@ -325,7 +325,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
    */
   async statusReport(): Promise<Record<string, unknown>> {
     const s = this.status();
-    const [texts, users] = await Promise.allSettled([this.store.countTexts(), this.store.countUsers()]);
+    // Each started inside a promise: a store that throws at once still yields a report.
+    const [texts, users] = await Promise.allSettled([Promise.resolve().then(() => this.store.countTexts()), Promise.resolve().then(() => this.store.countUsers())]);
     if (texts.status === 'fulfilled') s.texts = texts.value;
     if (users.status === 'fulfilled') s.users = users.value;
     else if (!this.serving) delete s.users;

@@ -148,16 +148,8 @@ export class Store {
    * at random, in `control` (both servers share the store, so both read the
    * same one).
    */
-  async peerSecret(): Promise<string> {
-    const control = this.db.collection<{ _id: string; secret: string }>('control');
-    try {
-      await control.insertOne({ _id: 'peer-secret', secret: randomBytes(32).toString('base64url') });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-    }
-    const doc = await control.findOne({ _id: 'peer-secret' });
-    if (!doc) throw new StorageError('peer secret missing from the store');
-    return doc.secret;
+  peerSecret(): Promise<string> {
+    return this.randomOnce('peer-secret', 'secret', 32, 'peer secret');
   }
 
   /**
@@ -165,16 +157,21 @@ export class Store {
    * servers of a pair compare theirs to find out whether they really share
    * one store.
    */
-  async storeId(): Promise<string> {
-    const control = this.db.collection<{ _id: string; id: string }>('control');
+  storeId(): Promise<string> {
+    return this.randomOnce('store-id', 'id', 16, 'store id');
+  }
+
+  /** The random value (`bytes` bytes, base64url) in `control` document `_id`, field `field`: created by the first to ask. */
+  private async randomOnce(_id: string, field: string, bytes: number, what: string): Promise<string> {
+    const control = this.db.collection<{ _id: string } & Record<string, unknown>>('control');
     try {
-      await control.insertOne({ _id: 'store-id', id: randomBytes(16).toString('base64url') });
+      await control.insertOne({ _id, [field]: randomBytes(bytes).toString('base64url') });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
-    const doc = await control.findOne({ _id: 'store-id' });
-    if (!doc) throw new StorageError('store id missing from the store');
-    return doc.id;
+    const value = (await control.findOne({ _id }))?.[field];
+    if (typeof value !== 'string') throw new StorageError(`${what} missing from the store`);
+    return value;
   }
 
   // ---- users --------------------------------------------------------------
