@@ -156,7 +156,7 @@ class Demo {
   private watch(s: RssServer): void {
     const { paint } = this.screen;
     s.on('handoff', (e) =>
-      this.screen.event(paint.cyan(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users told to switch`)),
+      this.screen.event(paint.cyan(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users${e.others > 0 ? ` and ${e.others} other client${e.others === 1 ? '' : 's'}` : ''} told to switch`)),
     );
     s.on('serving', (e) => {
       const line = `${e.tag} serving (epoch ${e.epoch}): ${SERVING_REASON[e.reason] ?? e.reason}`;

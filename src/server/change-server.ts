@@ -9,8 +9,8 @@
  * A legacy address is told once per change, however many names live there:
  * pickle clients flip between the two servers on every CHANGE-SERVER
  * without reading its address, so a second one would send them back.
- * An address that has not proved it receives gets it only within its
- * anti-amplification budget.
+ * Every datagram to an address that has not proved it receives (every
+ * legacy one) is charged to its anti-amplification budget (paths.ts).
  */
 import type { Push } from '../protocol/messages';
 import type { ContactDoc, UserDoc } from '../store/documents';
@@ -22,10 +22,8 @@ export type ChangeServer = Extract<Push, { type: 'CHANGE-SERVER' }>;
 export interface SwitchSender {
   /** To a registered user, in its dialect (false when not sent: unvalidated address, no key, ...). */
   toUser(user: UserDoc, msg: ChangeServer): boolean;
-  /** To a legacy client's address, without limit when `validated`, else within its budget. */
-  toAddress(at: Address, dialect: 'text' | 'pickle', msg: ChangeServer, validated: boolean): boolean;
-  /** Whether this server has seen the address prove it receives. */
-  isValidated(at: Address): boolean;
+  /** To a legacy client's address, within its budget. */
+  toAddress(at: Address, dialect: 'text' | 'pickle', msg: ChangeServer): boolean;
 }
 
 export interface SwitchTold {
@@ -56,7 +54,7 @@ export function tellEveryoneToSwitch(
   }
   // Then the clients heard at an address not told yet (users whose address is not validated included).
   for (const c of contacts) {
-    if (toldLegacy.has(c._id) || !send.toAddress(c, c.dialect, msg, c.validated || send.isValidated(c))) continue;
+    if (toldLegacy.has(c._id) || !send.toAddress(c, c.dialect, msg)) continue;
     toldLegacy.add(c._id);
     if (!legacyUsers.has(c._id)) told.others++;
   }

@@ -8,10 +8,9 @@
  *
  * Bounded (the least recently heard go first) and expiring (a client not
  * heard from for `ttl` is forgotten). Both servers note what they receive,
- * serving or not; the serving one also writes it to the store (a new
- * address, a newly validated one, or every `rewriteAfter`), and a server
- * that starts serving reads the store, so whichever server tells the users
- * next knows the same clients.
+ * serving or not, and write it to the store (a new address, or every
+ * `rewriteAfter`); a server that starts serving reads the store, so
+ * whichever server tells the users next knows the same clients.
  */
 import type { ContactDoc } from '../store/documents';
 import { addressKey, type Address } from '../transport/types';
@@ -41,7 +40,6 @@ interface Entry {
   doc: ContactDoc;
   /** When it was last written to the store (undefined: never, or the write failed). */
   storedAt?: number;
-  storedValidated?: boolean;
 }
 
 export class LegacyContacts {
@@ -65,20 +63,18 @@ export class LegacyContacts {
     return this.entries.size;
   }
 
-  /** A request in `dialect` came from `at`; `persist`: this server serves, so the store learns it too. */
-  heard(at: Address, dialect: 'text' | 'pickle', validated: boolean, persist: boolean): void {
+  /** A request in `dialect` came from `at`. */
+  heard(at: Address, dialect: 'text' | 'pickle'): void {
     const id = addressKey(at);
     const now = this.now();
     const before = this.entries.peek(id);
     this.endedAt.delete(id);
-    const doc: ContactDoc = { _id: id, host: at.host, port: at.port, dialect, at: now, validated: validated || (before?.doc.validated ?? false) };
-    const entry: Entry = { doc, ...(before?.storedAt !== undefined ? { storedAt: before.storedAt, storedValidated: before.storedValidated ?? false } : {}) };
+    const doc: ContactDoc = { _id: id, host: at.host, port: at.port, dialect, at: now };
+    const entry: Entry = { doc, ...(before?.storedAt !== undefined ? { storedAt: before.storedAt } : {}) };
     this.entries.set(id, entry);
-    if (!persist) return;
     const stale = entry.storedAt === undefined || now - entry.storedAt >= this.opts.rewriteAfter;
-    if (!stale && entry.storedValidated === doc.validated && before?.doc.dialect === dialect) return;
+    if (!stale && before?.doc.dialect === dialect) return;
     entry.storedAt = now;
-    entry.storedValidated = doc.validated;
     this.write(id, () => this.store.saveContact(doc), () => {
       // Written again at the next request from it; meanwhile this server still knows it.
       delete entry.storedAt;
@@ -116,11 +112,8 @@ export class LegacyContacts {
     for (const d of docs) {
       if ((this.endedAt.peek(d._id) ?? -Infinity) >= d.at) continue;
       const mine = this.entries.peek(d._id);
-      if (mine && mine.doc.at >= d.at) {
-        if (d.validated) mine.doc.validated = true;
-        continue;
-      }
-      this.entries.set(d._id, { doc: { ...d, validated: d.validated || (mine?.doc.validated ?? false) }, storedAt: d.at, storedValidated: d.validated });
+      if (mine && mine.doc.at >= d.at) continue;
+      this.entries.set(d._id, { doc: d, storedAt: d.at });
     }
   }
 

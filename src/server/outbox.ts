@@ -68,27 +68,21 @@ export class Outbox {
     return datagrams.length;
   }
 
-  /** Send datagrams to `user`'s own address: without limit once it is validated (addrOk), else within its budget. */
+  /** Send a legacy user's answer to its own address (not the request's source), within that address's budget. */
   sendToUser(user: UserDoc, datagrams: Buffer[]): void {
-    const at = { host: user.host, port: user.port };
-    for (const b of datagrams) {
-      if (user.addrOk !== true && !this.guard.paths.allow(at, b.length)) return;
-      this.transport.send(b, at);
-      this.counters.replies++;
-    }
+    this.sendTo(datagrams, { host: user.host, port: user.port });
   }
 
   /**
-   * Push `msg` to a legacy client at `at` that is no registered user (an
-   * announced or recently active address), in its dialect: without limit
-   * when the address was validated, else within its budget. False when
-   * nothing was sent.
+   * Push `msg` to a legacy client at `at` (an announced or recently active
+   * address, registered or not), in its dialect, within the address's
+   * budget. False when nothing was sent.
    */
-  pushToAddress(at: Address, dialect: 'text' | 'pickle', msg: Push, validated: boolean): boolean {
+  pushToAddress(at: Address, dialect: 'text' | 'pickle', msg: Push): boolean {
     const encoded = this.dialects[dialect]?.encode(msg) ?? [];
     if (encoded.length === 0) return false;
     for (const b of encoded) {
-      if (!validated && !this.guard.paths.allow(at, b.length)) return false;
+      if (!this.guard.paths.allow(at, b.length)) return false;
       this.transport.send(b, at);
     }
     return true;

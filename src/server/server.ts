@@ -139,7 +139,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       dialects: opts.dialects,
       legacyHeard: (req, dialect, from) => {
         if (req.type === 'END-CONNECTION') this.contacts.ended(from);
-        else this.contacts.heard(from, dialect, this.guard.paths.isValidated(from), this.serving);
+        else this.contacts.heard(from, dialect);
       },
     });
     const deliveryPolicy = { ...defaultDeliveryPolicy(), ...opts.delivery };
@@ -338,8 +338,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private tellEveryoneToSwitch(server: Address, tag: ServerTag, epoch: number): SwitchTold {
     return tellEveryoneToSwitch({ type: 'CHANGE-SERVER', host: server.host, port: server.port, tag, epoch }, this.directory.all(), this.contacts.current(), {
       toUser: (u, msg) => this.push(u, msg),
-      toAddress: (at, dialect, msg, validated) => this.outbox.pushToAddress(at, dialect, msg, validated),
-      isValidated: (at) => this.guard.paths.isValidated(at),
+      toAddress: (at, dialect, msg) => this.outbox.pushToAddress(at, dialect, msg),
     });
   }
 

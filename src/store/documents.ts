@@ -70,8 +70,6 @@ export interface ContactDoc {
   dialect: 'text' | 'pickle';
   /** Last heard from, ms since the epoch (the entry expires some time after). */
   at: number;
-  /** A second datagram came from the address (as for a legacy user's addrOk): no budget applies to it. */
-  validated: boolean;
 }
 
 /** `control` `_id: 'lease'`: who serves, under which epoch. */

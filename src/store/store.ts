@@ -382,9 +382,10 @@ export class Store {
 
   // ---- legacy clients heard at an address ------------------------------------------
 
+  /** Store what one server knows of a contact (both servers write: the latest time heard wins). */
   async saveContact(contact: ContactDoc): Promise<void> {
-    const { _id, ...rest } = contact;
-    await this.contacts.updateOne({ _id }, { $set: rest }, { upsert: true });
+    const { _id, host, port, dialect, at } = contact;
+    await this.contacts.updateOne({ _id }, { $set: { host, port, dialect }, $max: { at } }, { upsert: true });
   }
 
   async removeContact(id: string): Promise<void> {

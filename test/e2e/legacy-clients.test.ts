@@ -115,6 +115,21 @@ describe('CHANGE-SERVER reaches every legacy client that announced itself', () =
     expect(pam.got.filter((d) => d.TYPE === 'CHANGE-SERVER')).toHaveLength(3);
   });
 
+  it('an announced client that stays silent is told at every one of many handoffs (within the budget of an unproven address)', async () => {
+    const sys = await system();
+    const [A, B] = sys.servers;
+    const idle = await PickleClient.open(sys.servers);
+    idle.toBoth({ TYPE: 'INITIALIZATION', MESSAGE: 'New Client!' });
+    await idle.next();
+    // Both servers must have heard it before the first handoff.
+    await expect.poll(() => sys.pair.b.server.contacts.size).toBe(1);
+    for (let i = 0; i < 6; i++) {
+      await handoff(sys, i % 2 === 0 ? 'a' : 'b');
+      expect(await idle.next()).toEqual({ TYPE: 'CHANGE-SERVER', IP: '127.0.0.1', PORT: (i % 2 === 0 ? B : A).port });
+    }
+    expect(idle.current).toEqual(A);
+  });
+
   it('a pickle client that registers after a handoff, de-registers and registers again stays in step', async () => {
     const sys = await system();
     const [A, B] = sys.servers;
@@ -170,18 +185,21 @@ describe('CHANGE-SERVER reaches every legacy client that announced itself', () =
   });
 
   it('an address that never proved it receives is told only within its anti-amplification budget', async () => {
-    const sys = await system();
+    // No allowance: only what the address sent buys what goes back to it.
+    const sys = await system({ security: { allowance: { burst: 0, perSecond: 0 } } });
     const [A] = sys.servers;
     const spoofed = await rawPeer();
     peers.push(spoofed);
     // One small datagram (as a spoofer could send in a victim's name) buys three times its size, no more.
-    const init = pk({ TYPE: 'INITIALIZATION' });
+    const init = pk({ TYPE: 'INITIALIZATION', MESSAGE: 'New Client!' });
     spoofed.send(init, A);
     await expect.poll(() => spoofed.inbox.length).toBe(1);
     for (let i = 0; i < 6; i++) await handoff(sys, i % 2 === 0 ? 'a' : 'b');
     const fromA = spoofed.inbox.filter((g) => g.from.port === A.port).reduce((n, g) => n + g.bytes.length, 0);
     expect(fromA).toBeLessThanOrEqual(3 * init.length);
-    expect(spoofed.inbox.length).toBeLessThan(4);
+    // INITIALIZATION-SUCCESS and one CHANGE-SERVER from A; B, which it never wrote to, sends it nothing.
+    expect(spoofed.inbox.map((g) => [g.from.port, unpk(g.bytes).TYPE])).toEqual([[A.port, 'INITIALIZATION-SUCCESS'], [A.port, 'CHANGE-SERVER']]);
+    expect(sys.pair.a.server.status().amplificationDrops).toBeGreaterThan(0);
   });
 });
 

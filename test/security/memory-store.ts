@@ -142,7 +142,8 @@ export class MemoryStore {
   }
 
   async saveContact(c: ContactDoc): Promise<void> {
-    this.contacts.set(c._id, copy(c));
+    const old = this.contacts.get(c._id);
+    this.contacts.set(c._id, { ...copy(c), at: Math.max(c.at, old?.at ?? 0) });
   }
 
   async removeContact(id: string): Promise<void> {
