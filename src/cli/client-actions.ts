@@ -3,16 +3,14 @@
  * print it, and return the exit code (0 accepted, 1 denied, 2 usage error or
  * no answer). Callable in-process, so tests need no child process.
  */
-import { RssClient } from '../client/client';
-import { MAX_RETRANSMIT, MAX_WAIT_MS } from '../client/retry';
+import { EXCHANGE_LIFETIME_MS, formatAddress, policyForDeadline, resolveServers, RssClient, type Address } from '../client';
+import { queryStatus, servingStatus } from '../client/status';
 import { DeniedError, RssError, TimeoutError } from '../errors';
 import type { MessageOf } from '../protocol/messages';
-import { logged } from '../transport/logging';
-import { formatAddress, type Address } from '../transport/types';
-import { openUdp } from '../transport/udp';
 import type { Logger } from '../util/log';
 import { FileKeyRing, keyScope, loadClientId } from './client-identity';
 import { Printer, type CliIo } from './client-output';
+import { formatStatusTable } from './status';
 
 /** Exit codes of the client command. */
 export const EXIT = { ok: 0, denied: 1, usage: 2 } as const;
@@ -32,23 +30,17 @@ export interface ConnectOptions {
 
 /** Open a client for a command run. */
 export async function openClient(conn: ConnectOptions): Promise<RssClient> {
-  // With a logger, the client's socket is wrapped so the log shows what the client itself sent and received.
-  let transport;
-  if (conn.logger) {
-    const v6 = conn.servers[0].host.includes(':');
-    const socket = await openUdp({ host: conn.bind?.host ?? (v6 ? '::' : '0.0.0.0'), port: conn.bind?.port ?? 0 });
-    transport = logged(socket, conn.logger.child({ component: 'client-udp' }));
-  }
+  // Resolved first: the identity file names the pair by its addresses, however --servers spelled them.
+  const servers = await resolveServers(conn.servers, (conn.bind?.host ?? conn.servers[0].host).includes(':') ? 6 : 4);
   return RssClient.open({
-    ...(transport ? { transport } : {}),
+    // With a logger, the log shows what the client itself sent and received.
+    ...(conn.logger ? { logger: conn.logger } : {}),
     // loadClientId creates the file, so the key ring reads an existing one.
-    ...(conn.identityFile ? { cid: await loadClientId(conn.identityFile), keys: new FileKeyRing(conn.identityFile, keyScope(conn.servers)) } : {}),
-    servers: conn.servers,
+    ...(conn.identityFile ? { cid: await loadClientId(conn.identityFile), keys: new FileKeyRing(conn.identityFile, keyScope(servers)) } : {}),
+    servers,
     ...(conn.bind ? { bind: conn.bind } : {}),
-    // A longer --timeout keeps retransmitting (at the capped wait) until it runs out.
-    ...(conn.timeoutMs
-      ? { policy: { exchangeLifetimeMs: conn.timeoutMs, maxRetransmit: Math.max(MAX_RETRANSMIT, Math.ceil(conn.timeoutMs / MAX_WAIT_MS) + 3) } }
-      : {}),
+    // The call gives up when --timeout (default 10 s) has run out, not earlier.
+    policy: policyForDeadline(conn.timeoutMs ?? EXCHANGE_LIFETIME_MS),
   });
 }
 
@@ -59,10 +51,11 @@ export function report(err: unknown, printer: Printer): number {
     return EXIT.denied;
   }
   if (err instanceof TimeoutError) {
-    printer.problem('no answer from the servers (are they running, and is --servers right?)');
+    // The request went out: it may have been carried out and only the answer lost.
+    printer.problem(`${err.message}: the outcome is unknown (the servers may have carried it out). Are they running, and is --servers right?`, err.code);
     return EXIT.usage;
   }
-  printer.problem(err instanceof RssError ? err.message : String((err as Error)?.message ?? err));
+  printer.problem(err instanceof RssError ? err.message : String((err as Error)?.message ?? err), err instanceof RssError ? err.code : undefined);
   return EXIT.usage;
 }
 
@@ -73,6 +66,9 @@ export async function oneShot(conn: ConnectOptions, io: CliIo, op: (c: RssClient
   try {
     client = await openClient(conn);
     await op(client, printer);
+    // A register/update that named this socket is followed by the server's CHALLENGE: answer it before exiting,
+    // so the address is proven and later commands and listeners are not held up by a challenge to a dead socket.
+    await client.challengesAnswered();
     return EXIT.ok;
   } catch (err) {
     return report(err, printer);
@@ -108,7 +104,14 @@ export function printWho(p: Printer, r: MessageOf<'WHO-LIST'>, sayNone: boolean)
   else for (const u of r.users) p.info(`${u.name} ${u.online ? 'online' : 'offline'}`);
 }
 
-export const printStatus = (p: Printer, r: MessageOf<'STATUS-REPORT'>) => p.result(r, JSON.stringify(r.status, null, 2));
+/** The serving server's figures (both servers' when neither says it serves), as the operator's table. */
+export async function printStatus(p: Printer, servers: readonly [Address, Address], timeoutMs: number): Promise<void> {
+  const results = await queryStatus(servers, { timeoutMs, untilServing: true });
+  const serving = servingStatus(results);
+  if (!results.some((r) => r.status)) throw new RssError('RSS_TIMEOUT', `no server answered STATUS within ${timeoutMs} ms (are they running, and is --servers right?)`);
+  if (p.json) p.result(serving ? { type: 'STATUS-REPORT', status: serving.status } : { type: 'STATUS-REPORT', servers: results }, '');
+  else p.info(formatStatusTable(serving ? [serving] : results).trimEnd());
+}
 
 export const runRegister = (conn: ConnectOptions, io: CliIo, name: string, at?: Address) =>
   oneShot(conn, io, async (c, p) => printRegistered(p, await c.register(name, at), name));
@@ -131,7 +134,8 @@ export const runRetrieve = (conn: ConnectOptions, io: CliIo, name: string, last?
 export const runWho = (conn: ConnectOptions, io: CliIo, name: string) =>
   oneShot(conn, io, async (c, p) => printWho(p, await c.who(name), false));
 
-export const runStatus = (conn: ConnectOptions, io: CliIo) => oneShot(conn, io, async (c, p) => printStatus(p, await c.status()));
+export const runStatus = (conn: ConnectOptions, io: CliIo) =>
+  oneShot(conn, io, (c, p) => printStatus(p, c.servers, conn.timeoutMs ?? EXCHANGE_LIFETIME_MS));
 
 /**
  * Keep a socket for `name`: point the user's address at it (UPDATE), fetch

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { checkName, checkSubjects, LIMITS } from '../protocol/limits';
-import type { Address } from '../transport/types';
+import type { Address } from '../client';
 
 /** "host:port" or "[v6]:port" → Address. `allowPortZero` for a bind address. */
 export function parseHostPort(text: string, allowPortZero = false): Address {
@@ -69,6 +69,7 @@ export function parseSubject(text: string): string {
 /** The words of a text, joined by single spaces, within the wire limit. */
 export function joinText(words: readonly string[]): string {
   const text = words.join(' ');
+  if (text.trim() === '') throw new InvalidArgumentError('the text is empty: write something to publish');
   const bytes = Buffer.byteLength(text);
   if (bytes > LIMITS.maxTextBytes) throw new InvalidArgumentError(`the text has ${bytes} bytes; at most ${LIMITS.maxTextBytes} fit`);
   return text;
@@ -79,11 +80,5 @@ export function parseLast(text: string): number {
   if (!/^\d+$/.test(text.trim()) || n < 1 || n > LIMITS.maxRetrieveLast) {
     throw new InvalidArgumentError(`"${text}" is not a number 1-${LIMITS.maxRetrieveLast}`);
   }
-  return n;
-}
-
-export function parseTimeout(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || n < 1 || n > 600_000) throw new InvalidArgumentError(`"${text}" is not a number of ms 1-600000`);
   return n;
 }

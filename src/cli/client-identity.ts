@@ -7,14 +7,16 @@
  * those users (as with an SSH private key).
  *
  *   {"cid": "...", "keys": {"127.0.0.1:5001,127.0.0.1:5002": {"bob": "<base64url>"}}}
+ *
+ * The pair is named by its resolved addresses in sorted order, so
+ * `localhost:P1,localhost:P2` and B before A reach the same keys.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { checkClientId, newClientId } from '../client/identity';
-import type { KeyRing } from '../client/keys';
+import { isIP } from 'node:net';
+import { checkClientId, newClientId, pairScope, type Address, type KeyRing } from '../client';
 import { InvalidArgumentError } from '../errors';
-import { formatAddress, type Address } from '../transport/types';
 
 /** Where the identity lives by default: the rss data folder of env-paths. */
 export async function defaultIdentityFile(): Promise<string> {
@@ -57,9 +59,22 @@ interface IdentityDoc {
   keys?: Record<string, Record<string, string>>;
 }
 
-/** The scope of the keys: the server pair as given on the command line. */
+/** The scope of the keys: the server pair, resolved (the caller resolves host names), however it was written. */
 export function keyScope(servers: readonly [Address, Address]): string {
-  return `${formatAddress(servers[0])},${formatAddress(servers[1])}`;
+  return pairScope(servers);
+}
+
+/**
+ * The scope a key group of the file belongs to: earlier versions filed keys
+ * under the pair as written (B before A, other spellings of an IP address);
+ * those are read as the pair they name. Undefined for a group named by host
+ * names, which cannot be resolved here.
+ */
+function scopeOfGroup(text: string): string | undefined {
+  const parts = text.split(',').map((p) => /^\[([^\]]+)\]:(\d+)$/.exec(p) ?? /^([^:]+):(\d+)$/.exec(p));
+  if (parts.length !== 2 || parts.some((m) => !m || isIP(m[1]!) === 0)) return undefined;
+  const [a, b] = parts.map((m) => ({ host: m![1]!, port: Number(m![2]) }));
+  return pairScope([a!, b!]);
 }
 
 /** How often a missing key makes the ring re-read the file (another process may have registered the name). */
@@ -100,7 +115,8 @@ export class FileKeyRing implements KeyRing {
     const keys = this.mapOf(doc);
     f(keys);
     this.keys = keys;
-    const all = { ...(doc.keys ?? {}) };
+    // The pair's groups under older spellings are merged into this one (mapOf read them all).
+    const all = Object.fromEntries(Object.entries(doc.keys ?? {}).filter(([group]) => scopeOfGroup(group) !== this.scope));
     all[this.scope] = Object.fromEntries([...keys].map(([n, k]) => [n, k.toString('base64url')]));
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify({ ...doc, keys: all })}\n`, { mode: 0o600 });
@@ -115,10 +131,21 @@ export class FileKeyRing implements KeyRing {
     }
   }
 
+  names(): string[] {
+    this.keys = this.read();
+    this.readAt = Date.now();
+    return [...this.keys.keys()];
+  }
+
   private mapOf(doc: IdentityDoc): Map<string, Buffer> {
-    const scoped = doc.keys?.[this.scope] ?? {};
     const m = new Map<string, Buffer>();
-    for (const [name, k] of Object.entries(scoped)) if (typeof k === 'string') m.set(name, Buffer.from(k, 'base64url'));
+    // The canonical group last: its keys win over an older spelling's.
+    const groups = Object.entries(doc.keys ?? {})
+      .filter(([group]) => group !== this.scope && scopeOfGroup(group) === this.scope)
+      .concat([[this.scope, doc.keys?.[this.scope] ?? {}]]);
+    for (const [, scoped] of groups) {
+      for (const [name, k] of Object.entries(scoped ?? {})) if (typeof k === 'string') m.set(name, Buffer.from(k, 'base64url'));
+    }
     return m;
   }
 

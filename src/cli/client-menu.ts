@@ -7,7 +7,8 @@
  */
 import { createInterface, clearLine, cursorTo, type Interface } from 'node:readline';
 import { InvalidArgumentError as UsageError } from 'commander';
-import type { RssClient } from '../client/client';
+import { EXCHANGE_LIFETIME_MS, type RssClient } from '../client';
+import type { RssError } from '../errors';
 import {
   EXIT, openClient, printDeregistered, printPublished, printRegistered, printRetrieved, printStatus, printSubjects,
   printUpdated, printWho, report, type ConnectOptions,
@@ -28,13 +29,21 @@ class LineReader {
   private ended = false;
   /** True while the menu waits for the user to type (pushed texts must then redraw the prompt). */
   waiting = false;
+  /** True while a request is in flight (set by the menu around its calls). */
+  busy = false;
+  /** Lines a person typed while a request was in flight: dropped, never the answer to a prompt not yet shown. */
+  ignored = 0;
 
-  constructor(readonly rl: Interface, private readonly interactive: boolean) {
+  constructor(readonly rl: Interface, private readonly interactive: boolean, private readonly output: NodeJS.WritableStream) {
     rl.on('line', (line) => {
       if (this.waiter) this.take(line);
+      // A script's lines are its answers in order; a person's keys typed ahead answer no prompt.
+      else if (this.interactive && this.busy) this.ignored++;
       else this.lines.push(line);
     });
     rl.on('close', () => {
+      // Ctrl-D / Ctrl-C leave the cursor after the prompt: end that line so the shell's prompt starts on its own.
+      if (this.interactive && !this.ended) this.output.write('\n');
       this.ended = true;
       this.take(undefined);
     });
@@ -74,7 +83,7 @@ export async function runMenu(conn: ConnectOptions, io: CliIo): Promise<number> 
   }
   const terminal = Boolean(io.stdin.isTTY && io.stdout.isTTY);
   const rl = createInterface({ input: io.stdin, output: io.stdout, terminal });
-  const reader = new LineReader(rl, Boolean(io.stdin.isTTY));
+  const reader = new LineReader(rl, Boolean(io.stdin.isTTY), io.stdout);
   const print = printer.writeLine;
   // Pushed texts go above the prompt: clear the prompt line, print, redraw prompt and typed text.
   printer.writeLine = (line) => {
@@ -88,19 +97,20 @@ export async function runMenu(conn: ConnectOptions, io: CliIo): Promise<number> 
     }
   };
   client.on('message', (t) => printer.text(t));
-  let lastName = '';
+  // The default name: the last one the servers accepted (never one they just refused).
+  const names = { last: '' };
   const need = async (prompt: string): Promise<string> => {
     const line = await reader.ask(prompt);
     if (line === undefined) throw new EndOfInput();
     return line;
   };
   const askName = async (): Promise<string> => {
-    const line = await need(lastName ? `name [${lastName}]: ` : 'name: ');
-    lastName = parseName(line === '' ? lastName : line);
-    return lastName;
+    const line = await need(names.last ? `name [${names.last}]: ` : 'name: ');
+    return parseName(line === '' ? names.last : line);
   };
   // Quiet when driven by a script: the menu and prompts are for a person at a terminal.
   if (io.stdin.isTTY) print(MENU);
+  void announce(client, printer, names, Boolean(io.stdin.isTTY));
   try {
     for (;;) {
       const choice = await reader.ask('choice (? for the menu)> ');
@@ -111,7 +121,16 @@ export async function runMenu(conn: ConnectOptions, io: CliIo): Promise<number> 
       }
       if (choice === '') continue;
       try {
-        await operate(choice, client, printer, askName, need);
+        const inFlight = <T>(request: Promise<T>): Promise<T> => {
+          reader.busy = true;
+          return request.finally(() => (reader.busy = false));
+        };
+        const name = await operate(choice, client, printer, { askName, need, inFlight }, conn.timeoutMs ?? EXCHANGE_LIFETIME_MS);
+        if (name !== undefined) names.last = name;
+        if (reader.ignored > 0) {
+          printer.info(`(ignored ${reader.ignored} line${reader.ignored === 1 ? '' : 's'} typed while the request was in flight)`);
+          reader.ignored = 0;
+        }
       } catch (err) {
         if (err instanceof EndOfInput) break;
         if (err instanceof UsageError) printer.problem(err.message);
@@ -125,61 +144,86 @@ export async function runMenu(conn: ConnectOptions, io: CliIo): Promise<number> 
   }
 }
 
+/**
+ * Point the users this client acts for (the names it holds keys for) at
+ * this menu's socket, as `listen` does, so a restarted menu gets their
+ * pushes. Runs beside the menu: a person need not wait for it.
+ */
+async function announce(client: RssClient, p: Printer, names: { last: string }, person: boolean): Promise<void> {
+  const announced: string[] = [];
+  await Promise.all(client.knownUsers().map(async (name) => {
+    try {
+      await client.update(name);
+      await client.listen(name);
+      announced.push(name);
+    } catch (err) {
+      if ((err as RssError).code === 'RSS_CLOSED') return;
+      p.problem(`texts for ${name} will not come here: ${(err as Error).message}`);
+    }
+  }));
+  if (announced.length === 0) return;
+  if (announced.length === 1 && names.last === '') names.last = announced[0]!;
+  if (person) p.info(`texts for ${announced.sort().join(', ')} come here`);
+}
+
+/** Run one menu choice; returns the name the servers accepted a request for, if any. */
 async function operate(
   choice: string,
   client: RssClient,
   p: Printer,
-  askName: () => Promise<string>,
-  need: (prompt: string) => Promise<string>,
-): Promise<void> {
+  ask: { askName: () => Promise<string>; need: (prompt: string) => Promise<string>; inFlight: <T>(r: Promise<T>) => Promise<T> },
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const { askName, need, inFlight } = ask;
   switch (choice) {
     case '1': {
       const name = await askName();
-      printRegistered(p, await client.register(name), name);
+      printRegistered(p, await inFlight(client.register(name)), name);
       // Texts for this user now come to this socket: show them as they arrive.
-      await client.listen(name);
-      return;
+      await inFlight(client.listen(name));
+      return name;
     }
     case '2': {
       const name = await askName();
-      printDeregistered(p, await client.deregister(name), name);
-      return;
+      printDeregistered(p, await inFlight(client.deregister(name)), name);
+      return undefined;
     }
     case '3': {
       const name = await askName();
       const line = await need('new address HOST:PORT [this client]: ');
-      printUpdated(p, await client.update(name, line === '' ? client.reachableAt : parseHostPort(line)), name);
-      return;
+      printUpdated(p, await inFlight(client.update(name, line === '' ? client.reachableAt : parseHostPort(line))), name);
+      return name;
     }
     case '4': {
       const name = await askName();
       const list = parseSubjects(await need('subjects, comma separated: '));
-      printSubjects(p, await client.subjects(name, list), name);
-      return;
+      printSubjects(p, await inFlight(client.subjects(name, list)), name);
+      return name;
     }
     case '5': {
       const name = await askName();
       const subject = parseSubject(await need('subject: '));
       const text = joinText([await need('text: ')]);
-      printPublished(p, await client.publish(name, subject, text), subject);
-      return;
+      printPublished(p, await inFlight(client.publish(name, subject, text)), subject);
+      return name;
     }
     case '6': {
       const name = await askName();
       const line = await need('how many recent texts [all unseen]: ');
       // The menu always says when there is nothing (the one-shot command only on a terminal).
-      printRetrieved(p, await client.retrieve(name, line === '' ? {} : { last: parseLast(line) }), true);
-      return;
+      printRetrieved(p, await inFlight(client.retrieve(name, line === '' ? {} : { last: parseLast(line) })), true);
+      return name;
     }
     case '7': {
       const name = await askName();
-      printWho(p, await client.who(name), true);
-      return;
+      printWho(p, await inFlight(client.who(name)), true);
+      return name;
     }
     case '8':
-      printStatus(p, await client.status());
-      return;
+      await inFlight(printStatus(p, client.servers, timeoutMs));
+      return undefined;
     default:
       p.problem(`"${choice}" is not a menu choice`);
+      return undefined;
   }
 }

@@ -25,6 +25,19 @@ export function colorFor(stream: { isTTY?: boolean }, env: Record<string, string
   return new Chalk({ level: off ? 0 : 1 });
 }
 
+/**
+ * A text as it may be shown on a line: control characters (C0, DEL, C1:
+ * newlines, ANSI and OSC escape sequences) written as escapes, so a text
+ * can neither fake another line nor drive the reader's terminal. The text
+ * itself is unchanged in the store and in --json.
+ */
+export function showControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 /** Writes results, texts and problems in the chosen format. */
 export class Printer {
   private readonly out: ChalkInstance;
@@ -51,7 +64,7 @@ export class Printer {
   /** A text as `[subject] from: text`. */
   text(t: StoredText | ReceivedText): void {
     if (this.json) this.writeLine(JSON.stringify({ type: 'TEXT', ...t }));
-    else this.writeLine(`${this.out.cyan(`[${t.subject}]`)} ${this.out.bold(t.from)}: ${t.text}`);
+    else this.writeLine(`${this.out.cyan(`[${t.subject}]`)} ${this.out.bold(t.from)}: ${showControls(t.text)}`);
   }
 
   /** A denial: the reason on stderr (and the reply on stdout with --json). */
@@ -60,8 +73,9 @@ export class Printer {
     this.io.stderr.write(`${this.err.red('denied:')} ${err.message}\n`);
   }
 
-  /** A problem that is not the server's answer (timeout, usage). */
-  problem(message: string): void {
+  /** A problem that is not the server's answer (timeout, usage); with --json also as a JSON line on stdout. */
+  problem(message: string, code?: string): void {
+    if (this.json) this.writeLine(JSON.stringify({ ok: false, error: message, ...(code ? { code } : {}) }));
     this.io.stderr.write(`${this.err.red('error:')} ${message}\n`);
   }
 }

@@ -4,12 +4,13 @@
  * server accepted, 1 when it denied, 2 on a usage error or no answer.
  */
 import { InvalidArgumentError as UsageError, type Command } from 'commander';
-import type { Address } from '../transport/types';
+import type { Address } from '../client';
+import { parseDuration } from './args';
 import {
   EXIT, runDeregister, runListen, runPublish, runRegister, runRetrieve, runStatus, runSubjects, runUpdate, runWho,
   type ConnectOptions,
 } from './client-actions';
-import { joinText, parseBind, parseHostPort, parseLast, parseName, parseServers, parseSubject, parseSubjects, parseTimeout } from './client-args';
+import { joinText, parseBind, parseHostPort, parseLast, parseName, parseServers, parseSubject, parseSubjects } from './client-args';
 import { defaultIdentityFile } from './client-identity';
 import { runMenu } from './client-menu';
 import { createLogger, LOG_LEVELS } from './logger';
@@ -29,7 +30,7 @@ export interface ClientCommandDeps {
 }
 
 interface ClientOptions {
-  servers: [Address, Address];
+  servers?: [Address, Address];
   bind?: Address;
   json?: boolean;
   timeout?: number;
@@ -50,6 +51,18 @@ function signalStop(): AbortSignal {
   return ac.signal;
 }
 
+/** --timeout: a duration (a bare number is refused: "10" could mean seconds or ms). */
+function parseTimeout(v: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(v);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (ms > 600_000) throw new UsageError(`"${v}" is longer than the longest timeout, 10m`);
+  return ms;
+}
+
 function parseLogLevel(v: string): string {
   if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new UsageError(`invalid log level "${v}" (${LOG_LEVELS.join(', ')})`);
   return v;
@@ -66,24 +79,43 @@ export function registerClientCommand(program: Command, deps: ClientCommandDeps 
   const client = program
     .command('client')
     .description('talk to the rss servers: an interactive menu, or one operation (see the commands below)')
-    .requiredOption('--servers <A,B>', 'servers A and B as HOST:PORT,HOST:PORT', parseServers)
+    // Checked when an operation runs (not by commander), so `rss client help publish` needs no servers.
+    .option('--servers <A,B>', 'servers A and B as HOST:PORT,HOST:PORT (required)', parseServers)
     .option('--bind <HOST:PORT>', 'local address of the client socket (default: any address, a free port)', parseBind)
     .option('--json', 'print one JSON object per result or text line')
-    .option('--timeout <ms>', 'give up when no server answered within this time (default 10000)', parseTimeout)
+    .option('--timeout <duration>', 'give up when no server answered within this time (e.g. 3s, 500ms; default 10s)', parseTimeout)
     .option('--identity <file>', 'file keeping this client\'s id: users belong to the client that registered them (default: in the rss data folder)')
     .option('--log-level <level>', 'trace, debug (every datagram), info, warn, error or silent', parseLogLevel, 'silent')
     .option('--log-file <path>', 'write logs to this file (JSON lines) instead of stderr')
     .addHelpText('after', '\nExit codes: 0 accepted, 1 denied by the server (reason on stderr), 2 usage error or no answer.')
-    .action(async (_opts: ClientOptions, cmd: Command) => done(await runMenu(await conn(cmd), io)));
+    // A word that names no sub-command reaches this action (rather than commander's "too many arguments").
+    .allowExcessArguments()
+    .action(async (_opts: ClientOptions, cmd: Command) => {
+      const word = cmd.args[0];
+      // `rss client help publish`: the sub-command's help, no servers needed.
+      if (word === 'help') {
+        const topic = cmd.args[1];
+        const target = topic === undefined ? client : client.commands.find((c) => c.name() === topic || c.aliases().includes(topic));
+        if (target) target.help();
+      }
+      // A word that is none of the sub-commands lands here.
+      if (word !== undefined) {
+        const known = client.commands.map((c) => c.name()).join(', ');
+        const what = word === 'help' ? `no client command "${cmd.args[1]}" to explain` : `unknown client command "${word}"`;
+        return cmd.error(`error: ${what} (commands: ${known}; rss client --help)`, { exitCode: EXIT.usage });
+      }
+      done(await runMenu(await conn(cmd), io));
+    });
 
   /** Options of `client` as seen from any sub-command (they may come before or after its name). */
   const conn = async (cmd: Command): Promise<ConnectOptions> => {
     const o = cmd.optsWithGlobals<ClientOptions>();
+    if (!o.servers) cmd.error("error: required option '--servers <A,B>' not specified", { exitCode: EXIT.usage });
     // No logger at all unless asked for: the one-shot commands stay as fast as they were.
     const logger = o.logLevel !== 'silent' || o.logFile ? await createLogger(o.logLevel, o.logFile) : undefined;
     return {
       ...(logger ? { logger } : {}),
-      servers: o.servers,
+      servers: o.servers!,
       ...(o.bind ? { bind: o.bind } : {}),
       json: Boolean(o.json),
       ...(o.timeout ? { timeoutMs: o.timeout } : {}),
@@ -122,7 +154,9 @@ export function registerClientCommand(program: Command, deps: ClientCommandDeps 
       try {
         text = joinText(words);
       } catch (err) {
-        return cmd.error(`error: ${(err as Error).message}`, { exitCode: EXIT.usage });
+        // The command was right, the text is not: one line saying why, not the whole help.
+        io.stderr.write(`error: ${(err as Error).message}\n`);
+        return exit(EXIT.usage);
       }
       done(await runPublish(await conn(cmd), io, name, subject, text));
     });

@@ -7,14 +7,14 @@
  * start A|B, chaos SPEC|off, users, help, quit.
  */
 import { clearLine, createInterface, cursorTo } from 'node:readline';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { EngineChoice } from '../app/database';
 import type { StartedPair } from '../app/pair';
 import { InvalidArgumentError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
 import type { RssServer } from '../server/server';
 import type { UserDoc } from '../store/documents';
-import { parseDuration, parsePort } from './args';
+import { durationText, parsePeriod, parsePort } from './args';
 import { createLogger } from './logger';
 import { parseSecret } from './server';
 import { fail, onShutdown } from './run';
@@ -39,7 +39,7 @@ export function registerDemoCommand(program: Command): void {
     .description('run the database, server A and server B in one process on 127.0.0.1')
     .option('--port-a <n>', 'UDP port of server A (0 picks a free one)', parsePort, 0)
     .option('--port-b <n>', 'UDP port of server B (0 picks a free one)', parsePort, 0)
-    .option('--period <duration>', 'serving period before each handoff (e.g. 3s, 500ms, 2m)', parseDuration, 120_000)
+    .addOption(new Option('--period <duration>', 'serving period before each handoff (e.g. 3s, 2m; at least the 1.5s lease)').argParser(parsePeriod).default(120_000, '2m'))
     .option('--engine <kind>', 'auto, embedded or mongod', parseEngine, 'auto')
     .option('--mongo <uri>', 'use this MongoDB instead of starting one')
     .option('--chaos <spec>', 'inject faults into both servers\' datagrams (e.g. drop=0.1,dup=0.05,reorder=0.1,seed=1)')
@@ -92,7 +92,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const ms = Math.round(performance.now() - started);
   process.stdout.write(
     `rss demo ready in ${ms} ms: A ${a.host}:${a.port}, B ${b.host}:${b.port}, serving ${serving}; ` +
-      `store ${db.kind}; period ${o.period} ms${o.chaos ? `; chaos ${o.chaos}` : ''}` +
+      `store ${db.kind}; period ${durationText(o.period)}${o.chaos ? `; chaos ${o.chaos}` : ''}` +
       `${o.requireAuth ? '; legacy registrations refused' : ''}${o.peerSecret ? '; peer secret set' : ''}\n` +
       `  try: rss client --servers ${a.host}:${a.port},${b.host}:${b.port}\n`,
   );

@@ -13,19 +13,17 @@ const program = new Command()
   .name('rss')
   .description('Register and Share System: publish short texts on subjects over UDP, served by a pair of servers that take turns')
   .version(RSS_VERSION, '-V, --version')
-  .showHelpAfterError()
-  .configureOutput({ outputError: (str, write) => write(str) });
+  // One hint line after an error, not the whole help: the error line says what was wrong.
+  .showHelpAfterError('(add --help for usage)')
+  .configureOutput({ outputError: (str, write) => write(str) })
+  // Usage errors exit 2; --help and --version exit 0. Set before the commands are added: they inherit it.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 registerDemoCommand(program);
 registerServerCommand(program);
 registerClientCommand(program);
 registerStatusCommand(program);
 registerEngineCommand(program);
-
-program.exitOverride((err) => {
-  // Usage errors exit 2; --help and --version exit 0.
-  process.exit(err.exitCode === 0 ? 0 : 2);
-});
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`rss: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,9 +1,9 @@
 /** `rss server`: one server of the pair, for real deployments. */
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { ServerTag } from '../protocol/messages';
-import type { Address } from '../transport/types';
-import { parseDuration, parseHostPort, parsePort, parseRole } from './args';
+import type { Address } from '../client';
+import { parseHostPort, parsePeriod, parsePort, parseRole } from './args';
 import { createLogger } from './logger';
 import { fail, onShutdown } from './run';
 import { InvalidArgumentError } from '../errors';
@@ -38,7 +38,7 @@ export function registerServerCommand(program: Command): void {
     .requiredOption('--peer <host:port>', 'UDP address of the other server', parseHostPort)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--mongo <uri>', 'MongoDB URI shared with the other server (default: an embedded engine with a data folder)')
-    .option('--period <duration>', 'serving period before handing over (e.g. 30s, 2m)', parseDuration, 120_000)
+    .addOption(new Option('--period <duration>', 'serving period before handing over (e.g. 30s, 2m; at least the 1.5s lease)').argParser(parsePeriod).default(120_000, '2m'))
     .option('--data-dir <dir>', 'data folder of the embedded engine when --mongo is not given')
     .option('--chaos <spec>', 'inject faults into this server\'s datagrams (e.g. drop=0.1,dup=0.05,seed=1)')
     .option('--peer-secret <secret>', 'secret shared with the other server: authenticates TAKEOVER and wraps user keys (default: a random one kept in the store)', parseSecret)

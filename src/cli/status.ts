@@ -4,17 +4,12 @@
  * stored, request and push rates, retransmissions, duplicates, uptime and
  * store. A native STATUS request goes to both servers at once (the standby
  * answers too), retransmitted until each answers or the timeout ends.
- * Exit 0 when at least one server answered, 2 otherwise.
- *
- * Servers answer STATUS only to requests carrying the peer secret, or from
- * loopback when none is configured: the secret goes into exactly one
- * function, `statusRequest`, which builds the datagram.
+ * Exit 0 when at least one server answered, 2 otherwise. The query itself
+ * is client/status.ts.
  */
 import { Option, type Command } from 'commander';
-import type { Message } from '../protocol/messages';
-import { deriveServerKey } from '../protocol/auth';
-import { decodeNative, encodeNativePadded, verifyNativeMac, type NativeEnvelope } from '../protocol/native';
-import { formatAddress, type Address } from '../transport/types';
+import { formatAddress, type Address } from '../client';
+import { queryStatus, type ServerStatus } from '../client/status';
 import { parseDuration } from './args';
 import { parseServers } from './client-args';
 import type { CliIo } from './client-output';
@@ -32,98 +27,6 @@ export interface StatusCommandOptions {
   peerSecret?: string;
   /** Give up on a server that has not answered after this long, ms. */
   timeout: number;
-}
-
-/** What one server said (or why it said nothing). */
-export interface ServerStatus {
-  tag: 'A' | 'B';
-  address: Address;
-  /** The STATUS-REPORT's fields, when the server answered. */
-  status?: Record<string, unknown>;
-  /** Why there is no status: no answer, or the server's refusal. */
-  error?: string;
-}
-
-/** The HMAC key of a peer secret: the peer key both servers derive from it (as for TAKEOVER). */
-export function peerKey(secret: string): Buffer {
-  return deriveServerKey(secret, 'rss peer mac');
-}
-
-/**
- * The STATUS request datagram (native dialect). With `peerSecret` it carries
- * an HMAC-SHA256 trailer keyed by the secret (protocol/native.ts), which is
- * what the servers check before answering anyone but loopback.
- */
-export function statusRequest(rq: number, envelope: NativeEnvelope, peerSecret?: string): Buffer {
-  // Padded: a server sends an address it has not validated at most 3× what it received from it.
-  return encodeNativePadded({ type: 'STATUS', rq }, envelope, peerSecret ? peerKey(peerSecret) : undefined);
-}
-
-/** Retransmission of the STATUS request: first wait, doubling, capped. */
-const FIRST_WAIT_MS = 250;
-const MAX_WAIT_MS = 1000;
-
-/** Ask both servers for their status at once; resolves when both answered or `timeoutMs` passed. */
-export async function queryStatus(
-  servers: [Address, Address],
-  opts: { timeoutMs: number; peerSecret?: string },
-): Promise<ServerStatus[]> {
-  const { openUdp } = await import('../transport/udp');
-  const { ClientIdentity } = await import('../client/identity');
-  const v6 = servers[0].host.includes(':');
-  const socket = await openUdp({ host: v6 ? '::' : '0.0.0.0', port: 0 });
-  const identity = new ClientIdentity();
-  const results: ServerStatus[] = servers.map((address, i) => ({ tag: i === 0 ? 'A' : 'B', address }));
-  const key = opts.peerSecret ? peerKey(opts.peerSecret) : undefined;
-  const isReport = (m: Message) => m.type === 'STATUS-REPORT';
-  const byRq = new Map<number, { result: ServerStatus; wait: number; timer?: NodeJS.Timeout }>();
-  try {
-    await new Promise<void>((resolve) => {
-      const finish = () => {
-        for (const p of byRq.values()) clearTimeout(p.timer);
-        clearTimeout(deadline);
-        resolve();
-      };
-      const settle = (rq: number, fill: (r: ServerStatus) => void) => {
-        const p = byRq.get(rq);
-        if (!p || p.result.status || p.result.error) return;
-        fill(p.result);
-        clearTimeout(p.timer);
-        if (results.every((r) => r.status || r.error)) finish();
-      };
-      socket.onDatagram((bytes) => {
-        let msg: Message;
-        try {
-          const frame = decodeNative(bytes);
-          // With the secret, only a report the servers MACed with the peer key counts (a spoofed one is dropped).
-          if (key && isReport(frame.message) && !verifyNativeMac(frame, key)) return;
-          msg = frame.message;
-        } catch {
-          return; // not for us
-        }
-        if (msg.type === 'STATUS-REPORT') settle(msg.rq, (r) => (r.status = msg.status));
-        else if (msg.type === 'DENIED') settle(msg.rq, (r) => (r.error = `refused: ${msg.reason}`));
-      });
-      const deadline = setTimeout(finish, opts.timeoutMs);
-      for (const result of results) {
-        const rq = identity.nextRq();
-        const p: { result: ServerStatus; wait: number; timer?: NodeJS.Timeout } = { result, wait: FIRST_WAIT_MS };
-        byRq.set(rq, p);
-        // Same rq, fresh ctr each time: STATUS changes nothing, and a server's replay window
-        // may refuse a repeated counter.
-        const transmit = () => {
-          socket.send(statusRequest(rq, { cid: identity.cid, ctr: identity.nextCtr() }, opts.peerSecret), result.address);
-          p.timer = setTimeout(transmit, p.wait);
-          p.wait = Math.min(p.wait * 2, MAX_WAIT_MS);
-        };
-        transmit();
-      }
-    });
-  } finally {
-    await socket.close();
-  }
-  for (const r of results) if (!r.status && !r.error) r.error = 'no answer';
-  return results;
 }
 
 /** "1h 02m", "3m 05s", "12.5s", "850ms". */
@@ -232,7 +135,7 @@ export function registerStatusCommand(program: Command): void {
     .addOption(
       new Option('--peer-secret <secret>', 'the servers\' peer secret (needed unless asking over loopback a pair that has none)').env(PEER_SECRET_ENV),
     )
-    .option('--timeout <duration>', 'give up on a server that has not answered after this long', parseDuration, 3000)
+    .addOption(new Option('--timeout <duration>', 'give up on a server that has not answered after this long').argParser(parseDuration).default(3000, '3s'))
     .addHelpText('after', '\nExit codes: 0 at least one server answered, 2 none did (or a usage error).')
     .action(async (o: StatusCommandOptions) => {
       const { processIo } = await import('./client-output');

@@ -16,7 +16,7 @@ import { InvalidArgumentError } from '../errors';
 import { LIMITS } from '../protocol/limits';
 import type { MessageOf, Push, Reply, ServerTag, StoredText } from '../protocol/messages';
 import { decodeNative, encodeNative, nativeTextSize, verifyNativeMac, type NativeFrame } from '../protocol/native';
-import type { Address, Transport } from '../transport/types';
+import { sameAddress, type Address, type Transport } from '../transport/types';
 import { openUdp } from '../transport/udp';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
@@ -24,7 +24,8 @@ import { Delivery, type ReceivedText } from './delivery';
 import { ClientIdentity } from './identity';
 import { MemoryKeyRing, type KeyRing } from './keys';
 import { Exchanges, type RequestBody } from './requests';
-import { resolveRetryPolicy, type RetryPolicy } from './retry';
+import { logged } from '../transport/logging';
+import { CHALLENGE_WAIT_MS, resolveRetryPolicy, type RetryPolicy } from './retry';
 import { ServerBook, TAG_INDEX } from './servers';
 
 export type { ReceivedText } from './delivery';
@@ -36,6 +37,7 @@ export interface RssClientOptions {
   bind?: Address;
   policy?: Partial<RetryPolicy>;
   clock?: Clock;
+  /** With a logger, every datagram of the client's own socket is logged at debug level too. */
   logger?: Logger;
   /** Use this transport instead of opening a UDP socket; the client owns it and closes it. */
   transport?: Transport;
@@ -78,6 +80,9 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   /** Pushes dropped because they were not MACed with a key this client holds. */
   private forgedPushes = 0;
   private readonly listened = new Set<string>();
+  /** Users whose address was just pointed at this socket: the server's CHALLENGE is on its way here. */
+  private readonly challengeDue = new Set<string>();
+  private challengeWaiters: (() => void)[] = [];
   private silence: TimerHandle | undefined;
   /** The most recent lease epoch known: from MACed replies and believed CHANGE-SERVERs (-1 until one). */
   private epoch = -1;
@@ -105,8 +110,12 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   /** Open a client: resolve the server names, bind the socket (unless a transport is given). */
   static async open(opts: RssClientOptions): Promise<RssClient> {
     const v6 = (opts.bind?.host ?? opts.servers[0].host).includes(':');
-    const servers = await Promise.all(opts.servers.map((s) => resolveAddress(s, v6 ? 6 : 4)));
-    const transport = opts.transport ?? (await openUdp({ host: opts.bind?.host ?? (v6 ? '::' : '0.0.0.0'), port: opts.bind?.port ?? 0 }));
+    const servers = await resolveServers(opts.servers, v6 ? 6 : 4);
+    let transport = opts.transport;
+    if (!transport) {
+      const socket = await openUdp({ host: opts.bind?.host ?? (v6 ? '::' : '0.0.0.0'), port: opts.bind?.port ?? 0 });
+      transport = opts.logger ? logged(socket, opts.logger.child({ component: 'client-udp' })) : socket;
+    }
     try {
       return new RssClient(transport, { ...opts, servers: servers as [Address, Address] });
     } catch (err) {
@@ -118,6 +127,11 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   /** This client's id in the native envelope. */
   get cid(): string {
     return this.identity.cid;
+  }
+
+  /** The users this client holds keys for: the names it acts for. */
+  knownUsers(): string[] {
+    return this.keys.names();
   }
 
   /** True when this client holds `name`'s user key (it registered the name). */
@@ -153,21 +167,51 @@ export class RssClient extends EventEmitter<RssClientEvents> {
 
   /** Register `name`, reachable at `at` (default: this client's socket). */
   async register(name: string, at: Address = this.reachableAt): Promise<MessageOf<'REGISTERED'>> {
-    return this.call<'REGISTERED'>({ type: 'REGISTER', name, host: at.host, port: at.port });
+    const r = await this.call<'REGISTERED'>({ type: 'REGISTER', name, host: at.host, port: at.port });
+    // A new native user's address must prove that it receives: the CHALLENGE comes here when it is this socket.
+    if (r.pub !== undefined && this.isThisSocket(at)) this.challengeDue.add(name);
+    return r;
   }
 
   /** Remove `name` and all its data from the system. */
   async deregister(name: string): Promise<MessageOf<'DE-REGISTERED'>> {
     const r = await this.call<'DE-REGISTERED'>({ type: 'DE-REGISTER', name });
     this.keys.delete(name);
+    this.challengeDue.delete(name);
     this.unlisten(name);
     this.delivery.forget(name);
     return r;
   }
 
   /** Tell the servers where `name` is reachable now (default: this client's socket). */
-  update(name: string, at: Address = this.reachableAt): Promise<MessageOf<'UPDATE-CONFIRMED'>> {
-    return this.call<'UPDATE-CONFIRMED'>({ type: 'UPDATE', name, host: at.host, port: at.port });
+  async update(name: string, at: Address = this.reachableAt): Promise<MessageOf<'UPDATE-CONFIRMED'>> {
+    const r = await this.call<'UPDATE-CONFIRMED'>({ type: 'UPDATE', name, host: at.host, port: at.port });
+    if (this.isThisSocket(at)) this.challengeDue.add(name);
+    return r;
+  }
+
+  /**
+   * Resolves once every CHALLENGE due to this socket (after a register or
+   * update that named it) was answered, or after `maxWaitMs`. A one-shot
+   * command awaits it before closing: an address that never answered stays
+   * unproven, and the server would keep challenging it instead of pushing.
+   */
+  challengesAnswered(maxWaitMs: number = CHALLENGE_WAIT_MS): Promise<void> {
+    if (this.challengeDue.size === 0 || this.closing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.clock.after(maxWaitMs, () => done());
+      const done = () => {
+        timer.cancel();
+        this.challengeWaiters = this.challengeWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      this.challengeWaiters.push(done);
+    });
+  }
+
+  private isThisSocket(at: Address): boolean {
+    const here = this.reachableAt;
+    return at.port === here.port && (at.host === here.host || sameAddress(at, this.localAddress));
   }
 
   /** Replace the subjects of interest of `name`. */
@@ -315,6 +359,12 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   private onChallenge(m: Extract<Push, { type: 'CHALLENGE' }>, key: Buffer, from: Address): void {
     const env = { cid: this.identity.cid, ctr: this.identity.nextCtr() };
     this.transport.send(encodeNative({ type: 'CHALLENGE-RESPONSE', name: m.to, nonce: m.nonce }, env, key), from);
+    if (this.challengeDue.delete(m.to) && this.challengeDue.size === 0) {
+      // On the next turn: the answer must leave the socket before a waiting command closes it.
+      this.clock.after(0, () => {
+        for (const w of [...this.challengeWaiters]) w();
+      });
+    }
   }
 
   private onText(m: Extract<Push, { type: 'MESSAGE' }>, user: string, key: Buffer, from: Address): void {
@@ -350,6 +400,11 @@ export class RssClient extends EventEmitter<RssClientEvents> {
     this.book.replace(TAG_INDEX[m.tag], { host: m.host, port: m.port });
     this.emit('servers-updated', this.book.all);
   }
+}
+
+/** Servers A and B with their host names resolved to addresses (IP addresses are kept as given). */
+export function resolveServers(servers: readonly [Address, Address], family: 4 | 6 = 4): Promise<[Address, Address]> {
+  return Promise.all(servers.map((s) => resolveAddress(s, family))) as Promise<[Address, Address]>;
 }
 
 async function resolveAddress(a: Address, family: 4 | 6): Promise<Address> {

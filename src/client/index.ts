@@ -1,8 +1,11 @@
 /** The public surface of the rss client library. */
-export { RssClient, type RssClientOptions, type RssClientEvents, type ServerChange, type RetrieveOptions } from './client';
+export { RssClient, resolveServers, type RssClientOptions, type RssClientEvents, type ServerChange, type RetrieveOptions } from './client';
 export type { ReceivedText } from './delivery';
 export {
   ACK_TIMEOUT_MS, ACK_RANDOM_FACTOR, MAX_RETRANSMIT, MAX_WAIT_MS, EXCHANGE_LIFETIME_MS, BOTH_AFTER_SILENT_TRIES, LISTEN_SILENCE_MS,
-  defaultRetryPolicy, retransmitWait, sendsToBoth, type RetryPolicy,
+  CHALLENGE_WAIT_MS, defaultRetryPolicy, policyForDeadline, retransmitWait, sendsToBoth, type RetryPolicy,
 } from './retry';
-export { newClientId } from './identity';
+export { checkClientId, newClientId } from './identity';
+export { pairScope } from './servers';
+export type { KeyRing } from './keys';
+export { formatAddress, type Address } from '../transport/types';

@@ -7,6 +7,8 @@ export interface KeyRing {
   get(name: string): Buffer | undefined;
   set(name: string, key: Buffer): void;
   delete(name: string): void;
+  /** The names this ring holds a key for (the users this client acts for). */
+  names(): string[];
 }
 
 /** Keys for the lifetime of one RssClient. */
@@ -23,5 +25,9 @@ export class MemoryKeyRing implements KeyRing {
 
   delete(name: string): void {
     this.keys.delete(name);
+  }
+
+  names(): string[] {
+    return [...this.keys.keys()];
   }
 }

@@ -34,6 +34,19 @@ export const BOTH_AFTER_SILENT_TRIES = 2;
  * (a lost CHANGE-SERVER leaves it talking to a silent server). */
 export const LISTEN_SILENCE_MS = 30_000;
 
+/** How long a one-shot command that just pointed a user's address at its own socket waits for the
+ * server's CHALLENGE before it exits (it comes right after the reply; the wait only bounds a lost one). */
+export const CHALLENGE_WAIT_MS = 1_000;
+
+/**
+ * The retransmission settings that make an exchange give up exactly at
+ * `deadlineMs` (a command's --timeout): enough retransmissions at the capped
+ * wait that the lifetime, not the retransmission count, ends the exchange.
+ */
+export function policyForDeadline(deadlineMs: number): Pick<RetryPolicy, 'exchangeLifetimeMs' | 'maxRetransmit'> {
+  return { exchangeLifetimeMs: deadlineMs, maxRetransmit: Math.max(MAX_RETRANSMIT, Math.ceil(deadlineMs / MAX_WAIT_MS) + 3) };
+}
+
 /** The tunable timing of one client (a fresh object per client: no shared mutable state). */
 export interface RetryPolicy {
   ackTimeoutMs: number;

@@ -4,7 +4,7 @@
  * may answer requests, push texts or redirect the client.
  */
 import type { ServerTag } from '../protocol/messages';
-import { sameAddress, type Address } from '../transport/types';
+import { formatAddress, normalHost, sameAddress, type Address } from '../transport/types';
 
 export const TAG_INDEX: Record<ServerTag, 0 | 1> = { A: 0, B: 1 };
 
@@ -59,4 +59,24 @@ export class ServerBook {
     const cur = this.current;
     return both || !cur ? this.all : [cur];
   }
+}
+
+/** One spelling of an IP address: lower case, IPv4-mapped IPv6 as IPv4, IPv6 compressed. */
+function canonicalHost(host: string): string {
+  const h = normalHost(host);
+  if (!h.includes(':')) return h;
+  try {
+    return new URL(`http://[${h}]/`).hostname.slice(1, -1);
+  } catch {
+    return h;
+  }
+}
+
+/**
+ * The name of a server pair, the same however the pair was written: resolved
+ * addresses (the caller resolves host names first), one spelling per
+ * address, in sorted order (A,B and B,A are the same pair).
+ */
+export function pairScope(servers: readonly [Address, Address]): string {
+  return servers.map((a) => formatAddress({ host: canonicalHost(a.host), port: a.port })).sort().join(',');
 }

@@ -47,7 +47,7 @@ export const SUBJECT_PATTERN = NAME_PATTERN;
 export function checkName(name: string): string | undefined {
   if (name.length === 0) return 'name is empty';
   if (name.length > LIMITS.maxNameLength) return `name longer than ${LIMITS.maxNameLength} characters`;
-  if (!NAME_PATTERN.test(name)) return 'name may hold only letters, digits, "_", "." and "-"';
+  if (!NAME_PATTERN.test(name)) return 'name may hold only ASCII letters and digits, "_", "." and "-" (starting with a letter or digit)';
   return undefined;
 }
 

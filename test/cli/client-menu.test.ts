@@ -24,7 +24,10 @@ describe('the client menu', () => {
     expect(code).toBe(0);
     expect(m.all()).toMatch(/registered alice/);
     expect(m.all()).toMatch(/^bob online$/m);
-    expect(m.all()).toMatch(/"role": "serving"/);
+    // The serving server's figures as a table (one column: the standby is not what serves the user), not raw JSON.
+    expect(m.all()).toMatch(/^role\s+serving$/m);
+    expect(m.all()).toMatch(/^users\s+2$/m);
+    expect(m.all()).not.toMatch(/standby|"role"/);
   });
 });
 

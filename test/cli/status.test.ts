@@ -6,7 +6,8 @@
 import { createSocket } from 'node:dgram';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatStatusTable, queryStatus, registerStatusCommand, runStatusCommand, statusRequest, statusRows } from '../../src/cli/status';
+import { formatDuration, formatStatusTable, registerStatusCommand, runStatusCommand, statusRows } from '../../src/cli/status';
+import { queryStatus, statusRequest } from '../../src/client/status';
 import { decodeNative, encodeNative, verifyNativeMac } from '../../src/protocol/native';
 import { deriveServerKey } from '../../src/protocol/auth';
 import { LIMITS } from '../../src/protocol/limits';

@@ -136,22 +136,29 @@ describe('rss client one-shot commands', () => {
     expect(r.err).toContain('is not JSON');
   });
 
-  it('no answer exits 2', async () => {
+  it('no answer exits 2; a request that went out unanswered has an unknown outcome, and --json says so in JSON', async () => {
     const { flag } = await servers();
-    const r = await cli(['--servers', flag, '--timeout', '150', 'status']);
+    const r = await cli(['--servers', flag, '--timeout', '150ms', 'status']);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('no answer');
+    expect(r.err).toContain('no server answered');
+    const started = Date.now();
+    const p = await cli(['--servers', flag, '--timeout', '1500ms', '--json', 'publish', 'bob', 'news', 'hi']);
+    // --timeout is honoured: the client keeps trying until it runs out, not earlier.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    expect(p.code).toBe(2);
+    expect(p.err).toMatch(/no answer to PUBLISH within 1500 ms: the outcome is unknown/);
+    expect(JSON.parse(p.out.trim())).toMatchObject({ ok: false, code: 'RSS_TIMEOUT', error: expect.stringMatching(/outcome is unknown/) });
   });
 
   it.each([
     [['register', 'bob'], /--servers/],
     [['--servers', '127.0.0.1:99999,b:1', 'register', 'bob'], /port "99999"/],
     [['--servers', 'a:1', 'register', 'bob'], /two addresses/],
-    [['--servers', 'a:1,b:2', 'register', 'bad name!'], /may hold only letters/],
+    [['--servers', 'a:1,b:2', 'register', 'bad name!'], /may hold only ASCII letters/],
     [['--servers', 'a:1,b:2', 'retrieve', 'bob', '--last', '0'], /"0" is not a number/],
     [['--servers', 'a:1,b:2', 'update', 'bob', 'nowhere'], /"nowhere" is not HOST:PORT/],
     [['--servers', 'a:1,b:2', 'publish', 'bob', 'news'], /missing required argument/],
-    [['--servers', 'a:1,b:2', 'bogus'], /too many arguments|unknown command/],
+    [['--servers', 'a:1,b:2', 'bogus'], /unknown client command "bogus"/],
   ])('usage error %j exits 2', async (args, msg) => {
     const r = await cli(args);
     expect(r.code).toBe(2);
