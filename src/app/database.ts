@@ -86,7 +86,7 @@ async function startMemoryServer(download: boolean): Promise<Database> {
     throw new RssError(
       'RSS_ENGINE_UNAVAILABLE',
       `no mongod binary on this machine and none could be ${download ? 'downloaded' : 'started'} (${why}). ` +
-        'Set MONGOMS_SYSTEM_BINARY=/path/to/mongod, or use --engine embedded (the default).',
+        'Set MONGOMS_SYSTEM_BINARY=/path/to/mongod, or use --engine embedded (or auto, the default, which uses a mongod only when one is already here).',
       { cause: err },
     );
   } finally {

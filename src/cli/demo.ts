@@ -17,6 +17,7 @@ import type { UserDoc } from '../store/documents';
 import { durationText, parsePeriod, parsePort } from './args';
 import { createLogger } from './logger';
 import { parseSecret } from './server';
+import { commandName } from './invocation';
 import { fail, onShutdown } from './run';
 
 interface DemoOptions {
@@ -94,7 +95,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
     `rss demo ready in ${ms} ms: A ${a.host}:${a.port}, B ${b.host}:${b.port}, serving ${serving}; ` +
       `store ${db.kind}; period ${durationText(o.period)}${o.chaos ? `; chaos ${o.chaos}` : ''}` +
       `${o.requireAuth ? '; legacy registrations refused' : ''}${o.peerSecret ? '; peer secret set' : ''}\n` +
-      `  try: rss client --servers ${a.host}:${a.port},${b.host}:${b.port}\n`,
+      `  try: ${commandName()} client --servers ${a.host}:${a.port},${b.host}:${b.port}\n`,
   );
   const { colorFor } = await import('./client-output');
   const screen = plainScreen(colorFor(process.stdout, process.env));
@@ -201,12 +202,16 @@ class Demo {
   }
 
   async kill(tag: ServerTag): Promise<void> {
-    if (!(await this.pair.stopServer(tag))) return this.screen.say(`${tag} is not running`);
     const other = tag === 'A' ? 'B' : 'A';
+    if (!(await this.pair.stopServer(tag))) return this.screen.say(`${tag} is not running`);
+    // What happens next depends on who serves: say that, not always "the other takes over".
     const ttl = this.server(other).role.timing.leaseTtl;
-    this.screen.event(
-      this.screen.paint.red(`${tag} killed: no handoff; ${other} takes over when the lease expires (~${(ttl / 1000).toFixed(1)} s)`),
-    );
+    const next = !this.pair.running(other)
+      ? `no server is running now (start ${tag} or start ${other})`
+      : this.server(other).serving
+        ? `${other} keeps serving`
+        : `no handoff; ${other} takes over when the lease expires (~${(ttl / 1000).toFixed(1)} s)`;
+    this.screen.event(this.screen.paint.red(`${tag} killed: ${next}`));
   }
 
   async start(tag: ServerTag): Promise<void> {

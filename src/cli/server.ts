@@ -5,6 +5,7 @@ import type { ServerTag } from '../protocol/messages';
 import type { Address } from '../client';
 import { parseHostPort, parsePeriod, parsePort, parseRole } from './args';
 import { createLogger } from './logger';
+import { commandName } from './invocation';
 import { fail, onShutdown } from './run';
 import { InvalidArgumentError } from '../errors';
 
@@ -66,7 +67,7 @@ async function runServer(o: ServerCliOptions): Promise<void> {
     mongo = db.uri;
     closeDb = () => db.close();
     process.stderr.write(`rss server ${o.role}: embedded engine with data in ${dataDir} at ${db.uri}\n`);
-    process.stderr.write(`  (the other server must share it: rss server --role ${o.role === 'A' ? 'B' : 'A'} --mongo ${db.uri} ...)\n`);
+    process.stderr.write(`  (the other server must share it: ${commandName()} server --role ${o.role === 'A' ? 'B' : 'A'} --mongo ${db.uri} ...)\n`);
   }
   const { startServer } = await import('../app/pair');
   const started = await startServer({

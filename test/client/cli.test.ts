@@ -240,6 +240,26 @@ describe('rss client menu', () => {
     expect(await running).toBe(0);
   });
 
+  it('on a terminal, keys typed while a request is in flight answer no prompt; Ctrl-D ends the line', async () => {
+    const { a, flag } = await servers();
+    const m = memoryIo({ NO_COLOR: '1' });
+    Object.assign(m.io.stdin, { isTTY: true });
+    Object.assign(m.io.stdout, { isTTY: true, columns: 80 });
+    const running = runMenu({ servers: parseServers(flag) }, m.io);
+    m.stdin.write('7\rbob\r');
+    const who = await a.nextOf('WHO');
+    // Typed while WHO is unanswered: without a prompt on screen, this is no answer to "choice>".
+    m.stdin.write('x\r');
+    await expect.poll(() => m.out()).toMatch(/x/);
+    a.answer(who, { type: 'WHO-LIST', name: 'bob', users: [] });
+    await expect.poll(() => m.out()).toContain('(ignored 1 line typed while the request was in flight)');
+    m.stdin.write('\x04'); // Ctrl-D at the prompt
+    expect(await running).toBe(0);
+    expect(m.err()).not.toContain('is not a menu choice');
+    // The prompt's line is ended (after readline's cursor move): the shell's prompt starts on a line of its own.
+    expect(m.out()).toMatch(/choice \(\? for the menu\)> (\x1b\[\d+G)?\n$/);
+  });
+
   it('on a terminal, prints a pushed text above the prompt and redraws the line being typed', async () => {
     const { a, flag } = await servers();
     autoAnswer(a);

@@ -18,15 +18,21 @@ export function rss(args: string[], env: NodeJS.ProcessEnv = {}): Child {
   const proc = spawn(process.execPath, [RSS_BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
-  const feed = (chunk: Buffer) => {
-    for (const l of chunk.toString('utf8').split('\n')) {
-      if (!l) continue;
-      lines.push(l);
-      for (const w of [...waiters]) if (w.re.test(l)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(l); }
-    }
+  // A chunk may end mid-line (long log lines): each stream keeps its unfinished line until the rest comes.
+  const feeder = () => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop()!;
+      for (const l of parts) {
+        if (!l) continue;
+        lines.push(l);
+        for (const w of [...waiters]) if (w.re.test(l)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(l); }
+      }
+    };
   };
-  proc.stdout!.on('data', feed);
-  proc.stderr!.on('data', feed);
+  proc.stdout!.on('data', feeder());
+  proc.stderr!.on('data', feeder());
   return {
     proc, lines,
     waitFor(re, ms = 10_000) {

@@ -22,6 +22,7 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
   ];
   const why = refusal(ctx, user);
   if (why || !user) return deny(why ?? 'unknown name');
+  if (req.text.trim() === '') return deny('the text is empty: there is nothing to publish');
   if (!user.subjects.includes(req.subject)) return deny(`subject ${req.subject} is not in your list`);
   if (Buffer.byteLength(req.text) > LIMITS.maxTextBytes) return deny(`${DENIAL_REASONS.tooLarge}: more than ${LIMITS.maxTextBytes} bytes`);
   // Native users receive it in one MACed datagram of at most 1200 bytes, JSON escaping included.
