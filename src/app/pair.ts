@@ -125,8 +125,8 @@ export interface StartedPair {
   stopServer(tag: ServerTag): Promise<boolean>;
   /** Start a stopped server again on the same port; it comes back as the standby. */
   startServer(tag: ServerTag): Promise<StartedServer>;
-  /** Faults for both servers from now on (also after a restart); undefined turns them off. */
-  setChaos(spec: ChaosSpec | undefined): void;
+  /** Faults for both servers from now on (also after a restart): a spec or its `--chaos` text; undefined turns them off. */
+  setChaos(spec: ChaosSpec | string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -182,7 +182,8 @@ export async function startPair(setup: PairSetup): Promise<StartedPair> {
       stopped.delete(tag);
       return started;
     },
-    setChaos(spec) {
+    setChaos(given) {
+      const spec = typeof given === 'string' ? parseChaosSpec(given) : given;
       chaos = spec;
       for (const tag of ['A', 'B'] as const) if (!stopped.has(tag)) current[tag].chaos.setSpec(spec);
     },

@@ -228,8 +228,7 @@ class Demo {
       this.chaosText = undefined;
       return this.screen.event(this.screen.paint.magenta('chaos off'));
     }
-    const { parseChaosSpec } = await import('../transport/chaos-spec');
-    this.pair.setChaos(parseChaosSpec(spec));
+    this.pair.setChaos(spec);
     this.chaosText = spec;
     this.screen.event(this.screen.paint.magenta(`chaos on both servers: ${spec}`));
   }
