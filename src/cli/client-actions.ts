@@ -34,7 +34,7 @@ export async function openClient(conn: ConnectOptions): Promise<RssClient> {
   const servers = await resolveServers(conn.servers, (conn.bind?.host ?? conn.servers[0].host).includes(':') ? 6 : 4);
   return RssClient.open({
     // With a logger, the log shows what the client itself sent and received.
-    ...(conn.logger ? { logger: conn.logger } : {}),
+    ...(conn.logger ? { logger: conn.logger, logDatagrams: true } : {}),
     // loadClientId creates the file, so the key ring reads an existing one.
     ...(conn.identityFile ? { cid: await loadClientId(conn.identityFile), keys: new FileKeyRing(conn.identityFile, keyScope(servers)) } : {}),
     servers,

@@ -37,8 +37,9 @@ export interface RssClientOptions {
   bind?: Address;
   policy?: Partial<RetryPolicy>;
   clock?: Clock;
-  /** With a logger, every datagram of the client's own socket is logged at debug level too. */
   logger?: Logger;
+  /** Also log every datagram of the client's own socket (debug level) to `logger`. */
+  logDatagrams?: boolean;
   /** Use this transport instead of opening a UDP socket; the client owns it and closes it. */
   transport?: Transport;
   /** A stable client id to keep across runs (default: a fresh random one). */
@@ -114,7 +115,7 @@ export class RssClient extends EventEmitter<RssClientEvents> {
     let transport = opts.transport;
     if (!transport) {
       const socket = await openUdp({ host: opts.bind?.host ?? (v6 ? '::' : '0.0.0.0'), port: opts.bind?.port ?? 0 });
-      transport = opts.logger ? logged(socket, opts.logger.child({ component: 'client-udp' })) : socket;
+      transport = opts.logger && opts.logDatagrams ? logged(socket, opts.logger.child({ component: 'client-udp' })) : socket;
     }
     try {
       return new RssClient(transport, { ...opts, servers: servers as [Address, Address] });
