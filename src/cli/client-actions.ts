@@ -6,7 +6,7 @@
 import { EXCHANGE_LIFETIME_MS, formatAddress, policyForDeadline, resolveServers, RssClient, type Address } from '../client';
 import { queryStatus, servingStatus } from '../client/status';
 import { DeniedError, RssError, TimeoutError } from '../errors';
-import type { MessageOf } from '../protocol/messages';
+import { DENIAL_REASONS, type MessageOf } from '../protocol/messages';
 import type { Logger } from '../util/log';
 import { FileKeyRing, keyScope, loadClientId } from './client-identity';
 import { Printer, type CliIo } from './client-output';
@@ -44,10 +44,24 @@ export async function openClient(conn: ConnectOptions): Promise<RssClient> {
   });
 }
 
-/** Map an error of a call to its output and exit code. */
-export function report(err: unknown, printer: Printer): number {
+/** Denials that mean "you are not this user's client" (the other reasons say all there is to say). */
+const NOT_YOURS = new Set([DENIAL_REASONS.auth, 'name already in use']);
+
+/**
+ * Why a denial may have happened here: the identity holds no key for the
+ * name on this server pair (registered from another identity file, or
+ * against other servers).
+ */
+function keyHint(err: DeniedError, client: RssClient | undefined, name: string | undefined): string | undefined {
+  if (!client || name === undefined || !NOT_YOURS.has(err.message) || client.hasKey(name)) return undefined;
+  return `this client's identity file holds no key for ${name} on these servers (${client.servers.map(formatAddress).join(',')}): ` +
+    'another identity file (--identity) registered it, or it was registered with other servers';
+}
+
+/** Map an error of a call to its output and exit code; `hint` adds a line to a denial. */
+export function report(err: unknown, printer: Printer, hint?: string): number {
   if (err instanceof DeniedError) {
-    printer.denied(err);
+    printer.denied(err, hint);
     return EXIT.denied;
   }
   if (err instanceof TimeoutError) {
@@ -59,8 +73,8 @@ export function report(err: unknown, printer: Printer): number {
   return EXIT.usage;
 }
 
-/** Run `op` with a fresh client; close it whatever happens. */
-export async function oneShot(conn: ConnectOptions, io: CliIo, op: (c: RssClient, p: Printer) => Promise<void>): Promise<number> {
+/** Run `op` (about user `name`, if any) with a fresh client; close it whatever happens. */
+export async function oneShot(conn: ConnectOptions, io: CliIo, op: (c: RssClient, p: Printer) => Promise<void>, name?: string): Promise<number> {
   const printer = new Printer(io, conn.json ?? false);
   let client: RssClient | undefined;
   try {
@@ -71,7 +85,7 @@ export async function oneShot(conn: ConnectOptions, io: CliIo, op: (c: RssClient
     await client.challengesAnswered();
     return EXIT.ok;
   } catch (err) {
-    return report(err, printer);
+    return report(err, printer, err instanceof DeniedError ? keyHint(err, client, name) : undefined);
   } finally {
     await client?.close();
   }
@@ -114,25 +128,25 @@ export async function printStatus(p: Printer, servers: readonly [Address, Addres
 }
 
 export const runRegister = (conn: ConnectOptions, io: CliIo, name: string, at?: Address) =>
-  oneShot(conn, io, async (c, p) => printRegistered(p, await c.register(name, at), name));
+  oneShot(conn, io, async (c, p) => printRegistered(p, await c.register(name, at), name), name);
 
 export const runDeregister = (conn: ConnectOptions, io: CliIo, name: string) =>
-  oneShot(conn, io, async (c, p) => printDeregistered(p, await c.deregister(name), name));
+  oneShot(conn, io, async (c, p) => printDeregistered(p, await c.deregister(name), name), name);
 
 export const runUpdate = (conn: ConnectOptions, io: CliIo, name: string, at: Address) =>
-  oneShot(conn, io, async (c, p) => printUpdated(p, await c.update(name, at), name));
+  oneShot(conn, io, async (c, p) => printUpdated(p, await c.update(name, at), name), name);
 
 export const runSubjects = (conn: ConnectOptions, io: CliIo, name: string, subjects: string[]) =>
-  oneShot(conn, io, async (c, p) => printSubjects(p, await c.subjects(name, subjects), name));
+  oneShot(conn, io, async (c, p) => printSubjects(p, await c.subjects(name, subjects), name), name);
 
 export const runPublish = (conn: ConnectOptions, io: CliIo, name: string, subject: string, text: string) =>
-  oneShot(conn, io, async (c, p) => printPublished(p, await c.publish(name, subject, text), subject));
+  oneShot(conn, io, async (c, p) => printPublished(p, await c.publish(name, subject, text), subject), name);
 
 export const runRetrieve = (conn: ConnectOptions, io: CliIo, name: string, last?: number) =>
-  oneShot(conn, io, async (c, p) => printRetrieved(p, await c.retrieve(name, last === undefined ? {} : { last }), io.stdout.isTTY === true));
+  oneShot(conn, io, async (c, p) => printRetrieved(p, await c.retrieve(name, last === undefined ? {} : { last }), io.stdout.isTTY === true), name);
 
 export const runWho = (conn: ConnectOptions, io: CliIo, name: string) =>
-  oneShot(conn, io, async (c, p) => printWho(p, await c.who(name), false));
+  oneShot(conn, io, async (c, p) => printWho(p, await c.who(name), false), name);
 
 export const runStatus = (conn: ConnectOptions, io: CliIo) =>
   oneShot(conn, io, (c, p) => printStatus(p, c.servers, conn.timeoutMs ?? EXCHANGE_LIFETIME_MS));
@@ -153,7 +167,7 @@ export async function runListen(conn: ConnectOptions, io: CliIo, name: string, s
     if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
     return EXIT.ok;
   } catch (err) {
-    return report(err, printer);
+    return report(err, printer, err instanceof DeniedError ? keyHint(err, client, name) : undefined);
   } finally {
     await client?.close();
   }

@@ -68,9 +68,10 @@ export class Printer {
   }
 
   /** A denial: the reason on stderr (and the reply on stdout with --json). */
-  denied(err: DeniedError): void {
-    if (this.json) this.writeLine(JSON.stringify({ ok: false, ...err.reply }));
+  denied(err: DeniedError, hint?: string): void {
+    if (this.json) this.writeLine(JSON.stringify({ ok: false, ...err.reply, ...(hint ? { hint } : {}) }));
     this.io.stderr.write(`${this.err.red('denied:')} ${err.message}\n`);
+    if (hint) this.io.stderr.write(`  (${hint})\n`);
   }
 
   /** A problem that is not the server's answer (timeout, usage); with --json also as a JSON line on stdout. */

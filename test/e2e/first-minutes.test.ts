@@ -113,6 +113,10 @@ describe('identity and servers', () => {
       // Registering again from the same identity is still the same user, not "name already in use".
       expect((await as('lou', ['register', 'lou'], flag)).code).toBe(0);
     }
+    // Another identity file: the denial says why it is not lou's client.
+    const other = await as('mallory', ['subjects', 'lou', 'news']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/^denied: authentication failed\n {2}\(this client's identity file holds no key for lou on these servers/);
     const unknown = await as('lou', ['subjects', 'lou', 'news'], `no-such-host.invalid:${portA},localhost:${portB}`);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/cannot resolve server host "no-such-host\.invalid"/);
