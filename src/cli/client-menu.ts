@@ -166,7 +166,7 @@ async function announce(client: RssClient, p: Printer, names: { last: string }, 
   if (person) p.info(`texts for ${announced.sort().join(', ')} come here`);
 }
 
-/** Run one menu choice; returns the name the servers accepted a request for, if any. */
+/** Run one menu choice; returns the name the servers accepted a request for, if any ('' after a de-registration). */
 async function operate(
   choice: string,
   client: RssClient,
@@ -186,7 +186,7 @@ async function operate(
     case '2': {
       const name = await askName();
       printDeregistered(p, await inFlight(client.deregister(name)), name);
-      return undefined;
+      return '';
     }
     case '3': {
       const name = await askName();

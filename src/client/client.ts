@@ -16,6 +16,7 @@ import { InvalidArgumentError } from '../errors';
 import { LIMITS } from '../protocol/limits';
 import type { MessageOf, Push, Reply, ServerTag, StoredText } from '../protocol/messages';
 import { decodeNative, encodeNative, nativeTextSize, verifyNativeMac, type NativeFrame } from '../protocol/native';
+import { logged } from '../transport/logging';
 import { sameAddress, type Address, type Transport } from '../transport/types';
 import { openUdp } from '../transport/udp';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
@@ -24,7 +25,6 @@ import { Delivery, type ReceivedText } from './delivery';
 import { ClientIdentity } from './identity';
 import { MemoryKeyRing, type KeyRing } from './keys';
 import { Exchanges, type RequestBody } from './requests';
-import { logged } from '../transport/logging';
 import { CHALLENGE_WAIT_MS, resolveRetryPolicy, type RetryPolicy } from './retry';
 import { ServerBook, TAG_INDEX } from './servers';
 
