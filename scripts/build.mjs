@@ -6,6 +6,13 @@ import { readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
+/** The dashboard's page and chart library, carried inside the bundle so the executable serves them offline. */
+function dashboardAssets() {
+  const files = JSON.parse(readFileSync(new URL('../src/ops/page/assets.json', import.meta.url), 'utf8'));
+  const root = new URL('../', import.meta.url);
+  return Object.fromEntries(Object.entries(files).map(([name, path]) => [name, readFileSync(new URL(path, root), 'utf8')]));
+}
+
 /** Optional native or cloud add-ons of the mongodb driver that rss never uses. */
 export const externals = [
   'kerberos', 'snappy', '@mongodb-js/zstd', 'mongodb-client-encryption',
@@ -27,7 +34,7 @@ export async function bundle(outfile = 'dist/rss.cjs', { sourcemap = 'linked', m
     external: externals,
     // debug (via mongodb-memory-server-core) probes supports-color at start.
     alias: { 'supports-color': './scripts/empty.cjs' },
-    define: { RSS_VERSION: JSON.stringify(pkg.version) },
+    define: { RSS_VERSION: JSON.stringify(pkg.version), RSS_ASSETS: JSON.stringify(JSON.stringify(dashboardAssets())) },
     sourcemap,
     minify,
     keepNames: minify,

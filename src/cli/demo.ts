@@ -19,8 +19,10 @@ import { createLogger } from './logger';
 import { parseSecret } from './server';
 import { commandName } from './invocation';
 import { fail, onShutdown } from './run';
+import { checkHttp, httpOption, httpTokenOption, noHttpOption, startHttp, type HttpCliOptions } from './http-options';
+import type { OpsHost } from '../ops/host';
 
-interface DemoOptions {
+interface DemoOptions extends HttpCliOptions {
   portA: number;
   portB: number;
   period: number;
@@ -49,6 +51,9 @@ export function registerDemoCommand(program: Command): void {
     .option('--log-file <path>', 'write logs to this file (JSON lines) instead of stderr')
     .option('--peer-secret <secret>', 'secret of both servers (authenticates TAKEOVER and `rss status`, wraps user keys); default: a random one per run, and `rss status` over loopback only', parseSecret)
     .option('--require-auth', 'refuse registrations from the unauthenticated legacy dialects (canonical text, seed 000)')
+    .addOption(httpOption('127.0.0.1:0'))
+    .addOption(noHttpOption())
+    .addOption(httpTokenOption())
     .action(async (o: DemoOptions) => {
       try {
         await runDemo(o);
@@ -77,6 +82,7 @@ interface Screen {
 
 async function runDemo(o: DemoOptions): Promise<void> {
   const started = performance.now();
+  checkHttp(o);
   const logger = await createLogger(o.logLevel, o.logFile);
   const { openDatabase } = await import('../app/database');
   const db = await openDatabase({ engine: o.engine, ...(o.mongo ? { mongo: o.mongo } : {}) });
@@ -90,17 +96,20 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const a = pair.a.server.address;
   const b = pair.b.server.address;
   const serving = pair.a.server.serving ? 'A' : 'B';
+  const { colorFor } = await import('./client-output');
+  const screen = plainScreen(colorFor(process.stdout, process.env));
+  const demo = new Demo(pair, screen, o.chaos);
+  const http = await startHttp(o, demo.opsHost());
   const ms = Math.round(performance.now() - started);
   process.stdout.write(
     `rss demo ready in ${ms} ms: A ${a.host}:${a.port}, B ${b.host}:${b.port}, serving ${serving}; ` +
       `store ${db.kind}; period ${durationText(o.period)}${o.chaos ? `; chaos ${o.chaos}` : ''}` +
-      `${o.requireAuth ? '; legacy registrations refused' : ''}${o.peerSecret ? '; peer secret set' : ''}\n` +
+      `${o.requireAuth ? '; legacy registrations refused' : ''}${o.peerSecret ? '; peer secret set' : ''}` +
+      `${http ? `; dashboard ${http.url}` : ''}\n` +
       `  try: ${commandName()} client --servers ${a.host}:${a.port},${b.host}:${b.port}\n`,
   );
-  const { colorFor } = await import('./client-output');
-  const screen = plainScreen(colorFor(process.stdout, process.env));
-  const demo = new Demo(pair, screen, o.chaos);
   const close = async () => {
+    await http?.close();
     demo.stop();
     await pair.close();
     await db.close();
@@ -231,6 +240,42 @@ class Demo {
     this.pair.setChaos(spec);
     this.chaosText = spec;
     this.screen.event(this.screen.paint.magenta(`chaos on both servers: ${spec}`));
+  }
+
+  /**
+   * The servers and steering actions, for the HTTP endpoints and the
+   * dashboard: the console's actions, refused with the reason when they
+   * cannot be taken (the page shows it).
+   */
+  opsHost(): OpsHost {
+    const refuse = (why: string): never => {
+      throw new InvalidArgumentError(why);
+    };
+    return {
+      servers: () => TAGS.map((tag) => ({ tag, server: this.server(tag), running: this.pair.running(tag) })),
+      control: {
+        handoff: async () => {
+          const from = TAGS.find((t) => this.pair.running(t) && this.server(t).serving) ?? refuse('no server is serving right now');
+          await this.handoff();
+          return `handoff from ${from} asked`;
+        },
+        kill: async (tag) => {
+          if (!this.pair.running(tag)) refuse(`${tag} is not running`);
+          await this.kill(tag);
+          return `${tag} killed (no handoff)`;
+        },
+        start: async (tag) => {
+          if (this.pair.running(tag)) refuse(`${tag} is running already`);
+          await this.start(tag);
+          return `${tag} started again (standby until it gets the lease)`;
+        },
+        chaos: async (spec) => {
+          await this.chaos(spec);
+          return spec === 'off' ? 'chaos off' : `chaos on both servers: ${spec}`;
+        },
+        chaosSpec: () => this.chaosText,
+      },
+    };
   }
 
   async users(): Promise<void> {

@@ -8,8 +8,9 @@ import { createLogger } from './logger';
 import { commandName } from './invocation';
 import { fail, onShutdown } from './run';
 import { InvalidArgumentError } from '../errors';
+import { addHttpOptions, checkHttp, startHttp, type HttpCliOptions } from './http-options';
 
-interface ServerCliOptions {
+interface ServerCliOptions extends HttpCliOptions {
   role: ServerTag;
   port: number;
   peer: Address;
@@ -31,7 +32,7 @@ export function parseSecret(v: string): string {
 }
 
 export function registerServerCommand(program: Command): void {
-  program
+  const cmd = program
     .command('server')
     .description('run server A or B of a pair (both must share one MongoDB: --mongo)')
     .requiredOption('--role <A|B>', 'which server of the pair this is', parseRole)
@@ -45,17 +46,18 @@ export function registerServerCommand(program: Command): void {
     .option('--peer-secret <secret>', 'secret shared with the other server: authenticates TAKEOVER and wraps user keys (default: a random one kept in the store)', parseSecret)
     .option('--require-auth', 'refuse registrations from the unauthenticated legacy dialects (canonical text, seed 000)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
-    .option('--log-file <path>', 'write logs to this file instead of stderr')
-    .action(async (o: ServerCliOptions) => {
-      try {
-        await runServer(o);
-      } catch (err) {
-        fail(err);
-      }
-    });
+    .option('--log-file <path>', 'write logs to this file instead of stderr');
+  addHttpOptions(cmd).action(async (o: ServerCliOptions) => {
+    try {
+      await runServer(o);
+    } catch (err) {
+      fail(err);
+    }
+  });
 }
 
 async function runServer(o: ServerCliOptions): Promise<void> {
+  checkHttp(o);
   const logger = await createLogger(o.logLevel, o.logFile);
   const { openDatabase } = await import('../app/database');
   let mongo = o.mongo;
@@ -77,12 +79,18 @@ async function runServer(o: ServerCliOptions): Promise<void> {
   });
   const { server } = started;
   const addr = `${server.address.host}:${server.address.port}`;
+  const http = await startHttp(o, { servers: () => [{ tag: o.role, server, running: true }] }).catch(async (err: unknown) => {
+    await started.close();
+    await closeDb();
+    throw err;
+  });
   // Handlers first: a signal sent right after the ready line must still stop cleanly.
   onShutdown(async () => {
+    await http?.close();
     await started.close();
     await closeDb();
   });
-  process.stdout.write(`rss server ${o.role} ready on ${addr} (peer ${o.peer.host}:${o.peer.port})\n`);
+  process.stdout.write(`rss server ${o.role} ready on ${addr} (peer ${o.peer.host}:${o.peer.port})${http ? `; http ${http.url}` : ''}\n`);
   server.on('serving', (e) => process.stdout.write(`${o.role} serving (epoch ${e.epoch}, ${e.reason})\n`));
   server.on('standby', (e) => process.stdout.write(`${o.role} standby (epoch ${e.epoch}, ${e.reason})\n`));
   server.on('handoff', (e) => process.stdout.write(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users${e.others > 0 ? ` and ${e.others} other client${e.others === 1 ? '' : 's'}` : ''} told\n`));

@@ -13,6 +13,7 @@ import type { Delivery } from './delivery';
 import type { Directory } from './directory';
 import type { Guard } from './guard';
 import type { Sequencer } from './sequencer';
+import type { Telemetry } from './telemetry';
 
 export interface ServerCounters {
   requests: number;
@@ -33,6 +34,8 @@ export interface ServerCore {
   readonly clock: Clock;
   readonly log: Logger;
   readonly counters: ServerCounters;
+  /** Labelled request counts, durations, takeovers, store errors, recent texts (status, metrics, dashboard). */
+  readonly telemetry: Telemetry;
   /** Authentication, rate limits, anti-amplification. */
   readonly guard: Guard;
   /** The lease epoch this server serves under; throws NotServingError when it no longer may act. */

@@ -6,13 +6,15 @@
  * recorded for retransmissions, within the address's budget).
  */
 import { LIMITS } from '../protocol/limits';
-import { DENIAL_REASONS, denialFor, type DialectName, type Reply, type Request } from '../protocol/messages';
+import { DENIAL_REASONS, denialFor, isDenial, type DialectName, type Reply, type Request } from '../protocol/messages';
+import { NotServingError } from '../errors';
 import type { NativeFrame } from '../protocol/native';
 import type { Dialect } from '../protocol/dialect';
 import type { UserDoc } from '../store/documents';
 import { formatAddress, sameAddress, type Address } from '../transport/types';
 import type { RequestContext, ServerCore } from './context';
 import type { AuthResult } from './guard';
+import type { RequestOutcome } from './telemetry';
 import { HANDLERS } from './handlers';
 import type { KeyedQueue } from './keyed-queue';
 import type { Outbox, Seal } from './outbox';
@@ -59,36 +61,45 @@ export class Intake {
     if (!this.h.serving()) {
       if (dialect !== 'native') this.h.legacyHeard(req, dialect, from);
       this.core.counters.ignored++;
+      this.core.telemetry.request(req.type, dialect, 'ignored');
       return;
     }
     this.core.counters.requests++;
+    const arrived = performance.now();
     const ctr = frame?.envelope.ctr;
     if (dialect !== 'native') this.h.legacyHeard(req, dialect, from);
-    if (!this.core.guard.sourceAllowed(from)) return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     // What proves no user is charged to all such work together, never to the user it names (no lock-out by forgeries).
-    if (!frame?.mac && !this.core.guard.unauthenticatedAllowed()) return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+    if (!this.core.guard.sourceAllowed(from) || (!frame?.mac && !this.core.guard.unauthenticatedAllowed())) {
+      this.core.telemetry.request(req.type, dialect, 'refused');
+      return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+    }
     // An ACK is never answered, so it needs no de-duplication key, and it runs outside the user's queue:
     // it only marks a text received, which commutes with whatever else the user asks.
-    if (req.type === 'ACK') return void this.execute(req, dialect, from, bytes.length, '', frame);
+    if (req.type === 'ACK') return void this.execute(req, dialect, from, bytes.length, '', frame, arrived);
     const key = dedupKey(dialect, from, frame?.envelope.cid, bytes);
     // A retransmission is answered from the cache first: before its MAC or counter is looked at again.
     const cached = UNANSWERED.has(req.type) ? undefined : this.h.replies.getEntry(key, Date.now());
     if (cached) {
       this.core.counters.duplicates++;
+      this.core.telemetry.request(req.type, dialect, 'duplicate');
       return this.sendCached(cached, dialect, from, ctr);
     }
     const name = 'name' in req ? req.name : formatAddress(from);
-    void this.h.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame));
+    void this.h.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame, arrived));
   }
 
   /** One request, in its user's queue: retransmission check, authentication, limits, handler, reply. */
-  private async execute(req: Request, dialect: DialectName, from: Address, size: number, key: string, frame: NativeFrame | undefined): Promise<void> {
+  private async execute(
+    req: Request, dialect: DialectName, from: Address, size: number, key: string, frame: NativeFrame | undefined, arrived: number,
+  ): Promise<void> {
+    const count = (outcome: RequestOutcome) => this.core.telemetry.request(req.type, dialect, outcome);
     // A request queued behind another may find the lease gone: then it is not executed (the client retries elsewhere).
-    if (!this.h.roleServing()) return;
+    if (!this.h.roleServing()) return count('ignored');
     const ctr = frame?.envelope.ctr;
     const again = UNANSWERED.has(req.type) ? undefined : this.h.replies.getEntry(key, Date.now());
     if (again) {
       this.core.counters.duplicates++;
+      count('duplicate');
       return this.sendCached(again, dialect, from, ctr);
     }
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
@@ -97,13 +108,14 @@ export class Intake {
       this.core.log.debug({ type: req.type, name: 'name' in req ? req.name : undefined, why: auth.why, ctr }, 'request refused');
       // An exact replay of a request seen in the window is dropped; the others are told why (a stale ctr makes our client re-send).
       if (auth.why !== 'replay') this.deny(req, auth.why === 'stale' ? DENIAL_REASONS.staleCounter : DENIAL_REASONS.auth, dialect, from, ctr);
-      return;
+      return count('refused');
     }
     const release = () => {
       if (auth.authed !== undefined && ctr !== undefined) this.core.guard.release(auth.authed, ctr);
     };
     if (auth.authed !== undefined && !this.core.guard.userAllowed(auth.authed)) {
       release();
+      count('refused');
       return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     }
     // What was recorded as the answer: its datagrams are the ones sent (encoded and MACed once).
@@ -160,11 +172,15 @@ export class Intake {
       }
       if (ctx.replyTo) this.h.outbox.sendToUser(ctx.replyTo, wire);
       else this.h.outbox.sendTo(wire, from, 0, !prepaid);
+      count(replies.some(isDenial) ? 'denied' : 'ok');
+      this.core.telemetry.took(performance.now() - arrived);
     } catch (err) {
       release();
       // Not answered (store down, lease lost, its record not stored): stay silent so the client retries,
       // possibly at the other server.
       this.core.log.warn({ err: String(err), type: req.type }, 'request not answered');
+      count('failed');
+      if (!(err instanceof NotServingError)) this.core.telemetry.storeErrors++;
       return;
     }
     // Executed and answered: what follows the answer runs in order, in the user's queue still. A failed step

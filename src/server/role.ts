@@ -61,6 +61,10 @@ export class Role extends EventEmitter<RoleEvents> {
   /** The first lease seen after start: if it names this server, it is from before a restart. */
   private firstLook = true;
   private readonly bornAt: number;
+  /** When the lease was last read or renewed successfully (this server's clock): the store answered then. */
+  checkedAt = -Infinity;
+  /** Lease checks that failed (the store did not answer or refused). */
+  checkFailures = 0;
 
   constructor(
     readonly tag: ServerTag,
@@ -86,6 +90,15 @@ export class Role extends EventEmitter<RoleEvents> {
   leaseTimeLeft(): number | undefined {
     if (this.state === 'serving' || !this.watched) return undefined;
     return Math.max(0, this.timing.leaseTtl - (this.clock.now() - this.watched.since));
+  }
+
+  /**
+   * The store answered a lease check within the last leaseTtl: every check
+   * (each renewEvery or pollEvery) touches the store, so a longer silence
+   * means it is unreachable (a holder could not keep serving through it anyway).
+   */
+  get storeReachable(): boolean {
+    return this.running && this.clock.now() - this.checkedAt <= this.timing.leaseTtl;
   }
 
   /** The highest epoch this server has seen (held, handed over, or watched in the store). */
@@ -133,7 +146,9 @@ export class Role extends EventEmitter<RoleEvents> {
     try {
       if (this.state === 'serving') await this.renew();
       else await this.watch();
+      this.checkedAt = this.clock.now();
     } catch (err) {
+      this.checkFailures++;
       this.log.warn({ err: (err as Error).message }, 'lease check failed');
       if (this.state === 'serving' && !this.serving) this.toStandby('fenced');
     } finally {

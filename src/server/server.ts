@@ -25,6 +25,7 @@ import { Intake } from './intake';
 import { DEFAULT_PRESENCE_WINDOW_MS, Presence } from './presence';
 import { RateSampler } from './rates';
 import { StatusGate } from './status-gate';
+import { Telemetry } from './telemetry';
 import { Outbox } from './outbox';
 import { KeyedQueue } from './keyed-queue';
 import { ReplyCache } from './reply-cache';
@@ -96,6 +97,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly presence: Presence;
   /** Legacy clients heard at an address, registered or not: each is told every CHANGE-SERVER. */
   readonly contacts: LegacyContacts;
+  readonly telemetry = new Telemetry();
   private readonly outbox: Outbox;
   private readonly storeCheck: StoreCheck;
   private closed = false;
@@ -225,9 +227,44 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     return this.self;
   }
 
+  /** The serving period, ms. */
+  get period(): number {
+    return this.opts.period;
+  }
+
   /** Serving and allowed to act right now. */
   get serving(): boolean {
     return this.ready && !this.draining && this.role.serving;
+  }
+
+  /**
+   * For load balancers and orchestrators: ready when the store answers and
+   * this server either serves or stands by able to take over; otherwise why not, in one line.
+   */
+  readiness(): { ready: true } | { ready: false; reason: string } {
+    if (this.closed) return { ready: false, reason: `server ${this.tag} is stopped` };
+    if (!this.role.storeReachable) {
+      const since = this.role.checkedAt === -Infinity ? 'since start' : `for ${Math.round(this.clock.now() - this.role.checkedAt)} ms`;
+      return { ready: false, reason: `server ${this.tag}: store unreachable (no lease check answered ${since})` };
+    }
+    if (this.role.state === 'serving' && !this.role.serving) {
+      return { ready: false, reason: `server ${this.tag}: lease not renewed in time (store slow or unreachable)` };
+    }
+    if (this.role.state === 'serving' && !this.ready) return { ready: false, reason: `server ${this.tag}: taking over, loading its state` };
+    return { ready: true };
+  }
+
+  /** Users the serving server has heard from within the presence window. */
+  usersOnline(): number {
+    if (!this.serving) return 0;
+    let n = 0;
+    for (const u of this.directory.all()) if (this.online(u._id)) n++;
+    return n;
+  }
+
+  /** Failed store operations: lease checks and requests left unanswered because of the store. */
+  get storeErrors(): number {
+    return this.role.checkFailures + this.telemetry.storeErrors;
   }
 
   /** WHO's online flag: heard from within the presence window and not given up on since (serving server only). */
@@ -264,6 +301,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       const seal = this.guard.peerSeal();
       if (seal) this.transport.send(encodeNative({ type: 'TAKEOVER', from: this.tag, epoch: this.role.epoch }, seal.envelope, seal.key), this.peer);
       this.log.info({ to, epoch: this.role.epoch, ...told }, 'handed over');
+      this.telemetry.handoffs++;
       this.emit('handoff', { from: this.tag, to, epoch, ...told });
       return true;
     } finally {
@@ -307,6 +345,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       address: formatAddress(this.self),
       peer: formatAddress(this.peer),
       users: this.directory.size,
+      usersOnline: this.usersOnline(),
+      handoffs: this.telemetry.handoffs,
+      failovers: this.telemetry.takeovers.failover,
+      storeErrors: this.storeErrors,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       requireAuth: this.guard.opts.requireAuth,
       ...this.counters,
@@ -386,6 +428,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.periodTimer = this.clock.after(this.opts.period, () => void this.handoff());
       this.periodEndsAt = this.clock.now() + this.opts.period;
       this.schedulePurge();
+      this.telemetry.takeovers[reason]++;
       this.emit('serving', { tag: this.tag, epoch, reason });
     } catch (err) {
       this.log.error({ err: String(err) }, 'could not load state on taking the lease');

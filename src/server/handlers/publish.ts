@@ -45,6 +45,7 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
   const doc = outcome.text;
   if (outcome.stored) {
     core.counters.published++;
+    core.telemetry.stored({ seq: doc._id, name: doc.from, subject: doc.subject, text: doc.text, at: doc.at });
     // Pushed only once every lower sequence number is settled, so each user sees texts in order.
     core.sequencer.finish(seq, () => fanOut(core, doc, recipients));
   } else {

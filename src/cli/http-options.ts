@@ -1,0 +1,56 @@
+/**
+ * `--http HOST:PORT` and `--http-token` (or RSS_HTTP_TOKEN), shared by
+ * `rss server` and `rss demo`: metrics, health checks and the dashboard.
+ */
+import { Option, type Command } from 'commander';
+import { InvalidArgumentError } from '../errors';
+import { checkBind } from '../ops/access';
+import type { OpsHost } from '../ops/host';
+import type { OpsHttp } from '../ops/http';
+import { parsePort } from './args';
+
+/** The environment variable read when --http-token is not given. */
+export const HTTP_TOKEN_ENV = 'RSS_HTTP_TOKEN';
+
+export interface HttpCliOptions {
+  /** HOST:PORT, or false after --no-http (demo). */
+  http?: string | false;
+  httpToken?: string;
+}
+
+/** "HOST:PORT" or "[v6]:PORT"; port 0 picks a free one. */
+export function parseHttpAddress(text: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s]+):(\d+)$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`invalid --http address "${text}" (expected HOST:PORT, e.g. 127.0.0.1:9464)`);
+  return { host: m[1]!, port: parsePort(m[2]!) };
+}
+
+function checkAddress(v: string): string {
+  parseHttpAddress(v);
+  return v;
+}
+
+/** Add --http (with `fallback` as its default: the demo's is on) and --http-token to `cmd`. */
+export function addHttpOptions(cmd: Command, fallback?: string): Command {
+  const what = 'serve /metrics, /healthz, /readyz and the live dashboard on HOST:PORT (loopback unless --http-token is set)';
+  cmd.option('--http <host:port>', what, checkAddress, fallback);
+  if (fallback) cmd.option('--no-http', 'no HTTP endpoints (no metrics, health checks or dashboard)');
+  cmd.addOption(
+    new Option('--http-token <token>', 'required by every HTTP endpoint but /healthz (bearer token, or open /?token=TOKEN); needed for a non-loopback --http')
+      .env(HTTP_TOKEN_ENV),
+  );
+  return cmd;
+}
+
+/** Refuse a non-loopback --http without a token before anything starts. */
+export function checkHttp(o: HttpCliOptions): void {
+  if (o.http) checkBind(parseHttpAddress(o.http).host, o.httpToken);
+}
+
+/** Start the HTTP endpoints when asked for; undefined when --http is off. */
+export async function startHttp(o: HttpCliOptions, host: OpsHost): Promise<OpsHttp | undefined> {
+  if (!o.http) return undefined;
+  const { startOpsHttp } = await import('../ops/http');
+  const { host: bind, port } = parseHttpAddress(o.http);
+  return startOpsHttp(host, { host: bind, port, ...(o.httpToken !== undefined ? { token: o.httpToken } : {}) });
+}

@@ -1,0 +1,85 @@
+/**
+ * The server's operational counters in one place: what `rss status`, the
+ * Prometheus exposition and the dashboard all read. Plain numbers, updated
+ * synchronously where the events happen; nothing here does I/O.
+ */
+import type { DialectName, Request } from '../protocol/messages';
+import type { ServingReason } from './role';
+
+/** How a user request ended. */
+export type RequestOutcome =
+  | 'ok' // answered
+  | 'denied' // answered with a denial (unknown name, subject not listed, ...)
+  | 'duplicate' // a retransmission answered from the reply cache
+  | 'refused' // authentication or a rate limit refused it before its handler
+  | 'failed' // not answered (store failure, lease lost): the client retries
+  | 'ignored'; // this server was not serving
+
+/** Upper bounds of the request duration buckets, seconds (Prometheus `le`). */
+export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
+
+/** Cumulative-style histogram: one count per bucket (non-cumulative here), plus sum and count. */
+export interface DurationHistogram {
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/** A text stored by this server, as the dashboard lists it. */
+export interface RecentText {
+  seq: number;
+  name: string;
+  subject: string;
+  text: string;
+  at: number;
+}
+
+const RECENT_TEXTS = 20;
+
+export class Telemetry {
+  /** Requests by "type|dialect|outcome". */
+  readonly requests = new Map<string, number>();
+  readonly duration: DurationHistogram = { buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
+  /** Handoffs this server made (it gave the lease to the other). */
+  handoffs = 0;
+  /** Times this server took the serving role, by why. */
+  readonly takeovers: Record<ServingReason, number> = { initial: 0, handoff: 0, failover: 0, resume: 0 };
+  /** Store operations that failed (lease checks, requests not answered because of the store). */
+  storeErrors = 0;
+  /** The latest texts this server stored, oldest first. */
+  readonly texts: RecentText[] = [];
+
+  request(type: Request['type'], dialect: DialectName, outcome: RequestOutcome): void {
+    const key = `${type}|${dialect}|${outcome}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  }
+
+  /** A request's time from its datagram's arrival to its answer, ms. */
+  took(ms: number): void {
+    const s = ms / 1000;
+    const i = DURATION_BUCKETS.findIndex((le) => s <= le);
+    if (i >= 0) this.duration.buckets[i]!++;
+    this.duration.sum += s;
+    this.duration.count++;
+  }
+
+  stored(text: RecentText): void {
+    this.texts.push(text);
+    if (this.texts.length > RECENT_TEXTS) this.texts.shift();
+  }
+
+  /** Requests counted with `outcome` (all outcomes when omitted). */
+  requestCount(outcome?: RequestOutcome): number {
+    let n = 0;
+    for (const [k, v] of this.requests) if (!outcome || k.endsWith(`|${outcome}`)) n += v;
+    return n;
+  }
+
+  /** The labelled request counts, for the exposition. */
+  *requestsByLabel(): Generator<{ type: string; dialect: string; outcome: string; count: number }> {
+    for (const [k, count] of this.requests) {
+      const [type, dialect, outcome] = k.split('|') as [string, string, string];
+      yield { type, dialect, outcome, count };
+    }
+  }
+}
