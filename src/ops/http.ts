@@ -66,7 +66,7 @@ export async function startOpsHttp(host: OpsHost, opts: OpsHttpOptions): Promise
     const denied = access.check(req, url);
     if (denied) return send(res, denied.status, `${denied.reason}\n`);
     const path = url.pathname;
-    if (req.method === 'POST' && path === '/api/control') return control(req, res);
+    if (path === '/api/control') return req.method === 'POST' ? control(req, res) : send(res, 405, 'steering takes POST only\n', { allow: 'POST' });
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
     switch (path) {
       case '/healthz':

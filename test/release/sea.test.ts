@@ -113,7 +113,7 @@ describe.skipIf(!built)('release/rss alone in an empty folder, empty environment
 
   it('scenario: demo, two one-shot clients, a publish and a retrieve; SIGTERM stops the demo with exit 0', async () => {
     const demo = startLone(['demo', '--port-a', '0', '--port-b', '0']);
-    const [, a, b] = await demo.waitFor(/ready in \d+ ms: A (\S+), B (\S+),/);
+    const [, a, b, dashboard] = await demo.waitFor(/ready in \d+ ms: A (\S+), B (\S+),.*; dashboard (http:\/\/127\.0\.0\.1:\d+\/)/);
     const identity = (user: string) => ['--identity', join(dir, `${user}.id.json`)];
     const client = (user: string, ...words: string[]) => {
       const r = runLone(['client', '--servers', `${a},${b}`, ...identity(user), ...words]);
@@ -130,6 +130,18 @@ describe.skipIf(!built)('release/rss alone in an empty folder, empty environment
     // Another client may not act on alice.
     const other = runLone(['client', '--servers', `${a},${b}`, ...identity('mallory'), 'publish', 'alice', 'news', 'spoof']);
     expect(other.status).toBe(1);
+
+    // The dashboard is served from the binary alone: page, script, chart library, metrics.
+    const page = await fetch(dashboard!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<script src="\/assets\/uPlot\.js"><\/script>/);
+    for (const asset of ['uPlot.js', 'uPlot.css', 'dashboard.js', 'dashboard.css']) {
+      const r = await fetch(`${dashboard}assets/${asset}`);
+      expect({ asset, status: r.status, size: (await r.text()).length > 1000 }).toEqual({ asset, status: 200, size: true });
+    }
+    const metrics = await (await fetch(`${dashboard}metrics`)).text();
+    expect(metrics).toMatch(/^rss_requests_total\{server="A",type="PUBLISH",dialect="native",outcome="ok"\} 1$/m);
+    expect(metrics).toMatch(/^process_cpu_seconds_total /m);
 
     expect(await demo.stop()).toEqual({ code: 0, signal: null });
     expect(demo.stderr()).not.toMatch(WARNING);

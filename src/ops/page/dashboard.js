@@ -73,7 +73,7 @@
     bar.append(fill);
     const left = el('div', 'left', '');
     const stats = el('div', 'stats');
-    const s = { users: stat('users'), online: stat('online'), req: stat('req/s'), push: stat('pushes/s'), retr: stat('retransmitted'), errs: stat('store errors') };
+    const s = { users: stat('users'), online: stat('online'), req: stat('req/s'), push: stat('pushes/s'), retr: stat('resent'), errs: stat('store errs') };
     for (const v of Object.values(s)) stats.append(v.box);
     const reason = el('div', 'reason', '');
     root.append(head, bar, left, stats, reason);
@@ -106,7 +106,7 @@
     c.fill.style.width = (frac * 100).toFixed(1) + '%';
     c.left.textContent = !s.running ? 'stopped' : s.timeLeftMs === undefined ? 'waiting for the lease'
       : s.timeLeftOf === 'period' ? duration(s.timeLeftMs) + ' left in its period'
-      : 'serving one\'s lease: ' + duration(s.timeLeftMs) + ' to expiry if it stays silent';
+      : 'standing by: takes over if the serving server stays silent ' + duration(s.timeLeftMs) + ' more';
     c.s.users.value.textContent = s.users;
     c.s.online.value.textContent = s.usersOnline;
     c.s.req.value.textContent = Number(s.requestsPerSecond).toFixed(1);
@@ -201,9 +201,17 @@
     plot = new uPlot({
       width, height: 200,
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] } },
+      legend: { live: false },
+      scales: {
+        // Always the last five minutes, newest at the right.
+        x: { time: true, range: (u, min, max) => { const hi = max ?? Date.now() / 1000; return [hi - WINDOW, hi]; } },
+        y: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] },
+      },
       axes: [
-        { stroke: '#8a94ad', grid: { stroke: '#232c42' }, ticks: { stroke: '#232c42' } },
+        {
+          stroke: '#8a94ad', grid: { stroke: '#232c42' }, ticks: { stroke: '#232c42' }, space: 90,
+          values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false })),
+        },
         { stroke: '#8a94ad', grid: { stroke: '#232c42' }, ticks: { stroke: '#232c42' }, size: 44 },
       ],
       series: [
