@@ -44,7 +44,12 @@ export function addHttpOptions(cmd: Command, fallback?: string): Command {
 
 /** Refuse a non-loopback --http without a token before anything starts. */
 export function checkHttp(o: HttpCliOptions): void {
-  if (o.http) checkBind(parseHttpAddress(o.http).host, o.httpToken);
+  if (o.http) checkBind(parseHttpAddress(o.http).host, tokenOf(o));
+}
+
+/** An empty RSS_HTTP_TOKEN is no token. */
+function tokenOf(o: HttpCliOptions): string | undefined {
+  return o.httpToken || undefined;
 }
 
 /** Start the HTTP endpoints when asked for; undefined when --http is off. */
@@ -52,5 +57,6 @@ export async function startHttp(o: HttpCliOptions, host: OpsHost): Promise<OpsHt
   if (!o.http) return undefined;
   const { startOpsHttp } = await import('../ops/http');
   const { host: bind, port } = parseHttpAddress(o.http);
-  return startOpsHttp(host, { host: bind, port, ...(o.httpToken !== undefined ? { token: o.httpToken } : {}) });
+  const token = tokenOf(o);
+  return startOpsHttp(host, { host: bind, port, ...(token !== undefined ? { token } : {}) });
 }

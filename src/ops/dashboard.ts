@@ -61,6 +61,10 @@ export class Dashboard {
 
   start(): void {
     this.watchServers();
+    // The timeline begins with who serves now (its takeover happened before the dashboard started).
+    for (const { tag, server, running } of this.host.servers()) {
+      if (running && server.serving) this.note('takeover', `${tag} serving (epoch ${server.role.epoch})`);
+    }
     this.timer = setInterval(() => void this.tick(), 1000);
     this.timer.unref();
   }
@@ -102,8 +106,8 @@ export class Dashboard {
         leaseTtl: server.role.timing.leaseTtl,
         users: s.users as number,
         usersOnline: s.usersOnline as number,
-        requestsPerSecond: s.requestsPerSecond as number,
-        pushesPerSecond: s.pushesPerSecond as number,
+        requestsPerSecond: running ? (s.requestsPerSecond as number) : 0,
+        pushesPerSecond: running ? (s.pushesPerSecond as number) : 0,
         retransmissions: s.retransmissions as number,
         duplicates: s.duplicates as number,
         storeErrors: s.storeErrors as number,
