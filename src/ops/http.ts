@@ -175,8 +175,10 @@ export async function startOpsHttp(host: OpsHost, opts: OpsHttpOptions): Promise
     close: async () => {
       dashboard.stop();
       for (const s of streams) s.end();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive and event-stream connections would hold close() open.
       server.closeAllConnections();
+      await closed;
     },
   };
 }
