@@ -122,6 +122,7 @@ export class Dashboard {
     return {
       at: Date.now(),
       steering: Boolean(this.host.control),
+      storeFaults: Boolean(this.host.control?.store),
       chaos: this.host.control?.chaosSpec() ?? null,
       serving: serving?.tag ?? null,
       texts: this.textsStored ?? null,

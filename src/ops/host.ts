@@ -22,6 +22,8 @@ export interface HostControl {
   chaos(spec: string): Promise<string>;
   /** The chaos spec in force, if any. */
   chaosSpec(): string | undefined;
+  /** Store faults, where the demo's store is behind a fault proxy: "down", "up", "slow", "flap" (then the page offers them). */
+  store?(fault: string): Promise<string>;
 }
 
 export interface OpsHost {

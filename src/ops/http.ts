@@ -44,6 +44,9 @@ const COMMON_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 };
 
+/** The store faults the page may ask for. */
+const STORE_FAULT = /^(down|up|slow|flap)$/;
+
 /** A control POST's body is tiny. */
 const MAX_BODY = 4096;
 
@@ -147,8 +150,13 @@ export async function startOpsHttp(host: OpsHost, opts: OpsHttpOptions): Promise
           if (typeof body.spec !== 'string' || !body.spec) return send(res, 400, 'chaos needs a spec (e.g. drop=0.1,dup=0.05) or off\n');
           said = await c.chaos(body.spec);
           break;
+        case 'store':
+          if (!c.store) return send(res, 404, 'the store is not behind a fault proxy here\n');
+          if (typeof body.spec !== 'string' || !STORE_FAULT.test(body.spec)) return send(res, 400, 'store fault: down, up, slow or flap\n');
+          said = await c.store(body.spec);
+          break;
         default:
-          return send(res, 400, 'unknown action (handoff, kill, start, chaos)\n');
+          return send(res, 400, 'unknown action (handoff, kill, start, chaos, store)\n');
       }
     } catch (err) {
       return send(res, 400, `${err instanceof Error ? err.message : String(err)}\n`);

@@ -3,7 +3,7 @@
  * `rss demo` (built CLI) prints the dashboard's URL; the page shows both
  * servers with the serving one marked, a click on "Handoff now" swaps the
  * roles within a second, a text published with `rss client` appears, a click
- * on "Kill A" shows A stopped and B taking over, and a screenshot is written
+ * on "Kill A" shows A stopped and B serving, chaos goes on and off, and a screenshot is written
  * (test-output/dashboard.png) for a person to look at.
  */
 import { execFileSync } from 'node:child_process';
@@ -99,7 +99,11 @@ describe.skipIf(!present)('the demo dashboard in Chromium', () => {
     expect(swapMs).toBeLessThan(1000);
     await shows(page, '#timeline', 'handoff A → B', 2000);
 
-    // Steer back so the screenshot shows A serving again; publish through B meanwhile.
+    await page.click('#btn-chaos-on');
+    await shows(page, '#chaos-state', 'chaos drop=');
+    await page.click('#btn-chaos-off');
+    await shows(page, '#chaos-state', 'chaos off');
+
     await client(servers, 'publish', 'bob', 'sport', 'goal! after the handoff');
     await shows(page, '#texts', 'goal! after the handoff');
 

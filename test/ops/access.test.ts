@@ -111,6 +111,26 @@ describe('steering POST', () => {
   });
 });
 
+describe('store faults', () => {
+  it('are steered when the host offers them, one of down, up, slow, flap', async () => {
+    const { host, done } = fakeHost();
+    const h = await serve(host);
+    const token = await controlToken(h);
+    const store = (spec: string) =>
+      call(h.port, '/api/control', {
+        method: 'POST', headers: { origin: `http://127.0.0.1:${h.port}`, 'x-rss-control': token, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'store', spec }),
+      });
+    expect((await store('down')).status).toBe(404); // no fault proxy: nothing to steer
+    host.control!.store = async (fault) => (done.push(`store ${fault}`), `store ${fault}`);
+    expect(JSON.parse((await call(h.port, '/api/state')).body).storeFaults).toBe(true);
+    expect((await store('down')).status).toBe(200);
+    expect((await store('rm -rf')).status).toBe(400);
+    expect((await store('up')).status).toBe(200);
+    expect(done).toEqual(['store down', 'store up']);
+  });
+});
+
 describe('with --http-token', () => {
   const TOKEN = 'a-long-enough-token-for-tests';
 

@@ -49,6 +49,7 @@
     $('btn-handoff').addEventListener('click', () => act({ action: 'handoff' }));
     $('btn-chaos-on').addEventListener('click', () => act({ action: 'chaos', spec: $('chaos-spec').value.trim() }));
     $('btn-chaos-off').addEventListener('click', () => act({ action: 'chaos', spec: 'off' }));
+    for (const b of document.querySelectorAll('[data-store]')) b.addEventListener('click', () => act({ action: 'store', spec: b.dataset.store }));
   }
 
   // ---- server cards -------------------------------------------------------------
@@ -184,6 +185,7 @@
     const chaos = $('chaos-state');
     chaos.textContent = snap.chaos ? 'chaos ' + snap.chaos : 'chaos off';
     chaos.classList.toggle('on', Boolean(snap.chaos));
+    $('store-faults').hidden = !(controlToken && snap.storeFaults);
     renderTimeline(snap.timeline);
     renderTexts(snap.latest);
     renderUsers(snap.users);
