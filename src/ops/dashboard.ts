@@ -149,6 +149,8 @@ export class Dashboard {
     this.watchServers();
     this.sample();
     this.collectTexts();
+    // Nobody is watching: keep the history, spare the store its count.
+    if (this.listeners.size === 0) return;
     const running = this.host.servers().find((h) => h.running);
     if (running) {
       try {
