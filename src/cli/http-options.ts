@@ -2,7 +2,7 @@
  * `--http HOST:PORT` and `--http-token` (or RSS_HTTP_TOKEN), shared by
  * `rss server` and `rss demo`: metrics, health checks and the dashboard.
  */
-import { Option, type Command } from 'commander';
+import { Option } from 'commander';
 import { InvalidArgumentError } from '../errors';
 import { checkBind } from '../ops/access';
 import type { OpsHost } from '../ops/host';
@@ -30,16 +30,22 @@ function checkAddress(v: string): string {
   return v;
 }
 
-/** Add --http (with `fallback` as its default: the demo's is on) and --http-token to `cmd`. */
-export function addHttpOptions(cmd: Command, fallback?: string): Command {
-  const what = 'serve /metrics, /healthz, /readyz and the live dashboard on HOST:PORT (loopback unless --http-token is set)';
-  cmd.option('--http <host:port>', what, checkAddress, fallback);
-  if (fallback) cmd.option('--no-http', 'no HTTP endpoints (no metrics, health checks or dashboard)');
-  cmd.addOption(
-    new Option('--http-token <token>', 'required by every HTTP endpoint but /healthz (bearer token, or open /?token=TOKEN); needed for a non-loopback --http')
-      .env(HTTP_TOKEN_ENV),
-  );
-  return cmd;
+/** --http HOST:PORT; `fallback` is its default (the demo's is on). */
+export function httpOption(fallback?: string): Option {
+  const o = new Option('--http <host:port>', 'serve /metrics, /healthz, /readyz and the live dashboard on HOST:PORT (loopback unless --http-token is set)')
+    .argParser(checkAddress);
+  return fallback ? o.default(fallback) : o;
+}
+
+/** --no-http, where --http is on by default. */
+export function noHttpOption(): Option {
+  return new Option('--no-http', 'no HTTP endpoints (no metrics, health checks or dashboard)');
+}
+
+/** --http-token, or RSS_HTTP_TOKEN. */
+export function httpTokenOption(): Option {
+  return new Option('--http-token <token>', 'required by every HTTP endpoint but /healthz (bearer token, or open /?token=TOKEN); needed for a non-loopback --http')
+    .env(HTTP_TOKEN_ENV);
 }
 
 /** Refuse a non-loopback --http without a token before anything starts. */

@@ -8,7 +8,7 @@ import { createLogger } from './logger';
 import { commandName } from './invocation';
 import { fail, onShutdown } from './run';
 import { InvalidArgumentError } from '../errors';
-import { addHttpOptions, checkHttp, startHttp, type HttpCliOptions } from './http-options';
+import { checkHttp, httpOption, httpTokenOption, startHttp, type HttpCliOptions } from './http-options';
 
 interface ServerCliOptions extends HttpCliOptions {
   role: ServerTag;
@@ -32,7 +32,7 @@ export function parseSecret(v: string): string {
 }
 
 export function registerServerCommand(program: Command): void {
-  const cmd = program
+  program
     .command('server')
     .description('run server A or B of a pair (both must share one MongoDB: --mongo)')
     .requiredOption('--role <A|B>', 'which server of the pair this is', parseRole)
@@ -46,14 +46,16 @@ export function registerServerCommand(program: Command): void {
     .option('--peer-secret <secret>', 'secret shared with the other server: authenticates TAKEOVER and wraps user keys (default: a random one kept in the store)', parseSecret)
     .option('--require-auth', 'refuse registrations from the unauthenticated legacy dialects (canonical text, seed 000)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
-    .option('--log-file <path>', 'write logs to this file instead of stderr');
-  addHttpOptions(cmd).action(async (o: ServerCliOptions) => {
-    try {
-      await runServer(o);
-    } catch (err) {
-      fail(err);
-    }
-  });
+    .option('--log-file <path>', 'write logs to this file instead of stderr')
+    .addOption(httpOption())
+    .addOption(httpTokenOption())
+    .action(async (o: ServerCliOptions) => {
+      try {
+        await runServer(o);
+      } catch (err) {
+        fail(err);
+      }
+    });
 }
 
 async function runServer(o: ServerCliOptions): Promise<void> {
