@@ -87,7 +87,9 @@ describe('queryStatus against a running pair', () => {
 
     const [a] = await queryStatus(sys.servers, { timeoutMs: 1500 });
     expect(a!.tag).toBe('A');
-    expect(a!.status).toMatchObject({ tag: 'A', role: 'serving', epoch: 1, users: 2, published: 3, duplicates: 1 });
+    expect(a!.status).toMatchObject({ tag: 'A', role: 'serving', epoch: 1, users: 2, published: 3 });
+    // At least the REGISTER sent twice: on a loaded machine the clients' own retransmissions (60 ms) add theirs.
+    expect(a!.status!.duplicates as number).toBeGreaterThanOrEqual(1);
     expect(a!.status!.requests as number).toBeGreaterThanOrEqual(10);
     expect(a!.status!.uptimeSeconds as number).toBeGreaterThanOrEqual(0);
   });
