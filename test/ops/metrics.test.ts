@@ -117,9 +117,9 @@ describe('GET /metrics', () => {
 
   it('/readyz: 200 while the store answers; 503 with a one-line reason, and store errors counted, once it is gone', async () => {
     const { sys, http, scrape, entry } = await started();
-    const ready = await fetch(`${http.url}readyz`);
-    expect(ready.status).toBe(200);
-    expect(await ready.text()).toBe('ready\n');
+    // Ready once both servers' lease checks are answered (on a loaded machine, not at once).
+    await expect.poll(async () => (await fetch(`${http.url}readyz`)).status, { timeout: 10_000 }).toBe(200);
+    expect(await (await fetch(`${http.url}readyz`)).text()).toBe('ready\n');
     expect((await scrape()).value('rss_store_errors_total', { server: 'A' })).toBe(0);
 
     await sys.engine.close();
