@@ -6,7 +6,8 @@
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { RssError } from '../errors';
+import type { EngineOptions, RunningEngine } from '../engine';
+import { RssError, StorageError } from '../errors';
 
 export type EngineChoice = 'auto' | 'embedded' | 'mongod';
 
@@ -60,9 +61,22 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     if (engine === 'mongod') return startMemoryServer(true);
     engine = 'embedded';
   }
-  const { startEngine } = await import('../engine');
-  const running = await startEngine({ host: '127.0.0.1', port: 0, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}) });
+  const running = await startEmbeddedEngine({ host: '127.0.0.1', port: 0, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}) });
   return { uri: running.uri, kind: opts.dataDir ? `embedded (${opts.dataDir})` : 'embedded (in memory)', close: () => running.close() };
+}
+
+/**
+ * The one way rss starts the embedded engine (`rss demo`, `rss server`, `rss engine`).
+ * The engine is standalone and has its own errors: a failure of its files
+ * (a data directory in use, a failed journal write) becomes StorageError here.
+ */
+export async function startEmbeddedEngine(opts: EngineOptions): Promise<RunningEngine> {
+  const { startEngine, EngineStorageError } = await import('../engine');
+  try {
+    return await startEngine(opts);
+  } catch (err) {
+    throw err instanceof EngineStorageError ? new StorageError(err.message, { cause: err }) : err;
+  }
 }
 
 async function startMemoryServer(download: boolean): Promise<Database> {

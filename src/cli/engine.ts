@@ -12,8 +12,8 @@ export function registerEngineCommand(program: Command): void {
     .option('--data-dir <dir>', 'keep data durably in this folder (default: in memory only)')
     .action(async (o: { host: string; port: number; dataDir?: string }) => {
       try {
-        const { startEngine } = await import('../engine');
-        const engine = await startEngine({
+        const { startEmbeddedEngine } = await import('../app/database');
+        const engine = await startEmbeddedEngine({
           host: o.host,
           port: o.port,
           ...(o.dataDir ? { dataDir: o.dataDir } : {}),

@@ -1,6 +1,9 @@
 /**
- * Server-side errors carrying MongoDB's numeric `code` and `codeName`, so the
- * driver raises the same MongoServerError a real mongod would produce.
+ * The engine's errors. Command errors carry MongoDB's numeric `code` and
+ * `codeName`, so the driver raises the same MongoServerError a real mongod
+ * would produce; failures of the engine's own files (lock, journal) are
+ * EngineStorageError. The engine is standalone: it defines its own errors
+ * and imports none from the application.
  */
 
 /** MongoDB error codes used by the engine (values from mongod's error_codes.yml). */
@@ -53,11 +56,6 @@ export class EngineError extends Error {
   }
 }
 
-/** Shorthand constructors for the errors raised most often. */
-export const badValue = (msg: string) => new EngineError('BadValue', msg);
-export const typeMismatch = (msg: string) => new EngineError('TypeMismatch', msg);
-export const failedToParse = (msg: string) => new EngineError('FailedToParse', msg);
-
 /** Converts anything thrown while serving a command into an EngineError. */
 export function toEngineError(err: unknown): EngineError {
   if (err instanceof EngineError) return err;
@@ -67,4 +65,23 @@ export function toEngineError(err: unknown): EngineError {
     return new EngineError('BadValue', msg, {}, { cause: err });
   }
   return new EngineError('InternalError', msg, {}, { cause: err });
+}
+
+/** Stable codes of {@link EngineStorageError}: callers switch on these, never on the message. */
+export type EngineStorageCode =
+  /** A data directory, journal write or fsync failed; the journal must be reopened. */
+  | 'ENGINE_STORAGE'
+  /** The journal was used after close(). */
+  | 'ENGINE_CLOSED';
+
+/** The engine's own files failed (data directory lock, journal) or were used after close; never sent to a client as such. */
+export class EngineStorageError extends Error {
+  constructor(
+    readonly code: EngineStorageCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EngineStorageError';
+  }
 }

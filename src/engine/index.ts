@@ -7,6 +7,7 @@
 import { launchEngine, type EngineOptions, type RunningEngine } from './launch.js';
 
 export type { EngineOptions, RunningEngine } from './launch.js';
+export { EngineStorageError, type EngineStorageCode } from './errors.js';
 
 /** Starts an engine and resolves once it accepts connections (after recovery when `dataDir` is set). */
 export function startEngine(opts: EngineOptions = {}): Promise<RunningEngine> {

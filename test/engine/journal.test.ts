@@ -56,12 +56,12 @@ describe('journal basics', () => {
     await journal.append({ ok: 1 });
     await journal.close();
     await journal.close(); // idempotent
-    await expect(journal.append({ late: 1 })).rejects.toMatchObject({ code: 'RSS_CLOSED' });
+    await expect(journal.append({ late: 1 })).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
     const o = await openCollect(dir);
     expect(o.records).toHaveLength(2);
     expect((o.records[0]!.s as string).length).toBe(nearLimit.s.length);
     await o.journal.close();
-    await expect(journal.compact([])).rejects.toMatchObject({ code: 'RSS_CLOSED' });
+    await expect(journal.compact([])).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
   });
 
   it('group commit: 64 concurrent appends share far fewer than 64 fsyncs', async () => {
@@ -254,11 +254,11 @@ describe('failures and slow disks', () => {
     failNext = true;
     const r = await Promise.allSettled([journal.append({ a: 2 }), journal.append({ a: 3 })]);
     expect(r.map((x) => x.status)).toEqual(['rejected', 'rejected']);
-    expect((r[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'RSS_STORAGE' });
+    expect((r[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'ENGINE_STORAGE' });
     failNext = false;
     // Retrying after a failed fsync could acknowledge lost data, so the journal stays failed.
-    await expect(journal.append({ a: 4 })).rejects.toMatchObject({ code: 'RSS_STORAGE' });
-    await expect(journal.compact([])).rejects.toMatchObject({ code: 'RSS_STORAGE' });
+    await expect(journal.append({ a: 4 })).rejects.toMatchObject({ code: 'ENGINE_STORAGE' });
+    await expect(journal.compact([])).rejects.toMatchObject({ code: 'ENGINE_STORAGE' });
     await journal.close();
     const o = await openCollect(dir);
     // Records 2 and 3 were written but never acknowledged: either outcome is allowed.

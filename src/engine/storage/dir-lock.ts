@@ -6,7 +6,7 @@
  */
 import { open, readFile, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
-import { StorageError } from '../../errors.js';
+import { EngineStorageError } from '../errors.js';
 
 /** Name of the lock file inside the data directory. */
 export const LOCK_FILE = 'engine.lock';
@@ -26,7 +26,7 @@ export interface DirLock {
   release(): Promise<void>;
 }
 
-/** Takes the lock of `dir` (which must exist) or fails with StorageError naming the owner. */
+/** Takes the lock of `dir` (which must exist) or fails with EngineStorageError naming the owner. */
 export async function lockDir(dir: string): Promise<DirLock> {
   const file = path.join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -40,9 +40,9 @@ export async function lockDir(dir: string): Promise<DirLock> {
     }
     const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
     if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-      throw new StorageError(`data directory ${dir} is in use by another engine (pid ${owner}${owner === process.pid ? ', this process' : ''})`);
+      throw new EngineStorageError('ENGINE_STORAGE', `data directory ${dir} is in use by another engine (pid ${owner}${owner === process.pid ? ', this process' : ''})`);
     }
     await unlink(file).catch(() => undefined); // stale: its owner is gone
   }
-  throw new StorageError(`could not lock data directory ${dir}`);
+  throw new EngineStorageError('ENGINE_STORAGE', `could not lock data directory ${dir}`);
 }

@@ -60,15 +60,16 @@
  * ## Failures
  *
  * A failed write or fsync makes the Journal unusable (pending and later
- * appends reject with RssError RSS_STORAGE): after a failed fsync the kernel
- * may have dropped the dirty pages, so retrying could ack lost data. Reopen to
- * let recovery decide what is on disk. One process per directory: there is no
- * lock file, the caller must not open the same directory twice.
+ * appends reject with EngineStorageError ENGINE_STORAGE): after a failed fsync
+ * the kernel may have dropped the dirty pages, so retrying could ack lost data.
+ * Reopen to let recovery decide what is on disk. The journal takes no lock of
+ * its own: the engine holds the data directory's lock (dir-lock.ts) before it
+ * opens the journal, so one process writes a directory.
  */
 import { open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DeserializeOptions, Document, SerializeOptions } from 'bson';
-import { RssError } from '../../errors.js';
+import { EngineStorageError } from '../errors.js';
 import { encodeFrame, toBson } from './journal-format.js';
 import { fsyncDir, journalName, parseName, writeSnapshot, type SnapshotChunks } from './journal-files.js';
 import { recover } from './journal-recover.js';
@@ -228,7 +229,7 @@ export class Journal {
   }
 
   private unusable(): Error | null {
-    if (this.closed) return new RssError('RSS_CLOSED', `journal in ${this.dir} is closed`);
+    if (this.closed) return new EngineStorageError('ENGINE_CLOSED', `journal in ${this.dir} is closed`);
     return this.failure;
   }
 
@@ -282,7 +283,7 @@ export class Journal {
 
   private fail(e: unknown): void {
     if (this.failure) return;
-    this.failure = new RssError('RSS_STORAGE', `journal write failed in ${this.dir}: ${(e as Error)?.message ?? e}; reopen to recover`, { cause: e });
+    this.failure = new EngineStorageError('ENGINE_STORAGE', `journal write failed in ${this.dir}: ${(e as Error)?.message ?? e}; reopen to recover`, { cause: e });
   }
 
   /**
