@@ -4,7 +4,6 @@ import type { Collection } from '../storage/collection.js';
 import type { DocRecord } from '../storage/record.js';
 import { compileFilter } from './match.js';
 import { compareValues } from './order.js';
-import type { Doc } from './paths.js';
 import { planQuery } from './plan.js';
 import { parseSort, sortKey } from './sort.js';
 
@@ -62,9 +61,3 @@ export function* queryRecords(coll: Collection | undefined, q: QuerySpec, stats:
   for (let i = skip; i < hits.length && left > 0; i++, left--) yield hits[i].rec;
 }
 
-/** Convenience: the matching documents as an array. */
-export function queryDocs(coll: Collection | undefined, q: QuerySpec, stats: ExecStats = { docsExamined: 0, stage: '' }): Doc[] {
-  const out: Doc[] = [];
-  for (const rec of queryRecords(coll, q, stats)) out.push(rec.doc);
-  return out;
-}

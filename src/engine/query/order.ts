@@ -219,7 +219,3 @@ export function compareValues(a: unknown, b: unknown): number {
   }
 }
 
-/** MongoDB equality: same rank and compare to zero (so 1, 1.0 and Long(1) are equal). */
-export function valuesEqual(a: unknown, b: unknown): boolean {
-  return compareValues(a, b) === 0;
-}

@@ -13,23 +13,6 @@ export function splitPath(path: string): string[] {
   return path.split('.');
 }
 
-/** Value at a path without array expansion ("a.0" indexes arrays); undefined when missing. */
-export function getPath(doc: unknown, parts: readonly string[]): unknown {
-  let cur: unknown = doc;
-  for (const p of parts) {
-    if (Array.isArray(cur)) {
-      if (!/^\d+$/.test(p)) return undefined;
-      cur = cur[Number(p)];
-    } else if (isPlainObject(cur)) {
-      cur = cur[p];
-    } else {
-      return undefined;
-    }
-    if (cur === undefined) return undefined;
-  }
-  return cur;
-}
-
 /**
  * All values reached by a path, expanding arrays on the way as MongoDB does
  * for index keys: {a: [{b: 1}, {b: 2}]} at "a.b" gives [1, 2]; a terminal

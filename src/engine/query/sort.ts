@@ -34,13 +34,3 @@ export function sortKey(doc: Doc, parts: string[], dir: 1 | -1): unknown {
   return best ?? null;
 }
 
-/** Returns a comparator of documents for a sort spec. */
-export function docComparator(spec: SortSpec): (a: Doc, b: Doc) => number {
-  return (a, b) => {
-    for (const { parts, dir } of spec) {
-      const c = compareValues(sortKey(a, parts, dir), sortKey(b, parts, dir));
-      if (c !== 0) return c * dir;
-    }
-    return 0;
-  };
-}
