@@ -15,10 +15,11 @@ import { clearSlot, cloneDoc, readSlot, slotOf, typeName, writeSlot } from './mu
 import { compareValues, toNumber } from './order.js';
 import { isPlainObject, type Doc } from './paths.js';
 
+/** One operator applied to one path, e.g. `$inc` of `a.b` by `arg`. */
+type UpdateOp = { op: string; path: string; parts: string[]; arg: unknown };
+
 /** A parsed update: either a replacement document or a list of operator applications. */
-export type ParsedUpdate =
-  | { kind: 'replace'; doc: Doc }
-  | { kind: 'ops'; ops: { op: string; path: string; parts: string[]; arg: unknown }[] };
+export type ParsedUpdate = { kind: 'replace'; doc: Doc } | { kind: 'ops'; ops: UpdateOp[] };
 
 const OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$setOnInsert', '$currentDate', '$push', '$addToSet', '$pull', '$pullAll', '$pop']);
 
@@ -27,35 +28,45 @@ export function parseUpdate(u: unknown): ParsedUpdate {
   if (Array.isArray(u)) throw new EngineError('NotImplemented', 'pipeline-style updates are not supported by this engine');
   if (!isPlainObject(u)) throw new EngineError('FailedToParse', 'update must be an object');
   const keys = Object.keys(u);
-  if (keys.length === 0 || !keys[0].startsWith('$')) {
-    for (const k of keys) {
-      if (k.startsWith('$')) throw new EngineError('BadValue', `The dollar ($) prefixed field '${k}' in '${k}' is not allowed in a replacement document`);
-    }
-    return { kind: 'replace', doc: u };
-  }
-  const ops: { op: string; path: string; parts: string[]; arg: unknown }[] = [];
-  const seen: string[] = [];
+  if (keys.length === 0 || !keys[0].startsWith('$')) return replacement(u);
+  const ops: UpdateOp[] = [];
+  const claimed: string[] = [];
   for (const op of keys) {
-    if (!OPERATORS.has(op)) {
-      throw new EngineError('FailedToParse', `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
-    }
-    const spec = u[op];
-    if (!isPlainObject(spec)) throw new EngineError('FailedToParse', `Modifiers operate on fields but we found type ${typeName(spec)} instead. For example: {$mod: {<field>: ...}} not {${op}: ${String(spec)}}`);
+    const spec = operatorSpec(op, u[op]);
     for (const path of Object.keys(spec)) {
+      // $rename writes both its source and its target.
       const targets = op === '$rename' ? [path, String(spec[path])] : [path];
-      for (const t of targets) {
-        if (t === '' || t.split('.').some((p) => p === '')) throw new EngineError('BadValue', `An empty update path is not valid.`);
-        for (const s of seen) {
-          if (s === t || s.startsWith(t + '.') || t.startsWith(s + '.')) {
-            throw new EngineError('ConflictingUpdateOperators', `Updating the path '${t}' would create a conflict at '${s.length < t.length ? s : t}'`);
-          }
-        }
-        seen.push(t);
-      }
+      for (const target of targets) claimPath(claimed, target);
       ops.push({ op, path, parts: path.split('.'), arg: spec[path] });
     }
   }
   return { kind: 'ops', ops };
+}
+
+/** A replacement document may not hold operators. */
+function replacement(u: Doc): ParsedUpdate {
+  const dollar = Object.keys(u).find((k) => k.startsWith('$'));
+  if (dollar !== undefined) throw new EngineError('BadValue', `The dollar ($) prefixed field '${dollar}' in '${dollar}' is not allowed in a replacement document`);
+  return { kind: 'replace', doc: u };
+}
+
+/** The `{path: arg}` document of a known operator. */
+function operatorSpec(op: string, spec: unknown): Doc {
+  if (!OPERATORS.has(op)) {
+    throw new EngineError('FailedToParse', `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+  }
+  if (!isPlainObject(spec)) throw new EngineError('FailedToParse', `Modifiers operate on fields but we found type ${typeName(spec)} instead. For example: {$mod: {<field>: ...}} not {${op}: ${String(spec)}}`);
+  return spec;
+}
+
+/** Records that the update writes `path`; writing one path twice, or a path and its prefix, is a conflict. */
+function claimPath(claimed: string[], path: string): void {
+  if (path === '' || path.split('.').some((p) => p === '')) throw new EngineError('BadValue', `An empty update path is not valid.`);
+  const clash = claimed.find((c) => c === path || c.startsWith(path + '.') || path.startsWith(c + '.'));
+  if (clash !== undefined) {
+    throw new EngineError('ConflictingUpdateOperators', `Updating the path '${path}' would create a conflict at '${clash.length < path.length ? clash : path}'`);
+  }
+  claimed.push(path);
 }
 
 const NO_POSITIONAL: PositionalContext = { arrayFilters: new Map() };
@@ -155,18 +166,18 @@ function applyOp(doc: Doc, op: string, path: string, parts: string[], arg: unkno
   }
 }
 
-function arrayAt(doc: Doc, op: string, path: string, parts: string[], create: boolean): unknown[] | undefined {
+/** The array at `path`; `create` (for $push and $addToSet) makes a missing one. Null or missing means nothing to remove. */
+function arrayAt(doc: Doc, path: string, parts: string[], create: boolean): unknown[] | undefined {
   const s = slotOf(doc, parts, create);
   if (!s) return undefined;
   const cur = readSlot(s);
-  if (cur === undefined || cur === null) {
+  if (cur === undefined) {
     if (!create) return undefined;
-    if (cur === null && op !== '$push' && op !== '$addToSet') return undefined;
-    if (cur === null) throw notArray(doc, path, cur);
     const arr: unknown[] = [];
     writeSlot(s, arr);
     return arr;
   }
+  if (cur === null && !create) return undefined;
   if (!Array.isArray(cur)) throw notArray(doc, path, cur);
   return cur;
 }
@@ -186,7 +197,7 @@ function eachOf(arg: unknown): { values: unknown[]; mods: Doc } {
 function applyArrayOp(doc: Doc, op: string, path: string, parts: string[], arg: unknown): void {
   switch (op) {
     case '$push': {
-      const arr = arrayAt(doc, op, path, parts, true)!;
+      const arr = arrayAt(doc, path, parts, true)!;
       const { values, mods } = eachOf(arg);
       const pos = mods.$position === undefined ? arr.length : toNumber(mods.$position);
       const at = pos < 0 ? Math.max(0, arr.length + pos) : Math.min(pos, arr.length);
@@ -201,12 +212,12 @@ function applyArrayOp(doc: Doc, op: string, path: string, parts: string[], arg: 
       return;
     }
     case '$addToSet': {
-      const arr = arrayAt(doc, op, path, parts, true)!;
+      const arr = arrayAt(doc, path, parts, true)!;
       for (const v of eachOf(arg).values) if (!arr.some((e) => compareValues(e, v) === 0)) arr.push(v);
       return;
     }
     case '$pull': {
-      const arr = arrayAt(doc, op, path, parts, false);
+      const arr = arrayAt(doc, path, parts, false);
       if (!arr) return;
       const test = pullTest(arg);
       filterInPlace(arr, (e) => !test(e));
@@ -214,12 +225,12 @@ function applyArrayOp(doc: Doc, op: string, path: string, parts: string[], arg: 
     }
     case '$pullAll': {
       if (!Array.isArray(arg)) throw new EngineError('BadValue', `$pullAll requires an array argument but was given a ${typeName(arg)}`);
-      const arr = arrayAt(doc, op, path, parts, false);
+      const arr = arrayAt(doc, path, parts, false);
       if (arr) filterInPlace(arr, (e) => !arg.some((v) => compareValues(e, v) === 0));
       return;
     }
     case '$pop': {
-      const arr = arrayAt(doc, op, path, parts, false);
+      const arr = arrayAt(doc, path, parts, false);
       const n = toNumber(arg);
       if (n !== 1 && n !== -1) throw new EngineError('FailedToParse', `$pop expects 1 or -1, found: ${String(arg)}`);
       if (arr && arr.length) {
@@ -251,24 +262,26 @@ function pullTest(cond: unknown): (e: unknown) => boolean {
   return (e) => compareValues(e, cond) === 0;
 }
 
+/** $push's $sort: by the listed fields of sub-documents, or by the elements themselves. */
 function sortArray(arr: unknown[], spec: unknown): void {
-  if (isPlainObject(spec)) {
-    const fields = Object.keys(spec).map((f) => [f.split('.'), toNumber(spec[f]) < 0 ? -1 : 1] as const);
-    arr.sort((a, b) => {
-      for (const [parts, dir] of fields) {
-        let x: unknown = a;
-        let y: unknown = b;
-        for (const p of parts) {
-          x = isPlainObject(x) ? x[p] : undefined;
-          y = isPlainObject(y) ? y[p] : undefined;
-        }
-        const c = compareValues(x ?? null, y ?? null);
-        if (c !== 0) return c * dir;
-      }
-      return 0;
-    });
+  if (!isPlainObject(spec)) {
+    const dir = toNumber(spec) < 0 ? -1 : 1;
+    arr.sort((a, b) => compareValues(a, b) * dir);
     return;
   }
-  const dir = toNumber(spec) < 0 ? -1 : 1;
-  arr.sort((a, b) => compareValues(a, b) * dir);
+  const fields = Object.keys(spec).map((f) => [f.split('.'), toNumber(spec[f]) < 0 ? -1 : 1] as const);
+  arr.sort((a, b) => {
+    for (const [parts, dir] of fields) {
+      const c = compareValues(fieldOf(a, parts), fieldOf(b, parts));
+      if (c !== 0) return c * dir;
+    }
+    return 0;
+  });
+}
+
+/** The value at a dotted path of an element, null when missing (no array expansion). */
+function fieldOf(element: unknown, parts: readonly string[]): unknown {
+  let v = element;
+  for (const p of parts) v = isPlainObject(v) ? v[p] : undefined;
+  return v ?? null;
 }
