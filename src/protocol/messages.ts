@@ -98,9 +98,6 @@ export type Reply =
   /** The answer to ECHO: its fields as they came (canonical text writes it as the same ECHO line). */
   | { type: 'ECHOED'; rq: number; name: string; text: string };
 
-export const PUSH_TYPES = ['MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER', 'CHALLENGE'] as const;
-export type PushType = (typeof PUSH_TYPES)[number];
-
 /** server → user, unsolicited. */
 export type Push =
   /** A text on one of the user's subjects. `seq` lets the native client order and acknowledge it; `to` names the recipient (native). */
@@ -115,13 +112,10 @@ export type Push =
    */
   | { type: 'CHALLENGE'; to: string; nonce: string };
 
-export const PEER_TYPES = ['TAKEOVER', 'TAKEOVER-ACK', 'STORE-CHECK', 'STORE-CHECK-REPLY'] as const;
-
 /** server → server (native dialect only). */
 export type PeerMessage =
   /** "Serve from now on": sent by the server handing over, after it wrote the new lease. */
   | { type: 'TAKEOVER'; from: ServerTag; epoch: number }
-  | { type: 'TAKEOVER-ACK'; from: ServerTag; epoch: number }
   /**
    * "Which store do you use?": sent to the configured peer address with a
    * fresh nonce; the answer echoes the nonce (so only whoever receives at

@@ -53,7 +53,6 @@ export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   'UPDATE-SERVER': { host: 'host', port: 'port', tag: 'tag', to: 'name?' },
   CHALLENGE: { to: 'name', nonce: 'nonce' },
   TAKEOVER: { from: 'tag', epoch: 'epoch' },
-  'TAKEOVER-ACK': { from: 'tag', epoch: 'epoch' },
   // A store id is a random base64url string, as a nonce is.
   'STORE-CHECK': { from: 'tag', nonce: 'nonce', store: 'nonce' },
   'STORE-CHECK-REPLY': { from: 'tag', nonce: 'nonce', store: 'nonce' },

@@ -209,7 +209,7 @@ const nativeMessage: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('STATUS-REPORT' as const), rq: fc.nat(), status: fc.dictionary(str(8), fc.nat()) }),
   fc.record({ type: fc.constant('MESSAGE' as const), seq: fc.nat(), from: str(20), subject: str(20), text: str(200, 0), at: fc.nat() }),
   fc.record({ type: fc.constant('CHANGE-SERVER' as const), host: str(40), port: fc.integer({ min: 1, max: 65535 }), tag: fc.constantFrom('A' as const, 'B' as const), epoch: fc.nat() }, { requiredKeys: ['type', 'host', 'port'] }),
-  fc.record({ type: fc.constantFrom('TAKEOVER' as const, 'TAKEOVER-ACK' as const), from: fc.constantFrom('A' as const, 'B' as const), epoch: fc.nat() }),
+  fc.record({ type: fc.constant('TAKEOVER' as const), from: fc.constantFrom('A' as const, 'B' as const), epoch: fc.nat() }),
   fc.constant({ type: 'INITIALIZATION' as const }),
 ).filter((m) => encodeNative(m).length + MAC_BYTES <= 1200);
 const envelope: fc.Arbitrary<NativeEnvelope> = fc.record(

@@ -66,13 +66,13 @@ describe('forged control messages', () => {
     attacker.send(encodeNative({ type: 'TAKEOVER', from: 'A', epoch: before!.epoch + 1 }, { ctr }), B);
     attacker.send(encodeNative({ type: 'TAKEOVER', from: 'A', epoch: before!.epoch + 1 }, { ctr: ctr + 1 }, Buffer.alloc(32, 3)), B);
     attacker.send(encodeNative({ type: 'TAKEOVER', from: 'B', epoch: before!.epoch + 1 }, { ctr: ctr + 2 }), A);
-    attacker.send(encodeNative({ type: 'TAKEOVER-ACK', from: 'B', epoch: before!.epoch + 1 }, { ctr: ctr + 3 }), A);
+    attacker.send(encodeNative({ type: 'TAKEOVER', from: 'B', epoch: before!.epoch + 1 }, { ctr: ctr + 3 }, Buffer.alloc(32, 3)), A);
     await delay(300);
     expect(sys.pair.a.server.serving).toBe(true);
     expect(sys.pair.b.server.serving).toBe(false);
     expect(await lease()).toMatchObject({ holder: 'A', epoch: before!.epoch });
     expect(sys.pair.b.server.status()).toMatchObject({ forgedPeer: 2 });
-    expect(sys.pair.a.server.status()).toMatchObject({ forgedPeer: 1 });
+    expect(sys.pair.a.server.status()).toMatchObject({ forgedPeer: 2 });
     // The real handoff still works: its TAKEOVER carries the peer secret's MAC.
     expect(await sys.pair.a.server.handoff()).toBe(true);
     await expect.poll(() => sys.pair.b.server.serving).toBe(true);
