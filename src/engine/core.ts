@@ -19,7 +19,7 @@ export interface Executed {
 }
 
 /** Compressors this engine can speak (OP_COMPRESSED). */
-export const COMPRESSORS = ['zlib'];
+const COMPRESSORS = ['zlib'];
 
 /** Database state and command execution for one engine instance. */
 export class EngineCore {

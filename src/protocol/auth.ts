@@ -19,7 +19,7 @@ import {
 } from 'node:crypto';
 
 /** Bytes of a user key and of the derived server keys. */
-export const KEY_BYTES = 32;
+const KEY_BYTES = 32;
 
 /** An X25519 key pair; `pub` is the raw public key in base64url (43 characters). */
 export interface AgreementKeys {

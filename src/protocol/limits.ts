@@ -39,9 +39,9 @@ export const LIMITS = {
 } as const;
 
 /** Names: letters, digits, `_ . -`; must start with a letter or digit. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Subjects follow the same rule (no spaces or commas: both dialects use them as separators). */
-export const SUBJECT_PATTERN = NAME_PATTERN;
+const SUBJECT_PATTERN = NAME_PATTERN;
 
 /** Why a name is invalid, or undefined when it is fine. */
 export function checkName(name: string): string | undefined {

@@ -8,7 +8,7 @@
 /** Which wire dialect a peer speaks; every answer goes out in the dialect of the request. */
 export type DialectName = 'text' | 'pickle' | 'native';
 
-export const SERVER_TAGS = ['A', 'B'] as const;
+const SERVER_TAGS = ['A', 'B'] as const;
 export type ServerTag = (typeof SERVER_TAGS)[number];
 
 /** A text as stored: `seq` is its place in the one total order of all texts. */
@@ -21,7 +21,7 @@ export interface StoredText {
   at: number;
 }
 
-export const REQUEST_TYPES = [
+const REQUEST_TYPES = [
   'REGISTER', 'DE-REGISTER', 'UPDATE', 'SUBJECTS', 'PUBLISH', 'RETRIEVE-TEXTS',
   'ACK', 'INITIALIZATION', 'END-CONNECTION', 'WHO', 'STATUS', 'CHALLENGE-RESPONSE', 'ECHO',
 ] as const;
@@ -53,7 +53,7 @@ export type Request =
   /** canonical text: a liveness check; the serving server answers with the same line. */
   | { type: 'ECHO'; rq: number; name: string; text: string };
 
-export const REPLY_TYPES = [
+const REPLY_TYPES = [
   'REGISTERED', 'REGISTER-DENIED', 'DE-REGISTERED', 'DE-REGISTER-DENIED',
   'UPDATE-CONFIRMED', 'UPDATE-DENIED', 'SUBJECTS-UPDATED', 'SUBJECTS-REJECTED',
   'PUBLISHED', 'PUBLISH-DENIED', 'RETRIEVED', 'RETRIEVE-DENIED',

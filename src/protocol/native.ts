@@ -18,7 +18,7 @@ import type { Message } from './messages';
 import { toMessage } from './schema';
 
 export const NATIVE_MAGIC = 0xa7;
-export const NATIVE_VERSION = 1;
+const NATIVE_VERSION = 1;
 const FLAG_MAC = 1;
 /** Invalid UTF-8 is refused, not replaced: a datagram means exactly one thing. */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

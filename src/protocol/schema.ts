@@ -15,7 +15,7 @@ type FieldKind =
 /** `?` after a kind makes the field optional. */
 type Spec = Record<string, `${FieldKind}` | `${FieldKind}?`>;
 
-export const MESSAGE_FIELDS: Record<MessageType, Spec> = {
+const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   REGISTER: { rq: 'rq', name: 'name', host: 'host', port: 'port', pub: 'key?' },
   'DE-REGISTER': { rq: 'rq', name: 'name' },
   UPDATE: { rq: 'rq', name: 'name', host: 'host', port: 'port' },

@@ -11,9 +11,9 @@
 import type { Dialect } from './dialect';
 import type { RetrievedReply } from './messages';
 import { decodeTextRequest, encodeTextRequest } from './text-request';
-import { decodeTextMessage, decodeTextReplies, encodeTextReply, textProjection, DEFAULT_REASON, EMPTY_TOKEN } from './text-reply';
+import { decodeTextMessage, decodeTextReplies, encodeTextReply, textProjection } from './text-reply';
 
-export { decodeTextRequest, encodeTextRequest, decodeTextMessage, decodeTextReplies, encodeTextReply, textProjection, DEFAULT_REASON, EMPTY_TOKEN };
+export { decodeTextRequest, encodeTextRequest, decodeTextMessage, decodeTextReplies, encodeTextReply, textProjection };
 
 /** The text dialect as the server uses it. */
 export const textDialect: Dialect = {

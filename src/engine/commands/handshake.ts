@@ -4,7 +4,7 @@ import { Limits } from '../wire/constants.js';
 import type { CommandContext, Handler } from './context.js';
 
 /** Version reported by buildInfo: a 7.0 server, which wire version 21 corresponds to. */
-export const SERVER_VERSION = '7.0.0';
+const SERVER_VERSION = '7.0.0';
 
 function hello(cmd: Document, ctx: CommandContext, legacy: boolean): Document {
   const wanted = Array.isArray(cmd.compression) ? (cmd.compression as unknown[]) : [];

@@ -18,7 +18,7 @@ function batch(cmd: Document, field: string): Document[] {
 }
 
 /** Gives a document an _id (first field) if it lacks one; rejects array ids. */
-export function withId(doc: Doc): Doc {
+function withId(doc: Doc): Doc {
   if (!isPlainObject(doc)) throw new EngineError('TypeMismatch', 'document to insert must be an object');
   if (doc._id === undefined) return { _id: new ObjectId(), ...doc };
   for (const first in doc) {

@@ -14,7 +14,7 @@ export type Matcher = (rec: DocRecord) => boolean;
 const MINGO_OPTIONS = { scriptEnabled: false } as const;
 
 /** The plain (number-normalised) view of a record, computed once per document version. */
-export function plainOf(rec: DocRecord): Doc {
+function plainOf(rec: DocRecord): Doc {
   return (rec.plain ??= toPlain(rec.doc) as Doc);
 }
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { EngineStorageError } from '../errors.js';
 
 /** Name of the lock file inside the data directory. */
-export const LOCK_FILE = 'engine.lock';
+const LOCK_FILE = 'engine.lock';
 
 function alive(pid: number): boolean {
   try {

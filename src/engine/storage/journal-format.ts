@@ -19,7 +19,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { calculateObjectSize, deserialize, serialize, type DeserializeOptions, type Document, type SerializeOptions } from 'bson';
 
 /** Bytes of the frame header (length + CRC). */
-export const FRAME_HEADER_BYTES = 8;
+const FRAME_HEADER_BYTES = 8;
 /** Smallest possible BSON document: int32 length + terminating NUL. */
 const MIN_DOC_BYTES = 5;
 

@@ -22,7 +22,7 @@ export function fitsReply(value: PickleInput): boolean {
 }
 
 /** The longest prefix of `s` whose UTF-8 form has at most `maxBytes` bytes, cut between characters. */
-export function cutUtf8(s: string, maxBytes: number): string {
+function cutUtf8(s: string, maxBytes: number): string {
   const buf = Buffer.from(s, 'utf8');
   if (buf.length <= maxBytes) return s;
   let end = Math.max(0, maxBytes);

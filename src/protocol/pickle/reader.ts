@@ -34,7 +34,7 @@ export interface PickleReadLimits {
 }
 
 /** Default read bounds. */
-export const PICKLE_READ_LIMITS: PickleReadLimits = {
+const PICKLE_READ_LIMITS: PickleReadLimits = {
   maxBytes: LIMITS.maxDatagram,
   maxDepth: 16,
   maxItems: 2048,
