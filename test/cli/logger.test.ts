@@ -57,10 +57,9 @@ describe('createLogger', () => {
     const log = await createLogger('debug', file);
     log.child({ server: 'B' }).debug({ dir: 'out', bytes: 3 }, 'datagram sent');
     log.info({}, 'ready');
-    (log as unknown as { flush(cb: () => void): void }).flush(() => {});
-    await new Promise((r) => setTimeout(r, 100));
-    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toMatchObject([
+    // The file is written asynchronously: wait until both lines are in it.
+    const lines = async () => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    await expect.poll(lines).toMatchObject([
       { level: 20, server: 'B', dir: 'out', bytes: 3, msg: 'datagram sent' },
       { level: 30, msg: 'ready' },
     ]);
