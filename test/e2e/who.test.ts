@@ -43,8 +43,6 @@ async function system(): Promise<{ pair: StartedPair; servers: [Address, Address
   };
 }
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('WHO', () => {
   it('lists the users sharing a subject, by name only, online while heard from; a closed client goes offline after the window', async () => {
     const sys = await system();
@@ -68,13 +66,14 @@ describe('WHO', () => {
     // Bob's client goes away: it no longer answers pushes nor asks anything.
     await bob.close();
     await alice.publish('alice', 'news', 'anyone there?');
-    await delay(WINDOW_MS + 300);
+    await expect.poll(() => sys.pair.a.server.online('bob'), { timeout: WINDOW_MS + 3000 }).toBe(false);
     // Carl is active (a request within the window); bob is not.
     await carl.retrieve('carl');
     const later = await alice.who('alice');
     expect(later.users).toEqual([{ name: 'bob', online: false }, { name: 'carl', online: true }]);
-    // The standby tracks no presence.
-    expect(sys.pair.b.server.online('carl')).toBe(false);
+    // Only the serving server tracks presence: A holds an entry for each of the four, the standby none.
+    expect(sys.pair.a.server.status().tracked).toMatchObject({ presence: 4 });
+    expect(sys.pair.b.server.status().tracked).toMatchObject({ presence: 0 });
   });
 
   it('forgets a user that de-registers, and starts empty when serving begins', async () => {
@@ -92,10 +91,12 @@ describe('WHO', () => {
     // After a handoff the new server has heard from nobody but the asker.
     await bob.register('bob');
     await bob.subjects('bob', ['news']);
+    expect(sys.pair.a.server.status().tracked).toMatchObject({ presence: 2 });
     expect(await sys.pair.a.server.handoff()).toBe(true);
-    await delay(200);
-    expect(sys.pair.b.server.serving).toBe(true);
+    await expect.poll(() => sys.pair.b.server.serving).toBe(true);
     expect((await alice.who('alice')).users).toEqual([{ name: 'bob', online: false }]);
+    // The server that stopped serving forgot whom it had heard from.
+    expect(sys.pair.a.server.status().tracked).toMatchObject({ presence: 0 });
   });
 
   it('only the native user proving its key may ask', async () => {
