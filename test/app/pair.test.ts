@@ -8,7 +8,7 @@ import { startPair } from '../../src/app/pair';
 import { startEngine } from '../../src/engine';
 import { parseChaosSpec } from '../../src/transport/chaos-spec';
 import type { Logger } from '../../src/util/log';
-import { delay, nextEvents, systemsClosedAfterEach, aliceAndBob } from '../helpers/system';
+import { nextEvents, systemsClosedAfterEach, aliceAndBob } from '../helpers/system';
 
 const system = systemsClosedAfterEach();
 const cleanup: (() => Promise<void>)[] = [];
@@ -40,9 +40,9 @@ describe('stopServer / startServer', () => {
     expect(restarted.server.serving).toBe(false);
     // The restarted A is a full member again: a handoff gives it the period.
     const serving = nextEvents<{ reason: string }>(restarted.server, 'serving', 1, 5000);
-    // Let A look at the lease once first: a restarted server that finds itself the holder on its
-    // first look takes the lease for one from before its restart and gives it back (role.ts).
-    await delay(200);
+    // Let A look at the lease once first (it then reports the lease's time left): a restarted server that
+    // finds itself the holder on its first look takes the lease for one from before its restart and gives it back (role.ts).
+    await expect.poll(() => restarted.server.status().timeLeftOf).toBe('lease');
     expect(await sys.pair.b.server.handoff()).toBe(true);
     expect((await serving)[0]!.reason).toBe('handoff');
     await alice.publish('alice', 'news', 'through A again');
@@ -52,9 +52,24 @@ describe('stopServer / startServer', () => {
   it('starting a running server changes nothing; close() skips a stopped one', async () => {
     const sys = await system();
     const b = sys.pair.b;
+    const address = b.server.address;
     expect(await sys.pair.startServer('B')).toBe(b);
-    await sys.pair.stopServer('B');
-    // close() in cleanup must not close B twice (its store would throw)
+    expect(sys.pair.b).toBe(b);
+    expect(sys.pair.running('B')).toBe(true);
+    expect(b.server.address).toEqual(address);
+
+    let closes = 0;
+    const close = b.close.bind(b);
+    b.close = () => {
+      closes++;
+      return close();
+    };
+    expect(await sys.pair.stopServer('B')).toBe(true);
+    expect(closes).toBe(1);
+    // Closing the pair closes A and leaves the stopped B alone (closing its store twice would throw).
+    await sys.pair.close();
+    expect(closes).toBe(1);
+    expect(sys.pair.running('A')).toBe(false);
   });
 });
 
