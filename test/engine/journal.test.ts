@@ -280,8 +280,8 @@ describe('failures and slow disks', () => {
     const a2 = journal.append({ a: 2 }); // gen 1, queued behind a1
     let a1Done = false;
     void a1.then(() => (a1Done = true));
-    await new Promise((r) => setTimeout(r, 50));
-    // The snapshot may be durable by now, but gen 0 must still be there and a1 pending.
+    // The snapshot becomes durable while a1 is stuck; gen 0 must still be there and a1 pending.
+    await expect.poll(async () => (await dirUsage(dir)).names).toContain('snapshot-1.snap');
     expect(a1Done).toBe(false);
     expect((await dirUsage(dir)).names).toContain('journal-0.log');
     release();
