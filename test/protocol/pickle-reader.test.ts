@@ -66,7 +66,8 @@ describe('readPickle: values', () => {
 
   it('accepts 16 levels of nesting and refuses 17', () => {
     const nest = (n: number) => '5d'.repeat(n) + '61'.repeat(n - 1);
-    expect(readPickle(p2(nest(16)))).toBeDefined();
+    const sixteenDeep = Array.from({ length: 15 }).reduce<unknown[]>((inner) => [inner], []);
+    expect(readPickle(p2(nest(16)))).toEqual(sixteenDeep);
     expectProtocolError(() => readPickle(p2(nest(17))), 'RSS_TOO_LARGE');
   });
 });
