@@ -28,9 +28,9 @@ import {
 } from './text-lex';
 
 /** Written for an empty name or an empty subject list. */
-export const EMPTY_TOKEN = '-';
+const EMPTY_TOKEN = '-';
 /** Written for an empty reason. */
-export const DEFAULT_REASON = 'denied';
+const DEFAULT_REASON = 'denied';
 
 /** One token: never empty, never containing a separator, CR/LF or NUL (which would shift or cut the line). */
 function token(s: string): string {
