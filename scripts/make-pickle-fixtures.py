@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Generate the seed 000 pickle fixtures for rss's tests.
+"""Generate the pickle-dialect fixtures for rss's tests.
 
-Real bytes from CPython's own pickle module, as seed 000's client makes them:
+Real bytes from CPython's own pickle module, as a pickle-dialect client makes them:
 pickle.dumps(dict) at protocol 4 (Python 3.8-3.13 default), plus a few at
 protocols 2, 3 and 5 (Python 3.14's default). Writes, under test/fixtures/pickle/:
 
@@ -53,7 +53,7 @@ class Evil:
 
 
 def main():
-    # --- every request type, as seed 000 sends it (protocol 4) ---
+    # --- every request type, as a pickle client sends it (protocol 4) ---
     add('initialization', {'TYPE': 'INITIALIZATION', 'MESSAGE': 'New Client!'}, {'type': 'INITIALIZATION'})
     add('register', reg(1), reg_expected(1))
     add('de-register', {'TYPE': 'DE-REGISTER', 'RQ#': 2, 'NAME': 'alice'},
@@ -123,7 +123,7 @@ def main():
 
     # --- well-formed pickles the dialect refuses ---
     reject('unknown TYPE', {'TYPE': 'REGISTER-SUCCESS', 'RQ#': 1}, 'RSS_UNKNOWN_TYPE')
-    reject('canonical name instead of the seed name', {'TYPE': 'UPDATE', 'RQ#': 1, 'NAME': 'a'}, 'RSS_UNKNOWN_TYPE')
+    reject('canonical name instead of the pickle name', {'TYPE': 'UPDATE', 'RQ#': 1, 'NAME': 'a'}, 'RSS_UNKNOWN_TYPE')
     reject('no TYPE', {'RQ#': 1, 'NAME': 'a'}, 'RSS_UNKNOWN_TYPE')
     reject('top level is a list', ['REGISTER', 1], 'RSS_MALFORMED')
     reject('top level is a str', 'REGISTER', 'RSS_MALFORMED')

@@ -117,7 +117,7 @@ export interface StartedPair {
   /** Whether the server runs (it was not stopped, or was started again). */
   running(tag: ServerTag): boolean;
   /**
-   * Stop one server abruptly, like seed 004's `killnode`: its socket, timers
+   * Stop one server abruptly, as if its process were killed: its socket, timers
    * and store connection close, it hands nothing over and tells no one. The
    * other server takes over when the lease expires (failover). False when it
    * was not running.

@@ -1,5 +1,5 @@
 /**
- * The interactive menu of `rss client` (seed 000's six operations, WHO,
+ * The interactive menu of `rss client` (the six operations of the pickle clients, WHO,
  * the serving server's status, and quit).
  * Pushed texts are printed above the prompt as they arrive without breaking
  * the line being typed. When stdin is not a TTY it reads plain lines and

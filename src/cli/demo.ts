@@ -50,7 +50,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--log-level <level>', 'trace, debug (every datagram), info, warn, error or silent', 'warn')
     .option('--log-file <path>', 'write logs to this file (JSON lines) instead of stderr')
     .option('--peer-secret <secret>', 'secret of both servers (authenticates TAKEOVER and `rss status`, wraps user keys); default: a random one per run, and `rss status` over loopback only', parseSecret)
-    .option('--require-auth', 'refuse registrations from the unauthenticated legacy dialects (canonical text, seed 000)')
+    .option('--require-auth', 'refuse registrations from the unauthenticated legacy dialects (canonical text, pickle)')
     .addOption(httpOption('127.0.0.1:0'))
     .addOption(noHttpOption())
     .addOption(httpTokenOption())

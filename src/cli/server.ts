@@ -44,7 +44,7 @@ export function registerServerCommand(program: Command): void {
     .option('--data-dir <dir>', 'data folder of the embedded engine when --mongo is not given')
     .option('--chaos <spec>', 'inject faults into this server\'s datagrams (e.g. drop=0.1,dup=0.05,seed=1)')
     .option('--peer-secret <secret>', 'secret shared with the other server: authenticates TAKEOVER and wraps user keys (default: a random one kept in the store)', parseSecret)
-    .option('--require-auth', 'refuse registrations from the unauthenticated legacy dialects (canonical text, seed 000)')
+    .option('--require-auth', 'refuse registrations from the unauthenticated legacy dialects (canonical text, pickle)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'info')
     .option('--log-file <path>', 'write logs to this file instead of stderr')
     .addOption(httpOption())

@@ -1,8 +1,9 @@
 /**
  * The client's retransmission policy: every timing constant of the client in
- * one module, in the style of CoAP (RFC 7252 §4.8) scaled to the network rss
- * targets: a LAN or a loopback, where a round trip takes well under a
- * millisecond and the server's own work (one store write) a few ms.
+ * one module, in the style of CoAP's retransmission (RFC 7252) scaled to
+ * the network rss targets: a LAN or a loopback, where a round trip takes
+ * well under a millisecond and the server's own work (one store write) a
+ * few ms.
  *
  * An exchange sends the request, waits ~ACK_TIMEOUT (randomised by
  * ACK_RANDOM_FACTOR so clients that lost the same burst do not retransmit in

@@ -1,6 +1,6 @@
 /**
  * What the server needs of a wire dialect. The legacy dialects (canonical
- * text, seed 000 pickle) implement it directly; the native dialect adds an
+ * text, pickle) implement it directly; the native dialect adds an
  * envelope and a MAC and is handled through native.ts.
  */
 import type { DialectName, Push, Reply, Request, RetrievedReply } from './messages';

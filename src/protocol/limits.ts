@@ -13,7 +13,7 @@ export const LIMITS = {
   maxUsers: 100_000,
   /** Users of the legacy dialects one address may hold (their pushes share its budget; they cannot prove it). */
   maxLegacyUsersPerAddress: 4,
-  /** seed 000's client reads replies with recvfrom(1024). */
+  /** Pickle clients read replies with recvfrom(1024). */
   maxPickleReply: 1024,
   maxNameLength: 32,
   maxSubjectLength: 32,

@@ -1,6 +1,6 @@
 /**
  * The messages of rss, independent of any dialect. Every codec (canonical
- * text, seed 000 pickle, native) decodes to and encodes from these types, and
+ * text, pickle, native) decodes to and encodes from these types, and
  * the server core speaks only these. A `const` table of type names keeps the
  * unions and the dispatch tables in step.
  */
@@ -35,14 +35,14 @@ export type Request =
   | { type: 'UPDATE'; rq: number; name: string; host: string; port: number }
   | { type: 'SUBJECTS'; rq: number; name: string; subjects: string[] }
   | { type: 'PUBLISH'; rq: number; name: string; subject: string; text: string }
-  /** `last`: the N most recent texts on the user's subjects, seen or not (seed 001). */
+  /** `last`: the N most recent texts on the user's subjects, seen or not. */
   /** `parts` (native): how many RETRIEVED datagrams the client takes as one answer (default 1). */
   | { type: 'RETRIEVE-TEXTS'; rq: number; name: string; last?: number; parts?: number }
   /** native: the client has shown the pushed text `seq`. */
   | { type: 'ACK'; name: string; seq: number }
-  /** seed 000: "which server serves?" — only the serving server answers. */
+  /** pickle: "which server serves?" — only the serving server answers. */
   | { type: 'INITIALIZATION' }
-  /** seed 000: the client is quitting. */
+  /** pickle: the client is quitting. */
   | { type: 'END-CONNECTION'; rq: number; host: string; port: number }
   /** native: registered users sharing a subject with `name`, with online flags. */
   | { type: 'WHO'; rq: number; name: string }

@@ -1,6 +1,6 @@
 /**
  * Field specifications of every message type, shared by the decoders of
- * structured dialects (native JSON, seed 000 pickle dicts): `toMessage`
+ * structured dialects (native JSON, pickle dicts): `toMessage`
  * checks each field's kind and bound and builds a typed Message, so no
  * decoder hands the server an unchecked value.
  */

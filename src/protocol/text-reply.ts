@@ -1,5 +1,5 @@
 /**
- * Server → user messages in the canonical text dialect (reference §2), one
+ * Server → user messages in the canonical text dialect, one
  * line per datagram, single spaces, no trailing newline:
  *
  *   REGISTERED RQ#                     REGISTER-DENIED RQ# Reason
@@ -71,7 +71,7 @@ function messageLine(from: string, subject: string, text: string): Buffer {
 /**
  * Encode what a server sends to a text client. Returns [] for the messages
  * the dialect does not have (nothing is sent): PUBLISH succeeds silently,
- * and the seed 000 / native extras have no text form. RETRIEVED becomes one MESSAGE datagram per text, in order,
+ * and the pickle / native extras have no text form. RETRIEVED becomes one MESSAGE datagram per text, in order,
  * then `RETRIEVED RQ# Name N`.
  */
 export function encodeTextReply(msg: Reply | Push): Buffer[] {

@@ -1,5 +1,5 @@
 /**
- * Requests (user → server) in the canonical text dialect (reference §2):
+ * Requests (user → server) in the canonical text dialect:
  *
  *   REGISTER RQ# Name IP Port          DE-REGISTER RQ# Name
  *   UPDATE RQ# Name IP Port            SUBJECTS RQ# Name Subject...

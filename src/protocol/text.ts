@@ -1,8 +1,8 @@
 /**
- * The canonical text dialect of RSS (reference §2): one space-separated line
- * per datagram, as the course text and the student clients in the wild
- * speak it. Requests are decoded tolerantly (NUL-terminated buffers,
- * trailing CR/LF/spaces, runs of spaces, Java's `host/1.2.3.4` addresses);
+ * The canonical text dialect of RSS: one space-separated line per
+ * datagram, as the existing text clients speak it. Requests are decoded
+ * tolerantly (NUL-terminated buffers, trailing CR/LF/spaces, runs of
+ * spaces, Java's `host/1.2.3.4` addresses);
  * replies are encoded in exactly one form. Pure: no I/O, no logging.
  *
  * The lexer lives in text-lex.ts, requests in text-request.ts, server → user

@@ -20,7 +20,7 @@ import { ReplayWindow } from './replay';
 export interface SecurityOptions {
   /** Shared by A and B; authenticates TAKEOVER and wraps user keys. Default: a random one kept in the store. */
   peerSecret?: string;
-  /** Refuse legacy (text, seed 000) registrations. */
+  /** Refuse legacy (canonical text, pickle) registrations. */
   requireAuth: boolean;
   /** Requests per source address (host:port). */
   sourceRate: RateLimit;

@@ -2,8 +2,8 @@
  * A Transport wrapper that logs every datagram sent and received at `debug`
  * level through the injected Logger: direction, peer, size, the dialect read
  * from the first byte, and a short summary decoded with the dialects' own
- * codecs (message type, RQ#, name, seq). The course asks that every message
- * a server or client sends and receives can be logged; this is the one place
+ * codecs (message type, RQ#, name, seq). Every message a server or client
+ * sends and receives can be logged; this is the one place
  * that does it, so neither the server core nor the client library logs
  * datagrams themselves.
  *

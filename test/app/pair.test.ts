@@ -1,6 +1,6 @@
 /**
- * The demo pair's operator controls: stop one server abruptly (seed 004's
- * killnode), start it again on the same port, switch faults at run time, and
+ * The demo pair's operator controls: stop one server abruptly (as if its
+ * process were killed), start it again on the same port, switch faults at run time, and
  * the datagram log wired into both servers.
  */
 import { afterEach, describe, expect, it } from 'vitest';

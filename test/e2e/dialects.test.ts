@@ -1,5 +1,5 @@
 /**
- * Issue "Existing clients work unchanged": three users speaking seed 000's
+ * Issue "Existing clients work unchanged": three users speaking the pickle dialect's
  * pickle, the canonical text and the native dialect are one community: each
  * gets every answer and push in its own dialect, before and after a handoff.
  */
@@ -49,12 +49,12 @@ describe('pickle, text and native users together', () => {
   it('share texts across dialects and across a handoff, each answered in its own dialect', async () => {
     sys = await startSystem();
     const [A, B] = sys.servers;
-    const pam = await peer(); // seed 000 client
+    const pam = await peer(); // pickle client
     const tim = await peer(); // canonical text client
     peers.push(pam, tim);
     const nat = await sys.client();
 
-    // seed 000 asks both servers; only the serving one answers, with its tag.
+    // a pickle client asks both servers; only the serving one answers, with its tag.
     pam.send(pk({ TYPE: 'INITIALIZATION', MESSAGE: 'New Client!' }), A);
     pam.send(pk({ TYPE: 'INITIALIZATION', MESSAGE: 'New Client!' }), B);
     let got = await pam.take();
@@ -106,7 +106,7 @@ describe('pickle, text and native users together', () => {
     pam.send(pk({ TYPE: 'RETRIEVE-TEXTS', 'RQ#': 5, NAME: 'pam' }), B);
     expect((await pam.take()).map((g) => unpk(g.bytes))).toEqual([{ TYPE: 'RETRIEVE-SUCCESS', 'RQ#': 5, NAME: 'pam', POSTS: [] }]);
 
-    // seed 000's rules: PUBLISH denied when the subject is not in the list; the old server stays silent.
+    // the pickle dialect's rules: PUBLISH denied when the subject is not in the list; the old server stays silent.
     pam.send(pk({ TYPE: 'PUBLISH', 'RQ#': 6, NAME: 'pam', SUBJECT: 'cooking', TEXT: 'x' }), A);
     pam.send(pk({ TYPE: 'PUBLISH', 'RQ#': 6, NAME: 'pam', SUBJECT: 'cooking', TEXT: 'x' }), B);
     expect((await pam.take()).map((g) => [g.from, unpk(g.bytes).TYPE])).toEqual([[B.port, 'PUBLISH-DENIED']]);

@@ -26,7 +26,7 @@ function caught(fn: () => unknown): ProtocolError {
 const text = (i: number, body: string, from = 'bob', subject = 'news'): StoredText =>
   ({ seq: i, from, subject, text: body, at: 1_700_000_000_000 + i });
 
-/** Every reply and push, with the dict seed 000 must see (null: nothing is sent). */
+/** Every reply and push, with the dict a pickle client must see (null: nothing is sent). */
 const REPLIES: [Reply | Push, Record<string, unknown> | null][] = [
   [{ type: 'REGISTERED', rq: 7, name: 'alice' }, { TYPE: 'REGISTER-SUCCESS', 'RQ#': 7 }],
   [{ type: 'REGISTER-DENIED', rq: 4294967295, name: 'alice', reason: 'USERNAME ALREADY EXISTS' },
@@ -58,7 +58,7 @@ const REPLIES: [Reply | Push, Record<string, unknown> | null][] = [
     { TYPE: 'CHANGE-SERVER', IP: '127.0.0.1', PORT: 7001 }],
   [{ type: 'UPDATE-SERVER', host: '10.0.0.2', port: 7002, tag: 'B' },
     { TYPE: 'UPDATE-SERVER', IP: '10.0.0.2', PORT: 7002, 'SERVER-TAG': 'B' }],
-  // Seed 000 has no push and no generic denial: nothing is sent.
+  // The pickle dialect has no push and no generic denial: nothing is sent.
   [{ type: 'MESSAGE', seq: 1, from: 'bob', subject: 'news', text: 'hi', at: 0 }, null],
   [{ type: 'DENIED', rq: 20, reason: 'rate limited' }, null],
   [{ type: 'END-CONNECTION-OK', rq: 21 }, null],
@@ -93,7 +93,7 @@ describe('pickleDialect.encode', () => {
     expect(readPickle(out[0]!)).toEqual(dict); // round trip through rss's own reader
   });
 
-  it.skipIf(!hasPython)('pickle.loads (python3) sees exactly the seed 000 dicts, keys in section 3 order', () => {
+  it.skipIf(!hasPython)('pickle.loads (python3) sees exactly the pickle dicts, keys in the order pickle clients write them', () => {
     const sent = REPLIES.filter(([, d]) => d !== null);
     const py = python({ loads: sent.map(([m]) => pickleDialect.encode(m)[0]!) });
     sent.forEach(([, dict], i) => {
@@ -103,7 +103,7 @@ describe('pickleDialect.encode', () => {
   });
 });
 
-/** The seed 000 dict a client would send for `req` (test-side inverse of decodeRequest). */
+/** The pickle dict a client would send for `req` (test-side inverse of decodeRequest). */
 function seedRequest(req: Request): PickleInput {
   switch (req.type) {
     case 'REGISTER': return { TYPE: 'REGISTER', 'RQ#': req.rq, NAME: req.name, IP: req.host, PORT: req.port };
@@ -128,14 +128,14 @@ describe('pickleDialect round trips', () => {
     }),
   );
 
-  it('decodeRequest(pickled seed dict) gives the request back', () => {
+  it('decodeRequest(a pickled request dict) gives the request back', () => {
     fc.assert(fc.property(request, (req) => {
       expect(pickleDialect.decodeRequest(writePickle(seedRequest(req)))).toEqual(req);
     }), { numRuns: 1000 });
   });
 });
 
-describe('pickleDialect: fitting seed 000\'s recvfrom(1024)', () => {
+describe('pickleDialect: fitting a pickle client\'s recvfrom(1024)', () => {
   const retrieved = (texts: StoredText[], name = 'alice', more = false): RetrievedReply =>
     ({ type: 'RETRIEVED', rq: 4294967295, name, texts, more });
   const posts = (buf: Buffer) => (readPickle(buf) as { POSTS: { TEXT: string }[] }).POSTS;

@@ -1,5 +1,5 @@
 /**
- * Hostile input: whatever bytes arrive, the seed 000 decoder either returns a
+ * Hostile input: whatever bytes arrive, the pickle decoder either returns a
  * Request or throws ProtocolError — never a TypeError, RangeError, hang or
  * stack overflow. 24,000 cases in all.
  */
@@ -53,7 +53,7 @@ const opcodeSoup = fc.array(
   { maxLength: 120 },
 ).map((ops) => Buffer.from([0x80, 4, ...ops]));
 
-describe('seed 000 decoder under hostile input', () => {
+describe('pickle decoder under hostile input', () => {
   it('random bytes', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), decodesOrRefuses), { numRuns: 6000 });
   });

@@ -5,7 +5,7 @@ import { readPickle } from '../../src/protocol/pickle/reader';
 import { type PickleInput, pickledSize, writePickle } from '../../src/protocol/pickle/writer';
 import { hasPython, python } from '../fixtures/pickle/python';
 
-/** Values as seed 000 replies hold them (strings without lone surrogates: see writer.ts). */
+/** Values as pickle replies hold them (strings without lone surrogates: see writer.ts). */
 const pickleValue: fc.Arbitrary<PickleInput> = fc.letrec<{ v: PickleInput }>((tie) => ({
   v: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },

@@ -1,6 +1,6 @@
 /**
  * Issue "Fuzzing of every decoder and handler": more than 100,000 random and
- * mutated datagrams (mutations of valid canonical text, seed 000 pickle and
+ * mutated datagrams (mutations of valid canonical text, pickle and
  * MACed native requests, and of a MACed TAKEOVER) go through the decoders
  * and through a real RssServer core fed by a fake transport (no sockets, an
  * in-memory store, so it runs in seconds). Properties: no exception escapes;

@@ -1,21 +1,21 @@
 /**
- * Seed 000's dialect (protocol reference, section 3): each datagram is a
+ * The pickle dialect: each datagram is a
  * pickled Python dict with capitalised keys. Requests are read with the
  * strict reader (never a general unpickler), renamed to rss fields and
  * checked by schema.ts `toMessage`, so bounds match every other dialect.
- * Replies are written at pickle protocol 2 with exactly the seed's TYPE names
+ * Replies are written at pickle protocol 2 with exactly the dialect's TYPE names
  * and keys, RQ# and PORT as ints.
  *
  * Decisions:
- * - Seed 000 has no push and no generic denial: MESSAGE, DENIED (it names no
- *   request type, and seed 000 knows only per-request denials),
+ * - The pickle dialect has no push and no generic denial: MESSAGE, DENIED (it
+ *   names no request type, and pickle clients know only per-request denials),
  *   END-CONNECTION-OK, WHO-*, STATUS-REPORT encode to [] (nothing is sent;
  *   the client sees silence, as from a server that does not serve).
- * - Fields seed 000 has no key for are dropped: `reason` of the denials other
+ * - Fields the pickle dialect has no key for are dropped: `reason` of the denials other
  *   than REGISTER-DENIED, `seq`, `tag`/`epoch` of CHANGE-SERVER.
- * - UPDATE-DENIED without host/port sends IP "" and PORT 0 (seed 000 always
- *   reads the four keys).
- * - Every reply fits seed 000's recvfrom(1024). A text a PUBLISH may carry
+ * - UPDATE-DENIED without host/port sends IP "" and PORT 0 (pickle clients
+ *   always read the four keys).
+ * - Every reply fits a pickle client's recvfrom(1024). A text a PUBLISH may carry
  *   (LIMITS.maxTextBytes) always fits whole, echoed in PUBLISH-* or as the
  *   one post of a RETRIEVE-SUCCESS, with the longest names and subject.
  *   Only what no PUBLISH accepts today is cut and marked "..." (a denial's
@@ -40,7 +40,7 @@ import { type PickleInput, writePickle } from './writer';
 /** ProtocolError's constructor codes (its `code` field is typed as any ErrorCode). */
 type ProtocolCode = ConstructorParameters<typeof ProtocolError>[0];
 
-/** Seed 000 request TYPE → rss request type. */
+/** Pickle request TYPE → rss request type. */
 const REQUEST_TYPE: Readonly<Record<string, RequestType>> = {
   INITIALIZATION: 'INITIALIZATION',
   REGISTER: 'REGISTER',
@@ -52,19 +52,19 @@ const REQUEST_TYPE: Readonly<Record<string, RequestType>> = {
   'END-CONNECTION': 'END-CONNECTION',
 };
 
-/** RQ# and PORT come as int or, from some seed 000 code paths, as a digit string. */
+/** RQ# and PORT come as int or, from some pickle clients' code paths, as a digit string. */
 function asInt(v: unknown): unknown {
   if (typeof v === 'string' && /^[0-9]{1,10}$/.test(v)) return Number(v);
   return v;
 }
 
-/** SUBJECT-LIST is one comma-separated string (seed 000); blanks around commas and empty entries are dropped. */
+/** SUBJECT-LIST is one comma-separated string (pickle); blanks around commas and empty entries are dropped. */
 function splitSubjects(v: unknown): string[] {
   if (typeof v !== 'string') throw new ProtocolError('RSS_MALFORMED', 'field SUBJECT-LIST: expected a comma-separated string');
   return v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** Rename seed 000 keys to rss fields; toMessage then checks kinds and bounds. */
+/** Rename pickle keys to rss fields; toMessage then checks kinds and bounds. */
 function renamed(type: RequestType, d: PickleDict): Record<string, unknown> {
   const out: Record<string, unknown> = { type };
   if (type === 'INITIALIZATION') return out; // its MESSAGE: "New Client!" carries nothing
@@ -95,14 +95,14 @@ function partialOf(type: RequestType, d: PickleDict): PartialRequest | undefined
 function decodeRequest(bytes: Uint8Array): Request {
   const d = readPickle(bytes);
   if (typeof d !== 'object' || d === null || Array.isArray(d)) {
-    throw new ProtocolError('RSS_MALFORMED', 'seed 000 request is not a dict');
+    throw new ProtocolError('RSS_MALFORMED', 'pickle request is not a dict');
   }
   const seedType = d.TYPE;
   const type = typeof seedType === 'string' && Object.prototype.hasOwnProperty.call(REQUEST_TYPE, seedType)
     ? REQUEST_TYPE[seedType]!
     : undefined;
   if (type === undefined) {
-    throw new ProtocolError('RSS_UNKNOWN_TYPE', `unknown seed 000 request TYPE ${JSON.stringify(String(seedType)).slice(0, 40)}`);
+    throw new ProtocolError('RSS_UNKNOWN_TYPE', `unknown pickle request TYPE ${JSON.stringify(String(seedType)).slice(0, 40)}`);
   }
   const partial = type === 'INITIALIZATION' ? undefined : partialOf(type, d);
   try {
@@ -114,7 +114,7 @@ function decodeRequest(bytes: Uint8Array): Request {
 }
 
 function post(t: StoredText): PickleInput {
-  // In a post, NAME is the publisher (seed 000 shows "NAME: TEXT" under SUBJECT).
+  // In a post, NAME is the publisher (pickle clients show "NAME: TEXT" under SUBJECT).
   return { NAME: t.from, SUBJECT: t.subject, TEXT: t.text };
 }
 
@@ -137,7 +137,7 @@ function retrieved(reply: RetrievedReply): PickleInput {
   throw new ProtocolError('RSS_TOO_LARGE', `RETRIEVE-SUCCESS with ${reply.texts.length} texts exceeds ${LIMITS.maxPickleReply} bytes: call fitRetrieved first`);
 }
 
-/** The seed 000 dict for a reply or push, or undefined when seed 000 has no such message. */
+/** The pickle dict for a reply or push, or undefined when the pickle dialect has no such message. */
 function seedDict(msg: Reply | Push): PickleInput | undefined {
   switch (msg.type) {
     case 'REGISTERED': return { TYPE: 'REGISTER-SUCCESS', 'RQ#': msg.rq };
@@ -171,7 +171,7 @@ function seedDict(msg: Reply | Push): PickleInput | undefined {
     case 'DENIED':
     case 'ECHOED': // a canonical text liveness check
     case 'MESSAGE':
-    case 'CHALLENGE': // native only: seed 000 cannot answer it
+    case 'CHALLENGE': // native only: a pickle client cannot answer it
       return undefined;
     default: {
       const unreachable: never = msg;
@@ -184,7 +184,7 @@ function encode(msg: Reply | Push): Buffer[] {
   const dict = seedDict(msg);
   if (dict === undefined) return [];
   const bytes = writePickle(dict);
-  // Guard for any field not fitted above (all bounded by schema.ts): never send what seed 000 would cut.
+  // Guard for any field not fitted above (all bounded by schema.ts): never send what a pickle client would cut.
   if (bytes.length > LIMITS.maxPickleReply) {
     throw new ProtocolError('RSS_TOO_LARGE', `${msg.type} pickles to ${bytes.length} bytes, more than ${LIMITS.maxPickleReply}`);
   }
@@ -201,7 +201,7 @@ function fitRetrieved(reply: RetrievedReply): number {
   return n === 0 ? 0 : Math.max(1, k);
 }
 
-/** Seed 000's pickled-dict dialect. */
+/** The pickled-dict dialect. */
 export const pickleDialect: Dialect = {
   name: 'pickle',
   decodeRequest,

@@ -1,5 +1,5 @@
 /**
- * Fitting replies into seed 000's receive buffer: its client reads with
+ * Fitting replies into a pickle client's receive buffer: it reads with
  * recvfrom(1024), so a longer datagram is cut and fails to unpickle. Sizes
  * come from pickledSize, which is exact for writePickle's output.
  *
@@ -16,7 +16,7 @@ import { type PickleInput, pickledSize } from './writer';
 /** Appended to a text that had to be cut (ASCII, so any client terminal can print it). */
 export const TRUNCATION_MARK = '...';
 
-/** True when `value` pickles within seed 000's 1024-byte receive buffer. */
+/** True when `value` pickles within a pickle client's 1024-byte receive buffer. */
 export function fitsReply(value: PickleInput): boolean {
   return pickledSize(value) <= LIMITS.maxPickleReply;
 }

@@ -1,6 +1,6 @@
 /**
- * A strict reader of the pickles seed 000's client sends (section 3 of the
- * protocol reference): `pickle.dumps(dict)` at protocol 2 to 4 (and the PROTO 5
+ * A strict reader of the pickles that pickle-dialect clients send:
+ * `pickle.dumps(dict)` at protocol 2 to 4 (and the PROTO 5
  * header Python 3.14 writes by default, with the same opcodes). It is a
  * small stack machine over the opcodes in opcodes.ts and nothing else — no
  * globals, no object construction, so no code can ever run. Every length,
@@ -9,7 +9,7 @@
  *
  * Results are trees: a container in the memo may be stored but never fetched
  * again (BINGET), so there are no shared or cyclic values and no expansion
- * attacks. Seed 000's requests are flat dicts of str and int, so this costs
+ * attacks. Pickle requests are flat dicts of str and int, so this costs
  * nothing real.
  */
 import { ProtocolError } from '../../errors';
@@ -23,7 +23,7 @@ export interface PickleDict {
   [key: string]: PickleValue;
 }
 
-/** Bounds of one read; the defaults fit any request seed 000 can send. */
+/** Bounds of one read; the defaults fit any request a pickle client can send. */
 export interface PickleReadLimits {
   /** Largest input accepted (a datagram). */
   maxBytes: number;
@@ -82,7 +82,7 @@ class Reader {
     if (this.buf.length > this.limits.maxBytes) {
       tooLarge(`${this.buf.length} bytes exceed ${this.limits.maxBytes}`);
     }
-    // Seed 000 always starts with PROTO (protocol 2+); protocol 0/1 text forms are not read.
+    // Pickle clients always start with PROTO (protocol 2+); protocol 0/1 text forms are not read.
     if (this.buf[0] !== OP.PROTO) malformed('does not start with PROTO');
     for (;;) {
       if (this.pos === this.frameEnd) this.frameEnd = -1;
@@ -98,7 +98,7 @@ class Reader {
       case OP.PROTO: {
         const v = this.u8();
         if (at !== 0) malformed('PROTO after the first opcode');
-        // Seed 000 sends protocol 4 (Python 3.8-3.13 default); Python 3.14's default is 5, which
+        // Pickle clients send protocol 4 (Python 3.8-3.13 default); Python 3.14's default is 5, which
         // pickles dicts of str/int with the very same opcodes. Protocol 5's own opcodes stay refused.
         if (v < 2 || v > 5) malformed(`protocol ${v} is not read (rss reads 2 to 5)`);
         this.proto = v;

@@ -1,11 +1,11 @@
 /**
  * Writes JS values as pickle protocol 2, the way CPython's pickle.dumps lays
- * them out (minus the memo, which pickle.loads does not need): seed 000's
+ * them out (minus the memo, which pickle.loads does not need): a pickle
  * client reads replies with pickle.loads and accepts protocols 0, 2 and 4.
  * Protocol 2 has no FRAME header, so short replies stay short.
  *
  * `pickledSize` computes the exact length without writing, so the dialect can
- * fit replies into seed 000's recvfrom(1024) before encoding. Pure: no I/O.
+ * fit replies into a pickle client's recvfrom(1024) before encoding. Pure: no I/O.
  */
 import { ProtocolError } from '../../errors';
 import { OP } from './opcodes';

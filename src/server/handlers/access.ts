@@ -3,8 +3,8 @@
  * a request MACed with that key (the server sets `ctx.authed` once the MAC
  * and the replay window passed) may change it, publish as it or read its
  * texts — from any dialect, an unproven request is refused. Users of the
- * legacy dialects keep the course's semantics (anyone who knows the name
- * may act), as those dialects cannot prove anything.
+ * legacy dialects keep the semantics existing clients expect (anyone who
+ * knows the name may act), as those dialects cannot prove anything.
  */
 import { DENIAL_REASONS } from '../../protocol/messages';
 import type { UserDoc } from '../../store/documents';

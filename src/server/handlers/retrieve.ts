@@ -11,7 +11,7 @@ import { refusal } from './access';
  * says others remain; nothing is marked received that was not sent). A
  * native client may take the reply in several datagrams (`parts`), so a
  * hundred texts come back in one round trip. With `last: N`: the N most
- * recent texts on its subjects, seen or not (seed 001).
+ * recent texts on its subjects, seen or not.
  */
 export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   const { core } = ctx;

@@ -8,10 +8,10 @@ export const ack: Handler<'ACK'> = async (ctx, req) => {
   return [];
 };
 
-/** INITIALIZATION (seed 000): only the serving server answers, with its tag. */
+/** INITIALIZATION (pickle): only the serving server answers, with its tag. */
 export const initialization: Handler<'INITIALIZATION'> = async (ctx) => [{ type: 'INITIALIZATION-SUCCESS', tag: ctx.core.tag }];
 
-/** END-CONNECTION (seed 000): the client quits; nothing to undo (its user stays registered). */
+/** END-CONNECTION (pickle): the client quits; nothing to undo (its user stays registered). */
 export const endConnection: Handler<'END-CONNECTION'> = async (_ctx, req) => [{ type: 'END-CONNECTION-OK', rq: req.rq }];
 
 /** ECHO (canonical text): a liveness check, answered by the serving server with the same line. Changes nothing. */
