@@ -165,6 +165,12 @@ export class Guard {
     this.challenged.delete(name);
   }
 
+  /** Does `frame` carry a valid MAC of `user`'s key? (No replay check: for answering a retransmission again.) */
+  macVerifies(frame: NativeFrame, user: UserDoc): boolean {
+    const k = frame.mac ? this.userKey(user) : undefined;
+    return k !== undefined && verifyNativeMac(frame, k);
+  }
+
   /**
    * Check a native request about `user`: without a MAC (or for a user
    * without a key) it is simply unauthenticated (the handlers refuse what

@@ -82,7 +82,7 @@ export class Intake {
     if (cached) {
       this.core.counters.duplicates++;
       this.core.telemetry.request(req.type, dialect, 'duplicate');
-      return this.sendCached(cached, dialect, from, ctr);
+      return this.sendCached(cached, req, dialect, from, frame);
     }
     const name = 'name' in req ? req.name : formatAddress(from);
     void this.h.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame, arrived));
@@ -100,7 +100,7 @@ export class Intake {
     if (again) {
       this.core.counters.duplicates++;
       count('duplicate');
-      return this.sendCached(again, dialect, from, ctr);
+      return this.sendCached(again, req, dialect, from, frame);
     }
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
     const auth = await this.authenticate(req, frame, user, key);
@@ -134,8 +134,8 @@ export class Intake {
       ...(auth.authed !== undefined ? { authed: auth.authed } : {}),
       ...(auth.key ? { macKey: auth.key } : {}),
       fitRetrieved: (reply) => (dialect === 'native' ? nativeFitRetrieved(reply) : this.h.dialects[dialect]!.fitRetrieved(reply)),
-      // Several datagrams only to an address that proved it receives: a budget-bound one gets one per request.
-      replyParts: (wanted) => (dialect === 'native' && wanted && this.core.guard.paths.isValidated(from) ? Math.min(wanted, LIMITS.maxRetrieveParts) : 1),
+      // Several datagrams only to the user's own proven address: a budget-bound one gets one per request.
+      replyParts: (wanted) => (dialect === 'native' && wanted && this.provenFor(auth.authed, from) ? Math.min(wanted, LIMITS.maxRetrieveParts) : 1),
       // A native answer in one datagram always fits 3× its padded request; the legacy ones are sized to the budget.
       replyBudget: () => (dialect === 'native' ? Infinity : this.core.guard.paths.available(from)),
       replySize: (replies) => this.h.outbox.encodeReplies(replies, dialect).reduce((n, b) => n + b.length, 0),
@@ -171,7 +171,7 @@ export class Intake {
         this.h.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
       }
       if (ctx.replyTo) this.h.outbox.sendToUser(ctx.replyTo, wire);
-      else this.h.outbox.sendTo(wire, from, 0, !prepaid);
+      else this.h.outbox.sendTo(wire, from, 0, !prepaid && !this.provenFor(auth.authed, from));
       count(replies.some(isDenial) ? 'denied' : 'ok');
       this.core.telemetry.took(performance.now() - arrived);
     } catch (err) {
@@ -239,17 +239,29 @@ export class Intake {
     }
     // Presence (WHO's online flag): only what the user proved, or a legacy user that has no proof to give.
     if (authed || u.key === undefined) this.core.heard(u._id);
-    // The user's own address, proven by a CHALLENGE answered at either server (addrOk is in the store): validated here too.
-    if (authed && u.addrOk && sameAddress(from, u)) this.core.guard.paths.validate(from);
     if (u.addrOk) this.core.delivery.heardFrom(u._id);
     else if (authed && type !== 'UPDATE' && type !== 'REGISTER') this.core.challenge(u);
   }
 
-  private sendCached(cached: CachedReply, dialect: DialectName, to: Address, ctr: number | undefined): void {
+  private sendCached(cached: CachedReply, req: Request, dialect: DialectName, to: Address, frame: NativeFrame | undefined): void {
+    const ctr = frame?.envelope.ctr;
     const wire = cached.wire ?? this.h.outbox.encodeReplies(cached.replies, dialect, ctr !== undefined ? { ctr } : {});
+    // Uncharged only when the user itself asks again from its proven address (its MAC checked: anyone can resend legacy bytes).
+    const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
+    const own = frame !== undefined && user !== undefined && this.core.guard.macVerifies(frame, user) && this.provenFor(user._id, to);
     // A repeated answer in several datagrams starts where the last one was held back, so the client gets every part.
-    const stopped = this.h.outbox.sendTo(wire, to, cached.resume ?? 0);
+    const stopped = this.h.outbox.sendTo(wire, to, cached.resume ?? 0, !own);
     if (wire.length > 1) cached.resume = stopped % wire.length;
+  }
+
+  /**
+   * `from` is where native user `name` answered its CHALLENGE (at either
+   * server): what that user asks may come back there uncharged. Anything
+   * else sent there (others' requests in its name) stays within the budget.
+   */
+  private provenFor(name: string | undefined, from: Address): boolean {
+    const u = name === undefined ? undefined : this.core.directory.get(name);
+    return u !== undefined && u.dialect === 'native' && u.addrOk === true && sameAddress(from, u);
   }
 
   /** Refuse a request before it reaches its handler (it changes nothing). Requests without an RQ# are just dropped. */

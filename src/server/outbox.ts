@@ -1,9 +1,9 @@
 /**
  * Everything a server sends goes through here: replies and pushes are
  * encoded in the peer's dialect (native ones MACed with the user's key and
- * carrying the ctr of the request they answer), and every datagram to an
- * address that has not proved it receives (every legacy one) is charged to
- * that address's anti-amplification budget (paths.ts).
+ * carrying the ctr of the request they answer), and every datagram is
+ * charged to its address's anti-amplification budget (paths.ts) except a
+ * native user's own pushes and answers at the address it proved.
  */
 import type { Dialect } from '../protocol/dialect';
 import type { DialectName, Push, Reply, StoredText } from '../protocol/messages';
@@ -52,7 +52,8 @@ export class Outbox {
 
   /**
    * Send datagrams to a request's source, within the address's budget
-   * (unless `charge` is false: an answer whose bytes were reserved),
+   * (unless `charge` is false: an answer whose bytes were reserved, or a
+   * native user's own answer at its proven address),
    * starting at `from` and wrapping around; returns the index of the first
    * one the budget stopped (datagrams.length when all went out), so a
    * repeated answer can start there and every part gets through in the end.

@@ -3,28 +3,31 @@
  * as QUIC does for a new path and DNS response-rate limiting for spoofed
  * sources).
  *
- * An address is proven only by what a blind spoofer cannot do: a native
- * client answered, from that very address, the CHALLENGE sent there (MACed
- * with the user's key). Nothing else proves one: no count of datagrams, no
- * legacy request (the canonical text and pickle dialects cannot answer a
- * challenge, so their addresses stay unproven for ever).
+ * Only what a blind spoofer cannot cause goes out uncharged: a native
+ * user's pushes, and the replies to its MACed requests, at the address where
+ * it answered its CHALLENGE (the user's `addrOk`: the callers decide, per
+ * user, not per address). Everything else sent to any address, proven or
+ * not, is charged here: legacy replies and pushes (the canonical text and
+ * pickle dialects cannot prove anything), denials, CHALLENGEs, and anything
+ * others' requests make the server send to a native user's address (a
+ * proof is the user's, not a licence for strangers to reflect through it).
  *
- * Everything sent to an unproven address is charged to its budget: three
+ * Each address's budget: three
  * times the bytes received from it (or in requests naming it as a user's
  * address), plus a small allowance refilling at `perSecond` up to `burst`.
  * Earned credit is capped too, so it cannot be banked for a later burst.
- * Over any stretch of time t, an unproven address therefore receives at most
+ * Over any stretch of time t, an address therefore receives at most
  * 3 × what was sent from it (or in its name) + burst + perSecond × t.
  * What a budget holds back is the caller's to keep owed (a text stays in
  * the inbox for RETRIEVE-TEXTS). The state is soft: an evicted entry starts
- * again unproven, with a full allowance.
+ * again with a full allowance.
  */
 import { addressKey, type Address } from '../transport/types';
 import { BoundedMap } from './bounded-map';
 
 export const AMPLIFICATION = 3;
 
-/** The slowly refilling allowance of an unproven address. */
+/** The slowly refilling allowance of each address. */
 export interface Allowance {
   burst: number;
   perSecond: number;
@@ -44,11 +47,10 @@ interface PathState {
   /** Unspent allowance, refilled at `perSecond` since `at`. */
   allowance: number;
   at: number;
-  proven: boolean;
 }
 
 export interface PathStats {
-  /** Datagrams not sent because they would have exceeded an unproven address's budget. */
+  /** Datagrams not sent because they would have exceeded an address's budget. */
   amplificationDrops: number;
 }
 
@@ -72,7 +74,7 @@ export class Paths {
     const k = addressKey(a);
     const now = this.now();
     let s = this.paths.get(k);
-    if (!s) this.paths.set(k, (s = { earned: 0, allowance: this.limit.burst, at: now, proven: false }));
+    if (!s) this.paths.set(k, (s = { earned: 0, allowance: this.limit.burst, at: now }));
     s.allowance = Math.min(this.limit.burst, s.allowance + ((now - s.at) / 1000) * this.limit.perSecond);
     s.at = now;
     return s;
@@ -84,25 +86,15 @@ export class Paths {
     s.earned = Math.min(MAX_EARNED, s.earned + AMPLIFICATION * bytes);
   }
 
-  /** A native client answered the CHALLENGE sent to `a`: the only way an address is proven. */
-  validate(a: Address): void {
-    this.state(a).proven = true;
-  }
-
-  isValidated(a: Address): boolean {
-    return this.paths.peek(addressKey(a))?.proven ?? false;
-  }
-
-  /** Bytes `a` may be sent now (Infinity once proven). */
+  /** Bytes `a` may be sent now. */
   available(a: Address): number {
     const s = this.state(a);
-    return s.proven ? Infinity : Math.floor(s.earned + s.allowance);
+    return Math.floor(s.earned + s.allowance);
   }
 
   /** May `bytes` go to `a` now? Charges them when they may; counts a drop when not. */
   allow(a: Address, bytes: number): boolean {
     const s = this.state(a);
-    if (s.proven) return true;
     if (bytes > s.earned + s.allowance) {
       this.stats.amplificationDrops++;
       return false;
@@ -118,7 +110,7 @@ export class Paths {
    */
   reserve(a: Address, bytes: number): void {
     const s = this.state(a);
-    if (!s.proven) this.spend(s, Math.min(bytes, s.earned + s.allowance));
+    this.spend(s, Math.min(bytes, s.earned + s.allowance));
   }
 
   private spend(s: PathState, bytes: number): void {

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryKeyRing } from '../../src/client/keys';
 import { encodeNative, encodeNativePadded } from '../../src/protocol/native';
 import { defaultAllowance } from '../../src/server/paths';
-import type { Address } from '../../src/transport/types';
+import type { Address, Transport } from '../../src/transport/types';
+import { openUdp } from '../../src/transport/udp';
 import { rawPeer, type RawPeer } from '../helpers/raw';
 import { canSpoof, spoofer, victimAt, type Spoofer, type Victim } from '../helpers/spoofer';
 import { delay, systemsClosedAfterEach, type TestSystem } from '../helpers/system';
@@ -141,6 +142,55 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
       expect(victim.received).toBeLessThanOrEqual(3 * sent);
     });
   }
+
+  it('a native user\'s proven address is no reflector either: what others\' requests and users send there stays within its budget', async () => {
+    const { sys, A, spoof } = await setup();
+    // bob's client, at an address of its own, counting every byte it receives.
+    const udp = await openUdp({ host: '127.0.0.3', port: 0 });
+    let received = 0;
+    let bobSent = 0;
+    const counting: Transport = {
+      send: (b, to) => {
+        bobSent += b.length;
+        udp.send(b, to);
+      },
+      onDatagram: (h) => udp.onDatagram((b, from) => {
+        received += b.length;
+        h(b, from);
+      }),
+      address: () => udp.address(),
+      close: () => udp.close(),
+    };
+    const bob = await sys.client({ transport: counting });
+    await bob.register('bob');
+    await bob.subjects('bob', ['news']);
+    const at = udp.address();
+    await expect.poll(async () => (await sys.pair.a.store.users.findOne({ _id: 'bob' }))?.addrOk).toBe(true);
+    const tim = await textPeer();
+    tim.send(Buffer.from(`REGISTER 1 tim ${tim.address.host} ${tim.address.port}`), A);
+    tim.send(Buffer.from('SUBJECTS 2 tim sport'), A);
+    const alice = await sys.client();
+    await alice.register('alice');
+    await alice.subjects('alice', ['sport']);
+    for (let i = 0; i < 150; i++) await alice.publish('alice', 'sport', `${i} `.padEnd(200, 'x'));
+    const before = received;
+    const start = Date.now();
+    // Requests in bob's name that prove nothing: tim's seen texts, and a legacy user registered at bob's address.
+    for (let i = 0; i < 22; i++) await spoof.send(Buffer.from(`RETRIEVE-TEXTS ${100 + i} tim 1000`), at, A);
+    await spoof.send(Buffer.from(`REGISTER 3 ted ${at.host} ${at.port}`), at, A);
+    await spoof.send(Buffer.from('SUBJECTS 4 ted sport'), at, A);
+    for (let i = 0; i < 30; i++) await alice.publish('alice', 'sport', `more ${i} `.padEnd(600, 'x'));
+    let last = -1;
+    while (received !== last) {
+      last = received;
+      await delay(300);
+    }
+    const ms = Date.now() - start;
+    // bob's own requests earn credit too (3 × each, like any bytes from the address).
+    const sent = spoof.sentAs(at) + bobSent;
+    report('legacy requests in a proven native address\'s name', sent, received - before, ms);
+    expect(received - before).toBeLessThanOrEqual(bound(sent, ms));
+  });
 
   it('no lock-out: a flood of forged requests naming bob from many sources leaves his MACed publishes untouched', async () => {
     const { sys, A, spoof } = await setup();

@@ -20,7 +20,6 @@ export const challengeResponse: Handler<'CHALLENGE-RESPONSE'> = async (ctx, req)
   const ctrHigh = Math.max(user.ctrHigh ?? 0, ctx.ctr ?? 0);
   await core.store.updateUser(req.name, { addrOk: true, ctrHigh });
   core.directory.set({ ...user, addrOk: true, ctrHigh });
-  core.guard.paths.validate(ctx.from);
   core.guard.counters.validations++;
   // The texts owed go out at once, not at the client's next poll.
   core.delivery.resume(req.name);
