@@ -1,9 +1,11 @@
 /**
  * A user request's path through the serving server, after decoding:
- * rate limit per source → reply cache (a retransmission is answered, never
- * executed again) → the user's queue → authentication (MAC with the user's
- * key, replay window) → rate limit per user → handler → reply (sealed,
- * recorded for retransmissions, within the address's budget).
+ * rate limit per source and for all unauthenticated work (a request with a
+ * MAC: once the MAC is checked, so forgeries never cost its user) → reply
+ * cache (a retransmission is answered, never executed again) → the user's
+ * queue → authentication (MAC with the user's key, replay window) → rate
+ * limit per user → handler → reply (sealed, recorded for retransmissions,
+ * within the address's budget).
  */
 import { LIMITS } from '../protocol/limits';
 import { DENIAL_REASONS, denialFor, isDenial, type DialectName, type Reply, type Request } from '../protocol/messages';
@@ -68,8 +70,10 @@ export class Intake {
     const arrived = performance.now();
     const ctr = frame?.envelope.ctr;
     if (dialect !== 'native') this.h.legacyHeard(req, dialect, from);
-    // What proves no user is charged to all such work together, never to the user it names (no lock-out by forgeries).
-    if (!this.core.guard.sourceAllowed(from) || (!frame?.mac && !this.core.guard.unauthenticatedAllowed())) {
+    // What proves no user is charged to its source and to all such work together, never to the user it names;
+    // a request offering a MAC is charged once it is known whether it proves its user (execute): a flood forging
+    // a user's own source address must not drain what his genuine requests pay (no lock-out by forgeries).
+    if (!frame?.mac && !(this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed())) {
       this.core.telemetry.request(req.type, dialect, 'refused');
       return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     }
@@ -104,6 +108,11 @@ export class Intake {
     }
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
     const auth = await this.authenticate(req, frame, user, key);
+    // A MAC that proves no user (forged, replayed, unknown name): unauthenticated work after all, charged as such.
+    if (frame?.mac && !(auth.ok && auth.authed !== undefined) && !(this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed())) {
+      if (auth.ok) this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+      return count('refused');
+    }
     if (!auth.ok) {
       this.core.log.debug({ type: req.type, name: 'name' in req ? req.name : undefined, why: auth.why, ctr }, 'request refused');
       // An exact replay of a request seen in the window is dropped; the others are told why (a stale ctr makes our client re-send).
@@ -246,9 +255,12 @@ export class Intake {
   private sendCached(cached: CachedReply, req: Request, dialect: DialectName, to: Address, frame: NativeFrame | undefined): void {
     const ctr = frame?.envelope.ctr;
     const wire = cached.wire ?? this.h.outbox.encodeReplies(cached.replies, dialect, ctr !== undefined ? { ctr } : {});
-    // Uncharged only when the user itself asks again from its proven address (its MAC checked: anyone can resend legacy bytes).
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
-    const own = frame !== undefined && user !== undefined && this.core.guard.macVerifies(frame, user) && this.provenFor(user._id, to);
+    const verified = frame !== undefined && user !== undefined && this.core.guard.macVerifies(frame, user);
+    // A resend whose MAC proves no user is charged like any unauthenticated request (a legacy one was, on arrival).
+    if (frame?.mac && !verified && !(this.core.guard.sourceAllowed(to) && this.core.guard.unauthenticatedAllowed())) return;
+    // Uncharged only when the user itself asks again from its proven address (anyone can resend legacy bytes).
+    const own = verified && this.provenFor(user!._id, to);
     // A repeated answer in several datagrams starts where the last one was held back, so the client gets every part.
     const stopped = this.h.outbox.sendTo(wire, to, cached.resume ?? 0, !own);
     if (wire.length > 1) cached.resume = stopped % wire.length;

@@ -227,4 +227,32 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
     // None of the forgeries was executed.
     expect(await sys.pair.a.store.texts.countDocuments({ text: 'forged' })).toBe(0);
   });
+
+  it('no lock-out through bob\'s own source address: forgeries from it drain its source bucket, never his MACed publishes', async () => {
+    const { sys, A, spoof } = await setup();
+    const bob = await sys.client();
+    await bob.register('bob');
+    await bob.subjects('bob', ['news']);
+    const doc = (await sys.pair.a.store.users.findOne({ _id: 'bob' }))!;
+    const at = { host: doc.host, port: doc.port };
+    let flooding = true;
+    let forged = 0;
+    const flood = (async () => {
+      while (flooding) {
+        const batch: Promise<void>[] = [];
+        for (let j = 0; j < 8; j++, forged++) batch.push(spoof.send(Buffer.from(`PUBLISH ${forged} bob news forged`), at, A));
+        await Promise.all([...batch, delay(10)]);
+      }
+    })();
+    await delay(700);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      outcomes.push(await bob.publish('bob', 'news', `genuine ${i}`).then((r) => r.type, (e: Error) => e.message));
+      await delay(200);
+    }
+    flooding = false;
+    await flood;
+    expect(forged).toBeGreaterThan(500);
+    expect(outcomes).toEqual(Array(6).fill('PUBLISHED'));
+  });
 });
