@@ -61,7 +61,8 @@ export class Intake {
       return;
     }
     if (!this.h.serving()) {
-      if (dialect !== 'native') this.h.legacyHeard(req, dialect, from);
+      // Noting a contact may write to the store: only within the rates of unauthenticated work (spoofed floods).
+      if (dialect !== 'native' && this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed()) this.h.legacyHeard(req, dialect, from);
       this.core.counters.ignored++;
       this.core.telemetry.request(req.type, dialect, 'ignored');
       return;
@@ -69,7 +70,6 @@ export class Intake {
     this.core.counters.requests++;
     const arrived = performance.now();
     const ctr = frame?.envelope.ctr;
-    if (dialect !== 'native') this.h.legacyHeard(req, dialect, from);
     // What proves no user is charged to its source and to all such work together, never to the user it names;
     // a request offering a MAC is charged once it is known whether it proves its user (execute): a flood forging
     // a user's own source address must not drain what his genuine requests pay (no lock-out by forgeries).
@@ -77,6 +77,7 @@ export class Intake {
       this.core.telemetry.request(req.type, dialect, 'refused');
       return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     }
+    if (dialect !== 'native') this.h.legacyHeard(req, dialect, from);
     // An ACK is never answered, so it needs no de-duplication key, and it runs outside the user's queue:
     // it only marks a text received, which commutes with whatever else the user asks.
     if (req.type === 'ACK') return void this.execute(req, dialect, from, bytes.length, '', frame, arrived);

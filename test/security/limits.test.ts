@@ -40,6 +40,20 @@ describe('limits', () => {
     expect(sys.pair.a.server.directory.size).toBe(5);
   });
 
+  it('legacy datagrams from many sources are noted as contacts (written to the store) only within the unauthenticated rate, on either server', async () => {
+    sys = await startSystem({ security: { unauthRate: { burst: 5, perSecond: 0.001 } } });
+    for (let i = 0; i < 12; i++) {
+      const p = await rawPeer();
+      peers.push(p);
+      // To the standby, which answers nothing but notes who spoke (a pickle client announces itself to both).
+      p.send(Buffer.from(`ECHO ${i} x`), sys.servers[1]);
+    }
+    // Every one of them reached the standby (each is counted as ignored there).
+    await expect.poll(() => sys!.pair.b.server.counters.ignored).toBeGreaterThanOrEqual(12);
+    expect(sys.pair.b.server.contacts.size).toBe(5);
+    expect(await sys.pair.a.store.contacts.countDocuments({})).toBeLessThanOrEqual(5);
+  });
+
   it('a user over its rate limit is DENIED, whatever socket it uses', async () => {
     sys = await startSystem({ security: { userRate: { burst: 3, perSecond: 0.5 } } });
     const alice = await sys.client();
