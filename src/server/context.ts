@@ -80,8 +80,8 @@ export interface RequestContext {
   fitRetrieved(reply: RetrievedReply): number;
   /**
    * How many RETRIEVED datagrams may answer this request when the client
-   * takes `wanted`: 1 in the legacy dialects and to an address not yet
-   * validated (anti-amplification).
+   * takes `wanted`: 1 in the legacy dialects and unless the request is
+   * the MACed user's own, from its proven address (anti-amplification).
    */
   replyParts(wanted: number | undefined): number;
   /** Bytes the answer may take to the request's source now (Infinity when it needs no budget). */
