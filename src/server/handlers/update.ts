@@ -37,7 +37,8 @@ export const update: Handler<'UPDATE'> = async (ctx, req) => {
 /** Store the user's new address `at` and answer UPDATE-CONFIRMED. */
 async function move(ctx: RequestContext, req: Extract<Request, { type: 'UPDATE' }>, user: UserDoc, at: Address, moved: boolean): Promise<Reply[]> {
   const { core } = ctx;
-  const host = at.host;  const set: Partial<Omit<UserDoc, '_id'>> = { host, port: req.port };
+  const host = at.host;
+  const set: Partial<Omit<UserDoc, '_id'>> = { host, port: req.port };
   if (user.key !== undefined) {
     if (moved || !user.addrOk) Object.assign(set, { addrOk: false, nonce: newNonce() });
     if (ctx.ctr !== undefined && ctx.ctr > (user.ctrHigh ?? 0)) set.ctrHigh = ctx.ctr;
