@@ -12,7 +12,7 @@ import { verifyNativeMac, type NativeEnvelope, type NativeFrame } from '../proto
 import type { UserDoc } from '../store/documents';
 import { addressKey, type Address } from '../transport/types';
 import { BoundedMap } from './bounded-map';
-import { Paths, defaultAllowance, type Allowance } from './paths';
+import { Paths, defaultAllowance, defaultHostAllowance, type Allowance } from './paths';
 import { checkPeerFrame, peerKeyOf } from './peer-key';
 import { TokenBuckets, type RateLimit } from './rate-limit';
 import { ReplayWindow } from './replay';
@@ -30,6 +30,8 @@ export interface SecurityOptions {
   unauthRate: RateLimit;
   /** What an unproven address may be sent besides 3 × what it sent (paths.ts). */
   allowance: Allowance;
+  /** What all the ports of one host share of their allowances (paths.ts). */
+  hostAllowance: Allowance;
   /** Entries of each per-address and per-user map. */
   maxTracked: number;
 }
@@ -41,6 +43,7 @@ export function defaultSecurityOptions(): SecurityOptions {
     userRate: { burst: 200, perSecond: 100 },
     unauthRate: { burst: 4000, perSecond: 2000 },
     allowance: defaultAllowance(),
+    hostAllowance: defaultHostAllowance(),
     maxTracked: 20_000,
   };
 }
@@ -87,7 +90,7 @@ export class Guard {
     secrets: PeerSecretSource,
     private readonly now: () => number = Date.now,
   ) {
-    this.paths = new Paths(opts.maxTracked, opts.allowance, now);
+    this.paths = new Paths(opts.maxTracked, opts.allowance, now, opts.hostAllowance);
     this.sources = new TokenBuckets(opts.sourceRate, opts.maxTracked, now);
     this.users = new TokenBuckets(opts.userRate, opts.maxTracked, now);
     this.unauthenticated = new TokenBuckets(opts.unauthRate, 1, now);

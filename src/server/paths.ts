@@ -14,10 +14,13 @@
  *
  * Each address's budget: three
  * times the bytes received from it (or in requests naming it as a user's
- * address), plus a small allowance refilling at `perSecond` up to `burst`.
+ * address), plus a small allowance refilling at `perSecond` up to `burst`,
+ * within a larger one that all the ports of its host share.
  * Earned credit is capped too, so it cannot be banked for a later burst.
  * Over any stretch of time t, an address therefore receives at most
- * 3 × what was sent from it (or in its name) + burst + perSecond × t.
+ * 3 × what was sent from it (or in its name) + burst + perSecond × t, and
+ * a host, whatever its ports, 3 × what was sent from them + the host's
+ * burst + its perSecond × t.
  * What a budget holds back is the caller's to keep owed (a text stays in
  * the inbox for RETRIEVE-TEXTS). The state is soft: an evicted entry starts
  * again with a full allowance.
@@ -38,15 +41,27 @@ export function defaultAllowance(): Allowance {
   return { burst: 4096, perSecond: 2048 };
 }
 
+/**
+ * What all the ports of one host share of their allowances (four
+ * addresses' worth): a spoofer who names N ports of a victim host does not
+ * get it N allowances.
+ */
+export function defaultHostAllowance(): Allowance {
+  return { burst: 16_384, perSecond: 8192 };
+}
+
 /** Earned credit (3 × bytes received) is kept up to this much. */
 const MAX_EARNED = 3 * 16 * 1024;
 
-interface PathState {
-  /** Unspent credit earned by bytes received (3 × each). */
-  earned: number;
-  /** Unspent allowance, refilled at `perSecond` since `at`. */
+/** An allowance not spent yet, refilled at its `perSecond` since `at`. */
+interface Refill {
   allowance: number;
   at: number;
+}
+
+interface PathState extends Refill {
+  /** Unspent credit earned by bytes received (3 × each). */
+  earned: number;
 }
 
 export interface PathStats {
@@ -56,14 +71,18 @@ export interface PathStats {
 
 export class Paths {
   private readonly paths: BoundedMap<string, PathState>;
+  /** The allowance each host shares among its ports. */
+  private readonly hosts: BoundedMap<string, Refill>;
   readonly stats: PathStats = { amplificationDrops: 0 };
 
   constructor(
     maxAddresses: number,
     private readonly limit: Allowance = defaultAllowance(),
     private readonly now: () => number = Date.now,
+    private readonly hostLimit: Allowance = defaultHostAllowance(),
   ) {
     this.paths = new BoundedMap(maxAddresses);
+    this.hosts = new BoundedMap(maxAddresses);
   }
 
   get size(): number {
@@ -72,12 +91,23 @@ export class Paths {
 
   private state(a: Address): PathState {
     const k = addressKey(a);
-    const now = this.now();
     let s = this.paths.get(k);
-    if (!s) this.paths.set(k, (s = { earned: 0, allowance: this.limit.burst, at: now }));
-    s.allowance = Math.min(this.limit.burst, s.allowance + ((now - s.at) / 1000) * this.limit.perSecond);
-    s.at = now;
+    if (!s) this.paths.set(k, (s = { earned: 0, allowance: this.limit.burst, at: this.now() }));
+    refill(s, this.limit, this.now());
     return s;
+  }
+
+  private host(a: Address): Refill {
+    let h = this.hosts.get(a.host);
+    if (!h) this.hosts.set(a.host, (h = { allowance: this.hostLimit.burst, at: this.now() }));
+    refill(h, this.hostLimit, this.now());
+    return h;
+  }
+
+  /** What `a` may spend of allowances now: its own, within what its host has left. */
+  private free(a: Address, s: PathState): { host: Refill; bytes: number } {
+    const host = this.host(a);
+    return { host, bytes: s.earned + Math.min(s.allowance, host.allowance) };
   }
 
   /** A datagram of `bytes` came from `a` (or named `a` as a user's address): credit for what may go back. */
@@ -88,18 +118,18 @@ export class Paths {
 
   /** Bytes `a` may be sent now. */
   available(a: Address): number {
-    const s = this.state(a);
-    return Math.floor(s.earned + s.allowance);
+    return Math.floor(this.free(a, this.state(a)).bytes);
   }
 
   /** May `bytes` go to `a` now? Charges them when they may; counts a drop when not. */
   allow(a: Address, bytes: number): boolean {
     const s = this.state(a);
-    if (bytes > s.earned + s.allowance) {
+    const free = this.free(a, s);
+    if (bytes > free.bytes) {
       this.stats.amplificationDrops++;
       return false;
     }
-    this.spend(s, bytes);
+    spend(s, free.host, bytes);
     return true;
   }
 
@@ -110,12 +140,20 @@ export class Paths {
    */
   reserve(a: Address, bytes: number): void {
     const s = this.state(a);
-    this.spend(s, Math.min(bytes, s.earned + s.allowance));
+    const free = this.free(a, s);
+    spend(s, free.host, Math.min(bytes, free.bytes));
   }
+}
 
-  private spend(s: PathState, bytes: number): void {
-    const fromEarned = Math.min(s.earned, bytes);
-    s.earned -= fromEarned;
-    s.allowance -= bytes - fromEarned;
-  }
+function refill(r: Refill, limit: Allowance, now: number): void {
+  r.allowance = Math.min(limit.burst, r.allowance + ((now - r.at) / 1000) * limit.perSecond);
+  r.at = now;
+}
+
+/** Earned credit first; the rest from the address's allowance and its host's alike. */
+function spend(s: PathState, host: Refill, bytes: number): void {
+  const fromEarned = Math.min(s.earned, bytes);
+  s.earned -= fromEarned;
+  s.allowance -= bytes - fromEarned;
+  host.allowance -= bytes - fromEarned;
 }

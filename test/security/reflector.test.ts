@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RssClient } from '../../src/client/client';
 import { MemoryKeyRing } from '../../src/client/keys';
 import { encodeNative, encodeNativePadded } from '../../src/protocol/native';
-import { defaultAllowance } from '../../src/server/paths';
+import { defaultAllowance, defaultHostAllowance } from '../../src/server/paths';
 import type { Address, Transport } from '../../src/transport/types';
 import { openUdp } from '../../src/transport/udp';
 import { rawPeer, type RawPeer } from '../helpers/raw';
@@ -146,6 +146,29 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
     report('ten legacy users at the victim', sent, victim.received, ms);
     expect(victim.received).toBeLessThanOrEqual(bound(sent, ms));
     expect(await sys.pair.a.store.users.countDocuments({ host: v.host, port: v.port })).toBe(4);
+  });
+
+  it('legacy users at twelve ports of one victim host: the host gets one host allowance, not twelve', async () => {
+    const { sys, A, spoof } = await setup();
+    const victims = await Promise.all(Array.from({ length: 12 }, () => victimAt('127.0.0.4')));
+    closers.push(...victims);
+    const start = Date.now();
+    for (const [i, v] of victims.entries()) {
+      await spoof.send(Buffer.from(`REGISTER ${i + 1} p${i} ${v.address.host} ${v.address.port}`), v.address, A);
+      await spoof.send(Buffer.from(`SUBJECTS ${i + 20} p${i} news`), v.address, A);
+    }
+    await publishMany(sys, 60, 600);
+    let last = -1;
+    const total = () => victims.reduce((n, v) => n + v.received, 0);
+    while (total() !== last) {
+      last = total();
+      await delay(300);
+    }
+    const ms = Date.now() - start;
+    const sent = victims.reduce((n, v) => n + spoof.sentAs(v.address), 0);
+    const host = defaultHostAllowance();
+    report('legacy users at twelve ports of one host', sent, total(), ms);
+    expect(total()).toBeLessThanOrEqual(3 * sent + host.burst + (host.perSecond * ms) / 1000);
   });
 
   for (const requireAuth of [false, true]) {

@@ -5,9 +5,9 @@ import type { Address } from '../../src/transport/types';
 const a: Address = { host: '127.0.0.2', port: 4000 };
 const b: Address = { host: '127.0.0.2', port: 4001 };
 
-function ledger(burst = 1000, perSecond = 500) {
+function ledger(burst = 1000, perSecond = 500, host = { burst: 1e9, perSecond: 1e9 }) {
   let now = 0;
-  const paths = new Paths(100, { burst, perSecond }, () => now);
+  const paths = new Paths(100, { burst, perSecond }, () => now, host);
   return { paths, advance: (ms: number) => (now += ms) };
 }
 
@@ -43,6 +43,21 @@ describe('Paths (what may be sent to an address)', () => {
     for (let i = 0; i < 10; i++) paths.received(a, 100);
     expect(paths.available(a)).toBe(3000);
     expect(paths.allow(a, 3001)).toBe(false);
+  });
+
+  it('the ports of one host share a host allowance: spoofed users at N ports do not get the host N allowances', () => {
+    const { paths, advance } = ledger(1000, 500, { burst: 2500, perSecond: 1000 });
+    const port = (p: number): Address => ({ host: '127.0.0.9', port: p });
+    expect(paths.allow(port(1), 1000)).toBe(true);
+    expect(paths.allow(port(2), 1000)).toBe(true);
+    expect(paths.available(port(3))).toBe(500);
+    expect(paths.allow(port(3), 501)).toBe(false);
+    // Another host has its own; bytes earned from an address are still its own to spend.
+    expect(paths.available({ host: '127.0.0.8', port: 1 })).toBe(1000);
+    paths.received(port(4), 100);
+    expect(paths.available(port(4))).toBe(800);
+    advance(1000);
+    expect(paths.available(port(5))).toBe(1000);
   });
 
   it('a reservation takes the bytes of an answer sized to the budget at once', () => {
