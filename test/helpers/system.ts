@@ -81,10 +81,10 @@ export function systemsClosedAfterEach(): (opts?: Parameters<typeof startSystem>
   };
 }
 
-/** alice and bob, each on its own client, registered and both interested in `news`. */
-export async function aliceAndBob(sys: TestSystem): Promise<{ alice: RssClient; bob: RssClient }> {
-  const alice = await sys.client();
-  const bob = await sys.client();
+/** alice and bob, each on its own client (opened with `opts`), registered and both interested in `news`. */
+export async function aliceAndBob(sys: TestSystem, opts: Partial<RssClientOptions> = {}): Promise<{ alice: RssClient; bob: RssClient }> {
+  const alice = await sys.client(opts);
+  const bob = await sys.client(opts);
   await alice.register('alice');
   await bob.register('bob');
   await alice.subjects('alice', ['news']);
