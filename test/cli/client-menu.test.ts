@@ -41,10 +41,11 @@ describe('rss client --log-file', () => {
     m.stdin.end('');
     const code = await runRegister({ servers: sys.servers, bind: { host: '127.0.0.1', port: 0 }, identityFile: join(dir, 'id.json'), logger }, m.io, 'carol');
     expect(code).toBe(0);
-    (logger as unknown as { flush?: (cb?: () => void) => void }).flush?.();
-    await new Promise((r) => setTimeout(r, 200));
-    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.some((l) => l.msg === 'datagram sent' && l.type === 'REGISTER')).toBe(true);
-    expect(lines.some((l) => l.msg === 'datagram received' && l.type === 'REGISTERED')).toBe(true);
+    // The file is written asynchronously: wait until both records are in it.
+    const logged = async () => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => (l.msg === 'datagram sent' && l.type === 'REGISTER') || (l.msg === 'datagram received' && l.type === 'REGISTERED'))
+      .map((l) => `${String(l.msg)} ${String(l.type)}`);
+    await expect.poll(async () => new Set(await logged()), { timeout: 5_000 }).toEqual(new Set(['datagram sent REGISTER', 'datagram received REGISTERED']));
   });
 });

@@ -59,7 +59,7 @@ describe('createLogger', () => {
     log.info({}, 'ready');
     // The file is written asynchronously: wait until both lines are in it.
     const lines = async () => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    await expect.poll(lines).toMatchObject([
+    await expect.poll(lines, { timeout: 5_000 }).toMatchObject([
       { level: 20, server: 'B', dir: 'out', bytes: 3, msg: 'datagram sent' },
       { level: 30, msg: 'ready' },
     ]);
