@@ -100,7 +100,19 @@ describe('KeyedQueue', () => {
     expect(q.active).toBe(0);
   });
 
-  it('drain() of an idle queue resolves at once', async () => {
-    await new KeyedQueue().drain();
+  it('drain() of an idle queue resolves at once: a fresh one, and one whose tasks have all settled', async () => {
+    const q = new KeyedQueue();
+    const drainedNow = async () => {
+      let drained = false;
+      void q.drain().then(() => (drained = true));
+      await flush();
+      return drained;
+    };
+    expect(await drainedNow()).toBe(true);
+    await q.run('alice', async () => 1);
+    await q.run('bob', async () => Promise.reject(new Error('refused'))).catch(() => {});
+    await flush();
+    expect(q.active).toBe(0);
+    expect(await drainedNow()).toBe(true);
   });
 });
