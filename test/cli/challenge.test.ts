@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runRegister, runUpdate } from '../../src/cli/client-actions';
+import { CHALLENGE_WAIT_MS } from '../../src/client/retry';
 import { memoryIo } from '../helpers/memory-io';
 import { systemsClosedAfterEach } from '../helpers/system';
 
@@ -29,8 +30,9 @@ describe('one-shot commands and the CHALLENGE', () => {
 
     const started = Date.now();
     expect(await runUpdate(conn, memoryIo().io, 'kim', { host: '127.0.0.1', port: 9 })).toBe(0);
-    // The CHALLENGE goes to 127.0.0.1:9, not here: nothing to wait for.
-    expect(Date.now() - started).toBeLessThan(900);
+    // The CHALLENGE goes to 127.0.0.1:9, not here: nothing to wait for. Waiting for it would take at least
+    // CHALLENGE_WAIT_MS (a timer), so that is the bound: anything tighter is a speed target a loaded machine can miss.
+    expect(Date.now() - started).toBeLessThan(CHALLENGE_WAIT_MS);
     expect(serving().directory.get('kim')).toMatchObject({ addrOk: false, port: 9 });
   });
 });
