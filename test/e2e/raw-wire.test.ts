@@ -14,8 +14,11 @@ interface Probe {
   got: { text: string; from: number }[];
   sendBoth(text: string): void;
   send(text: string, to: Address): void;
-  /** Everything received within `ms`. */
+  /** Everything received within `ms`: for checking silence. */
   collect(ms?: number): Promise<{ text: string; from: number }[]>;
+  /** Once `n` datagrams have arrived (however slow the machine), everything received so far and within `settleMs` more
+   * (so that an extra answer, from the other server say, is still seen). */
+  next(n?: number, settleMs?: number): Promise<{ text: string; from: number }[]>;
 }
 
 async function probe(servers: Address[]): Promise<Probe> {
@@ -30,6 +33,10 @@ async function probe(servers: Address[]): Promise<Probe> {
     collect: async (ms = 150) => {
       await delay(ms);
       return got.splice(0);
+    },
+    next: async (n = 1, settleMs = 150) => {
+      await expect.poll(() => got.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(n);
+      return p.collect(settleMs);
     },
   };
   return p;
@@ -53,43 +60,43 @@ describe('canonical text catalog on the wire', () => {
     probes.push(tom, ann);
 
     tom.sendBoth(`REGISTER 1 tom 127.0.0.1 ${tom.port}`);
-    expect(await tom.collect()).toEqual([{ text: 'REGISTERED 1', from: A.port }]);
+    expect(await tom.next()).toEqual([{ text: 'REGISTERED 1', from: A.port }]);
     ann.sendBoth(`REGISTER 0 ann localhost/127.0.0.1 ${ann.port}\u0000garbage`);
-    expect(await ann.collect()).toEqual([{ text: 'REGISTERED 0', from: A.port }]);
+    expect(await ann.next()).toEqual([{ text: 'REGISTERED 0', from: A.port }]);
 
     tom.send('SUBJECTS 2 tom news sport ', A);
-    expect(await tom.collect()).toEqual([{ text: 'SUBJECTS-UPDATED 2 tom news sport', from: A.port }]);
+    expect(await tom.next()).toEqual([{ text: 'SUBJECTS-UPDATED 2 tom news sport', from: A.port }]);
     ann.send('SUBJECTS 0 ann news', A);
-    expect((await ann.collect()).map((g) => g.text)).toEqual(['SUBJECTS-UPDATED 0 ann news']);
+    expect((await ann.next()).map((g) => g.text)).toEqual(['SUBJECTS-UPDATED 0 ann news']);
     tom.send(`UPDATE 3 tom /127.0.0.1 ${tom.port}`, A);
-    expect((await tom.collect()).map((g) => g.text)).toEqual([`UPDATE-CONFIRMED 3 tom 127.0.0.1 ${tom.port}`]);
+    expect((await tom.next()).map((g) => g.text)).toEqual([`UPDATE-CONFIRMED 3 tom 127.0.0.1 ${tom.port}`]);
 
     tom.send('PUBLISH 4 tom weather sunny', A);
-    expect((await tom.collect()).map((g) => g.text)).toEqual(['PUBLISH-DENIED 4 subject weather is not in your list']);
+    expect((await tom.next()).map((g) => g.text)).toEqual(['PUBLISH-DENIED 4 subject weather is not in your list']);
     // Success has no answer in the catalog; the interested user gets MESSAGE.
     tom.send('PUBLISH 5 tom news  hello   there', A);
     expect(await tom.collect()).toEqual([]);
     // One space separates the subject from the text; the text's own spaces are kept.
-    expect(await ann.collect()).toEqual([{ text: 'MESSAGE tom news  hello   there', from: A.port }]);
+    expect(await ann.next()).toEqual([{ text: 'MESSAGE tom news  hello   there', from: A.port }]);
     ann.send('RETRIEVE-TEXTS 1 ann', A);
-    expect((await ann.collect()).map((g) => g.text)).toEqual(['RETRIEVED 1 ann 0']);
+    expect((await ann.next()).map((g) => g.text)).toEqual(['RETRIEVED 1 ann 0']);
 
     tom.send(`UPDATE 7 nobody 127.0.0.1 ${tom.port}`, A);
-    expect((await tom.collect()).map((g) => g.text)).toEqual(['UPDATE-DENIED 7 unknown name']);
+    expect((await tom.next()).map((g) => g.text)).toEqual(['UPDATE-DENIED 7 unknown name']);
     tom.send('SUBJECTS 8 nobody x', A);
-    expect((await tom.collect()).map((g) => g.text)).toEqual(['SUBJECTS-REJECTED 8 nobody x']);
+    expect((await tom.next()).map((g) => g.text)).toEqual(['SUBJECTS-REJECTED 8 nobody x']);
     tom.send('DE-REGISTER 9 nobody', A);
     expect(await tom.collect()).toEqual([]);
     tom.send('REGISTER 10 onlyname', A);
-    expect((await tom.collect()).map((g) => g.text.split(' ').slice(0, 2).join(' '))).toEqual(['REGISTER-DENIED 10']);
+    expect((await tom.next()).map((g) => g.text.split(' ').slice(0, 2).join(' '))).toEqual(['REGISTER-DENIED 10']);
     for (const junk of ['HELLO there', 'REGISTER x', '', 'register 1 a 127.0.0.1 5']) tom.send(junk, A);
     expect(await tom.collect()).toEqual([]);
 
     // De-register: confirmed with a line whose first word is DE-REGISTER, then pushes to tom stop.
     tom.send('DE-REGISTER 11 tom', A);
     ann.send('SUBJECTS 2 ann news sport', A);
-    await ann.collect();
-    expect(await tom.collect()).toEqual([{ text: 'DE-REGISTER 11 tom', from: A.port }]);
+    await ann.next();
+    expect(await tom.next()).toEqual([{ text: 'DE-REGISTER 11 tom', from: A.port }]);
     ann.send('PUBLISH 3 ann sport goal', A);
     expect(await tom.collect()).toEqual([]);
     expect(await ann.collect()).toEqual([]);
@@ -105,13 +112,14 @@ describe('canonical text catalog on the wire', () => {
     bob.send(`REGISTER 0 bob 127.0.0.1 ${bob.port}`, A);
     ann.send('SUBJECTS 0 ann news', A);
     bob.send('SUBJECTS 0 bob news', A);
-    await delay(150);
+    // Both registered and interested before anything is published.
+    await expect.poll(() => [ann.got.length, bob.got.length], { timeout: 5_000 }).toEqual([2, 2]);
     ann.got.length = 0;
     bob.got.length = 0;
     bob.send('PUBLISH 0 bob news one', A);
     bob.send('PUBLISH 0 bob news one', A);
     bob.send('PUBLISH 0 bob news two', A);
-    expect((await ann.collect(250)).map((g) => g.text)).toEqual(['MESSAGE bob news one', 'MESSAGE bob news two']);
+    expect((await ann.next(2)).map((g) => g.text)).toEqual(['MESSAGE bob news one', 'MESSAGE bob news two']);
     expect(sys.pair.a.server.counters.published).toBe(2);
     expect(sys.pair.a.server.counters.duplicates).toBe(1);
   });
@@ -122,7 +130,7 @@ describe('canonical text catalog on the wire', () => {
     const eve = await probe(sys.servers);
     probes.push(tom, eve);
     tom.send(`REGISTER 1 tom 127.0.0.1 ${tom.port}`, A);
-    expect((await tom.collect()).map((g) => g.text)).toEqual(['REGISTERED 1']);
+    expect((await tom.next()).map((g) => g.text)).toEqual(['REGISTERED 1']);
     eve.send('DE-REGISTER 2 tom', A);
     await expect.poll(() => tom.got.map((g) => g.text)).toEqual(['DE-REGISTER 2 tom']);
     // A retransmission from the stranger finds no user and no recorded answer: silence.
