@@ -1,11 +1,13 @@
 /**
  * Composition of one rss server (socket + store + server core) and of the
- * demo's pair. The CLI only parses options and calls these.
+ * demo's servers (a pair, or a ring of N). The CLI only parses options and
+ * calls these.
  */
 import { RssServer } from '../server/server';
 import { Store } from '../store/store';
 import { legacyDialects } from '../protocol/dialects';
-import type { ServerTag } from '../protocol/messages';
+import type { RingMember, ServerTag } from '../protocol/messages';
+import { InvalidArgumentError } from '../errors';
 import type { Address, Transport } from '../transport/types';
 import { openUdp } from '../transport/udp';
 import { parseChaosSpec, type ChaosSpec } from '../transport/chaos-spec';
@@ -36,7 +38,10 @@ export interface ServerSetup extends CommonSetup {
   tag: ServerTag;
   host: string;
   port: number;
+  /** A pair's other server (with `ring`: unused). */
   peer: Address;
+  /** A ring instead of a pair: every server in ring order, this one included. */
+  ring?: readonly RingMember[];
   /** --peer-secret, --require-auth, rate limits (defaults: defaultSecurityOptions(); the peer secret from the store). */
   security?: Partial<SecurityOptions>;
   /**
@@ -78,6 +83,7 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
     tag: setup.tag,
     transport: t,
     peer: setup.peer,
+    ...(setup.ring ? { ring: setup.ring } : {}),
     store,
     period: setup.period,
     dialects: legacyDialects,
@@ -110,92 +116,133 @@ export interface PairSetup extends CommonSetup {
   security?: Partial<SecurityOptions>;
 }
 
-export interface StartedPair {
-  /** Server A as last started (after stopServer('A'), the stopped one until it is started again). */
-  readonly a: StartedServer;
-  readonly b: StartedServer;
+/** N servers in one process: a pair (A and B) when N is 2, otherwise a ring A, B, C, ... */
+export interface GroupSetup extends Omit<PairSetup, 'portA' | 'portB'> {
+  /** One port per server, in ring order (0 picks a free one); names are A, B, C, ... */
+  ports: readonly number[];
+}
+
+/** Server names of a demo group: A, B, C, ... */
+export function groupNames(n: number): ServerTag[] {
+  return Array.from({ length: n }, (_, i) => String.fromCharCode(65 + i));
+}
+
+export interface StartedGroup {
+  /** The servers' names in ring order. */
+  readonly tags: readonly ServerTag[];
+  /** A server as last started (after stopServer, the stopped one until it is started again). */
+  get(tag: ServerTag): StartedServer;
   /** Whether the server runs (it was not stopped, or was started again). */
   running(tag: ServerTag): boolean;
   /**
    * Stop one server abruptly, as if its process were killed: its socket, timers
-   * and store connection close, it hands nothing over and tells no one. The
-   * other server takes over when the lease expires (failover). False when it
-   * was not running.
+   * and store connection close, it hands nothing over and tells no one.
+   * Another server takes over when the lease expires (failover). False when
+   * it was not running.
    */
   stopServer(tag: ServerTag): Promise<boolean>;
-  /** Start a stopped server again on the same port; it comes back as the standby. */
+  /** Start a stopped server again on the same port; it comes back as a standby. */
   startServer(tag: ServerTag): Promise<StartedServer>;
-  /** Faults for both servers from now on (also after a restart): a spec or its `--chaos` text; undefined turns them off. */
+  /** Faults for every server from now on (also after a restart): a spec or its `--chaos` text; undefined turns them off. */
   setChaos(spec: ChaosSpec | string | undefined): void;
   close(): Promise<void>;
 }
 
+export interface StartedPair extends StartedGroup {
+  /** Server A as last started (after stopServer('A'), the stopped one until it is started again). */
+  readonly a: StartedServer;
+  readonly b: StartedServer;
+}
+
 /** Both servers in this process, on their own UDP sockets, sharing one store; resolves when A serves. */
 export async function startPair(setup: PairSetup): Promise<StartedPair> {
+  const { portA, portB, ...rest } = setup;
+  const group = await startGroup({ ...rest, ports: [portA, portB] });
+  return {
+    ...group,
+    // Getters, read at each use: a restarted server replaces the stopped one.
+    get a() {
+      return group.get('A');
+    },
+    get b() {
+      return group.get('B');
+    },
+  };
+}
+
+/** N servers (2 ≤ N ≤ 9) in this process sharing one store: a pair for 2, a ring for more; resolves when one serves. */
+export async function startGroup(setup: GroupSetup): Promise<StartedGroup> {
   const host = setup.host ?? '127.0.0.1';
-  // Bind both sockets first: each server must know the other's real port.
-  const ta = await openUdp({ host, port: setup.portA });
-  const tb = await openUdp({ host, port: setup.portB });
-  // One peer secret per run unless given: the two servers of this process share it, nobody else knows it.
+  const tags = groupNames(setup.ports.length);
+  // Bind every socket first: each server must know the others' real ports.
+  const sockets: Transport[] = [];
+  try {
+    for (const port of setup.ports) sockets.push(await openUdp({ host, port }));
+  } catch (err) {
+    await Promise.all(sockets.map((t) => t.close()));
+    throw err;
+  }
+  const addrs = sockets.map((t) => t.address());
+  // One peer secret per run unless given: the servers of this process share it, nobody else knows it.
   const security = { ...setup.security, peerSecret: setup.security?.peerSecret ?? newPeerSecret() };
   const common = {
     host, mongoUri: setup.mongoUri, period: setup.period, ...pick(setup), security,
     peerSecretConfigured: setup.security?.peerSecret !== undefined,
   };
-  const setups: Record<ServerTag, ServerSetup> = {
-    A: { ...common, tag: 'A', port: ta.address().port, peer: tb.address() },
-    B: { ...common, tag: 'B', port: tb.address().port, peer: ta.address() },
-  };
-  const current: Record<ServerTag, StartedServer> = {
-    A: await startServer(setups.A, ta),
-    B: await startServer(setups.B, tb),
-  };
+  const ring = tags.length > 2 ? tags.map((tag, i) => ({ tag, host: addrs[i]!.host, port: addrs[i]!.port })) : undefined;
+  const setups = new Map<ServerTag, ServerSetup>(tags.map((tag, i) => [tag, {
+    ...common, tag, port: addrs[i]!.port, peer: addrs[(i + 1) % tags.length]!, ...(ring ? { ring } : {}),
+  }]));
+  const current = new Map<ServerTag, StartedServer>();
+  for (const [i, tag] of tags.entries()) current.set(tag, await startServer(setups.get(tag)!, sockets[i]));
   const stopped = new Set<ServerTag>();
   let chaos = setup.chaos ? parseChaosSpec(setup.chaos) : undefined;
   await new Promise<void>((resolve) => {
-    if (current.A.server.serving || current.B.server.serving) return resolve();
-    const done = () => resolve();
-    current.A.server.once('serving', done);
-    current.B.server.once('serving', done);
+    const servers = [...current.values()].map((c) => c.server);
+    if (servers.some((s) => s.serving)) return resolve();
+    for (const s of servers) s.once('serving', () => resolve());
   });
+  const known = (tag: ServerTag): StartedServer => {
+    const c = current.get(tag);
+    if (!c) throw new InvalidArgumentError(`no server ${tag} (servers: ${tags.join(', ')})`);
+    return c;
+  };
   return {
-    get a() {
-      return current.A;
-    },
-    get b() {
-      return current.B;
-    },
-    running: (tag) => !stopped.has(tag),
+    tags,
+    get: known,
+    running: (tag) => current.has(tag) && !stopped.has(tag),
     async stopServer(tag) {
+      const c = known(tag);
       if (stopped.has(tag)) return false;
       stopped.add(tag);
-      await current[tag].close();
+      await c.close();
       return true;
     },
     async startServer(tag) {
-      if (!stopped.has(tag)) return current[tag];
-      // Same port: users and the other server know this server by its address.
-      const { chaos: _initial, ...again } = setups[tag];
+      const c = known(tag);
+      if (!stopped.has(tag)) return c;
+      // Same port: users and the other servers know this server by its address.
+      const { chaos: _initial, ...again } = setups.get(tag)!;
       const started = await startServer(again);
       started.chaos.setSpec(chaos);
-      current[tag] = started;
+      current.set(tag, started);
       stopped.delete(tag);
       return started;
     },
     setChaos(given) {
       const spec = typeof given === 'string' ? parseChaosSpec(given) : given;
       chaos = spec;
-      for (const tag of ['A', 'B'] as const) if (!stopped.has(tag)) current[tag].chaos.setSpec(spec);
+      for (const tag of tags) if (!stopped.has(tag)) known(tag).chaos.setSpec(spec);
     },
     close: async () => {
-      const tags = (['A', 'B'] as const).filter((t) => !stopped.has(t));
-      for (const t of tags) stopped.add(t);
-      await Promise.all(tags.map((t) => current[t].close()));
+      const live = tags.filter((t) => !stopped.has(t));
+      for (const t of live) stopped.add(t);
+      await Promise.all(live.map((t) => known(t).close()));
     },
   };
 }
 
-function pick(s: PairSetup): Partial<ServerSetup> {
+function pick(s: CommonSetup): Partial<ServerSetup> {
   const out: Partial<ServerSetup> = {};
   if (s.dbName) out.dbName = s.dbName;
   if (s.logger) out.logger = s.logger;

@@ -2,6 +2,8 @@
 import type { Address } from '../client';
 import { InvalidArgumentError } from '../errors';
 import { defaultRoleTiming } from '../server/role';
+import { LIMITS } from '../protocol/limits';
+import { SERVER_NAME_RULE, type RingMember, type ServerTag } from '../protocol/messages';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -46,9 +48,29 @@ export function parseHostPort(text: string): Address {
   return { host: m[1]!, port };
 }
 
-/** "A" or "B" (any case). */
-export function parseRole(text: string): 'A' | 'B' {
-  const t = text.toUpperCase();
-  if (t !== 'A' && t !== 'B') throw new InvalidArgumentError(`invalid role "${text}" (A or B)`);
-  return t;
+/** A server's name: "A" or "B" of a pair, or a ring member's name (any case; kept upper-case). */
+export function parseRole(text: string): ServerTag {
+  if (!SERVER_NAME_RULE.test(text)) {
+    throw new InvalidArgumentError(`invalid server name "${text}" (A or B for a pair; a ring's names are letters, digits, "-" and "_", at most 16, starting with a letter)`);
+  }
+  return text.toUpperCase();
+}
+
+/**
+ * "A=h1:5001,B=h2:5002,C=h3:5003" → the ring in order. Names and addresses
+ * must be unique; 2 to 16 servers.
+ */
+export function parsePeers(text: string): RingMember[] {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const ring = parts.map((p) => {
+    const eq = p.indexOf('=');
+    if (eq < 0) throw new InvalidArgumentError(`invalid ring member "${p}" (expected NAME=HOST:PORT)`);
+    return { tag: parseRole(p.slice(0, eq)), ...parseHostPort(p.slice(eq + 1)) };
+  });
+  if (ring.length < 1 || ring.length > LIMITS.maxRingSize) throw new InvalidArgumentError(`--peers names ${ring.length} servers (1 to ${LIMITS.maxRingSize})`);
+  const dupName = ring.find((m, i) => ring.findIndex((x) => x.tag === m.tag) !== i);
+  if (dupName) throw new InvalidArgumentError(`--peers names server ${dupName.tag} twice`);
+  const dupAddr = ring.find((m, i) => ring.findIndex((x) => x.host === m.host && x.port === m.port) !== i);
+  if (dupAddr) throw new InvalidArgumentError(`--peers gives two servers the address ${dupAddr.host}:${dupAddr.port}`);
+  return ring;
 }

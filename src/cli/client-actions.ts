@@ -8,7 +8,7 @@ import { queryStatus, servingStatus } from '../client/status';
 import { DeniedError, RssError, TimeoutError } from '../errors';
 import { DENIAL_REASONS, type MessageOf } from '../protocol/messages';
 import type { Logger } from '../util/log';
-import { FileKeyRing, keyScope, loadClientId } from './client-identity';
+import { FileKeyRing, keyScope, loadClientId, rememberRing, withKnownRing } from './client-identity';
 import { Printer, type CliIo } from './client-output';
 import { formatStatusTable } from './status';
 
@@ -17,7 +17,7 @@ export const EXIT = { ok: 0, denied: 1, usage: 2 } as const;
 
 /** Where and how to connect, from the command's options. */
 export interface ConnectOptions {
-  servers: [Address, Address];
+  servers: Address[];
   bind?: Address;
   json?: boolean;
   /** Exchange lifetime override, ms. */
@@ -31,17 +31,24 @@ export interface ConnectOptions {
 /** Open a client for a command run. */
 export async function openClient(conn: ConnectOptions): Promise<RssClient> {
   // Resolved first: the identity file names the pair by its addresses, however --servers spelled them.
-  const servers = await resolveServers(conn.servers, (conn.bind?.host ?? conn.servers[0].host).includes(':') ? 6 : 4);
-  return RssClient.open({
+  const resolved = await resolveServers(conn.servers, (conn.bind?.host ?? conn.servers[0].host).includes(':') ? 6 : 4);
+  const file = conn.identityFile;
+  // loadClientId creates the file, so what follows reads an existing one.
+  const cid = file ? await loadClientId(file) : undefined;
+  // A ring learned by an earlier command: ask all its servers, not only those given (and find keys kept under any of them).
+  const servers = file ? withKnownRing(file, resolved) : resolved;
+  const client = await RssClient.open({
     // With a logger, the log shows what the client itself sent and received.
     ...(conn.logger ? { logger: conn.logger, logDatagrams: true } : {}),
-    // loadClientId creates the file, so the key ring reads an existing one.
-    ...(conn.identityFile ? { cid: await loadClientId(conn.identityFile), keys: new FileKeyRing(conn.identityFile, keyScope(servers)) } : {}),
+    ...(file ? { cid, keys: new FileKeyRing(file, keyScope(servers)) } : {}),
     servers,
     ...(conn.bind ? { bind: conn.bind } : {}),
     // The call gives up when --timeout (default 10 s) has run out, not earlier.
     policy: policyForDeadline(conn.timeoutMs ?? EXCHANGE_LIFETIME_MS),
   });
+  // The next command, given only some of the ring's servers, will ask them all.
+  if (file) client.on('ring', (servers) => rememberRing(file, servers));
+  return client;
 }
 
 /** Denials that mean "you are not this user's client" (the other reasons say all there is to say). */
@@ -119,7 +126,7 @@ export function printWho(p: Printer, r: MessageOf<'WHO-LIST'>, sayNone: boolean)
 }
 
 /** The serving server's figures (both servers' when neither says it serves), as the operator's table. */
-export async function printStatus(p: Printer, servers: readonly [Address, Address], timeoutMs: number): Promise<void> {
+export async function printStatus(p: Printer, servers: readonly Address[], timeoutMs: number): Promise<void> {
   const results = await queryStatus(servers, { timeoutMs, untilServing: true });
   const serving = servingStatus(results);
   if (!results.some((r) => r.status)) throw new RssError('RSS_TIMEOUT', `no server answered STATUS within ${timeoutMs} ms (are they running, and is --servers right?)`);

@@ -32,13 +32,15 @@ export function parseHostPort(text: string, allowPortZero = false): Address {
   return { host, port: n };
 }
 
-/** "A,B" → the two server addresses, A first. */
-export function parseServers(text: string): [Address, Address] {
+/** "A,B" (a pair) or "A,B,C,..." (a ring, in ring order) → the server addresses. */
+export function parseServers(text: string): Address[] {
   const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  if (parts.length !== 2) {
-    throw new InvalidArgumentError(`expected two addresses HOST:PORT,HOST:PORT (server A, then server B), got ${parts.length}`);
+  if (parts.length < 2 || parts.length > LIMITS.maxRingSize) {
+    throw new InvalidArgumentError(
+      `expected two addresses HOST:PORT,HOST:PORT (server A, then server B) or up to ${LIMITS.maxRingSize} (a ring, in order), got ${parts.length}`,
+    );
   }
-  return [parseHostPort(parts[0]!), parseHostPort(parts[1]!)];
+  return parts.map((p) => parseHostPort(p));
 }
 
 export function parseBind(text: string): Address {

@@ -9,7 +9,12 @@
  *   {"cid": "...", "keys": {"127.0.0.1:5001,127.0.0.1:5002": {"bob": "<base64url>"}}}
  *
  * The pair is named by its resolved addresses in sorted order, so
- * `localhost:P1,localhost:P2` and B before A reach the same keys.
+ * `localhost:P1,localhost:P2` and B before A reach the same keys. A ring's
+ * servers are named the same way, and keys are found under any group that
+ * shares a server with the servers given (a ring's users may give any of
+ * its servers). The file also keeps the rings the client learned (`rings`:
+ * each a list of addresses in ring order), so a later command given only
+ * some servers of a ring asks them all.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -57,11 +62,58 @@ function parse(text: string, file: string): string {
 interface IdentityDoc {
   cid?: unknown;
   keys?: Record<string, Record<string, string>>;
+  rings?: unknown;
 }
 
-/** The scope of the keys: the server pair, resolved (the caller resolves host names), however it was written. */
-export function keyScope(servers: readonly [Address, Address]): string {
+/** The scope of the keys: the servers (a pair, or a ring), resolved (the caller resolves host names), however written. */
+export function keyScope(servers: readonly Address[]): string {
   return pairScope(servers);
+}
+
+/** The servers to ask: a learned ring sharing a server with `given` (and then any given server it lacks), or `given`. */
+export function withKnownRing(file: string, given: readonly Address[]): Address[] {
+  const scope = keyScope(given);
+  const ring = ringsOf(readDoc(file)).find((r) => sameSystem(keyScope(r), scope));
+  if (!ring) return given.map((a) => ({ ...a }));
+  const known = new Set(ring.map((a) => keyScope([a])));
+  return [...ring, ...given.filter((a) => !known.has(keyScope([a])))];
+}
+
+/** Keep a ring the servers announced (MACed), replacing the rings it shares a server with. */
+export function rememberRing(file: string, ring: readonly Address[]): void {
+  const doc = readDoc(file);
+  const scope = keyScope(ring);
+  const rings = [...ringsOf(doc).filter((r) => !sameSystem(keyScope(r), scope)), ring.map((a) => ({ host: a.host, port: a.port }))];
+  writeDoc(file, { ...doc, rings });
+}
+
+function ringsOf(doc: IdentityDoc): Address[][] {
+  if (!Array.isArray(doc.rings)) return [];
+  const isAddress = (a: unknown): a is Address =>
+    typeof a === 'object' && a !== null && typeof (a as Address).host === 'string' && Number.isInteger((a as Address).port);
+  return doc.rings.filter((r): r is Address[] => Array.isArray(r) && r.length > 0 && r.every(isAddress));
+}
+
+/** Whether two scopes name one system: they share a server address. */
+function sameSystem(x: string | undefined, y: string): boolean {
+  if (x === undefined) return false;
+  const ours = new Set(x.split(','));
+  return y.split(',').some((a) => ours.has(a));
+}
+
+function readDoc(file: string): IdentityDoc {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as IdentityDoc;
+  } catch {
+    return {};
+  }
+}
+
+/** Replace the file atomically (rename), so commands running at once never see it half written. */
+function writeDoc(file: string, doc: IdentityDoc): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(doc)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
 }
 
 /**
@@ -72,9 +124,8 @@ export function keyScope(servers: readonly [Address, Address]): string {
  */
 function scopeOfGroup(text: string): string | undefined {
   const parts = text.split(',').map((p) => /^\[([^\]]+)\]:(\d+)$/.exec(p) ?? /^([^:]+):(\d+)$/.exec(p));
-  if (parts.length !== 2 || parts.some((m) => !m || isIP(m[1]!) === 0)) return undefined;
-  const [a, b] = parts.map((m) => ({ host: m![1]!, port: Number(m![2]) }));
-  return pairScope([a!, b!]);
+  if (parts.length < 2 || parts.some((m) => !m || isIP(m[1]!) === 0)) return undefined;
+  return pairScope(parts.map((m) => ({ host: m![1]!, port: Number(m![2]) })));
 }
 
 /** How often a missing key makes the ring re-read the file (another process may have registered the name). */
@@ -117,18 +168,16 @@ export class FileKeyRing implements KeyRing {
     this.keys = keys;
     // The pair's groups under older spellings are merged into this one (mapOf read them all).
     const all = Object.fromEntries(Object.entries(doc.keys ?? {}).filter(([group]) => scopeOfGroup(group) !== this.scope));
+    // A name removed here is removed from the other groups of this system too (mapOf read them as well).
+    for (const [group, named] of Object.entries(all)) {
+      if (sameSystem(scopeOfGroup(group), this.scope)) all[group] = Object.fromEntries(Object.entries(named).filter(([n]) => keys.has(n)));
+    }
     all[this.scope] = Object.fromEntries([...keys].map(([n, k]) => [n, k.toString('base64url')]));
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify({ ...doc, keys: all })}\n`, { mode: 0o600 });
-    renameSync(tmp, this.file);
+    writeDoc(this.file, { ...doc, keys: all });
   }
 
   private readDoc(): IdentityDoc {
-    try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as IdentityDoc;
-    } catch {
-      return {};
-    }
+    return readDoc(this.file);
   }
 
   names(): string[] {
@@ -139,9 +188,9 @@ export class FileKeyRing implements KeyRing {
 
   private mapOf(doc: IdentityDoc): Map<string, Buffer> {
     const m = new Map<string, Buffer>();
-    // The canonical group last: its keys win over an older spelling's.
+    // Groups of this system (the pair's older spellings, a ring's other subsets); the canonical group last: its keys win.
     const groups = Object.entries(doc.keys ?? {})
-      .filter(([group]) => group !== this.scope && scopeOfGroup(group) === this.scope)
+      .filter(([group]) => group !== this.scope && sameSystem(scopeOfGroup(group), this.scope))
       .concat([[this.scope, doc.keys?.[this.scope] ?? {}]]);
     for (const [, scoped] of groups) {
       for (const [name, k] of Object.entries(scoped ?? {})) if (typeof k === 'string') m.set(name, Buffer.from(k, 'base64url'));

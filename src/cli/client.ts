@@ -30,7 +30,7 @@ export interface ClientCommandDeps {
 }
 
 interface ClientOptions {
-  servers?: [Address, Address];
+  servers?: Address[];
   bind?: Address;
   json?: boolean;
   timeout?: number;
@@ -80,7 +80,7 @@ export function registerClientCommand(program: Command, deps: ClientCommandDeps 
     .command('client')
     .description('talk to the rss servers: an interactive menu, or one operation (see the commands below)')
     // Checked when an operation runs (not by commander), so `rss client help publish` needs no servers.
-    .option('--servers <A,B>', 'servers A and B as HOST:PORT,HOST:PORT (required)', parseServers)
+    .option('--servers <A,B,...>', 'servers A and B (or every server of a ring, in order) as HOST:PORT,HOST:PORT,... (required)', parseServers)
     .option('--bind <HOST:PORT>', 'local address of the client socket (default: any address, a free port)', parseBind)
     .option('--json', 'print one JSON object per result or text line')
     .option('--timeout <duration>', 'give up when no server answered within this time (e.g. 3s, 500ms; default 10s)', parseTimeout)

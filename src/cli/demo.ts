@@ -1,15 +1,16 @@
 /**
- * `rss demo`: the database engine, server A and server B in one process on
- * 127.0.0.1, talking over real UDP sockets. Prints one `ready` line, then
- * every event as it happens (handoff, takeover, failover, standby, pushes
- * retried), time-stamped and colored (NO_COLOR respected). On a terminal, or
- * with --console, it reads console commands: status, handoff, kill A|B,
- * start A|B, chaos SPEC|off, users, help, quit.
+ * `rss demo`: the database engine and servers A and B (or, with --servers N,
+ * a ring A, B, C, ...) in one process on 127.0.0.1, talking over real UDP
+ * sockets. Prints one `ready` line, then every event as it happens (handoff,
+ * takeover, failover, standby, pushes retried), time-stamped and colored
+ * (NO_COLOR respected). On a terminal, or with --console, it reads console
+ * commands: status, handoff, kill NAME, start NAME, chaos SPEC|off, users,
+ * help, quit.
  */
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import { Option, type Command } from 'commander';
 import type { EngineChoice } from '../app/database';
-import type { StartedPair } from '../app/pair';
+import type { StartedGroup } from '../app/pair';
 import { InvalidArgumentError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
 import type { RssServer } from '../server/server';
@@ -23,6 +24,7 @@ import { checkHttp, httpOption, httpTokenOption, noHttpOption, startHttp, type H
 import type { OpsHost } from '../ops/host';
 
 interface DemoOptions extends HttpCliOptions {
+  servers: number;
   portA: number;
   portB: number;
   period: number;
@@ -39,7 +41,8 @@ interface DemoOptions extends HttpCliOptions {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the database, server A and server B in one process on 127.0.0.1')
+    .description('run the database and servers A and B (or a ring of N: --servers N) in one process on 127.0.0.1')
+    .option('--servers <n>', 'how many servers take turns: 2 is the pair A, B; 3 to 9 a ring A, B, C, ...', parseServerCount, 2)
     .option('--port-a <n>', 'UDP port of server A (0 picks a free one)', parsePort, 0)
     .option('--port-b <n>', 'UDP port of server B (0 picks a free one)', parsePort, 0)
     .addOption(new Option('--period <duration>', 'serving period before each handoff (e.g. 3s, 2m; at least the 1.5s lease)').argParser(parsePeriod).default(120_000, '2m'))
@@ -61,6 +64,13 @@ export function registerDemoCommand(program: Command): void {
         fail(err);
       }
     });
+}
+
+/** 2..9 servers (A to I). */
+export function parseServerCount(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 2 || n > 9) throw new InvalidArgumentError(`invalid server count "${v}" (2 to 9)`);
+  return n;
 }
 
 function parseEngine(v: string): EngineChoice {
@@ -86,32 +96,33 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const logger = await createLogger(o.logLevel, o.logFile);
   const { openDatabase } = await import('../app/database');
   const db = await openDatabase({ engine: o.engine, ...(o.mongo ? { mongo: o.mongo } : {}) });
-  const { startPair } = await import('../app/pair');
-  const pair = await startPair({
-    mongoUri: db.uri, portA: o.portA, portB: o.portB, period: o.period, logger,
+  const { startGroup } = await import('../app/pair');
+  const ports = [o.portA, o.portB, ...Array<number>(o.servers - 2).fill(0)];
+  const group = await startGroup({
+    mongoUri: db.uri, ports, period: o.period, logger,
     dbName: `rss_demo_${Date.now().toString(36)}`,
     ...(o.chaos ? { chaos: o.chaos } : {}),
     security: { requireAuth: Boolean(o.requireAuth), ...(o.peerSecret !== undefined ? { peerSecret: o.peerSecret } : {}) },
   });
-  const a = pair.a.server.address;
-  const b = pair.b.server.address;
-  const serving = pair.a.server.serving ? 'A' : 'B';
+  const addresses = group.tags.map((t) => group.get(t).server.address);
+  const listed = group.tags.map((t, i) => `${t} ${addresses[i]!.host}:${addresses[i]!.port}`).join(', ');
+  const serving = group.tags.find((t) => group.get(t).server.serving) ?? '?';
   const { colorFor } = await import('./client-output');
   const screen = plainScreen(colorFor(process.stdout, process.env));
-  const demo = new Demo(pair, screen, o.chaos);
+  const demo = new Demo(group, screen, o.chaos);
   const http = await startHttp(o, demo.opsHost());
   const ms = Math.round(performance.now() - started);
   process.stdout.write(
-    `rss demo ready in ${ms} ms: A ${a.host}:${a.port}, B ${b.host}:${b.port}, serving ${serving}; ` +
+    `rss demo ready in ${ms} ms: ${listed}, serving ${serving}; ` +
       `store ${db.kind}; period ${durationText(o.period)}${o.chaos ? `; chaos ${o.chaos}` : ''}` +
       `${o.requireAuth ? '; legacy registrations refused' : ''}${o.peerSecret ? '; peer secret set' : ''}` +
       `${http ? `; dashboard ${http.url}` : ''}\n` +
-      `  try: ${commandName()} client --servers ${a.host}:${a.port},${b.host}:${b.port}\n`,
+      `  try: ${commandName()} client --servers ${addresses.map((a) => `${a.host}:${a.port}`).join(',')}\n`,
   );
   const close = async () => {
     await http?.close();
     demo.stop();
-    await pair.close();
+    await group.close();
     await db.close();
   };
   onShutdown(close);
@@ -130,13 +141,11 @@ function plainScreen(paint: Paint): Screen {
   };
 }
 
-const TAGS = ['A', 'B'] as const;
-
 /** What each serving reason means to someone watching. */
 const SERVING_REASON: Record<string, string> = {
   initial: 'first to take the lease',
   handoff: 'took over at the handoff',
-  failover: 'failover: the other server\'s lease expired',
+  failover: 'failover: the serving server\'s lease expired',
   resume: 'resumed its own lease after a restart',
 };
 
@@ -147,16 +156,29 @@ class Demo {
   /** Delivery counters last reported, per server instance. */
   private readonly seen = new Map<RssServer, { retransmissions: number; givenUp: number }>();
 
-  constructor(readonly pair: StartedPair, private readonly screen: Screen, chaos?: string) {
+  constructor(readonly group: StartedGroup, private readonly screen: Screen, chaos?: string) {
     this.chaosText = chaos;
-    for (const tag of TAGS) this.watch(this.server(tag));
+    for (const tag of group.tags) this.watch(this.server(tag));
     // Delivery has no retry event: report its counters' growth once a second.
     this.poller = setInterval(() => this.reportRetries(), 1000);
     this.poller.unref();
   }
 
   server(tag: ServerTag): RssServer {
-    return (tag === 'A' ? this.pair.a : this.pair.b).server;
+    return this.group.get(tag).server;
+  }
+
+  /** The running servers, in ring order. */
+  private running(): RssServer[] {
+    return this.group.tags.filter((t) => this.group.running(t)).map((t) => this.server(t));
+  }
+
+  /** A console's server name, checked against this demo's servers. */
+  tag(word: string | undefined): ServerTag {
+    const t = word?.toUpperCase();
+    const names = this.group.tags.length === 2 ? 'A or B' : this.group.tags.join(', ');
+    if (!t || !this.group.tags.includes(t)) throw new InvalidArgumentError(`which server? (${names})`);
+    return t;
   }
 
   stop(): void {
@@ -179,8 +201,8 @@ class Demo {
   }
 
   private reportRetries(): void {
-    for (const tag of TAGS) {
-      if (!this.pair.running(tag)) continue;
+    for (const tag of this.group.tags) {
+      if (!this.group.running(tag)) continue;
       const s = this.server(tag);
       const before = this.seen.get(s);
       if (!before) continue;
@@ -195,9 +217,9 @@ class Demo {
 
   async status(): Promise<void> {
     const { formatStatusTable } = await import('./status');
-    const results = await Promise.all(TAGS.map(async (tag) => {
+    const results = await Promise.all(this.group.tags.map(async (tag) => {
       const s = this.server(tag);
-      return this.pair.running(tag)
+      return this.group.running(tag)
         ? { tag, address: s.address, status: await s.statusReport() }
         : { tag, address: s.address, error: 'stopped (start it with: start ' + tag + ')' };
     }));
@@ -206,26 +228,27 @@ class Demo {
   }
 
   async handoff(): Promise<void> {
-    const current = TAGS.filter((t) => this.pair.running(t)).map((t) => this.server(t)).find((s) => s.serving);
+    const current = this.running().find((s) => s.serving);
     if (!current || !(await current.handoff())) this.screen.say('no server is serving right now');
   }
 
   async kill(tag: ServerTag): Promise<void> {
-    const other = tag === 'A' ? 'B' : 'A';
-    if (!(await this.pair.stopServer(tag))) return this.screen.say(`${tag} is not running`);
+    if (!(await this.group.stopServer(tag))) return this.screen.say(`${tag} is not running`);
     // What happens next depends on who serves: say that, not always "the other takes over".
-    const ttl = this.server(other).role.timing.leaseTtl;
-    const next = !this.pair.running(other)
-      ? `no server is running now (start ${tag} or start ${other})`
-      : this.server(other).serving
-        ? `${other} keeps serving`
-        : `no handoff; ${other} takes over when the lease expires (~${(ttl / 1000).toFixed(1)} s)`;
+    const ttl = this.server(tag).role.timing.leaseTtl;
+    const others = this.group.tags.filter((t) => t !== tag && this.group.running(t));
+    const serving = others.find((t) => this.server(t).serving);
+    const next = others.length === 0
+      ? `no server is running now (start ${[tag, ...this.group.tags.filter((t) => t !== tag)].join(' or start ')})`
+      : serving
+        ? `${serving} keeps serving`
+        : `no handoff; ${others.length === 1 ? others[0] : 'the next live server'} takes over when the lease expires (~${(ttl / 1000).toFixed(1)} s)`;
     this.screen.event(this.screen.paint.red(`${tag} killed: ${next}`));
   }
 
   async start(tag: ServerTag): Promise<void> {
-    if (this.pair.running(tag)) return this.screen.say(`${tag} is running already`);
-    const started = await this.pair.startServer(tag);
+    if (this.group.running(tag)) return this.screen.say(`${tag} is running already`);
+    const started = await this.group.startServer(tag);
     this.watch(started.server);
     const a = started.server.address;
     this.screen.event(this.screen.paint.green(`${tag} started again on ${a.host}:${a.port} (standby until it gets the lease)`));
@@ -233,13 +256,13 @@ class Demo {
 
   async chaos(spec: string): Promise<void> {
     if (spec === 'off') {
-      this.pair.setChaos(undefined);
+      this.group.setChaos(undefined);
       this.chaosText = undefined;
       return this.screen.event(this.screen.paint.magenta('chaos off'));
     }
-    this.pair.setChaos(spec);
+    this.group.setChaos(spec);
     this.chaosText = spec;
-    this.screen.event(this.screen.paint.magenta(`chaos on both servers: ${spec}`));
+    this.screen.event(this.screen.paint.magenta(`chaos on ${this.group.tags.length === 2 ? 'both' : 'all'} servers: ${spec}`));
   }
 
   /**
@@ -252,26 +275,26 @@ class Demo {
       throw new InvalidArgumentError(why);
     };
     return {
-      servers: () => TAGS.map((tag) => ({ tag, server: this.server(tag), running: this.pair.running(tag) })),
+      servers: () => this.group.tags.map((tag) => ({ tag, server: this.server(tag), running: this.group.running(tag) })),
       control: {
         handoff: async () => {
-          const from = TAGS.find((t) => this.pair.running(t) && this.server(t).serving) ?? refuse('no server is serving right now');
+          const from = this.group.tags.find((t) => this.group.running(t) && this.server(t).serving) ?? refuse('no server is serving right now');
           await this.handoff();
           return `handoff from ${from} asked`;
         },
         kill: async (tag) => {
-          if (!this.pair.running(tag)) refuse(`${tag} is not running`);
+          if (!this.group.running(tag)) refuse(`${tag} is not running`);
           await this.kill(tag);
           return `${tag} killed (no handoff)`;
         },
         start: async (tag) => {
-          if (this.pair.running(tag)) refuse(`${tag} is running already`);
+          if (this.group.running(tag)) refuse(`${tag} is running already`);
           await this.start(tag);
           return `${tag} started again (standby until it gets the lease)`;
         },
         chaos: async (spec) => {
           await this.chaos(spec);
-          return spec === 'off' ? 'chaos off' : `chaos on both servers: ${spec}`;
+          return spec === 'off' ? 'chaos off' : `chaos on ${this.group.tags.length === 2 ? 'both' : 'all'} servers: ${spec}`;
         },
         chaosSpec: () => this.chaosText,
       },
@@ -279,8 +302,8 @@ class Demo {
   }
 
   async users(): Promise<void> {
-    const serving = TAGS.filter((t) => this.pair.running(t)).map((t) => this.server(t)).find((s) => s.serving);
-    const any = serving ?? TAGS.filter((t) => this.pair.running(t)).map((t) => this.server(t))[0];
+    const serving = this.running().find((s) => s.serving);
+    const any = serving ?? this.running()[0];
     if (!any) return this.screen.say('no server is running');
     // The serving server's directory is current; otherwise read the store.
     const list: UserDoc[] = serving ? [...serving.directory.all()] : await any.store.loadUsers();
@@ -295,12 +318,6 @@ class Demo {
     for (const r of rows) this.screen.say(fmt(r));
     if (!online) this.screen.say(this.screen.paint.dim('(online: ? while no server serves)'));
   }
-}
-
-function parseTag(word: string | undefined): ServerTag {
-  const t = word?.toUpperCase();
-  if (t !== 'A' && t !== 'B') throw new InvalidArgumentError(`which server? (A or B)`);
-  return t;
 }
 
 async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>): Promise<void> {
@@ -318,6 +335,7 @@ async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>
     screen.say = (line) => above(`${line}\n`);
     screen.event = (line) => above(`${screen.paint.dim(stamp())} ${line}\n`);
   }
+  const names = demo.group.tags.length <= 3 ? demo.group.tags.join('|') : `${demo.group.tags[0]}..${demo.group.tags.at(-1)}`;
   let quitting = false;
   const quit = async () => {
     if (quitting) return;
@@ -327,10 +345,10 @@ async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>
     process.exit(0);
   };
   const commands: Record<string, { args?: string; help: string; run: (arg: string | undefined) => Promise<void> | void }> = {
-    status: { help: 'role, epoch, time left, users, texts, rates and counters of both servers', run: () => demo.status() },
+    status: { help: 'role, epoch, time left, users, texts, rates and counters of every server', run: () => demo.status() },
     handoff: { help: 'end the serving period now', run: () => demo.handoff() },
-    kill: { args: 'A|B', help: 'stop a server abruptly (no handoff: the other takes over when the lease expires)', run: (w) => demo.kill(parseTag(w)) },
-    start: { args: 'A|B', help: 'start a killed server again on the same port', run: (w) => demo.start(parseTag(w)) },
+    kill: { args: names, help: 'stop a server abruptly (no handoff: another takes over when the lease expires)', run: (w) => demo.kill(demo.tag(w)) },
+    start: { args: names, help: 'start a killed server again on the same port', run: (w) => demo.start(demo.tag(w)) },
     chaos: {
       args: 'SPEC|off',
       help: 'lose/duplicate/reorder/delay datagrams, e.g. chaos drop=0.1,dup=0.05,seed=7',
@@ -348,7 +366,7 @@ async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>
     },
     quit: { help: 'stop the demo', run: () => quit() },
   };
-  if (terminal) screen.say('console: status, handoff, kill A|B, start A|B, chaos SPEC|off, users, quit (help for more)');
+  if (terminal) screen.say(`console: status, handoff, kill ${names}, start ${names}, chaos SPEC|off, users, quit (help for more)`);
   if (terminal) rl.prompt();
   // One command at a time, in order: piped input delivers lines faster than kill/start complete.
   let chain = Promise.resolve();

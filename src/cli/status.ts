@@ -1,9 +1,9 @@
 /**
- * `rss status --servers A,B [--json] [--peer-secret S]`: for operators, each
+ * `rss status --servers A,B[,C...] [--json] [--peer-secret S]`: for operators, each
  * server's role, epoch, time left in its period or lease, users, texts
  * stored, request and push rates, retransmissions, duplicates, uptime and
- * store. A native STATUS request goes to both servers at once (the standby
- * answers too), retransmitted until each answers or the timeout ends.
+ * store. A native STATUS request goes to every server at once (standbys
+ * answer too), retransmitted until each answers or the timeout ends.
  * Exit 0 when at least one server answered, 2 otherwise. The query itself
  * is client/status.ts.
  */
@@ -22,7 +22,7 @@ export const STATUS_EXIT = { answered: 0, none: 2 } as const;
 export const PEER_SECRET_ENV = 'RSS_PEER_SECRET';
 
 export interface StatusCommandOptions {
-  servers: [Address, Address];
+  servers: Address[];
   json?: boolean;
   peerSecret?: string;
   /** Give up on a server that has not answered after this long, ms. */
@@ -130,7 +130,7 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description("each server's role, epoch, time left, users, texts, rates, retransmissions, duplicates, uptime and store (for operators)")
-    .requiredOption('--servers <A,B>', 'servers A and B as HOST:PORT,HOST:PORT', parseServers)
+    .requiredOption('--servers <A,B,...>', 'servers A and B (or every server of a ring) as HOST:PORT,HOST:PORT,...', parseServers)
     .option('--json', 'print one JSON object: {ok, servers: [{tag, address, ok, status | error}]}')
     .addOption(
       new Option('--peer-secret <secret>', 'the servers\' peer secret (needed unless asking over loopback a pair that has none)').env(PEER_SECRET_ENV),

@@ -1,8 +1,10 @@
 /**
  * RssClient: the native-dialect client library. It keeps one UDP socket,
- * finds the serving server (first request to both, adopt whoever answers),
- * retransmits under the RetryPolicy, follows CHANGE-SERVER between the two
- * known servers only, and shows pushed texts exactly once, in order.
+ * finds the serving server (first request to every known server, adopt
+ * whoever answers), retransmits under the RetryPolicy, follows CHANGE-SERVER
+ * between the known servers only (the pair, or a ring it was given or
+ * learned from a MACed ring list), and shows pushed texts exactly once, in
+ * order.
  *
  * Every user this client registers gets a key (agreed at REGISTER, kept in
  * the KeyRing); its requests are MACed with it, and only replies and pushes
@@ -14,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from '../errors';
 import { LIMITS } from '../protocol/limits';
-import type { MessageOf, Push, Reply, ServerTag, StoredText } from '../protocol/messages';
+import type { MessageOf, Push, Reply, RingMember, ServerTag, StoredText } from '../protocol/messages';
 import { decodeNative, encodeNative, nativeTextSize, verifyNativeMac, type NativeFrame } from '../protocol/native';
 import { logged } from '../transport/logging';
 import { sameAddress, type Address, type Transport } from '../transport/types';
@@ -26,13 +28,13 @@ import { ClientIdentity } from './identity';
 import { MemoryKeyRing, type KeyRing } from './keys';
 import { Exchanges, type RequestBody } from './requests';
 import { CHALLENGE_WAIT_MS, resolveRetryPolicy, type RetryPolicy } from './retry';
-import { ServerBook, TAG_INDEX } from './servers';
+import { ServerBook } from './servers';
 
 export type { ReceivedText } from './delivery';
 
 export interface RssClientOptions {
-  /** Servers A and B, in that order. Host names are resolved once, at open. */
-  servers: [Address, Address];
+  /** Servers A and B, in that order (or a ring's servers, in ring order). Host names are resolved once, at open. */
+  servers: readonly Address[];
   /** Local address to bind (default: the wildcard address, a system-chosen port). */
   bind?: Address;
   policy?: Partial<RetryPolicy>;
@@ -62,8 +64,10 @@ export interface RssClientEvents {
   message: [ReceivedText];
   /** The client now talks to another server. */
   server: [ServerChange];
-  /** UPDATE-SERVER replaced the address of a server. */
-  'servers-updated': [[Address, Address]];
+  /** UPDATE-SERVER replaced the address of a server, or a ring list replaced the servers. */
+  'servers-updated': [Address[]];
+  /** A server of a ring sent the ring (MACed), changed or not: its servers in ring order. */
+  ring: [Address[]];
 }
 
 export type RetrieveOptions = { last?: number };
@@ -118,7 +122,7 @@ export class RssClient extends EventEmitter<RssClientEvents> {
       transport = opts.logger && opts.logDatagrams ? logged(socket, opts.logger.child({ component: 'client-udp' })) : socket;
     }
     try {
-      return new RssClient(transport, { ...opts, servers: servers as [Address, Address] });
+      return new RssClient(transport, { ...opts, servers });
     } catch (err) {
       await transport.close();
       throw err;
@@ -156,8 +160,8 @@ export class RssClient extends EventEmitter<RssClientEvents> {
     return a.host === '0.0.0.0' || a.host === '::' ? { host: '0.0.0.0', port: a.port } : a;
   }
 
-  /** Servers A and B as currently known (UPDATE-SERVER may change them). */
-  get servers(): [Address, Address] {
+  /** The servers as currently known, in ring order (UPDATE-SERVER and ring lists may change them). */
+  get servers(): Address[] {
     return this.book.all;
   }
 
@@ -171,6 +175,8 @@ export class RssClient extends EventEmitter<RssClientEvents> {
     const r = await this.call<'REGISTERED'>({ type: 'REGISTER', name, host: at.host, port: at.port });
     // A new native user's address must prove that it receives: the CHALLENGE comes here when it is this socket.
     if (r.pub !== undefined && this.isThisSocket(at)) this.challengeDue.add(name);
+    // A ring's server names every server in the (MACed) answer.
+    if (r.ring) this.learnRing(r.ring);
     return r;
   }
 
@@ -320,11 +326,6 @@ export class RssClient extends EventEmitter<RssClientEvents> {
 
   private onDatagram(bytes: Buffer, from: Address): void {
     if (this.closing) return;
-    // Only the two known servers may answer, push or redirect: anything else could be forged.
-    if (!this.book.isKnown(from)) {
-      this.log.debug({ from }, 'datagram from a stranger dropped');
-      return;
-    }
     let frame: NativeFrame;
     try {
       frame = decodeNative(bytes);
@@ -333,6 +334,12 @@ export class RssClient extends EventEmitter<RssClientEvents> {
       return;
     }
     const msg = frame.message;
+    // Only the known servers may answer, push or redirect: anything else could be forged. A server of a
+    // ring this client does not know yet may redirect it with a ring list naming itself (MACed, checked below).
+    if (!this.book.isKnown(from) && !namesSender(msg, from)) {
+      this.log.debug({ from }, 'datagram from a stranger dropped');
+      return;
+    }
     switch (msg.type) {
       case 'MESSAGE': case 'CHANGE-SERVER': case 'UPDATE-SERVER': case 'CHALLENGE': {
         // Unsolicited: believed only with a MAC by the key of the user it names.
@@ -385,6 +392,7 @@ export class RssClient extends EventEmitter<RssClientEvents> {
     }
     if (m.epoch < this.epoch) return this.log.debug({ epoch: m.epoch }, 'stale CHANGE-SERVER dropped');
     this.epoch = m.epoch;
+    if (m.ring) this.learnRing(m.ring);
     const target = { host: m.host, port: m.port };
     if (!this.book.isKnown(target)) {
       this.log.debug({ target, from }, 'CHANGE-SERVER to an unknown address ignored');
@@ -398,14 +406,29 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   }
 
   private onUpdateServer(m: Extract<Push, { type: 'UPDATE-SERVER' }>): void {
-    this.book.replace(TAG_INDEX[m.tag], { host: m.host, port: m.port });
+    if (m.ring) return this.learnRing(m.ring);
+    this.book.replace(m.tag, { host: m.host, port: m.port });
+    this.emit('servers-updated', this.book.all);
+  }
+
+  /** A ring list from a server, MACed with a user's key: from now on these are the servers to ask. */
+  private learnRing(ring: readonly RingMember[]): void {
+    const changed = this.book.setRing(ring);
+    this.emit('ring', this.book.all);
+    if (!changed) return;
+    this.log.debug({ ring: ring.map((m) => m.tag) }, 'learned the ring of servers');
     this.emit('servers-updated', this.book.all);
   }
 }
 
+/** A redirect carrying a ring list that names its own sender. */
+function namesSender(msg: { type: string; ring?: readonly RingMember[] }, from: Address): boolean {
+  return (msg.type === 'CHANGE-SERVER' || msg.type === 'UPDATE-SERVER') && (msg.ring?.some((m) => sameAddress(m, from)) ?? false);
+}
+
 /** Servers A and B with their host names resolved to addresses (IP addresses are kept as given). */
-export function resolveServers(servers: readonly [Address, Address], family: 4 | 6 = 4): Promise<[Address, Address]> {
-  return Promise.all(servers.map((s) => resolveAddress(s, family))) as Promise<[Address, Address]>;
+export function resolveServers(servers: readonly Address[], family: 4 | 6 = 4): Promise<Address[]> {
+  return Promise.all(servers.map((s) => resolveAddress(s, family)));
 }
 
 async function resolveAddress(a: Address, family: 4 | 6): Promise<Address> {

@@ -1,27 +1,27 @@
 /**
- * The client's book of the two servers: their addresses (A first, B second)
- * and which one serves as far as the client knows. Only these two addresses
- * may answer requests, push texts or redirect the client.
+ * The client's book of the servers: their names and addresses in ring order
+ * (A and B of a pair, or every server of a ring) and which one serves as far
+ * as the client knows. Only these addresses may answer requests, push texts
+ * or redirect the client; a ring list MACed with a user's key (REGISTERED,
+ * CHANGE-SERVER) replaces the book.
  */
-import type { ServerTag } from '../protocol/messages';
+import type { RingMember, ServerTag } from '../protocol/messages';
 import { formatAddress, normalHost, sameAddress, type Address } from '../transport/types';
 
-export const TAG_INDEX: Record<ServerTag, 0 | 1> = { A: 0, B: 1 };
-
-/** Addresses of servers A and B and the index of the current one (undefined until one answers). */
+/** Named servers and the index of the current one (undefined until one answers). */
 export class ServerBook {
-  private readonly addrs: [Address, Address];
-  private currentIndex: 0 | 1 | undefined;
+  private members: RingMember[];
+  private currentIndex: number | undefined;
 
-  constructor(servers: readonly [Address, Address]) {
-    this.addrs = [{ ...servers[0] }, { ...servers[1] }];
+  /** Servers given by address only are named by position: A, B, C, ... */
+  constructor(servers: readonly Address[]) {
+    this.members = servers.map((s, i) => ({ tag: String.fromCharCode(65 + i), host: s.host, port: s.port }));
   }
 
-  /** 0 for A, 1 for B, undefined for a stranger. */
-  indexOf(addr: Address): 0 | 1 | undefined {
-    if (sameAddress(addr, this.addrs[0])) return 0;
-    if (sameAddress(addr, this.addrs[1])) return 1;
-    return undefined;
+  /** The position of the server at `addr`, undefined for a stranger. */
+  indexOf(addr: Address): number | undefined {
+    const i = this.members.findIndex((m) => sameAddress(addr, m));
+    return i < 0 ? undefined : i;
   }
 
   isKnown(addr: Address): boolean {
@@ -30,15 +30,16 @@ export class ServerBook {
 
   /** The serving server as far as we know. */
   get current(): Address | undefined {
-    return this.currentIndex === undefined ? undefined : { ...this.addrs[this.currentIndex] };
+    const m = this.currentIndex === undefined ? undefined : this.members[this.currentIndex];
+    return m && { host: m.host, port: m.port };
   }
 
   get currentTag(): ServerTag | undefined {
-    return this.currentIndex === undefined ? undefined : this.currentIndex === 0 ? 'A' : 'B';
+    return this.currentIndex === undefined ? undefined : this.members[this.currentIndex]?.tag;
   }
 
-  get all(): [Address, Address] {
-    return [{ ...this.addrs[0] }, { ...this.addrs[1] }];
+  get all(): Address[] {
+    return this.members.map((m) => ({ host: m.host, port: m.port }));
   }
 
   /** Make the known server at `addr` current; true when that changed anything. */
@@ -49,15 +50,27 @@ export class ServerBook {
     return true;
   }
 
-  /** Replace the address of server `index` (UPDATE-SERVER); the current index is kept. */
-  replace(index: 0 | 1, addr: Address): void {
-    this.addrs[index] = { ...addr };
+  /** Replace the address of server `tag` (UPDATE-SERVER), or add it; the current server stays current. */
+  replace(tag: ServerTag, addr: Address): void {
+    const i = this.members.findIndex((m) => m.tag === tag);
+    if (i < 0) this.members.push({ tag, host: addr.host, port: addr.port });
+    else this.members[i] = { tag, host: addr.host, port: addr.port };
   }
 
-  /** Where transmission goes: the current server, or both when unknown or asked. */
-  targets(both: boolean): Address[] {
+  /** Take a ring list from a server (MACed): it becomes the book; the current server stays current. True when it changed. */
+  setRing(ring: readonly RingMember[]): boolean {
+    const same = ring.length === this.members.length && ring.every((m, i) => m.tag === this.members[i]!.tag && sameAddress(m, this.members[i]!));
+    if (same) return false;
+    const current = this.current;
+    this.members = ring.map((m) => ({ tag: m.tag, host: m.host, port: m.port }));
+    this.currentIndex = current ? this.indexOf(current) : undefined;
+    return true;
+  }
+
+  /** Where transmission goes: the current server, or every server when unknown or asked. */
+  targets(all: boolean): Address[] {
     const cur = this.current;
-    return both || !cur ? this.all : [cur];
+    return all || !cur ? this.all : [cur];
   }
 }
 
@@ -77,6 +90,6 @@ function canonicalHost(host: string): string {
  * addresses (the caller resolves host names first), one spelling per
  * address, in sorted order (A,B and B,A are the same pair).
  */
-export function pairScope(servers: readonly [Address, Address]): string {
+export function pairScope(servers: readonly Address[]): string {
   return servers.map((a) => formatAddress({ host: canonicalHost(a.host), port: a.port })).sort().join(',');
 }

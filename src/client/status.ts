@@ -18,7 +18,7 @@ import { defaultRetryPolicy, retransmitWait } from './retry';
 
 /** What one server said (or why it said nothing). */
 export interface ServerStatus {
-  tag: 'A' | 'B';
+  tag: string;
   address: Address;
   /** The STATUS-REPORT's fields, when the server answered. */
   status?: Record<string, unknown>;
@@ -37,11 +37,11 @@ export function statusRequest(rq: number, envelope: NativeEnvelope, peerSecret?:
 }
 
 /**
- * Ask both servers for their status at once; resolves when both answered or
+ * Ask every server for its status at once; resolves when all answered or
  * `timeoutMs` passed (with `untilServing`: as soon as the serving one answered).
  */
 export async function queryStatus(
-  servers: readonly [Address, Address],
+  servers: readonly Address[],
   opts: { timeoutMs: number; peerSecret?: string; random?: () => number; untilServing?: boolean },
 ): Promise<ServerStatus[]> {
   const v6 = servers[0].host.includes(':');
@@ -49,7 +49,8 @@ export async function queryStatus(
   const identity = new ClientIdentity();
   const policy = defaultRetryPolicy();
   const random = opts.random ?? Math.random;
-  const results: ServerStatus[] = servers.map((address, i) => ({ tag: i === 0 ? 'A' : 'B', address }));
+  // Named by position (A, B, C, ...), as `rss demo` names its servers; a report carries the server's own name.
+  const results: ServerStatus[] = servers.map((address, i) => ({ tag: String.fromCharCode(65 + i), address }));
   const key = opts.peerSecret ? peerKeyOf(opts.peerSecret) : undefined;
   const byRq = new Map<number, { result: ServerStatus; attempt: number; timer?: NodeJS.Timeout }>();
   try {
@@ -76,7 +77,12 @@ export async function queryStatus(
         } catch {
           return; // not for us
         }
-        if (msg.type === 'STATUS-REPORT') settle(msg.rq, (r) => (r.status = msg.status));
+        if (msg.type === 'STATUS-REPORT') {
+          settle(msg.rq, (r) => {
+            r.status = msg.status;
+            if (typeof msg.status.tag === 'string') r.tag = msg.status.tag;
+          });
+        }
         else if (msg.type === 'DENIED') settle(msg.rq, (r) => (r.error = `refused: ${msg.reason}`));
       });
       const deadline = setTimeout(finish, opts.timeoutMs);

@@ -36,6 +36,8 @@ export const LIMITS = {
   maxRetrieveLast: 1000,
   /** Native RETRIEVED datagrams one RETRIEVE-TEXTS may be answered with (the client asks with `parts`). */
   maxRetrieveParts: 16,
+  /** Servers in a ring (`rss demo --servers N` goes to 9; a ring list must fit one native datagram). */
+  maxRingSize: 16,
 } as const;
 
 /** Names: letters, digits, `_ . -`; must start with a letter or digit. */

@@ -8,8 +8,21 @@
 /** Which wire dialect a peer speaks; every answer goes out in the dialect of the request. */
 export type DialectName = 'text' | 'pickle' | 'native';
 
-const SERVER_TAGS = ['A', 'B'] as const;
-export type ServerTag = (typeof SERVER_TAGS)[number];
+/**
+ * A server's name: "A" or "B" in a pair, any short name (A, B, C, ... in the
+ * demo) in a ring (see SERVER_NAME_RULE).
+ */
+export type ServerTag = string;
+
+/** Letters, digits, '-' and '_', starting with a letter, at most 16 characters. */
+export const SERVER_NAME_RULE = /^[A-Za-z][A-Za-z0-9_-]{0,15}$/;
+
+/** One server of a ring, as the ring list names it (in ring order). */
+export interface RingMember {
+  tag: ServerTag;
+  host: string;
+  port: number;
+}
 
 /** A text as stored: `seq` is its place in the one total order of all texts. */
 export interface StoredText {
@@ -70,7 +83,8 @@ export interface UserPresence {
 /** server → user, answering the request with the same `rq`. */
 export type Reply =
   /** `pub` (native, new name): the server's ephemeral X25519 public key; the reply is MACed with the derived user key. */
-  | { type: 'REGISTERED'; rq: number; name: string; pub?: string }
+  /** `ring` (native, ring of servers only): every server of the ring, in order. */
+  | { type: 'REGISTERED'; rq: number; name: string; pub?: string; ring?: RingMember[] }
   | { type: 'REGISTER-DENIED'; rq: number; name: string; reason: string }
   | { type: 'DE-REGISTERED'; rq: number; name: string }
   | { type: 'DE-REGISTER-DENIED'; rq: number; name: string; reason: string }
@@ -102,10 +116,14 @@ export type Reply =
 export type Push =
   /** A text on one of the user's subjects. `seq` lets the native client order and acknowledge it; `to` names the recipient (native). */
   | { type: 'MESSAGE'; seq: number; from: string; subject: string; text: string; at: number; to?: string }
-  /** Talk to this server from now on. `epoch` orders changes, `to` names the user whose key MACs it (native only). */
-  | { type: 'CHANGE-SERVER'; host: string; port: number; tag?: ServerTag; epoch?: number; to?: string }
-  /** The address of server `tag` changed. */
-  | { type: 'UPDATE-SERVER'; host: string; port: number; tag: ServerTag; to?: string }
+  /**
+   * Talk to this server from now on. `epoch` orders changes, `to` names the
+   * user whose key MACs it (native only); `ring` (native, ring of servers
+   * only) lists every server of the ring in order.
+   */
+  | { type: 'CHANGE-SERVER'; host: string; port: number; tag?: ServerTag; epoch?: number; to?: string; ring?: RingMember[] }
+  /** The address of server `tag` changed; `ring` (native only): the whole ring, in order. */
+  | { type: 'UPDATE-SERVER'; host: string; port: number; tag: ServerTag; to?: string; ring?: RingMember[] }
   /**
    * native: "prove you receive datagrams here" — the only thing a new user
    * address gets until the client answers CHALLENGE-RESPONSE from it.
@@ -115,7 +133,8 @@ export type Push =
 /** server → server (native dialect only). */
 export type PeerMessage =
   /** "Serve from now on": sent by the server handing over, after it wrote the new lease. */
-  | { type: 'TAKEOVER'; from: ServerTag; epoch: number }
+  /** `ring` (a ring of servers only): the sender's ring, so a server configured with another one is noticed. */
+  | { type: 'TAKEOVER'; from: ServerTag; epoch: number; ring?: RingMember[] }
   /**
    * "Which store do you use?": sent to the configured peer address with a
    * fresh nonce; the answer echoes the nonce (so only whoever receives at

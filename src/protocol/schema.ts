@@ -6,11 +6,11 @@
  */
 import { ProtocolError } from '../errors';
 import { LIMITS } from './limits';
-import type { Message, MessageType } from './messages';
+import { SERVER_NAME_RULE, type Message, type MessageType } from './messages';
 
 type FieldKind =
   | 'rq' | 'name' | 'host' | 'port' | 'subject' | 'subjects' | 'text' | 'reason'
-  | 'seq' | 'count' | 'tag' | 'texts' | 'users' | 'bool' | 'object' | 'epoch' | 'key' | 'nonce' | 'parts' | 'part';
+  | 'seq' | 'count' | 'tag' | 'texts' | 'users' | 'bool' | 'object' | 'epoch' | 'key' | 'nonce' | 'parts' | 'part' | 'ring';
 
 /** `?` after a kind makes the field optional. */
 type Spec = Record<string, `${FieldKind}` | `${FieldKind}?`>;
@@ -29,7 +29,7 @@ const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   STATUS: { rq: 'rq' },
   'CHALLENGE-RESPONSE': { name: 'name', nonce: 'nonce' },
   ECHO: { rq: 'rq', name: 'name', text: 'text' },
-  REGISTERED: { rq: 'rq', name: 'name', pub: 'key?' },
+  REGISTERED: { rq: 'rq', name: 'name', pub: 'key?', ring: 'ring?' },
   'REGISTER-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
   'DE-REGISTERED': { rq: 'rq', name: 'name' },
   'DE-REGISTER-DENIED': { rq: 'rq', name: 'name', reason: 'reason' },
@@ -49,10 +49,10 @@ const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   DENIED: { rq: 'rq', reason: 'reason' },
   ECHOED: { rq: 'rq', name: 'name', text: 'text' },
   MESSAGE: { seq: 'seq', from: 'name', subject: 'subject', text: 'text', at: 'seq', to: 'name?' },
-  'CHANGE-SERVER': { host: 'host', port: 'port', tag: 'tag?', epoch: 'epoch?', to: 'name?' },
-  'UPDATE-SERVER': { host: 'host', port: 'port', tag: 'tag', to: 'name?' },
+  'CHANGE-SERVER': { host: 'host', port: 'port', tag: 'tag?', epoch: 'epoch?', to: 'name?', ring: 'ring?' },
+  'UPDATE-SERVER': { host: 'host', port: 'port', tag: 'tag', to: 'name?', ring: 'ring?' },
   CHALLENGE: { to: 'name', nonce: 'nonce' },
-  TAKEOVER: { from: 'tag', epoch: 'epoch' },
+  TAKEOVER: { from: 'tag', epoch: 'epoch', ring: 'ring?' },
   // A store id is a random base64url string, as a nonce is.
   'STORE-CHECK': { from: 'tag', nonce: 'nonce', store: 'nonce' },
   'STORE-CHECK-REPLY': { from: 'tag', nonce: 'nonce', store: 'nonce' },
@@ -105,8 +105,12 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
       if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(v)) bad(field, 'expected a base64url nonce');
       return v;
     case 'tag':
-      if (v !== 'A' && v !== 'B') bad(field, 'expected "A" or "B"');
+      if (typeof v !== 'string' || !SERVER_NAME_RULE.test(v)) bad(field, 'expected a server name');
       return v;
+    case 'ring': {
+      if (!Array.isArray(v) || v.length < 1 || v.length > LIMITS.maxRingSize) bad(field, `expected a list of 1..${LIMITS.maxRingSize} servers`);
+      return v.map((m, i) => toPlain(m, `${field}[${i}]`, { tag: 'tag', host: 'host', port: 'port' }));
+    }
     case 'bool':
       if (typeof v !== 'boolean') bad(field, 'expected a boolean');
       return v;

@@ -3,7 +3,7 @@
  * circumstances. Handlers are plain async functions of (context, request)
  * returning the replies, so they are tested without sockets.
  */
-import type { DialectName, Push, Reply, Request, RetrievedReply, ServerTag } from '../protocol/messages';
+import type { DialectName, Push, Reply, Request, RetrievedReply, RingMember, ServerTag } from '../protocol/messages';
 import type { Store } from '../store/store';
 import type { UserDoc } from '../store/documents';
 import type { Address } from '../transport/types';
@@ -38,6 +38,8 @@ export interface ServerCore {
   readonly telemetry: Telemetry;
   /** Authentication, rate limits, anti-amplification. */
   readonly guard: Guard;
+  /** The servers of a ring, in order (undefined for a pair). */
+  readonly ring?: readonly RingMember[] | undefined;
   /** The lease epoch this server serves under; throws NotServingError when it no longer may act. */
   servingEpoch(): number;
   /** Send an unsolicited message to a user in the user's own dialect; false when nothing was sent. */

@@ -80,7 +80,8 @@ export class Guard {
   readonly challenged: BoundedMap<string, { at: number; to: string }>;
   private wrapKey: Buffer | undefined;
   private peerKey: Buffer | undefined;
-  private lastPeerCtr = 0;
+  /** The last counter accepted from each server (a pair has one peer, a ring several). */
+  private readonly lastPeerCtr = new Map<string, number>();
   private lastOwnCtr = 0;
   /** Resolves once the peer secret is known (configured, or read from the store). */
   readonly ready: Promise<void>;
@@ -215,15 +216,15 @@ export class Guard {
     return { envelope: { ctr: this.lastOwnCtr }, key: this.peerKey };
   }
 
-  /** Is this server-to-server message from the other server (MAC with the peer key, fresh counter)? */
-  verifyPeer(frame: NativeFrame & { message: Message }): boolean {
+  /** Is this server-to-server message from the server `sender` claims (MAC with the peer key, fresh counter)? */
+  verifyPeer(frame: NativeFrame & { message: Message }, sender = ''): boolean {
     const peer = this.peerKey ? checkPeerFrame(frame, this.peerKey, this.now()) : undefined;
-    // TAKEOVERs come from one sender, in order: its counter must only grow.
-    if (!peer?.ok || peer.ctr <= this.lastPeerCtr) {
+    // Peer messages come from each sender in order: its counter must only grow.
+    if (!peer?.ok || peer.ctr <= (this.lastPeerCtr.get(sender) ?? 0)) {
       this.counters.forgedPeer++;
       return false;
     }
-    this.lastPeerCtr = peer.ctr;
+    this.lastPeerCtr.set(sender, peer.ctr);
     return true;
   }
 }

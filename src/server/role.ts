@@ -11,12 +11,15 @@
  *   (epoch, beat), so at most one server acts per epoch.
  * - Clocks are never compared across machines: each side measures only its
  *   own intervals.
+ * - Who succeeds whom (the other server of a pair, or the next live one of a
+ *   ring) is the Succession's business (ring.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { ServerTag } from '../protocol/messages';
 import type { LeaseDoc } from '../store/documents';
 import type { Clock, TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
+import { pairSuccession, type Succession } from './ring';
 
 /** The lease operations of the store (a subset of Store, so tests can fake it). */
 export interface LeaseStore {
@@ -72,6 +75,7 @@ export class Role extends EventEmitter<RoleEvents> {
     private readonly clock: Clock,
     readonly timing: RoleTiming = defaultRoleTiming(),
     private readonly log: Logger = silentLogger,
+    private readonly succession: Succession = pairSuccession(tag, { host: '', port: 0 }),
   ) {
     super();
     this.bornAt = clock.now();
@@ -122,10 +126,10 @@ export class Role extends EventEmitter<RoleEvents> {
     if (this.running) this.schedule(0);
   }
 
-  /** Planned handoff: give the lease to the other server. True when it moved. */
-  async handOver(): Promise<boolean> {
+  /** Planned handoff: give the lease to `to` (default: the next server). True when it moved. */
+  async handOver(to: ServerTag = this.succession.next()): Promise<boolean> {
     if (this.state !== 'serving') return false;
-    const moved = await this.store.moveLease(this.tag, this.epoch, otherTag(this.tag));
+    const moved = await this.store.moveLease(this.tag, this.epoch, to);
     if (!moved) {
       this.toStandby('lost');
       return false;
@@ -173,8 +177,8 @@ export class Role extends EventEmitter<RoleEvents> {
     const firstLook = this.firstLook;
     this.firstLook = false;
     if (!lease) {
-      // A starts the very first epoch; B does only if A never shows up.
-      if (this.tag === 'A' || now - this.bornAt > this.timing.leaseTtl * 2) lease = await this.store.initLease(this.tag);
+      // A (a ring's first server) starts the very first epoch; the others do only if it never shows up.
+      if (this.succession.startsFirst || now - this.bornAt > this.timing.leaseTtl * 2) lease = await this.store.initLease(this.tag);
       else return;
       if (lease.holder === this.tag && lease.epoch === 1 && lease.beat === 0) return this.toServing(lease, 'initial', now);
     }
@@ -185,9 +189,10 @@ export class Role extends EventEmitter<RoleEvents> {
         // or, if it is down too, this server takes it back after leaseTtl).
         // A lease with beat 0 was just handed over and never renewed: it was
         // given to this process (a handoff that beat its first look), so keep it.
-        const moved = await this.store.moveLease(this.tag, lease.epoch, otherTag(this.tag), lease.beat);
+        const next = this.succession.nextLive() ?? this.succession.next();
+        const moved = await this.store.moveLease(this.tag, lease.epoch, next, lease.beat);
         if (moved) this.epoch = moved.epoch;
-        this.log.info({ epoch: moved?.epoch }, 'restarted while holding the lease: left it to the other server');
+        this.log.info({ epoch: moved?.epoch }, 'restarted while holding the lease: left it to the next server');
         return;
       }
       // Renew before acting: after this server fenced itself the beat stood still,
@@ -201,7 +206,8 @@ export class Role extends EventEmitter<RoleEvents> {
       this.watched = { epoch: lease.epoch, beat: lease.beat, since: now };
       return;
     }
-    if (now - w.since < this.timing.leaseTtl) return;
+    // In a ring, the next live server after the holder goes first; the others wait their turn.
+    if (now - w.since < this.timing.leaseTtl + this.succession.takeoverDelay(lease.holder)) return;
     this.log.info({ epoch: lease.epoch, holder: lease.holder }, 'holder silent: taking over');
     const taken = await this.store.moveLease(lease.holder, lease.epoch, this.tag, lease.beat);
     if (taken) this.toServing(taken, 'failover', now);

@@ -1,15 +1,16 @@
 /**
- * One server of the pair (A or B). It receives every datagram on one UDP
- * socket, answers user requests only while it holds the serving lease, and
- * at the end of its period drains, hands the lease to the other server,
- * tells every user to switch (CHANGE-SERVER) and tells the other server to
- * take over. If the serving server dies, the other takes the lease over when
- * it expires and tells the users.
+ * One server of the pair (A or B) or of a ring. It receives every datagram
+ * on one UDP socket, answers user requests only while it holds the serving
+ * lease, and at the end of its period drains, hands the lease to the next
+ * server (the other one of a pair, the next live one of a ring), tells every
+ * user to switch (CHANGE-SERVER) and tells that server to take over. If the
+ * serving server dies, a standby takes the lease over when it expires and
+ * tells the users.
  */
 import { EventEmitter } from 'node:events';
 import { AuthError, NotServingError, ProtocolError } from '../errors';
 import { detectDialect, type Dialect } from '../protocol/dialect';
-import { denialFor, isUserRequest, type DialectName, type Push, type Reply, type Request, type ServerTag } from '../protocol/messages';
+import { denialFor, isUserRequest, type DialectName, type Push, type Reply, type Request, type RingMember, type ServerTag } from '../protocol/messages';
 import { decodeNative, encodeNative, encodeNativePadded, type NativeFrame } from '../protocol/native';
 import type { Store } from '../store/store';
 import type { UserDoc } from '../store/documents';
@@ -30,7 +31,8 @@ import { Outbox } from './outbox';
 import { KeyedQueue } from './keyed-queue';
 import { ReplyCache } from './reply-cache';
 import { Sequencer } from './sequencer';
-import { Role, defaultRoleTiming, otherTag, type RoleTiming, type ServingReason, type StandbyReason } from './role';
+import { Role, defaultRoleTiming, type RoleTiming, type ServingReason, type StandbyReason } from './role';
+import { Ring, defaultRingTiming, pairSuccession, sameRing, type RingTiming, type Succession } from './ring';
 import { LegacyContacts, defaultContactOptions, type ContactOptions } from './legacy-contacts';
 import { tellEveryoneToSwitch, type SwitchTold } from './change-server';
 import { StoreCheck, defaultStoreCheckOptions, mismatchText, type StoreCheckOptions, type StoreMismatch } from './store-check';
@@ -38,8 +40,14 @@ import { StoreCheck, defaultStoreCheckOptions, mismatchText, type StoreCheckOpti
 export interface ServerOptions {
   tag: ServerTag;
   transport: Transport;
-  /** The other server's address (where TAKEOVER goes, and what CHANGE-SERVER names at a handoff). */
+  /** The other server's address (where TAKEOVER goes, and what CHANGE-SERVER names at a handoff); a pair's. */
   peer: Address;
+  /**
+   * A ring of servers instead of a pair: every server in ring order, this
+   * one included (ring.ts); `peer` is then unused.
+   */
+  ring?: readonly RingMember[];
+  ringTiming?: Partial<RingTiming>;
   /** This server's address as users reach it (default: the transport's bound address). */
   self?: Address;
   store: Store;
@@ -92,6 +100,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly clock: Clock;
   readonly log: Logger;
   readonly role: Role;
+  /** Who comes after this server (the pair's other server, or the ring's next live one). */
+  readonly succession: Succession;
   readonly counters: ServerCounters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
   readonly guard: Guard;
   readonly presence: Presence;
@@ -117,6 +127,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private periodTimer: TimerHandle | undefined;
   private purgeTimer: TimerHandle | undefined;
   private readonly startedAt = Date.now();
+  /** The last period ended with no other live server (said once, until a handoff happens again). */
+  private servingAlone = false;
+  /** Servers already reported as configured with another ring. */
+  private readonly ringMismatch = new Set<ServerTag>();
 
   constructor(private readonly opts: ServerOptions) {
     super();
@@ -155,7 +169,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.rates = new RateSampler(this.clock, () => ({ requests: this.counters.requests, pushes: this.counters.pushes }));
     const statusSecret = 'statusSecret' in opts ? opts.statusSecret : opts.security?.peerSecret;
     this.statusGate = new StatusGate(statusSecret, () => Date.now());
-    this.role = new Role(opts.tag, opts.store, this.clock, { ...defaultRoleTiming(), ...opts.roleTiming }, this.log);
+    const roleTiming = { ...defaultRoleTiming(), ...opts.roleTiming };
+    this.succession = opts.ring
+      ? new Ring(opts.tag, opts.ring, opts.store, this.clock, { ...defaultRingTiming(), liveFor: roleTiming.leaseTtl / 2, ...opts.ringTiming }, this.log)
+      : pairSuccession(opts.tag, opts.peer);
+    this.role = new Role(opts.tag, opts.store, this.clock, roleTiming, this.log, this.succession);
     this.sequencer = new Sequencer((count) => this.store.allocateSeqs(this.tag, this.servingEpoch(), count));
     this.delivery = new Delivery(
       {
@@ -203,6 +221,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
 
   /** Start watching or holding the lease. */
   start(): void {
+    this.succession.start();
     this.role.start();
     this.rates.start();
     this.storeCheck.start(this.store.storeId());
@@ -217,6 +236,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.rates.stop();
     this.role.removeAllListeners();
     this.role.stop();
+    this.succession.stop();
     this.delivery.stop();
     this.ready = false;
     await this.queue.drain();
@@ -286,20 +306,36 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     return this.role.epoch;
   }
 
-  /** End the period now: drain, move the lease, tell the users and the other server. */
+  /** The ring in order (undefined for a pair). */
+  get ring(): readonly RingMember[] | undefined {
+    return this.succession.members;
+  }
+
+  /** End the period now: drain, move the lease, tell the users and the next server. */
   async handoff(): Promise<boolean> {
     if (!this.serving) return false;
+    const to = this.succession.nextLive();
+    const toAddress = to === undefined ? undefined : this.succession.addressOf(to);
+    if (to === undefined || !toAddress) {
+      // A ring whose other servers are all silent: handing over would only wait out a lease.
+      const say = this.servingAlone ? this.log.debug.bind(this.log) : this.log.warn.bind(this.log);
+      say({ ring: this.succession.size }, 'no other live server to hand over to: serving another period');
+      this.servingAlone = true;
+      this.startPeriod();
+      return false;
+    }
+    this.servingAlone = false;
     this.draining = true;
     this.periodTimer?.cancel();
     try {
       await this.queue.drain();
       await this.persistReplayMarks();
       const epoch = this.role.epoch;
-      if (!(await this.role.handOver())) return false;
-      const to = otherTag(this.tag);
-      const told = this.tellEveryoneToSwitch(this.peer, to, this.role.epoch);
+      if (!(await this.role.handOver(to))) return false;
+      const told = this.tellEveryoneToSwitch(toAddress, to, this.role.epoch);
       const seal = this.guard.peerSeal();
-      if (seal) this.transport.send(encodeNative({ type: 'TAKEOVER', from: this.tag, epoch: this.role.epoch }, seal.envelope, seal.key), this.peer);
+      const takeover = { type: 'TAKEOVER' as const, from: this.tag, epoch: this.role.epoch, ...this.ringField() };
+      if (seal) this.transport.send(encodeNative(takeover, seal.envelope, seal.key), toAddress);
       this.log.info({ to, epoch: this.role.epoch, ...told }, 'handed over');
       this.telemetry.handoffs++;
       this.emit('handoff', { from: this.tag, to, epoch, ...told });
@@ -343,7 +379,9 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       pushesPerSecond: rates.pushes,
       ...(this.opts.storeLabel ? { store: this.opts.storeLabel } : {}),
       address: formatAddress(this.self),
-      peer: formatAddress(this.peer),
+      ...(this.ring
+        ? { ring: this.ring.map((m) => m.tag).join(' '), live: [this.tag, ...this.succession.liveOthers()].join(' ') }
+        : { peer: formatAddress(this.peer) }),
       users: this.directory.size,
       usersOnline: this.usersOnline(),
       handoffs: this.telemetry.handoffs,
@@ -378,7 +416,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
 
   /** CHANGE-SERVER naming `server` (tag, epoch) to every user and legacy client (change-server.ts). */
   private tellEveryoneToSwitch(server: Address, tag: ServerTag, epoch: number): SwitchTold {
-    return tellEveryoneToSwitch({ type: 'CHANGE-SERVER', host: server.host, port: server.port, tag, epoch }, this.directory.all(), this.contacts.current(), {
+    const msg = { type: 'CHANGE-SERVER' as const, host: server.host, port: server.port, tag, epoch, ...this.ringField() };
+    return tellEveryoneToSwitch(msg, this.directory.all(), this.contacts.current(), {
       toUser: (u, msg) => this.push(u, msg),
       toAddress: (at, dialect, msg) => this.outbox.pushToAddress(at, dialect, msg),
     });
@@ -424,15 +463,24 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         const told = this.tellEveryoneToSwitch(this.self, this.tag, epoch);
         this.log.info({ epoch, ...told }, 'took over after a failover: told everyone');
       }
-      this.periodTimer?.cancel();
-      this.periodTimer = this.clock.after(this.opts.period, () => void this.handoff());
-      this.periodEndsAt = this.clock.now() + this.opts.period;
+      this.startPeriod();
       this.schedulePurge();
       this.telemetry.takeovers[reason]++;
       this.emit('serving', { tag: this.tag, epoch, reason });
     } catch (err) {
       this.log.error({ err: String(err) }, 'could not load state on taking the lease');
     }
+  }
+
+  private startPeriod(): void {
+    this.periodTimer?.cancel();
+    this.periodTimer = this.clock.after(this.opts.period, () => void this.handoff());
+    this.periodEndsAt = this.clock.now() + this.opts.period;
+  }
+
+  /** A ring's CHANGE-SERVER carries the ring, so native clients learn every server (a pair's stays as it was). */
+  private ringField(): { ring?: RingMember[] } {
+    return this.ring ? { ring: this.ring.map((m) => ({ ...m })) } : {};
   }
 
   /**
@@ -502,9 +550,17 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     if (msg.type === 'STORE-CHECK') return this.storeCheck.onCheck(msg, from);
     if (msg.type === 'STORE-CHECK-REPLY') return this.storeCheck.onReply(msg, from);
     if (msg.type === 'TAKEOVER') {
-      // Only the other server, proving the peer secret, may hurry a lease check (the lease decides anyway).
-      if (msg.from === otherTag(this.tag) && this.guard.verifyPeer(frame)) this.role.poke();
-      else if (msg.from !== otherTag(this.tag)) this.guard.counters.forgedPeer++;
+      // Only another server of ours, proving the peer secret, may hurry a lease check (the lease decides anyway).
+      const member = this.succession.addressOf(msg.from) !== undefined;
+      if (member && this.guard.verifyPeer(frame, msg.from)) {
+        this.succession.heard(msg.from);
+        this.role.poke();
+        if (!sameRing(msg.ring, this.ring) && !this.ringMismatch.has(msg.from)) {
+          // Servers that disagree on the ring would hand turns around differently: say so once per server.
+          this.ringMismatch.add(msg.from);
+          this.log.warn({ from: msg.from, theirs: msg.ring?.map((m) => `${m.tag}=${m.host}:${m.port}`).join(',') ?? 'a pair' }, 'a server is configured with another ring than this one');
+        }
+      } else if (!member) this.guard.counters.forgedPeer++;
       return;
     }
     if (msg.type === 'STATUS') return this.onStatus(frame, msg.rq, from);

@@ -83,6 +83,18 @@ export interface LeaseDoc {
   seq: number;
 }
 
+/** `control` `_id: 'member:NAME'`: a ring member's heartbeat counter (rings of servers only). */
+export interface MemberBeatDoc {
+  _id: string;
+  beat: number;
+}
+
+export const MEMBER_PREFIX = 'member:';
+
+export function memberId(name: string): string {
+  return `${MEMBER_PREFIX}${name}`;
+}
+
 /** The `_id` of the inbox row owing text `seq` to `user` (unique: the seq has no ':'; ordering goes by the {user, seq} index). */
 export function inboxId(seq: number, user: string): string {
   return `${seq}:${user}`;

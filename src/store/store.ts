@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
 import { NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
-import { inboxId, type ContactDoc, type InboxDoc, type LeaseDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
+import { MEMBER_PREFIX, inboxId, memberId, type ContactDoc, type InboxDoc, type LeaseDoc, type MemberBeatDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
 import { GroupCommit } from './group';
 
 export interface StoreOptions {
@@ -130,6 +130,23 @@ export class Store {
       { $set: { holder: to, beat: 0 }, $inc: { epoch: 1 } },
       { returnDocument: 'after' },
     );
+  }
+
+  // ---- ring members' heartbeats (a ring of servers only) -----------------
+
+  /** A ring member is alive: its counter goes up (observers time its changes by their own clocks). */
+  async beatMember(name: ServerTag): Promise<void> {
+    await this.memberBeats().updateOne({ _id: memberId(name) }, { $inc: { beat: 1 } }, { upsert: true });
+  }
+
+  /** The heartbeat counters of these ring members (a member that never beat is absent). */
+  async readMemberBeats(names: readonly ServerTag[]): Promise<Map<ServerTag, number>> {
+    const docs = await this.memberBeats().find({ _id: { $in: names.map(memberId) } }).toArray();
+    return new Map(docs.map((d) => [d._id.slice(MEMBER_PREFIX.length), d.beat]));
+  }
+
+  private memberBeats(): Collection<MemberBeatDoc> {
+    return this.db.collection<MemberBeatDoc>('control');
   }
 
   /** Allocate `count` text sequence numbers; fenced: fails with NotServingError once `epoch` is over. */

@@ -49,6 +49,15 @@ async function client(servers: string, ...args: string[]): Promise<{ code: numbe
   return { code, out: c.lines.join('\n') };
 }
 
+/** `from` publishes `text` on news and `to` retrieves it, both with one-shot clients. */
+async function publishAndRetrieve(servers: string, from: string, to: string, text: string): Promise<void> {
+  const published = await client(servers, 'publish', from, 'news', text);
+  expect(published.code, published.out).toBe(0);
+  const retrieved = await client(servers, 'retrieve', to);
+  expect(retrieved.code, retrieved.out).toBe(0);
+  expect(retrieved.out).toContain(`[news] ${from}: ${text}`);
+}
+
 describe('rss demo --console', () => {
   it('kill A: the users keep working through B; start A; status; users; quit', async () => {
     demo = rss(['demo', '--console', '--period', '1m', '--engine', 'embedded'], env);
@@ -67,11 +76,7 @@ describe('rss demo --console', () => {
     await demo.waitFor(/A killed: no handoff/);
     await demo.waitFor(/B serving \(epoch \d+\): failover/, 10_000);
 
-    const published = await client(servers, 'publish', 'alice', 'news', 'hello through B');
-    expect(published.code, published.out).toBe(0);
-    const retrieved = await client(servers, 'retrieve', 'bob');
-    expect(retrieved.code, retrieved.out).toBe(0);
-    expect(retrieved.out).toContain('[news] alice: hello through B');
+    await publishAndRetrieve(servers, 'alice', 'bob', 'hello through B');
 
     say('start A');
     await demo.waitFor(/A started again on .*:\d+ \(standby/);
@@ -89,6 +94,42 @@ describe('rss demo --console', () => {
     say('kill C');
     await demo.waitFor(/error: which server\? \(A or B\)/);
 
+    const exited = new Promise<number | null>((resolve) => demo!.proc.once('exit', (n) => resolve(n)));
+    say('quit');
+    expect(await exited).toBe(0);
+  }, 90_000);
+
+  it('--servers 3: turns cycle A → B → C → A; kill B: the ring skips it; start B: it rejoins and gets its turn', async () => {
+    demo = rss(['demo', '--console', '--servers', '3', '--period', '700ms', '--engine', 'embedded'], env);
+    const ready = await demo.waitFor(/ready/, 20_000);
+    const m = /A (\S+:\d+), B (\S+:\d+), C (\S+:\d+), serving A/.exec(ready);
+    expect(m, ready).not.toBeNull();
+    const servers = `${m![1]},${m![2]},${m![3]}`;
+    await demo.waitFor(new RegExp(`try: rss client --servers ${servers.replace(/\./g, '\\.')}$`));
+    const say = (line: string) => void demo!.proc.stdin!.write(`${line}\n`);
+    const handoffs = () => demo!.lines.flatMap((l) => /handoff (\w) → (\w)/.exec(l)?.slice(1, 3).join('→') ?? []);
+    await expect.poll(handoffs, { timeout: 10_000 }).toEqual(expect.arrayContaining(['A→B', 'B→C', 'C→A']));
+    expect(handoffs().slice(0, 3)).toEqual(['A→B', 'B→C', 'C→A']);
+
+    for (const args of [['register', 'ann'], ['register', 'ben'], ['subjects', 'ann', 'news'], ['subjects', 'ben', 'news']]) {
+      const r = await client(servers, ...args);
+      expect(r.code, r.out).toBe(0);
+    }
+    say('kill B');
+    await demo.waitFor(/B killed: (A|C) keeps serving|B killed: no handoff; the next live server takes over/);
+    const afterKill = handoffs().length;
+    // With B down, A hands to C and C to A.
+    await expect.poll(() => handoffs().slice(afterKill + 1), { timeout: 10_000 }).toEqual(expect.arrayContaining(['A→C', 'C→A']));
+    expect(handoffs().slice(afterKill + 1).filter((h) => h.includes('B'))).toEqual([]);
+    await publishAndRetrieve(servers, 'ann', 'ben', 'around the ring');
+
+    say('start B');
+    await demo.waitFor(/B started again on .*:\d+ \(standby/);
+    await demo.waitFor(/B serving \(epoch \d+\): took over at the handoff/, 10_000);
+    say('status');
+    await demo.waitFor(/^\s+A \S+\s+B \S+\s+C \S+$/);
+    say('kill D');
+    await demo.waitFor(/error: which server\? \(A, B, C\)/);
     const exited = new Promise<number | null>((resolve) => demo!.proc.once('exit', (n) => resolve(n)));
     say('quit');
     expect(await exited).toBe(0);

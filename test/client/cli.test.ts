@@ -5,6 +5,8 @@ import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runListen } from '../../src/cli/client-actions';
 import { parseHostPort, parseServers } from '../../src/cli/client-args';
+import { parsePeers } from '../../src/cli/args';
+import { resolveTopology } from '../../src/cli/server';
 import { runMenu } from '../../src/cli/client-menu';
 import { registerClientCommand } from '../../src/cli/client';
 import { autoAnswer, FakeServer, text, type Received } from './fake-server';
@@ -71,6 +73,22 @@ describe('argument parsers', () => {
     expect(parseHostPort('[::1]:5')).toEqual({ host: '::1', port: 5 });
     expect(parseServers('a:1, b:2')).toEqual([{ host: 'a', port: 1 }, { host: 'b', port: 2 }]);
     expect(() => parseServers('a:1')).toThrow(/two addresses.*got 1/);
+    expect(parseServers('a:1,b:2,c:3')).toHaveLength(3);
+  });
+
+  it('--peers reads a ring in order; --role picks this server, which --peers may leave out (then ordered by name)', () => {
+    const ring = parsePeers('A=h1:1, B=h2:2 ,c=h3:3');
+    expect(ring).toEqual([{ tag: 'A', host: 'h1', port: 1 }, { tag: 'B', host: 'h2', port: 2 }, { tag: 'C', host: 'h3', port: 3 }]);
+    const b = resolveTopology({ role: 'B', host: '0.0.0.0', peers: ring });
+    expect(b).toEqual({ port: 2, peer: { host: 'h3', port: 3 }, ring });
+    const c = resolveTopology({ role: 'C', host: 'h3', port: 3, peers: parsePeers('B=h2:2,A=h1:1') });
+    expect(c.ring?.map((m) => m.tag)).toEqual(['A', 'B', 'C']);
+    expect(c.peer).toEqual({ host: 'h1', port: 1 });
+    expect(() => resolveTopology({ role: 'B', host: 'h', port: 7, peers: ring })).toThrow(/--port 7 differs from B's port 2/);
+    expect(() => resolveTopology({ role: 'A', host: 'h', port: 1, peers: parsePeers('A=h1:1') })).toThrow(/at least one other server/);
+    expect(() => resolveTopology({ role: 'D', host: '0.0.0.0', port: 4, peers: ring })).toThrow(/name this server in --peers \(D=HOST:PORT\)/);
+    // The pair is as before.
+    expect(resolveTopology({ role: 'A', host: 'h', port: 5, peer: { host: 'p', port: 6 } })).toEqual({ port: 5, peer: { host: 'p', port: 6 } });
   });
 });
 

@@ -337,3 +337,59 @@ describe('RssClient silence', () => {
     await expect.poll(() => clock.pending).toBe(0); // the fill's exchange finished, no silence timer left
   });
 });
+
+describe('RssClient in a ring of servers', () => {
+  const ringOf = (...servers: FakeServer[]) => servers.map((s, i) => ({ tag: 'ABC'[i]!, host: s.address.host, port: s.address.port }));
+
+  it('given three servers, asks all three first and adopts the one that answers', async () => {
+    const [a, b, c] = [await FakeServer.open(), await FakeServer.open(), await FakeServer.open()];
+    const client = await RssClient.open({ servers: [a.address, b.address, c.address], bind: { host: '127.0.0.1', port: 0 }, policy: FAST });
+    cleanup.push(() => client.close(), () => a.close(), () => b.close(), () => c.close());
+    autoAnswer(c);
+    await client.status();
+    expect([a, b, c].map((s) => distinct(s.of('STATUS')))).toEqual([1, 1, 1]);
+    expect(client.currentServer).toEqual(c.address);
+    await client.status();
+    expect([a, b, c].map((s) => distinct(s.of('STATUS')))).toEqual([1, 1, 2]);
+  });
+
+  it('learns the ring from its MACed REGISTERED and follows CHANGE-SERVER to the third server', async () => {
+    const { a, b, client } = await world();
+    const c = await FakeServer.open();
+    cleanup.push(() => c.close());
+    autoAnswer(b, (r) => (r.message.type === 'REGISTER' ? { type: 'REGISTERED', name: r.message.name, ring: ringOf(a, b, c) } : undefined));
+    autoAnswer(c);
+    const updates: number[] = [];
+    const rings: number[] = [];
+    client.on('servers-updated', (s) => updates.push(s.length));
+    client.on('ring', (s) => rings.push(s.length));
+    await client.register('bob');
+    expect(client.servers).toEqual([a.address, b.address, c.address]);
+    expect(updates).toEqual([3]);
+    expect(rings).toEqual([3]);
+    b.send({ type: 'CHANGE-SERVER', host: c.address.host, port: c.address.port, tag: 'C', epoch: 2 }, client.localAddress);
+    await expect.poll(() => client.currentServer).toEqual(c.address);
+    await client.status();
+    expect(distinct(c.of('STATUS'))).toBe(1);
+  });
+
+  it('a server it does not know yet may redirect it only with a MACed ring list naming that server', async () => {
+    const { a, b, client } = await world();
+    autoAnswer(b);
+    await client.register('bob');
+    const c = await FakeServer.open();
+    cleanup.push(() => c.close());
+    autoAnswer(c);
+    const change = { type: 'CHANGE-SERVER' as const, host: c.address.host, port: c.address.port, tag: 'C', epoch: 3 };
+    // Unsigned, or without a ring naming C: dropped.
+    c.send({ ...change, ring: ringOf(a, b, c) }, client.localAddress, { key: null });
+    c.send(change, client.localAddress);
+    await client.status();
+    expect(client.currentServer).toEqual(b.address);
+    expect(client.servers).toHaveLength(2);
+    // MACed with bob's key, with the ring: the client learns C and follows it.
+    c.send({ ...change, ring: ringOf(a, b, c) }, client.localAddress);
+    await expect.poll(() => client.currentServer).toEqual(c.address);
+    expect(client.servers).toEqual([a.address, b.address, c.address]);
+  });
+});

@@ -7,11 +7,11 @@
  * publish is stored exactly once and every interested user received each
  * text exactly once, in sequence order.
  */
-import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RssClient, type ReceivedText } from '../../src/client/client';
 import { delay } from '../helpers/system';
 import { freeUdpPort, rss, type Child } from '../helpers/processes';
+import { deliveryFaults, storedFaults, type Acked } from '../helpers/delivery-check';
 
 const USERS = 20;
 const SUBJECTS = ['s0', 's1', 's2', 's3', 's4'];
@@ -59,7 +59,7 @@ describe('chaos: loss, duplication, reordering, handoffs and a crash', () => {
     }
 
     // Publish: each user 100 texts alternating over its two subjects; kill the serving server a third of the way in.
-    const acked: { name: string; subject: string; text: string; seq: number }[] = [];
+    const acked: Acked[] = [];
     let killed = false;
     const publishing = Date.now();
     const killServing = async () => {
@@ -91,37 +91,14 @@ describe('chaos: loss, duplication, reordering, handoffs and a crash', () => {
     await delay(300);
 
     // 1. Every acknowledged publish is stored exactly once, under the seq it was acknowledged with.
-    const mongo = new MongoClient(uri);
-    const texts = await mongo.db('rss').collection('texts').find({}).toArray();
-    await mongo.close();
-    const byText = new Map<string, number[]>();
-    for (const t of texts) byText.set(t.text as string, [...(byText.get(t.text as string) ?? []), t._id as unknown as number]);
-    const lost = acked.filter((a) => !byText.has(a.text));
-    const storedTwice = [...byText.values()].filter((s) => s.length > 1);
-    const wrongSeq = acked.filter((a) => byText.get(a.text)?.[0] !== a.seq);
-    expect({ lost: lost.length, storedTwice: storedTwice.length, wrongSeq: wrongSeq.length }).toEqual({ lost: 0, storedTwice: 0, wrongSeq: 0 });
+    const stored = await storedFaults(uri, acked);
+    expect({ lost: stored.lost, storedTwice: stored.storedTwice, wrongSeq: stored.wrongSeq }).toEqual({ lost: 0, storedTwice: 0, wrongSeq: 0 });
 
     // 2. Every interested user received each text exactly once (push or retrieve), in sequence order.
-    let delivered = 0;
-    let missing = 0;
-    let duplicates = 0;
-    let outOfOrder = 0;
-    for (let i = 0; i < USERS; i++) {
-      const name = `u${i}`;
-      const got = received.get(name)!;
-      const want = acked.filter((a) => a.name !== name && interests(i).includes(a.subject)).map((a) => a.seq).sort((x, y) => x - y);
-      const seqs = got.map((t) => t.seq);
-      delivered += seqs.length;
-      duplicates += seqs.length - new Set(seqs).size;
-      for (let k = 1; k < seqs.length; k++) if (seqs[k]! <= seqs[k - 1]!) outOfOrder++;
-      const have = new Set(seqs);
-      missing += want.filter((s) => !have.has(s)).length;
-      // On failure, say which texts each user lacks (it tells a lost inbox row from a reordering).
-      if (want.some((s) => !have.has(s))) console.error(`chaos: ${name}: missing ${want.filter((s) => !have.has(s)).join(',')}; got ${seqs.length}/${want.length}; last ${seqs.at(-1)}`);
-    }
-    const totals = { published: USERS * PER_USER, acknowledged: acked.length, stored: texts.length, delivered, missing, duplicates, outOfOrder };
+    const got = deliveryFaults(received, acked, (name, subject) => interests(Number(name.slice(1))).includes(subject), 'chaos');
+    const totals = { published: USERS * PER_USER, acknowledged: acked.length, stored: stored.stored, ...got };
     console.info(`chaos: ${JSON.stringify(totals)}`);
-    expect({ missing, duplicates, outOfOrder }).toEqual({ missing: 0, duplicates: 0, outOfOrder: 0 });
+    expect({ missing: got.missing, duplicates: got.duplicates, outOfOrder: got.outOfOrder }).toEqual({ missing: 0, duplicates: 0, outOfOrder: 0 });
   }, 120_000);
 });
 

@@ -80,6 +80,25 @@ describe('rss client one-shot commands against rss demo', () => {
     expect((await run(['demo', '--period', 'soon'])).code).toBe(2);
   });
 
+  it('rss server and rss demo refuse a ring they cannot run, saying why', async () => {
+    const cases: [string[], RegExp][] = [
+      [['server', '--role', 'C', '--port', '0', '--peer', '127.0.0.1:9'], /a pair's servers are A and B/],
+      [['server', '--role', 'A', '--port', '0'], /give --peer HOST:PORT .* or --peers/],
+      [['server', '--role', 'A', '--peer', '127.0.0.1:9', '--peers', 'B=127.0.0.1:9'], /either --peer .* or --peers/],
+      [['server', '--role', 'A', '--peers', 'B=127.0.0.1:9,C=127.0.0.1:9'], /two servers the address 127\.0\.0\.1:9/],
+      [['server', '--role', 'A', '--peers', 'B=127.0.0.1:9,B=127.0.0.1:10'], /names server B twice/],
+      [['server', '--role', 'A', '--peers', 'B:127.0.0.1:9'], /expected NAME=HOST:PORT/],
+      [['server', '--role', 'A', '--peers', 'B=127.0.0.1:9'], /--port is required/],
+      [['server', '--role', 'A b', '--peers', 'B=127.0.0.1:9'], /invalid server name "A b"/],
+      [['demo', '--servers', '10'], /invalid server count "10" \(2 to 9\)/],
+    ];
+    for (const [args, why] of cases) {
+      const r = await run(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toMatch(why);
+    }
+  });
+
   it('--engine mongod fails fast and clearly when no mongod is on the machine', async () => {
     const started = Date.now();
     const r = await run(['demo', '--engine', 'mongod'], { MONGOMS_SYSTEM_BINARY: '', MONGOMS_DOWNLOAD_DIR: home });

@@ -8,7 +8,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileKeyRing, keyScope } from '../../src/cli/client-identity';
+import { FileKeyRing, keyScope, rememberRing, withKnownRing } from '../../src/cli/client-identity';
 import { LIMITS } from '../../src/protocol/limits';
 import { nativeTextSize } from '../../src/protocol/native';
 import { readPickle } from '../../src/protocol/pickle/reader';
@@ -109,5 +109,38 @@ describe('limits', () => {
     expect(new FileKeyRing(file, 'other servers').get('bob')).toBeUndefined();
     ring.delete('bob');
     expect(new FileKeyRing(file, scope).get('bob')).toBeUndefined();
+  });
+
+  it('a user key is found whichever servers of the same ring are given, in any order; removing it removes it everywhere', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rss-keys-'));
+    dirs.push(dir);
+    const file = join(dir, 'client-id.json');
+    const [a, b, c, z] = [1, 2, 3, 9].map((port) => ({ host: '127.0.0.1', port }));
+    new FileKeyRing(file, keyScope([a!, b!])).set('bob', Buffer.alloc(32, 7));
+    const all = new FileKeyRing(file, keyScope([a!, b!, c!]));
+    expect(all.get('bob')).toEqual(Buffer.alloc(32, 7));
+    expect(new FileKeyRing(file, keyScope([c!, b!])).get('bob')).toEqual(Buffer.alloc(32, 7));
+    // Another system (no server in common) does not see it.
+    expect(new FileKeyRing(file, keyScope([z!, { host: '127.0.0.1', port: 10 }])).get('bob')).toBeUndefined();
+    all.delete('bob');
+    expect(new FileKeyRing(file, keyScope([a!, b!])).get('bob')).toBeUndefined();
+  });
+
+  it('a ring the servers announced is kept: a later command given some of its servers asks them all', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rss-keys-'));
+    dirs.push(dir);
+    const file = join(dir, 'client-id.json');
+    const [a, b, c, d, z] = [1, 2, 3, 4, 9].map((port) => ({ host: '127.0.0.1', port }));
+    expect(withKnownRing(file, [a!, b!])).toEqual([a, b]);
+    new FileKeyRing(file, keyScope([a!, b!])).set('bob', Buffer.alloc(32, 1));
+    rememberRing(file, [a!, b!, c!]);
+    expect(withKnownRing(file, [c!, b!])).toEqual([a, b, c]);
+    // A server given that the ring lacks is asked too; another system is left alone.
+    expect(withKnownRing(file, [d!, c!])).toEqual([a, b, c, d]);
+    expect(withKnownRing(file, [z!, { host: '127.0.0.1', port: 10 }])).toEqual([z, { host: '127.0.0.1', port: 10 }]);
+    // A newer ring replaces the one it shares servers with; the keys stay.
+    rememberRing(file, [b!, c!, d!]);
+    expect(withKnownRing(file, [a!, d!])).toEqual([b, c, d, a]);
+    expect(new FileKeyRing(file, keyScope([a!, b!])).get('bob')).toEqual(Buffer.alloc(32, 1));
   });
 });

@@ -79,11 +79,17 @@ async function create(ctx: RequestContext, req: Extract<Request, { type: 'REGIST
     return deny('name already in use');
   }
   core.directory.set(user);
+  if (ctx.dialect === 'pickle' && core.ring && core.ring.length > 2) {
+    // Such clients switch between the two servers they know without reading CHANGE-SERVER's address.
+    core.log.warn({ user: req.name, ring: core.ring.length }, `pickle client "${req.name}" registered in a ring of ${core.ring.length} servers: it can follow only two of them`);
+  }
   if (user.key !== undefined) {
     // The request that named the address pays for the challenge sent there.
     core.guard.paths.received(at, ctx.requestBytes);
     const registered = user;
     ctx.afterReply.push(() => core.challenge(registered));
   }
-  return [{ type: 'REGISTERED', rq: req.rq, name: req.name, ...(serverPub ? { pub: serverPub } : {}) }];
+  // A native client learns the ring from this MACed reply (the text dialects have no field for it).
+  const ring = ctx.dialect === 'native' && core.ring ? { ring: core.ring.map((m) => ({ ...m })) } : {};
+  return [{ type: 'REGISTERED', rq: req.rq, name: req.name, ...(serverPub ? { pub: serverPub } : {}), ...ring }];
 }

@@ -1,0 +1,58 @@
+/**
+ * The fault tests' verdict: every acknowledged publish is stored exactly
+ * once under the seq it was acknowledged with, and every interested user
+ * received each text exactly once, in sequence order.
+ */
+import { MongoClient } from 'mongodb';
+import type { ReceivedText } from '../../src/client/client';
+
+export interface Acked {
+  name: string;
+  subject: string;
+  text: string;
+  seq: number;
+}
+
+/** Acknowledged publishes lost, stored twice, or stored under another seq (read from the store at `uri`). */
+export async function storedFaults(uri: string, acked: readonly Acked[]): Promise<{ stored: number; lost: number; storedTwice: number; wrongSeq: number }> {
+  const mongo = new MongoClient(uri);
+  const texts = await mongo.db('rss').collection('texts').find({}).toArray();
+  await mongo.close();
+  const byText = new Map<string, number[]>();
+  for (const t of texts) byText.set(t.text as string, [...(byText.get(t.text as string) ?? []), t._id as unknown as number]);
+  return {
+    stored: texts.length,
+    lost: acked.filter((a) => !byText.has(a.text)).length,
+    storedTwice: [...byText.values()].filter((s) => s.length > 1).length,
+    wrongSeq: acked.filter((a) => byText.get(a.text)?.[0] !== a.seq).length,
+  };
+}
+
+/**
+ * Texts each user should have had but lacks, got twice, or got out of
+ * order; `wants(name, subject)` says whether `name` is interested in `subject`.
+ */
+export function deliveryFaults(
+  received: ReadonlyMap<string, readonly ReceivedText[]>,
+  acked: readonly Acked[],
+  wants: (name: string, subject: string) => boolean,
+  label: string,
+): { delivered: number; missing: number; duplicates: number; outOfOrder: number } {
+  let delivered = 0;
+  let missing = 0;
+  let duplicates = 0;
+  let outOfOrder = 0;
+  for (const [name, got] of received) {
+    const want = acked.filter((a) => a.name !== name && wants(name, a.subject)).map((a) => a.seq).sort((x, y) => x - y);
+    const seqs = got.map((t) => t.seq);
+    delivered += seqs.length;
+    duplicates += seqs.length - new Set(seqs).size;
+    for (let k = 1; k < seqs.length; k++) if (seqs[k]! <= seqs[k - 1]!) outOfOrder++;
+    const have = new Set(seqs);
+    const lacking = want.filter((s) => !have.has(s));
+    missing += lacking.length;
+    // On failure, say which texts each user lacks (it tells a lost inbox row from a reordering).
+    if (lacking.length > 0) console.error(`${label}: ${name}: missing ${lacking.join(',')}; got ${seqs.length}/${want.length}; last ${seqs.at(-1)}`);
+  }
+  return { delivered, missing, duplicates, outOfOrder };
+}
