@@ -200,7 +200,7 @@ describe('bad input: one line, exit 2', () => {
   it.each([
     [['status'], /required option '--servers/],
     [['server'], /required option '--role/],
-    [['server', '--role', 'A', '--port', '0'], /required option '--peer/],
+    [['server', '--role', 'A', '--port', '0'], /give --peer HOST:PORT \(the other server of a pair\) or --peers/],
     [['demo', '--bogus'], /unknown option '--bogus'/],
     [['demo', '--period', '2'], /duration "2" needs a unit: 2s, 2m or 2ms/],
     [['demo', '--period', '1s'], /shorter than the lease \(1500ms\)/],

@@ -21,7 +21,7 @@ const USERS = LONG ? 20 : 8;
 const SUBJECTS = ['s0', 's1', 's2', 's3'];
 const MIN_PER_USER = LONG ? 150 : 40;
 const CHAOS = 'drop=0.1,dup=0.05,reorder=0.1,delay=0-3ms';
-const PERIOD_MS = 1000;
+const PERIOD_MS = 1500;
 const TAGS = ['A', 'B', 'C'] as const;
 type Tag = (typeof TAGS)[number];
 
