@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../util/log';
 import type { ServerCore, ServerCounters } from './context';
 import { Delivery, defaultDeliveryPolicy, pushSchedule, type DeliveryPolicy } from './delivery';
 import { Directory } from './directory';
+import { Faults } from './faults';
 import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
 import { isLoopback } from './status-gate';
 import { Intake } from './intake';
@@ -82,6 +83,8 @@ export interface ServerEvents {
 
 /** A CHALLENGE is re-sent to one address at most this often per user. */
 const CHALLENGE_RESEND_MS = 200;
+/** Longest wait for the requests in flight, at a handoff and at close (a store that went silent must not hold them). */
+const DRAIN_LIMIT_MS = 3000;
 
 export class RssServer extends EventEmitter<ServerEvents> implements ServerCore {
   readonly tag: ServerTag;
@@ -98,6 +101,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   /** Legacy clients heard at an address, registered or not: each is told every CHANGE-SERVER. */
   readonly contacts: LegacyContacts;
   readonly telemetry = new Telemetry();
+  /** The error channel: every failure caught is counted and logged here once (`rss status` shows the counts). */
+  readonly faults: Faults;
   private readonly outbox: Outbox;
   private readonly storeCheck: StoreCheck;
   private closed = false;
@@ -127,12 +132,14 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.self = opts.self ?? opts.transport.address();
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child({ server: opts.tag });
+    this.faults = new Faults(this.log);
     this.replyLifetime = opts.replyLifetime ?? 120_000;
     this.replies = new ReplyCache(200_000, this.replyLifetime);
     this.guard = new Guard({ ...defaultSecurityOptions(), ...opts.security }, opts.store);
     this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters, () => (this.role.serving ? this.role.epoch : undefined));
     this.contacts = new LegacyContacts({ ...defaultContactOptions(), ...opts.contacts }, opts.store, this.log);
     this.intake = new Intake(this, {
+      faults: this.faults,
       serving: () => this.serving,
       roleServing: () => this.role.serving,
       replies: this.replies,
@@ -156,6 +163,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     const statusSecret = 'statusSecret' in opts ? opts.statusSecret : opts.security?.peerSecret;
     this.statusGate = new StatusGate(statusSecret, () => Date.now());
     this.role = new Role(opts.tag, opts.store, this.clock, { ...defaultRoleTiming(), ...opts.roleTiming }, this.log);
+    this.role.fault = (err, context) => this.faults.report('lease', err, context);
     this.sequencer = new Sequencer((count) => this.store.allocateSeqs(this.tag, this.servingEpoch(), count));
     this.delivery = new Delivery(
       {
@@ -164,7 +172,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
           // Rows owing a text an earlier holder never stored (it died between the rows and the text) are dropped.
           const orphans = missing.filter((seq) => this.sequencer.fromEarlierHolder(seq));
           // Best effort: a failure leaves them for the next load, it must not fail this one.
-          if (orphans.length > 0) await this.store.removeInbox(user, orphans).catch((err) => this.log.warn({ err: String(err), user }, 'orphan rows not removed'));
+          if (orphans.length > 0) await this.store.removeInbox(user, orphans).catch((err) => this.faults.report('delivery', err, { user, orphans: orphans.length }));
           const { shown, heldBack } = this.sequencer.visible(texts);
           return { texts: shown, more: more || heldBack };
         },
@@ -172,6 +180,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         send: (user, text) => {
           const u = this.directory.get(user);
           if (!u) return false;
+          // A server that may no longer act (paused past its lease, store out of reach) pushes nothing.
+          if (!this.role.serving) return 'blocked';
           // Until the address proves it receives, the texts stay owed in the inbox.
           if (!u.addrOk) return 'blocked';
           const sent = this.outbox.pushText(u, text, this.guard.userKey(u));
@@ -182,6 +192,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
           return sent || 'blocked';
         },
         gaveUp: (user) => this.presence.lost(user),
+        failed: (err, context) => this.faults.report('delivery', err, context),
       },
       this.clock,
       deliveryPolicy,
@@ -208,7 +219,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.storeCheck.start(this.store.storeId());
   }
 
-  /** Stop serving and release the socket (the lease expires by itself, as after a crash). */
+  /**
+   * Stop serving and release the socket (the lease expires by itself, as
+   * after a crash). Bounded: requests still waiting on a silent store after
+   * DRAIN_LIMIT_MS are left (unanswered, their clients retry elsewhere).
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.storeCheck.stop();
@@ -216,11 +231,21 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.purgeTimer?.cancel();
     this.rates.stop();
     this.role.removeAllListeners();
-    this.role.stop();
     this.delivery.stop();
     this.ready = false;
-    await this.queue.drain();
+    await Promise.all([this.role.stop(), this.drained()]);
     await this.transport.close();
+  }
+
+  /** The requests in flight have finished, or DRAIN_LIMIT_MS passed; true when they finished. */
+  private drained(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = this.clock.after(DRAIN_LIMIT_MS, () => resolve(false));
+      void this.queue.drain().then(() => {
+        t.cancel();
+        resolve(true);
+      });
+    });
   }
 
   get address(): Address {
@@ -292,7 +317,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.draining = true;
     this.periodTimer?.cancel();
     try {
-      await this.queue.drain();
+      // Requests still stuck after the limit may finish under the next holder's fence (see ARCHITECTURE: fencing).
+      if (!(await this.drained())) this.log.warn({ inFlight: this.queue.active }, 'handing over with requests still in flight');
       await this.persistReplayMarks();
       const epoch = this.role.epoch;
       if (!(await this.role.handOver())) return false;
@@ -356,6 +382,9 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       ...this.guard.counters,
       ...this.guard.paths.stats,
       tracked: { ...this.guard.sizes(), replyCache: this.replies.size, presence: this.presence.size, legacyContacts: this.contacts.size },
+      // Failures caught, by where they happened, and store calls retried after a transient error.
+      errors: this.faults.snapshot(),
+      storeRetries: this.store.retries,
     };
   }
 
@@ -372,7 +401,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     if (texts.status === 'fulfilled') s.texts = texts.value;
     if (users.status === 'fulfilled') s.users = users.value;
     else if (!this.serving) delete s.users;
-    for (const r of [texts, users]) if (r.status === 'rejected') this.log.debug({ err: String(r.reason) }, 'could not count for STATUS');
+    for (const r of [texts, users]) if (r.status === 'rejected') this.faults.report('status', r.reason, { counting: true });
     return s;
   }
 
@@ -391,14 +420,23 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       const u = this.directory.get(name);
       if (!u || (u.ctrHigh ?? 0) >= high) continue;
       u.ctrHigh = high;
-      writes.push(this.store.updateUser(name, { ctrHigh: high }).catch((err) => this.log.warn({ err: String(err), name }, 'could not persist replay mark')));
+      writes.push(this.store.updateUser(name, { ctrHigh: high }).catch((err) => this.faults.report('replay-marks', err, { name })));
     }
     await Promise.all(writes);
   }
 
+  /**
+   * The lease was taken: fence the earlier holders' text numbers, load the
+   * users and the recent replies, then serve. A failure at any step (after
+   * the store's own retries) steps down: this server stops renewing, so the
+   * other takes over, or this one tries again once the hold-off is over.
+   */
   private async onServing(epoch: number, reason: ServingReason): Promise<void> {
+    const stillOurs = () => this.role.epoch === epoch && this.role.state === 'serving';
     try {
       await this.guard.ready;
+      // Before anything is shown or answered: no earlier holder can store a text from now on (ARCHITECTURE: fencing).
+      if (!(await this.store.fenceSeqs(this.tag, epoch))) return;
       const [users, recent, contacts] = await Promise.all([
         this.store.loadUsers(),
         this.store.recentReplies(Date.now() - this.replyLifetime),
@@ -408,7 +446,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
           return [];
         }),
       ]);
-      if (this.role.epoch !== epoch || this.role.state !== 'serving') return;
+      if (!stillOurs()) return;
       this.directory.load(users);
       this.contacts.load(contacts);
       this.guard.reset();
@@ -425,13 +463,14 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         this.log.info({ epoch, ...told }, 'took over after a failover: told everyone');
       }
       this.periodTimer?.cancel();
-      this.periodTimer = this.clock.after(this.opts.period, () => void this.handoff());
+      this.periodTimer = this.clock.after(this.opts.period, () => this.faults.watch(this.handoff(), 'handoff', { epoch }));
       this.periodEndsAt = this.clock.now() + this.opts.period;
       this.schedulePurge();
       this.telemetry.takeovers[reason]++;
       this.emit('serving', { tag: this.tag, epoch, reason });
     } catch (err) {
-      this.log.error({ err: String(err) }, 'could not load state on taking the lease');
+      this.faults.report('takeover', err, { epoch, reason }, 'error');
+      if (stillOurs()) this.role.stepDown(this.role.timing.leaseTtl * 2);
     }
   }
 
@@ -445,7 +484,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       if (!this.serving) return;
       this.store.purgeReplies(Date.now() - this.replyLifetime).then(
         (n) => n > 0 && this.log.debug({ purged: n }, 'expired reply records purged'),
-        (err) => this.log.warn({ err: String(err) }, 'could not purge reply records'),
+        (err) => this.faults.report('purge', err),
       );
       this.store.purgeContacts(Date.now() - this.contacts.opts.ttl).catch((err) => this.log.warn({ err: String(err) }, 'could not purge legacy contacts'));
       this.schedulePurge();
@@ -534,10 +573,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       return;
     }
     if (!this.guard.sourceAllowed(from)) return;
-    void this.statusReport().then((status) => {
+    this.faults.watch(this.statusReport().then((status) => {
       const key = this.statusGate.key;
       this.outbox.sendTo([encodeNative({ type: 'STATUS-REPORT', rq, status }, ctrOf(frame), key)], from);
-    });
+    }), 'status');
   }
 
   /**
