@@ -15,6 +15,7 @@ import type { Logger } from '../util/log';
 import type { RoleTiming } from '../server/role';
 import { newPeerSecret, type SecurityOptions } from '../server/guard';
 import type { StoreCheckOptions } from '../server/store-check';
+import { StorageError } from '../errors';
 
 /** What one server and a pair are both set up with. */
 interface CommonSetup {
@@ -108,6 +109,8 @@ export interface PairSetup extends CommonSetup {
   host?: string;
   /** Security options of both servers; without a peer secret, one is generated for this run. */
   security?: Partial<SecurityOptions>;
+  /** How long to wait for one of them to serve before giving up (ms, default 30 s). */
+  startTimeout?: number;
 }
 
 export interface StartedPair {
@@ -152,12 +155,21 @@ export async function startPair(setup: PairSetup): Promise<StartedPair> {
   };
   const stopped = new Set<ServerTag>();
   let chaos = setup.chaos ? parseChaosSpec(setup.chaos) : undefined;
-  await new Promise<void>((resolve) => {
-    if (current.A.server.serving || current.B.server.serving) return resolve();
-    const done = () => resolve();
+  const limit = setup.startTimeout ?? 30_000;
+  const serves = await new Promise<boolean>((resolve) => {
+    if (current.A.server.serving || current.B.server.serving) return resolve(true);
+    const t = setTimeout(() => resolve(false), limit);
+    const done = () => {
+      clearTimeout(t);
+      resolve(true);
+    };
     current.A.server.once('serving', done);
     current.B.server.once('serving', done);
   });
+  if (!serves) {
+    await Promise.all([current.A.close(), current.B.close()]);
+    throw new StorageError(`neither server could start serving within ${limit} ms (is the store reachable?)`);
+  }
   return {
     get a() {
       return current.A;

@@ -589,7 +589,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     if (m) {
       const message = mismatchText(m, this.opts.storeLabel);
       this.log.error({ peer: formatAddress(m.peer), ours: m.ours, theirs: m.theirs }, message);
-      this.role.stop('store-mismatch');
+      void this.role.stop('store-mismatch');
       this.emit('store-mismatch', { message });
     } else {
       this.log.info({}, 'the other server no longer names another store: taking part in the lease again');
