@@ -4,12 +4,13 @@
  * every event as it happens (handoff, takeover, failover, standby, pushes
  * retried), time-stamped and colored (NO_COLOR respected). On a terminal, or
  * with --console, it reads console commands: status, handoff, kill A|B,
- * start A|B, chaos SPEC|off, users, help, quit.
+ * start A|B, chaos SPEC|off, store down|up|slow|flap, users, help, quit.
  */
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import { Option, type Command } from 'commander';
 import type { EngineChoice } from '../app/database';
 import type { StartedPair } from '../app/pair';
+import type { TcpFaultProxy } from '../transport/tcp-fault-proxy';
 import { InvalidArgumentError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
 import type { RssServer } from '../server/server';
@@ -86,9 +87,12 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const logger = await createLogger(o.logLevel, o.logFile);
   const { openDatabase } = await import('../app/database');
   const db = await openDatabase({ engine: o.engine, ...(o.mongo ? { mongo: o.mongo } : {}) });
+  // The servers reach the store through a fault proxy, so the console can take the store away (`store down`).
+  const { proxyInFront } = await import('../app/store-faults');
+  const front = await proxyInFront(db.uri).catch(() => undefined);
   const { startPair } = await import('../app/pair');
   const pair = await startPair({
-    mongoUri: db.uri, portA: o.portA, portB: o.portB, period: o.period, logger,
+    mongoUri: front?.uri ?? db.uri, portA: o.portA, portB: o.portB, period: o.period, logger,
     dbName: `rss_demo_${Date.now().toString(36)}`,
     ...(o.chaos ? { chaos: o.chaos } : {}),
     security: { requireAuth: Boolean(o.requireAuth), ...(o.peerSecret !== undefined ? { peerSecret: o.peerSecret } : {}) },
@@ -98,7 +102,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const serving = pair.a.server.serving ? 'A' : 'B';
   const { colorFor } = await import('./client-output');
   const screen = plainScreen(colorFor(process.stdout, process.env));
-  const demo = new Demo(pair, screen, o.chaos);
+  const demo = new Demo(pair, screen, o.chaos, front?.proxy);
   const http = await startHttp(o, demo.opsHost());
   const ms = Math.round(performance.now() - started);
   process.stdout.write(
@@ -112,6 +116,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
     await http?.close();
     demo.stop();
     await pair.close();
+    await front?.proxy.close();
     await db.close();
   };
   onShutdown(close);
@@ -147,7 +152,7 @@ class Demo {
   /** Delivery counters last reported, per server instance. */
   private readonly seen = new Map<RssServer, { retransmissions: number; givenUp: number }>();
 
-  constructor(readonly pair: StartedPair, private readonly screen: Screen, chaos?: string) {
+  constructor(readonly pair: StartedPair, private readonly screen: Screen, chaos?: string, private readonly storeProxy?: TcpFaultProxy) {
     this.chaosText = chaos;
     for (const tag of TAGS) this.watch(this.server(tag));
     // Delivery has no retry event: report its counters' growth once a second.
@@ -202,7 +207,7 @@ class Demo {
         : { tag, address: s.address, error: 'stopped (start it with: start ' + tag + ')' };
     }));
     this.screen.say(formatStatusTable(results, this.screen.paint).trimEnd());
-    this.screen.say(`chaos: ${this.chaosText ?? 'off'}`);
+    this.screen.say(`chaos: ${this.chaosText ?? 'off'}; store: ${this.storeProxy?.describe() ?? 'direct'}`);
   }
 
   async handoff(): Promise<void> {
@@ -278,6 +283,12 @@ class Demo {
     };
   }
 
+  async store(fault: string): Promise<void> {
+    if (!this.storeProxy) return this.screen.say('the store is not behind a fault proxy here (a URI with several hosts?)');
+    const { applyStoreFault } = await import('../app/store-faults');
+    this.screen.event(this.screen.paint.magenta(`store: ${applyStoreFault(this.storeProxy, fault)}`));
+  }
+
   async users(): Promise<void> {
     const serving = TAGS.filter((t) => this.pair.running(t)).map((t) => this.server(t)).find((s) => s.serving);
     const any = serving ?? TAGS.filter((t) => this.pair.running(t)).map((t) => this.server(t))[0];
@@ -339,6 +350,11 @@ async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>
         return demo.chaos(w);
       },
     },
+    store: {
+      args: 'FAULT',
+      help: 'take the store away and back: down, up, slow [MS], flap [MS], reset, blackhole',
+      run: (w) => demo.store(w ?? ''),
+    },
     users: { help: 'registered users: name, dialect, subjects, online', run: () => demo.users() },
     help: {
       help: 'this list',
@@ -348,13 +364,14 @@ async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>
     },
     quit: { help: 'stop the demo', run: () => quit() },
   };
-  if (terminal) screen.say('console: status, handoff, kill A|B, start A|B, chaos SPEC|off, users, quit (help for more)');
+  if (terminal) screen.say('console: status, handoff, kill A|B, start A|B, chaos SPEC|off, store down|up|slow|flap, users, quit (help for more)');
   if (terminal) rl.prompt();
   // One command at a time, in order: piped input delivers lines faster than kill/start complete.
   let chain = Promise.resolve();
   rl.on('line', (line) => {
     chain = chain.then(async () => {
-      const [word, arg] = line.trim().split(/\s+/, 2);
+      const [word, ...rest] = line.trim().split(/\s+/);
+      const arg = rest.length > 0 ? rest.join(' ') : undefined;
       if (!word) return;
       const cmd = commands[word.toLowerCase()];
       try {
