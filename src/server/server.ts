@@ -105,6 +105,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly faults: Faults;
   private readonly outbox: Outbox;
   private readonly storeCheck: StoreCheck;
+  /** close() was called: failures of work cut short by it are no faults. */
   private closed = false;
   private readonly rates: RateSampler;
   private readonly statusGate: StatusGate;
@@ -469,6 +470,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.telemetry.takeovers[reason]++;
       this.emit('serving', { tag: this.tag, epoch, reason });
     } catch (err) {
+      if (this.closed) return;
       this.faults.report('takeover', err, { epoch, reason }, 'error');
       if (stillOurs()) this.role.stepDown(this.role.timing.leaseTtl * 2);
     }
