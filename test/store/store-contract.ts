@@ -141,6 +141,38 @@ export function storeContract(uri: () => string): void {
       await expect(store.allocateSeqs('B', 1, 1)).rejects.toBeInstanceOf(NotServingError);
     });
 
+    it('fenceSeqs: an earlier holder can never store a number it had not stored when the lease moved; what it stored before stays', async () => {
+      await store.initLease('A');
+      const first = await store.allocateSeqs('A', 1, 4);
+      // A stored text 1 and the rows of text 2 (then it paused); 3 and 4 were never used.
+      expect((await store.storeText(text(first), ['bob'])).stored).toBe(true);
+      await store.addInbox([{ user: 'bob', seq: first + 1 }]);
+      await store.moveLease('A', 1, 'B', 0);
+      expect(await store.fenceSeqs('B', 2)).toBe(true);
+      expect((await store.readLease())!).toMatchObject({ fence: 4, fenced: 3 });
+      // A wakes up and stores text 2: refused, its number is fenced.
+      await expect(store.storeText(text(first + 1), ['bob'])).rejects.toThrow(/fenced/);
+      // Bob is owed text 1 (stored before the fence) and an orphan row of 2 (a fence is no text).
+      expect(await store.pendingTexts('bob', 10)).toMatchObject({ texts: [{ _id: 1 }], missing: [2] });
+      expect(await store.countTexts()).toBe(1);
+      expect(await store.lastTexts(['s'], 10)).toHaveLength(1);
+      // A second fence (nothing allocated since) adds nothing; it is refused to a server that does not hold the lease.
+      expect(await store.fenceSeqs('B', 2)).toBe(true);
+      expect((await store.readLease())!.fenced).toBe(3);
+      expect(await store.fenceSeqs('A', 1)).toBe(false);
+      // B's own numbers come after the fence.
+      expect(await store.allocateSeqs('B', 2, 1)).toBe(5);
+    });
+
+    it('a text group retried after a lost answer is stored once, as stored', async () => {
+      await store.initLease('A');
+      await store.allocateSeqs('A', 1, 1);
+      expect((await store.storeText(text(1), ['bob'])).stored).toBe(true);
+      // The same group again (its first answer lost): found under its own number, so stored, rows kept.
+      expect(await store.storeText(text(1), ['bob'])).toMatchObject({ stored: true, text: { _id: 1 } });
+      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([1]);
+    });
+
     it('concurrent allocations never overlap', async () => {
       await store.initLease('A');
       const firsts = await Promise.all(Array.from({ length: 10 }, () => store.allocateSeqs('A', 1, 2)));
