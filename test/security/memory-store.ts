@@ -59,6 +59,16 @@ export class MemoryStore {
     return copy(l);
   }
 
+  /** Store.fenceSeqs: nothing to fence here (one server, no paused earlier holder); true while the lease is held. */
+  async fenceSeqs(holder: ServerTag, epoch: number): Promise<boolean> {
+    const l = this.lease;
+    if (!l || l.holder !== holder || l.epoch !== epoch) return false;
+    l.fence = l.seq;
+    return true;
+  }
+
+  retries = 0;
+
   async allocateSeqs(holder: ServerTag, epoch: number, count: number): Promise<number> {
     const l = this.lease;
     if (!l || l.holder !== holder || l.epoch !== epoch) throw new Error('lease over');
