@@ -90,8 +90,10 @@ export class Sequencer {
 
   /** The text `seq` is stored (with `release` to make it visible) or abandoned (no release). */
   finish(seq: number, release?: () => void): void {
-    this.open.delete(seq);
-    if (release) {
+    // A number of a lease given up since (reset) is not this lease's to show: the next holder's inbox load
+    // shows it in order, where a release now could push it after higher numbers already shown.
+    const ours = this.open.delete(seq);
+    if (release && ours) {
       this.held.push({ seq, release });
       this.held.sort((a, b) => a.seq - b.seq);
     }

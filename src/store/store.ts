@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
-import { NotServingError, StorageError } from '../errors';
+import { FencedError, NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
 import { inboxId, type ContactDoc, type InboxDoc, type LeaseDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
 import { GroupCommit } from './group';
@@ -201,6 +201,27 @@ export class Store {
     });
   }
 
+  /**
+   * Settle one number whose text write ended in doubt (the store failed
+   * mid-group: the text may or may not be stored): a fence document under
+   * that `_id` makes "not stored" final, or finds the text stored. Returns
+   * the text, or null when the number is now fenced. Retried.
+   */
+  async fenceOne(seq: number, epoch: number): Promise<TextDoc | null> {
+    return this.retrying(async () => {
+      const fence: TextDoc = { _id: seq, from: '', subject: '', text: '', at: Date.now(), req: `${FENCE_REQ}${seq}`, epoch, fenced: true };
+      const errs = await this.insertDocs('texts', [fence]);
+      const err = errs.get(0);
+      if (!err) {
+        await this.control.updateOne({ _id: 'lease' }, { $inc: { fenced: 1 } });
+        return null;
+      }
+      if (err.code !== DUPLICATE_KEY) throw new StorageError(`fence of ${seq} not stored: ${err.message}`);
+      const there = await this.texts.findOne({ _id: seq });
+      return there && !there.fenced ? there : null;
+    });
+  }
+
   /** Allocate `count` text sequence numbers; fenced: fails with NotServingError once `epoch` is over. */
   async allocateSeqs(holder: ServerTag, epoch: number, count: number): Promise<number> {
     // Retried as is: a retry after a lost answer skips a block, which is never used (numbers are ordered, not dense).
@@ -363,7 +384,7 @@ export class Store {
         // A duplicate _id with no text of that req: the number was taken (never under a valid lease).
         // Found under this very number: an earlier attempt of this group stored it (its answer was lost).
         if (before && before._id === items[i]!.text._id) out[i] = { stored: true, text: before };
-        else out[i] = before ? { stored: false, text: before } : new StorageError(`text ${items[i]!.text._id} not stored: its number is taken (fenced)`);
+        else out[i] = before ? { stored: false, text: before } : new FencedError(`text ${items[i]!.text._id} not stored: its number is fenced`);
       }
     }
     // Rows this call wrote for numbers that hold no text of theirs (retransmissions, failures) owe nothing: removed.

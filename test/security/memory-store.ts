@@ -69,6 +69,12 @@ export class MemoryStore {
 
   retries = 0;
 
+  /** Store.fenceOne: the text under `seq`, or null (then nothing may be stored there). */
+  async fenceOne(seq: number): Promise<TextDoc | null> {
+    const t = this.texts.get(seq);
+    return t ? copy(t) : null;
+  }
+
   async allocateSeqs(holder: ServerTag, epoch: number, count: number): Promise<number> {
     const l = this.lease;
     if (!l || l.holder !== holder || l.epoch !== epoch) throw new Error('lease over');

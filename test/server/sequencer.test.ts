@@ -73,6 +73,17 @@ describe('Sequencer', () => {
     expect(c.calls).toEqual([SEQ_FIRST_BLOCK, SEQ_FIRST_BLOCK]);
   });
 
+  it('a number finished after a reset is not released: the lease it belonged to is gone', async () => {
+    const seq = new Sequencer(counter().allocate);
+    const old = await seq.next();
+    seq.reset();
+    const shown: number[] = [];
+    seq.finish(old, () => shown.push(old));
+    const now = await seq.next();
+    seq.finish(now, () => shown.push(now));
+    expect(shown).toEqual([now]);
+  });
+
   it('a failed allocation rejects its callers, and the next caller tries again', async () => {
     let failing = true;
     const c = counter(() => failing);

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotServingError, StorageError } from '../../src/errors';
+import { FencedError, NotServingError, StorageError } from '../../src/errors';
 import type { TextDoc, UserDoc } from '../../src/store/documents';
 import { isDuplicateKey, redact, Store } from '../../src/store/store';
 
@@ -334,7 +334,7 @@ export function storeContract(uri: () => string): void {
       await store.texts.insertOne({ ...text(3), req: 'other' });
       const out = await Promise.allSettled([store.storeText(text(3), ['bob']), store.storeText(text(4), ['bob'])]);
       expect(out[0]!.status).toBe('rejected');
-      expect((out[0] as PromiseRejectedResult).reason).toBeInstanceOf(StorageError);
+      expect((out[0] as PromiseRejectedResult).reason).toBeInstanceOf(FencedError);
       expect(out[1]).toEqual({ status: 'fulfilled', value: { stored: true, text: text(4) } });
       // No inbox row for the text that was not stored.
       expect(await store.inbox.find({}, { projection: { _id: 0 } }).toArray()).toEqual([{ user: 'bob', seq: 4 }]);
