@@ -10,7 +10,7 @@ export const STORE_FAULT_HELP = 'up | down | reset | blackhole | slow [MS, defau
 
 /** Put a fault proxy in front of `uri` (one host:port); returns the proxy and the URI that goes through it. */
 export async function proxyInFront(uri: string, listen: { host?: string; port?: number } = {}): Promise<{ proxy: TcpFaultProxy; uri: string }> {
-  const m = /^mongodb:\/\/(?:([^@/]*)@)?([^/?,]+):(\d+)(.*)$/.exec(uri);
+  const m = /^mongodb:\/\/(?:([^@/]*)@)?([^/?,]+):(\d+)([/?].*)?$/.exec(uri);
   if (!m) throw new InvalidArgumentError(`a fault proxy needs a single-host mongodb:// URI with a port (got ${uri.replace(/\/\/[^@/]*@/, '//***@')})`);
   const proxy = await TcpFaultProxy.open({ host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) }, listen);
   const auth = m[1] !== undefined ? `${m[1]}@` : '';

@@ -87,4 +87,18 @@ describe('store faults', () => {
     expect(second.faults.counts.takeover).toBe(2);
     expect((await alice.publish('alice', 'news', 'after the retried takeover')).seq).toBeGreaterThan(0);
   }, 30_000);
+
+  it('a stop ends within a bounded time even when the store went silent (blackholed) under a request', async () => {
+    const sys = await system({ storeProxy: true });
+    const { alice } = await aliceAndBob(sys);
+    sys.proxy!.blackhole();
+    // A publish now waits on a store that never answers.
+    const pending = alice.publish('alice', 'news', 'into the blackhole').catch((err: unknown) => err);
+    await expect.poll(() => sys.pair.a.server.counters.requests + sys.pair.b.server.counters.requests).toBeGreaterThan(4);
+    const stopping = Date.now();
+    await sys.pair.close();
+    expect(Date.now() - stopping).toBeLessThan(6000);
+    await alice.close();
+    await pending;
+  }, 30_000);
 });
