@@ -20,7 +20,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { delay } from '../helpers/system';
-import { LEASE_MS, runFaultScenario, type FaultFigures, type FaultWorld, type Scenario, type Tag } from '../helpers/fault-run';
+import { LEASE_MS, runFaultScenario, type FaultFigures, type FaultSpan, type FaultWorld, type Scenario, type Tag } from '../helpers/fault-run';
 
 const LONG = process.env.RSS_FAULTS_LONG === '1';
 const RUNS = LONG ? Number(process.env.RSS_FAULTS_RUNS ?? 1) : 1;
@@ -41,16 +41,31 @@ async function nextServing(w: FaultWorld, since: number, tag?: Tag): Promise<{ t
   throw new Error(`no server started serving within 20 s after the fault`);
 }
 
+/**
+ * Signal the serving server (chosen when no handoff is near) and check that it WAS serving: the other
+ * takes over by failover (its lease expired), not by a handoff.
+ */
+async function hitServing(w: FaultWorld, signal: 'SIGKILL' | 'SIGSTOP'): Promise<{ victim: Tag; at: number }> {
+  const victim = await w.servingForSure();
+  const at = Date.now();
+  await w.killServer(victim, signal);
+  const next = await nextServing(w, at);
+  if (next.tag !== other(victim) || next.reason !== 'failover') throw new Error(`after ${signal} to ${victim}: ${next.tag} serving by ${next.reason}`);
+  return { victim, at };
+}
+
+/** When `fault` started and ended. */
+async function timed(fault: () => Promise<void>): Promise<FaultSpan> {
+  const start = Date.now();
+  await fault();
+  return { start, end: Date.now() };
+}
+
 const scenarios: Scenario[] = [
   {
     name: 'serving server SIGKILLed',
     async fault(w) {
-      const victim = await w.servingForSure();
-      const at = Date.now();
-      await w.killServer(victim, 'SIGKILL');
-      // It WAS serving: the other takes over by failover (the lease expired), not by a handoff.
-      const next = await nextServing(w, at);
-      if (next.tag !== other(victim) || next.reason !== 'failover') throw new Error(`after killing ${victim}: ${next.tag} serving by ${next.reason}`);
+      const { victim, at } = await hitServing(w, 'SIGKILL');
       w.restartServer(victim);
       return { start: at, end: at };
     },
@@ -58,11 +73,7 @@ const scenarios: Scenario[] = [
   {
     name: `serving server SIGSTOPped ${(2 * LEASE_MS) / 1000} s`,
     async fault(w) {
-      const victim = await w.servingForSure();
-      const at = Date.now();
-      await w.killServer(victim, 'SIGSTOP');
-      const next = await nextServing(w, at);
-      if (next.tag !== other(victim) || next.reason !== 'failover') throw new Error(`after pausing ${victim}: ${next.tag} serving by ${next.reason}`);
+      const { victim, at } = await hitServing(w, 'SIGSTOP');
       await delay(Math.max(0, at + 2 * LEASE_MS - Date.now()));
       await w.killServer(victim, 'SIGCONT');
       return { start: at, end: Date.now() };
@@ -77,43 +88,43 @@ const scenarios: Scenario[] = [
         if (last && Date.now() - last.at >= 1500) break;
         await delay(20);
       }
-      const start = Date.now();
-      w.store('down');
-      await delay(3000);
-      w.store('up');
-      return { start, end: Date.now() };
+      return timed(async () => {
+        w.store('down');
+        await delay(3000);
+        w.store('up');
+      });
     },
   },
   {
     name: 'store flapping (300 ms) for 5 s across takeovers',
     async fault(w) {
-      const start = Date.now();
-      w.store('flap 300');
-      await delay(5000);
-      w.store('up');
-      return { start, end: Date.now() };
+      return timed(async () => {
+        w.store('flap 300');
+        await delay(5000);
+        w.store('up');
+      });
     },
   },
   {
     name: 'rss engine SIGKILLed, restarted on its data folder 1 s later',
     dataDir: true,
     async fault(w) {
-      const start = Date.now();
-      await w.signalEngine('SIGKILL');
-      await delay(1000);
-      await w.restartEngine();
-      return { start, end: Date.now() };
+      return timed(async () => {
+        await w.signalEngine('SIGKILL');
+        await delay(1000);
+        await w.restartEngine();
+      });
     },
   },
   {
     name: 'rss engine SIGSTOPped 3 s',
     dataDir: true,
     async fault(w) {
-      const start = Date.now();
-      await w.signalEngine('SIGSTOP');
-      await delay(3000);
-      await w.signalEngine('SIGCONT');
-      return { start, end: Date.now() };
+      return timed(async () => {
+        await w.signalEngine('SIGSTOP');
+        await delay(3000);
+        await w.signalEngine('SIGCONT');
+      });
     },
   },
 ];

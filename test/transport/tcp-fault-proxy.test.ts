@@ -40,12 +40,17 @@ async function connect(p: TcpFaultProxy): Promise<{ socket: Socket; got: () => s
   return { socket, got: () => got, ended: () => ended };
 }
 
+/** A new connection through the proxy carries `text` there and back. */
+async function expectWorks(p: TcpFaultProxy, text: string): Promise<void> {
+  const c = await connect(p);
+  c.socket.write(text);
+  await expect.poll(c.got).toBe(text);
+}
+
 describe('TcpFaultProxy', () => {
   it('up: forwards both ways', async () => {
     const p = await proxy();
-    const c = await connect(p);
-    c.socket.write('hello');
-    await expect.poll(c.got).toBe('hello');
+    await expectWorks(p, 'hello');
     expect(p.describe()).toBe('up');
   });
 
@@ -56,9 +61,7 @@ describe('TcpFaultProxy', () => {
     await expect.poll(c.ended).toBe('ECONNRESET');
     await expect(connect(p)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     p.up();
-    const again = await connect(p);
-    again.socket.write('back');
-    await expect.poll(again.got).toBe('back');
+    await expectWorks(p, 'back');
   });
 
   it('blackhole: keeps connections but forwards nothing; its end resets them (their streams lost bytes)', async () => {
@@ -72,9 +75,7 @@ describe('TcpFaultProxy', () => {
     expect(c.got() + fresh.got()).toBe('');
     p.up();
     await expect.poll(c.ended).toBe('ECONNRESET');
-    const after = await connect(p);
-    after.socket.write('ok');
-    await expect.poll(after.got).toBe('ok');
+    await expectWorks(p, 'ok');
   });
 
   it('slow: forwards every chunk late, in order; reset drops the open connections only', async () => {
@@ -90,9 +91,7 @@ describe('TcpFaultProxy', () => {
     expect(Date.now() - sent).toBeGreaterThanOrEqual(250);
     p.reset();
     await expect.poll(c.ended).toBe('ECONNRESET');
-    const fresh = await connect(p);
-    fresh.socket.write('c');
-    await expect.poll(fresh.got).toBe('c');
+    await expectWorks(p, 'c');
   });
 
   it('flap: down and up in turn until another mode is set', async () => {
