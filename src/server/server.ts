@@ -468,7 +468,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         this.log.info({ epoch, ...told }, 'took over after a failover: told everyone');
       }
       this.periodTimer?.cancel();
-      this.periodTimer = this.clock.after(this.opts.period, () => this.faults.watch(this.handoff(), 'handoff', { epoch }));
+      this.periodTimer = this.clock.after(this.opts.period, () => this.endPeriod(epoch));
       this.periodEndsAt = this.clock.now() + this.opts.period;
       this.schedulePurge();
       this.telemetry.takeovers[reason]++;
@@ -478,6 +478,21 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.faults.report('takeover', err, { epoch, reason }, 'error');
       if (stillOurs()) this.role.stepDown(this.role.timing.leaseTtl * 2);
     }
+  }
+
+  /**
+   * The period is over: hand over. If the server cannot act at this very
+   * moment (a renewal is late, so its own clock fences it) but still holds
+   * the lease, it tries again shortly: skipping the handoff would leave it
+   * serving for good.
+   */
+  private endPeriod(epoch: number): void {
+    if (this.role.state !== 'serving' || this.role.epoch !== epoch) return;
+    if (!this.serving) {
+      this.periodTimer = this.clock.after(100, () => this.endPeriod(epoch));
+      return;
+    }
+    this.faults.watch(this.handoff(), 'handoff', { epoch });
   }
 
   /**

@@ -5,6 +5,7 @@
  * reordering in both directions at both servers, a handoff every 2 s, and a
  * third of the way in one fault per scenario: the serving server SIGKILLed
  * (asserted to be the serving one) or SIGSTOPped for twice its lease, the
+ * standby SIGSTOPped across a handoff (it is handed a lease it cannot take), the
  * store down for 3 s across a handoff or flapping across takeovers, the
  * engine SIGKILLed and restarted on its data folder, or paused.
  *
@@ -80,14 +81,23 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // A handoff gives the lease to a server that cannot take it: the lease expires and comes back by failover.
+    name: 'standby server SIGSTOPped 3 s across a handoff',
+    async fault(w) {
+      const serving = await w.servingForSure();
+      return timed(async () => {
+        await w.killServer(other(serving), 'SIGSTOP');
+        await delay(3000);
+        await w.killServer(other(serving), 'SIGCONT');
+      });
+    },
+  },
+  {
     name: 'store down 3 s across a handoff',
     async fault(w) {
       // A handoff is due within half a second: the store goes while it happens.
-      for (;;) {
-        const last = w.events.at(-1);
-        if (last && Date.now() - last.at >= 1500) break;
-        await delay(20);
-      }
+      await w.servingForSure();
+      while (Date.now() - w.events.at(-1)!.at < 1500) await delay(20);
       return timed(async () => {
         w.store('down');
         await delay(3000);

@@ -148,12 +148,12 @@ export async function runFaultScenario(scenario: Scenario, opts: { users: number
       servers,
       events,
       async servingForSure() {
-        for (;;) {
+        for (const until = Date.now() + 20_000; Date.now() < until; await delay(50)) {
           const last = events.at(-1);
           const age = last ? Date.now() - last.at : -1;
           if (last && age >= 300 && age <= 1200) return last.tag;
-          await delay(50);
         }
+        throw new Error('no handoff for 20 s: the pair stopped taking turns');
       },
       store: (command) => void proxy.proc.stdin!.write(`${command}\n`),
       async killServer(tag, signal) {
