@@ -83,6 +83,8 @@ export interface ServerEvents {
 
 /** A CHALLENGE is re-sent to one address at most this often per user. */
 const CHALLENGE_RESEND_MS = 200;
+/** How long STATUS waits for the store's count of texts before answering without it. */
+const STATUS_STORE_WAIT_MS = 500;
 /** Longest wait for the requests in flight, at a handoff and at close (a store that went silent must not hold them). */
 const DRAIN_LIMIT_MS = 3000;
 
@@ -396,17 +398,27 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   /**
    * status() plus what needs the store: texts stored, and users registered
    * (what the store holds, so the standby reports the same figure as the
-   * serving server). The store's failure leaves those out (the serving
-   * server still reports the users it has loaded).
+   * serving server). A store that fails, or takes longer than
+   * STATUS_STORE_WAIT_MS (it is away: an operator asking gets the rest at
+   * once), leaves those out (the serving server still reports the users it
+   * has loaded).
    */
   async statusReport(): Promise<Record<string, unknown>> {
     const s = this.status();
     // Each started inside a promise: a store that throws at once still yields a report.
-    const [texts, users] = await Promise.allSettled([Promise.resolve().then(() => this.store.countTexts()), Promise.resolve().then(() => this.store.countUsers())]);
-    if (texts.status === 'fulfilled') s.texts = texts.value;
-    if (users.status === 'fulfilled') s.users = users.value;
+    const counted = (count: () => Promise<number>, what: string) =>
+      Promise.resolve().then(count).catch((err: unknown) => {
+        this.faults.report('status', err, { counting: what });
+        return undefined;
+      });
+    const late = new Promise<undefined>((resolve) => this.clock.after(STATUS_STORE_WAIT_MS, () => resolve(undefined)));
+    const [texts, users] = await Promise.all([
+      Promise.race([counted(() => this.store.countTexts(), 'texts'), late]),
+      Promise.race([counted(() => this.store.countUsers(), 'users'), late]),
+    ]);
+    if (texts !== undefined) s.texts = texts;
+    if (users !== undefined) s.users = users;
     else if (!this.serving) delete s.users;
-    for (const r of [texts, users]) if (r.status === 'rejected') this.faults.report('status', r.reason, { counting: true });
     return s;
   }
 
