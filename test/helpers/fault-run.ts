@@ -242,7 +242,7 @@ export async function runFaultScenario(scenario: Scenario, opts: { users: number
       const have = new Set(seqs);
       const lacks = want.filter((s) => !have.has(s));
       missing += lacks.length;
-      if (lacks.length > 0) console.error(`${scenario.name}: ${name} lacks ${lacks.join(',')}`);
+      if (lacks.length > 0) console.error(`${scenario.name}: ${name} lacks ${lacks.join(',')}; shown ${seqs.length} of ${want.length}, the last ${seqs.slice(-5).join(',')}`);
     }
     const crashed = children.filter((c) => !expectedExit.has(c) && (c.proc.exitCode !== null || c.proc.signalCode !== null)).map((c) => c.proc.spawnargs.slice(2, 5).join(' '));
     return {
