@@ -43,6 +43,8 @@ export interface ServerCore {
   servingEpoch(): number;
   /** Still holding the lease of `epoch` and allowed to act (work begun under it may go on). */
   holds(epoch: number): boolean;
+  /** Still holding the lease of `epoch`, though maybe not allowed to act this moment (a renewal is late). */
+  stillHolds(epoch: number): boolean;
   /** The error channel: failures caught are counted and logged there. */
   readonly faults: Faults;
   /** Send an unsolicited message to a user in the user's own dialect; false when nothing was sent. */

@@ -318,6 +318,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     return this.role.serving && this.role.epoch === epoch;
   }
 
+  stillHolds(epoch: number): boolean {
+    return this.role.state === 'serving' && this.role.epoch === epoch;
+  }
+
   /** End the period now: drain, move the lease, tell the users and the other server. */
   async handoff(): Promise<boolean> {
     if (!this.serving) return false;

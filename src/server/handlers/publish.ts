@@ -19,8 +19,10 @@ const SETTLE_WAITS = [100, 200, 400, 800, 1600];
  * keeps the lease (if it loses it, the next holder's fence settles it).
  */
 async function settleInDoubt(core: ServerCore, epoch: number, seq: number, recipients: UserDoc[]): Promise<void> {
+  // While the lease is ours, even when the server may not act for a moment (its renewal is late: the store is
+  // away): giving up then would leave the number open, holding back every higher one for the rest of the lease.
+  const ours = () => core.stillHolds(epoch);
   for (let attempt = 0; ; attempt++) {
-    const ours = () => core.holds(epoch);
     if (!ours()) return;
     try {
       const stored = await core.store.fenceOne(seq, epoch);
