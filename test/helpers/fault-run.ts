@@ -57,6 +57,8 @@ export interface Scenario {
   fault(w: FaultWorld): Promise<FaultSpan>;
   /** The engine keeps its data in a folder (needed to restart it). */
   dataDir?: boolean;
+  /** Runs only in the long variant (RSS_FAULTS_LONG=1). */
+  longOnly?: boolean;
 }
 
 export interface FaultFigures {
