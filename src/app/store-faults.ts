@@ -6,6 +6,8 @@
 import { InvalidArgumentError } from '../errors';
 import { TcpFaultProxy } from '../transport/tcp-fault-proxy';
 
+export type { TcpFaultProxy };
+
 export const STORE_FAULT_HELP = 'up | down | reset | blackhole | slow [MS, default 300] | flap [MS, default 1000]';
 
 /** Put a fault proxy in front of `uri` (one host:port); returns the proxy and the URI that goes through it. */

@@ -10,7 +10,7 @@ import { clearLine, createInterface, cursorTo } from 'node:readline';
 import { Option, type Command } from 'commander';
 import type { EngineChoice } from '../app/database';
 import type { StartedPair } from '../app/pair';
-import type { TcpFaultProxy } from '../transport/tcp-fault-proxy';
+import type { TcpFaultProxy } from '../app/store-faults';
 import { InvalidArgumentError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
 import type { RssServer } from '../server/server';

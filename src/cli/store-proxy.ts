@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import type { Address } from '../transport/types';
+import type { Address } from '../client';
 import { parseHostPort, parsePort } from './args';
 import { fail, onShutdown } from './run';
 
