@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   RSS_DENIED: 'the server refused the request (the reason says why)',
   RSS_NOT_SERVING: 'this server does not hold the serving lease',
   RSS_STORAGE: 'the store failed or could not be reached',
+  RSS_FENCED: 'a text number was fenced by a later lease holder: the text can never be stored under it',
   RSS_AUTH: 'a message failed authentication or replay checks',
   RSS_ENGINE_UNAVAILABLE: 'the requested database engine cannot run here',
   RSS_CLOSED: 'the object was used after close()',
@@ -80,6 +81,13 @@ export class StorageError extends RssError {
 export class NotServingError extends RssError {
   constructor(message = 'this server does not hold the serving lease', options?: { cause?: unknown }) {
     super('RSS_NOT_SERVING', message, options);
+  }
+}
+
+/** The text's number holds a fence document (a later holder, or this one settling a doubt, closed it): final, not stored. */
+export class FencedError extends RssError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RSS_FENCED', message, options);
   }
 }
 

@@ -17,6 +17,7 @@ import type { Logger } from '../util/log';
 import type { RoleTiming } from '../server/role';
 import { newPeerSecret, type SecurityOptions } from '../server/guard';
 import type { StoreCheckOptions } from '../server/store-check';
+import { StorageError } from '../errors';
 
 /** What one server and a pair are both set up with. */
 interface CommonSetup {
@@ -114,6 +115,8 @@ export interface PairSetup extends CommonSetup {
   host?: string;
   /** Security options of both servers; without a peer secret, one is generated for this run. */
   security?: Partial<SecurityOptions>;
+  /** How long to wait for one of them to serve before giving up (ms, default 30 s). */
+  startTimeout?: number;
 }
 
 /** N servers in one process: a pair (A and B) when N is 2, otherwise a ring A, B, C, ... */
@@ -197,11 +200,21 @@ export async function startGroup(setup: GroupSetup): Promise<StartedGroup> {
   for (const [i, tag] of tags.entries()) current.set(tag, await startServer(setups.get(tag)!, sockets[i]));
   const stopped = new Set<ServerTag>();
   let chaos = setup.chaos ? parseChaosSpec(setup.chaos) : undefined;
-  await new Promise<void>((resolve) => {
+  const limit = setup.startTimeout ?? 30_000;
+  const serves = await new Promise<boolean>((resolve) => {
     const servers = [...current.values()].map((c) => c.server);
-    if (servers.some((s) => s.serving)) return resolve();
-    for (const s of servers) s.once('serving', () => resolve());
+    if (servers.some((s) => s.serving)) return resolve(true);
+    const t = setTimeout(() => resolve(false), limit);
+    const done = () => {
+      clearTimeout(t);
+      resolve(true);
+    };
+    for (const s of servers) s.once('serving', done);
   });
+  if (!serves) {
+    await Promise.all([...current.values()].map((c) => c.close()));
+    throw new StorageError(`no server could start serving within ${limit} ms (is the store reachable?)`);
+  }
   const known = (tag: ServerTag): StartedServer => {
     const c = current.get(tag);
     if (!c) throw new InvalidArgumentError(`no server ${tag} (servers: ${tags.join(', ')})`);

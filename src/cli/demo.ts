@@ -5,12 +5,13 @@
  * takeover, failover, standby, pushes retried), time-stamped and colored
  * (NO_COLOR respected). On a terminal, or with --console, it reads console
  * commands: status, handoff, kill NAME, start NAME, chaos SPEC|off, users,
- * help, quit.
+ * store down|up|slow|flap, help, quit.
  */
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import { Option, type Command } from 'commander';
 import type { EngineChoice } from '../app/database';
 import type { StartedGroup } from '../app/pair';
+import type { TcpFaultProxy } from '../app/store-faults';
 import { InvalidArgumentError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
 import type { RssServer } from '../server/server';
@@ -96,10 +97,13 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const logger = await createLogger(o.logLevel, o.logFile);
   const { openDatabase } = await import('../app/database');
   const db = await openDatabase({ engine: o.engine, ...(o.mongo ? { mongo: o.mongo } : {}) });
+  // The servers reach the store through a fault proxy, so the console can take the store away (`store down`).
+  const { proxyInFront } = await import('../app/store-faults');
+  const front = await proxyInFront(db.uri).catch(() => undefined);
   const { startGroup } = await import('../app/pair');
   const ports = [o.portA, o.portB, ...Array<number>(o.servers - 2).fill(0)];
   const group = await startGroup({
-    mongoUri: db.uri, ports, period: o.period, logger,
+    mongoUri: front?.uri ?? db.uri, ports, period: o.period, logger,
     dbName: `rss_demo_${Date.now().toString(36)}`,
     ...(o.chaos ? { chaos: o.chaos } : {}),
     security: { requireAuth: Boolean(o.requireAuth), ...(o.peerSecret !== undefined ? { peerSecret: o.peerSecret } : {}) },
@@ -109,7 +113,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const serving = group.tags.find((t) => group.get(t).server.serving) ?? '?';
   const { colorFor } = await import('./client-output');
   const screen = plainScreen(colorFor(process.stdout, process.env));
-  const demo = new Demo(group, screen, o.chaos);
+  const demo = new Demo(group, screen, o.chaos, front?.proxy);
   const http = await startHttp(o, demo.opsHost());
   const ms = Math.round(performance.now() - started);
   process.stdout.write(
@@ -123,6 +127,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
     await http?.close();
     demo.stop();
     await group.close();
+    await front?.proxy.close();
     await db.close();
   };
   onShutdown(close);
@@ -156,7 +161,7 @@ class Demo {
   /** Delivery counters last reported, per server instance. */
   private readonly seen = new Map<RssServer, { retransmissions: number; givenUp: number }>();
 
-  constructor(readonly group: StartedGroup, private readonly screen: Screen, chaos?: string) {
+  constructor(readonly group: StartedGroup, private readonly screen: Screen, chaos?: string, private readonly storeProxy?: TcpFaultProxy) {
     this.chaosText = chaos;
     for (const tag of group.tags) this.watch(this.server(tag));
     // Delivery has no retry event: report its counters' growth once a second.
@@ -224,7 +229,7 @@ class Demo {
         : { tag, address: s.address, error: 'stopped (start it with: start ' + tag + ')' };
     }));
     this.screen.say(formatStatusTable(results, this.screen.paint).trimEnd());
-    this.screen.say(`chaos: ${this.chaosText ?? 'off'}`);
+    this.screen.say(`chaos: ${this.chaosText ?? 'off'}; store: ${this.storeProxy?.describe() ?? 'direct'}`);
   }
 
   async handoff(): Promise<void> {
@@ -297,8 +302,22 @@ class Demo {
           return spec === 'off' ? 'chaos off' : `chaos on ${this.group.tags.length === 2 ? 'both' : 'all'} servers: ${spec}`;
         },
         chaosSpec: () => this.chaosText,
+        ...(this.storeProxy ? { store: (fault: string) => this.storeFault(this.storeProxy!, fault) } : {}),
       },
     };
+  }
+
+  async store(fault: string): Promise<void> {
+    if (!this.storeProxy) return this.screen.say('the store is not behind a fault proxy here (a URI with several hosts?)');
+    await this.storeFault(this.storeProxy, fault);
+  }
+
+  /** Put a fault on the store proxy (or take it away); printed as an event, and said back to the dashboard. */
+  private async storeFault(proxy: TcpFaultProxy, fault: string): Promise<string> {
+    const { applyStoreFault } = await import('../app/store-faults');
+    const said = `store: ${applyStoreFault(proxy, fault)}`;
+    this.screen.event(this.screen.paint.magenta(said));
+    return said;
   }
 
   async users(): Promise<void> {
@@ -357,6 +376,11 @@ async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>
         return demo.chaos(w);
       },
     },
+    store: {
+      args: 'FAULT',
+      help: 'take the store away and back: down, up, slow [MS], flap [MS], reset, blackhole',
+      run: (w) => demo.store(w ?? ''),
+    },
     users: { help: 'registered users: name, dialect, subjects, online', run: () => demo.users() },
     help: {
       help: 'this list',
@@ -366,13 +390,14 @@ async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>
     },
     quit: { help: 'stop the demo', run: () => quit() },
   };
-  if (terminal) screen.say(`console: status, handoff, kill ${names}, start ${names}, chaos SPEC|off, users, quit (help for more)`);
+  if (terminal) screen.say(`console: status, handoff, kill ${names}, start ${names}, chaos SPEC|off, store down|up|slow|flap, users, quit (help for more)`);
   if (terminal) rl.prompt();
   // One command at a time, in order: piped input delivers lines faster than kill/start complete.
   let chain = Promise.resolve();
   rl.on('line', (line) => {
     chain = chain.then(async () => {
-      const [word, arg] = line.trim().split(/\s+/, 2);
+      const [word, ...rest] = line.trim().split(/\s+/);
+      const arg = rest.length > 0 ? rest.join(' ') : undefined;
       if (!word) return;
       const cmd = commands[word.toLowerCase()];
       try {

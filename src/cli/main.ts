@@ -8,6 +8,10 @@ import { registerDemoCommand } from './demo';
 import { registerEngineCommand } from './engine';
 import { registerServerCommand } from './server';
 import { registerStatusCommand } from './status';
+import { registerStoreProxyCommand } from './store-proxy';
+import { installProcessHandlers } from './run';
+
+installProcessHandlers();
 
 const program = new Command()
   .name('rss')
@@ -24,6 +28,7 @@ registerServerCommand(program);
 registerClientCommand(program);
 registerStatusCommand(program);
 registerEngineCommand(program);
+registerStoreProxyCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`rss: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,13 +1,26 @@
 /** Shared plumbing of long-running commands: clean shutdown and error reporting. */
 import { RssError } from '../errors';
 
-/** Run `close` once on SIGINT/SIGTERM, then exit 0. */
-export function onShutdown(close: () => Promise<void>): void {
+/** A stop that has not finished by then gives up waiting (something hangs: a store call, a drain) and exits 1. */
+export const STOP_LIMIT_MS = 10_000;
+
+/**
+ * Run `close` once on SIGINT/SIGTERM, then exit 0. Always ends: after
+ * STOP_LIMIT_MS, or at a second signal, it exits 1 without waiting more.
+ */
+export function onShutdown(close: () => Promise<void>, limit = STOP_LIMIT_MS): void {
   let closing = false;
   const stop = (signal: string) => {
-    if (closing) return;
+    if (closing) {
+      process.stderr.write(`${signal} again: exiting without waiting\n`);
+      process.exit(1);
+    }
     closing = true;
     process.stderr.write(`\n${signal}: stopping\n`);
+    setTimeout(() => {
+      process.stderr.write(`still stopping after ${limit} ms: exiting without waiting more\n`);
+      process.exit(1);
+    }, limit).unref();
     close().then(
       () => process.exit(0),
       (err) => {
@@ -16,8 +29,28 @@ export function onShutdown(close: () => Promise<void>): void {
       },
     );
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/**
+ * Process-level last resorts, for what escaped every handler: a rejected
+ * promise nobody handled is a bug to report (logged with its stack, counted
+ * in `unhandledRejections`), not a reason to stop serving; an exception
+ * thrown out of an event handler leaves the state unknown, so it is logged
+ * and the process exits 1.
+ */
+export const processFaults = { unhandledRejections: 0 };
+export function installProcessHandlers(): void {
+  process.on('unhandledRejection', (reason) => {
+    processFaults.unhandledRejections++;
+    const what = reason instanceof Error ? reason.stack ?? reason.message : String(reason);
+    process.stderr.write(`rss: unhandled rejection (a bug; going on): ${what}\n`);
+  });
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`rss: fatal: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
 }
 
 /** A port that is taken, in one line naming the address (or undefined when `err` is something else). */

@@ -1,9 +1,10 @@
 /**
  * `rss status --servers A,B[,C...] [--json] [--peer-secret S]`: for operators, each
  * server's role, epoch, time left in its period or lease, users, texts
- * stored, request and push rates, retransmissions, duplicates, uptime and
- * store. A native STATUS request goes to every server at once (standbys
- * answer too), retransmitted until each answers or the timeout ends.
+ * stored, request and push rates, retransmissions, duplicates, errors caught
+ * (by where) and store calls retried, uptime and store. A native STATUS
+ * request goes to every server at once (standbys answer too), retransmitted
+ * until each answers or the timeout ends.
  * Exit 0 when at least one server answered, 2 otherwise. The query itself
  * is client/status.ts.
  */
@@ -50,6 +51,15 @@ function show(v: unknown, as: 'int' | 'rate' | 'text' = 'int'): string {
   return as === 'rate' ? n.toFixed(1) : String(Math.round(n));
 }
 
+/** Failures caught by the server, by where they happened: "3 (lease 2, request 1)", or "0". */
+function showErrors(v: unknown): string {
+  if (v === null || typeof v !== 'object') return NONE;
+  const entries = Object.entries(v as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] > 0);
+  if (entries.length === 0) return '0';
+  entries.sort((x, y) => y[1] - x[1]);
+  return `${entries.reduce((n, [, c]) => n + c, 0)} (${entries.map(([k, c]) => `${k} ${c}`).join(', ')})`;
+}
+
 /**
  * The rows of the operator's table for one report, in order. Fields the
  * server does not report read "—".
@@ -68,6 +78,8 @@ export function statusRows(s: Record<string, unknown>): [string, string][] {
     ['pushes/s', show(s.pushesPerSecond, 'rate')],
     ['retransmissions', show(s.retransmissions)],
     ['duplicates', show(s.duplicates)],
+    ['errors', showErrors(s.errors)],
+    ['store retries', show(s.storeRetries)],
     ['uptime', uptime === undefined ? NONE : formatDuration(uptime * 1000)],
     ['store', show(s.store, 'text')],
   ];

@@ -84,6 +84,8 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   private readonly keys: KeyRing;
   /** Pushes dropped because they were not MACed with a key this client holds. */
   private forgedPushes = 0;
+  /** Exceptions thrown by the application's listeners (caught: they cannot take the client down). */
+  listenerErrors = 0;
   private readonly listened = new Set<string>();
   /** Users whose address was just pointed at this socket: the server's CHALLENGE is on its way here. */
   private readonly challengeDue = new Set<string>();
@@ -108,8 +110,22 @@ export class RssClient extends EventEmitter<RssClientEvents> {
         this.epoch = Math.max(this.epoch, ep);
       },
     });
-    this.delivery = new Delivery((t) => this.emit('message', t), (user) => this.retrieveOnce(user), this.log);
+    this.delivery = new Delivery((t) => this.tell('message', t), (user) => this.retrieveOnce(user), this.log);
     transport.onDatagram((bytes, from) => this.onDatagram(bytes, from));
+  }
+
+  /**
+   * Emit an event to the application. A listener that throws is the
+   * application's bug, not a reason to stop receiving: caught, counted
+   * (`listenerErrors`) and logged, and the next text is shown as usual.
+   */
+  private tell<K extends keyof RssClientEvents>(event: K, ...args: RssClientEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: RssClientEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.listenerErrors++;
+      this.log.error({ event, err: err instanceof Error ? err.message : String(err) }, 'a listener threw');
+    }
   }
 
   /** Open a client: resolve the server names, bind the socket (unless a transport is given). */
@@ -358,7 +374,7 @@ export class RssClient extends EventEmitter<RssClientEvents> {
       default:
         if ('rq' in msg && this.exchanges.accept(frame)) {
           if (this.silence) this.armSilence();
-          if (this.book.adopt(from)) this.emit('server', { address: this.book.current!, tag: this.book.currentTag!, reason: 'reply' });
+          if (this.book.adopt(from)) this.tell('server', { address: this.book.current!, tag: this.book.currentTag!, reason: 'reply' });
         }
     }
   }
@@ -400,7 +416,7 @@ export class RssClient extends EventEmitter<RssClientEvents> {
     }
     if (this.book.adopt(target)) {
       this.exchanges.resendAll();
-      this.emit('server', { address: this.book.current!, tag: this.book.currentTag!, reason: 'change-server' });
+      this.tell('server', { address: this.book.current!, tag: this.book.currentTag!, reason: 'change-server' });
     }
     for (const u of this.listened) void this.delivery.fill(u);
   }
@@ -408,16 +424,16 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   private onUpdateServer(m: Extract<Push, { type: 'UPDATE-SERVER' }>): void {
     if (m.ring) return this.learnRing(m.ring);
     this.book.replace(m.tag, { host: m.host, port: m.port });
-    this.emit('servers-updated', this.book.all);
+    this.tell('servers-updated', this.book.all);
   }
 
   /** A ring list from a server, MACed with a user's key: from now on these are the servers to ask. */
   private learnRing(ring: readonly RingMember[]): void {
     const changed = this.book.setRing(ring);
-    this.emit('ring', this.book.all);
+    this.tell('ring', this.book.all);
     if (!changed) return;
     this.log.debug({ ring: ring.map((m) => m.tag) }, 'learned the ring of servers');
-    this.emit('servers-updated', this.book.all);
+    this.tell('servers-updated', this.book.all);
   }
 }
 

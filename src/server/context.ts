@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import type { Delivery } from './delivery';
 import type { Directory } from './directory';
+import type { Faults } from './faults';
 import type { Guard } from './guard';
 import type { Sequencer } from './sequencer';
 import type { Telemetry } from './telemetry';
@@ -42,6 +43,12 @@ export interface ServerCore {
   readonly ring?: readonly RingMember[] | undefined;
   /** The lease epoch this server serves under; throws NotServingError when it no longer may act. */
   servingEpoch(): number;
+  /** Still holding the lease of `epoch` and allowed to act (work begun under it may go on). */
+  holds(epoch: number): boolean;
+  /** Still holding the lease of `epoch`, though maybe not allowed to act this moment (a renewal is late). */
+  stillHolds(epoch: number): boolean;
+  /** The error channel: failures caught are counted and logged there. */
+  readonly faults: Faults;
   /** Send an unsolicited message to a user in the user's own dialect; false when nothing was sent. */
   push(user: UserDoc, msg: Push): boolean;
   /** Send (or re-send, throttled) the CHALLENGE for a native user's unvalidated address. */

@@ -46,6 +46,8 @@ export interface DeliveryPort {
   send(user: string, text: StoredText): boolean | 'blocked';
   /** The user did not acknowledge a push through the whole retransmission schedule. */
   gaveUp?(user: string): void;
+  /** A store call failed (the server's error channel counts and logs it); default: a warning. */
+  failed?(err: unknown, context: { user: string; doing: string }): void;
 }
 
 /**
@@ -170,7 +172,7 @@ export class Delivery {
   /** The user acknowledged `seq`. */
   ack(user: string, seq: number): void {
     this.stats.acks++;
-    void this.port.received(user, [seq]).catch((err) => this.log.warn({ err: String(err), user }, 'inbox update failed'));
+    void this.port.received(user, [seq]).catch((err) => this.failed(err, user, 'marking a text received'));
     const s = this.streams.get(user);
     if (!s) return;
     if (s.inFlight?.text.seq === seq) {
@@ -239,6 +241,11 @@ export class Delivery {
     return s;
   }
 
+  private failed(err: unknown, user: string, doing: string): void {
+    if (this.port.failed) this.port.failed(err, { user, doing });
+    else this.log.warn({ err: String(err), user }, doing);
+  }
+
   private pump(user: string, s: Stream): void {
     if (!this.active || s.inFlight || s.unreachable || s.loading) return;
     if (s.queue.length === 0 && s.stale) return void this.reload(user, s);
@@ -259,7 +266,7 @@ export class Delivery {
       s.stale = owedMeanwhile || more;
     } catch (err) {
       s.stale = true;
-      this.log.warn({ err: String(err), user }, 'could not load pending texts');
+      this.failed(err, user, 'loading pending texts');
     } finally {
       s.loading = false;
     }

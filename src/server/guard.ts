@@ -83,12 +83,12 @@ export class Guard {
   /** The last counter accepted from each server (a pair has one peer, a ring several). */
   private readonly lastPeerCtr = new Map<string, number>();
   private lastOwnCtr = 0;
-  /** Resolves once the peer secret is known (configured, or read from the store). */
-  readonly ready: Promise<void>;
+  /** The peer secret's loading (configured, or read from the store); undefined after a failure, to try again. */
+  private secretLoad: Promise<void> | undefined;
 
   constructor(
     readonly opts: SecurityOptions,
-    secrets: PeerSecretSource,
+    private readonly secrets: PeerSecretSource,
     private readonly now: () => number = Date.now,
   ) {
     this.paths = new Paths(opts.maxTracked, opts.allowance, now, opts.hostAllowance);
@@ -98,12 +98,23 @@ export class Guard {
     this.windows = new BoundedMap(opts.maxTracked);
     this.keys = new BoundedMap(opts.maxTracked);
     this.challenged = new BoundedMap(opts.maxTracked);
-    this.ready = (opts.peerSecret !== undefined ? Promise.resolve(opts.peerSecret) : secrets.peerSecret()).then((secret) => {
-      this.wrapKey = deriveServerKey(secret, 'rss key wrap');
-      this.peerKey = peerKeyOf(secret);
-    });
-    // An unhandled rejection must not crash the process; onServing awaits `ready` and logs.
+    // Loaded early; a failure (store down at start) is reported by the takeover that awaits `ready`.
     this.ready.catch(() => {});
+  }
+
+  /** Resolves once the peer secret is known; a failed load (the store was down) is tried again by the next caller. */
+  get ready(): Promise<void> {
+    this.secretLoad ??= (this.opts.peerSecret !== undefined ? Promise.resolve(this.opts.peerSecret) : this.secrets.peerSecret()).then(
+      (secret) => {
+        this.wrapKey = deriveServerKey(secret, 'rss key wrap');
+        this.peerKey = peerKeyOf(secret);
+      },
+      (err: unknown) => {
+        this.secretLoad = undefined;
+        throw err;
+      },
+    );
+    return this.secretLoad;
   }
 
   /** Sizes of every bounded map, for the status report and the fuzz test. */

@@ -17,6 +17,7 @@ import { formatAddress, sameAddress, type Address } from '../transport/types';
 import type { RequestContext, ServerCore } from './context';
 import type { AuthResult } from './guard';
 import type { RequestOutcome } from './telemetry';
+import type { Faults } from './faults';
 import { HANDLERS } from './handlers';
 import type { KeyedQueue } from './keyed-queue';
 import type { Outbox, Seal } from './outbox';
@@ -46,6 +47,7 @@ export interface IntakeHost {
   dialects: Partial<Record<'text' | 'pickle', Dialect>>;
   /** A legacy request came from `from` (to this server serving or not): the client is known to be there. */
   legacyHeard(req: Request, dialect: 'text' | 'pickle', from: Address): void;
+  faults: Faults;
 }
 
 export class Intake {
@@ -80,7 +82,7 @@ export class Intake {
     if (dialect !== 'native') this.h.legacyHeard(req, dialect, from);
     // An ACK is never answered, so it needs no de-duplication key, and it runs outside the user's queue:
     // it only marks a text received, which commutes with whatever else the user asks.
-    if (req.type === 'ACK') return void this.execute(req, dialect, from, bytes.length, '', frame, arrived);
+    if (req.type === 'ACK') return this.h.faults.watch(this.execute(req, dialect, from, bytes.length, '', frame, arrived), 'ack');
     const key = dedupKey(dialect, from, frame?.envelope.cid, bytes);
     // A retransmission is answered from the cache first: before its MAC or counter is looked at again.
     const cached = UNANSWERED.has(req.type) ? undefined : this.h.replies.getEntry(key, Date.now());
@@ -90,7 +92,7 @@ export class Intake {
       return this.sendCached(cached, req, dialect, from, frame);
     }
     const name = 'name' in req ? req.name : formatAddress(from);
-    void this.h.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame, arrived));
+    this.h.faults.watch(this.h.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame, arrived)), 'request', { type: req.type });
   }
 
   /** One request, in its user's queue: retransmission check, authentication, limits, handler, reply. */
@@ -187,10 +189,12 @@ export class Intake {
     } catch (err) {
       release();
       // Not answered (store down, lease lost, its record not stored): stay silent so the client retries,
-      // possibly at the other server.
-      this.core.log.warn({ err: String(err), type: req.type }, 'request not answered');
+      // possibly at the other server. Losing the lease meanwhile is no failure of this server.
       count('failed');
-      if (!(err instanceof NotServingError)) this.core.telemetry.storeErrors++;
+      if (err instanceof NotServingError) this.core.log.debug({ type: req.type }, 'not answered: the lease moved');
+      else {
+        this.h.faults.report('request', err, { type: req.type, name: 'name' in req ? req.name : undefined });
+      }
       return;
     }
     // Executed and answered: what follows the answer runs in order, in the user's queue still. A failed step
@@ -199,7 +203,7 @@ export class Intake {
       try {
         await f();
       } catch (err) {
-        this.core.log.warn({ err: String(err), type: req.type }, 'after the reply');
+        this.h.faults.report('after-reply', err, { type: req.type });
         break;
       }
     }

@@ -10,10 +10,12 @@ export class KeyedQueue {
     return this.tails.size;
   }
 
+  /** Run `task` after the key's earlier tasks; its outcome (a rejection too) is the caller's to handle. */
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();
     const result = prev.then(task, task);
-    const tail = result.catch(() => {});
+    // The chain only waits for the outcome; the caller holds `result` and handles its rejection.
+    const tail = result.then(noop, noop);
     this.tails.set(key, tail);
     void tail.then(() => {
       if (this.tails.get(key) === tail) this.tails.delete(key);
@@ -26,3 +28,5 @@ export class KeyedQueue {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
   }
 }
+
+function noop(): void {}

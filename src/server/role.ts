@@ -13,6 +13,9 @@
  *   own intervals.
  * - Who succeeds whom (the other server of a pair, or the next live one of a
  *   ring) is the Succession's business (ring.ts).
+ * - Every lease call has a deadline (a store that went silent must not hold
+ *   a renewal, and with it the role, forever), and a holder that cannot act
+ *   steps down: it stops renewing for a while, so the other takes over.
  */
 import { EventEmitter } from 'node:events';
 import type { ServerTag } from '../protocol/messages';
@@ -44,7 +47,7 @@ export function defaultRoleTiming(): RoleTiming {
 
 export type RoleState = 'standby' | 'serving';
 export type ServingReason = 'initial' | 'handoff' | 'failover' | 'resume';
-export type StandbyReason = 'start' | 'handed-over' | 'lost' | 'fenced' | 'stopped' | 'store-mismatch';
+export type StandbyReason = 'start' | 'handed-over' | 'lost' | 'fenced' | 'stopped' | 'store-mismatch' | 'stepped-down';
 
 export interface RoleEvents {
   serving: [{ epoch: number; reason: ServingReason }];
@@ -60,14 +63,17 @@ export class Role extends EventEmitter<RoleEvents> {
   private watched: { epoch: number; beat: number; since: number } | undefined;
   private timer: TimerHandle | undefined;
   private running = false;
-  private ticking = false;
+  /** The lease check in flight (stop() waits for it). */
+  private ticking: Promise<void> | undefined;
+  /** Until then this server leaves its own lease alone (it stepped down: the other should take over). */
+  private holdOffUntil = -Infinity;
+  /** Where lease failures go (the server's error channel); by default the log. */
+  fault: (err: unknown, context: object) => void = (err, context) => this.log.warn({ ...context, err: String(err) }, 'lease check failed');
   /** The first lease seen after start: if it names this server, it is from before a restart. */
   private firstLook = true;
   private readonly bornAt: number;
   /** When the lease was last read or renewed successfully (this server's clock): the store answered then. */
   checkedAt = -Infinity;
-  /** Lease checks that failed (the store did not answer or refused). */
-  checkFailures = 0;
 
   constructor(
     readonly tag: ServerTag,
@@ -115,10 +121,23 @@ export class Role extends EventEmitter<RoleEvents> {
     this.schedule(0);
   }
 
-  stop(reason: StandbyReason = 'stopped'): void {
+  /** Stop acting and checking; resolves once a lease check in flight has ended (bounded by its deadline). */
+  async stop(reason: StandbyReason = 'stopped'): Promise<void> {
     this.running = false;
     this.timer?.cancel();
     if (this.state === 'serving') this.toStandby(reason);
+    await this.ticking;
+  }
+
+  /**
+   * This server holds the lease but cannot serve (its takeover failed): stop
+   * renewing and leave the lease alone for `holdOff` ms, so the other server
+   * sees the beat stand still and takes over. If nobody does, this server
+   * takes its lease back afterwards and tries again.
+   */
+  stepDown(holdOff: number): void {
+    this.holdOffUntil = this.clock.now() + holdOff;
+    this.toStandby('stepped-down');
   }
 
   /** Check the lease now (the peer said it handed over). */
@@ -129,7 +148,14 @@ export class Role extends EventEmitter<RoleEvents> {
   /** Planned handoff: give the lease to `to` (default: the next server). True when it moved. */
   async handOver(to: ServerTag = this.succession.next()): Promise<boolean> {
     if (this.state !== 'serving') return false;
-    const moved = await this.store.moveLease(this.tag, this.epoch, to);
+    let moved: LeaseDoc | null;
+    try {
+      moved = await this.withinLease(this.store.moveLease(this.tag, this.epoch, to));
+    } catch (err) {
+      // Moved or not, this server stops acting: the other finds the lease its own, or sees the beat stand still.
+      this.toStandby('lost');
+      throw err;
+    }
     if (!moved) {
       this.toStandby('lost');
       return false;
@@ -141,29 +167,46 @@ export class Role extends EventEmitter<RoleEvents> {
 
   private schedule(ms: number): void {
     this.timer?.cancel();
-    this.timer = this.clock.after(ms, () => void this.tick());
+    this.timer = this.clock.after(ms, () => {
+      if (this.ticking) return;
+      this.ticking = this.tick().finally(() => {
+        this.ticking = undefined;
+        if (this.running) this.schedule(this.state === 'serving' ? this.timing.renewEvery : this.timing.pollEvery);
+      });
+    });
   }
 
   private async tick(): Promise<void> {
-    if (!this.running || this.ticking) return;
-    this.ticking = true;
+    if (!this.running) return;
     try {
       if (this.state === 'serving') await this.renew();
       else await this.watch();
       this.checkedAt = this.clock.now();
     } catch (err) {
-      this.checkFailures++;
-      this.log.warn({ err: (err as Error).message }, 'lease check failed');
+      // A check cut short by stop() (the store closing under it) is no failure.
+      if (!this.running) return;
+      this.fault(err, { state: this.state, epoch: this.epoch });
       if (this.state === 'serving' && !this.serving) this.toStandby('fenced');
-    } finally {
-      this.ticking = false;
-      if (this.running) this.schedule(this.state === 'serving' ? this.timing.renewEvery : this.timing.pollEvery);
     }
+  }
+
+  /**
+   * A lease call, failed if it takes longer than the lease: its answer would
+   * be too late to act on, and the role must go on checking meanwhile.
+   */
+  private withinLease<T>(call: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const t = this.clock.after(this.timing.leaseTtl, () => reject(new Error(`lease call took over ${this.timing.leaseTtl} ms`)));
+      call.then(
+        (v) => (t.cancel(), resolve(v)),
+        (e: unknown) => (t.cancel(), reject(e)),
+      );
+    });
   }
 
   private async renew(): Promise<void> {
     const started = this.clock.now();
-    if (await this.store.renewLease(this.tag, this.epoch)) {
+    if (await this.withinLease(this.store.renewLease(this.tag, this.epoch))) {
       // Count from when the renewal was sent: the store may have applied it at any point since.
       this.lastRenewal = started;
     } else {
@@ -173,12 +216,12 @@ export class Role extends EventEmitter<RoleEvents> {
 
   private async watch(): Promise<void> {
     const now = this.clock.now();
-    let lease = await this.store.readLease();
+    let lease = await this.withinLease(this.store.readLease());
     const firstLook = this.firstLook;
     this.firstLook = false;
     if (!lease) {
       // A (a ring's first server) starts the very first epoch; the others do only if it never shows up.
-      if (this.succession.startsFirst || now - this.bornAt > this.timing.leaseTtl * 2) lease = await this.store.initLease(this.tag);
+      if (this.succession.startsFirst || now - this.bornAt > this.timing.leaseTtl * 2) lease = await this.withinLease(this.store.initLease(this.tag));
       else return;
       if (lease.holder === this.tag && lease.epoch === 1 && lease.beat === 0) return this.toServing(lease, 'initial', now);
     }
@@ -190,15 +233,17 @@ export class Role extends EventEmitter<RoleEvents> {
         // A lease with beat 0 was just handed over and never renewed: it was
         // given to this process (a handoff that beat its first look), so keep it.
         const next = this.succession.nextLive() ?? this.succession.next();
-        const moved = await this.store.moveLease(this.tag, lease.epoch, next, lease.beat);
+        const moved = await this.withinLease(this.store.moveLease(this.tag, lease.epoch, next, lease.beat));
         if (moved) this.epoch = moved.epoch;
         this.log.info({ epoch: moved?.epoch }, 'restarted while holding the lease: left it to the next server');
         return;
       }
+      // Stepped down: the beat stands still so that the other takes over.
+      if (now < this.holdOffUntil) return;
       // Renew before acting: after this server fenced itself the beat stood still,
       // so the other may be about to take over; the renewal (CAS on holder and
       // epoch) either stops that takeover or fails because it already happened.
-      if (!(await this.store.renewLease(this.tag, lease.epoch))) return;
+      if (!(await this.withinLease(this.store.renewLease(this.tag, lease.epoch)))) return;
       return this.toServing(lease, lease.epoch === this.epoch ? 'resume' : 'handoff', now);
     }
     const w = this.watched;
@@ -209,7 +254,7 @@ export class Role extends EventEmitter<RoleEvents> {
     // In a ring, the next live server after the holder goes first; the others wait their turn.
     if (now - w.since < this.timing.leaseTtl + this.succession.takeoverDelay(lease.holder)) return;
     this.log.info({ epoch: lease.epoch, holder: lease.holder }, 'holder silent: taking over');
-    const taken = await this.store.moveLease(lease.holder, lease.epoch, this.tag, lease.beat);
+    const taken = await this.withinLease(this.store.moveLease(lease.holder, lease.epoch, this.tag, lease.beat));
     if (taken) this.toServing(taken, 'failover', now);
   }
 

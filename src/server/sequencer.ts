@@ -15,15 +15,23 @@
  */
 export type Allocate = (count: number) => Promise<number>;
 
-/** Numbers taken from the store at a time, and how few left start fetching the next block. */
+/**
+ * Numbers taken from the store at a time: the first block of a lease is
+ * small and each next one twice as large, up to SEQ_BLOCK. The numbers left
+ * when the lease moves each cost the next holder a fence document
+ * (Store.fenceSeqs), so a quiet period wastes a few, a busy one at most a
+ * block. The next block is fetched when a quarter of this one is left.
+ */
 export const SEQ_BLOCK = 256;
-const SEQ_LOW_WATER = 64;
+export const SEQ_FIRST_BLOCK = 16;
 
 export class Sequencer {
   private waiting: { resolve: (seq: number) => void; reject: (err: unknown) => void }[] = [];
   private allocating = false;
   /** Allocated, not handed out yet: ranges [next, end), oldest first. */
   private reserve: { next: number; end: number }[] = [];
+  /** Size of the next block. */
+  private block = SEQ_FIRST_BLOCK;
   /** Bumped by reset(): a block allocated before it belongs to a lost lease. */
   private generation = 0;
   /** The first number allocated since the lease was taken (undefined until then). */
@@ -71,7 +79,7 @@ export class Sequencer {
   next(): Promise<number> {
     if (this.waiting.length === 0 && this.reserve.length > 0) {
       const seq = this.take();
-      if (this.reserved() < SEQ_LOW_WATER && !this.allocating) void this.run();
+      if (this.reserved() < this.lowWater() && !this.allocating) void this.run();
       return Promise.resolve(seq);
     }
     return new Promise((resolve, reject) => {
@@ -82,8 +90,10 @@ export class Sequencer {
 
   /** The text `seq` is stored (with `release` to make it visible) or abandoned (no release). */
   finish(seq: number, release?: () => void): void {
-    this.open.delete(seq);
-    if (release) {
+    // A number of a lease given up since (reset) is not this lease's to show: the next holder's inbox load
+    // shows it in order, where a release now could push it after higher numbers already shown.
+    const ours = this.open.delete(seq);
+    if (release && ours) {
       this.held.push({ seq, release });
       this.held.sort((a, b) => a.seq - b.seq);
     }
@@ -97,6 +107,11 @@ export class Sequencer {
     this.reserve = [];
     this.generation++;
     this.first = undefined;
+    this.block = SEQ_FIRST_BLOCK;
+  }
+
+  private lowWater(): number {
+    return this.block / 4;
   }
 
   /** The next reserved number, now open. */
@@ -122,14 +137,17 @@ export class Sequencer {
   /** Allocate blocks until every waiting caller has a number and the reserve is above its low water. */
   private async run(): Promise<void> {
     this.allocating = true;
-    while (this.waiting.length > 0 || this.reserved() < SEQ_LOW_WATER) {
+    while (this.waiting.length > 0 || this.reserved() < this.lowWater()) {
       const batch = this.waiting;
       this.waiting = [];
       const generation = this.generation;
-      const count = Math.max(SEQ_BLOCK, batch.length);
+      const count = Math.max(this.block, batch.length);
       try {
         const first = await this.allocate(count);
-        if (generation === this.generation) this.first ??= first;
+        if (generation === this.generation) {
+          this.first ??= first;
+          this.block = Math.min(SEQ_BLOCK, this.block * 2);
+        }
         batch.forEach((w, i) => {
           this.open.add(first + i);
           w.resolve(first + i);

@@ -20,6 +20,7 @@ import { silentLogger, type Logger } from '../util/log';
 import type { ServerCore, ServerCounters } from './context';
 import { Delivery, defaultDeliveryPolicy, pushSchedule, type DeliveryPolicy } from './delivery';
 import { Directory } from './directory';
+import { Faults } from './faults';
 import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
 import { isLoopback } from './status-gate';
 import { Intake } from './intake';
@@ -90,6 +91,10 @@ export interface ServerEvents {
 
 /** A CHALLENGE is re-sent to one address at most this often per user. */
 const CHALLENGE_RESEND_MS = 200;
+/** How long STATUS waits for the store's count of texts before answering without it. */
+const STATUS_STORE_WAIT_MS = 500;
+/** Longest wait for the requests in flight, at a handoff and at close (a store that went silent must not hold them). */
+const DRAIN_LIMIT_MS = 3000;
 
 export class RssServer extends EventEmitter<ServerEvents> implements ServerCore {
   readonly tag: ServerTag;
@@ -108,8 +113,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   /** Legacy clients heard at an address, registered or not: each is told every CHANGE-SERVER. */
   readonly contacts: LegacyContacts;
   readonly telemetry = new Telemetry();
+  /** The error channel: every failure caught is counted and logged here once (`rss status` shows the counts). */
+  readonly faults: Faults;
   private readonly outbox: Outbox;
   private readonly storeCheck: StoreCheck;
+  /** close() was called: failures of work cut short by it are no faults. */
   private closed = false;
   private readonly rates: RateSampler;
   private readonly statusGate: StatusGate;
@@ -141,12 +149,14 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.self = opts.self ?? opts.transport.address();
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child({ server: opts.tag });
+    this.faults = new Faults(this.log);
     this.replyLifetime = opts.replyLifetime ?? 120_000;
     this.replies = new ReplyCache(200_000, this.replyLifetime);
     this.guard = new Guard({ ...defaultSecurityOptions(), ...opts.security }, opts.store);
     this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters, () => (this.role.serving ? this.role.epoch : undefined));
     this.contacts = new LegacyContacts({ ...defaultContactOptions(), ...opts.contacts }, opts.store, this.log);
     this.intake = new Intake(this, {
+      faults: this.faults,
       serving: () => this.serving,
       roleServing: () => this.role.serving,
       replies: this.replies,
@@ -174,6 +184,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       ? new Ring(opts.tag, opts.ring, opts.store, this.clock, { ...defaultRingTiming(), liveFor: roleTiming.leaseTtl / 2, ...opts.ringTiming }, this.log)
       : pairSuccession(opts.tag, opts.peer);
     this.role = new Role(opts.tag, opts.store, this.clock, roleTiming, this.log, this.succession);
+    this.role.fault = (err, context) => this.faults.report('lease', err, context);
     this.sequencer = new Sequencer((count) => this.store.allocateSeqs(this.tag, this.servingEpoch(), count));
     this.delivery = new Delivery(
       {
@@ -182,7 +193,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
           // Rows owing a text an earlier holder never stored (it died between the rows and the text) are dropped.
           const orphans = missing.filter((seq) => this.sequencer.fromEarlierHolder(seq));
           // Best effort: a failure leaves them for the next load, it must not fail this one.
-          if (orphans.length > 0) await this.store.removeInbox(user, orphans).catch((err) => this.log.warn({ err: String(err), user }, 'orphan rows not removed'));
+          if (orphans.length > 0) await this.store.removeInbox(user, orphans).catch((err) => this.faults.report('delivery', err, { user, orphans: orphans.length }));
           const { shown, heldBack } = this.sequencer.visible(texts);
           return { texts: shown, more: more || heldBack };
         },
@@ -190,6 +201,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         send: (user, text) => {
           const u = this.directory.get(user);
           if (!u) return false;
+          // A server that may no longer act (paused past its lease, store out of reach) pushes nothing.
+          if (!this.role.serving) return 'blocked';
           // Until the address proves it receives, the texts stay owed in the inbox.
           if (!u.addrOk) return 'blocked';
           const sent = this.outbox.pushText(u, text, this.guard.userKey(u));
@@ -200,6 +213,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
           return sent || 'blocked';
         },
         gaveUp: (user) => this.presence.lost(user),
+        failed: (err, context) => this.faults.report('delivery', err, context),
       },
       this.clock,
       deliveryPolicy,
@@ -227,7 +241,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.storeCheck.start(this.store.storeId());
   }
 
-  /** Stop serving and release the socket (the lease expires by itself, as after a crash). */
+  /**
+   * Stop serving and release the socket (the lease expires by itself, as
+   * after a crash). Bounded: requests still waiting on a silent store after
+   * DRAIN_LIMIT_MS are left (unanswered, their clients retry elsewhere).
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.storeCheck.stop();
@@ -235,12 +253,22 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.purgeTimer?.cancel();
     this.rates.stop();
     this.role.removeAllListeners();
-    this.role.stop();
     this.succession.stop();
     this.delivery.stop();
     this.ready = false;
-    await this.queue.drain();
+    await Promise.all([this.role.stop(), this.drained()]);
     await this.transport.close();
+  }
+
+  /** The requests in flight have finished, or DRAIN_LIMIT_MS passed; true when they finished. */
+  private drained(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = this.clock.after(DRAIN_LIMIT_MS, () => resolve(false));
+      void this.queue.drain().then(() => {
+        t.cancel();
+        resolve(true);
+      });
+    });
   }
 
   get address(): Address {
@@ -282,9 +310,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     return n;
   }
 
-  /** Failed store operations: lease checks and requests left unanswered because of the store. */
+  /** Failures caught (mostly of the store: lease checks, requests, takeovers, handoffs), from the one error channel. */
   get storeErrors(): number {
-    return this.role.checkFailures + this.telemetry.storeErrors;
+    // Every caught failure goes through the one error channel (faults.ts): lease checks, requests, takeovers...
+    return Object.values(this.faults.counts).reduce((sum, n) => sum + (n ?? 0), 0);
   }
 
   /** WHO's online flag: heard from within the presence window and not given up on since (serving server only). */
@@ -311,6 +340,14 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     return this.succession.members;
   }
 
+  holds(epoch: number): boolean {
+    return this.role.serving && this.role.epoch === epoch;
+  }
+
+  stillHolds(epoch: number): boolean {
+    return this.role.state === 'serving' && this.role.epoch === epoch;
+  }
+
   /** End the period now: drain, move the lease, tell the users and the next server. */
   async handoff(): Promise<boolean> {
     if (!this.serving) return false;
@@ -321,14 +358,15 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       const say = this.servingAlone ? this.log.debug.bind(this.log) : this.log.warn.bind(this.log);
       say({ ring: this.succession.size }, 'no other live server to hand over to: serving another period');
       this.servingAlone = true;
-      this.startPeriod();
+      this.startPeriod(this.role.epoch);
       return false;
     }
     this.servingAlone = false;
     this.draining = true;
     this.periodTimer?.cancel();
     try {
-      await this.queue.drain();
+      // Requests still stuck after the limit may finish under the next holder's fence (see ARCHITECTURE: fencing).
+      if (!(await this.drained())) this.log.warn({ inFlight: this.queue.active }, 'handing over with requests still in flight');
       await this.persistReplayMarks();
       const epoch = this.role.epoch;
       if (!(await this.role.handOver(to))) return false;
@@ -394,23 +432,36 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       ...this.guard.counters,
       ...this.guard.paths.stats,
       tracked: { ...this.guard.sizes(), replyCache: this.replies.size, presence: this.presence.size, legacyContacts: this.contacts.size },
+      // Failures caught, by where they happened, and store calls retried after a transient error.
+      errors: this.faults.snapshot(),
+      storeRetries: this.store.retries,
     };
   }
 
   /**
    * status() plus what needs the store: texts stored, and users registered
    * (what the store holds, so the standby reports the same figure as the
-   * serving server). The store's failure leaves those out (the serving
-   * server still reports the users it has loaded).
+   * serving server). A store that fails, or takes longer than
+   * STATUS_STORE_WAIT_MS (it is away: an operator asking gets the rest at
+   * once), leaves those out (the serving server still reports the users it
+   * has loaded).
    */
   async statusReport(): Promise<Record<string, unknown>> {
     const s = this.status();
     // Each started inside a promise: a store that throws at once still yields a report.
-    const [texts, users] = await Promise.allSettled([Promise.resolve().then(() => this.store.countTexts()), Promise.resolve().then(() => this.store.countUsers())]);
-    if (texts.status === 'fulfilled') s.texts = texts.value;
-    if (users.status === 'fulfilled') s.users = users.value;
+    const counted = (count: () => Promise<number>, what: string) =>
+      Promise.resolve().then(count).catch((err: unknown) => {
+        this.faults.report('status', err, { counting: what });
+        return undefined;
+      });
+    const late = new Promise<undefined>((resolve) => this.clock.after(STATUS_STORE_WAIT_MS, () => resolve(undefined)));
+    const [texts, users] = await Promise.all([
+      Promise.race([counted(() => this.store.countTexts(), 'texts'), late]),
+      Promise.race([counted(() => this.store.countUsers(), 'users'), late]),
+    ]);
+    if (texts !== undefined) s.texts = texts;
+    if (users !== undefined) s.users = users;
     else if (!this.serving) delete s.users;
-    for (const r of [texts, users]) if (r.status === 'rejected') this.log.debug({ err: String(r.reason) }, 'could not count for STATUS');
     return s;
   }
 
@@ -430,14 +481,23 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       const u = this.directory.get(name);
       if (!u || (u.ctrHigh ?? 0) >= high) continue;
       u.ctrHigh = high;
-      writes.push(this.store.updateUser(name, { ctrHigh: high }).catch((err) => this.log.warn({ err: String(err), name }, 'could not persist replay mark')));
+      writes.push(this.store.updateUser(name, { ctrHigh: high }).catch((err) => this.faults.report('replay-marks', err, { name })));
     }
     await Promise.all(writes);
   }
 
+  /**
+   * The lease was taken: fence the earlier holders' text numbers, load the
+   * users and the recent replies, then serve. A failure at any step (after
+   * the store's own retries) steps down: this server stops renewing, so the
+   * other takes over, or this one tries again once the hold-off is over.
+   */
   private async onServing(epoch: number, reason: ServingReason): Promise<void> {
+    const stillOurs = () => this.role.epoch === epoch && this.role.state === 'serving';
     try {
       await this.guard.ready;
+      // Before anything is shown or answered: no earlier holder can store a text from now on (ARCHITECTURE: fencing).
+      if (!(await this.store.fenceSeqs(this.tag, epoch))) return;
       const [users, recent, contacts] = await Promise.all([
         this.store.loadUsers(),
         this.store.recentReplies(Date.now() - this.replyLifetime),
@@ -447,7 +507,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
           return [];
         }),
       ]);
-      if (this.role.epoch !== epoch || this.role.state !== 'serving') return;
+      if (!stillOurs()) return;
       this.directory.load(users);
       this.contacts.load(contacts);
       this.guard.reset();
@@ -463,24 +523,41 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         const told = this.tellEveryoneToSwitch(this.self, this.tag, epoch);
         this.log.info({ epoch, ...told }, 'took over after a failover: told everyone');
       }
-      this.startPeriod();
+      this.startPeriod(epoch);
       this.schedulePurge();
       this.telemetry.takeovers[reason]++;
       this.emit('serving', { tag: this.tag, epoch, reason });
     } catch (err) {
-      this.log.error({ err: String(err) }, 'could not load state on taking the lease');
+      if (this.closed) return;
+      this.faults.report('takeover', err, { epoch, reason }, 'error');
+      if (stillOurs()) this.role.stepDown(this.role.timing.leaseTtl * 2);
     }
   }
 
-  private startPeriod(): void {
+  private startPeriod(epoch: number): void {
     this.periodTimer?.cancel();
-    this.periodTimer = this.clock.after(this.opts.period, () => void this.handoff());
+    this.periodTimer = this.clock.after(this.opts.period, () => this.endPeriod(epoch));
     this.periodEndsAt = this.clock.now() + this.opts.period;
   }
 
   /** A ring's CHANGE-SERVER carries the ring, so native clients learn every server (a pair's stays as it was). */
   private ringField(): { ring?: RingMember[] } {
     return this.ring ? { ring: this.ring.map((m) => ({ ...m })) } : {};
+  }
+
+  /**
+   * The period is over: hand over. If the server cannot act at this very
+   * moment (a renewal is late, so its own clock fences it) but still holds
+   * the lease, it tries again shortly: skipping the handoff would leave it
+   * serving for good.
+   */
+  private endPeriod(epoch: number): void {
+    if (this.role.state !== 'serving' || this.role.epoch !== epoch) return;
+    if (!this.serving) {
+      this.periodTimer = this.clock.after(100, () => this.endPeriod(epoch));
+      return;
+    }
+    this.faults.watch(this.handoff(), 'handoff', { epoch });
   }
 
   /**
@@ -493,7 +570,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       if (!this.serving) return;
       this.store.purgeReplies(Date.now() - this.replyLifetime).then(
         (n) => n > 0 && this.log.debug({ purged: n }, 'expired reply records purged'),
-        (err) => this.log.warn({ err: String(err) }, 'could not purge reply records'),
+        (err) => this.faults.report('purge', err),
       );
       this.store.purgeContacts(Date.now() - this.contacts.opts.ttl).catch((err) => this.log.warn({ err: String(err) }, 'could not purge legacy contacts'));
       this.schedulePurge();
@@ -590,10 +667,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       return;
     }
     if (!this.guard.sourceAllowed(from)) return;
-    void this.statusReport().then((status) => {
+    this.faults.watch(this.statusReport().then((status) => {
       const key = this.statusGate.key;
       this.outbox.sendTo([encodeNative({ type: 'STATUS-REPORT', rq, status }, ctrOf(frame), key)], from);
-    });
+    }), 'status');
   }
 
   /**
@@ -606,7 +683,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     if (m) {
       const message = mismatchText(m, this.opts.storeLabel);
       this.log.error({ peer: formatAddress(m.peer), ours: m.ours, theirs: m.theirs }, message);
-      this.role.stop('store-mismatch');
+      void this.role.stop('store-mismatch');
       this.emit('store-mismatch', { message });
     } else {
       this.log.info({}, 'the other server no longer names another store: taking part in the lease again');

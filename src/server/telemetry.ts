@@ -44,8 +44,6 @@ export class Telemetry {
   handoffs = 0;
   /** Times this server took the serving role, by why. */
   readonly takeovers: Record<ServingReason, number> = { initial: 0, handoff: 0, failover: 0, resume: 0 };
-  /** Store operations that failed (lease checks, requests not answered because of the store). */
-  storeErrors = 0;
   /** The latest texts this server stored, oldest first. */
   readonly texts: RecentText[] = [];
 

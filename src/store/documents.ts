@@ -40,6 +40,12 @@ export interface TextDoc {
   req: string;
   /** Lease epoch under which it was written (fencing audit trail). */
   epoch: number;
+  /**
+   * A fence, not a text: it holds a number an earlier holder allocated but
+   * had not stored when the lease moved, so that holder can never store it
+   * (Store.fenceSeqs). Empty from, subject and text.
+   */
+  fenced?: true;
 }
 
 /** `inbox`: a text not yet received by a user that is owed it (native: until acknowledged; pickle: until retrieved). */
@@ -81,6 +87,10 @@ export interface LeaseDoc {
   beat: number;
   /** Last allocated text sequence number: allocation is fenced by the epoch. */
   seq: number;
+  /** Every number up to this one has its text or a fence document, or can never be stored (absent: 0). */
+  fence?: number;
+  /** How many fence documents `texts` holds (so the count of texts can leave them out). */
+  fenced?: number;
 }
 
 /** `control` `_id: 'member:NAME'`: a ring member's heartbeat counter (rings of servers only). */

@@ -5,16 +5,30 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
-import { NotServingError, StorageError } from '../errors';
+import { FencedError, NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
 import { MEMBER_PREFIX, inboxId, memberId, type ContactDoc, type InboxDoc, type LeaseDoc, type MemberBeatDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
 import { GroupCommit } from './group';
+import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry';
 
 export interface StoreOptions {
   uri: string;
   /** Database name (default "rss"). Tests use a fresh one each. */
   dbName?: string;
+  /** How store calls are retried on transient errors (default: defaultRetryPolicy()). */
+  retry?: RetryPolicy;
 }
+
+/**
+ * Driver timeouts: an unreachable store fails a call within about two
+ * seconds instead of thirty, and a connection that went silent (a
+ * blackholed network) fails after five instead of never. rss's own calls are
+ * all short.
+ */
+const DRIVER_TIMEOUTS = { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000, socketTimeoutMS: 5000, heartbeatFrequencyMS: 1000 };
+
+/** The `req` of a fence document: it takes a text number no text may take any more (see fenceSeqs). */
+const FENCE_REQ = 'fence:';
 
 const DUPLICATE_KEY = 11000;
 
@@ -52,13 +66,18 @@ export class Store {
   readonly control: Collection<LeaseDoc>;
   readonly contacts: Collection<ContactDoc>;
   /** Publishes written together: one inbox insert command, then one texts insert command, per group. */
-  private readonly textWrites = new GroupCommit<TextWrite, StoredOutcome>((items) => this.writeTexts(items));
+  private readonly textWrites = new GroupCommit<TextWrite, StoredOutcome>((items) => this.retrying(() => this.writeTexts(items)));
   /** Received-text deletions of one turn (ACKs of many users) in one delete command. */
-  private readonly inboxRemovals = new GroupCommit<InboxRemoval, void>((items) => this.deleteInbox(items), 5000);
+  private readonly inboxRemovals = new GroupCommit<InboxRemoval, void>((items) => this.retrying(() => this.deleteInbox(items)), 5000);
+  /** Store calls retried after a transient error (each retry counted once). */
+  retries = 0;
+  /** Told of each retry (the server counts and logs them). */
+  onRetry: ((err: unknown) => void) | undefined;
 
   private constructor(
     private readonly client: MongoClient,
     readonly db: Db,
+    private readonly retryPolicy: RetryPolicy = defaultRetryPolicy(),
   ) {
     this.users = db.collection<UserDoc>('users');
     this.texts = db.collection<TextDoc>('texts');
@@ -70,10 +89,10 @@ export class Store {
 
   /** Connect and make sure the indexes rss relies on exist. */
   static async open(opts: StoreOptions): Promise<Store> {
-    const client = new MongoClient(opts.uri, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000 });
+    const client = new MongoClient(opts.uri, DRIVER_TIMEOUTS);
     try {
       await client.connect();
-      const store = new Store(client, client.db(opts.dbName ?? 'rss'));
+      const store = new Store(client, client.db(opts.dbName ?? 'rss'), opts.retry);
       await store.ensureIndexes();
       return store;
     } catch (err) {
@@ -94,25 +113,36 @@ export class Store {
     await this.client.close();
   }
 
+  /** `op` with bounded retries on transient errors; only idempotent operations (or made so) go through here. */
+  private retrying<T>(op: () => Promise<T>): Promise<T> {
+    return withRetry(op, this.retryPolicy, (err) => {
+      this.retries++;
+      this.onRetry?.(err);
+    });
+  }
+
   // ---- lease (serving role) -------------------------------------------
 
   async readLease(): Promise<LeaseDoc | null> {
-    return this.control.findOne({ _id: 'lease' });
+    return this.retrying(() => this.control.findOne({ _id: 'lease' }));
   }
 
   /** Create the first lease for `holder` if none exists; returns the lease in force either way. */
   async initLease(holder: ServerTag): Promise<LeaseDoc> {
-    try {
-      await this.control.insertOne({ _id: 'lease', holder, epoch: 1, beat: 0, seq: 0 });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-    }
+    await this.retrying(async () => {
+      try {
+        await this.control.insertOne({ _id: 'lease', holder, epoch: 1, beat: 0, seq: 0 });
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+    });
     return (await this.readLease())!;
   }
 
   /** Renew: only the holder of `epoch` can; false means the lease is lost. */
   async renewLease(holder: ServerTag, epoch: number): Promise<boolean> {
-    const r = await this.control.updateOne({ _id: 'lease', holder, epoch }, { $inc: { beat: 1 } });
+    // Retried as is: a second $inc of the beat only says "alive" twice.
+    const r = await this.retrying(() => this.control.updateOne({ _id: 'lease', holder, epoch }, { $inc: { beat: 1 } }));
     return r.matchedCount === 1;
   }
 
@@ -120,16 +150,76 @@ export class Store {
    * Move the lease from `from` (at `epoch`) to `to` at epoch+1. Used both for
    * a planned handoff and for a takeover after the holder went silent (then
    * `beat` must still be the value the standby watched, so two standbys or a
-   * late renewal cannot both win).
+   * late renewal cannot both win). Retried: a retry that finds the lease
+   * moved exactly as asked (its earlier attempt's answer was lost) returns it.
    */
   async moveLease(from: ServerTag, epoch: number, to: ServerTag, beat?: number): Promise<LeaseDoc | null> {
     const filter: Record<string, unknown> = { _id: 'lease', holder: from, epoch };
     if (beat !== undefined) filter.beat = beat;
-    return this.control.findOneAndUpdate(
-      filter as { _id: 'lease' },
-      { $set: { holder: to, beat: 0 }, $inc: { epoch: 1 } },
-      { returnDocument: 'after' },
-    );
+    let attempt = 0;
+    return this.retrying(async () => {
+      const moved = await this.control.findOneAndUpdate(filter as { _id: 'lease' }, { $set: { holder: to, beat: 0 }, $inc: { epoch: 1 } }, { returnDocument: 'after' });
+      if (moved || attempt++ === 0) return moved;
+      // A retry after an attempt whose answer was lost: it may have moved the lease already.
+      const now = await this.control.findOne({ _id: 'lease' });
+      return now && now.holder === to && now.epoch === epoch + 1 ? now : null;
+    });
+  }
+
+  /**
+   * Fence the text numbers of earlier holders (run by a new holder before it
+   * serves): every number allocated so far (up to the lease's `seq`) whose
+   * text is not stored gets a fence document in `texts` under that `_id`, so
+   * a paused earlier holder that wakes up can never store a text there (the
+   * unique `_id` refuses it) and its rows are orphans for good. The lease's
+   * `fence` then records how far this is done, so the next holder starts
+   * from there. Compare-and-set on (holder, epoch): false when the lease is
+   * lost meanwhile. Idempotent, so it is retried as a whole.
+   */
+  async fenceSeqs(holder: ServerTag, epoch: number): Promise<boolean> {
+    return this.retrying(async () => {
+      const lease = await this.control.findOne({ _id: 'lease' });
+      if (!lease || lease.holder !== holder || lease.epoch !== epoch) return false;
+      const from = (lease.fence ?? 0) + 1;
+      const upTo = lease.seq;
+      let added = 0;
+      if (upTo >= from) {
+        const stored = await this.texts.find({ _id: { $gte: from, $lte: upTo } }, { projection: { _id: 1 } }).toArray();
+        const have = new Set(stored.map((t) => t._id));
+        const fences: TextDoc[] = [];
+        for (let seq = from; seq <= upTo; seq++) {
+          if (!have.has(seq)) fences.push({ _id: seq, from: '', subject: '', text: '', at: Date.now(), req: `${FENCE_REQ}${seq}`, epoch, fenced: true });
+        }
+        // A duplicate _id is a text that got there first: stored before the fence, it stays (it has its rows).
+        for (let i = 0; i < fences.length; i += 1000) {
+          const errs = await this.insertDocs('texts', fences.slice(i, i + 1000));
+          added += fences.slice(i, i + 1000).length - errs.size;
+        }
+      }
+      const r = await this.control.updateOne({ _id: 'lease', holder, epoch }, { $max: { fence: upTo }, $inc: { fenced: added } });
+      return r.matchedCount === 1;
+    });
+  }
+
+  /**
+   * Settle one number whose text write ended in doubt (the store failed
+   * mid-group: the text may or may not be stored): a fence document under
+   * that `_id` makes "not stored" final, or finds the text stored. Returns
+   * the text, or null when the number is now fenced. Retried.
+   */
+  async fenceOne(seq: number, epoch: number): Promise<TextDoc | null> {
+    return this.retrying(async () => {
+      const fence: TextDoc = { _id: seq, from: '', subject: '', text: '', at: Date.now(), req: `${FENCE_REQ}${seq}`, epoch, fenced: true };
+      const errs = await this.insertDocs('texts', [fence]);
+      const err = errs.get(0);
+      if (!err) {
+        await this.control.updateOne({ _id: 'lease' }, { $inc: { fenced: 1 } });
+        return null;
+      }
+      if (err.code !== DUPLICATE_KEY) throw new StorageError(`fence of ${seq} not stored: ${err.message}`);
+      const there = await this.texts.findOne({ _id: seq });
+      return there && !there.fenced ? there : null;
+    });
   }
 
   // ---- ring members' heartbeats (a ring of servers only) -----------------
@@ -151,11 +241,12 @@ export class Store {
 
   /** Allocate `count` text sequence numbers; fenced: fails with NotServingError once `epoch` is over. */
   async allocateSeqs(holder: ServerTag, epoch: number, count: number): Promise<number> {
-    const lease = await this.control.findOneAndUpdate(
+    // Retried as is: a retry after a lost answer skips a block, which is never used (numbers are ordered, not dense).
+    const lease = await this.retrying(() => this.control.findOneAndUpdate(
       { _id: 'lease', holder, epoch },
       { $inc: { seq: count } },
       { returnDocument: 'after' },
-    );
+    ));
     if (!lease) throw new NotServingError(`lease epoch ${epoch} is over`);
     return lease.seq - count + 1;
   }
@@ -181,12 +272,15 @@ export class Store {
   /** The random value (`bytes` bytes, base64url) in `control` document `_id`, field `field`: created by the first to ask. */
   private async randomOnce(_id: string, field: string, bytes: number, what: string): Promise<string> {
     const control = this.db.collection<{ _id: string } & Record<string, unknown>>('control');
-    try {
-      await control.insertOne({ _id, [field]: randomBytes(bytes).toString('base64url') });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-    }
-    const value = (await control.findOne({ _id }))?.[field];
+    const doc = await this.retrying(async () => {
+      try {
+        await control.insertOne({ _id, [field]: randomBytes(bytes).toString('base64url') });
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      return control.findOne({ _id });
+    });
+    const value = doc?.[field];
     if (typeof value !== 'string') throw new StorageError(`${what} missing from the store`);
     return value;
   }
@@ -199,41 +293,53 @@ export class Store {
   }
 
   async loadUsers(): Promise<UserDoc[]> {
-    return this.users.find({}).toArray();
+    return this.retrying(() => this.users.find({}).toArray());
   }
 
   /** Insert a new user; false when the name is taken. */
   async insertUser(user: UserDoc): Promise<boolean> {
-    try {
-      await this.users.insertOne(user);
-      return true;
-    } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw err;
-    }
+    let attempt = 0;
+    return this.retrying(async () => {
+      attempt++;
+      try {
+        await this.users.insertOne({ ...user });
+        return true;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        // A retry finding the very document an earlier attempt (whose answer was lost) inserted: inserted.
+        if (attempt === 1) return false;
+        const there = await this.users.findOne({ _id: user._id });
+        return there !== null && there.createdAt === user.createdAt && there.host === user.host && there.port === user.port && there.key === user.key;
+      }
+    });
   }
 
   async updateUser(name: string, set: Partial<Omit<UserDoc, '_id'>>): Promise<boolean> {
-    const r = await this.users.updateOne({ _id: name }, { $set: set });
+    const r = await this.retrying(() => this.users.updateOne({ _id: name }, { $set: set }));
     return r.matchedCount === 1;
   }
 
   /** Remove the user and everything about it (its pending texts). Its published texts stay: others received them. */
   async deleteUser(name: string): Promise<boolean> {
-    const r = await this.users.deleteOne({ _id: name });
+    let deleted = false;
+    await this.retrying(async () => {
+      const r = await this.users.deleteOne({ _id: name });
+      deleted ||= r.deletedCount === 1;
+    });
     await this.clearInbox(name);
-    return r.deletedCount === 1;
+    return deleted;
   }
 
   /** Forget every text owed to `name` (de-registered, or a new user taking a name whose old rows survived a crash). */
   async clearInbox(name: string): Promise<void> {
-    await this.inbox.deleteMany({ user: name });
+    await this.retrying(() => this.inbox.deleteMany({ user: name }));
   }
 
   // ---- texts and deliveries ---------------------------------------------------
 
+  /** The text stored by request key `req` (never a fence: their keys are their own). */
   async findTextByReq(req: string): Promise<TextDoc | null> {
-    return this.texts.findOne({ req });
+    return this.retrying(() => this.texts.findOne({ req }));
   }
 
   /**
@@ -293,7 +399,9 @@ export class Store {
       for (const i of repeated) {
         const before = byReq.get(items[i]!.text.req);
         // A duplicate _id with no text of that req: the number was taken (never under a valid lease).
-        out[i] = before ? { stored: false, text: before } : new StorageError(`text ${items[i]!.text._id} not stored: its number is taken`);
+        // Found under this very number: an earlier attempt of this group stored it (its answer was lost).
+        if (before && before._id === items[i]!.text._id) out[i] = { stored: true, text: before };
+        else out[i] = before ? { stored: false, text: before } : new FencedError(`text ${items[i]!.text._id} not stored: its number is fenced`);
       }
     }
     // Rows this call wrote for numbers that hold no text of theirs (retransmissions, failures) owe nothing: removed.
@@ -351,12 +459,17 @@ export class Store {
   }
 
   /** The oldest `limit` texts owed to `user`, in sequence order (a missing text is skipped). */
-  async pendingTexts(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean; missing: number[] }> {
+  pendingTexts(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean; missing: number[] }> {
+    return this.retrying(() => this.readPending(user, limit));
+  }
+
+  private async readPending(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean; missing: number[] }> {
     const owed = await this.inbox.find({ user }, { projection: { _id: 0, seq: 1 } }).sort({ seq: 1 }).limit(limit + 1).toArray();
     const more = owed.length > limit;
     const seqs = owed.slice(0, limit).map((o) => o.seq);
     // Sorted here, not by the store: `seqs` is in order already, and `_id: {$in}` by itself is a set of lookups.
-    const texts = seqs.length === 0 ? [] : (await this.texts.find({ _id: { $in: seqs } }).toArray()).sort((x, y) => x._id - y._id);
+    // A fence document is no text: its number's rows are orphans (see fenceSeqs).
+    const texts = seqs.length === 0 ? [] : (await this.texts.find({ _id: { $in: seqs } }).toArray()).filter((t) => !t.fenced).sort((x, y) => x._id - y._id);
     // Owed texts not (yet) stored: in progress, or orphans (a holder died between a text's rows and the text).
     const found = new Set(texts.map((t) => t._id));
     return { texts, more, missing: seqs.filter((s) => !found.has(s)) };
@@ -389,12 +502,15 @@ export class Store {
   /** The `n` most recent texts on `subjects`, oldest first. */
   async lastTexts(subjects: string[], n: number): Promise<TextDoc[]> {
     if (subjects.length === 0 || n === 0) return [];
-    const newest = await this.texts.find({ subject: { $in: subjects } }).sort({ _id: -1 }).limit(n).toArray();
+    // Fence documents have no subject: never found here.
+    const newest = await this.retrying(() => this.texts.find({ subject: { $in: subjects } }).sort({ _id: -1 }).limit(n).toArray());
     return newest.reverse();
   }
 
+  /** Texts stored (fence documents, counted in the lease, left out). */
   async countTexts(): Promise<number> {
-    return this.texts.estimatedDocumentCount();
+    const [all, lease] = await Promise.all([this.retrying(() => this.texts.estimatedDocumentCount()), this.readLease()]);
+    return all - (lease?.fenced ?? 0);
   }
 
   // ---- legacy clients heard at an address ------------------------------------------
@@ -423,16 +539,16 @@ export class Store {
 
   async saveReply(key: string, reply: object, at: number): Promise<void> {
     // One `update` command (as insertDocs): on every RETRIEVE-TEXTS (after its answer went out) and state change (before).
-    const r = await this.db.command({ update: 'requests', updates: [{ q: { _id: key }, u: { $set: { reply, at } }, upsert: true }], ...this.writeConcern() });
+    const r = await this.retrying(() => this.db.command({ update: 'requests', updates: [{ q: { _id: key }, u: { $set: { reply, at } }, upsert: true }], ...this.writeConcern() }));
     if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`reply record not saved: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
   }
 
   async recentReplies(since: number): Promise<RequestDoc[]> {
-    return this.requests.find({ at: { $gte: since } }).toArray();
+    return this.retrying(() => this.requests.find({ at: { $gte: since } }).toArray());
   }
 
   async purgeReplies(before: number): Promise<number> {
-    const r = await this.requests.deleteMany({ at: { $lt: before } });
+    const r = await this.retrying(() => this.requests.deleteMany({ at: { $lt: before } }));
     return r.deletedCount;
   }
 }

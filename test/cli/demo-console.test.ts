@@ -83,7 +83,7 @@ describe('rss demo --console', () => {
     say('status');
     await demo.waitFor(/^role\s+standby\s+serving$/);
     await demo.waitFor(/^users\s+\d+\s+2$/);
-    await demo.waitFor(/^chaos: off$/);
+    await demo.waitFor(/^chaos: off; store: up$/);
     say('users');
     await demo.waitFor(/^alice\s+native\s+news\s/);
     await demo.waitFor(/^bob\s+native\s+news,sport\s/);
@@ -91,6 +91,18 @@ describe('rss demo --console', () => {
     await demo.waitFor(/chaos on both servers: drop=0\.2,seed=4/);
     say('chaos off');
     await demo.waitFor(/chaos off$/);
+    // The store goes away and comes back: nobody crashes, and the pair serves again without a restart.
+    say('store down');
+    await demo.waitFor(/store: down$/);
+    await demo.waitFor(/standby \(epoch \d+, fenced\)/, 10_000);
+    say('store up');
+    await demo.waitFor(/store: up$/);
+    const after = await client(servers, 'publish', 'alice', 'news', 'after the store came back');
+    expect(after.code, after.out).toBe(0);
+    say('store slow 50');
+    await demo.waitFor(/store: slow \(\+50 ms per chunk\)$/);
+    say('store sideways');
+    await demo.waitFor(/error: unknown store fault "sideways"/);
     say('kill C');
     await demo.waitFor(/error: which server\? \(A or B\)/);
 

@@ -204,6 +204,19 @@ describe('RssClient pushes', () => {
     expect(shown[0]).toMatchObject({ to: 'bob', from: 'alice', subject: 'news', text: 'text 5' });
   });
 
+  it('a message listener that throws cannot take the client down: caught, counted, and the next text is shown', async () => {
+    const { b, client, shown } = await registered();
+    client.prependListener('message', (t) => {
+      if (t.seq === 5) throw new Error('the application failed on text 5');
+    });
+    const to = client.localAddress;
+    b.send({ type: 'MESSAGE', ...text(5) }, to);
+    b.send({ type: 'MESSAGE', ...text(6) }, to);
+    await expect.poll(() => shown.map((t) => t.seq)).toEqual([6]);
+    expect(client.listenerErrors).toBe(1);
+    expect(b.of('ACK')).toHaveLength(2);
+  });
+
   it('ignores pushes from strangers', async () => {
     const { b, client, shown } = await registered();
     const stranger = await FakeServer.open();

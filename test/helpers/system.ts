@@ -5,23 +5,39 @@ import { RssClient, type RssClientOptions } from '../../src/client/client';
 import { startEngine, type RunningEngine } from '../../src/engine';
 import type { SecurityOptions } from '../../src/server/guard';
 import type { Address } from '../../src/transport/types';
+import type { TcpFaultProxy } from '../../src/transport/tcp-fault-proxy';
+import { proxyInFront } from '../../src/app/store-faults';
+import type { RoleTiming } from '../../src/server/role';
 
 export interface TestSystem {
   engine: RunningEngine;
   pair: StartedPair;
   servers: [Address, Address];
+  /** The fault proxy between the servers and the store (with `storeProxy: true`). */
+  proxy?: TcpFaultProxy;
   client(opts?: Partial<RssClientOptions>): Promise<RssClient>;
   close(): Promise<void>;
 }
 
 let dbCounter = 0;
 
-export async function startSystem(opts: { period?: number; chaos?: string; security?: Partial<SecurityOptions>; replyLifetime?: number } = {}): Promise<TestSystem> {
+export interface SystemOptions {
+  period?: number;
+  chaos?: string;
+  security?: Partial<SecurityOptions>;
+  replyLifetime?: number;
+  /** Reach the store through a TcpFaultProxy (sys.proxy). */
+  storeProxy?: boolean;
+  roleTiming?: Partial<RoleTiming>;
+}
+
+export async function startSystem(opts: SystemOptions = {}): Promise<TestSystem> {
   const engine = await startEngine({ port: 0 });
+  const front = opts.storeProxy ? await proxyInFront(engine.uri) : undefined;
   const pair = await startPair({
-    mongoUri: engine.uri, portA: 0, portB: 0, period: opts.period ?? 600_000,
+    mongoUri: front?.uri ?? engine.uri, portA: 0, portB: 0, period: opts.period ?? 600_000,
     dbName: `e2e_${process.pid}_${dbCounter++}`,
-    roleTiming: { leaseTtl: 600, renewEvery: 100, pollEvery: 50, safetyMargin: 200 },
+    roleTiming: { leaseTtl: 600, renewEvery: 100, pollEvery: 50, safetyMargin: 200, ...opts.roleTiming },
     ...(opts.chaos ? { chaos: opts.chaos } : {}),
     ...(opts.security ? { security: opts.security } : {}),
     ...(opts.replyLifetime !== undefined ? { replyLifetime: opts.replyLifetime } : {}),
@@ -29,7 +45,7 @@ export async function startSystem(opts: { period?: number; chaos?: string; secur
   const servers: [Address, Address] = [pair.a.server.address, pair.b.server.address];
   const clients: RssClient[] = [];
   return {
-    engine, pair, servers,
+    engine, pair, servers, ...(front ? { proxy: front.proxy } : {}),
     async client(o = {}) {
       const c = await RssClient.open({ servers, bind: { host: '127.0.0.1', port: 0 }, policy: { ackTimeoutMs: 60 }, ...o });
       clients.push(c);
@@ -38,6 +54,7 @@ export async function startSystem(opts: { period?: number; chaos?: string; secur
     async close() {
       await Promise.all(clients.map((c) => c.close()));
       await pair.close();
+      await front?.proxy.close();
       await engine.close();
     },
   };

@@ -43,7 +43,7 @@ async function world(transport?: Transport) {
 async function snapshot() {
   const store = sys.pair.a.store;
   const user = await store.users.findOne({ _id: 'alice' });
-  return { user, texts: await store.texts.countDocuments(), owed: await store.inbox.countDocuments({ user: 'alice' }) };
+  return { user, texts: await store.texts.countDocuments({ fenced: { $ne: true } }), owed: await store.inbox.countDocuments({ user: 'alice' }) };
 }
 
 describe('acting as an authenticated user', () => {
@@ -121,7 +121,8 @@ describe('acting as an authenticated user', () => {
     const of = (type: string) => captured.find((c) => c.type === type)!.bytes;
     const store = sys.pair.a.store;
     const users = async () => (await store.users.findOne({ _id: 'alice' }))!.subjects;
-    const texts = () => store.texts.countDocuments();
+    // Fence documents (numbers left at a handoff, see Store.fenceSeqs) are no texts.
+    const texts = () => store.texts.countDocuments({ fenced: { $ne: true } });
     expect(await texts()).toBe(1);
 
     // Same server: a replay is a retransmission as far as the bytes go: answered from the reply cache, never executed again.

@@ -59,6 +59,22 @@ export class MemoryStore {
     return copy(l);
   }
 
+  /** Store.fenceSeqs: nothing to fence here (one server, no paused earlier holder); true while the lease is held. */
+  async fenceSeqs(holder: ServerTag, epoch: number): Promise<boolean> {
+    const l = this.lease;
+    if (!l || l.holder !== holder || l.epoch !== epoch) return false;
+    l.fence = l.seq;
+    return true;
+  }
+
+  retries = 0;
+
+  /** Store.fenceOne: the text under `seq`, or null (then nothing may be stored there). */
+  async fenceOne(seq: number): Promise<TextDoc | null> {
+    const t = this.texts.get(seq);
+    return t ? copy(t) : null;
+  }
+
   async allocateSeqs(holder: ServerTag, epoch: number, count: number): Promise<number> {
     const l = this.lease;
     if (!l || l.holder !== holder || l.epoch !== epoch) throw new Error('lease over');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SEQ_BLOCK, Sequencer } from '../../src/server/sequencer';
+import { SEQ_BLOCK, SEQ_FIRST_BLOCK, Sequencer } from '../../src/server/sequencer';
 
 /** A store counter as allocateSeqs keeps it: each call takes `count` numbers after the last. */
 function counter(fail?: () => boolean) {
@@ -17,13 +17,16 @@ function counter(fail?: () => boolean) {
 }
 
 describe('Sequencer', () => {
-  it('hands out increasing numbers from one block: one store call for many publishes', async () => {
+  it('hands out increasing numbers from blocks: the first small, each next twice as large up to SEQ_BLOCK', async () => {
     const c = counter();
     const seq = new Sequencer(c.allocate);
     const got: number[] = [];
-    for (let i = 0; i < 100; i++) got.push(await seq.next());
-    expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-    expect(c.calls).toEqual([SEQ_BLOCK]);
+    for (let i = 0; i < 1000; i++) got.push(await seq.next());
+    expect(got).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(c.calls.slice(0, 6)).toEqual([SEQ_FIRST_BLOCK, 32, 64, 128, SEQ_BLOCK, SEQ_BLOCK]);
+    expect(Math.max(...c.calls)).toBe(SEQ_BLOCK);
+    // A few store calls for a thousand publishes.
+    expect(c.calls.length).toBeLessThan(10);
   });
 
   it('concurrent callers get distinct numbers in call order', async () => {
@@ -36,17 +39,19 @@ describe('Sequencer', () => {
   it('fetches the next block before the reserve runs dry', async () => {
     const c = counter();
     const seq = new Sequencer(c.allocate);
-    const first = await Promise.all(Array.from({ length: SEQ_BLOCK - 70 }, () => seq.next()));
-    expect(first.at(-1)).toBe(SEQ_BLOCK - 70);
-    expect(c.calls).toEqual([SEQ_BLOCK]);
-    // 70 left: not yet low. Ten more take it under the low water, and the next block is fetched in the background.
-    for (let i = 0; i < 10; i++) await seq.next();
+    const first = await Promise.all(Array.from({ length: 8 }, () => seq.next()));
+    expect(first.at(-1)).toBe(8);
+    // 8 of the first 16 left: not under the next block's low water (32 / 4) yet.
     await new Promise((r) => setTimeout(r, 5));
-    expect(c.calls).toEqual([SEQ_BLOCK, SEQ_BLOCK]);
-    const rest = await Promise.all(Array.from({ length: 100 }, () => seq.next()));
-    expect(rest[0]).toBe(SEQ_BLOCK - 59);
-    expect(rest.at(-1)).toBe(SEQ_BLOCK + 40);
-    expect(c.calls).toEqual([SEQ_BLOCK, SEQ_BLOCK]);
+    expect(c.calls).toEqual([SEQ_FIRST_BLOCK]);
+    // One more takes it under, and the next block is fetched in the background.
+    await seq.next();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(c.calls).toEqual([SEQ_FIRST_BLOCK, 32]);
+    const rest = await Promise.all(Array.from({ length: 23 }, () => seq.next()));
+    expect(rest[0]).toBe(10);
+    expect(rest.at(-1)).toBe(32);
+    expect(c.calls).toEqual([SEQ_FIRST_BLOCK, 32]);
   });
 
   it('callers beyond the reserve wait for one call that covers them all', async () => {
@@ -54,17 +59,29 @@ describe('Sequencer', () => {
     const seq = new Sequencer(c.allocate);
     const got = await Promise.all(Array.from({ length: 3 * SEQ_BLOCK }, () => seq.next()));
     expect(got).toEqual(Array.from({ length: 3 * SEQ_BLOCK }, (_, i) => i + 1));
-    // A block for the first caller (it serves the next 255 as well), then one call for everyone else who queued meanwhile.
-    expect(c.calls.slice(0, 2)).toEqual([SEQ_BLOCK, 2 * SEQ_BLOCK]);
+    // A block for the first caller (it serves the next 15 as well), then one call for everyone else who queued meanwhile.
+    expect(c.calls.slice(0, 2)).toEqual([SEQ_FIRST_BLOCK, 3 * SEQ_BLOCK - SEQ_FIRST_BLOCK]);
   });
 
-  it('after reset (the lease moved) no number of the old block is handed out again', async () => {
+  it('after reset (the lease moved) no number of the old block is handed out again, and blocks start small again', async () => {
     const c = counter();
     const seq = new Sequencer(c.allocate);
     expect(await seq.next()).toBe(1);
     seq.reset();
     const after = await seq.next();
-    expect(after).toBe(SEQ_BLOCK + 1);
+    expect(after).toBe(SEQ_FIRST_BLOCK + 1);
+    expect(c.calls).toEqual([SEQ_FIRST_BLOCK, SEQ_FIRST_BLOCK]);
+  });
+
+  it('a number finished after a reset is not released: the lease it belonged to is gone', async () => {
+    const seq = new Sequencer(counter().allocate);
+    const old = await seq.next();
+    seq.reset();
+    const shown: number[] = [];
+    seq.finish(old, () => shown.push(old));
+    const now = await seq.next();
+    seq.finish(now, () => shown.push(now));
+    expect(shown).toEqual([now]);
   });
 
   it('a failed allocation rejects its callers, and the next caller tries again', async () => {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotServingError, StorageError } from '../../src/errors';
+import { FencedError, NotServingError, StorageError } from '../../src/errors';
 import type { TextDoc, UserDoc } from '../../src/store/documents';
 import { isDuplicateKey, redact, Store } from '../../src/store/store';
 
@@ -139,6 +139,38 @@ export function storeContract(uri: () => string): void {
       // The fenced call allocated nothing.
       expect((await store.readLease())!.seq).toBe(1);
       await expect(store.allocateSeqs('B', 1, 1)).rejects.toBeInstanceOf(NotServingError);
+    });
+
+    it('fenceSeqs: an earlier holder can never store a number it had not stored when the lease moved; what it stored before stays', async () => {
+      await store.initLease('A');
+      const first = await store.allocateSeqs('A', 1, 4);
+      // A stored text 1 and the rows of text 2 (then it paused); 3 and 4 were never used.
+      expect((await store.storeText(text(first), ['bob'])).stored).toBe(true);
+      await store.addInbox([{ user: 'bob', seq: first + 1 }]);
+      await store.moveLease('A', 1, 'B', 0);
+      expect(await store.fenceSeqs('B', 2)).toBe(true);
+      expect((await store.readLease())!).toMatchObject({ fence: 4, fenced: 3 });
+      // A wakes up and stores text 2: refused, its number is fenced.
+      await expect(store.storeText(text(first + 1), ['bob'])).rejects.toThrow(/fenced/);
+      // Bob is owed text 1 (stored before the fence) and an orphan row of 2 (a fence is no text).
+      expect(await store.pendingTexts('bob', 10)).toMatchObject({ texts: [{ _id: 1 }], missing: [2] });
+      expect(await store.countTexts()).toBe(1);
+      expect(await store.lastTexts(['s'], 10)).toHaveLength(1);
+      // A second fence (nothing allocated since) adds nothing; it is refused to a server that does not hold the lease.
+      expect(await store.fenceSeqs('B', 2)).toBe(true);
+      expect((await store.readLease())!.fenced).toBe(3);
+      expect(await store.fenceSeqs('A', 1)).toBe(false);
+      // B's own numbers come after the fence.
+      expect(await store.allocateSeqs('B', 2, 1)).toBe(5);
+    });
+
+    it('a text group retried after a lost answer is stored once, as stored', async () => {
+      await store.initLease('A');
+      await store.allocateSeqs('A', 1, 1);
+      expect((await store.storeText(text(1), ['bob'])).stored).toBe(true);
+      // The same group again (its first answer lost): found under its own number, so stored, rows kept.
+      expect(await store.storeText(text(1), ['bob'])).toMatchObject({ stored: true, text: { _id: 1 } });
+      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([1]);
     });
 
     it('concurrent allocations never overlap', async () => {
@@ -302,7 +334,7 @@ export function storeContract(uri: () => string): void {
       await store.texts.insertOne({ ...text(3), req: 'other' });
       const out = await Promise.allSettled([store.storeText(text(3), ['bob']), store.storeText(text(4), ['bob'])]);
       expect(out[0]!.status).toBe('rejected');
-      expect((out[0] as PromiseRejectedResult).reason).toBeInstanceOf(StorageError);
+      expect((out[0] as PromiseRejectedResult).reason).toBeInstanceOf(FencedError);
       expect(out[1]).toEqual({ status: 'fulfilled', value: { stored: true, text: text(4) } });
       // No inbox row for the text that was not stored.
       expect(await store.inbox.find({}, { projection: { _id: 0 } }).toArray()).toEqual([{ user: 'bob', seq: 4 }]);

@@ -5,6 +5,42 @@ import type { TextDoc, UserDoc } from '../../store/documents';
 import type { Handler, ServerCore } from '../context';
 import { toStoredText } from '../delivery';
 import { refusal } from './access';
+import { FencedError } from '../../errors';
+
+/** Waits between attempts to settle a number in doubt while the store is away (ms). */
+const SETTLE_WAITS = [100, 200, 400, 800, 1600];
+
+/**
+ * A text whose write failed in doubt: fence its number (Store.fenceOne), or
+ * find the text stored after all. Stored: it is shown like any other (its
+ * rows were written before it). Fenced: it never will be (its publisher was
+ * not answered and retransmits); its rows are removed. The number stays
+ * open, holding back higher ones, until then; retried while this server
+ * keeps the lease (if it loses it, the next holder's fence settles it).
+ */
+async function settleInDoubt(core: ServerCore, epoch: number, seq: number, recipients: UserDoc[]): Promise<void> {
+  // While the lease is ours, even when the server may not act for a moment (its renewal is late: the store is
+  // away): giving up then would leave the number open, holding back every higher one for the rest of the lease.
+  const ours = () => core.stillHolds(epoch);
+  for (let attempt = 0; ; attempt++) {
+    if (!ours()) return;
+    try {
+      const stored = await core.store.fenceOne(seq, epoch);
+      if (!ours()) return;
+      if (stored) {
+        core.sequencer.finish(seq, () => fanOut(core, stored, recipients));
+        return;
+      }
+      core.sequencer.finish(seq);
+      // Left behind, they are orphans the next holder drops.
+      for (const user of owedBy(recipients)) await core.store.removeInbox(user, [seq]).catch((err) => core.faults.report('delivery', err, { user, seq }));
+      return;
+    } catch (err) {
+      core.faults.report('request', err, { settling: seq });
+      await new Promise((r) => setTimeout(r, SETTLE_WAITS[Math.min(attempt, SETTLE_WAITS.length - 1)]));
+    }
+  }
+}
 
 /**
  * PUBLISH: denied unless the name is registered and the subject is in its
@@ -39,7 +75,10 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
     // index on the request key turns a retransmission into "stored before", answered with that text's number.
     outcome = await core.store.storeText(text, owedBy(recipients));
   } catch (err) {
-    core.sequencer.finish(seq);
+    // A refusal (the number is fenced) is final; a failure of the store leaves it in doubt: the text may be
+    // stored. Until that is settled, higher numbers are not shown (they would be shown before it).
+    if (err instanceof FencedError) core.sequencer.finish(seq);
+    else void settleInDoubt(core, epoch, seq, recipients);
     throw err;
   }
   const doc = outcome.text;

@@ -1,0 +1,72 @@
+/**
+ * Bounded retry of store calls on transient errors: the connection was
+ * refused, reset or timed out, or a replica set was electing a primary.
+ * Anything else (a duplicate key, a bad query, a fenced lease) is a real
+ * answer and is never retried. Callers retry only operations that are
+ * idempotent, or made so (see Store).
+ */
+import { MongoError, MongoNetworkError, MongoServerSelectionError } from 'mongodb';
+
+export interface RetryPolicy {
+  /** Attempts in all (the first one included). */
+  attempts: number;
+  /** Wait before the first retry, ms; doubled each time, with jitter. */
+  firstWait: number;
+  /** Longest wait between two attempts, ms. */
+  maxWait: number;
+}
+
+/** About a second of retries in all: short enough that a request's client is still retransmitting. */
+export function defaultRetryPolicy(): RetryPolicy {
+  return { attempts: 4, firstWait: 50, maxWait: 400 };
+}
+
+/** MongoDB server codes that mean "try again": elections, stepdowns, shutdowns, exceeded time. */
+const RETRYABLE_CODES = new Set([
+  6, // HostUnreachable
+  7, // HostNotFound
+  89, // NetworkTimeout
+  91, // ShutdownInProgress
+  189, // PrimarySteppedDown
+  262, // ExceededTimeLimit
+  9001, // SocketException
+  10107, // NotWritablePrimary
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+  50, // MaxTimeMSExpired
+]);
+
+/** True when `err` says the store could not be reached or could not answer just now (worth another try). */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError) return true;
+  if (err instanceof MongoError) {
+    if (err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('TransientTransactionError')) return true;
+    if (typeof err.code === 'number' && RETRYABLE_CODES.has(err.code)) return true;
+    // A cleared connection pool and the driver's timeouts surface under these names.
+    return /PoolCleared|Timeout|NetworkTimeout/.test(err.name);
+  }
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  return cause !== undefined && cause !== err && isTransient(cause);
+}
+
+/**
+ * Run `op` until it succeeds, fails with a non-transient error, or the
+ * attempts are spent (then its last error is thrown). `onRetry` is told of
+ * each retry (for counting).
+ */
+export async function withRetry<T>(op: () => Promise<T>, policy: RetryPolicy, onRetry?: (err: unknown, attempt: number) => void): Promise<T> {
+  let wait = policy.firstWait;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (attempt >= policy.attempts || !isTransient(err)) throw err;
+      onRetry?.(err, attempt);
+      // Full jitter: two servers retrying after one outage do not hit the store in step.
+      await new Promise((r) => setTimeout(r, wait / 2 + Math.random() * (wait / 2)));
+      wait = Math.min(wait * 2, policy.maxWait);
+    }
+  }
+}
