@@ -13,10 +13,13 @@ export interface Acked {
   seq: number;
 }
 
-/** Acknowledged publishes lost, stored twice, or stored under another seq (read from the store at `uri`). */
+/**
+ * Acknowledged publishes lost, stored twice, or stored under another seq (read from the store at `uri`).
+ * Fence documents (numbers a new holder closed, see Store.fenceSeqs) are no texts.
+ */
 export async function storedFaults(uri: string, acked: readonly Acked[]): Promise<{ stored: number; lost: number; storedTwice: number; wrongSeq: number }> {
   const mongo = new MongoClient(uri);
-  const texts = await mongo.db('rss').collection('texts').find({}).toArray();
+  const texts = await mongo.db('rss').collection('texts').find({ fenced: { $ne: true } }).toArray();
   await mongo.close();
   const byText = new Map<string, number[]>();
   for (const t of texts) byText.set(t.text as string, [...(byText.get(t.text as string) ?? []), t._id as unknown as number]);

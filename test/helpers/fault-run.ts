@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
+import { storedFaults } from './delivery-check';
 import { RssClient, type ReceivedText } from '../../src/client/client';
 import { freeUdpPort, rss, type Child } from './processes';
 import { delay } from './system';
@@ -221,15 +221,8 @@ export async function runFaultScenario(scenario: Scenario, opts: { users: number
       asked = Date.now();
     }
 
-    // Every acknowledged publish stored exactly once, under the seq it was acknowledged with (fence documents are no texts).
-    const mongo = new MongoClient(engineUri);
-    const texts = (await mongo.db('rss').collection('texts').find({ fenced: { $ne: true } }).toArray()) as unknown as { _id: number; text: string }[];
-    await mongo.close();
-    const byText = new Map<string, number[]>();
-    for (const t of texts) byText.set(t.text, [...(byText.get(t.text) ?? []), t._id]);
-    const lost = acked.filter((a) => !byText.has(a.text)).length;
-    const storedTwice = [...byText.values()].filter((s) => s.length > 1).length;
-    const wrongSeq = acked.filter((a) => byText.get(a.text)?.[0] !== a.seq).length;
+    // Every acknowledged publish stored exactly once, under the seq it was acknowledged with.
+    const { lost, storedTwice, wrongSeq } = await storedFaults(engineUri, acked);
 
     // Every interested user shown each acknowledged text exactly once, in sequence order.
     let missing = 0;
