@@ -11,9 +11,10 @@
  * id, so de-duplication survives address changes) and `ctr` (a per-client
  * counter that makes a replayed datagram detectable). Pure: no I/O.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { ProtocolError } from '../errors';
 import { LIMITS } from './limits';
+import { hmacSha256 } from './mac';
 import type { Message } from './messages';
 import { toMessage } from './schema';
 
@@ -89,7 +90,7 @@ export function sealNativeBody(json: string, key?: Uint8Array): Buffer {
   out[1] = NATIVE_VERSION;
   out[2] = key ? FLAG_MAC : 0;
   out.write(json, HEADER, 'utf8');
-  if (key) macOf(out.subarray(0, HEADER + len), key).copy(out, HEADER + len);
+  if (key) hmacSha256(out.subarray(0, HEADER + len), key).copy(out, HEADER + len);
   return out;
 }
 
@@ -135,10 +136,6 @@ export function decodeNative(bytes: Uint8Array): NativeFrame {
   return frame;
 }
 
-function macOf(signed: Uint8Array, key: Uint8Array): Buffer {
-  return createHmac('sha256', key).update(signed).digest();
-}
-
 /** Encode a request padded to at least LIMITS.minNativeRequest bytes (see NativeEnvelope.pad). */
 export function encodeNativePadded(message: Message, envelope: NativeEnvelope, key?: Uint8Array): Buffer {
   const plain = encodeNative(message, envelope, key);
@@ -165,5 +162,5 @@ export function nativeTextSize(name: string, subject: string, text: string): { b
 /** Constant-time check of a frame's MAC against `key`. */
 export function verifyNativeMac(frame: NativeFrame, key: Uint8Array): boolean {
   if (frame.mac?.length !== MAC_BYTES) return false;
-  return timingSafeEqual(frame.mac, macOf(frame.signed, key));
+  return timingSafeEqual(frame.mac, hmacSha256(frame.signed, key));
 }

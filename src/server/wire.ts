@@ -2,8 +2,8 @@
  * The server's side of the dialects: decoding a datagram into a request in
  * whatever dialect it speaks, and encoding replies and pushes back into it.
  */
-import { createHash } from 'node:crypto';
 import { LIMITS } from '../protocol/limits';
+import { digestBase64url } from '../protocol/mac';
 import type { DialectName, RetrievedReply } from '../protocol/messages';
 import { MAC_BYTES, encodeNative } from '../protocol/native';
 import type { Address } from '../transport/types';
@@ -29,6 +29,6 @@ export function nativeFitRetrieved(reply: RetrievedReply): number {
  * client that reuses an RQ# for a different request gets a different key.
  */
 export function dedupKey(dialect: DialectName, from: Address, cid: string | undefined, bytes: Uint8Array): string {
-  const digest = createHash('sha1').update(bytes).digest('base64url').slice(0, 22);
+  const digest = digestBase64url('sha1', bytes).slice(0, 22);
   return dialect === 'native' && cid ? `n:${cid}:${digest}` : `${dialect[0]}:${from.host}:${from.port}:${digest}`;
 }

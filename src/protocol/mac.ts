@@ -1,0 +1,61 @@
+/**
+ * HMAC-SHA256 (RFC 2104) for the native dialect's per-datagram MAC, built
+ * from two one-shot SHA-256 digests over the key's inner and outer pads,
+ * the pads prepared once per key object. Byte for byte what
+ * `createHmac('sha256', key)` gives, at a lower cost: creating an Hmac
+ * object, feeding it and digesting it crosses into C++ three times and
+ * imports the key on every datagram, which was most of the MAC's cost for
+ * datagrams of a few hundred bytes. Pure: no I/O.
+ */
+import * as crypto from 'node:crypto';
+
+const BLOCK = 64;
+const DIGEST = 32;
+
+interface Pads {
+  /** key ⊕ 0x36, then room for the message (grown on demand). */
+  inner: Buffer;
+  /** key ⊕ 0x5c, then the inner digest. */
+  outer: Buffer;
+}
+
+/** One-shot digests arrived in Node 20.12; older runtimes take the Hmac object. */
+const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+
+/** Pads by key object: a user's key is one Buffer for as long as the user is known. */
+const padsByKey = new WeakMap<Uint8Array, Pads>();
+
+function padsOf(key: Uint8Array): Pads {
+  let p = padsByKey.get(key);
+  if (p) return p;
+  const k = key.length > BLOCK ? crypto.createHash('sha256').update(key).digest() : key;
+  const inner = Buffer.alloc(BLOCK + 512, 0x36);
+  const outer = Buffer.alloc(BLOCK + DIGEST, 0x5c);
+  for (let i = 0; i < k.length; i++) {
+    inner[i] = 0x36 ^ k[i]!;
+    outer[i] = 0x5c ^ k[i]!;
+  }
+  p = { inner, outer };
+  padsByKey.set(key, p);
+  return p;
+}
+
+/** A digest of `data` in base64url, in one call into C++ where the runtime allows. */
+export function digestBase64url(alg: 'sha1' | 'sha256', data: Uint8Array): string {
+  const h = crypto as { hash?: (alg: string, data: Uint8Array, enc: 'base64url') => string };
+  return h.hash ? h.hash(alg, data, 'base64url') : crypto.createHash(alg).update(data).digest('base64url');
+}
+
+/** HMAC-SHA256 of `data` under `key` (32 bytes). */
+export function hmacSha256(data: Uint8Array, key: Uint8Array): Buffer {
+  if (!oneShot) return crypto.createHmac('sha256', key).update(data).digest();
+  const p = padsOf(key);
+  if (p.inner.length < BLOCK + data.length) {
+    const grown = Buffer.allocUnsafe(BLOCK + Math.max(data.length, 2 * (p.inner.length - BLOCK)));
+    p.inner.copy(grown, 0, 0, BLOCK);
+    p.inner = grown;
+  }
+  p.inner.set(data, BLOCK);
+  oneShot('sha256', p.inner.subarray(0, BLOCK + data.length), 'buffer').copy(p.outer, BLOCK);
+  return oneShot('sha256', p.outer, 'buffer');
+}
