@@ -3,7 +3,8 @@
  *
  * Runs the rss scenarios (bench/rss/), each with the server side and the
  * load generator in separate processes over loopback UDP, the MQTT baseline
- * (Aedes) in the same run, and writes the results with machine, date and
+ * (Aedes) and the floor (the same datagrams handled with no store,
+ * rss/floor-server.ts) in the same run, and writes the results with machine, date and
  * commit into docs/BENCHMARKS.md (section "full" or "quick"); the raw
  * figures go to bench/out/results-<mode>.json. --quick takes under a minute.
  * Not part of `npm test`.
@@ -14,7 +15,7 @@ import { buildAll, workerPath, OUT } from './rss/build';
 import { benchConfig } from './rss/config';
 import { canPin } from './rss/proc';
 import { readProfile } from './rss/profile';
-import { aedesPublish, log, rssPublish } from './rss/publish';
+import { aedesPublish, floorPublish, log, rssPublish } from './rss/publish';
 import { loadBefore, renderMarkdown, writeSection, type Results } from './rss/report';
 import { demoStartup, gaps, memory, retrieve } from './rss/system';
 
@@ -46,6 +47,7 @@ if (wants(1) || wants(2)) {
 if (wants(1)) {
   r.throughput.push((await rssPublish(cfg, { fanout: 10 })).throughput);
   for (const fanout of [1, 10]) r.throughput.push(await aedesPublish(cfg, fanout));
+  for (const fanout of [1, 10]) r.throughput.push(await floorPublish(cfg, fanout));
   for (const fanout of cfg.diskFanouts) r.throughput.push((await rssPublish(cfg, { fanout, dataDir: true })).throughput);
   if (cfg.profile) {
     mkdirSync(OUT, { recursive: true });

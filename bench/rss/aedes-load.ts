@@ -45,7 +45,9 @@ serveCommands({
   },
 
   async throughput(a: { warmupMs: number; durationMs: number }) {
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    let ackedAll = 0;
     const from = t0 + a.warmupMs;
     const until = from + a.durationMs;
     let acked = 0;
@@ -57,12 +59,18 @@ serveCommands({
         const at = performance.now();
         await client.publishAsync(topic, PAYLOAD, { qos: 1 });
         const now = performance.now();
+        ackedAll++;
         if (now >= from && now < until) { acked++; lat.push(now - at); }
       }
     }));
     const d1 = deliveries;
     await sleep(300);
-    return { acked, rate: (acked / a.durationMs) * 1000, deliveries: d1 - d0, deliveryRate: ((d1 - d0) / a.durationMs) * 1000, latency: summarize(lat), window: publishers.length };
+    const cpu = process.cpuUsage(cpu0);
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      acked, rate: (acked / a.durationMs) * 1000, deliveries: d1 - d0, deliveryRate: ((d1 - d0) / a.durationMs) * 1000, latency: summarize(lat),
+      window: publishers.length, ackedAll, seconds, loadCpu: (cpu.user + cpu.system) / 1e6 / seconds,
+    };
   },
 
   async close() {

