@@ -3,8 +3,8 @@
  * datagram work of an acknowledged publish and nothing else — no store, no
  * reply cache, no replay window, no rate limits, no ordering. It speaks to
  * the same load generator (load.ts) with rss's own codecs: a PUBLISH is
- * decoded and its MAC checked, PUBLISHED goes back MACed (with the ctr and
- * epoch envelope the server adds), one MACed MESSAGE goes to each other
+ * decoded and its MAC checked, PUBLISHED goes back MACed (with the ctr,
+ * epoch and proven-address envelope the server adds), one MACed MESSAGE goes to each other
  * user on the subject (encoded as the server's outbox does it), and each
  * ACK is decoded and its MAC checked. REGISTER (with the same key
  * agreement), SUBJECTS and CHALLENGE are served just enough for the load
@@ -35,8 +35,9 @@ const bySubject = new Map<string, FloorUser[]>();
 let seq = 0;
 const counters = { publishes: 0, pushes: 0, acks: 0, refused: 0 };
 
-function reply(r: Reply, frame: NativeFrame, key: Buffer | undefined, to: RemoteInfo): void {
-  socket!.send(encodeNative(r, { ctr: frame.envelope.ctr, ep: EPOCH }, key), to.port, to.address);
+function reply(r: Reply, frame: NativeFrame, u: FloorUser | undefined, to: RemoteInfo): void {
+  const proven = u?.proven && u.host === to.address && u.port === to.port ? (1 as const) : undefined;
+  socket!.send(encodeNative(r, { ctr: frame.envelope.ctr, ep: EPOCH, pv: proven }, u?.key), to.port, to.address);
 }
 
 function follow(u: FloorUser, subjects: string[]): void {
@@ -68,7 +69,7 @@ function onDatagram(bytes: Buffer, from: RemoteInfo): void {
       if (!u) return;
       const text = { seq: ++seq, from: m.name, subject: m.subject, text: m.text, at: Date.now() };
       counters.publishes++;
-      reply({ type: 'PUBLISHED', rq: m.rq, name: m.name, subject: m.subject, text: m.text, seq: text.seq }, frame, u.key, from);
+      reply({ type: 'PUBLISHED', rq: m.rq, name: m.name, subject: m.subject, text: m.text, seq: text.seq }, frame, u, from);
       const body = JSON.stringify({ type: 'MESSAGE', ...text });
       for (const r of bySubject.get(m.subject) ?? []) {
         if (r === u || !r.key || !r.proven) continue;
@@ -99,7 +100,7 @@ function onDatagram(bytes: Buffer, from: RemoteInfo): void {
       const u = authed(frame, m.name);
       if (!u) return;
       follow(u, m.subjects);
-      reply({ type: 'SUBJECTS-UPDATED', rq: m.rq, name: m.name, subjects: m.subjects }, frame, u.key, from);
+      reply({ type: 'SUBJECTS-UPDATED', rq: m.rq, name: m.name, subjects: m.subjects }, frame, u, from);
       return;
     }
     default:

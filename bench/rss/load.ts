@@ -14,7 +14,7 @@ import { DENIAL_REASONS, type Message } from '../../src/protocol/messages';
 import type { Address } from '../../src/transport/types';
 import { emitEvent, serveCommands } from './proc';
 import { sleep, summarize } from './stats';
-import { NativeWire, readMessage, type Body } from './wire';
+import { NativeWire, readFrame, type Body } from './wire';
 
 interface Pending {
   body: Body;
@@ -57,8 +57,10 @@ function send(c: Client, bytes: Buffer, to: Address = current): void {
 }
 
 function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: number }): void {
-  const m = readMessage(bytes);
-  if (!m) return;
+  const frame = readFrame(bytes);
+  if (!frame) return;
+  const m = frame.message;
+  if (frame.envelope.pv === 1) c.wire.proven = true;
   if (m.type === 'MESSAGE') {
     // Every copy is acknowledged (the server retransmits until it hears one).
     if (m.to) {
@@ -121,6 +123,8 @@ function sweep(): void {
       p.tries++;
       p.lastSent = now;
       retransmits++;
+      // As RssClient: an answer may have been held back by a budget, so requests are padded again.
+      c.wire.proven = false;
       if (p.tries > 2) for (const s of servers) send(c, p.bytes, s);
       else send(c, p.bytes);
     }

@@ -2,7 +2,8 @@
  * How the load generator speaks the native dialect: the one place that
  * builds request datagrams and reads replies. Requests carry the client id
  * (`cid`) that owns the generator's users and a strictly increasing `ctr`,
- * as RssClient does, padded as RssClient pads them. Authentication as the
+ * as RssClient does, padded as RssClient pads them (until a reply says the
+ * address is proven). Authentication as the
  * client does it (src/client/requests.ts, client.ts): a REGISTER carries a
  * fresh X25519 public key, the REGISTERED's `pub` yields the user key, and
  * from then on that user's requests, ACKs and CHALLENGE-RESPONSEs are MACed
@@ -12,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { deriveUserKey, newAgreementKeys, type AgreementKeys } from '../../src/protocol/auth';
 import type { Message, Request } from '../../src/protocol/messages';
-import { decodeNative, encodeNative, encodeNativePadded } from '../../src/protocol/native';
+import { decodeNative, encodeNative, encodeNativePadded, type NativeFrame } from '../../src/protocol/native';
 
 type Distribute<T> = T extends unknown ? Omit<T, 'rq'> : never;
 /** A request that carries an RQ#, before the RQ# is assigned. */
@@ -27,6 +28,8 @@ export class NativeWire {
   private readonly keys = new Map<string, Buffer>();
   /** Key agreements of REGISTERs waiting for their REGISTERED, by RQ#. */
   private readonly agreements = new Map<number, AgreementKeys>();
+  /** A reply said this socket's address is proven (`pv`): requests go unpadded, as RssClient sends them. */
+  proven = false;
 
   constructor(cid = randomBytes(16).toString('base64url')) {
     this.cid = cid;
@@ -50,7 +53,8 @@ export class NativeWire {
       this.agreements.set(rq, agreement);
       msg = { ...msg, pub: agreement.pub } as Request;
     }
-    return encodeNativePadded(msg, { cid: this.cid, ctr: ++this.ctr }, key);
+    const envelope = { cid: this.cid, ctr: ++this.ctr };
+    return this.proven && key ? encodeNative(msg, envelope, key) : encodeNativePadded(msg, envelope, key);
   }
 
   /** Learn from a reply: a REGISTERED to our REGISTER yields the user key. */
@@ -76,9 +80,9 @@ export class NativeWire {
 }
 
 /** Decode a datagram from a server; undefined when it is not a native message. */
-export function readMessage(bytes: Buffer): Message | undefined {
+export function readFrame(bytes: Buffer): NativeFrame | undefined {
   try {
-    return decodeNative(bytes).message;
+    return decodeNative(bytes);
   } catch {
     return undefined;
   }

@@ -10,7 +10,7 @@ import { DeniedError, InvalidArgumentError, RssError, TimeoutError } from '../er
 import { deriveUserKey, newAgreementKeys, type AgreementKeys } from '../protocol/auth';
 import { LIMITS } from '../protocol/limits';
 import { DENIAL_REASONS, isDenial, type Reply, type ReplyType, type Request } from '../protocol/messages';
-import { encodeNativePadded, verifyNativeMac, type NativeFrame } from '../protocol/native';
+import { encodeNative, encodeNativePadded, verifyNativeMac, type NativeFrame } from '../protocol/native';
 import type { Transport } from '../transport/types';
 import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
@@ -79,6 +79,13 @@ export class Exchanges {
   private closedError: RssError | undefined;
   /** Replies dropped because they failed authentication. */
   forgedReplies = 0;
+  /**
+   * A MACed reply said our address is proven at the server (`pv`): requests
+   * go unpadded, as nothing sent to us is charged to a budget any more.
+   * Padding comes back after any retransmission (an answer may have been
+   * held back by a budget, e.g. at a server that does not know the address).
+   */
+  addressProven = false;
 
   constructor(private readonly d: ExchangeDeps) {}
 
@@ -120,10 +127,11 @@ export class Exchanges {
     });
   }
 
-  /** The datagram of `msg`: a fresh ctr, padded, MACed with `key` when there is one. */
+  /** The datagram of `msg`: a fresh ctr, padded unless our address is proven, MACed with `key` when there is one. */
   private seal(msg: Request, key: Buffer | undefined): { bytes: Buffer; ctr: number } {
     const ctr = this.d.identity.nextCtr();
-    return { bytes: encodeNativePadded(msg, { cid: this.d.identity.cid, ctr }, key), ctr };
+    const envelope = { cid: this.d.identity.cid, ctr };
+    return { bytes: this.addressProven && key ? encodeNative(msg, envelope, key) : encodeNativePadded(msg, envelope, key), ctr };
   }
 
   private transmit(rq: number, p: Pending): void {
@@ -133,6 +141,7 @@ export class Exchanges {
       // After the last retransmission's wait, give up even if the lifetime has not run out.
       if (p.attempt >= this.d.policy.maxRetransmit) return p.settle(p.timeout);
       p.attempt++;
+      this.addressProven = false;
       this.d.logger.debug({ rq, attempt: p.attempt }, 'retransmit');
       this.transmit(rq, p);
     });
@@ -174,6 +183,7 @@ export class Exchanges {
     if (p.agreement && reply.type === 'REGISTERED') this.d.keys.set(reply.name, key!);
     // Only a MAC we checked vouches for the epoch (an unMACed reply could be anyone's).
     if (secured && frame.mac && frame.envelope.ep !== undefined) this.d.epochSeen?.(frame.envelope.ep);
+    if (secured && frame.mac && frame.envelope.pv === 1) this.addressProven = true;
     if (reply.type === 'RETRIEVED' && reply.parts !== undefined && reply.parts > 1) return this.acceptPart(p, reply);
     p.settle(denial ? new DeniedError(reply as { type: string; reason?: string }) : undefined, reply);
     return true;

@@ -46,6 +46,12 @@ export interface NativeEnvelope {
    * address the server has not validated yet (as QUIC pads its Initial packets).
    */
   pad?: string;
+  /**
+   * In a server's MACed reply: 1 when the address the request came from is
+   * proven (a CHALLENGE was answered from it), so nothing sent there is
+   * charged to a budget and the client may stop padding its requests.
+   */
+  pv?: 1;
 }
 
 export interface NativeFrame {
@@ -130,6 +136,10 @@ export function decodeNative(bytes: Uint8Array): NativeFrame {
   if (raw.ep !== undefined) {
     if (typeof raw.ep !== 'number' || !Number.isSafeInteger(raw.ep) || raw.ep < 0) throw new ProtocolError('RSS_MALFORMED', 'field ep: invalid');
     envelope.ep = raw.ep;
+  }
+  if (raw.pv !== undefined) {
+    if (raw.pv !== 1) throw new ProtocolError('RSS_MALFORMED', 'field pv: invalid');
+    envelope.pv = 1;
   }
   const frame: NativeFrame = { message: toMessage(raw), envelope, signed: buf.subarray(0, end) };
   if (hasMac) frame.mac = buf.subarray(end);

@@ -295,5 +295,5 @@ export class Intake {
 }
 
 function sealOf(ctx: RequestContext): Seal {
-  return { ctr: ctx.ctr, key: ctx.macKey };
+  return { ctr: ctx.ctr, key: ctx.macKey, proven: ctx.dialect === 'native' && ctx.core.guard.paths.isValidated(ctx.from) };
 }

@@ -17,6 +17,8 @@ import type { Guard } from './guard';
 export interface Seal {
   ctr?: number;
   key?: Uint8Array;
+  /** The request's source address is proven: the reply says so (`pv`), and the client stops padding. */
+  proven?: boolean;
 }
 
 /** A native user's address that answered its CHALLENGE (at either server): sent to without a budget. Legacy ones never are. */
@@ -43,7 +45,7 @@ export class Outbox {
   /** The datagrams of `replies` in `dialect` (native: sealed). */
   encodeReplies(replies: Reply[], dialect: DialectName, seal: Seal = {}): Buffer[] {
     if (dialect === 'native') {
-      const env = { ctr: seal.ctr, ep: this.epoch() };
+      const env = { ctr: seal.ctr, ep: this.epoch(), pv: seal.proven && seal.key ? (1 as const) : undefined };
       return replies.map((r) => encodeNative(r, env, seal.key));
     }
     const codec = this.dialects[dialect];

@@ -10,8 +10,8 @@ import type { Address } from '../transport/types';
 
 /** Native replies hold as many texts as fit in one native datagram. */
 export function nativeFitRetrieved(reply: RetrievedReply): number {
-  // Room for the envelope (the echoed ctr and the epoch, `,"ctr":`/`,"ep":` and 16 digits each) and the MAC on top of the JSON of the reply without texts.
-  let size = encodeNative({ ...reply, texts: [] }).length + MAC_BYTES + 24 + 23;
+  // Room for the envelope (the echoed ctr and the epoch, `,"ctr":`/`,"ep":` and 16 digits each, `,"pv":1`) and the MAC on top of the JSON of the reply without texts.
+  let size = encodeNative({ ...reply, texts: [] }).length + MAC_BYTES + 24 + 23 + 7;
   let n = 0;
   for (const t of reply.texts) {
     size += Buffer.byteLength(JSON.stringify(t)) + 1;

@@ -148,6 +148,7 @@ describe('native malformed', () => {
     ['cid with a bad character', frame('{"type":"STATUS","rq":1,"cid":"a b"}'), 'RSS_MALFORMED', 'field cid'],
     ['cid too long', frame(`{"type":"STATUS","rq":1,"cid":"${'c'.repeat(65)}"}`), 'RSS_MALFORMED', 'field cid'],
     ['cid not a string', frame('{"type":"STATUS","rq":1,"cid":5}'), 'RSS_MALFORMED', 'field cid'],
+    ['pv other than 1', frame('{"type":"STATUS","rq":1,"pv":true}'), 'RSS_MALFORMED', 'field pv'],
     ['negative ctr', frame('{"type":"STATUS","rq":1,"ctr":-1}'), 'RSS_MALFORMED', 'field ctr'],
     ['fractional ctr', frame('{"type":"STATUS","rq":1,"ctr":1.5}'), 'RSS_MALFORMED', 'field ctr'],
     ['ctr as a string', frame('{"type":"STATUS","rq":1,"ctr":"1"}'), 'RSS_MALFORMED', 'field ctr'],
