@@ -19,8 +19,13 @@ interface Pads {
   outer: Buffer;
 }
 
-/** One-shot digests arrived in Node 20.12; older runtimes take the Hmac object. */
-const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+/**
+ * One-shot digests arrived in Node 20.12; older runtimes take the Hmac
+ * object. Digests come back as latin1 strings (one character per byte) and
+ * are written where they go: a new Buffer per digest would cost as much as
+ * the digest itself.
+ */
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'latin1') => string }).hash;
 
 /** Pads by key object: a user's key is one Buffer for as long as the user is known. */
 const padsByKey = new WeakMap<Uint8Array, Pads>();
@@ -46,9 +51,12 @@ export function digestBase64url(alg: 'sha1' | 'sha256', data: Uint8Array): strin
   return h.hash ? h.hash(alg, data, 'base64url') : crypto.createHash(alg).update(data).digest('base64url');
 }
 
-/** HMAC-SHA256 of `data` under `key` (32 bytes). */
-export function hmacSha256(data: Uint8Array, key: Uint8Array): Buffer {
-  if (!oneShot) return crypto.createHmac('sha256', key).update(data).digest();
+/** HMAC-SHA256 of `data` under `key`, written into `out` at `offset` (32 bytes). */
+export function hmacSha256Into(data: Uint8Array, key: Uint8Array, out: Buffer, offset: number): void {
+  if (!oneShot) {
+    crypto.createHmac('sha256', key).update(data).digest().copy(out, offset);
+    return;
+  }
   const p = padsOf(key);
   if (p.inner.length < BLOCK + data.length) {
     const grown = Buffer.allocUnsafe(BLOCK + Math.max(data.length, 2 * (p.inner.length - BLOCK)));
@@ -56,6 +64,13 @@ export function hmacSha256(data: Uint8Array, key: Uint8Array): Buffer {
     p.inner = grown;
   }
   p.inner.set(data, BLOCK);
-  oneShot('sha256', p.inner.subarray(0, BLOCK + data.length), 'buffer').copy(p.outer, BLOCK);
-  return oneShot('sha256', p.outer, 'buffer');
+  p.outer.write(oneShot('sha256', p.inner.subarray(0, BLOCK + data.length), 'latin1'), BLOCK, 'latin1');
+  out.write(oneShot('sha256', p.outer, 'latin1'), offset, 'latin1');
+}
+
+/** HMAC-SHA256 of `data` under `key`, as a new Buffer. */
+export function hmacSha256(data: Uint8Array, key: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(DIGEST);
+  hmacSha256Into(data, key, out, 0);
+  return out;
 }

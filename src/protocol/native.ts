@@ -14,7 +14,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ProtocolError } from '../errors';
 import { LIMITS } from './limits';
-import { hmacSha256 } from './mac';
+import { hmacSha256Into } from './mac';
 import type { Message } from './messages';
 import { toMessage } from './schema';
 
@@ -96,7 +96,7 @@ export function sealNativeBody(json: string, key?: Uint8Array): Buffer {
   out[1] = NATIVE_VERSION;
   out[2] = key ? FLAG_MAC : 0;
   out.write(json, HEADER, 'utf8');
-  if (key) hmacSha256(out.subarray(0, HEADER + len), key).copy(out, HEADER + len);
+  if (key) hmacSha256Into(out.subarray(0, HEADER + len), key, out, HEADER + len);
   return out;
 }
 
@@ -169,8 +169,12 @@ export function nativeTextSize(name: string, subject: string, text: string): { b
   return { bytes, fits: bytes <= LIMITS.maxNativeDatagram };
 }
 
+/** The MAC a frame should carry, computed in place (one per process: verification is synchronous). */
+const expected = Buffer.alloc(MAC_BYTES);
+
 /** Constant-time check of a frame's MAC against `key`. */
 export function verifyNativeMac(frame: NativeFrame, key: Uint8Array): boolean {
   if (frame.mac?.length !== MAC_BYTES) return false;
-  return timingSafeEqual(frame.mac, hmacSha256(frame.signed, key));
+  hmacSha256Into(frame.signed, key, expected, 0);
+  return timingSafeEqual(frame.mac, expected);
 }

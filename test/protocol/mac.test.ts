@@ -7,7 +7,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { digestBase64url, hmacSha256 } from '../../src/protocol/mac.js';
+import { digestBase64url, hmacSha256, hmacSha256Into } from '../../src/protocol/mac.js';
 
 const reference = (data: Uint8Array, key: Uint8Array) => createHmac('sha256', key).update(data).digest();
 
@@ -21,6 +21,15 @@ describe('hmacSha256', () => {
   it('matches createHmac when one key object MACs many messages in turn', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.array(fc.uint8Array({ maxLength: 1500 }), { minLength: 1, maxLength: 20 }), (key, messages) => {
       for (const m of messages) expect(hmacSha256(m, key).equals(reference(m, key))).toBe(true);
+    }));
+  });
+
+  it('writes the same MAC in place, touching only its 32 bytes', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 1300 }), fc.nat(40), (key, data, offset) => {
+      const out = Buffer.alloc(offset + 32 + 8, 0xee);
+      hmacSha256Into(data, key, out, offset);
+      expect(out.subarray(offset, offset + 32).equals(reference(data, key))).toBe(true);
+      expect(out.subarray(0, offset).every((b) => b === 0xee) && out.subarray(offset + 32).every((b) => b === 0xee)).toBe(true);
     }));
   });
 
