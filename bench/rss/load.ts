@@ -170,6 +170,8 @@ function expect(reply: Message, type: string, what: string): void {
 
 /** Users of a publish scenario: publisher p<i> alone publishes on subject t<i>; listeners l<i>_<j> follow it. */
 let publishers: string[] = [];
+/** Each publisher's subject, worked out once (not per publish: the generator must stay cheap). */
+const subjectOf = new Map<string, string>();
 
 function counters() {
   return { deliveries, retransmits };
@@ -193,6 +195,7 @@ serveCommands({
     for (let i = 0; i < a.publishers; i++) {
       const subject = `${a.prefix}t${i}`;
       publishers.push(`${a.prefix}p${i}`);
+      subjectOf.set(`${a.prefix}p${i}`, subject);
       users.push({ name: `${a.prefix}p${i}`, subject });
       for (let j = 0; j < a.fanout; j++) users.push({ name: `${a.prefix}l${i}_${j}`, subject });
     }
@@ -223,7 +226,7 @@ serveCommands({
     setTimeout(() => { d0 = deliveries; r0 = retransmits; }, a.warmupMs);
     await Promise.all(publishers.slice(0, window).map(async (name) => {
       while (performance.now() < until) {
-        const { reply, at, now } = await requestAs(name, { type: 'PUBLISH', name, subject: `${name.replace(/p(\d+)$/, 't$1')}`, text: TEXT });
+        const { reply, at, now } = await requestAs(name, { type: 'PUBLISH', name, subject: subjectOf.get(name)!, text: TEXT });
         if (reply.type !== 'PUBLISHED') denied++;
         else ackedAll++;
         if (now >= from && now < until) { acked++; lat.push(now - at); }
@@ -263,7 +266,7 @@ serveCommands({
           const at = t0 + (sent * 1000) / a.rate;
           const name = publishers[sent % publishers.length]!;
           sent++;
-          inFlight.push(requestAs(name, { type: 'PUBLISH', name, subject: name.replace(/p(\d+)$/, 't$1'), text: TEXT }, at).then(({ reply, now: t }) => {
+          inFlight.push(requestAs(name, { type: 'PUBLISH', name, subject: subjectOf.get(name)!, text: TEXT }, at).then(({ reply, now: t }) => {
             if (reply.type !== 'PUBLISHED') denied++;
             if (at >= from) lat.push(t - at);
           }));
@@ -298,7 +301,7 @@ serveCommands({
           const at = t0 + (sent * 1000) / a.rate;
           const name = publishers[sent % publishers.length]!;
           sent++;
-          inFlight.push(requestAs(name, { type: 'PUBLISH', name, subject: name.replace(/p(\d+)$/, 't$1'), text: TEXT }, at).then(({ now: t }) => {
+          inFlight.push(requestAs(name, { type: 'PUBLISH', name, subject: subjectOf.get(name)!, text: TEXT }, at).then(({ now: t }) => {
             answers.push(t);
             lat.push(t - at);
           }));

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchConfig } from './config';
 import type { Summary } from './stats';
+import { dropsSince, udpDrops, type UdpDrops } from './snmp';
 import { LOAD_CPU, SERVER_CPU, cpuSeconds, stop, worker } from './workers';
 
 export interface ThroughputResult {
@@ -30,6 +31,8 @@ export interface ThroughputResult {
   cpuPerPublishUs: number;
   /** Share of one core the load generator used (near 100%: the generator may be the bound). */
   loadCpu: number;
+  /** UDP datagrams the machine dropped for a full receive buffer during the run (system-wide: other work adds to it). */
+  udpDrops?: number;
   retransmits?: number;
   users: number;
 }
@@ -40,6 +43,10 @@ export interface LatencyResult {
   latency: Summary;
   /** Requests the load generator sent again (no answer within its 200 ms). */
   retransmits?: number;
+  /** How late the server's event loop ran (ms): a stall delays every datagram behind it. */
+  loopDelay?: { p50: number; p99: number; max: number };
+  /** UDP datagrams dropped for a full receive buffer meanwhile (system-wide). */
+  udpDrops?: number;
 }
 
 interface RssRun {
@@ -66,8 +73,10 @@ export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throu
     const setup = await load.call('setup', { publishers: cfg.publishers, fanout: run.fanout, prefix: '' });
     if (run.profile) await server.call('profileStart');
     const c0 = await server.call('cpu');
+    const drops = udpDrops();
     const t = await load.call('throughput', { warmupMs: cfg.warmupMs, durationMs: cfg.durationMs });
     const c1 = await server.call('cpu');
+    t.drops = dropsSince(drops);
     if (run.profile) await server.call('profileStop', { path: run.profile });
     const throughput: ThroughputResult = {
       system: 'rss', fanout: run.fanout, store: dir ? 'data directory (journal)' : 'in memory',
@@ -81,9 +90,15 @@ export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throu
       // The closed loop before leaves a backlog (requests queued in the server's socket buffer, their
       // retransmissions, pushes and ACKs): let it drain, or the first open-loop rate measures it.
       await new Promise((r) => setTimeout(r, QUIET_MS));
+      await server.call('loopDelayStart');
+      const drops = udpDrops();
       const l = await load.call('latency', { rate, warmupMs: 500, durationMs: cfg.latencyMs });
-      latency.push({ share, rate, latency: l.latency, retransmits: l.retransmits });
-      log(`rss latency at ${pct(share)} (${rate}/s): p50 ${l.latency.p50.toFixed(2)} ms, p99 ${l.latency.p99.toFixed(2)} ms, p99.9 ${l.latency.p999.toFixed(2)} ms, ${l.retransmits} retransmissions`);
+      const dropped = dropsSince(drops);
+      const loopDelay = await server.call('loopDelayStop');
+      latency.push({ share, rate, latency: l.latency, retransmits: l.retransmits, loopDelay, ...(dropped ? { udpDrops: dropped.rcvbufErrors } : {}) });
+      log(`rss latency at ${pct(share)} (${rate}/s): p50 ${l.latency.p50.toFixed(2)} ms, p99 ${l.latency.p99.toFixed(2)} ms, p99.9 ${l.latency.p999.toFixed(2)} ms, ` +
+        `${l.retransmits} retransmissions; server event-loop delay p99 ${loopDelay.p99.toFixed(1)} ms, max ${loopDelay.max.toFixed(1)} ms; ` +
+        `${dropped?.rcvbufErrors ?? '?'} UDP receive-buffer drops (system-wide)`);
     }
     return { throughput, latency };
   } finally {
@@ -101,7 +116,9 @@ export async function aedesPublish(cfg: BenchConfig, fanout: number): Promise<Th
     const { port } = await broker.call('start');
     const setup = await load.call('setup', { port, publishers: cfg.publishers, fanout });
     const c0 = await broker.call('cpu');
+    const drops = udpDrops();
     const t = await load.call('throughput', { warmupMs: cfg.warmupMs, durationMs: cfg.durationMs });
+    t.drops = dropsSince(drops);
     const c1 = await broker.call('cpu');
     const r: ThroughputResult = {
       system: 'aedes', fanout, store: 'in memory', rate: t.rate, deliveryRate: t.deliveryRate, latency: t.latency, users: setup.users,
@@ -124,8 +141,10 @@ export async function floorPublish(cfg: BenchConfig, fanout: number): Promise<Th
     await load.call('open', { servers: floor.servers, first: 0, sockets: cfg.sockets });
     const setup = await load.call('setup', { publishers: cfg.publishers, fanout, prefix: '' });
     const c0 = await server.call('cpu');
+    const drops = udpDrops();
     const t = await load.call('throughput', { warmupMs: cfg.warmupMs, durationMs: cfg.durationMs });
     const c1 = await server.call('cpu');
+    t.drops = dropsSince(drops);
     const r: ThroughputResult = {
       system: 'floor', fanout, store: 'none', rate: t.rate, deliveryRate: t.deliveryRate, latency: t.latency, retransmits: t.retransmits,
       users: setup.users, ...cpuFigures(t, c0, c1),
@@ -139,14 +158,18 @@ export async function floorPublish(cfg: BenchConfig, fanout: number): Promise<Th
 }
 
 /** What a load generator's throughput call and the server's CPU readings around it give. */
-function cpuFigures(t: { ackedAll: number; seconds: number; loadCpu: number }, c0: NodeJS.CpuUsage, c1: NodeJS.CpuUsage) {
+function cpuFigures(t: { ackedAll: number; seconds: number; loadCpu: number; drops?: UdpDrops }, c0: NodeJS.CpuUsage, c1: NodeJS.CpuUsage) {
   const cpu = cpuSeconds(c0, c1);
-  return { serverCpu: cpu / t.seconds, cpuPerPublishUs: (cpu * 1e6) / Math.max(1, t.ackedAll), loadCpu: t.loadCpu };
+  return {
+    serverCpu: cpu / t.seconds, cpuPerPublishUs: (cpu * 1e6) / Math.max(1, t.ackedAll), loadCpu: t.loadCpu,
+    ...(t.drops ? { udpDrops: t.drops.rcvbufErrors } : {}),
+  };
 }
 
 function logRun(what: string, r: ThroughputResult): void {
   log(`${what}: ${Math.round(r.rate)} publishes/s, ${Math.round(r.deliveryRate)} deliveries/s; server ${Math.round(r.cpuPerPublishUs)} µs CPU per publish ` +
-    `(${pct(r.serverCpu)} of a core), load generator ${pct(r.loadCpu)} of a core`);
+    `(${pct(r.serverCpu)} of a core), load generator ${pct(r.loadCpu)} of a core` +
+    `${r.retransmits === undefined ? '' : `, ${r.retransmits} retransmissions`}${r.udpDrops === undefined ? '' : `, ${r.udpDrops} UDP receive-buffer drops (system-wide)`}`);
 }
 
 export const pct = (x: number) => `${Math.round(x * 100)}%`;

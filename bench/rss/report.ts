@@ -48,12 +48,13 @@ export function renderMarkdown(r: Results): string {
   const floor = (fanout: number) => r.throughput.find((t) => t.system === 'floor' && t.fanout === fanout);
   L.push(`**1. Acknowledged PUBLISH throughput** (closed loop, ${r.cfg.publishers} publishers each alone on its subject, one publish outstanding each; ${r.cfg.durationMs / 1000} s after ${r.cfg.warmupMs / 1000} s warm-up)`);
   L.push('');
-  L.push('| system | interested users per subject | store | publishes/s | deliveries/s | latency p50 / p99 (ms) | server CPU | server CPU per publish | load generator CPU | rss ÷ floor | rss ÷ Aedes |');
-  L.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  L.push('| system | interested users per subject | store | publishes/s | deliveries/s | latency p50 / p99 (ms) | server CPU | server CPU per publish | load generator CPU | retransmissions / UDP drops | rss ÷ floor | rss ÷ Aedes |');
+  L.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of r.throughput) {
     const ratio = (base: ThroughputResult | undefined) => (t.system === 'rss' && base ? (t.rate / base.rate).toFixed(3) : '');
     L.push(`| ${t.system} | ${t.fanout} | ${t.store} | ${n0(t.rate)} | ${n0(t.deliveryRate)} | ${ms(t.latency.p50)} / ${ms(t.latency.p99)} | ${pct(t.serverCpu)} | ` +
-      `${n0(t.cpuPerPublishUs)} µs | ${pct(t.loadCpu)} | ${ratio(floor(t.fanout))} | ${ratio(aedes(t.fanout))} |`);
+      `${n0(t.cpuPerPublishUs)} µs | ${pct(t.loadCpu)} | ${t.retransmits === undefined ? '' : n0(t.retransmits)} / ${t.udpDrops === undefined ? '' : n0(t.udpDrops)} | ` +
+      `${ratio(floor(t.fanout))} | ${ratio(aedes(t.fanout))} |`);
   }
   L.push('');
   const cpuRows = [1, 10].filter((f) => rss(f) && (aedes(f) || floor(f)));
@@ -77,10 +78,11 @@ export function renderMarkdown(r: Results): string {
     L.push('**2. PUBLISH latency, open loop** (from the intended send time; rates are shares of the in-memory maximum above; ' +
       'each rate after 2 s of quiet; a retransmission is a request the load generator sent again after 200 ms without an answer)');
     L.push('');
-    L.push('| share of max | rate/s | p50 (ms) | p99 (ms) | p99.9 (ms) | samples | retransmissions |');
-    L.push('|---:|---:|---:|---:|---:|---:|---:|');
+    L.push('| share of max | rate/s | p50 (ms) | p99 (ms) | p99.9 (ms) | samples | retransmissions | server event-loop delay p99 / max (ms) | UDP receive-buffer drops (system-wide) |');
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const l of r.latency) {
-      L.push(`| ${pct(l.share)} | ${n0(l.rate)} | ${ms(l.latency.p50)} | ${ms(l.latency.p99)} | ${ms(l.latency.p999)} | ${n0(l.latency.n)} | ${l.retransmits === undefined ? '' : n0(l.retransmits)} |`);
+      L.push(`| ${pct(l.share)} | ${n0(l.rate)} | ${ms(l.latency.p50)} | ${ms(l.latency.p99)} | ${ms(l.latency.p999)} | ${n0(l.latency.n)} | ${l.retransmits === undefined ? '' : n0(l.retransmits)} | ` +
+        `${l.loopDelay ? `${ms(l.loopDelay.p99)} / ${ms(l.loopDelay.max)}` : ''} | ${l.udpDrops === undefined ? '' : n0(l.udpDrops)} |`);
     }
     L.push('');
   }

@@ -8,6 +8,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { startPair, startServer, type StartedPair, type StartedServer } from '../../src/app/pair';
 import { startEngine, type RunningEngine } from '../../src/engine';
 import type { ServerTag } from '../../src/protocol/messages';
@@ -18,6 +19,7 @@ let engine: RunningEngine | undefined;
 let pair: StartedPair | undefined;
 let single: StartedServer | undefined;
 let profiler: Session | undefined;
+let loopDelay: IntervalHistogram | undefined;
 
 function servers(): RssServer[] {
   if (pair) return [pair.a.server, pair.b.server];
@@ -100,6 +102,18 @@ serveCommands({
     profiler!.disconnect();
     await writeFile(a.path, JSON.stringify(profile));
     return true;
+  },
+  /** Start recording how late the event loop runs its timers (1 ms resolution). */
+  loopDelayStart() {
+    loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
+    return true;
+  },
+  /** Stop recording; the delays in ms (a stalled loop leaves every datagram waiting that long). */
+  loopDelayStop() {
+    const h = loopDelay!;
+    h.disable();
+    return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
   },
   status() {
     return servers().map((s) => s.status());
