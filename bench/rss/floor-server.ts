@@ -21,6 +21,9 @@ import { emitEvent, serveCommands } from './proc';
 interface FloorUser {
   name: string;
   key?: Buffer;
+  /** The key agreement of the REGISTER: a retransmitted REGISTER gets the same answer (the generator may already hold this key). */
+  clientPub: string;
+  serverPub: string;
   host: string;
   port: number;
   subjects: string[];
@@ -83,9 +86,13 @@ function onDatagram(bytes: Buffer, from: RemoteInfo): void {
       return;
     case 'REGISTER': {
       if (!m.pub) return reply({ type: 'REGISTER-DENIED', rq: m.rq, name: m.name, reason: 'no public key' }, frame, undefined, from);
+      const known = users.get(m.name);
+      if (known && known.clientPub === m.pub) return reply({ type: 'REGISTERED', rq: m.rq, name: m.name, pub: known.serverPub }, frame, undefined, from);
       const ours = newAgreementKeys();
       const key = deriveUserKey(ours, m.pub, m.pub, ours.pub, m.name);
-      const u: FloorUser = { name: m.name, host: m.host, port: m.port, subjects: [], proven: false, nonce: newNonce(), ...(key ? { key } : {}) };
+      const u: FloorUser = {
+        name: m.name, host: m.host, port: m.port, subjects: [], proven: false, nonce: newNonce(), clientPub: m.pub, serverPub: ours.pub, ...(key ? { key } : {}),
+      };
       users.set(m.name, u);
       reply({ type: 'REGISTERED', rq: m.rq, name: m.name, pub: ours.pub }, frame, undefined, from);
       socket!.send(encodeNative({ type: 'CHALLENGE', to: u.name, nonce: u.nonce! }, {}, key), u.port, u.host);
