@@ -117,8 +117,9 @@ function onDatagram(bytes: Buffer, from: RemoteInfo): void {
 
 serveCommands({
   async start() {
-    // Default socket buffers, as the rss server has them.
-    const s = createSocket('udp4');
+    // The receive buffer rss's servers ask for (src/transport/udp.ts SERVER_RECV_BUFFER); FLOOR_RCVBUF=0 keeps the system default.
+    const rcv = Number(process.env.FLOOR_RCVBUF ?? 4 << 20);
+    const s = createSocket({ type: 'udp4', ...(rcv > 0 ? { recvBufferSize: rcv } : {}) });
     await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
     s.on('message', onDatagram);
     socket = s;

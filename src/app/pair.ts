@@ -9,7 +9,7 @@ import { legacyDialects } from '../protocol/dialects';
 import type { RingMember, ServerTag } from '../protocol/messages';
 import { InvalidArgumentError } from '../errors';
 import type { Address, Transport } from '../transport/types';
-import { openUdp } from '../transport/udp';
+import { SERVER_RECV_BUFFER, openUdp } from '../transport/udp';
 import { parseChaosSpec, type ChaosSpec } from '../transport/chaos-spec';
 import { logged } from '../transport/logging';
 import { switchable, type SwitchableTransport } from '../transport/switchable';
@@ -73,7 +73,7 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
   const store = await Store.open({ uri: setup.mongoUri, ...(setup.dbName ? { dbName: setup.dbName } : {}) });
   let socket: Transport;
   try {
-    socket = transport ?? (await openUdp({ host: setup.host, port: setup.port }));
+    socket = transport ?? (await openUdp({ host: setup.host, port: setup.port, recvBufferSize: SERVER_RECV_BUFFER }));
   } catch (err) {
     await store.close();
     throw err;
@@ -180,7 +180,7 @@ export async function startGroup(setup: GroupSetup): Promise<StartedGroup> {
   // Bind every socket first: each server must know the others' real ports.
   const sockets: Transport[] = [];
   try {
-    for (const port of setup.ports) sockets.push(await openUdp({ host, port }));
+    for (const port of setup.ports) sockets.push(await openUdp({ host, port, recvBufferSize: SERVER_RECV_BUFFER }));
   } catch (err) {
     await Promise.all(sockets.map((t) => t.close()));
     throw err;
