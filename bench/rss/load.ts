@@ -60,7 +60,7 @@ function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: num
   const frame = readFrame(bytes);
   if (!frame) return;
   const m = frame.message;
-  if (frame.envelope.pv === 1) c.wire.proven = true;
+  if (frame.envelope.pv === 1 && 'name' in m) c.wire.proven.add(m.name);
   if (m.type === 'MESSAGE') {
     // Every copy is acknowledged (the server retransmits until it hears one).
     if (m.to) {
@@ -123,8 +123,8 @@ function sweep(): void {
       p.tries++;
       p.lastSent = now;
       retransmits++;
-      // As RssClient: an answer may have been held back by a budget, so requests are padded again.
-      c.wire.proven = false;
+      // As RssClient: an answer may have been held back by a budget, so the user's requests are padded again.
+      if ('name' in p.body) c.wire.proven.delete(p.body.name);
       if (p.tries > 2) for (const s of servers) send(c, p.bytes, s);
       else send(c, p.bytes);
     }

@@ -3,7 +3,7 @@
  * builds request datagrams and reads replies. Requests carry the client id
  * (`cid`) that owns the generator's users and a strictly increasing `ctr`,
  * as RssClient does, padded as RssClient pads them (until a reply says the
- * address is proven). Authentication as the
+ * user asks from its proven address). Authentication as the
  * client does it (src/client/requests.ts, client.ts): a REGISTER carries a
  * fresh X25519 public key, the REGISTERED's `pub` yields the user key, and
  * from then on that user's requests, ACKs and CHALLENGE-RESPONSEs are MACed
@@ -28,8 +28,8 @@ export class NativeWire {
   private readonly keys = new Map<string, Buffer>();
   /** Key agreements of REGISTERs waiting for their REGISTERED, by RQ#. */
   private readonly agreements = new Map<number, AgreementKeys>();
-  /** A reply said this socket's address is proven (`pv`): requests go unpadded, as RssClient sends them. */
-  proven = false;
+  /** Users whose replies said they ask from their proven address (`pv`): their requests go unpadded, as RssClient sends them. */
+  readonly proven = new Set<string>();
 
   constructor(cid = randomBytes(16).toString('base64url')) {
     this.cid = cid;
@@ -54,7 +54,7 @@ export class NativeWire {
       msg = { ...msg, pub: agreement.pub } as Request;
     }
     const envelope = { cid: this.cid, ctr: ++this.ctr };
-    return this.proven && key ? encodeNative(msg, envelope, key) : encodeNativePadded(msg, envelope, key);
+    return key && name !== undefined && this.proven.has(name) ? encodeNative(msg, envelope, key) : encodeNativePadded(msg, envelope, key);
   }
 
   /** Learn from a reply: a REGISTERED to our REGISTER yields the user key. */

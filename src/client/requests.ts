@@ -80,12 +80,13 @@ export class Exchanges {
   /** Replies dropped because they failed authentication. */
   forgedReplies = 0;
   /**
-   * A MACed reply said our address is proven at the server (`pv`): requests
-   * go unpadded, as nothing sent to us is charged to a budget any more.
-   * Padding comes back after any retransmission (an answer may have been
-   * held back by a budget, e.g. at a server that does not know the address).
+   * Users whose MACed reply said they asked from their proven address
+   * (`pv`): their requests go unpadded, as the answers to them are not
+   * charged to a budget. A user's padding comes back after any
+   * retransmission of its requests (an answer may have been held back by a
+   * budget, e.g. after the address changed).
    */
-  addressProven = false;
+  readonly provenUsers = new Set<string>();
 
   constructor(private readonly d: ExchangeDeps) {}
 
@@ -127,11 +128,12 @@ export class Exchanges {
     });
   }
 
-  /** The datagram of `msg`: a fresh ctr, padded unless our address is proven, MACed with `key` when there is one. */
+  /** The datagram of `msg`: a fresh ctr, padded unless its user is known to ask from its proven address, MACed with `key` when there is one. */
   private seal(msg: Request, key: Buffer | undefined): { bytes: Buffer; ctr: number } {
     const ctr = this.d.identity.nextCtr();
     const envelope = { cid: this.d.identity.cid, ctr };
-    return { bytes: this.addressProven && key ? encodeNative(msg, envelope, key) : encodeNativePadded(msg, envelope, key), ctr };
+    const proven = key !== undefined && 'name' in msg && this.provenUsers.has(msg.name);
+    return { bytes: proven ? encodeNative(msg, envelope, key) : encodeNativePadded(msg, envelope, key), ctr };
   }
 
   private transmit(rq: number, p: Pending): void {
@@ -141,7 +143,7 @@ export class Exchanges {
       // After the last retransmission's wait, give up even if the lifetime has not run out.
       if (p.attempt >= this.d.policy.maxRetransmit) return p.settle(p.timeout);
       p.attempt++;
-      this.addressProven = false;
+      if ('name' in p.msg) this.provenUsers.delete(p.msg.name);
       this.d.logger.debug({ rq, attempt: p.attempt }, 'retransmit');
       this.transmit(rq, p);
     });
@@ -183,7 +185,7 @@ export class Exchanges {
     if (p.agreement && reply.type === 'REGISTERED') this.d.keys.set(reply.name, key!);
     // Only a MAC we checked vouches for the epoch (an unMACed reply could be anyone's).
     if (secured && frame.mac && frame.envelope.ep !== undefined) this.d.epochSeen?.(frame.envelope.ep);
-    if (secured && frame.mac && frame.envelope.pv === 1) this.addressProven = true;
+    if (secured && frame.mac && frame.envelope.pv === 1 && 'name' in p.msg) this.provenUsers.add(p.msg.name);
     if (reply.type === 'RETRIEVED' && reply.parts !== undefined && reply.parts > 1) return this.acceptPart(p, reply);
     p.settle(denial ? new DeniedError(reply as { type: string; reason?: string }) : undefined, reply);
     return true;

@@ -47,9 +47,10 @@ export interface NativeEnvelope {
    */
   pad?: string;
   /**
-   * In a server's MACed reply: 1 when the address the request came from is
-   * proven (a CHALLENGE was answered from it), so nothing sent there is
-   * charged to a budget and the client may stop padding its requests.
+   * In a server's MACed reply: 1 when the request came from the user's
+   * proven address (where it answered its CHALLENGE), so the replies to that
+   * user's MACed requests are not charged to a budget and the client may
+   * stop padding them.
    */
   pv?: 1;
 }

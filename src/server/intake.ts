@@ -156,7 +156,7 @@ export class Intake {
         prepaid = true;
       },
       remember: (replies) => {
-        const at = this.record(key, replies, dialect, sealOf(ctx), recorded);
+        const at = this.record(key, replies, dialect, sealOf(ctx, this.provenFor(auth.authed, from)), recorded);
         ctx.afterReply.unshift(() => this.persist(key, recorded, at));
       },
     };
@@ -171,11 +171,11 @@ export class Intake {
       // A state change is stored before it is answered (its retransmission at the other server must not run it
       // again), and cached only once stored.
       if (record) {
-        const at = this.record(key, replies, dialect, sealOf(ctx), recorded, false);
+        const at = this.record(key, replies, dialect, sealOf(ctx, this.provenFor(auth.authed, from)), recorded, false);
         await this.persist(key, recorded, at);
         this.h.replies.set(key, replies, at, recorded.wire);
       }
-      const wire = recorded.replies === replies && recorded.wire ? recorded.wire : this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx));
+      const wire = recorded.replies === replies && recorded.wire ? recorded.wire : this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx, this.provenFor(auth.authed, from)));
       if (!recorded.replies && replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey || (dialect !== 'native' && req.type === 'RETRIEVE-TEXTS'))) {
         // Kept in memory only (PUBLISH is idempotent by its stored text; the rest have no effect): an
         // authenticated retransmission must find its reply, as its ctr is no longer fresh; a legacy
@@ -294,6 +294,7 @@ export class Intake {
   }
 }
 
-function sealOf(ctx: RequestContext): Seal {
-  return { ctr: ctx.ctr, key: ctx.macKey, proven: ctx.dialect === 'native' && ctx.core.guard.paths.isValidated(ctx.from) };
+/** How a request's native replies are sealed; `proven`: they go back uncharged (provenFor), and say so. */
+function sealOf(ctx: RequestContext, proven: boolean): Seal {
+  return { ctr: ctx.ctr, key: ctx.macKey, proven };
 }

@@ -17,7 +17,7 @@ import type { Guard } from './guard';
 export interface Seal {
   ctr?: number;
   key?: Uint8Array;
-  /** The request's source address is proven: the reply says so (`pv`), and the client stops padding. */
+  /** The reply goes back uncharged (the user's own MACed request from its proven address): it says so (`pv`), and the client stops padding that user's requests. */
   proven?: boolean;
 }
 

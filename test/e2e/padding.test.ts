@@ -1,9 +1,9 @@
 /**
- * Padding is for anti-amplification only: a native client pads its
- * requests to LIMITS.minNativeRequest bytes until a MACed reply says its
- * address is proven (`pv`, after the CHALLENGE was answered from it), then
- * sends them unpadded, and they are answered as before; an address not
- * proven is never told so.
+ * Padding is for anti-amplification only: a native client pads a user's
+ * requests to LIMITS.minNativeRequest bytes until a MACed reply says the
+ * user asks from its proven address (`pv`, after the CHALLENGE was answered
+ * there), then sends them unpadded, and they are answered as before; a
+ * user whose address is not proven is never told so.
  */
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/protocol/limits';
