@@ -39,7 +39,7 @@ function watch(s: RssServer): void {
  * security layer — MACs, replay window, CHALLENGE — stays on).
  */
 const UNLIMITED = { burst: 1e9, perSecond: 1e9 };
-const BENCH_SECURITY = { sourceRate: UNLIMITED, userRate: UNLIMITED, unauthRate: UNLIMITED };
+const BENCH_SECURITY = { sourceRate: UNLIMITED, userRate: UNLIMITED, unauthRate: UNLIMITED, unauthPrefixRate: UNLIMITED };
 
 function fullGc(): void {
   const gc = (globalThis as { gc?: () => void }).gc;

@@ -10,7 +10,7 @@ import { deriveServerKey, unwrapUserKey, wrapUserKey } from '../protocol/auth';
 import type { Message } from '../protocol/messages';
 import { verifyNativeMac, type NativeEnvelope, type NativeFrame } from '../protocol/native';
 import type { UserDoc } from '../store/documents';
-import { addressKey, type Address } from '../transport/types';
+import { addressKey, normalHost, type Address } from '../transport/types';
 import { BoundedMap } from './bounded-map';
 import { Paths, defaultAllowance, defaultHostAllowance, type Allowance } from './paths';
 import { checkPeerFrame, peerKeyOf } from './peer-key';
@@ -28,6 +28,8 @@ export interface SecurityOptions {
   userRate: RateLimit;
   /** Unauthenticated requests (legacy dialects, native without a MAC), all sources together. */
   unauthRate: RateLimit;
+  /** Unauthenticated requests per source prefix (/24 IPv4, /64 IPv6): what one network may take of `unauthRate`. */
+  unauthPrefixRate: RateLimit;
   /** What an unproven address may be sent besides 3 × what it sent (paths.ts). */
   allowance: Allowance;
   /** What all the ports of one host share of their allowances (paths.ts). */
@@ -41,7 +43,9 @@ export function defaultSecurityOptions(): SecurityOptions {
     requireAuth: false,
     sourceRate: { burst: 200, perSecond: 100 },
     userRate: { burst: 200, perSecond: 100 },
-    unauthRate: { burst: 4000, perSecond: 2000 },
+    // The server answers several thousand requests/s (docs/BENCHMARKS.md); one prefix may take an eighth of that.
+    unauthRate: { burst: 8000, perSecond: 4000 },
+    unauthPrefixRate: { burst: 1000, perSecond: 500 },
     allowance: defaultAllowance(),
     hostAllowance: defaultHostAllowance(),
     maxTracked: 20_000,
@@ -74,6 +78,7 @@ export class Guard {
   private readonly sources: TokenBuckets;
   private readonly users: TokenBuckets;
   private readonly unauthenticated: TokenBuckets;
+  private readonly unauthenticatedPrefixes: TokenBuckets;
   private readonly windows: BoundedMap<string, ReplayWindow>;
   private readonly keys: BoundedMap<string, Buffer>;
   /** When each user was last sent a CHALLENGE, and where (resends to one address are throttled). */
@@ -95,6 +100,7 @@ export class Guard {
     this.sources = new TokenBuckets(opts.sourceRate, opts.maxTracked, now);
     this.users = new TokenBuckets(opts.userRate, opts.maxTracked, now);
     this.unauthenticated = new TokenBuckets(opts.unauthRate, 1, now);
+    this.unauthenticatedPrefixes = new TokenBuckets(opts.unauthPrefixRate, opts.maxTracked, now);
     this.windows = new BoundedMap(opts.maxTracked);
     this.keys = new BoundedMap(opts.maxTracked);
     this.challenged = new BoundedMap(opts.maxTracked);
@@ -120,7 +126,7 @@ export class Guard {
   /** Sizes of every bounded map, for the status report and the fuzz test. */
   sizes(): Record<string, number> {
     return {
-      paths: this.paths.size, sourceBuckets: this.sources.size, userBuckets: this.users.size,
+      paths: this.paths.size, sourceBuckets: this.sources.size, prefixBuckets: this.unauthenticatedPrefixes.size, userBuckets: this.users.size,
       replayWindows: this.windows.size, keyCache: this.keys.size, challenged: this.challenged.size,
     };
   }
@@ -133,11 +139,14 @@ export class Guard {
   }
 
   /**
-   * One request that proves no user (legacy, or native without a MAC): a
-   * flood of forgeries naming someone drains this bucket, not theirs.
+   * One request from `from` that proves no user (legacy, or native without a
+   * MAC): a flood of forgeries naming someone drains these buckets, not
+   * theirs. Its source prefix is charged first, and only what that allows
+   * reaches the global bucket: a flood from a few prefixes is refused there
+   * and leaves the global budget to everyone else.
    */
-  unauthenticatedAllowed(): boolean {
-    if (this.unauthenticated.take('')) return true;
+  unauthenticatedAllowed(from: Address): boolean {
+    if (this.unauthenticatedPrefixes.take(sourcePrefix(from.host)) && this.unauthenticated.take('')) return true;
     this.counters.rateLimited++;
     return false;
   }
@@ -238,6 +247,19 @@ export class Guard {
     this.lastPeerCtr.set(sender, peer.ctr);
     return true;
   }
+}
+
+/** The network a host belongs to for fairness: its /24 (IPv4) or /64 (IPv6), as a key. */
+export function sourcePrefix(host: string): string {
+  const h = normalHost(host);
+  if (!h.includes(':')) return h.split('.').slice(0, 3).join('.');
+  const zoneless = h.split('%')[0]!;
+  const [head = '', tail] = zoneless.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  // '::' stands for as many zero groups as are missing (an embedded IPv4 tail lies beyond the first four).
+  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':') + '::/64';
 }
 
 /** A fresh random peer secret (for the store, or one per demo run). */

@@ -64,7 +64,7 @@ export class Intake {
     }
     if (!this.h.serving()) {
       // Noting a contact may write to the store: only within the rates of unauthenticated work (spoofed floods).
-      if (dialect !== 'native' && this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed()) this.h.legacyHeard(req, dialect, from);
+      if (dialect !== 'native' && this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed(from)) this.h.legacyHeard(req, dialect, from);
       this.core.counters.ignored++;
       this.core.telemetry.request(req.type, dialect, 'ignored');
       return;
@@ -75,7 +75,7 @@ export class Intake {
     // What proves no user is charged to its source and to all such work together, never to the user it names;
     // a request offering a MAC is charged once it is known whether it proves its user (execute): a flood forging
     // a user's own source address must not drain what his genuine requests pay (no lock-out by forgeries).
-    if (!frame?.mac && !(this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed())) {
+    if (!frame?.mac && !(this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed(from))) {
       this.core.telemetry.request(req.type, dialect, 'refused');
       return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     }
@@ -112,7 +112,7 @@ export class Intake {
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
     const auth = await this.authenticate(req, frame, user, key);
     // A MAC that proves no user (forged, replayed, unknown name): unauthenticated work after all, charged as such.
-    if (frame?.mac && !(auth.ok && auth.authed !== undefined) && !(this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed())) {
+    if (frame?.mac && !(auth.ok && auth.authed !== undefined) && !(this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed(from))) {
       if (auth.ok) this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
       return count('refused');
     }
@@ -263,7 +263,7 @@ export class Intake {
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
     const verified = frame !== undefined && user !== undefined && this.core.guard.macVerifies(frame, user);
     // A resend whose MAC proves no user is charged like any unauthenticated request (a legacy one was, on arrival).
-    if (frame?.mac && !verified && !(this.core.guard.sourceAllowed(to) && this.core.guard.unauthenticatedAllowed())) return;
+    if (frame?.mac && !verified && !(this.core.guard.sourceAllowed(to) && this.core.guard.unauthenticatedAllowed(to))) return;
     // Uncharged only when the user itself asks again from its proven address (anyone can resend legacy bytes).
     const own = verified && this.provenFor(user!._id, to);
     // A repeated answer in several datagrams starts where the last one was held back, so the client gets every part.

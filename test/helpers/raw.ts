@@ -15,12 +15,13 @@ export interface RawPeer {
   close(): void;
 }
 
-export async function rawPeer(): Promise<RawPeer> {
+/** A raw peer bound to `host` (any loopback address: 127.x.y.z stands for another network). */
+export async function rawPeer(host = '127.0.0.1'): Promise<RawPeer> {
   const socket = createSocket('udp4');
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => socket.bind(0, host, r));
   const peer: RawPeer = {
     socket,
-    address: { host: '127.0.0.1', port: socket.address().port },
+    address: { host, port: socket.address().port },
     inbox: [],
     sentBytes: 0,
     send(bytes, to) {

@@ -265,6 +265,48 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
     expect(await sys.pair.a.store.texts.countDocuments({ text: 'forged' })).toBe(0);
   });
 
+  it('fair unauthenticated budget: a spoofed flood from one /24 leaves a legacy client of another /24 and a native REGISTER answered', async () => {
+    // Small rates so the flood the helper can send (hundreds/s) is far above both budgets.
+    const { sys, A, spoof } = await setup({ unauthRate: { burst: 60, perSecond: 30 }, unauthPrefixRate: { burst: 20, perSecond: 10 } });
+    let flooding = true;
+    let forged = 0;
+    const flood = (async () => {
+      while (flooding) {
+        const batch: Promise<void>[] = [];
+        for (let j = 0; j < 8; j++, forged++) {
+          batch.push(spoof.send(Buffer.from(`REGISTER ${forged} f${forged % 1000} 127.0.1.9 1`), { host: `127.0.1.${1 + (forged % 200)}`, port: 20_000 + (forged % 20_000) }, A));
+        }
+        await Promise.all([...batch, delay(10)]);
+      }
+    })();
+    try {
+      await delay(500);
+      const lee = await rawPeer('127.0.2.1');
+      closers.push(lee);
+      const answers: string[] = [];
+      const ask = async (line: string) => {
+        lee.send(Buffer.from(line), A);
+        await expect.poll(() => lee.inbox.length, { timeout: 2000 }).toBeGreaterThan(0);
+        answers.push(...lee.inbox.splice(0).map((g) => g.bytes.toString()));
+        await delay(100);
+      };
+      await ask(`REGISTER 1 lee ${lee.address.host} ${lee.address.port}`);
+      await ask('SUBJECTS 2 lee news');
+      for (let i = 0; i < 4; i++) await ask(`ECHO ${3 + i} lee still here`);
+      const bob = await sys.client();
+      const registered = await bob.register('bob').then((r) => r.type, (e: Error) => e.message);
+      expect(forged).toBeGreaterThan(300);
+      expect(answers.filter((a) => a.includes('rate limit'))).toEqual([]);
+      expect(answers).toContain('REGISTERED 1');
+      expect(answers.filter((a) => a === 'ECHO 3 lee still here' || a === 'ECHO 6 lee still here')).toHaveLength(2);
+      expect(answers).toHaveLength(6);
+      expect(registered).toBe('REGISTERED');
+    } finally {
+      flooding = false;
+      await flood;
+    }
+  });
+
   it('no lock-out through bob\'s own source address: forgeries from it (unMACed, or with a MAC that fails) never refuse his MACed publishes', async () => {
     const { sys, A, spoof } = await setup();
     const bob = await sys.client();
