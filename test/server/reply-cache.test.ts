@@ -46,4 +46,34 @@ describe('ReplyCache', () => {
     expect(c.size).toBe(0);
     expect(c.get('a', 0)).toBeUndefined();
   });
+
+  it('holds at most maxBytes, evicting the oldest stored first (a legacy RETRIEVE-TEXTS answer is tens of KB)', () => {
+    // 40 texts of 1,000 characters: about 40 KB per answer.
+    const retrieved = (rq: number): Reply[] => [{
+      type: 'RETRIEVED', rq, name: 'tim', more: false,
+      texts: Array.from({ length: 40 }, (_, i) => ({ seq: i, from: 'al', subject: 'news', text: 'x'.repeat(1000), at: 0 })),
+    }];
+    const c = new ReplyCache(1000, 1000, 100_000);
+    c.set('small', reply(0), 0);
+    for (let rq = 1; rq <= 3; rq++) c.set(`big${rq}`, retrieved(rq), rq);
+    // Entries alone would hold all four; the bytes hold two big answers: the oldest went first.
+    expect(c.bytes).toBeLessThanOrEqual(100_000);
+    expect(c.bytes).toBeGreaterThan(80_000);
+    expect(c.get('small', 3)).toBeUndefined();
+    expect(c.get('big1', 3)).toBeUndefined();
+    expect(c.get('big2', 3)).toEqual(retrieved(2));
+    expect(c.get('big3', 3)).toEqual(retrieved(3));
+    // Datagrams count too.
+    c.set('wire', reply(9), 4, [Buffer.alloc(60_000)]);
+    expect(c.get('big2', 4)).toBeUndefined();
+    expect(c.bytes).toBeLessThanOrEqual(100_000);
+    // One answer larger than the whole bound is not kept, and evicts nothing.
+    c.set('huge', reply(10), 5, [Buffer.alloc(200_000)]);
+    expect(c.get('huge', 5)).toBeUndefined();
+    expect(c.get('wire', 5)).toEqual(reply(9));
+    // Expiry and clear() give the bytes back.
+    expect(c.get('big3', 2000)).toBeUndefined();
+    c.clear();
+    expect(c.bytes).toBe(0);
+  });
 });
