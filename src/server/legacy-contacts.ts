@@ -19,7 +19,8 @@ import { BoundedMap } from './bounded-map';
 
 /** What the set needs of the store (a subset of Store, so tests can fake it). */
 export interface ContactStore {
-  saveContact(contact: ContactDoc): Promise<void>;
+  /** Past `keep` contacts, the least recently heard are dropped. */
+  saveContact(contact: ContactDoc, keep: number): Promise<void>;
   removeContact(id: string): Promise<void>;
 }
 
@@ -36,6 +37,9 @@ export function defaultContactOptions(): ContactOptions {
   return { max: 10_000, ttl: 24 * 3_600_000, rewriteAfter: 5 * 60_000 };
 }
 
+/** While contact writes keep failing, a warning at most this often (ms). */
+const WARN_EVERY = 60_000;
+
 interface Entry {
   doc: ContactDoc;
   /** When it was last written to the store (undefined: never, or the write failed). */
@@ -48,6 +52,8 @@ export class LegacyContacts {
   private readonly endedAt: BoundedMap<string, number>;
   /** The store write in flight per address: the next one waits for it (a removal must not overtake the save). */
   private readonly writing = new Map<string, Promise<void>>();
+  /** While store writes fail: when the last warning was logged, and the failures since. */
+  private failures: { warnedAt: number; since: number } | undefined;
 
   constructor(
     readonly opts: ContactOptions,
@@ -75,7 +81,7 @@ export class LegacyContacts {
     const stale = entry.storedAt === undefined || now - entry.storedAt >= this.opts.rewriteAfter;
     if (!stale && before?.doc.dialect === dialect) return;
     entry.storedAt = now;
-    this.write(id, () => this.store.saveContact(doc), () => {
+    this.write(id, () => this.store.saveContact(doc, this.opts.max), () => {
       // Written again at the next request from it; meanwhile this server still knows it.
       delete entry.storedAt;
     });
@@ -97,14 +103,37 @@ export class LegacyContacts {
   private write(id: string, op: () => Promise<void>, onError?: () => void): void {
     const run = (this.writing.get(id) ?? Promise.resolve())
       .then(op)
-      .catch((err) => {
+      .then(() => this.writeSucceeded(), (err) => {
         onError?.();
-        this.log.debug({ err: String(err), contact: id }, 'legacy contact not written');
+        this.writeFailed(id, err);
       })
       .finally(() => {
         if (this.writing.get(id) === run) this.writing.delete(id);
       });
     this.writing.set(id, run);
+  }
+
+  /**
+   * A failed write is a warning once per burst (the first failure, then at
+   * most once a minute while they go on, with the count), so a store outage
+   * under a flood of legacy datagrams is seen without flooding the log.
+   */
+  private writeFailed(id: string, err: unknown): void {
+    const now = this.now();
+    if (this.failures && now - this.failures.warnedAt < WARN_EVERY) {
+      this.failures.since++;
+      this.log.debug({ err: String(err), contact: id }, 'legacy contact not written');
+      return;
+    }
+    const more = this.failures?.since ?? 0;
+    this.failures = { warnedAt: now, since: 0 };
+    this.log.warn({ err: String(err), contact: id, ...(more ? { moreFailures: more } : {}) }, 'legacy contacts not written to the store (the other server may not tell them of a handoff)');
+  }
+
+  private writeSucceeded(): void {
+    if (!this.failures) return;
+    this.log.info({ moreFailures: this.failures.since }, 'legacy contacts written to the store again');
+    this.failures = undefined;
   }
 
   /** Contacts read from the store on starting to serve: merged, the more recent news of each address wins. */

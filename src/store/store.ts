@@ -32,6 +32,9 @@ const FENCE_REQ = 'fence:';
 
 const DUPLICATE_KEY = 11000;
 
+/** Legacy contacts kept in the store unless the caller says otherwise (as many as a server keeps in memory by default). */
+export const MAX_CONTACTS = 10_000;
+
 /** True when `err` is MongoDB's duplicate key error (for a bulk write: when every write error is one). */
 export function isDuplicateKey(err: unknown): boolean {
   const e = err as { code?: number; writeErrors?: { code?: number }[] } | undefined;
@@ -515,10 +518,19 @@ export class Store {
 
   // ---- legacy clients heard at an address ------------------------------------------
 
-  /** Store what one server knows of a contact (both servers write: the latest time heard wins). */
-  async saveContact(contact: ContactDoc): Promise<void> {
+  /**
+   * Store what one server knows of a contact (both servers write: the latest
+   * time heard wins). Senders choose the addresses, so the collection is
+   * bounded: a new contact past `keep` drops the least recently heard ones.
+   */
+  async saveContact(contact: ContactDoc, keep = MAX_CONTACTS): Promise<void> {
     const { _id, host, port, dialect, at } = contact;
-    await this.contacts.updateOne({ _id }, { $set: { host, port, dialect }, $max: { at } }, { upsert: true });
+    const r = await this.contacts.updateOne({ _id }, { $set: { host, port, dialect }, $max: { at } }, { upsert: true });
+    if (r.upsertedCount === 0) return;
+    const excess = (await this.contacts.estimatedDocumentCount()) - keep;
+    if (excess <= 0) return;
+    const oldest = await this.contacts.find({}, { projection: { _id: 1 } }).sort({ at: 1 }).limit(excess).toArray();
+    await this.contacts.deleteMany({ _id: { $in: oldest.map((d) => d._id) } });
   }
 
   async removeContact(id: string): Promise<void> {

@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/util/log';
 class FakeContactStore implements ContactStore {
   readonly docs = new Map<string, ContactDoc>();
   saves = 0;
-  async saveContact(c: ContactDoc): Promise<void> {
+  async saveContact(c: ContactDoc, _keep?: number): Promise<void> {
     this.saves++;
     this.docs.set(c._id, { ...c, at: Math.max(c.at, this.docs.get(c._id)?.at ?? 0) });
   }
@@ -70,6 +70,32 @@ describe('LegacyContacts', () => {
     // Heard again later: known again.
     set.heard(at(1), 'pickle');
     expect(set.current()).toHaveLength(1);
+  });
+
+  it('failed store writes are a warning once per burst (then once a minute while they last), and recovery is said', async () => {
+    let now = 1000;
+    const logged: { level: string; obj: object }[] = [];
+    const log = { ...silentLogger, warn: (obj: object) => void logged.push({ level: 'warn', obj }), info: (obj: object) => void logged.push({ level: 'info', obj }) };
+    const store = new FakeContactStore();
+    let down = true;
+    const flaky: ContactStore = {
+      saveContact: (c, keep) => (down ? Promise.reject(new Error('store down')) : store.saveContact(c, keep)),
+      removeContact: (id) => store.removeContact(id),
+    };
+    const set = new LegacyContacts({ max: 100, ttl: 1e9, rewriteAfter: 100 }, flaky, log, () => now);
+    for (let port = 1; port <= 20; port++) set.heard(at(port), 'text');
+    await flush();
+    expect(logged.map((l) => l.level)).toEqual(['warn']);
+    now += 61_000;
+    set.heard(at(21), 'text');
+    await flush();
+    expect(logged.map((l) => l.level)).toEqual(['warn', 'warn']);
+    expect(logged[1]!.obj).toMatchObject({ moreFailures: 19 });
+    down = false;
+    set.heard(at(22), 'text');
+    await flush();
+    expect(logged.map((l) => l.level)).toEqual(['warn', 'warn', 'info']);
+    expect(store.docs.has(addressKey(at(22)))).toBe(true);
   });
 
   it('merges what the store holds with what it heard itself, the more recent winning', () => {

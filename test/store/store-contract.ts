@@ -405,6 +405,20 @@ export function storeContract(uri: () => string): void {
     });
   });
 
+  describe('contacts', () => {
+    const contact = (port: number, at: number) => ({ _id: `127.0.0.1|${port}`, host: '127.0.0.1', port, dialect: 'text' as const, at });
+
+    it('saveContact keeps at most `keep`, dropping the least recently heard when a new one comes', async () => {
+      for (let port = 1; port <= 5; port++) await store.saveContact(contact(port, 100 + port), 3);
+      expect((await store.loadContacts(0, 10)).map((c) => c.port)).toEqual([5, 4, 3]);
+      // Heard again: newer, so it outlives the others; rewriting a known one drops nothing.
+      await store.saveContact(contact(3, 200), 3);
+      expect(await store.contacts.countDocuments()).toBe(3);
+      await store.saveContact(contact(6, 150), 3);
+      expect((await store.loadContacts(0, 10)).map((c) => c.port)).toEqual([3, 6, 5]);
+    });
+  });
+
   describe('replies', () => {
     it('saveReply upserts; recentReplies and purgeReplies split by `at`', async () => {
       await store.saveReply('k1', { replies: [1] }, 100);
