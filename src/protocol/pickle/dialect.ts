@@ -97,12 +97,12 @@ function decodeRequest(bytes: Uint8Array): Request {
   if (typeof d !== 'object' || d === null || Array.isArray(d)) {
     throw new ProtocolError('RSS_MALFORMED', 'pickle request is not a dict');
   }
-  const seedType = d.TYPE;
-  const type = typeof seedType === 'string' && Object.prototype.hasOwnProperty.call(REQUEST_TYPE, seedType)
-    ? REQUEST_TYPE[seedType]!
+  const wireType = d.TYPE;
+  const type = typeof wireType === 'string' && Object.prototype.hasOwnProperty.call(REQUEST_TYPE, wireType)
+    ? REQUEST_TYPE[wireType]!
     : undefined;
   if (type === undefined) {
-    throw new ProtocolError('RSS_UNKNOWN_TYPE', `unknown pickle request TYPE ${JSON.stringify(String(seedType)).slice(0, 40)}`);
+    throw new ProtocolError('RSS_UNKNOWN_TYPE', `unknown pickle request TYPE ${JSON.stringify(String(wireType)).slice(0, 40)}`);
   }
   const partial = type === 'INITIALIZATION' ? undefined : partialOf(type, d);
   try {
@@ -138,7 +138,7 @@ function retrieved(reply: RetrievedReply): PickleInput {
 }
 
 /** The pickle dict for a reply or push, or undefined when the pickle dialect has no such message. */
-function seedDict(msg: Reply | Push): PickleInput | undefined {
+function pickleDict(msg: Reply | Push): PickleInput | undefined {
   switch (msg.type) {
     case 'REGISTERED': return { TYPE: 'REGISTER-SUCCESS', 'RQ#': msg.rq };
     case 'REGISTER-DENIED': return { TYPE: 'REGISTER-DENIED', 'RQ#': msg.rq, REASON: msg.reason };
@@ -181,7 +181,7 @@ function seedDict(msg: Reply | Push): PickleInput | undefined {
 }
 
 function encode(msg: Reply | Push): Buffer[] {
-  const dict = seedDict(msg);
+  const dict = pickleDict(msg);
   if (dict === undefined) return [];
   const bytes = writePickle(dict);
   // Guard for any field not fitted above (all bounded by schema.ts): never send what a pickle client would cut.
