@@ -2,8 +2,9 @@
  * Do the two servers really share one store? Each asks the other, at its
  * configured address, which store it uses (STORE-CHECK, with a fresh
  * nonce); the answer (STORE-CHECK-REPLY) must come from that address and
- * echo the nonce, so only whoever receives there can give it, and a
- * stranger cannot make a server stop serving. A peer that names another
+ * echo the nonce, so only whoever receives there can give it: a blind
+ * spoofer cannot make a server stop serving (a process that can receive at
+ * the peer's address can; unMACed, as two stores mean two peer secrets). A peer that names another
  * store means two stores (two `rss server` started without one shared
  * --mongo, say), where both would serve, each its own users and texts:
  * this server then refuses to serve and says why. It keeps asking, and

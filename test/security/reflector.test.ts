@@ -295,6 +295,7 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
       for (let i = 0; i < 4; i++) await ask(`ECHO ${3 + i} lee still here`);
       const bob = await sys.client();
       const registered = await bob.register('bob').then((r) => r.type, (e: Error) => e.message);
+      if (process.env.RSS_REFLECTOR_REPORT) console.log(`fair budget: ${forged} forged REGISTERs from 127.0.1.0/24; lee's answers: ${answers.join(' | ')}; native REGISTER: ${registered}`);
       expect(forged).toBeGreaterThan(300);
       expect(answers.filter((a) => a.includes('rate limit'))).toEqual([]);
       expect(answers).toContain('REGISTERED 1');
