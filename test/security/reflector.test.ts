@@ -66,13 +66,10 @@ async function textPeer(): Promise<RawPeer> {
   return p;
 }
 
-/** Six publishes of `bob`, 200 ms apart, while the spoofer floods server `A` with `forgery(i)`; their outcomes. */
-async function publishesDuringFlood(
-  bob: RssClient,
-  spoof: Spoofer,
-  A: Address,
-  forgery: (i: number) => { from: Address; bytes: Uint8Array },
-): Promise<{ forged: number; outcomes: string[] }> {
+type Forgery = (i: number) => { from: Address; bytes: Uint8Array };
+
+/** The spoofer floods server `A` with `forgery(i)` (8 every 10 ms) until stopped; stop() resolves to how many it sent. */
+function startFlood(spoof: Spoofer, A: Address, forgery: Forgery): { stop(): Promise<number> } {
   let flooding = true;
   let forged = 0;
   const flood = (async () => {
@@ -85,15 +82,25 @@ async function publishesDuringFlood(
       await Promise.all([...batch, delay(10)]);
     }
   })();
+  return {
+    stop: async () => {
+      flooding = false;
+      await flood;
+      return forged;
+    },
+  };
+}
+
+/** Six publishes of `bob`, 200 ms apart, while the spoofer floods server `A` with `forgery(i)`; their outcomes. */
+async function publishesDuringFlood(bob: RssClient, spoof: Spoofer, A: Address, forgery: Forgery): Promise<{ forged: number; outcomes: string[] }> {
+  const flood = startFlood(spoof, A, forgery);
   await delay(700);
   const outcomes: string[] = [];
   for (let i = 0; i < 6; i++) {
     outcomes.push(await bob.publish('bob', 'news', `genuine ${i}`).then((r) => r.type, (e: Error) => e.message));
     await delay(200);
   }
-  flooding = false;
-  await flood;
-  return { forged, outcomes };
+  return { forged: await flood.stop(), outcomes };
 }
 
 describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => {
@@ -268,17 +275,11 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
   it('fair unauthenticated budget: a spoofed flood from one /24 leaves a legacy client of another /24 and a native REGISTER answered', async () => {
     // Small rates so the flood the helper can send (hundreds/s) is far above both budgets.
     const { sys, A, spoof } = await setup({ unauthRate: { burst: 60, perSecond: 30 }, unauthPrefixRate: { burst: 20, perSecond: 10 } });
-    let flooding = true;
+    const flood = startFlood(spoof, A, (i) => ({
+      from: { host: `127.0.1.${1 + (i % 200)}`, port: 20_000 + (i % 20_000) },
+      bytes: Buffer.from(`REGISTER ${i} f${i % 1000} 127.0.1.9 1`),
+    }));
     let forged = 0;
-    const flood = (async () => {
-      while (flooding) {
-        const batch: Promise<void>[] = [];
-        for (let j = 0; j < 8; j++, forged++) {
-          batch.push(spoof.send(Buffer.from(`REGISTER ${forged} f${forged % 1000} 127.0.1.9 1`), { host: `127.0.1.${1 + (forged % 200)}`, port: 20_000 + (forged % 20_000) }, A));
-        }
-        await Promise.all([...batch, delay(10)]);
-      }
-    })();
     try {
       await delay(500);
       const lee = await rawPeer('127.0.2.1');
@@ -295,6 +296,7 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
       for (let i = 0; i < 4; i++) await ask(`ECHO ${3 + i} lee still here`);
       const bob = await sys.client();
       const registered = await bob.register('bob').then((r) => r.type, (e: Error) => e.message);
+      forged = await flood.stop();
       if (process.env.RSS_REFLECTOR_REPORT) console.log(`fair budget: ${forged} forged REGISTERs from 127.0.1.0/24; lee's answers: ${answers.join(' | ')}; native REGISTER: ${registered}`);
       expect(forged).toBeGreaterThan(300);
       expect(answers.filter((a) => a.includes('rate limit'))).toEqual([]);
@@ -303,8 +305,7 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
       expect(answers).toHaveLength(6);
       expect(registered).toBe('REGISTERED');
     } finally {
-      flooding = false;
-      await flood;
+      await flood.stop();
     }
   });
 
