@@ -248,7 +248,10 @@ export class Role extends EventEmitter<RoleEvents> {
     }
     const w = this.watched;
     if (!w || w.epoch !== lease.epoch || w.beat !== lease.beat) {
-      this.watched = { epoch: lease.epoch, beat: lease.beat, since: now };
+      // Timed from the answer, not from the question: a read that took long (the store just came back) may show a
+      // lease taken a moment ago, whose holder counts its time from then; timed from the question, this server
+      // would take it over almost at once, while that holder serves.
+      this.watched = { epoch: lease.epoch, beat: lease.beat, since: this.clock.now() };
       return;
     }
     // In a ring, the next live server after the holder goes first; the others wait their turn.

@@ -1,8 +1,9 @@
 /**
  * An in-memory lease with the same compare-and-set semantics as Store, seen
  * through one connection per server so faults can hit one server only: a
- * connection's method can be made to throw, or to drop (its promise settles
- * only when the test releases it, as when a connection finally breaks).
+ * connection's method can be made to throw, to drop (its promise settles
+ * only when the test releases it, as when a connection finally breaks), or
+ * to hold (it reaches the store only when the test releases it: a slow call).
  */
 import type { ServerTag } from '../../src/protocol/messages';
 import type { LeaseStore } from '../../src/server/role';
@@ -10,7 +11,7 @@ import type { LeaseDoc } from '../../src/store/documents';
 import type { Clock } from '../../src/util/clock';
 
 type Method = keyof LeaseStore;
-type Fault = 'throw' | 'drop';
+type Fault = 'throw' | 'drop' | 'hold';
 
 export interface LeaseCall {
   conn: string;
@@ -42,6 +43,7 @@ export class FakeLeaseDb {
 export class FakeLeaseConnection implements LeaseStore {
   private readonly faults = new Map<Method, Fault>();
   private dropped: Array<(err: Error) => void> = [];
+  private held: Array<() => void> = [];
 
   constructor(
     private readonly db: FakeLeaseDb,
@@ -58,6 +60,13 @@ export class FakeLeaseConnection implements LeaseStore {
     const d = this.dropped;
     this.dropped = [];
     for (const reject of d) reject(new Error('connection reset'));
+  }
+
+  /** Let every held call go on to the store now. */
+  releaseHeld(): void {
+    const h = this.held;
+    this.held = [];
+    for (const go of h) go();
   }
 
   async readLease(): Promise<LeaseDoc | null> {
@@ -94,5 +103,6 @@ export class FakeLeaseConnection implements LeaseStore {
     const fault = this.faults.get(method);
     if (fault === 'throw') throw new Error(`${method} failed`);
     if (fault === 'drop') await new Promise<void>((_, reject) => this.dropped.push(reject));
+    if (fault === 'hold') await new Promise<void>((resolve) => this.held.push(resolve));
   }
 }

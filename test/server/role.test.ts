@@ -257,6 +257,33 @@ describe('Role', () => {
     expect([a.serving, b.serving].filter(Boolean)).toHaveLength(1);
   });
 
+  // Regression: the standby timed a beat from when it asked, not from when the store answered. A read held up
+  // while the store came back showed a lease another server had just taken, as if seen a second earlier: the
+  // standby took it over about 100 ms later, while its new holder served (both served; texts were lost).
+  it('a lease read answered late is timed from its answer: a lease just taken is not taken over at once', async () => {
+    db.lease = { _id: 'lease', holder: 'B', epoch: 1, beat: 7, seq: 0 };
+    const a = role('A');
+    a.start();
+    await run(timing.pollEvery + STEP);
+    // The next read is held up (the store is away), well within its deadline.
+    conn(a).fail('readLease', 'hold');
+    await run(timing.pollEvery + STEP);
+    const asked = db.callsOf('readLease').at(-1)!.at;
+    await run(timing.leaseTtl - 80 - (clock.now() - asked));
+    // Meanwhile the lease was taken by another server (a failover: beat 0), which serves from now, for at least
+    // leaseTtl - safetyMargin without renewing; then the read reaches the store.
+    const taken = clock.now();
+    db.lease = { _id: 'lease', holder: 'B', epoch: 2, beat: 0, seq: 0 };
+    conn(a).fail('readLease', undefined);
+    conn(a).releaseHeld();
+    await run(timing.leaseTtl - timing.safetyMargin, () => expect(a.state, `A took over at ${clock.now()}, the lease taken at ${taken}`).toBe('standby'));
+    expect(db.callsOf('moveLease')).toHaveLength(0);
+    // The beat stays still: a leaseTtl after the answer, A takes over.
+    await run(timing.safetyMargin + 2 * timing.pollEvery);
+    expect(a.serving).toBe(true);
+    expect(db.lease).toMatchObject({ holder: 'A', epoch: 3 });
+  });
+
   it('a restarted holder (new Role, epoch 0) leaves the lease to the other server', async () => {
     const [a, b] = await servingPair();
     await run(300);
