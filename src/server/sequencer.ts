@@ -13,6 +13,8 @@
  * Without the gate, two concurrent publishes can finish out of order and a
  * user would be shown seq 101 before seq 100 — and then drop 100 as seen.
  */
+import { NotServingError } from '../errors';
+
 export type Allocate = (count: number) => Promise<number>;
 
 /**
@@ -34,8 +36,8 @@ export class Sequencer {
   private block = SEQ_FIRST_BLOCK;
   /** Bumped by reset(): a block allocated before it belongs to a lost lease. */
   private generation = 0;
-  /** The first number allocated since the lease was taken (undefined until then). */
-  private first: number | undefined;
+  /** Every number up to this one has its text or can never have one (this takeover's fence; 0 until then). */
+  private fence = 0;
   /** Allocated, not yet finished. */
   private readonly open = new Set<number>();
   /** Finished, waiting for lower numbers to finish. */
@@ -65,14 +67,26 @@ export class Sequencer {
   }
 
   /**
-   * Was `seq` allocated by an earlier holder of the lease (or by this server
-   * under an earlier lease)? Such a number's text is stored by now or never
-   * will be (the holder handed over after draining, or died): an inbox row
-   * owing a missing text below this line is an orphan of a crash, safe to
-   * drop. Numbers of this lease may still be in flight: never orphans here.
+   * The takeover fenced every number up to `line` (Store.fenceSeqs): each
+   * has its text stored by now, or a fence document that no text can ever
+   * replace.
    */
-  fromEarlierHolder(seq: number): boolean {
-    return this.first === undefined || seq < this.first;
+  fenced(line: number): void {
+    this.fence = line;
+  }
+
+  /**
+   * Is `seq` settled: at or below this takeover's fence? An inbox row owing
+   * a missing text there is an orphan (its text was fenced off), safe to
+   * drop. A number above the fence may still be in flight: its rows are
+   * written before its text, so a missing text there is never an orphan
+   * (judging by "allocated before this lease's first block" is not enough: a
+   * holder that lost its lease by its own clock and then resumed it under
+   * the same epoch can see an allocation sent before the pause land after
+   * its fence).
+   */
+  settled(seq: number): boolean {
+    return seq <= this.fence;
   }
 
   /** The next sequence number; it stays open until finish(). */
@@ -106,7 +120,7 @@ export class Sequencer {
     this.held = [];
     this.reserve = [];
     this.generation++;
-    this.first = undefined;
+    this.fence = 0;
     this.block = SEQ_FIRST_BLOCK;
   }
 
@@ -144,15 +158,19 @@ export class Sequencer {
       const count = Math.max(this.block, batch.length);
       try {
         const first = await this.allocate(count);
-        if (generation === this.generation) {
-          this.first ??= first;
-          this.block = Math.min(SEQ_BLOCK, this.block * 2);
+        if (generation !== this.generation) {
+          // Allocated for a lease given up since (reset): possibly after the next takeover's fence, so a text
+          // stored under one of these numbers could come after higher numbers already shown. Never used.
+          const over = new NotServingError('the lease was given up while these numbers were allocated');
+          for (const w of batch) w.reject(over);
+          continue;
         }
+        this.block = Math.min(SEQ_BLOCK, this.block * 2);
         batch.forEach((w, i) => {
           this.open.add(first + i);
           w.resolve(first + i);
         });
-        if (generation === this.generation && batch.length < count) this.reserve.push({ next: first + batch.length, end: first + count });
+        if (batch.length < count) this.reserve.push({ next: first + batch.length, end: first + count });
         // Callers that came meanwhile are served from the reserve, in arrival order.
         while (this.waiting.length > 0 && this.reserve.length > 0) this.waiting.shift()!.resolve(this.take());
       } catch (err) {

@@ -190,8 +190,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       {
         pending: async (user, limit) => {
           const { texts, more, missing } = await this.store.pendingTexts(user, limit);
-          // Rows owing a text an earlier holder never stored (it died between the rows and the text) are dropped.
-          const orphans = missing.filter((seq) => this.sequencer.fromEarlierHolder(seq));
+          // Rows owing a text that was fenced off (its holder died or paused between the rows and the text) are dropped.
+          const orphans = missing.filter((seq) => this.sequencer.settled(seq));
           // Best effort: a failure leaves them for the next load, it must not fail this one.
           if (orphans.length > 0) await this.store.removeInbox(user, orphans).catch((err) => this.faults.report('delivery', err, { user, orphans: orphans.length }));
           const { shown, heldBack } = this.sequencer.visible(texts);
@@ -497,7 +497,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     try {
       await this.guard.ready;
       // Before anything is shown or answered: no earlier holder can store a text from now on (ARCHITECTURE: fencing).
-      if (!(await this.store.fenceSeqs(this.tag, epoch))) return;
+      const fence = await this.store.fenceSeqs(this.tag, epoch);
+      if (fence === null) return;
       const [users, recent, contacts] = await Promise.all([
         this.store.loadUsers(),
         this.store.recentReplies(Date.now() - this.replyLifetime),
@@ -508,6 +509,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         }),
       ]);
       if (!stillOurs()) return;
+      // Only rows owing a text at or below the fence are orphans; numbers above it may be texts still being stored.
+      this.sequencer.fenced(fence);
       this.directory.load(users);
       this.contacts.load(contacts);
       this.guard.reset();

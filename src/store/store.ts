@@ -176,13 +176,14 @@ export class Store {
    * a paused earlier holder that wakes up can never store a text there (the
    * unique `_id` refuses it) and its rows are orphans for good. The lease's
    * `fence` then records how far this is done, so the next holder starts
-   * from there. Compare-and-set on (holder, epoch): false when the lease is
-   * lost meanwhile. Idempotent, so it is retried as a whole.
+   * from there. Returns that line: every number up to it has its text or
+   * can never have one. Compare-and-set on (holder, epoch): null when the
+   * lease is lost meanwhile. Idempotent, so it is retried as a whole.
    */
-  async fenceSeqs(holder: ServerTag, epoch: number): Promise<boolean> {
+  async fenceSeqs(holder: ServerTag, epoch: number): Promise<number | null> {
     return this.retrying(async () => {
       const lease = await this.control.findOne({ _id: 'lease' });
-      if (!lease || lease.holder !== holder || lease.epoch !== epoch) return false;
+      if (!lease || lease.holder !== holder || lease.epoch !== epoch) return null;
       const from = (lease.fence ?? 0) + 1;
       const upTo = lease.seq;
       let added = 0;
@@ -200,7 +201,7 @@ export class Store {
         }
       }
       const r = await this.control.updateOne({ _id: 'lease', holder, epoch }, { $max: { fence: upTo }, $inc: { fenced: added } });
-      return r.matchedCount === 1;
+      return r.matchedCount === 1 ? upTo : null;
     });
   }
 
@@ -358,7 +359,7 @@ export class Store {
    * texts stored meanwhile (group commit). The inbox rows go first, the text
    * after them, so a stored text always has its deliveries: a crash in
    * between leaves rows owing a text that does not exist (orphans, which the
-   * next serving server drops: see Sequencer.fromEarlierHolder), never a
+   * next serving server drops: see Sequencer.settled), never a
    * text that is delivered late, after higher numbers were shown. A text
    * whose request key (`req`, unique) is stored already is not stored again:
    * the stored one is returned (`stored: false`; its deliveries were written

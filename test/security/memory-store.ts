@@ -59,12 +59,12 @@ export class MemoryStore {
     return copy(l);
   }
 
-  /** Store.fenceSeqs: nothing to fence here (one server, no paused earlier holder); true while the lease is held. */
-  async fenceSeqs(holder: ServerTag, epoch: number): Promise<boolean> {
+  /** Store.fenceSeqs: nothing to fence here (one server, no paused earlier holder); the fence line while the lease is held. */
+  async fenceSeqs(holder: ServerTag, epoch: number): Promise<number | null> {
     const l = this.lease;
-    if (!l || l.holder !== holder || l.epoch !== epoch) return false;
+    if (!l || l.holder !== holder || l.epoch !== epoch) return null;
     l.fence = l.seq;
-    return true;
+    return l.seq;
   }
 
   retries = 0;

@@ -115,21 +115,47 @@ describe('Sequencer', () => {
   });
 });
 
-describe('Sequencer.fromEarlierHolder', () => {
-  it('every number is from an earlier holder until this lease allocates; then those below its first number', async () => {
+describe('Sequencer.settled', () => {
+  it('only numbers at or below the fence of this takeover are settled (their missing texts are orphans); none after a reset', async () => {
     let next = 500;
     const seq = new Sequencer(async (count) => {
       const first = next;
       next += count;
       return first;
     });
-    expect(seq.fromEarlierHolder(499)).toBe(true);
-    expect(seq.fromEarlierHolder(10_000)).toBe(true);
+    // Before the takeover's fence nothing is settled: no row may be dropped.
+    expect(seq.settled(1)).toBe(false);
+    seq.fenced(499);
+    expect(seq.settled(499)).toBe(true);
     expect(await seq.next()).toBe(500);
-    expect(seq.fromEarlierHolder(499)).toBe(true);
-    expect(seq.fromEarlierHolder(500)).toBe(false);
-    expect(seq.fromEarlierHolder(900)).toBe(false);
+    expect(seq.settled(500)).toBe(false);
+    expect(seq.settled(10_000)).toBe(false);
     seq.reset();
-    expect(seq.fromEarlierHolder(600)).toBe(true);
+    expect(seq.settled(499)).toBe(false);
+  });
+
+  it('numbers allocated for a lease given up meanwhile are never handed out: they may lie above the next fence', async () => {
+    // The holder lost its lease by its own clock (the store went away) while an allocation was in flight, then
+    // resumed it under the same epoch; the allocation, retried, reached the store after the resumed fence.
+    let next = 100;
+    let land: (() => void) | undefined;
+    const seq = new Sequencer(async (count) => {
+      if (next === 100) await new Promise<void>((r) => (land = r));
+      const first = next;
+      next += count;
+      return first;
+    });
+    const early = seq.next();
+    await new Promise((r) => setImmediate(r));
+    seq.reset();
+    seq.fenced(99);
+    land!();
+    await expect(early).rejects.toThrow(/given up/);
+    // The numbers of that block are not used: a row of one of them could never be told from an orphan.
+    const now = await seq.next();
+    expect(now).toBeGreaterThanOrEqual(100 + SEQ_FIRST_BLOCK);
+    expect(seq.settled(100)).toBe(false);
+    // Nothing stays open from the old block: the watermark is the new number.
+    expect(seq.watermark).toBe(now);
   });
 });

@@ -39,9 +39,9 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
     const pending = await core.store.pendingTexts(req.name, limit);
     // Texts at or above the watermark are not visible yet (a lower one is still being stored): they come later, in order.
     const { shown: texts, heldBack } = core.sequencer.visible(pending.texts);
-    // A row owing a missing text is dropped only when an earlier lease holder wrote it (a crash orphan);
-    // this lease's numbers may be texts still being stored.
-    const orphans = pending.missing.filter((seq) => core.sequencer.fromEarlierHolder(seq));
+    // A row owing a missing text is dropped only when its number is at or below this takeover's fence (the text
+    // can never be stored); a number above it may be a text still being stored.
+    const orphans = pending.missing.filter((seq) => core.sequencer.settled(seq));
     const more = pending.more || heldBack;
     // Texts on subjects the user dropped are no longer owed to it.
     const dropped = texts.filter((t) => !wanted.has(t.subject)).map((t) => t._id);
