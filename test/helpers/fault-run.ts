@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
 import { storedFaults } from './delivery-check';
 import { RssClient, type ReceivedText } from '../../src/client/client';
 import { freeUdpPort, rss, type Child } from './processes';
@@ -228,6 +229,7 @@ export async function runFaultScenario(scenario: Scenario, opts: { users: number
     let missing = 0;
     let duplicated = 0;
     let outOfOrder = 0;
+    const allLacks: { name: string; seq: number }[] = [];
     for (let i = 0; i < opts.users; i++) {
       const name = `u${i}`;
       const seqs = received.get(name)!.map((t) => t.seq);
@@ -238,6 +240,16 @@ export async function runFaultScenario(scenario: Scenario, opts: { users: number
       const lacks = want.filter((s) => !have.has(s));
       missing += lacks.length;
       if (lacks.length > 0) console.error(`${scenario.name}: ${name} lacks ${lacks.join(',')}; shown ${seqs.length} of ${want.length}, the last ${seqs.slice(-5).join(',')}`);
+      if (lacks.length > 0) allLacks.push(...lacks.map((seq) => ({ name, seq })));
+    }
+    if (allLacks.length > 0) {
+      // What the store still owes for them (a row left: not delivered yet; none: marked received or dropped),
+      // and who served when: enough to tell a lost row from a text shown out of turn.
+      const m = new MongoClient(engineUri);
+      const rows = await m.db('rss').collection('inbox').find({ seq: { $in: allLacks.map((l) => l.seq) } }).toArray();
+      await m.close();
+      console.error(`${scenario.name}: inbox rows of the texts missed: ${JSON.stringify(rows.map((r) => `${r.user}:${r.seq}`))}`);
+      console.error(`${scenario.name}: serving events: ${events.map((e) => `${e.tag} ${e.epoch} ${e.reason} +${e.at - began}ms`).join(', ')}`);
     }
     const crashed = children.filter((c) => !expectedExit.has(c) && (c.proc.exitCode !== null || c.proc.signalCode !== null)).map((c) => c.proc.spawnargs.slice(2, 5).join(' '));
     return {
