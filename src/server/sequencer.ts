@@ -76,17 +76,19 @@ export class Sequencer {
   }
 
   /**
-   * Is `seq` settled: at or below this takeover's fence? An inbox row owing
-   * a missing text there is an orphan (its text was fenced off), safe to
-   * drop. A number above the fence may still be in flight: its rows are
-   * written before its text, so a missing text there is never an orphan
-   * (judging by "allocated before this lease's first block" is not enough: a
-   * holder that lost its lease by its own clock and then resumed it under
-   * the same epoch can see an allocation sent before the pause land after
-   * its fence).
+   * Every number up to this one is settled: at or below this takeover's
+   * fence (0 before it, and after reset()). An inbox row owing a missing
+   * text there is an orphan (its text was fenced off), safe to drop. A
+   * number above it may still be in flight: its rows are written before its
+   * text, so a missing text there is never an orphan. (Judging by "allocated
+   * before this lease's first block" was not enough: a holder that lost its
+   * lease by its own clock and resumed it under the same epoch could see an
+   * allocation sent before the pause land after its fence.) Read it BEFORE
+   * reading the inbox: a read that began before the fence may miss a text
+   * stored just after it, under a number the fence then counts as settled.
    */
-  settled(seq: number): boolean {
-    return seq <= this.fence;
+  get settledUpTo(): number {
+    return this.fence;
   }
 
   /** The next sequence number; it stays open until finish(). */

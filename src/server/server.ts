@@ -189,9 +189,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.delivery = new Delivery(
       {
         pending: async (user, limit) => {
+          // Taken before the read: a load begun before this takeover's fence may not see a text stored just after.
+          const settled = this.sequencer.settledUpTo;
           const { texts, more, missing } = await this.store.pendingTexts(user, limit);
           // Rows owing a text that was fenced off (its holder died or paused between the rows and the text) are dropped.
-          const orphans = missing.filter((seq) => this.sequencer.settled(seq));
+          const orphans = missing.filter((seq) => seq <= settled);
           // Best effort: a failure leaves them for the next load, it must not fail this one.
           if (orphans.length > 0) await this.store.removeInbox(user, orphans).catch((err) => this.faults.report('delivery', err, { user, orphans: orphans.length }));
           const { shown, heldBack } = this.sequencer.visible(texts);

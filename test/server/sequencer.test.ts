@@ -115,7 +115,7 @@ describe('Sequencer', () => {
   });
 });
 
-describe('Sequencer.settled', () => {
+describe('Sequencer.settledUpTo', () => {
   it('only numbers at or below the fence of this takeover are settled (their missing texts are orphans); none after a reset', async () => {
     let next = 500;
     const seq = new Sequencer(async (count) => {
@@ -124,14 +124,13 @@ describe('Sequencer.settled', () => {
       return first;
     });
     // Before the takeover's fence nothing is settled: no row may be dropped.
-    expect(seq.settled(1)).toBe(false);
+    expect(seq.settledUpTo).toBe(0);
     seq.fenced(499);
-    expect(seq.settled(499)).toBe(true);
+    expect(seq.settledUpTo).toBe(499);
     expect(await seq.next()).toBe(500);
-    expect(seq.settled(500)).toBe(false);
-    expect(seq.settled(10_000)).toBe(false);
+    expect(seq.settledUpTo).toBe(499);
     seq.reset();
-    expect(seq.settled(499)).toBe(false);
+    expect(seq.settledUpTo).toBe(0);
   });
 
   it('numbers allocated for a lease given up meanwhile are never handed out: they may lie above the next fence', async () => {
@@ -154,7 +153,7 @@ describe('Sequencer.settled', () => {
     // The numbers of that block are not used: a row of one of them could never be told from an orphan.
     const now = await seq.next();
     expect(now).toBeGreaterThanOrEqual(100 + SEQ_FIRST_BLOCK);
-    expect(seq.settled(100)).toBe(false);
+    expect(seq.settledUpTo).toBe(99);
     // Nothing stays open from the old block: the watermark is the new number.
     expect(seq.watermark).toBe(now);
   });

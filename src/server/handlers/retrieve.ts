@@ -36,12 +36,14 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   // the text dialect sends one datagram per text), and read further only when all of it fits and more is owed.
   let limit = ctx.dialect === 'text' ? LIMITS.maxRetrieveLast : FIRST_READ * parts;
   for (;;) {
+    // Taken before the read: a read begun before this takeover's fence may not see a text stored just after it.
+    const settled = core.sequencer.settledUpTo;
     const pending = await core.store.pendingTexts(req.name, limit);
     // Texts at or above the watermark are not visible yet (a lower one is still being stored): they come later, in order.
     const { shown: texts, heldBack } = core.sequencer.visible(pending.texts);
     // A row owing a missing text is dropped only when its number is at or below this takeover's fence (the text
     // can never be stored); a number above it may be a text still being stored.
-    const orphans = pending.missing.filter((seq) => core.sequencer.settled(seq));
+    const orphans = pending.missing.filter((seq) => seq <= settled);
     const more = pending.more || heldBack;
     // Texts on subjects the user dropped are no longer owed to it.
     const dropped = texts.filter((t) => !wanted.has(t.subject)).map((t) => t._id);
