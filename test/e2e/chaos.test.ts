@@ -32,14 +32,6 @@ const SERVE_AGAIN_MS = 8000;
 
 const other = (t: Tag): Tag => (t === 'A' ? 'B' : 'A');
 
-/**
- * Known open defect: when the store goes away (down, engine paused or killed), a few users sometimes miss
- * 1-6 texts of one group written around the fault (stored and acknowledged, not shown to them): about 1 run in
- * 6 of these scenarios. They run in the long variant (RSS_FAULTS_LONG=1) only until it is found and fixed;
- * test/e2e/store-faults.test.ts takes the store down across a handoff in CI.
- */
-const STORE_DEFECT = true;
-
 /** Resolves with the first serving event after `since` (by `tag` if given). */
 async function nextServing(w: FaultWorld, since: number, tag?: Tag): Promise<{ tag: Tag; reason: string }> {
   for (let waited = 0; waited < 20_000; waited += 25) {
@@ -102,7 +94,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'store down 3 s across a handoff',
-    longOnly: STORE_DEFECT,
     async fault(w) {
       // A handoff is due within half a second: the store goes while it happens.
       await w.servingForSure();
@@ -127,7 +118,6 @@ const scenarios: Scenario[] = [
   {
     name: 'rss engine SIGKILLed, restarted on its data folder 1 s later',
     dataDir: true,
-    longOnly: STORE_DEFECT,
     async fault(w) {
       return timed(async () => {
         await w.signalEngine('SIGKILL');
@@ -138,7 +128,6 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'rss engine SIGSTOPped 3 s',
-    longOnly: STORE_DEFECT,
     dataDir: true,
     async fault(w) {
       return timed(async () => {
