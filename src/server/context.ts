@@ -45,6 +45,12 @@ export interface ServerCore {
   servingEpoch(): number;
   /** Still holding the lease of `epoch` and allowed to act (work begun under it may go on). */
   holds(epoch: number): boolean;
+  /**
+   * Counts this server's serving terms: it changes whenever the server stops
+   * serving, so work begun before a pause can tell that the server resumed
+   * the same epoch since (its reply cache was reloaded meanwhile).
+   */
+  readonly term: number;
   /** Still holding the lease of `epoch`, though maybe not allowed to act this moment (a renewal is late). */
   stillHolds(epoch: number): boolean;
   /** The error channel: failures caught are counted and logged there. */

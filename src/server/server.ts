@@ -342,6 +342,9 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     return this.succession.members;
   }
 
+  /** See ServerCore.term: bumped by every standby. */
+  term = 0;
+
   holds(epoch: number): boolean {
     return this.role.serving && this.role.epoch === epoch;
   }
@@ -583,6 +586,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   }
 
   private onStandby(epoch: number, reason: StandbyReason): void {
+    this.term++;
     this.ready = false;
     this.periodTimer?.cancel();
     this.purgeTimer?.cancel();

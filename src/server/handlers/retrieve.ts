@@ -31,6 +31,7 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
     return answers(base, chunks, sent < texts.length);
   }
   const epoch = core.servingEpoch();
+  const term = core.term;
   const wanted = new Set(user.subjects);
   // Read about what the answer can carry (a native or pickle datagram holds at most ~20 of the smallest texts;
   // the text dialect sends one datagram per text), and read further only when all of it fits and more is owed.
@@ -64,10 +65,11 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
     // They are marked received once it is sent and stored (a failure there only means they come again, dropped as seen).
     ctx.remember(replies);
     core.delivery.retrieved(req.name, done);
-    // Only while this lease lasts: a server paused after its answer may wake up after the next holder loaded
-    // the recorded answers without this one; a retransmission executed again there must still find these
-    // texts owed (the client shows each seq once).
-    ctx.afterReply.push(() => (core.holds(epoch) ? core.store.removeInbox(req.name, done) : undefined));
+    // Only while this lease lasts, without a break: a server paused after its answer may wake up after the next
+    // holder (or itself, resuming the same epoch) loaded the recorded answers without this one, or before its
+    // answer went out; a retransmission executed again there must still find these texts owed (the client
+    // shows each seq once).
+    ctx.afterReply.push(() => (core.holds(epoch) && core.term === term ? core.store.removeInbox(req.name, done) : undefined));
     return replies;
   }
 };
