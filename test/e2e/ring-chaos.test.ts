@@ -12,7 +12,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { RssClient, type ReceivedText } from '../../src/client/client';
-import { deliveryFaults, storedFaults, type Acked } from '../helpers/delivery-check';
+import { deliveryFaults, joinAsListener, storedFaults, type Acked } from '../helpers/delivery-check';
 import { freeUdpPort, rss, type Child } from '../helpers/processes';
 import { delay } from '../helpers/system';
 
@@ -79,13 +79,8 @@ describe('a ring of three servers under faults, crashes and a restart', () => {
         policy: { ackTimeoutMs: 80, maxRetransmit: 60, maxWaitMs: 400, exchangeLifetimeMs: 30_000, listenSilenceMs: 1500 },
       });
       clients.push(c);
-      const name = `u${i}`;
-      received.set(name, []);
-      c.on('message', (t) => received.get(name)!.push(t));
-      await c.register(name);
+      await joinAsListener(c, `u${i}`, interests(i), received);
       expect(c.servers).toHaveLength(3);
-      await c.subjects(name, interests(i));
-      await c.listen(name);
     }
 
     // The scenario runs while everyone publishes.

@@ -4,7 +4,7 @@
  * received each text exactly once, in sequence order.
  */
 import { MongoClient } from 'mongodb';
-import type { ReceivedText } from '../../src/client/client';
+import type { ReceivedText, RssClient } from '../../src/client/client';
 
 export interface Acked {
   name: string;
@@ -58,4 +58,13 @@ export function deliveryFaults(
     if (lacking.length > 0) console.error(`${label}: ${name}: missing ${lacking.join(',')}; got ${seqs.length}/${want.length}; last ${seqs.at(-1)}`);
   }
   return { delivered, missing, duplicates, outOfOrder };
+}
+
+/** A chaos test's user: records what it is shown in `received`, registers, follows `subjects` and listens. */
+export async function joinAsListener(c: RssClient, name: string, subjects: string[], received: Map<string, ReceivedText[]>): Promise<void> {
+  received.set(name, []);
+  c.on('message', (t) => received.get(name)!.push(t));
+  await c.register(name);
+  await c.subjects(name, subjects);
+  await c.listen(name);
 }

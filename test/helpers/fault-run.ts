@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { storedFaults } from './delivery-check';
+import { joinAsListener, storedFaults } from './delivery-check';
 import { RssClient, type ReceivedText } from '../../src/client/client';
 import { freeUdpPort, rss, type Child } from './processes';
 import { delay } from './system';
@@ -139,12 +139,7 @@ export async function runFaultScenario(scenario: Scenario, opts: { users: number
         policy: { ackTimeoutMs: 80, maxRetransmit: 80, maxWaitMs: 400, exchangeLifetimeMs: 60_000, listenSilenceMs: 1500 },
       });
       clients.push(c);
-      const name = `u${i}`;
-      received.set(name, []);
-      c.on('message', (t) => received.get(name)!.push(t));
-      await c.register(name);
-      await c.subjects(name, interests(i));
-      await c.listen(name);
+      await joinAsListener(c, `u${i}`, interests(i), received);
     }
 
     const world: FaultWorld = {
