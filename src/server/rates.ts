@@ -35,7 +35,7 @@ export class RateSampler {
   perSecond(): RateCounters {
     const first = this.ring[0];
     const now = this.clock.now();
-    if (!first || now - first.at < 1) return { requests: 0, pushes: 0 };
+    if (!first || now - first.at < 1000) return { requests: 0, pushes: 0 };
     const c = this.read();
     const secs = (now - first.at) / 1000;
     return { requests: round1((c.requests - first.c.requests) / secs), pushes: round1((c.pushes - first.c.pushes) / secs) };
