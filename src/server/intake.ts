@@ -22,13 +22,8 @@ import { HANDLERS } from './handlers';
 import type { KeyedQueue } from './keyed-queue';
 import type { Outbox, Seal } from './outbox';
 import type { CachedReply, ReplyCache } from './reply-cache';
+import { replyRecord, type Recorded } from './reply-records';
 import { dedupKey, nativeFitRetrieved } from './wire';
-
-/** The answer recorded for a request (native: with the datagrams sent). */
-interface Recorded {
-  replies?: Reply[];
-  wire?: Buffer[];
-}
 
 /** Requests whose replies need no de-duplication record in the store (no effect, or idempotent by construction). */
 const UNRECORDED = new Set<Request['type']>(['ACK', 'INITIALIZATION', 'END-CONNECTION', 'STATUS', 'WHO', 'PUBLISH', 'CHALLENGE-RESPONSE', 'ECHO']);
@@ -220,8 +215,7 @@ export class Intake {
 
   /** Store the recorded answer, so the other server answers a retransmission the same way. */
   private persist(key: string, recorded: Recorded, at: number): Promise<void> {
-    // A native answer is stored as its datagrams only (MACed: the other server could not make them again).
-    return this.core.store.saveReply(key, recorded.wire ? { wire: recorded.wire } : { replies: recorded.replies! }, at);
+    return this.core.store.saveReply(key, replyRecord(recorded), at);
   }
 
   /** MAC and counter of a native request; legacy requests are never authenticated. */

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { AuthError, NotServingError, ProtocolError } from '../errors';
 import { detectDialect, type Dialect } from '../protocol/dialect';
-import { denialFor, isUserRequest, type DialectName, type Push, type Reply, type Request, type RingMember, type ServerTag } from '../protocol/messages';
+import { denialFor, isUserRequest, type DialectName, type Push, type Request, type RingMember, type ServerTag } from '../protocol/messages';
 import { decodeNative, encodeNative, encodeNativePadded, type NativeFrame } from '../protocol/native';
 import type { Store } from '../store/store';
 import type { UserDoc } from '../store/documents';
@@ -31,6 +31,7 @@ import { Telemetry } from './telemetry';
 import { Outbox } from './outbox';
 import { KeyedQueue } from './keyed-queue';
 import { ReplyCache } from './reply-cache';
+import { restoreReplies } from './reply-records';
 import { Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, type RoleTiming, type ServingReason, type StandbyReason } from './role';
 import { Ring, defaultRingTiming, pairSuccession, sameRing, type RingTiming, type Succession } from './ring';
@@ -520,10 +521,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.contacts.load(contacts);
       this.guard.reset();
       this.presence.clear();
-      for (const r of recent) {
-        const rec = r.reply as { replies?: Reply[]; wire?: RecordedDatagram[] };
-        this.replies.set(r._id, rec.replies ?? [], r.at, rec.wire?.map(datagramOf));
-      }
+      restoreReplies(this.replies, recent);
       this.delivery.start();
       this.ready = true;
       // After a failover nobody told the users: this server does.
@@ -710,15 +708,6 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     const p = err.partial;
     this.outbox.sendTo(this.outbox.encodeReplies([denialFor(p.type, p.rq, p.name ?? '', err.message)], dialect), from);
   }
-}
-
-/** A recorded native datagram as the store gives it back: BSON binary (or base64, as older versions wrote it). */
-type RecordedDatagram = string | Uint8Array | { buffer: Uint8Array };
-
-function datagramOf(w: RecordedDatagram): Buffer {
-  if (typeof w === 'string') return Buffer.from(w, 'base64');
-  const bytes = w instanceof Uint8Array ? w : w.buffer;
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function ctrOf(frame: NativeFrame): { ctr?: number } {
