@@ -38,6 +38,7 @@ import { Ring, defaultRingTiming, pairSuccession, sameRing, type RingTiming, typ
 import { LegacyContacts, defaultContactOptions, type ContactOptions } from './legacy-contacts';
 import { tellEveryoneToSwitch, type SwitchTold } from './change-server';
 import { StoreCheck, defaultStoreCheckOptions, mismatchText, type StoreCheckOptions, type StoreMismatch } from './store-check';
+import { statusOf, statusReportOf, type StatusSources } from './status-report';
 
 export interface ServerOptions {
   tag: ServerTag;
@@ -92,8 +93,6 @@ export interface ServerEvents {
 
 /** A CHALLENGE is re-sent to one address at most this often per user. */
 const CHALLENGE_RESEND_MS = 200;
-/** How long STATUS waits for the store's count of texts before answering without it. */
-const STATUS_STORE_WAIT_MS = 500;
 /** Longest wait for the requests in flight, at a handoff and at close (a store that went silent must not hold them). */
 const DRAIN_LIMIT_MS = 3000;
 
@@ -305,20 +304,6 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     return { ready: true };
   }
 
-  /** Users the serving server has heard from within the presence window. */
-  usersOnline(): number {
-    if (!this.serving) return 0;
-    let n = 0;
-    for (const u of this.directory.all()) if (this.online(u._id)) n++;
-    return n;
-  }
-
-  /** Failures caught (mostly of the store: lease checks, requests, takeovers, handoffs), from the one error channel. */
-  get storeErrors(): number {
-    // Every caught failure goes through the one error channel (faults.ts): lease checks, requests, takeovers...
-    return Object.values(this.faults.counts).reduce((sum, n) => sum + (n ?? 0), 0);
-  }
-
   /** WHO's online flag: heard from within the presence window and not given up on since (serving server only). */
   online(name: string): boolean {
     return this.serving && this.presence.online(name, this.clock.now());
@@ -406,69 +391,43 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     if (this.push(user, { type: 'CHALLENGE', to: user._id, nonce: user.nonce })) this.guard.counters.challenges++;
   }
 
+  /** The status report from memory alone (status-report.ts). */
   status(): Record<string, unknown> {
-    const serving = this.serving;
-    const now = this.clock.now();
-    const left = serving
-      ? this.periodEndsAt === undefined ? undefined : Math.max(0, this.periodEndsAt - now)
-      : this.role.leaseTimeLeft();
-    const rates = this.rates.perSecond();
-    return {
-      tag: this.tag,
-      role: serving ? 'serving' : this.storeCheck.mismatch ? 'refusing' : 'standby',
-      ...(this.storeCheck.mismatch ? { refusing: mismatchText(this.storeCheck.mismatch, this.opts.storeLabel) } : {}),
-      epoch: serving ? this.role.epoch : Math.max(this.role.epoch, this.role.lastSeenEpoch),
-      ...(left !== undefined ? { timeLeftMs: Math.round(left), timeLeftOf: serving ? 'period' : 'lease' } : {}),
-      requestsPerSecond: rates.requests,
-      pushesPerSecond: rates.pushes,
-      ...(this.opts.storeLabel ? { store: this.opts.storeLabel } : {}),
-      address: formatAddress(this.self),
-      ...(this.ring
-        ? { ring: this.ring.map((m) => m.tag).join(' '), live: [this.tag, ...this.succession.liveOthers()].join(' ') }
-        : { peer: formatAddress(this.peer) }),
-      users: this.directory.size,
-      usersOnline: this.usersOnline(),
-      handoffs: this.telemetry.handoffs,
-      failovers: this.telemetry.takeovers.failover,
-      storeErrors: this.storeErrors,
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      requireAuth: this.guard.opts.requireAuth,
-      ...this.counters,
-      ...this.delivery.stats,
-      ...this.guard.counters,
-      ...this.guard.paths.stats,
-      tracked: { ...this.guard.sizes(), replyCache: this.replies.size, presence: this.presence.size, legacyContacts: this.contacts.size },
-      // Failures caught, by where they happened, and store calls retried after a transient error.
-      errors: this.faults.snapshot(),
-      storeRetries: this.store.retries,
-    };
+    return statusOf(this.statusSources());
   }
 
-  /**
-   * status() plus what needs the store: texts stored, and users registered
-   * (what the store holds, so the standby reports the same figure as the
-   * serving server). A store that fails, or takes longer than
-   * STATUS_STORE_WAIT_MS (it is away: an operator asking gets the rest at
-   * once), leaves those out (the serving server still reports the users it
-   * has loaded).
-   */
-  async statusReport(): Promise<Record<string, unknown>> {
-    const s = this.status();
-    // Each started inside a promise: a store that throws at once still yields a report.
-    const counted = (count: () => Promise<number>, what: string) =>
-      Promise.resolve().then(count).catch((err: unknown) => {
-        this.faults.report('status', err, { counting: what });
-        return undefined;
-      });
-    const late = new Promise<undefined>((resolve) => this.clock.after(STATUS_STORE_WAIT_MS, () => resolve(undefined)));
-    const [texts, users] = await Promise.all([
-      Promise.race([counted(() => this.store.countTexts(), 'texts'), late]),
-      Promise.race([counted(() => this.store.countUsers(), 'users'), late]),
-    ]);
-    if (texts !== undefined) s.texts = texts;
-    if (users !== undefined) s.users = users;
-    else if (!this.serving) delete s.users;
-    return s;
+  /** The status report with the store's counts, when the store gives them soon enough (status-report.ts). */
+  statusReport(): Promise<Record<string, unknown>> {
+    return statusReportOf(this.statusSources());
+  }
+
+  private statusSources(): StatusSources {
+    return {
+      tag: this.tag,
+      serving: this.serving,
+      clock: this.clock,
+      role: this.role,
+      periodEndsAt: this.periodEndsAt,
+      rates: this.rates,
+      storeMismatch: this.storeCheck.mismatch,
+      storeLabel: this.opts.storeLabel,
+      address: this.self,
+      ring: this.ring,
+      succession: this.succession,
+      peer: this.peer,
+      directory: this.directory,
+      online: (name) => this.online(name),
+      telemetry: this.telemetry,
+      faults: this.faults,
+      startedAt: this.startedAt,
+      guard: this.guard,
+      counters: this.counters,
+      delivery: this.delivery,
+      replies: this.replies,
+      presence: this.presence,
+      contacts: this.contacts,
+      store: this.store,
+    };
   }
 
   /** CHANGE-SERVER naming `server` (tag, epoch) to every user and legacy client (change-server.ts). */
