@@ -36,7 +36,7 @@ import { Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, type RoleTiming, type ServingReason, type StandbyReason } from './role';
 import { Ring, defaultRingTiming, pairSuccession, sameRing, type RingTiming, type Succession } from './ring';
 import { LegacyContacts, defaultContactOptions, type ContactOptions } from './legacy-contacts';
-import { tellEveryoneToSwitch, type SwitchTold } from './change-server';
+import { Handoff } from './handoff';
 import { StoreCheck, defaultStoreCheckOptions, mismatchText, type StoreCheckOptions, type StoreMismatch } from './store-check';
 import { statusOf, statusReportOf, type StatusSources } from './status-report';
 
@@ -131,12 +131,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private peer: Address;
   private self: Address;
   private ready = false;
-  private draining = false;
+  private readonly handoffs: Handoff;
   private periodTimer: TimerHandle | undefined;
   private purgeTimer: TimerHandle | undefined;
   private readonly startedAt = Date.now();
-  /** The last period ended with no other live server (said once, until a handoff happens again). */
-  private servingAlone = false;
   /** Servers already reported as configured with another ring. */
   private readonly ringMismatch = new Set<ServerTag>();
 
@@ -230,6 +228,27 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       (m) => this.onStoreMismatch(m),
       this.log,
     );
+    this.handoffs = new Handoff({
+      tag: this.tag,
+      log: this.log,
+      role: this.role,
+      succession: this.succession,
+      guard: this.guard,
+      directory: this.directory,
+      store: this.store,
+      faults: this.faults,
+      telemetry: this.telemetry,
+      contacts: this.contacts,
+      outbox: this.outbox,
+      transport: this.transport,
+      serving: () => this.serving,
+      push: (user, msg) => this.push(user, msg),
+      drained: () => this.drained(),
+      inFlight: () => this.queue.active,
+      startPeriod: (epoch) => this.startPeriod(epoch),
+      stopPeriod: () => this.periodTimer?.cancel(),
+      handedOff: (event) => this.emit('handoff', event),
+    });
     this.role.on('serving', (e) => void this.onServing(e.epoch, e.reason));
     this.role.on('standby', (e) => this.onStandby(e.epoch, e.reason));
     this.transport.onDatagram((bytes, from) => this.onDatagram(bytes, from));
@@ -284,7 +303,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
 
   /** Serving and allowed to act right now. */
   get serving(): boolean {
-    return this.ready && !this.draining && this.role.serving;
+    return this.ready && !this.handoffs.draining && this.role.serving;
   }
 
   /**
@@ -339,39 +358,9 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     return this.role.state === 'serving' && this.role.epoch === epoch;
   }
 
-  /** End the period now: drain, move the lease, tell the users and the next server. */
-  async handoff(): Promise<boolean> {
-    if (!this.serving) return false;
-    const to = this.succession.nextLive();
-    const toAddress = to === undefined ? undefined : this.succession.addressOf(to);
-    if (to === undefined || !toAddress) {
-      // A ring whose other servers are all silent: handing over would only wait out a lease.
-      const say = this.servingAlone ? this.log.debug.bind(this.log) : this.log.warn.bind(this.log);
-      say({ ring: this.succession.size }, 'no other live server to hand over to: serving another period');
-      this.servingAlone = true;
-      this.startPeriod(this.role.epoch);
-      return false;
-    }
-    this.servingAlone = false;
-    this.draining = true;
-    this.periodTimer?.cancel();
-    try {
-      // Requests still stuck after the limit may finish under the next holder's fence (see ARCHITECTURE: fencing).
-      if (!(await this.drained())) this.log.warn({ inFlight: this.queue.active }, 'handing over with requests still in flight');
-      await this.persistReplayMarks();
-      const epoch = this.role.epoch;
-      if (!(await this.role.handOver(to))) return false;
-      const told = this.tellEveryoneToSwitch(toAddress, to, this.role.epoch);
-      const seal = this.guard.peerSeal();
-      const takeover = { type: 'TAKEOVER' as const, from: this.tag, epoch: this.role.epoch, ...this.ringField() };
-      if (seal) this.transport.send(encodeNative(takeover, seal.envelope, seal.key), toAddress);
-      this.log.info({ to, epoch: this.role.epoch, ...told }, 'handed over');
-      this.telemetry.handoffs++;
-      this.emit('handoff', { from: this.tag, to, epoch, ...told });
-      return true;
-    } finally {
-      this.draining = false;
-    }
+  /** End the period now: drain, move the lease, tell the users and the next server (handoff.ts). */
+  handoff(): Promise<boolean> {
+    return this.handoffs.run();
   }
 
   push(user: UserDoc, msg: Push): boolean {
@@ -430,27 +419,6 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     };
   }
 
-  /** CHANGE-SERVER naming `server` (tag, epoch) to every user and legacy client (change-server.ts). */
-  private tellEveryoneToSwitch(server: Address, tag: ServerTag, epoch: number): SwitchTold {
-    const msg = { type: 'CHANGE-SERVER' as const, host: server.host, port: server.port, tag, epoch, ...this.ringField() };
-    return tellEveryoneToSwitch(msg, this.directory.all(), this.contacts.current(), {
-      toUser: (u, msg) => this.push(u, msg),
-      toAddress: (at, dialect, msg) => this.outbox.pushToAddress(at, dialect, msg),
-    });
-  }
-
-  /** Write each user's replay high-water mark, so the other server refuses replays of what this one accepted. */
-  private async persistReplayMarks(): Promise<void> {
-    const writes: Promise<unknown>[] = [];
-    for (const [name, high] of this.guard.highMarks()) {
-      const u = this.directory.get(name);
-      if (!u || (u.ctrHigh ?? 0) >= high) continue;
-      u.ctrHigh = high;
-      writes.push(this.store.updateUser(name, { ctrHigh: high }).catch((err) => this.faults.report('replay-marks', err, { name })));
-    }
-    await Promise.all(writes);
-  }
-
   /**
    * The lease was taken: fence the earlier holders' text numbers, load the
    * users and the recent replies, then serve. A failure at any step (after
@@ -485,7 +453,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.ready = true;
       // After a failover nobody told the users: this server does.
       if (reason === 'failover') {
-        const told = this.tellEveryoneToSwitch(this.self, this.tag, epoch);
+        const told = this.handoffs.tellEveryoneToSwitch(this.self, this.tag, epoch);
         this.log.info({ epoch, ...told }, 'took over after a failover: told everyone');
       }
       this.startPeriod(epoch);
@@ -505,11 +473,6 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.periodEndsAt = this.clock.now() + this.opts.period;
   }
 
-  /** A ring's CHANGE-SERVER carries the ring, so native clients learn every server (a pair's stays as it was). */
-  private ringField(): { ring?: RingMember[] } {
-    return this.ring ? { ring: this.ring.map((m) => ({ ...m })) } : {};
-  }
-
   /**
    * The period is over: hand over. If the server cannot act at this very
    * moment (a renewal is late, so its own clock fences it) but still holds
@@ -522,7 +485,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.periodTimer = this.clock.after(100, () => this.endPeriod(epoch));
       return;
     }
-    this.faults.watch(this.handoff(), 'handoff', { epoch });
+    this.faults.watch(this.handoffs.run(), 'handoff', { epoch });
   }
 
   /**

@@ -1,0 +1,134 @@
+/**
+ * The end of a serving period: drain the requests in flight, write the
+ * replay high-water marks, move the lease to the next live server, tell
+ * every user and legacy client to switch (CHANGE-SERVER) and that server to
+ * take over (TAKEOVER, MACed with the peer key). Also the CHANGE-SERVER a
+ * server sends itself after taking a dead holder's lease over.
+ */
+import type { Push, RingMember, ServerTag } from '../protocol/messages';
+import { encodeNative } from '../protocol/native';
+import type { Store } from '../store/store';
+import type { UserDoc } from '../store/documents';
+import type { Address, Transport } from '../transport/types';
+import type { Logger } from '../util/log';
+import { tellEveryoneToSwitch, type SwitchTold } from './change-server';
+import type { Directory } from './directory';
+import type { Faults } from './faults';
+import type { Guard } from './guard';
+import type { LegacyContacts } from './legacy-contacts';
+import type { Outbox } from './outbox';
+import type { Succession } from './ring';
+import type { Role } from './role';
+import type { Telemetry } from './telemetry';
+
+/** What a handoff did: `users` registered users told to switch, `others` legacy clients told that no registered user lives at. */
+export interface HandedOff {
+  from: ServerTag;
+  to: ServerTag;
+  epoch: number;
+  users: number;
+  others: number;
+}
+
+/** What the handoff needs of its server. */
+export interface HandoffHost {
+  readonly tag: ServerTag;
+  readonly log: Logger;
+  readonly role: Role;
+  readonly succession: Succession;
+  readonly guard: Guard;
+  readonly directory: Directory;
+  readonly store: Pick<Store, 'updateUser'>;
+  readonly faults: Faults;
+  readonly telemetry: Telemetry;
+  readonly contacts: LegacyContacts;
+  readonly outbox: Outbox;
+  readonly transport: Transport;
+  /** Serving and allowed to act right now (not draining). */
+  serving(): boolean;
+  /** Send a push to a user in its own dialect; false when nothing was sent. */
+  push(user: UserDoc, msg: Push): boolean;
+  /** The requests in flight have finished (true), or the drain limit passed (false). */
+  drained(): Promise<boolean>;
+  /** Requests still in flight. */
+  inFlight(): number;
+  /** Serve another period of the lease `epoch`. */
+  startPeriod(epoch: number): void;
+  /** The period timer is no longer needed. */
+  stopPeriod(): void;
+  handedOff(event: HandedOff): void;
+}
+
+export class Handoff {
+  /** Between the start of a handoff and its end: no request is taken. */
+  draining = false;
+  /** The last period ended with no other live server (said once, until a handoff happens again). */
+  private servingAlone = false;
+
+  constructor(private readonly host: HandoffHost) {}
+
+  /** End the period now: drain, move the lease, tell the users and the next server. */
+  async run(): Promise<boolean> {
+    const host = this.host;
+    if (!host.serving()) return false;
+    const to = host.succession.nextLive();
+    const toAddress = to === undefined ? undefined : host.succession.addressOf(to);
+    if (to === undefined || !toAddress) {
+      // A ring whose other servers are all silent: handing over would only wait out a lease.
+      const say = this.servingAlone ? host.log.debug.bind(host.log) : host.log.warn.bind(host.log);
+      say({ ring: host.succession.size }, 'no other live server to hand over to: serving another period');
+      this.servingAlone = true;
+      host.startPeriod(host.role.epoch);
+      return false;
+    }
+    this.servingAlone = false;
+    this.draining = true;
+    host.stopPeriod();
+    try {
+      // Requests still stuck after the limit may finish under the next holder's fence (see ARCHITECTURE: fencing).
+      if (!(await host.drained())) host.log.warn({ inFlight: host.inFlight() }, 'handing over with requests still in flight');
+      await this.persistReplayMarks();
+      const epoch = host.role.epoch;
+      if (!(await host.role.handOver(to))) return false;
+      const told = this.tellEveryoneToSwitch(toAddress, to, host.role.epoch);
+      const seal = host.guard.peerSeal();
+      const takeover = { type: 'TAKEOVER' as const, from: host.tag, epoch: host.role.epoch, ...this.ringField() };
+      if (seal) host.transport.send(encodeNative(takeover, seal.envelope, seal.key), toAddress);
+      host.log.info({ to, epoch: host.role.epoch, ...told }, 'handed over');
+      host.telemetry.handoffs++;
+      host.handedOff({ from: host.tag, to, epoch, ...told });
+      return true;
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** CHANGE-SERVER naming `server` (tag, epoch) to every user and legacy client (change-server.ts). */
+  tellEveryoneToSwitch(server: Address, tag: ServerTag, epoch: number): SwitchTold {
+    const host = this.host;
+    const msg = { type: 'CHANGE-SERVER' as const, host: server.host, port: server.port, tag, epoch, ...this.ringField() };
+    return tellEveryoneToSwitch(msg, host.directory.all(), host.contacts.current(), {
+      toUser: (user, push) => host.push(user, push),
+      toAddress: (at, dialect, push) => host.outbox.pushToAddress(at, dialect, push),
+    });
+  }
+
+  /** Write each user's replay high-water mark, so the other server refuses replays of what this one accepted. */
+  private async persistReplayMarks(): Promise<void> {
+    const host = this.host;
+    const writes: Promise<unknown>[] = [];
+    for (const [name, high] of host.guard.highMarks()) {
+      const user = host.directory.get(name);
+      if (!user || (user.ctrHigh ?? 0) >= high) continue;
+      user.ctrHigh = high;
+      writes.push(host.store.updateUser(name, { ctrHigh: high }).catch((err) => host.faults.report('replay-marks', err, { name })));
+    }
+    await Promise.all(writes);
+  }
+
+  /** A ring's CHANGE-SERVER and TAKEOVER carry the ring, so native clients learn every server (a pair's stay as they were). */
+  private ringField(): { ring?: RingMember[] } {
+    const ring = this.host.succession.members;
+    return ring ? { ring: ring.map((m) => ({ ...m })) } : {};
+  }
+}
