@@ -160,11 +160,6 @@ export function isDenial(reply: Reply): boolean {
   return DENIAL_TYPES.has(reply.type);
 }
 
-/** The requests a server answers only while it serves (all user requests). */
-export function isUserRequest(msg: Message): msg is Request {
-  return (REQUEST_TYPES as readonly string[]).includes(msg.type);
-}
-
 /** The denial that answers a request of `type` (the catalog names one per request). */
 export function denialFor(type: string, rq: number, name: string, reason: string): Reply {
   switch (type) {

@@ -18,7 +18,7 @@ import type { RequestContext, ServerCore } from './context';
 import type { AuthResult } from './guard';
 import type { RequestOutcome } from './telemetry';
 import type { Faults } from './faults';
-import { HANDLERS } from './handlers';
+import { HANDLERS, type HandledRequest } from './handlers';
 import type { KeyedQueue } from './keyed-queue';
 import type { Outbox, Seal } from './outbox';
 import type { CachedReply, ReplyCache } from './reply-cache';
@@ -51,12 +51,7 @@ export class Intake {
     private readonly h: IntakeHost,
   ) {}
 
-  accept(req: Request, dialect: DialectName, from: Address, bytes: Uint8Array, frame?: NativeFrame): void {
-    // STATUS is answered by the server itself (RssServer.onStatus: the standby too, authorised by the peer key or loopback).
-    if (req.type === 'STATUS') {
-      this.core.counters.ignored++;
-      return;
-    }
+  accept(req: HandledRequest, dialect: DialectName, from: Address, bytes: Uint8Array, frame?: NativeFrame): void {
     if (!this.h.serving()) {
       // Noting a contact may write to the store: only within the rates of unauthenticated work (spoofed floods).
       if (dialect !== 'native' && this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed(from)) this.h.legacyHeard(req, dialect, from);

@@ -1,17 +1,17 @@
 /**
- * One server of the pair (A or B) or of a ring. It receives every datagram
- * on one UDP socket, answers user requests only while it holds the serving
- * lease, and at the end of its period drains, hands the lease to the next
- * server (the other one of a pair, the next live one of a ring), tells every
- * user to switch (CHANGE-SERVER) and tells that server to take over. If the
- * serving server dies, a standby takes the lease over when it expires and
- * tells the users.
+ * One server of the pair (A or B) or of a ring, as a lifecycle: it builds
+ * its parts, starts and stops them, and follows the serving role. It
+ * answers user requests only while it holds the serving lease; taking the
+ * lease over (fence, load, serve) and standing by happen here; everything
+ * else is its parts': every datagram goes to dispatch.ts (and from there to
+ * control/ or intake.ts), the end of a period to handoff.ts, the status
+ * report to status-report.ts.
  */
 import { EventEmitter } from 'node:events';
-import { AuthError, NotServingError, ProtocolError } from '../errors';
-import { detectDialect, type Dialect } from '../protocol/dialect';
-import { denialFor, isUserRequest, type DialectName, type Push, type Request, type RingMember, type ServerTag } from '../protocol/messages';
-import { decodeNative, encodeNative, encodeNativePadded, type NativeFrame } from '../protocol/native';
+import { NotServingError } from '../errors';
+import type { Dialect } from '../protocol/dialect';
+import type { Push, RingMember, ServerTag } from '../protocol/messages';
+import { encodeNative } from '../protocol/native';
 import type { Store } from '../store/store';
 import type { UserDoc } from '../store/documents';
 import { formatAddress, type Address, type Transport } from '../transport/types';
@@ -22,8 +22,8 @@ import { Delivery, defaultDeliveryPolicy, pushSchedule, type DeliveryPolicy } fr
 import { Directory } from './directory';
 import { Faults } from './faults';
 import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
-import { isLoopback } from './status-gate';
 import { Intake } from './intake';
+import { Dispatcher } from './dispatch';
 import { DEFAULT_PRESENCE_WINDOW_MS, Presence } from './presence';
 import { RateSampler } from './rates';
 import { StatusGate } from './status-gate';
@@ -34,9 +34,9 @@ import { ReplyCache } from './reply-cache';
 import { restoreReplies } from './reply-records';
 import { Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, type RoleTiming, type ServingReason, type StandbyReason } from './role';
-import { Ring, defaultRingTiming, pairSuccession, sameRing, type RingTiming, type Succession } from './ring';
+import { Ring, defaultRingTiming, pairSuccession, type RingTiming, type Succession } from './ring';
 import { LegacyContacts, defaultContactOptions, type ContactOptions } from './legacy-contacts';
-import { Handoff } from './handoff';
+import { Handoff, type HandedOff } from './handoff';
 import { StoreCheck, defaultStoreCheckOptions, mismatchText, type StoreCheckOptions, type StoreMismatch } from './store-check';
 import { statusOf, statusReportOf, type StatusSources } from './status-report';
 
@@ -85,8 +85,7 @@ export interface ServerOptions {
 export interface ServerEvents {
   serving: [{ tag: ServerTag; epoch: number; reason: ServingReason }];
   standby: [{ tag: ServerTag; epoch: number; reason: StandbyReason }];
-  /** `users`: registered users told to switch; `others`: legacy clients told that no registered user lives at. */
-  handoff: [{ from: ServerTag; to: ServerTag; epoch: number; users: number; others: number }];
+  handoff: [HandedOff];
   /** The other server uses another store: this one refuses to serve (`message` says why), or may serve again (undefined). */
   'store-mismatch': [{ message: string } | undefined];
 }
@@ -124,6 +123,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   /** When the current serving period ends (server clock), while serving. */
   private periodEndsAt: number | undefined;
   private readonly intake: Intake;
+  /** Where every datagram received goes (dispatch.ts). */
+  private readonly dispatcher: Dispatcher;
   private readonly transport: Transport;
   private readonly replies: ReplyCache;
   private readonly queue = new KeyedQueue();
@@ -135,8 +136,6 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private periodTimer: TimerHandle | undefined;
   private purgeTimer: TimerHandle | undefined;
   private readonly startedAt = Date.now();
-  /** Servers already reported as configured with another ring. */
-  private readonly ringMismatch = new Set<ServerTag>();
 
   constructor(private readonly opts: ServerOptions) {
     super();
@@ -251,7 +250,28 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     });
     this.role.on('serving', (e) => void this.onServing(e.epoch, e.reason));
     this.role.on('standby', (e) => this.onStandby(e.epoch, e.reason));
-    this.transport.onDatagram((bytes, from) => this.onDatagram(bytes, from));
+    this.dispatcher = new Dispatcher({
+      counters: this.counters,
+      log: this.log,
+      guard: this.guard,
+      outbox: this.outbox,
+      dialects: opts.dialects,
+      control: {
+        log: this.log,
+        guard: this.guard,
+        role: this.role,
+        succession: this.succession,
+        storeCheck: this.storeCheck,
+        statusGate: this.statusGate,
+        outbox: this.outbox,
+        faults: this.faults,
+        ringMismatch: new Set(),
+        statusReport: () => this.statusReport(),
+      },
+      serving: () => this.serving,
+      accept: (req, dialect, from, bytes, frame) => this.intake.accept(req, dialect, from, bytes, frame),
+    });
+    this.transport.onDatagram((bytes, from) => this.dispatcher.datagram(bytes, from));
   }
 
   /** Start watching or holding the lease. */
@@ -520,88 +540,6 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.emit('standby', { tag: this.tag, epoch, reason });
   }
 
-  private onDatagram(bytes: Buffer, from: Address): void {
-    // Every byte received from an address is credit for what may be sent back to it (anti-amplification).
-    this.guard.paths.received(from, bytes.length);
-    const dialect = detectDialect(bytes);
-    try {
-      if (dialect === 'native') return this.onNative(bytes, from);
-      const codec = dialect && this.opts.dialects[dialect];
-      if (!dialect || !codec) {
-        this.counters.malformed++;
-        return;
-      }
-      let req: Request;
-      try {
-        req = codec.decodeRequest(bytes);
-      } catch (err) {
-        return this.onUndecodable(err, dialect, from);
-      }
-      this.intake.accept(req, dialect, from, bytes);
-    } catch (err) {
-      // The server never crashes on input.
-      this.counters.malformed++;
-      this.log.warn({ err: String(err), from: formatAddress(from) }, 'datagram dropped');
-    }
-  }
-
-  private onNative(bytes: Buffer, from: Address): void {
-    let frame;
-    try {
-      frame = decodeNative(bytes);
-    } catch (err) {
-      return this.onUndecodable(err, 'native', from);
-    }
-    const msg = frame.message;
-    if (msg.type === 'STORE-CHECK') return this.storeCheck.onCheck(msg, from);
-    if (msg.type === 'STORE-CHECK-REPLY') return this.storeCheck.onReply(msg, from);
-    if (msg.type === 'TAKEOVER') {
-      // Only another server of ours, proving the peer secret, may hurry a lease check (the lease decides anyway).
-      const member = this.succession.addressOf(msg.from) !== undefined;
-      if (member && this.guard.verifyPeer(frame, msg.from)) {
-        this.succession.heard(msg.from);
-        this.role.poke();
-        if (!sameRing(msg.ring, this.ring) && !this.ringMismatch.has(msg.from)) {
-          // Servers that disagree on the ring would hand turns around differently: say so once per server.
-          this.ringMismatch.add(msg.from);
-          this.log.warn({ from: msg.from, theirs: msg.ring?.map((m) => `${m.tag}=${m.host}:${m.port}`).join(',') ?? 'a pair' }, 'a server is configured with another ring than this one');
-        }
-      } else if (!member) this.guard.counters.forgedPeer++;
-      return;
-    }
-    if (msg.type === 'STATUS') return this.onStatus(frame, msg.rq, from);
-    if (!isUserRequest(msg)) {
-      this.counters.ignored++;
-      return;
-    }
-    if (!frame.envelope.cid) throw new AuthError('native request without a client id');
-    this.intake.accept(msg, 'native', from, bytes, frame);
-  }
-
-  /**
-   * STATUS, answered by either server (the standby too), before the serving
-   * check and outside the reply cache and the users' queues: it changes
-   * nothing. Authorised by a MAC with the peer key (fresh counter, its own
-   * replay window), or, when no peer secret was configured, by a loopback
-   * source. A refusal is answered on loopback only; elsewhere, silence.
-   */
-  private onStatus(frame: NativeFrame, rq: number, from: Address): void {
-    const verdict = this.statusGate.check(frame, from);
-    if (verdict !== 'ok') {
-      this.guard.counters.authFailed++;
-      this.log.debug({ from: formatAddress(from), why: verdict }, 'STATUS refused');
-      if (isLoopback(from.host)) {
-        this.outbox.sendTo([encodeNativePadded({ type: 'DENIED', rq, reason: verdict }, ctrOf(frame))], from);
-      }
-      return;
-    }
-    if (!this.guard.sourceAllowed(from)) return;
-    this.faults.watch(this.statusReport().then((status) => {
-      const key = this.statusGate.key;
-      this.outbox.sendTo([encodeNative({ type: 'STATUS-REPORT', rq, status }, ctrOf(frame), key)], from);
-    }), 'status');
-  }
-
   /**
    * The other server names another store: stop taking part in the lease
    * (and so serving) until it names ours again or goes silent. Said at error
@@ -620,18 +558,4 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.emit('store-mismatch', undefined);
     }
   }
-
-  private onUndecodable(err: unknown, dialect: DialectName, from: Address): void {
-    this.counters.malformed++;
-    if (!(err instanceof ProtocolError)) throw err;
-    this.log.debug({ err: err.message, from: formatAddress(from), dialect }, 'undecodable datagram');
-    // Only the serving server answers, and only when the request could be identified.
-    if (!this.serving || !err.partial) return;
-    const p = err.partial;
-    this.outbox.sendTo(this.outbox.encodeReplies([denialFor(p.type, p.rq, p.name ?? '', err.message)], dialect), from);
-  }
-}
-
-function ctrOf(frame: NativeFrame): { ctr?: number } {
-  return frame.envelope.ctr !== undefined ? { ctr: frame.envelope.ctr } : {};
 }

@@ -219,9 +219,9 @@ describe('queryStatus against a running pair', () => {
   it('refuses a non-loopback STATUS in silence when no secret is configured', async () => {
     // A server core seen through a fake transport: the request comes from 192.0.2.1.
     const sys = await system();
-    const server = sys.pair.b.server as unknown as { onDatagram(b: Buffer, from: { host: string; port: number }): void };
+    const server = (sys.pair.b.server as unknown as { dispatcher: { datagram(b: Buffer, from: { host: string; port: number }): void } }).dispatcher;
     const before = sys.pair.b.server.guard.counters.authFailed;
-    server.onDatagram(statusRequest(9, { cid: 'op', ctr: Date.now() * 1000 }), { host: '192.0.2.1', port: 4000 });
+    server.datagram(statusRequest(9, { cid: 'op', ctr: Date.now() * 1000 }), { host: '192.0.2.1', port: 4000 });
     expect(sys.pair.b.server.guard.counters.authFailed).toBe(before + 1);
   });
 });

@@ -11,8 +11,10 @@ import { subjects } from './subjects';
 import { update } from './update';
 import { who } from './who';
 
-/** Every request type but STATUS, which the server answers itself (RssServer.onStatus), never through the intake. */
+/** Every request type but STATUS, which is answered by its control handler (control/status.ts), never through the intake. */
 export type HandledType = Exclude<Request['type'], 'STATUS'>;
+/** A request of a type handled here. */
+export type HandledRequest = Extract<Request, { type: HandledType }>;
 
 export const HANDLERS: { readonly [T in HandledType]: Handler<T> } & { readonly STATUS?: never } = {
   REGISTER: register,
@@ -28,3 +30,8 @@ export const HANDLERS: { readonly [T in HandledType]: Handler<T> } & { readonly 
   'CHALLENGE-RESPONSE': challengeResponse,
   ECHO: echo,
 };
+
+/** True for a message that goes to HANDLERS (through the intake). */
+export function isHandled(msg: { type: string }): msg is HandledRequest {
+  return Object.hasOwn(HANDLERS, msg.type);
+}
