@@ -4,8 +4,9 @@
  * MAC: once the MAC is checked, so forgeries never cost its user) → reply
  * cache (a retransmission is answered, never executed again) → the user's
  * queue → authentication (MAC with the user's key, replay window) → rate
- * limit per user → handler → reply (sealed, recorded for retransmissions,
- * within the address's budget).
+ * limit per user → handler → reply (sealed, kept for retransmissions as
+ * its type's row in reply-policy.ts says, within the address's budget).
+ * Datagrams reach it from dispatch.ts.
  */
 import { LIMITS } from '../protocol/limits';
 import { DENIAL_REASONS, denialFor, isDenial, type DialectName, type Reply, type Request } from '../protocol/messages';
@@ -23,12 +24,8 @@ import type { KeyedQueue } from './keyed-queue';
 import type { Outbox, Seal } from './outbox';
 import type { CachedReply, ReplyCache } from './reply-cache';
 import { replyRecord, type Recorded } from './reply-records';
+import { keepingOf, policyOf } from './reply-policy';
 import { dedupKey, nativeFitRetrieved } from './wire';
-
-/** Requests whose replies need no de-duplication record in the store (no effect, or idempotent by construction). */
-const UNRECORDED = new Set<Request['type']>(['ACK', 'INITIALIZATION', 'END-CONNECTION', 'STATUS', 'WHO', 'PUBLISH', 'CHALLENGE-RESPONSE', 'ECHO']);
-/** Requests that carry no RQ# and are never answered: never looked up in the reply cache either. */
-const UNANSWERED = new Set<Request['type']>(['ACK', 'CHALLENGE-RESPONSE']);
 
 /** What the intake needs of its server besides the ServerCore. */
 export interface IntakeHost {
@@ -48,13 +45,13 @@ export interface IntakeHost {
 export class Intake {
   constructor(
     private readonly core: ServerCore,
-    private readonly h: IntakeHost,
+    private readonly host: IntakeHost,
   ) {}
 
   accept(req: HandledRequest, dialect: DialectName, from: Address, bytes: Uint8Array, frame?: NativeFrame): void {
-    if (!this.h.serving()) {
+    if (!this.host.serving()) {
       // Noting a contact may write to the store: only within the rates of unauthenticated work (spoofed floods).
-      if (dialect !== 'native' && this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed(from)) this.h.legacyHeard(req, dialect, from);
+      if (dialect !== 'native' && this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed(from)) this.host.legacyHeard(req, dialect, from);
       this.core.counters.ignored++;
       this.core.telemetry.request(req.type, dialect, 'ignored');
       return;
@@ -69,31 +66,31 @@ export class Intake {
       this.core.telemetry.request(req.type, dialect, 'refused');
       return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     }
-    if (dialect !== 'native') this.h.legacyHeard(req, dialect, from);
+    if (dialect !== 'native') this.host.legacyHeard(req, dialect, from);
     // An ACK is never answered, so it needs no de-duplication key, and it runs outside the user's queue:
     // it only marks a text received, which commutes with whatever else the user asks.
-    if (req.type === 'ACK') return this.h.faults.watch(this.execute(req, dialect, from, bytes.length, '', frame, arrived), 'ack');
+    if (req.type === 'ACK') return this.host.faults.watch(this.execute(req, dialect, from, bytes.length, '', frame, arrived), 'ack');
     const key = dedupKey(dialect, from, frame?.envelope.cid, bytes);
     // A retransmission is answered from the cache first: before its MAC or counter is looked at again.
-    const cached = UNANSWERED.has(req.type) ? undefined : this.h.replies.getEntry(key, Date.now());
+    const cached = this.cachedAnswer(req, key);
     if (cached) {
       this.core.counters.duplicates++;
       this.core.telemetry.request(req.type, dialect, 'duplicate');
       return this.sendCached(cached, req, dialect, from, frame);
     }
     const name = 'name' in req ? req.name : formatAddress(from);
-    this.h.faults.watch(this.h.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame, arrived)), 'request', { type: req.type });
+    this.host.faults.watch(this.host.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame, arrived)), 'request', { type: req.type });
   }
 
   /** One request, in its user's queue: retransmission check, authentication, limits, handler, reply. */
   private async execute(
-    req: Request, dialect: DialectName, from: Address, size: number, key: string, frame: NativeFrame | undefined, arrived: number,
+    req: HandledRequest, dialect: DialectName, from: Address, size: number, key: string, frame: NativeFrame | undefined, arrived: number,
   ): Promise<void> {
     const count = (outcome: RequestOutcome) => this.core.telemetry.request(req.type, dialect, outcome);
     // A request queued behind another may find the lease gone: then it is not executed (the client retries elsewhere).
-    if (!this.h.roleServing()) return count('ignored');
+    if (!this.host.roleServing()) return count('ignored');
     const ctr = frame?.envelope.ctr;
-    const again = UNANSWERED.has(req.type) ? undefined : this.h.replies.getEntry(key, Date.now());
+    const again = this.cachedAnswer(req, key);
     if (again) {
       this.core.counters.duplicates++;
       count('duplicate');
@@ -135,45 +132,49 @@ export class Intake {
       ...(ctr !== undefined ? { ctr } : {}),
       ...(auth.authed !== undefined ? { authed: auth.authed } : {}),
       ...(auth.key ? { macKey: auth.key } : {}),
-      fitRetrieved: (reply) => (dialect === 'native' ? nativeFitRetrieved(reply) : this.h.dialects[dialect]!.fitRetrieved(reply)),
+      fitRetrieved: (reply) => (dialect === 'native' ? nativeFitRetrieved(reply) : this.host.dialects[dialect]!.fitRetrieved(reply)),
       // Several datagrams only to the user's own proven address: a budget-bound one gets one per request.
       replyParts: (wanted) => (dialect === 'native' && wanted && this.provenFor(auth.authed, from) ? Math.min(wanted, LIMITS.maxRetrieveParts) : 1),
       // A native answer in one datagram always fits 3× its padded request; the legacy ones are sized to the budget.
       replyBudget: () => (dialect === 'native' ? Infinity : this.core.guard.paths.available(from)),
-      replySize: (replies) => this.h.outbox.encodeReplies(replies, dialect).reduce((n, b) => n + b.length, 0),
+      replySize: (replies) => this.host.outbox.encodeReplies(replies, dialect).reduce((total, datagram) => total + datagram.length, 0),
       prepay: (bytes) => {
         this.core.guard.paths.reserve(from, bytes);
         prepaid = true;
       },
       remember: (replies) => {
-        const at = this.record(key, replies, dialect, sealOf(ctx, this.provenFor(auth.authed, from)), recorded);
+        if (!policyOf(req.type).recordsItself) throw new Error(`${req.type} records no answer of its own (reply-policy.ts)`);
+        const at = this.recordAnswer(replies, dialect, seal(), recorded);
+        this.host.replies.set(key, replies, at, recorded.wire);
         ctx.afterReply.unshift(() => this.persist(key, recorded, at));
       },
     };
+    // How the answer is sealed: evaluated when it is encoded (the user's proven address may change meanwhile).
+    const seal = () => sealOf(ctx, this.provenFor(auth.authed, from));
     const handler = HANDLERS[req.type] as (c: RequestContext, r: Request) => Promise<Reply[]>;
     try {
       if (user && (auth.authed === user._id || user.key === undefined)) await this.noteContact(user, req.type, from, auth.authed !== undefined);
       const replies = await handler(ctx, req);
       if (req.type === 'DE-REGISTER' && !this.core.directory.get(req.name)) this.core.gone(req.name);
-      // An answer sent elsewhere than the source is not recorded: a retransmission must never bring it to the source.
-      const elsewhere = ctx.replyTo !== undefined && !sameAddress(ctx.replyTo, from);
-      const record = !recorded.replies && replies.length > 0 && !UNRECORDED.has(req.type) && !(req.type === 'RETRIEVE-TEXTS' && req.last !== undefined) && !elsewhere;
-      // A state change is stored before it is answered (its retransmission at the other server must not run it
-      // again), and cached only once stored.
-      if (record) {
-        const at = this.record(key, replies, dialect, sealOf(ctx, this.provenFor(auth.authed, from)), recorded, false);
+      // How the answer is kept for retransmissions: its type's row in reply-policy.ts.
+      const keeping = keepingOf(req, {
+        replies: replies.length,
+        dialect,
+        sealed: ctx.macKey !== undefined,
+        elsewhere: ctx.replyTo !== undefined && !sameAddress(ctx.replyTo, from),
+        recordedByHandler: recorded.replies !== undefined,
+      });
+      if (keeping === 'stored') {
+        // Stored before it is answered (its retransmission at the other server must not run it again), cached once stored.
+        const at = this.recordAnswer(replies, dialect, seal(), recorded);
         await this.persist(key, recorded, at);
-        this.h.replies.set(key, replies, at, recorded.wire);
+        this.host.replies.set(key, replies, at, recorded.wire);
       }
-      const wire = recorded.replies === replies && recorded.wire ? recorded.wire : this.h.outbox.encodeReplies(replies, dialect, sealOf(ctx, this.provenFor(auth.authed, from)));
-      if (!recorded.replies && replies.length > 0 && (req.type === 'PUBLISH' || ctx.macKey || (dialect !== 'native' && req.type === 'RETRIEVE-TEXTS'))) {
-        // Kept in memory only (PUBLISH is idempotent by its stored text; the rest have no effect): an
-        // authenticated retransmission must find its reply, as its ctr is no longer fresh; a legacy
-        // RETRIEVE-TEXTS N sent again is answered from here, within the budget, not read and sent again.
-        this.h.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
-      }
-      if (ctx.replyTo) this.h.outbox.sendToUser(ctx.replyTo, wire);
-      else this.h.outbox.sendTo(wire, from, 0, !prepaid && !this.provenFor(auth.authed, from));
+      // A recorded answer's datagrams are the ones sent (encoded and MACed once).
+      const wire = recorded.replies === replies && recorded.wire ? recorded.wire : this.host.outbox.encodeReplies(replies, dialect, seal());
+      if (keeping === 'memory') this.host.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
+      if (ctx.replyTo) this.host.outbox.sendToUser(ctx.replyTo, wire);
+      else this.host.outbox.sendTo(wire, from, 0, !prepaid && !this.provenFor(auth.authed, from));
       count(replies.some(isDenial) ? 'denied' : 'ok');
       this.core.telemetry.took(performance.now() - arrived);
     } catch (err) {
@@ -183,29 +184,33 @@ export class Intake {
       count('failed');
       if (err instanceof NotServingError) this.core.log.debug({ type: req.type }, 'not answered: the lease moved');
       else {
-        this.h.faults.report('request', err, { type: req.type, name: 'name' in req ? req.name : undefined });
+        this.host.faults.report('request', err, { type: req.type, name: 'name' in req ? req.name : undefined });
       }
       return;
     }
     // Executed and answered: what follows the answer runs in order, in the user's queue still. A failed step
     // stops the rest (texts are not marked received when their answer's record could not be stored).
-    for (const f of ctx.afterReply) {
+    for (const step of ctx.afterReply) {
       try {
-        await f();
+        await step();
       } catch (err) {
-        this.h.faults.report('after-reply', err, { type: req.type });
+        this.host.faults.report('after-reply', err, { type: req.type });
         break;
       }
     }
   }
 
-  /** Take `replies` as the answer to `key` (native: encoded as the datagrams to send), cached at once unless `cache` is false; returns when. */
-  private record(key: string, replies: Reply[], dialect: DialectName, seal: Seal, recorded: Recorded, cache = true): number {
+  /** Take `replies` as the recorded answer (native: encoded as the datagrams to send); returns when. */
+  private recordAnswer(replies: Reply[], dialect: DialectName, seal: Seal, recorded: Recorded): number {
     const at = Date.now();
     recorded.replies = replies;
-    recorded.wire = dialect === 'native' ? this.h.outbox.encodeReplies(replies, dialect, seal) : undefined;
-    if (cache) this.h.replies.set(key, replies, at, recorded.wire);
+    recorded.wire = dialect === 'native' ? this.host.outbox.encodeReplies(replies, dialect, seal) : undefined;
     return at;
+  }
+
+  /** The answer cached for `key`, for a request that is answered at all. */
+  private cachedAnswer(req: HandledRequest, key: string): CachedReply | undefined {
+    return policyOf(req.type).answered ? this.host.replies.getEntry(key, Date.now()) : undefined;
   }
 
   /** Store the recorded answer, so the other server answers a retransmission the same way. */
@@ -219,8 +224,8 @@ export class Intake {
     const auth = this.core.guard.authenticate(frame, user);
     // A PUBLISH whose text is stored already is a retransmission (its record is the text): answered, not refused.
     if (!auth.ok && auth.why !== 'auth' && req.type === 'PUBLISH' && user && (await this.core.store.findTextByReq(key))) {
-      const k = this.core.guard.userKey(user);
-      return k ? { ok: true, authed: user._id, key: k } : auth;
+      const userKey = this.core.guard.userKey(user);
+      return userKey ? { ok: true, authed: user._id, key: userKey } : auth;
     }
     return auth;
   }
@@ -232,23 +237,23 @@ export class Intake {
    * address still unproven gets its CHALLENGE again (REGISTER and UPDATE
    * send their own, to the address they name).
    */
-  private async noteContact(user: UserDoc, type: Request['type'], from: Address, authed: boolean): Promise<void> {
-    let u = user;
-    if (u.key === undefined && u.dialect !== 'native' && !u.addrOk && sameAddress(from, u)) {
+  private async noteContact(known: UserDoc, type: Request['type'], from: Address, authed: boolean): Promise<void> {
+    let user = known;
+    if (user.key === undefined && user.dialect !== 'native' && !user.addrOk && sameAddress(from, user)) {
       this.core.servingEpoch();
-      await this.core.store.updateUser(u._id, { addrOk: true });
-      u = { ...u, addrOk: true };
-      this.core.directory.set(u);
+      await this.core.store.updateUser(user._id, { addrOk: true });
+      user = { ...user, addrOk: true };
+      this.core.directory.set(user);
     }
     // Presence (WHO's online flag): only what the user proved, or a legacy user that has no proof to give.
-    if (authed || u.key === undefined) this.core.heard(u._id);
-    if (u.addrOk) this.core.delivery.heardFrom(u._id);
-    else if (authed && type !== 'UPDATE' && type !== 'REGISTER') this.core.challenge(u);
+    if (authed || user.key === undefined) this.core.heard(user._id);
+    if (user.addrOk) this.core.delivery.heardFrom(user._id);
+    else if (authed && type !== 'UPDATE' && type !== 'REGISTER') this.core.challenge(user);
   }
 
   private sendCached(cached: CachedReply, req: Request, dialect: DialectName, to: Address, frame: NativeFrame | undefined): void {
     const ctr = frame?.envelope.ctr;
-    const wire = cached.wire ?? this.h.outbox.encodeReplies(cached.replies, dialect, ctr !== undefined ? { ctr } : {});
+    const wire = cached.wire ?? this.host.outbox.encodeReplies(cached.replies, dialect, ctr !== undefined ? { ctr } : {});
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
     const verified = frame !== undefined && user !== undefined && this.core.guard.macVerifies(frame, user);
     // A resend whose MAC proves no user is charged like any unauthenticated request (a legacy one was, on arrival).
@@ -256,7 +261,7 @@ export class Intake {
     // Uncharged only when the user itself asks again from its proven address (anyone can resend legacy bytes).
     const own = verified && this.provenFor(user!._id, to);
     // A repeated answer in several datagrams starts where the last one was held back, so the client gets every part.
-    const stopped = this.h.outbox.sendTo(wire, to, cached.resume ?? 0, !own);
+    const stopped = this.host.outbox.sendTo(wire, to, cached.resume ?? 0, !own);
     if (wire.length > 1) cached.resume = stopped % wire.length;
   }
 
@@ -266,8 +271,8 @@ export class Intake {
    * else sent there (others' requests in its name) stays within the budget.
    */
   private provenFor(name: string | undefined, from: Address): boolean {
-    const u = name === undefined ? undefined : this.core.directory.get(name);
-    return u !== undefined && u.dialect === 'native' && u.addrOk === true && sameAddress(from, u);
+    const user = name === undefined ? undefined : this.core.directory.get(name);
+    return user !== undefined && user.dialect === 'native' && user.addrOk === true && sameAddress(from, user);
   }
 
   /** Refuse a request before it reaches its handler (it changes nothing). Requests without an RQ# are just dropped. */
@@ -279,7 +284,7 @@ export class Intake {
       : req.type === 'SUBJECTS'
         ? { type: 'SUBJECTS-REJECTED', rq: req.rq, name: req.name, subjects: req.subjects, reason }
         : denialFor(req.type, req.rq, 'name' in req ? req.name : '', reason);
-    this.h.outbox.sendTo(this.h.outbox.encodeReplies([denial], dialect, ctr !== undefined ? { ctr } : {}), to);
+    this.host.outbox.sendTo(this.host.outbox.encodeReplies([denial], dialect, ctr !== undefined ? { ctr } : {}), to);
   }
 }
 
