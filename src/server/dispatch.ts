@@ -69,8 +69,8 @@ export class Dispatcher {
       }
       host.accept(req, dialect, from, bytes);
     } catch (err) {
-      this.host.counters.malformed++;
-      this.host.log.warn({ err: String(err), from: formatAddress(from) }, 'datagram dropped');
+      host.counters.malformed++;
+      host.log.warn({ err: String(err), from: formatAddress(from) }, 'datagram dropped');
     }
   }
 
