@@ -1,12 +1,15 @@
 /** One handler per request type, dispatched by an exhaustive table. */
 import type { Request } from '../../protocol/messages';
 import type { Handler } from '../context';
+import { ack } from './ack';
 import { challengeResponse } from './challenge';
 import { deregister } from './deregister';
+import { echo } from './echo';
+import { endConnection } from './end-connection';
+import { initialization } from './initialization';
 import { publish } from './publish';
 import { register } from './register';
 import { retrieve } from './retrieve';
-import { ack, echo, endConnection, initialization } from './small';
 import { subjects } from './subjects';
 import { update } from './update';
 import { who } from './who';
