@@ -15,7 +15,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { ProtocolError } from '../errors';
 import { LIMITS } from './limits';
 import { hmacSha256Into } from './mac';
-import type { Message } from './messages';
+import type { Message, RetrievedReply } from './messages';
 import { toMessage } from './schema';
 
 export const NATIVE_MAGIC = 0xa7;
@@ -168,6 +168,23 @@ export function nativeTextSize(name: string, subject: string, text: string): { b
   const request = encodeNative({ type: 'PUBLISH', rq: LIMITS.maxRq, name, subject, text }, { cid: 'c'.repeat(64), ctr: big }).length;
   const bytes = Math.max(push, request) + MAC_BYTES;
   return { bytes, fits: bytes <= LIMITS.maxNativeDatagram };
+}
+
+/**
+ * How many of a RETRIEVED reply's texts fit one native datagram, as the
+ * server sends it (the dialect's `fitRetrieved`, as the legacy dialects
+ * have theirs): the reply's JSON plus the envelope the server adds and the MAC.
+ */
+export function nativeFitRetrieved(reply: RetrievedReply): number {
+  // Room for the envelope (the echoed ctr and the epoch, `,"ctr":`/`,"ep":` and 16 digits each, `,"pv":1`) and the MAC on top of the JSON of the reply without texts.
+  let size = encodeNative({ ...reply, texts: [] }).length + MAC_BYTES + 24 + 23 + 7;
+  let fitting = 0;
+  for (const t of reply.texts) {
+    size += Buffer.byteLength(JSON.stringify(t)) + 1;
+    if (size > LIMITS.maxNativeDatagram) break;
+    fitting++;
+  }
+  return fitting;
 }
 
 /** The MAC a frame should carry, computed in place (one per process: verification is synchronous). */

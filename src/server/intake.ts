@@ -11,7 +11,7 @@
 import { LIMITS } from '../protocol/limits';
 import { DENIAL_REASONS, denialFor, isDenial, type DialectName, type Reply, type Request } from '../protocol/messages';
 import { NotServingError } from '../errors';
-import type { NativeFrame } from '../protocol/native';
+import { nativeFitRetrieved, type NativeFrame } from '../protocol/native';
 import type { Dialect } from '../protocol/dialect';
 import type { UserDoc } from '../store/documents';
 import { formatAddress, sameAddress, type Address } from '../transport/types';
@@ -25,7 +25,7 @@ import type { Outbox, Seal } from './outbox';
 import type { CachedReply, ReplyCache } from './reply-cache';
 import { replyRecord, type Recorded } from './reply-records';
 import { keepingOf, policyOf } from './reply-policy';
-import { dedupKey, nativeFitRetrieved } from './wire';
+import { dedupKey } from './wire';
 
 /** What the intake needs of its server besides the ServerCore. */
 export interface IntakeHost {

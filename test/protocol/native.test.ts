@@ -8,9 +8,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, type ErrorCode } from '../../src/errors.js';
 import { detectDialect } from '../../src/protocol/dialect.js';
-import type { Message } from '../../src/protocol/messages.js';
+import { LIMITS } from '../../src/protocol/limits.js';
+import type { Message, RetrievedReply } from '../../src/protocol/messages.js';
 import {
-  MAC_BYTES, NATIVE_MAGIC, decodeNative, encodeNative, isNative, sealNativeBody, verifyNativeMac, withFields, type NativeEnvelope,
+  MAC_BYTES, NATIVE_MAGIC, decodeNative, encodeNative, isNative, nativeFitRetrieved, sealNativeBody, verifyNativeMac, withFields, type NativeEnvelope,
 } from '../../src/protocol/native.js';
 import { mutations } from '../fixtures/text/arbitraries.js';
 
@@ -128,6 +129,27 @@ describe('native MAC', () => {
     const unflagged = Buffer.from(bytes);
     unflagged[2] = 0;
     expect(() => decodeNative(unflagged)).toThrow(ProtocolError); // the trailer is read as JSON garbage
+  });
+});
+
+describe('nativeFitRetrieved', () => {
+  it('keeps as many texts as one MACed reply holds with the largest envelope, and no more', () => {
+    const texts = Array.from({ length: 40 }, (_, i) => ({ seq: i + 1, from: 'alice', subject: 'news', text: `t${i} ${'x'.repeat(80)}`, at: 1_700_000_000_000 + i }));
+    const reply: RetrievedReply = { type: 'RETRIEVED', rq: LIMITS.maxRq, name: 'n'.repeat(LIMITS.maxNameLength), texts, more: true, part: 15, parts: 16, answer: 2 ** 31 };
+    const fitting = nativeFitRetrieved(reply);
+    const big = Number.MAX_SAFE_INTEGER;
+    const sent = (n: number) => encodeNative({ ...reply, texts: texts.slice(0, n) }, { ctr: big, ep: big, pv: 1 }, KEY).length;
+    expect(fitting).toBeGreaterThan(0);
+    expect(fitting).toBeLessThan(texts.length);
+    expect(sent(fitting)).toBeLessThanOrEqual(LIMITS.maxNativeDatagram);
+    expect(sent(fitting + 1)).toBeGreaterThan(LIMITS.maxNativeDatagram);
+  });
+
+  it('keeps every text when they all fit, none when the first does not', () => {
+    const text = (body: string) => ({ seq: 1, from: 'alice', subject: 'news', text: body, at: 1 });
+    const base = { type: 'RETRIEVED' as const, rq: 1, name: 'bob', more: false };
+    expect(nativeFitRetrieved({ ...base, texts: [text('a'), text('b')] })).toBe(2);
+    expect(nativeFitRetrieved({ ...base, texts: [text('x'.repeat(LIMITS.maxNativeDatagram))] })).toBe(0);
   });
 });
 
