@@ -25,7 +25,7 @@ import type { Outbox, Seal } from './outbox';
 import type { CachedReply, ReplyCache } from './reply-cache';
 import { replyRecord, type Recorded } from './reply-records';
 import { keepingOf, policyOf } from './reply-policy';
-import { dedupKey } from './wire';
+import { dedupKey } from './dedup-key';
 
 /** What the intake needs of its server besides the ServerCore. */
 export interface IntakeHost {

@@ -1,6 +1,7 @@
 /**
- * The server's side of the dialects: decoding a datagram into a request in
- * whatever dialect it speaks, and encoding replies and pushes back into it.
+ * The de-duplication key under which a request's reply is cached and
+ * stored, so that a retransmission is answered again and never executed
+ * twice, on either server.
  */
 import { digestBase64url } from '../protocol/mac';
 import type { DialectName } from '../protocol/messages';
