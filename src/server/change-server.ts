@@ -10,7 +10,7 @@
  * pickle clients flip between the two servers on every CHANGE-SERVER
  * without reading its address, so a second one would send them back.
  * Every datagram to an address that has not proved it receives (every
- * legacy one) is charged to its anti-amplification budget (paths.ts).
+ * legacy one) is charged to its anti-amplification budget (send-budgets.ts).
  */
 import type { Push } from '../protocol/messages';
 import type { ContactDoc, UserDoc } from '../store/documents';

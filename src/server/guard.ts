@@ -12,7 +12,7 @@ import { verifyNativeMac, type NativeEnvelope, type NativeFrame } from '../proto
 import type { UserDoc } from '../store/documents';
 import { addressKey, normalHost, type Address } from '../transport/types';
 import { BoundedMap } from './bounded-map';
-import { Paths, defaultAllowance, defaultHostAllowance, type Allowance } from './paths';
+import { SendBudgets, defaultAllowance, defaultHostAllowance, type Allowance } from './send-budgets';
 import { checkPeerFrame, peerKeyOf } from './peer-key';
 import { TokenBuckets, type RateLimit } from './rate-limit';
 import { ReplayWindow } from './replay';
@@ -30,9 +30,9 @@ export interface SecurityOptions {
   unauthRate: RateLimit;
   /** Unauthenticated requests per source prefix (/24 IPv4, /64 IPv6): what one network may take of `unauthRate`. */
   unauthPrefixRate: RateLimit;
-  /** What an unproven address may be sent besides 3 × what it sent (paths.ts). */
+  /** What an unproven address may be sent besides 3 × what it sent (send-budgets.ts). */
   allowance: Allowance;
-  /** What all the ports of one host share of their allowances (paths.ts). */
+  /** What all the ports of one host share of their allowances (send-budgets.ts). */
   hostAllowance: Allowance;
   /** Entries of each per-address and per-user map. */
   maxTracked: number;
@@ -73,7 +73,7 @@ export interface PeerSecretSource {
 }
 
 export class Guard {
-  readonly paths: Paths;
+  readonly paths: SendBudgets;
   readonly counters: SecurityCounters = { authFailed: 0, replays: 0, staleCounters: 0, rateLimited: 0, forgedPeer: 0, challenges: 0, validations: 0 };
   private readonly sources: TokenBuckets;
   private readonly users: TokenBuckets;
@@ -96,7 +96,7 @@ export class Guard {
     private readonly secrets: PeerSecretSource,
     private readonly now: () => number = Date.now,
   ) {
-    this.paths = new Paths(opts.maxTracked, opts.allowance, now, opts.hostAllowance);
+    this.paths = new SendBudgets(opts.maxTracked, opts.allowance, now, opts.hostAllowance);
     this.sources = new TokenBuckets(opts.sourceRate, opts.maxTracked, now);
     this.users = new TokenBuckets(opts.userRate, opts.maxTracked, now);
     this.unauthenticated = new TokenBuckets(opts.unauthRate, 1, now);

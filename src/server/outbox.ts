@@ -2,7 +2,7 @@
  * Everything a server sends goes through here: replies and pushes are
  * encoded in the peer's dialect (native ones MACed with the user's key and
  * carrying the ctr of the request they answer), and every datagram is
- * charged to its address's anti-amplification budget (paths.ts) except a
+ * charged to its address's anti-amplification budget (send-budgets.ts) except a
  * native user's own pushes and answers at the address it proved.
  */
 import type { Dialect } from '../protocol/dialect';

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RssClient } from '../../src/client/client';
 import { MemoryKeyRing } from '../../src/client/keys';
 import { encodeNative, encodeNativePadded } from '../../src/protocol/native';
-import { defaultAllowance, defaultHostAllowance } from '../../src/server/paths';
+import { defaultAllowance, defaultHostAllowance } from '../../src/server/send-budgets';
 import type { Address, Transport } from '../../src/transport/types';
 import { openUdp } from '../../src/transport/udp';
 import { rawPeer, type RawPeer } from '../helpers/raw';

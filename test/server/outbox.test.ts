@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Guard } from '../../src/server/guard';
 import { Outbox } from '../../src/server/outbox';
-import { Paths } from '../../src/server/paths';
+import { SendBudgets } from '../../src/server/send-budgets';
 import type { Address, Transport } from '../../src/transport/types';
 
 function world() {
   const sent: string[] = [];
   const transport = { send: (b: Buffer) => void sent.push(b.toString()) } as unknown as Transport;
-  // No allowance: only the 3× rule (paths.test.ts covers the allowance).
-  const paths = new Paths(100, { burst: 0, perSecond: 0 });
+  // No allowance: only the 3× rule (send-budgets.test.ts covers the allowance).
+  const paths = new SendBudgets(100, { burst: 0, perSecond: 0 });
   const counters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
   const outbox = new Outbox(transport, { paths } as unknown as Guard, {}, counters);
   return { sent, paths, outbox };

@@ -1,6 +1,7 @@
 /**
- * The ledger of what may be sent to each UDP address (anti-amplification,
- * as QUIC does for a new path and DNS response-rate limiting for spoofed
+ * Send budgets: what may be sent to each UDP address, so that the server
+ * cannot be used to amplify a spoofed request into a flood (as QUIC limits
+ * what it sends on a new path, and DNS response-rate limiting for spoofed
  * sources).
  *
  * Only what a blind spoofer cannot cause goes out uncharged: a native
@@ -59,21 +60,22 @@ interface Refill {
   at: number;
 }
 
-interface PathState extends Refill {
+interface AddressBudget extends Refill {
   /** Unspent credit earned by bytes received (3 × each). */
   earned: number;
 }
 
-export interface PathStats {
+export interface SendBudgetStats {
   /** Datagrams not sent because they would have exceeded an address's budget. */
   amplificationDrops: number;
 }
 
-export class Paths {
-  private readonly paths: BoundedMap<string, PathState>;
+/** The budget of every address heard from or named lately, and of their hosts. */
+export class SendBudgets {
+  private readonly addresses: BoundedMap<string, AddressBudget>;
   /** The allowance each host shares among its ports. */
   private readonly hosts: BoundedMap<string, Refill>;
-  readonly stats: PathStats = { amplificationDrops: 0 };
+  readonly stats: SendBudgetStats = { amplificationDrops: 0 };
 
   constructor(
     maxAddresses: number,
@@ -81,18 +83,18 @@ export class Paths {
     private readonly now: () => number = Date.now,
     private readonly hostLimit: Allowance = defaultHostAllowance(),
   ) {
-    this.paths = new BoundedMap(maxAddresses);
+    this.addresses = new BoundedMap(maxAddresses);
     this.hosts = new BoundedMap(maxAddresses);
   }
 
   get size(): number {
-    return this.paths.size;
+    return this.addresses.size;
   }
 
-  private state(a: Address): PathState {
+  private state(a: Address): AddressBudget {
     const k = addressKey(a);
-    let s = this.paths.get(k);
-    if (!s) this.paths.set(k, (s = { earned: 0, allowance: this.limit.burst, at: this.now() }));
+    let s = this.addresses.get(k);
+    if (!s) this.addresses.set(k, (s = { earned: 0, allowance: this.limit.burst, at: this.now() }));
     refill(s, this.limit, this.now());
     return s;
   }
@@ -105,7 +107,7 @@ export class Paths {
   }
 
   /** What `a` may spend of allowances now: its own, within what its host has left. */
-  private free(a: Address, s: PathState): { host: Refill; bytes: number } {
+  private free(a: Address, s: AddressBudget): { host: Refill; bytes: number } {
     const host = this.host(a);
     return { host, bytes: s.earned + Math.min(s.allowance, host.allowance) };
   }
@@ -151,7 +153,7 @@ function refill(r: Refill, limit: Allowance, now: number): void {
 }
 
 /** Earned credit first; the rest from the address's allowance and its host's alike. */
-function spend(s: PathState, host: Refill, bytes: number): void {
+function spend(s: AddressBudget, host: Refill, bytes: number): void {
   const fromEarned = Math.min(s.earned, bytes);
   s.earned -= fromEarned;
   s.allowance -= bytes - fromEarned;
