@@ -47,7 +47,7 @@ export class Dispatcher {
   datagram(bytes: Buffer, from: Address): void {
     const host = this.host;
     // Every byte received from an address is credit for what may be sent back to it (anti-amplification).
-    host.guard.paths.received(from, bytes.length);
+    host.guard.sendBudgets.received(from, bytes.length);
     const dialect = detectDialect(bytes);
     try {
       if (dialect === 'native') return this.native(bytes, from);

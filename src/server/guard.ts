@@ -73,7 +73,7 @@ export interface PeerSecretSource {
 }
 
 export class Guard {
-  readonly paths: SendBudgets;
+  readonly sendBudgets: SendBudgets;
   readonly counters: SecurityCounters = { authFailed: 0, replays: 0, staleCounters: 0, rateLimited: 0, forgedPeer: 0, challenges: 0, validations: 0 };
   private readonly sources: TokenBuckets;
   private readonly users: TokenBuckets;
@@ -96,7 +96,7 @@ export class Guard {
     private readonly secrets: PeerSecretSource,
     private readonly now: () => number = Date.now,
   ) {
-    this.paths = new SendBudgets(opts.maxTracked, opts.allowance, now, opts.hostAllowance);
+    this.sendBudgets = new SendBudgets(opts.maxTracked, opts.allowance, now, opts.hostAllowance);
     this.sources = new TokenBuckets(opts.sourceRate, opts.maxTracked, now);
     this.users = new TokenBuckets(opts.userRate, opts.maxTracked, now);
     this.unauthenticated = new TokenBuckets(opts.unauthRate, 1, now);
@@ -126,7 +126,7 @@ export class Guard {
   /** Sizes of every bounded map, for the status report and the fuzz test. */
   sizes(): Record<string, number> {
     return {
-      paths: this.paths.size, sourceBuckets: this.sources.size, prefixBuckets: this.unauthenticatedPrefixes.size, userBuckets: this.users.size,
+      sendBudgets: this.sendBudgets.size, sourceBuckets: this.sources.size, prefixBuckets: this.unauthenticatedPrefixes.size, userBuckets: this.users.size,
       replayWindows: this.windows.size, keyCache: this.keys.size, challenged: this.challenged.size,
     };
   }

@@ -136,10 +136,10 @@ export class Intake {
       // Several datagrams only to the user's own proven address: a budget-bound one gets one per request.
       replyParts: (wanted) => (dialect === 'native' && wanted && this.provenFor(auth.authed, from) ? Math.min(wanted, LIMITS.maxRetrieveParts) : 1),
       // A native answer in one datagram always fits 3× its padded request; the legacy ones are sized to the budget.
-      replyBudget: () => (dialect === 'native' ? Infinity : this.core.guard.paths.available(from)),
+      replyBudget: () => (dialect === 'native' ? Infinity : this.core.guard.sendBudgets.available(from)),
       replySize: (replies) => this.host.outbox.encodeReplies(replies, dialect).reduce((total, datagram) => total + datagram.length, 0),
       prepay: (bytes) => {
-        this.core.guard.paths.reserve(from, bytes);
+        this.core.guard.sendBudgets.reserve(from, bytes);
         prepaid = true;
       },
       remember: (replies) => {

@@ -64,7 +64,7 @@ export class Outbox {
     for (let k = 0; k < datagrams.length; k++) {
       const i = (from + k) % datagrams.length;
       const b = datagrams[i]!;
-      if (charge && !this.guard.paths.allow(to, b.length)) return i;
+      if (charge && !this.guard.sendBudgets.allow(to, b.length)) return i;
       this.transport.send(b, to);
       this.counters.replies++;
     }
@@ -85,7 +85,7 @@ export class Outbox {
     const encoded = this.dialects[dialect]?.encode(msg) ?? [];
     if (encoded.length === 0) return false;
     for (const b of encoded) {
-      if (!this.guard.paths.allow(at, b.length)) return false;
+      if (!this.guard.sendBudgets.allow(at, b.length)) return false;
       this.transport.send(b, at);
     }
     return true;
@@ -119,7 +119,7 @@ export class Outbox {
     }
     if (encoded.length === 0) return false;
     for (const b of encoded) {
-      if (!proven(user) && !this.guard.paths.allow(at, b.length)) return false;
+      if (!proven(user) && !this.guard.sendBudgets.allow(at, b.length)) return false;
       this.transport.send(b, at);
     }
     return true;

@@ -89,7 +89,7 @@ export function statusOf(s: StatusSources): Record<string, unknown> {
     ...s.counters,
     ...s.delivery.stats,
     ...s.guard.counters,
-    ...s.guard.paths.stats,
+    ...s.guard.sendBudgets.stats,
     tracked: { ...s.guard.sizes(), replyCache: s.replies.size, presence: s.presence.size, legacyContacts: s.contacts.size },
     // Failures caught, by where they happened, and store calls retried after a transient error.
     errors: s.faults.snapshot(),

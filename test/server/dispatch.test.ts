@@ -16,7 +16,7 @@ function dispatcher(accept: DispatchHost['accept'] = () => {}, dialects: Dispatc
   const accepted: string[] = [];
   const checks: string[] = [];
   const credited: number[] = [];
-  const guard = { paths: { received: (_at: unknown, bytes: number) => void credited.push(bytes) }, counters: { forgedPeer: 0 } };
+  const guard = { sendBudgets: { received: (_at: unknown, bytes: number) => void credited.push(bytes) }, counters: { forgedPeer: 0 } };
   const control = {
     log: silentLogger,
     guard,

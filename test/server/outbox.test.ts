@@ -8,10 +8,10 @@ function world() {
   const sent: string[] = [];
   const transport = { send: (b: Buffer) => void sent.push(b.toString()) } as unknown as Transport;
   // No allowance: only the 3× rule (send-budgets.test.ts covers the allowance).
-  const paths = new SendBudgets(100, { burst: 0, perSecond: 0 });
+  const budgets = new SendBudgets(100, { burst: 0, perSecond: 0 });
   const counters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
-  const outbox = new Outbox(transport, { paths } as unknown as Guard, {}, counters);
-  return { sent, paths, outbox };
+  const outbox = new Outbox(transport, { sendBudgets: budgets } as unknown as Guard, {}, counters);
+  return { sent, budgets, outbox };
 }
 
 const to: Address = { host: '127.0.0.1', port: 4000 };
@@ -25,11 +25,11 @@ describe('Outbox.sendTo', () => {
   });
 
   it('stops at the budget of an unvalidated address, and a repetition from there gets every part through', () => {
-    const { sent, paths, outbox } = world();
+    const { sent, budgets, outbox } = world();
     // Each 400-byte request allows 1200 bytes back: one 1000-byte part per request.
     let resume = 0;
     for (let request = 0; request < 3; request++) {
-      paths.received(to, 400);
+      budgets.received(to, 400);
       resume = outbox.sendTo(parts, to, resume) % parts.length;
     }
     expect(sent.map((s) => s[0]).sort()).toEqual(['a', 'b', 'c']);

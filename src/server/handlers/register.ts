@@ -85,7 +85,7 @@ async function create(ctx: RequestContext, req: Extract<Request, { type: 'REGIST
   }
   if (user.key !== undefined) {
     // The request that named the address pays for the challenge sent there.
-    core.guard.paths.received(at, ctx.requestBytes);
+    core.guard.sendBudgets.received(at, ctx.requestBytes);
     const registered = user;
     ctx.afterReply.push(() => core.challenge(registered));
   }

@@ -53,7 +53,7 @@ async function move(ctx: RequestContext, req: Extract<Request, { type: 'UPDATE' 
   if (next.addrOk) {
     core.delivery.heardFrom(req.name);
   } else if (next.key !== undefined) {
-    if (moved) core.guard.paths.received(at, ctx.requestBytes);
+    if (moved) core.guard.sendBudgets.received(at, ctx.requestBytes);
     ctx.afterReply.push(() => core.challenge(next));
   }
   return [{ type: 'UPDATE-CONFIRMED', rq: req.rq, name: req.name, host, port: req.port }];
