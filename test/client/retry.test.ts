@@ -1,34 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { RssError, TimeoutError } from '../../src/errors';
 import { ClientIdentity } from '../../src/client/identity';
-import { Exchanges } from '../../src/client/requests';
 import {
   ACK_TIMEOUT_MS, EXCHANGE_LIFETIME_MS, MAX_RETRANSMIT, defaultRetryPolicy, resolveRetryPolicy, retransmitWait, sendsToBoth,
 } from '../../src/client/retry';
-import { ServerBook } from '../../src/client/servers';
 import { decodeNative, encodeNative } from '../../src/protocol/native';
 import type { Message } from '../../src/protocol/messages';
-import { MemoryKeyRing } from '../../src/client/keys';
-import type { Address, Transport } from '../../src/transport/types';
-import { FakeClock } from '../../src/util/clock';
-import { silentLogger } from '../../src/util/log';
-
-const A = { host: '127.0.0.1', port: 1001 };
-const B = { host: '127.0.0.1', port: 1002 };
-
-function setup(policy = defaultRetryPolicy(), random = () => 0) {
-  const clock = new FakeClock();
-  const sent: { at: number; bytes: Buffer; to: Address }[] = [];
-  const transport: Transport = {
-    send: (bytes, to) => void sent.push({ at: clock.now(), bytes: Buffer.from(bytes), to }),
-    onDatagram: () => {},
-    address: () => ({ host: '127.0.0.1', port: 2000 }),
-    close: async () => {},
-  };
-  const servers = new ServerBook([A, B]);
-  const ex = new Exchanges({ transport, clock, policy, random, logger: silentLogger, identity: new ClientIdentity(), servers, keys: new MemoryKeyRing() });
-  return { clock, sent, ex, servers };
-}
+import { B, exchangesOnFakeClock as setup } from './exchanges';
 
 describe('retry policy', () => {
   it('defaultRetryPolicy returns a fresh object each time', () => {
