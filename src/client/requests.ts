@@ -88,15 +88,15 @@ export class Exchanges {
    */
   readonly provenUsers = new Set<string>();
 
-  constructor(private readonly d: ExchangeDeps) {}
+  constructor(private readonly deps: ExchangeDeps) {}
 
   /** Send `body` and resolve with the success reply; DeniedError / TimeoutError otherwise. */
   request(body: RequestBody): Promise<Reply> {
     // Created now, so its stack names the caller rather than a timer callback.
-    const timeout = new TimeoutError(`no answer to ${body.type} within ${this.d.policy.exchangeLifetimeMs} ms`);
+    const timeout = new TimeoutError(`no answer to ${body.type} within ${this.deps.policy.exchangeLifetimeMs} ms`);
     if (this.closedError) return Promise.reject(this.closedError);
-    const rq = this.d.identity.nextRq((n) => this.pending.has(n));
-    const key = 'name' in body ? this.d.keys.get(body.name) : undefined;
+    const rq = this.deps.identity.nextRq((candidate) => this.pending.has(candidate));
+    const key = 'name' in body ? this.deps.keys.get(body.name) : undefined;
     const agreement = body.type === 'REGISTER' && !key ? newAgreementKeys() : undefined;
     const msg = { ...body, rq, ...(agreement ? { pub: agreement.pub } : {}) } as Request;
     const sealed = this.seal(msg, key);
@@ -104,7 +104,7 @@ export class Exchanges {
       return Promise.reject(new InvalidArgumentError(`${body.type} would be ${sealed.bytes.length} bytes, more than one ${LIMITS.maxNativeDatagram}-byte datagram`));
     }
     return new Promise<Reply>((resolve, reject) => {
-      const p: Pending = {
+      const pending: Pending = {
         type: body.type,
         msg,
         ...sealed,
@@ -113,82 +113,128 @@ export class Exchanges {
         reseals: 0,
         attempt: 0,
         timeout,
-        lifetime: this.d.clock.after(this.d.policy.exchangeLifetimeMs, () => p.settle(timeout)),
+        lifetime: this.deps.clock.after(this.deps.policy.exchangeLifetimeMs, () => pending.settle(timeout)),
         settle: (err, reply) => {
-          p.timer?.cancel();
-          p.lifetime.cancel();
+          pending.timer?.cancel();
+          pending.lifetime.cancel();
           this.pending.delete(rq);
           if (err) reject(err);
           else resolve(reply!);
         },
       };
-      this.pending.set(rq, p);
-      this.d.logger.debug({ rq, type: body.type }, 'request');
-      this.transmit(rq, p);
+      this.pending.set(rq, pending);
+      this.deps.logger.debug({ rq, type: body.type }, 'request');
+      this.transmit(rq, pending);
     });
   }
 
   /** The datagram of `msg`: a fresh ctr, padded unless its user is known to ask from its proven address, MACed with `key` when there is one. */
   private seal(msg: Request, key: Buffer | undefined): { bytes: Buffer; ctr: number } {
-    const ctr = this.d.identity.nextCtr();
-    const envelope = { cid: this.d.identity.cid, ctr };
+    const ctr = this.deps.identity.nextCtr();
+    const envelope = { cid: this.deps.identity.cid, ctr };
     const proven = key !== undefined && 'name' in msg && this.provenUsers.has(msg.name);
     return { bytes: proven ? encodeNative(msg, envelope, key) : encodeNativePadded(msg, envelope, key), ctr };
   }
 
-  private transmit(rq: number, p: Pending): void {
-    for (const to of this.d.servers.targets(sendsToBoth(this.d.policy, p.attempt))) this.d.transport.send(p.bytes, to);
-    const wait = retransmitWait(this.d.policy, p.attempt, this.d.random);
-    p.timer = this.d.clock.after(wait, () => {
+  private transmit(rq: number, pending: Pending): void {
+    for (const to of this.deps.servers.targets(sendsToBoth(this.deps.policy, pending.attempt))) this.deps.transport.send(pending.bytes, to);
+    const wait = retransmitWait(this.deps.policy, pending.attempt, this.deps.random);
+    pending.timer = this.deps.clock.after(wait, () => {
       // After the last retransmission's wait, give up even if the lifetime has not run out.
-      if (p.attempt >= this.d.policy.maxRetransmit) return p.settle(p.timeout);
-      p.attempt++;
-      if ('name' in p.msg) this.provenUsers.delete(p.msg.name);
-      this.d.logger.debug({ rq, attempt: p.attempt }, 'retransmit');
-      this.transmit(rq, p);
+      if (pending.attempt >= this.deps.policy.maxRetransmit) return pending.settle(pending.timeout);
+      pending.attempt++;
+      if ('name' in pending.msg) this.provenUsers.delete(pending.msg.name);
+      this.deps.logger.debug({ rq, attempt: pending.attempt }, 'retransmit');
+      this.transmit(rq, pending);
     });
   }
 
   /**
    * Offer a reply from a known server. Returns false (and drops it) when no
    * pending request has its RQ#, the type does not answer that request, or
-   * it fails authentication: a success reply to a MACed request (or to a
-   * REGISTER, whose reply yields the key) must be MACed with the user key
-   * and echo the request's ctr. A denial without a MAC is believed (the
-   * server cannot MAC "authentication failed"): a forged one can fail a call,
-   * never fake a success.
+   * it fails authentication. The rules, in order:
+   *
+   * 1. `pendingFor`: a pending request with its RQ# that this type answers;
+   * 2. `authenticate`: a success reply to a MACed request (or to a REGISTER,
+   *    whose reply yields the key) must be MACed with the user key and echo
+   *    the request's ctr; a denial without a MAC is believed (the server
+   *    cannot MAC "authentication failed"): a forged one can fail a call,
+   *    never fake a success;
+   * 3. `resealIfStale`: a denial for a stale counter sends the request again
+   *    under a fresh one (a few times);
+   * 4. `learn`: what a checked MAC vouches for: a new user key, the epoch,
+   *    the user's proven address;
+   * 5. an answer in several parts waits for all of them (`acceptPart`);
+   *    anything else settles the call.
    */
   accept(frame: NativeFrame): boolean {
     const reply = frame.message as Reply;
-    const rq = 'rq' in reply ? reply.rq : undefined;
-    const p = rq === undefined ? undefined : this.pending.get(rq);
-    if (!p || (reply.type !== 'DENIED' && !EXPECTED[p.type].includes(reply.type))) {
-      this.d.logger.debug({ type: reply.type, rq }, 'reply for no pending request dropped');
+    const pending = this.pendingFor(reply);
+    if (!pending) {
+      this.deps.logger.debug({ type: reply.type, rq: 'rq' in reply ? reply.rq : undefined }, 'reply for no pending request dropped');
       return false;
     }
-    const denial = isDenial(reply);
-    let key = p.key;
-    if (p.agreement && reply.type === 'REGISTERED') {
-      key = reply.pub === undefined ? undefined : deriveUserKey(p.agreement, reply.pub, p.agreement.pub, reply.pub, reply.name);
-      if (!key || reply.name !== (p.msg as { name: string }).name) return this.forged(reply, 'REGISTERED without a usable server key');
-    }
-    const secured = key !== undefined;
-    if (secured && frame.envelope.ctr !== p.ctr) return this.forged(reply, 'reply to another sealing of this request');
-    if (secured && (!denial || frame.mac) && !verifyNativeMac(frame, key!)) return this.forged(reply, 'bad MAC');
-    if (denial && (reply as { reason?: string }).reason === DENIAL_REASONS.staleCounter && p.reseals < MAX_RESEALS) {
-      // Our counter fell behind the server's window (e.g. after a handoff): the request was not executed; seal it afresh.
-      p.reseals++;
-      Object.assign(p, this.seal(p.msg, p.key));
-      for (const to of this.d.servers.targets(false)) this.d.transport.send(p.bytes, to);
-      return true;
-    }
-    if (p.agreement && reply.type === 'REGISTERED') this.d.keys.set(reply.name, key!);
-    // Only a MAC we checked vouches for the epoch (an unMACed reply could be anyone's).
-    if (secured && frame.mac && frame.envelope.ep !== undefined) this.d.epochSeen?.(frame.envelope.ep);
-    if (secured && frame.mac && frame.envelope.pv === 1 && 'name' in p.msg) this.provenUsers.add(p.msg.name);
-    if (reply.type === 'RETRIEVED' && reply.parts !== undefined && reply.parts > 1) return this.acceptPart(p, reply);
-    p.settle(denial ? new DeniedError(reply as { type: string; reason?: string }) : undefined, reply);
+    const checked = this.authenticate(frame, pending);
+    if ('refused' in checked) return this.forged(reply, checked.refused);
+    if (this.resealIfStale(pending, reply)) return true;
+    this.learn(frame, pending, checked.key);
+    if (reply.type === 'RETRIEVED' && reply.parts !== undefined && reply.parts > 1) return this.acceptPart(pending, reply);
+    pending.settle(isDenial(reply) ? new DeniedError(reply as { type: string; reason?: string }) : undefined, reply);
     return true;
+  }
+
+  /** The pending request `reply` answers: its RQ# is pending and its type answers that request (DENIED answers any). */
+  private pendingFor(reply: Reply): Pending | undefined {
+    const pending = 'rq' in reply ? this.pending.get(reply.rq) : undefined;
+    if (!pending || (reply.type !== 'DENIED' && !EXPECTED[pending.type].includes(reply.type))) return undefined;
+    return pending;
+  }
+
+  /**
+   * The key the reply must be MACed with (undefined: the exchange is not
+   * secured, nothing to check), or why it is refused. A REGISTERED for a
+   * key agreement brings the key itself: the user key derived from the
+   * server's public key, for the name asked.
+   */
+  private authenticate(frame: NativeFrame, pending: Pending): { key?: Buffer } | { refused: string } {
+    const reply = frame.message as Reply;
+    let key = pending.key;
+    if (pending.agreement && reply.type === 'REGISTERED') {
+      const { agreement } = pending;
+      key = reply.pub === undefined ? undefined : deriveUserKey(agreement, reply.pub, agreement.pub, reply.pub, reply.name);
+      if (!key || reply.name !== (pending.msg as { name: string }).name) return { refused: 'REGISTERED without a usable server key' };
+    }
+    if (key === undefined) return {};
+    if (frame.envelope.ctr !== pending.ctr) return { refused: 'reply to another sealing of this request' };
+    if ((!isDenial(reply) || frame.mac) && !verifyNativeMac(frame, key)) return { refused: 'bad MAC' };
+    return { key };
+  }
+
+  /**
+   * A denial for a stale counter: our counter fell behind the server's
+   * window (e.g. after a handoff), so the request was not executed. It is
+   * sealed afresh and sent again, up to MAX_RESEALS times; true when it was.
+   */
+  private resealIfStale(pending: Pending, reply: Reply): boolean {
+    if (!isDenial(reply) || (reply as { reason?: string }).reason !== DENIAL_REASONS.staleCounter) return false;
+    if (pending.reseals >= MAX_RESEALS) return false;
+    pending.reseals++;
+    Object.assign(pending, this.seal(pending.msg, pending.key));
+    for (const to of this.deps.servers.targets(false)) this.deps.transport.send(pending.bytes, to);
+    return true;
+  }
+
+  /**
+   * What a MAC we checked vouches for (an unMACed reply could be anyone's):
+   * the user key a REGISTERED agreed, the server's lease epoch, and that the
+   * user asked from its proven address (`pv`: its requests go unpadded).
+   */
+  private learn(frame: NativeFrame, pending: Pending, key: Buffer | undefined): void {
+    if (key === undefined || !frame.mac) return;
+    const reply = frame.message as Reply;
+    if (pending.agreement && reply.type === 'REGISTERED') this.deps.keys.set(reply.name, key);
+    if (frame.envelope.ep !== undefined) this.deps.epochSeen?.(frame.envelope.ep);
+    if (frame.envelope.pv === 1 && 'name' in pending.msg) this.provenUsers.add(pending.msg.name);
   }
 
   /**
@@ -196,33 +242,32 @@ export class Exchanges {
    * the answer is their texts in part order. A lost part is recovered by the
    * request's retransmission (the server answers it with the same parts).
    */
-  private acceptPart(p: Pending, reply: Extract<Reply, { type: 'RETRIEVED' }>): boolean {
+  private acceptPart(pending: Pending, reply: Extract<Reply, { type: 'RETRIEVED' }>): boolean {
     const parts = reply.parts!;
     const part = reply.part ?? 0;
     if (part >= parts) return this.forged(reply, `part ${part} of ${parts}`);
-    const first = p.parts?.values().next().value;
+    const first = pending.parts?.values().next().value;
     // A part of another execution (the request ran again elsewhere, e.g. after a crash): the parts held
     // belong to an answer that will never be complete, so assembling starts again from this one.
-    if (!p.parts || (first && (first.parts !== parts || first.answer !== reply.answer))) p.parts = new Map();
-    p.parts.set(part, reply);
-    if (p.parts.size < parts) return true;
-    const ordered = [...p.parts.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
+    if (!pending.parts || (first && (first.parts !== parts || first.answer !== reply.answer))) pending.parts = new Map();
+    pending.parts.set(part, reply);
+    if (pending.parts.size < parts) return true;
+    const ordered = [...pending.parts.entries()].sort(([left], [right]) => left - right).map(([, datagram]) => datagram);
     const { part: _part, parts: _parts, answer: _answer, ...head } = ordered[0]!;
-    p.settle(undefined, { ...head, texts: ordered.flatMap((r) => r.texts), more: ordered.some((r) => r.more) });
+    pending.settle(undefined, { ...head, texts: ordered.flatMap((datagram) => datagram.texts), more: ordered.some((datagram) => datagram.more) });
     return true;
   }
 
   private forged(reply: Reply, why: string): false {
     this.forgedReplies++;
-    this.d.logger.debug({ type: reply.type, why }, 'unauthenticated reply dropped');
+    this.deps.logger.debug({ type: reply.type, why }, 'unauthenticated reply dropped');
     return false;
   }
 
-
   /** Resend every pending request now (after a CHANGE-SERVER: the new server should not wait for our timers). */
   resendAll(): void {
-    for (const p of this.pending.values()) {
-      for (const to of this.d.servers.targets(false)) this.d.transport.send(p.bytes, to);
+    for (const pending of this.pending.values()) {
+      for (const to of this.deps.servers.targets(false)) this.deps.transport.send(pending.bytes, to);
     }
   }
 
@@ -233,6 +278,6 @@ export class Exchanges {
   /** Reject every pending request with RSS_CLOSED and refuse new ones. */
   close(): void {
     this.closedError = new RssError('RSS_CLOSED', 'the client was closed');
-    for (const p of [...this.pending.values()]) p.settle(this.closedError);
+    for (const pending of [...this.pending.values()]) pending.settle(this.closedError);
   }
 }
