@@ -1,7 +1,8 @@
 /**
  * Composition of one rss server (socket + store + server core) and of the
- * demo's servers (a pair, or a ring of N). The CLI only parses options and
- * calls these.
+ * demo's servers (a pair, or a ring of N), with what the command line may
+ * look at: `inspect()` of a server and `users()` of a group, plain data
+ * (server/inspect.ts). The CLI parses options, calls these and prints.
  */
 import { RssServer } from '../server/server';
 import { Store } from '../store/store';
@@ -18,6 +19,9 @@ import type { RoleTiming } from '../server/role';
 import { newPeerSecret, type SecurityOptions } from '../server/guard';
 import type { StoreCheckOptions } from '../server/store-check';
 import { StorageError } from '../errors';
+import { inspectServer, servingUsers, storedUsers, type ServerInspection, type UserView } from '../server/inspect';
+
+export type { ServerInspection, UserView };
 
 /** What one server and a pair are both set up with. */
 interface CommonSetup {
@@ -58,6 +62,8 @@ export interface StartedServer {
   store: Store;
   /** The server's fault injector: `setSpec` turns chaos on, changes it or turns it off while it runs. */
   chaos: SwitchableTransport;
+  /** What the server is and does right now, as plain data (also once stopped: its last state). */
+  inspect(): ServerInspection;
   close(): Promise<void>;
 }
 
@@ -102,6 +108,7 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
     server,
     store,
     chaos,
+    inspect: () => inspectServer(server),
     close: async () => {
       await server.close();
       await store.close();
@@ -148,7 +155,19 @@ export interface StartedGroup {
   startServer(tag: ServerTag): Promise<StartedServer>;
   /** Faults for every server from now on (also after a restart): a spec or its `--chaos` text; undefined turns them off. */
   setChaos(spec: ChaosSpec | string | undefined): void;
+  /**
+   * The registered users, sorted by name: the serving server's, with online
+   * flags (`live`), else as the store has them, read through any running
+   * server; undefined when no server runs.
+   */
+  users(): Promise<UserListing | undefined>;
   close(): Promise<void>;
+}
+
+export interface UserListing {
+  users: UserView[];
+  /** From the serving server's directory, with online flags; false: from the store, online unknown. */
+  live: boolean;
 }
 
 export interface StartedPair extends StartedGroup {
@@ -241,6 +260,14 @@ export async function startGroup(setup: GroupSetup): Promise<StartedGroup> {
       current.set(tag, started);
       stopped.delete(tag);
       return started;
+    },
+    async users() {
+      const running = tags.filter((t) => !stopped.has(t)).map((t) => known(t).server);
+      for (const server of running) {
+        const serving = servingUsers(server);
+        if (serving) return { users: serving.users, live: true };
+      }
+      return running[0] ? { users: await storedUsers(running[0]), live: false } : undefined;
     },
     setChaos(given) {
       const spec = typeof given === 'string' ? parseChaosSpec(given) : given;

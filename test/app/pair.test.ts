@@ -120,3 +120,50 @@ describe('datagram log', () => {
     expect(datagrams).toContainEqual(expect.objectContaining({ server: 'B', dir: 'in', type: 'REGISTER' }));
   });
 });
+
+describe('inspect() and users(): what the command line may look at', () => {
+  it('inspect(): a server as plain data (tag, address, role, epoch, lease time, pushes), a copy the caller cannot change it through', async () => {
+    const sys = await system();
+    const { alice } = await aliceAndBob(sys);
+    const a = sys.pair.a.inspect();
+    expect(a).toMatchObject({ tag: 'A', address: sys.pair.a.server.address, serving: true, leaseTtl: 600 });
+    expect(a.epoch).toBeGreaterThan(0);
+    expect(sys.pair.b.inspect()).toMatchObject({ tag: 'B', address: sys.pair.b.server.address, serving: false, leaseTtl: 600 });
+    const sentBefore = a.pushes.sent;
+    await alice.publish('alice', 'news', 'pushed to bob');
+    await expect.poll(() => sys.pair.a.inspect().pushes.sent).toBe(sentBefore + 1);
+    expect(sys.pair.b.inspect().pushes).toEqual({ sent: 0, retransmissions: 0, givenUp: 0 });
+    a.address.port = 1;
+    a.pushes.sent = -1;
+    expect(sys.pair.a.server.address.port).not.toBe(1);
+    expect(sys.pair.a.inspect().pushes.sent).toBe(sentBefore + 1);
+  });
+
+  it('users(): the serving server\'s with online flags; while none serves, the store\'s without; none running: undefined', async () => {
+    // A long lease: once A is stopped, B stays standby for the whole test.
+    const sys = await system({ roleTiming: { leaseTtl: 60_000 } });
+    await aliceAndBob(sys);
+    const carol = await sys.client();
+    await carol.register('carol');
+    await carol.subjects('carol', ['sport', 'chess']);
+    expect(await sys.pair.users()).toStrictEqual({
+      live: true,
+      users: [
+        { name: 'alice', dialect: 'native', subjects: ['news'], online: true },
+        { name: 'bob', dialect: 'native', subjects: ['news'], online: true },
+        { name: 'carol', dialect: 'native', subjects: ['sport', 'chess'], online: true },
+      ],
+    });
+    await sys.pair.stopServer('A');
+    expect(await sys.pair.users()).toStrictEqual({
+      live: false,
+      users: [
+        { name: 'alice', dialect: 'native', subjects: ['news'] },
+        { name: 'bob', dialect: 'native', subjects: ['news'] },
+        { name: 'carol', dialect: 'native', subjects: ['sport', 'chess'] },
+      ],
+    });
+    await sys.pair.stopServer('B');
+    expect(await sys.pair.users()).toBeUndefined();
+  });
+});
