@@ -10,12 +10,10 @@
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import { Option, type Command } from 'commander';
 import type { EngineChoice } from '../app/database';
-import type { StartedGroup } from '../app/pair';
+import type { StartedGroup, StartedServer } from '../app/pair';
 import type { TcpFaultProxy } from '../app/store-faults';
 import { InvalidArgumentError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
-import type { RssServer } from '../server/server';
-import type { UserDoc } from '../store/documents';
 import { durationText, parsePeriod, parsePort } from './args';
 import { createLogger } from './logger';
 import { parseSecret } from './server';
@@ -154,12 +152,15 @@ const SERVING_REASON: Record<string, string> = {
   resume: 'resumed its own lease after a restart',
 };
 
+/** A server of the group, as the console drives it (its events, role and actions). */
+type Server = StartedServer['server'];
+
 /** The demo's state and actions, shared by the console commands. */
 class Demo {
   private chaosText: string | undefined;
   private readonly poller: NodeJS.Timeout;
-  /** Delivery counters last reported, per server instance. */
-  private readonly seen = new Map<RssServer, { retransmissions: number; givenUp: number }>();
+  /** Push counters last reported, per server instance. */
+  private readonly seen = new Map<Server, { retransmissions: number; givenUp: number }>();
 
   constructor(readonly group: StartedGroup, private readonly screen: Screen, chaos?: string, private readonly storeProxy?: TcpFaultProxy) {
     this.chaosText = chaos;
@@ -169,12 +170,12 @@ class Demo {
     this.poller.unref();
   }
 
-  server(tag: ServerTag): RssServer {
+  server(tag: ServerTag): Server {
     return this.group.get(tag).server;
   }
 
   /** The running servers, in ring order. */
-  private running(): RssServer[] {
+  private running(): Server[] {
     return this.group.tags.filter((t) => this.group.running(t)).map((t) => this.server(t));
   }
 
@@ -190,7 +191,7 @@ class Demo {
     clearInterval(this.poller);
   }
 
-  private watch(s: RssServer): void {
+  private watch(s: Server): void {
     const { paint } = this.screen;
     s.on('handoff', (e) =>
       this.screen.event(paint.cyan(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users${e.others > 0 ? ` and ${e.others} other client${e.others === 1 ? '' : 's'}` : ''} told to switch`)),
@@ -208,10 +209,10 @@ class Demo {
   private reportRetries(): void {
     for (const tag of this.group.tags) {
       if (!this.group.running(tag)) continue;
-      const s = this.server(tag);
+      const { server: s, inspect } = this.group.get(tag);
       const before = this.seen.get(s);
       if (!before) continue;
-      const { retransmissions, givenUp } = s.delivery.stats;
+      const { retransmissions, givenUp } = inspect().pushes;
       const retried = retransmissions - before.retransmissions;
       const gaveUp = givenUp - before.givenUp;
       if (retried > 0) this.screen.event(this.screen.paint.magenta(`${tag} retried ${retried} push${retried === 1 ? '' : 'es'} not acknowledged in time`));
@@ -240,7 +241,7 @@ class Demo {
   async kill(tag: ServerTag): Promise<void> {
     if (!(await this.group.stopServer(tag))) return this.screen.say(`${tag} is not running`);
     // What happens next depends on who serves: say that, not always "the other takes over".
-    const ttl = this.server(tag).role.timing.leaseTtl;
+    const ttl = this.group.get(tag).inspect().leaseTtl;
     const others = this.group.tags.filter((t) => t !== tag && this.group.running(t));
     const serving = others.find((t) => this.server(t).serving);
     const next = others.length === 0
@@ -321,21 +322,15 @@ class Demo {
   }
 
   async users(): Promise<void> {
-    const serving = this.running().find((s) => s.serving);
-    const any = serving ?? this.running()[0];
-    if (!any) return this.screen.say('no server is running');
-    // The serving server's directory is current; otherwise read the store.
-    const list: UserDoc[] = serving ? [...serving.directory.all()] : await any.store.loadUsers();
-    if (list.length === 0) return this.screen.say('(no users)');
-    const online = serving ? (name: string) => serving.online(name) : undefined;
-    const rows = list
-      .sort((x, y) => x._id.localeCompare(y._id))
-      .map((u) => [u._id, u.dialect, u.subjects.length ? u.subjects.join(',') : '-', online ? (online(u._id) ? 'online' : 'offline') : '?']);
+    const listing = await this.group.users();
+    if (!listing) return this.screen.say('no server is running');
+    if (listing.users.length === 0) return this.screen.say('(no users)');
+    const rows = listing.users.map((u) => [u.name, u.dialect, u.subjects.length ? u.subjects.join(',') : '-', u.online === undefined ? '?' : u.online ? 'online' : 'offline']);
     const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['name', 'dialect', 'subjects'][i]!.length));
     const fmt = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ');
     this.screen.say(this.screen.paint.bold(fmt(['name', 'dialect', 'subjects', 'online'])));
     for (const r of rows) this.screen.say(fmt(r));
-    if (!online) this.screen.say(this.screen.paint.dim('(online: ? while no server serves)'));
+    if (!listing.live) this.screen.say(this.screen.paint.dim('(online: ? while no server serves)'));
   }
 }
 
