@@ -6,6 +6,7 @@
  * minutes. Sent to the page over Server-Sent Events: once a second, and at
  * once when a server changes role.
  */
+import { inspectServer, servingUsers } from '../server/inspect';
 import type { RssServer } from '../server/server';
 import type { RecentText } from '../server/telemetry';
 import type { OpsHost } from './host';
@@ -63,7 +64,7 @@ export class Dashboard {
     this.watchServers();
     // The timeline begins with who serves now (its takeover happened before the dashboard started).
     for (const { tag, server, running } of this.host.servers()) {
-      if (running && server.serving) this.note('takeover', `${tag} serving (epoch ${server.role.epoch})`);
+      if (running && server.serving) this.note('takeover', `${tag} serving (epoch ${inspectServer(server).epoch})`);
     }
     this.timer = setInterval(() => void this.tick(), 1000);
     this.timer.unref();
@@ -103,7 +104,7 @@ export class Dashboard {
         timeLeftMs: running ? (s.timeLeftMs as number | undefined) : undefined,
         timeLeftOf: running ? (s.timeLeftOf as string | undefined) : undefined,
         period: server.period,
-        leaseTtl: server.role.timing.leaseTtl,
+        leaseTtl: inspectServer(server).leaseTtl,
         users: s.users as number,
         usersOnline: s.usersOnline as number,
         requestsPerSecond: running ? (s.requestsPerSecond as number) : 0,
@@ -139,12 +140,9 @@ export class Dashboard {
   }
 
   private users(server: RssServer) {
-    const all = [...server.directory.all()];
-    // A large directory is not sorted every second: the page shows a slice of it anyway.
-    const shown = (all.length > USERS_SHOWN * 10 ? all.slice(0, USERS_SHOWN) : all).sort((a, b) => a._id.localeCompare(b._id));
-    // Only these fields leave the process: no address, key, nonce or counter.
-    const list = shown.slice(0, USERS_SHOWN).map((u) => ({ name: u._id, dialect: u.dialect, subjects: [...u.subjects], online: server.online(u._id) }));
-    return { total: all.length, list, live: true };
+    // Only a user's name, dialect, subjects and online flag leave the process (UserView): no address, key, nonce or counter.
+    const shown = servingUsers(server, USERS_SHOWN);
+    return { total: shown?.total ?? 0, list: shown?.users ?? [], live: shown !== undefined };
   }
 
   private async tick(): Promise<void> {
@@ -170,11 +168,8 @@ export class Dashboard {
     const sum: Totals = { requests: 0, pushes: 0, retransmissions: 0 };
     for (const { server, running } of this.host.servers()) {
       if (!running) continue;
-      const t: Totals = {
-        requests: server.counters.requests,
-        pushes: server.delivery.stats.pushes,
-        retransmissions: server.delivery.stats.retransmissions,
-      };
+      const { pushes } = inspectServer(server);
+      const t: Totals = { requests: server.counters.requests, pushes: pushes.sent, retransmissions: pushes.retransmissions };
       const before = this.last.get(server) ?? t;
       sum.requests += Math.max(0, t.requests - before.requests);
       sum.pushes += Math.max(0, t.pushes - before.pushes);
