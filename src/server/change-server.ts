@@ -18,7 +18,7 @@ import { addressKey, type Address } from '../transport/types';
 
 export type ChangeServer = Extract<Push, { type: 'CHANGE-SERVER' }>;
 
-/** How the notice goes out (Outbox and the server's address ledger). */
+/** How the notice goes out (Outbox, charged to the send budgets). */
 export interface SwitchSender {
   /** To a registered user, in its dialect (false when not sent: unvalidated address, no key, ...). */
   toUser(user: UserDoc, msg: ChangeServer): boolean;
