@@ -73,6 +73,7 @@ export function statusRows(s: Record<string, unknown>): [string, string][] {
     ['epoch', show(s.epoch)],
     ['time left', left === undefined ? NONE : `${formatDuration(left)}${of}`],
     ['users', show(s.users)],
+    ['users online', show(s.usersOnline)],
     ['texts', show(s.texts)],
     ['req/s', show(s.requestsPerSecond, 'rate')],
     ['pushes/s', show(s.pushesPerSecond, 'rate')],
@@ -80,6 +81,8 @@ export function statusRows(s: Record<string, unknown>): [string, string][] {
     ['duplicates', show(s.duplicates)],
     ['errors', showErrors(s.errors)],
     ['store retries', show(s.storeRetries)],
+    ['handoffs', show(s.handoffs)],
+    ['failovers', show(s.failovers)],
     ['uptime', uptime === undefined ? NONE : formatDuration(uptime * 1000)],
     ['store', show(s.store, 'text')],
   ];
