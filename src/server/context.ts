@@ -9,6 +9,7 @@ import type { UserDoc } from '../store/documents';
 import type { Address } from '../transport/types';
 import type { Clock } from '../util/clock';
 import type { Logger } from '../util/log';
+import type { Cursors } from './cursors';
 import type { Delivery } from './delivery';
 import type { Directory } from './directory';
 import type { Faults } from './faults';
@@ -31,6 +32,8 @@ export interface ServerCore {
   readonly store: Store;
   readonly directory: Directory;
   readonly delivery: Delivery;
+  /** Each user's cursor (every text numbered up to it received), written coalesced. */
+  readonly cursors: Cursors;
   readonly sequencer: Sequencer;
   readonly clock: Clock;
   readonly log: Logger;

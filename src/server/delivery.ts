@@ -1,13 +1,18 @@
 /**
- * Acknowledged pushes to native users. Each user has one ordered stream:
- * the oldest text it is owed goes out first, the next only once that one is
- * acknowledged (stop-and-wait), so the client can show texts in sequence
- * order and exactly once just by comparing sequence numbers. A push is
- * retransmitted a bounded number of times; then the user is left alone (its
- * texts stay in the store's inbox for RETRIEVE-TEXTS) until it is heard from.
+ * Ordered pushes: one stream per user that receives pushes (native and
+ * canonical text users; pickle users only retrieve). The oldest text the
+ * user is owed goes out first. To a native user the next goes only once
+ * that one is acknowledged (stop-and-wait), so the client shows texts in
+ * sequence order and exactly once just by comparing sequence numbers; a push
+ * is retransmitted a bounded number of times, then the stream is held (its
+ * texts stay owed for RETRIEVE-TEXTS) until the user is heard from. A
+ * canonical text user cannot acknowledge: a push that went out counts as
+ * received, and one its address's budget holds back holds the stream the
+ * same way, so its texts never arrive out of order.
  *
- * The stream is filled from the store (the inbox is the truth), so a server
- * that just took over pushes whatever the user is still owed, in order.
+ * The stream is filled from the log (what is owed is the user's cursor and
+ * subjects over `texts`: server/owed.ts), so a server that just took over
+ * pushes whatever the user is still owed, in order.
  */
 import type { StoredText } from '../protocol/messages';
 import type { TextDoc } from '../store/documents';
@@ -23,7 +28,7 @@ export interface DeliveryPolicy {
   firstTimeout: number;
   /** Transmissions of one push before the user is considered unreachable. */
   maxTransmissions: number;
-  /** Texts loaded from the inbox at once. */
+  /** Texts loaded from the log at once. */
   batch: number;
 }
 
@@ -31,19 +36,21 @@ export function defaultDeliveryPolicy(): DeliveryPolicy {
   return { firstTimeout: 150, maxTransmissions: 5, batch: 64 };
 }
 
+/** What a push did: sent and awaiting an ACK, sent to a user that cannot acknowledge (received), held back, or the user is gone. */
+export type PushOutcome = 'sent' | 'delivered' | 'blocked' | 'gone';
+
 /** What delivery needs from the rest of the server. */
 export interface DeliveryPort {
-  /** Texts owed to `user`, oldest first. */
+  /** Texts owed to `user`, oldest first, up to the visible line. */
   pending(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean }>;
-  /** The user received these texts. */
-  received(user: string, seqs: number[]): Promise<void>;
+  /** The user received every text up to `seq` (its cursor moves; written coalesced). */
+  received(user: string, seq: number): void;
   /**
-   * Send one MESSAGE push to the user's current address: true when sent,
-   * false if the user is gone, 'blocked' when its address may not receive
-   * pushes yet (not validated): the stream waits, like an unreachable one,
-   * until heardFrom().
+   * Send one MESSAGE push to the user's current address. 'blocked' when it
+   * may not go out now (address not proven, budget spent, not serving): the
+   * stream holds until heardFrom().
    */
-  send(user: string, text: StoredText): boolean | 'blocked';
+  send(user: string, text: StoredText): PushOutcome;
   /** The user did not acknowledge a push through the whole retransmission schedule. */
   gaveUp?(user: string): void;
   /** A store call failed (the server's error channel counts and logs it); default: a warning. */
@@ -104,13 +111,32 @@ export function pushSchedule(first: number, transmissions: number): number {
   return total;
 }
 
+interface InFlight {
+  text: StoredText;
+  transmissions: number;
+  timer: TimerHandle;
+  sentAt: number;
+}
+
+/** What a stream is doing: one state, so no combination of flags can contradict another. */
+type Phase =
+  /** Free to send the next queued text, or to load when the queue ran dry and is not whole. */
+  | { kind: 'idle' }
+  /** Reading the log; `owedMeanwhile`: a text owed during the read may be missing from its answer. */
+  | { kind: 'loading'; owedMeanwhile: boolean }
+  /** A native push waits for its ACK. */
+  | { kind: 'awaiting'; push: InFlight }
+  /** Given up on or blocked: nothing is pushed until the user is heard from; its texts stay owed in the log. */
+  | { kind: 'held' };
+
 interface Stream {
+  phase: Phase;
+  /** Owed texts to push next, in order. */
   queue: StoredText[];
-  inFlight?: { text: StoredText; transmissions: number; timer: TimerHandle; sentAt: number };
-  /** The queue may not hold everything the inbox owes: reload when it runs dry. */
-  stale: boolean;
-  loading: boolean;
-  unreachable: boolean;
+  /** The queue holds every text owed up to the last one announced (else: load from the log when it runs dry). */
+  whole: boolean;
+  /** Every text up to here is received, or handed over by RETRIEVE-TEXTS: never pushed again from this stream. */
+  floor: number;
 }
 
 export interface DeliveryStats {
@@ -118,6 +144,8 @@ export interface DeliveryStats {
   retransmissions: number;
   givenUp: number;
   acks: number;
+  /** ACKs not for the push in flight (late, repeated or forged duplicates): ignored, so none can skip a text. */
+  staleAcks: number;
 }
 
 export const toStoredText = (t: TextDoc): StoredText => ({ seq: t._id, from: t.from, subject: t.subject, text: t.text, at: t.at });
@@ -126,7 +154,7 @@ export class Delivery {
   private readonly streams = new Map<string, Stream>();
   private active = false;
   private readonly ackTimer: AckTimer;
-  readonly stats: DeliveryStats = { pushes: 0, retransmissions: 0, givenUp: 0, acks: 0 };
+  readonly stats: DeliveryStats = { pushes: 0, retransmissions: 0, givenUp: 0, acks: 0, staleAcks: 0 };
 
   constructor(
     private readonly port: DeliveryPort,
@@ -147,98 +175,123 @@ export class Delivery {
     this.active = true;
   }
 
-  /** Stop pushing and forget in-memory state; the inbox keeps what is owed. */
+  /** Stop pushing and forget in-memory state; the log and the cursors keep what is owed. */
   stop(): void {
     this.active = false;
-    for (const s of this.streams.values()) s.inFlight?.timer.cancel();
+    for (const s of this.streams.values()) if (s.phase.kind === 'awaiting') s.phase.push.timer.cancel();
     this.streams.clear();
   }
 
-  /** A new text is owed to `user` (already in the inbox). */
+  /** A new text is owed to `user` (announced in sequence order, once every lower number is settled). */
   owe(user: string, text: StoredText): void {
     const s = this.stream(user);
-    if (s.unreachable) return;
-    if (s.inFlight?.text.seq === text.seq || s.queue.some((t) => t.seq === text.seq)) return;
-    if (s.stale || s.loading) {
-      s.stale = true;
-    } else if (s.queue.length < this.policy.batch) {
-      s.queue.push(text);
-    } else {
-      s.stale = true;
-    }
-    this.pump(user, s);
-  }
-
-  /** The user acknowledged `seq`. */
-  ack(user: string, seq: number): void {
-    this.stats.acks++;
-    void this.port.received(user, [seq]).catch((err) => this.failed(err, user, 'marking a text received'));
-    const s = this.streams.get(user);
-    if (!s) return;
-    if (s.inFlight?.text.seq === seq) {
-      s.inFlight.timer.cancel();
-      if (s.inFlight.transmissions === 1) this.ackTimer.sample(this.clock.now() - s.inFlight.sentAt);
-      s.inFlight = undefined;
-    }
-    s.queue = s.queue.filter((t) => t.seq !== seq);
-    this.pump(user, s);
-  }
-
-  /** The user was heard from: if it had been given up on, resume its stream from the inbox. */
-  heardFrom(user: string): void {
-    const s = this.streams.get(user);
-    if (!s?.unreachable) return;
-    s.unreachable = false;
-    s.stale = true;
+    if (s.phase.kind === 'held' || text.seq <= this.last(s)) return;
+    if (s.phase.kind === 'loading') s.phase.owedMeanwhile = true;
+    else if (s.whole && s.queue.length < this.policy.batch) s.queue.push(text);
+    else s.whole = false;
     this.pump(user, s);
   }
 
   /**
-   * The user's address has just proved it receives: push what the inbox
-   * owes it now, whether or not a stream was open (texts owed before this
-   * server served, or while the address was unproven).
+   * The user acknowledged `seq`. Only the push in flight counts: stop-and-wait
+   * means it is the oldest text owed, so the cursor may move to it; an ACK of
+   * anything else (a late copy, a repeat) is ignored, the text it names is
+   * pushed again if still owed and the client drops it as seen.
    */
-  resume(user: string): void {
-    const s = this.stream(user);
-    s.unreachable = false;
-    s.stale = true;
+  ack(user: string, seq: number): void {
+    this.stats.acks++;
+    const s = this.streams.get(user);
+    if (s?.phase.kind !== 'awaiting' || s.phase.push.text.seq !== seq) {
+      this.stats.staleAcks++;
+      return;
+    }
+    const push = s.phase.push;
+    push.timer.cancel();
+    if (push.transmissions === 1) this.ackTimer.sample(this.clock.now() - push.sentAt);
+    s.phase = { kind: 'idle' };
+    this.receivedUpTo(user, s, seq);
     this.pump(user, s);
   }
 
-  /** These texts were handed over by RETRIEVE-TEXTS: do not push them again. */
-  retrieved(user: string, seqs: number[]): void {
+  /** The user was heard from: a held stream resumes from the log. */
+  heardFrom(user: string): void {
+    const s = this.streams.get(user);
+    if (s?.phase.kind !== 'held') return;
+    this.reopen(user, s);
+  }
+
+  /**
+   * Push what the log owes the user now, whether or not a stream was open
+   * (its address just proved it receives, or its subjects changed: the queue
+   * may hold texts no longer owed, or lack some).
+   */
+  resume(user: string): void {
+    this.reopen(user, this.stream(user));
+  }
+
+  /** RETRIEVE-TEXTS handed over every owed text up to `upTo`: do not push them again. */
+  retrieved(user: string, upTo: number): void {
     const s = this.streams.get(user);
     if (!s) return;
-    const gone = new Set(seqs);
-    s.queue = s.queue.filter((t) => !gone.has(t.seq));
-    if (s.inFlight && gone.has(s.inFlight.text.seq)) {
-      s.inFlight.timer.cancel();
-      s.inFlight = undefined;
+    s.floor = Math.max(s.floor, upTo);
+    s.queue = s.queue.filter((t) => t.seq > upTo);
+    if (s.phase.kind === 'awaiting' && s.phase.push.text.seq <= upTo) {
+      s.phase.push.timer.cancel();
+      s.phase = { kind: 'idle' };
       this.pump(user, s);
     }
   }
 
   /** The user is gone (de-registered). */
   forget(user: string): void {
-    this.streams.get(user)?.inFlight?.timer.cancel();
+    const s = this.streams.get(user);
+    if (s?.phase.kind === 'awaiting') s.phase.push.timer.cancel();
     this.streams.delete(user);
   }
 
   /** Pushes waiting for an acknowledgement. */
   get inFlight(): number {
     let n = 0;
-    for (const s of this.streams.values()) if (s.inFlight) n++;
+    for (const s of this.streams.values()) if (s.phase.kind === 'awaiting') n++;
     return n;
   }
 
   private stream(user: string): Stream {
     let s = this.streams.get(user);
     if (!s) {
-      // Unknown stream: the inbox may owe older texts (e.g. after a takeover), so load first.
-      s = { queue: [], stale: true, loading: false, unreachable: false };
+      // Unknown stream: the log may owe older texts (e.g. after a takeover), so load first.
+      s = { phase: { kind: 'idle' }, queue: [], whole: false, floor: 0 };
       this.streams.set(user, s);
     }
     return s;
+  }
+
+  /** The highest number this stream knows of: in flight, queued, or received. */
+  private last(s: Stream): number {
+    const tail = s.queue.length > 0 ? s.queue[s.queue.length - 1]!.seq : 0;
+    const flying = s.phase.kind === 'awaiting' ? s.phase.push.text.seq : 0;
+    return Math.max(s.floor, tail, flying);
+  }
+
+  /** Forget the queue and read the log again (after a hold, or when what is owed changed). */
+  private reopen(user: string, s: Stream): void {
+    if (s.phase.kind === 'held') s.phase = { kind: 'idle' };
+    if (s.phase.kind === 'loading') s.phase.owedMeanwhile = true;
+    s.queue = [];
+    s.whole = false;
+    this.pump(user, s);
+  }
+
+  /** Push nothing more until the user is heard from: what is owed stays in the log for RETRIEVE-TEXTS. */
+  private hold(s: Stream): void {
+    s.phase = { kind: 'held' };
+    s.queue = [];
+    s.whole = false;
+  }
+
+  private receivedUpTo(user: string, s: Stream, seq: number): void {
+    s.floor = Math.max(s.floor, seq);
+    this.port.received(user, seq);
   }
 
   private failed(err: unknown, user: string, doing: string): void {
@@ -247,63 +300,60 @@ export class Delivery {
   }
 
   private pump(user: string, s: Stream): void {
-    if (!this.active || s.inFlight || s.unreachable || s.loading) return;
-    if (s.queue.length === 0 && s.stale) return void this.reload(user, s);
-    const next = s.queue.shift();
-    if (next) this.transmit(user, s, next, 1);
+    // A text user's pushes need no ACK: several go out in one turn.
+    while (this.active && s.phase.kind === 'idle' && this.streams.get(user) === s) {
+      const next = s.queue.shift();
+      if (!next) {
+        if (!s.whole) void this.reload(user, s);
+        return;
+      }
+      if (next.seq > s.floor) this.transmit(user, s, next, 1);
+    }
   }
 
   private async reload(user: string, s: Stream): Promise<void> {
-    s.loading = true;
-    s.stale = false;
-    let owedMeanwhile = false;
+    const loading: Phase = { kind: 'loading', owedMeanwhile: false };
+    s.phase = loading;
+    let texts: TextDoc[] = [];
+    let more = true;
     try {
-      const { texts, more } = await this.port.pending(user, this.policy.batch);
-      if (this.streams.get(user) !== s) return;
-      s.queue = texts.map(toStoredText);
-      // owe() during the load set `stale`: what it announced may be missing from this answer.
-      owedMeanwhile = s.stale;
-      s.stale = owedMeanwhile || more;
+      ({ texts, more } = await this.port.pending(user, this.policy.batch));
     } catch (err) {
-      s.stale = true;
       this.failed(err, user, 'loading pending texts');
-    } finally {
-      s.loading = false;
     }
-    if (s.queue.length > 0 || owedMeanwhile) this.pump(user, s);
+    if (this.streams.get(user) !== s || s.phase !== loading) return;
+    s.phase = { kind: 'idle' };
+    s.queue = texts.map(toStoredText).filter((t) => t.seq > s.floor);
+    // owe() during the load: what it announced may be missing from this answer. A failed load waits for the next owe().
+    s.whole = !more && !loading.owedMeanwhile;
+    if (s.queue.length > 0 || loading.owedMeanwhile) this.pump(user, s);
   }
 
   /** Send `text` (transmission number `transmissions`); `first` is the push's first wait, doubled for each retransmission. */
   private transmit(user: string, s: Stream, text: StoredText, transmissions: number, first = this.ackTimer.timeout): void {
     const sent = this.port.send(user, text);
-    if (sent === false) return this.forget(user);
-    if (sent === 'blocked') {
-      // Nothing went out: the text stays owed in the inbox; resume when the user is heard from.
-      s.unreachable = true;
-      s.queue = [];
-      s.stale = true;
-      return;
-    }
+    if (sent === 'gone') return this.forget(user);
+    // Nothing went out: the text stays owed in the log; resume when the user is heard from.
+    if (sent === 'blocked') return this.hold(s);
     if (transmissions === 1) this.stats.pushes++;
     else this.stats.retransmissions++;
+    if (sent === 'delivered') return this.receivedUpTo(user, s, text.seq);
     const wait = pushWait(first, transmissions);
     const timer = this.clock.after(wait, () => {
-      if (s.inFlight?.text !== text) return;
-      s.inFlight = undefined;
+      if (s.phase.kind !== 'awaiting' || s.phase.push.text !== text) return;
+      s.phase = { kind: 'idle' };
       // Only a first transmission's timeout says the timeout is short (later ones were waited for doubled already).
       if (transmissions === 1) this.ackTimer.backoff();
       if (transmissions >= this.policy.maxTransmissions) {
         // Leave the rest for RETRIEVE-TEXTS; resume when the user is heard from.
         this.stats.givenUp++;
         this.port.gaveUp?.(user);
-        s.unreachable = true;
-        s.queue = [];
-        s.stale = true;
+        this.hold(s);
         this.log.debug({ user, seq: text.seq }, 'push given up');
         return;
       }
       this.transmit(user, s, text, transmissions + 1, first);
     });
-    s.inFlight = { text, transmissions, timer, sentAt: this.clock.now() };
+    s.phase = { kind: 'awaiting', push: { text, transmissions, timer, sentAt: this.clock.now() } };
   }
 }

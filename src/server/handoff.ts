@@ -1,6 +1,6 @@
 /**
  * The end of a serving period: drain the requests in flight, write the
- * replay high-water marks, move the lease to the next live server, tell
+ * replay high-water marks and the users' cursors, move the lease to the next live server, tell
  * every user and legacy client to switch (CHANGE-SERVER) and that server to
  * take over (TAKEOVER, MACed with the peer key). Also the CHANGE-SERVER a
  * server sends itself after taking a dead holder's lease over.
@@ -12,6 +12,7 @@ import type { UserDoc } from '../store/documents';
 import type { Address, Transport } from '../transport/types';
 import type { Logger } from '../util/log';
 import { tellEveryoneToSwitch, type SwitchTold } from './change-server';
+import type { Cursors } from './cursors';
 import type { Directory } from './directory';
 import type { Faults } from './faults';
 import type { Guard } from './guard';
@@ -38,6 +39,8 @@ export interface HandoffHost {
   readonly succession: Succession;
   readonly guard: Guard;
   readonly directory: Directory;
+  /** What users received, written coalesced: flushed before the lease moves. */
+  readonly cursors: Pick<Cursors, 'flush'>;
   readonly store: Pick<Store, 'updateUser'>;
   readonly faults: Faults;
   readonly telemetry: Telemetry;
@@ -88,6 +91,8 @@ export class Handoff {
       // Requests still stuck after the limit may finish under the next holder's fence (see ARCHITECTURE: fencing).
       if (!(await host.drained())) host.log.warn({ inFlight: host.inFlight() }, 'handing over with requests still in flight');
       await this.persistReplayMarks();
+      // The next holder reads what each user received from the store: written before the lease moves.
+      await host.cursors.flush().catch((err) => host.faults.report('handoff', err, { doing: 'writing cursors' }));
       const epoch = host.role.epoch;
       if (!(await host.role.handOver(to))) return false;
       const told = this.tellEveryoneToSwitch(toAddress, to, host.role.epoch);

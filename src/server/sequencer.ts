@@ -42,6 +42,8 @@ export class Sequencer {
   private readonly open = new Set<number>();
   /** Finished, waiting for lower numbers to finish. */
   private held: { seq: number; release: () => void }[] = [];
+  /** The highest number handed out in this lease (0 until one is). */
+  private highest = 0;
 
   constructor(private readonly allocate: Allocate) {}
 
@@ -57,16 +59,6 @@ export class Sequencer {
   }
 
   /**
-   * The texts of `owed` that may be shown now (below the watermark), and
-   * whether any were held back: those come later, in order.
-   */
-  visible<T extends { _id: number }>(owed: T[]): { shown: T[]; heldBack: boolean } {
-    const w = this.watermark;
-    const shown = owed.filter((t) => t._id < w);
-    return { shown, heldBack: shown.length < owed.length };
-  }
-
-  /**
    * The takeover fenced every number up to `line` (Store.fenceSeqs): each
    * has its text stored by now, or a fence document that no text can ever
    * replace.
@@ -76,19 +68,23 @@ export class Sequencer {
   }
 
   /**
-   * Every number up to this one is settled: at or below this takeover's
-   * fence (0 before it, and after reset()). An inbox row owing a missing
-   * text there is an orphan (its text was fenced off), safe to drop. A
-   * number above it may still be in flight: its rows are written before its
-   * text, so a missing text there is never an orphan. (Judging by "allocated
-   * before this lease's first block" was not enough: a holder that lost its
-   * lease by its own clock and resumed it under the same epoch could see an
-   * allocation sent before the pause land after its fence.) Read it BEFORE
-   * reading the inbox: a read that began before the fence may miss a text
-   * stored just after it, under a number the fence then counts as settled.
+   * The highest number issued so far: handed out in this lease, or fenced
+   * at its takeover. A subject added now is owed the texts numbered above it
+   * (UserDoc.since): every lower number is either stored already or a
+   * publish that fans out judging by the same rule.
    */
-  get settledUpTo(): number {
-    return this.fence;
+  get issued(): number {
+    return Math.max(this.fence, this.highest);
+  }
+
+  /**
+   * The visible line: every number up to it is stored, fenced or abandoned,
+   * so reading the log up to it can never let a lower number turn up after
+   * a higher one was delivered (a cursor past it would skip that one). 0
+   * before the takeover's fence.
+   */
+  get visibleLine(): number {
+    return Math.min(this.watermark - 1, this.issued);
   }
 
   /** The next sequence number; it stays open until finish(). */
@@ -106,7 +102,7 @@ export class Sequencer {
 
   /** The text `seq` is stored (with `release` to make it visible) or abandoned (no release). */
   finish(seq: number, release?: () => void): void {
-    // A number of a lease given up since (reset) is not this lease's to show: the next holder's inbox load
+    // A number of a lease given up since (reset) is not this lease's to show: the next holder's log read
     // shows it in order, where a release now could push it after higher numbers already shown.
     const ours = this.open.delete(seq);
     if (release && ours) {
@@ -123,6 +119,7 @@ export class Sequencer {
     this.reserve = [];
     this.generation++;
     this.fence = 0;
+    this.highest = 0;
     this.block = SEQ_FIRST_BLOCK;
   }
 
@@ -135,8 +132,13 @@ export class Sequencer {
     const r = this.reserve[0]!;
     const seq = r.next++;
     if (r.next === r.end) this.reserve.shift();
-    this.open.add(seq);
+    this.issue(seq);
     return seq;
+  }
+
+  private issue(seq: number): void {
+    this.open.add(seq);
+    if (seq > this.highest) this.highest = seq;
   }
 
   private reserved(): number {
@@ -169,7 +171,7 @@ export class Sequencer {
         }
         this.block = Math.min(SEQ_BLOCK, this.block * 2);
         batch.forEach((w, i) => {
-          this.open.add(first + i);
+          this.issue(first + i);
           w.resolve(first + i);
         });
         if (batch.length < count) this.reserve.push({ next: first + batch.length, end: first + count });

@@ -20,6 +20,8 @@ import { silentLogger, type Logger } from '../util/log';
 import type { ServerCore, ServerCounters } from './context';
 import { Delivery, defaultDeliveryPolicy, pushSchedule, type DeliveryPolicy } from './delivery';
 import { Directory } from './directory';
+import { Cursors } from './cursors';
+import { deliveryPort } from './delivery-port';
 import { Faults } from './faults';
 import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
 import { Intake } from './intake';
@@ -99,6 +101,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly tag: ServerTag;
   readonly store: Store;
   readonly directory = new Directory();
+  /** Each user's cursor, written coalesced (flushed before a handoff and at close). */
+  readonly cursors: Cursors;
   readonly delivery: Delivery;
   readonly sequencer: Sequencer;
   readonly clock: Clock;
@@ -183,37 +187,26 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.role = new Role(opts.tag, opts.store, this.clock, roleTiming, this.log, this.succession);
     this.role.fault = (err, context) => this.faults.report('lease', err, context);
     this.sequencer = new Sequencer((count) => this.store.allocateSeqs(this.tag, this.servingEpoch(), count));
+    this.cursors = new Cursors(this.store, this.clock, (err) => this.faults.report('delivery', err, { doing: 'writing cursors' }));
     this.delivery = new Delivery(
-      {
-        pending: async (user, limit) => {
-          // Taken before the read: a load begun before this takeover's fence may not see a text stored just after.
-          const settled = this.sequencer.settledUpTo;
-          const { texts, more, missing } = await this.store.pendingTexts(user, limit);
-          // Rows owing a text that was fenced off (its holder died or paused between the rows and the text) are dropped.
-          const orphans = missing.filter((seq) => seq <= settled);
-          // Best effort: a failure leaves them for the next load, it must not fail this one.
-          if (orphans.length > 0) await this.store.removeInbox(user, orphans).catch((err) => this.faults.report('delivery', err, { user, orphans: orphans.length }));
-          const { shown, heldBack } = this.sequencer.visible(texts);
-          return { texts: shown, more: more || heldBack };
-        },
-        received: (user, seqs) => this.store.removeInbox(user, seqs),
-        send: (user, text) => {
-          const u = this.directory.get(user);
-          if (!u) return false;
-          // A server that may no longer act (paused past its lease, store out of reach) pushes nothing.
-          if (!this.role.serving) return 'blocked';
-          // Until the address proves it receives, the texts stay owed in the inbox.
-          if (!u.addrOk) return 'blocked';
+      deliveryPort({
+        store: this.store,
+        directory: this.directory,
+        cursors: this.cursors,
+        sequencer: this.sequencer,
+        serving: () => this.role.serving,
+        pushNative: (u, text) => {
           const sent = this.outbox.pushText(u, text, this.guard.userKey(u));
           if (sent) {
             this.counters.pushes++;
-            this.presence.pushed(user, this.clock.now());
+            this.presence.pushed(u._id, this.clock.now());
           }
-          return sent || 'blocked';
+          return sent;
         },
+        pushText: (u, text) => this.push(u, { type: 'MESSAGE', ...text }),
         gaveUp: (user) => this.presence.lost(user),
         failed: (err, context) => this.faults.report('delivery', err, context),
-      },
+      }),
       this.clock,
       deliveryPolicy,
       this.log,
@@ -234,6 +227,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       succession: this.succession,
       guard: this.guard,
       directory: this.directory,
+      cursors: this.cursors,
       store: this.store,
       faults: this.faults,
       telemetry: this.telemetry,
@@ -297,6 +291,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.succession.stop();
     this.delivery.stop();
     this.ready = false;
+    // What users received is written before the lease is let go (a clean stop re-pushes nothing).
+    await this.cursors.flush().catch((err) => this.faults.report('delivery', err, { doing: 'writing cursors' }));
     await Promise.all([this.role.stop(), this.drained()]);
     await this.transport.close();
   }
@@ -432,6 +428,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       guard: this.guard,
       counters: this.counters,
       delivery: this.delivery,
+      cursors: this.cursors,
       replies: this.replies,
       presence: this.presence,
       contacts: this.contacts,
@@ -462,9 +459,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         }),
       ]);
       if (!stillOurs()) return;
-      // Only rows owing a text at or below the fence are orphans; numbers above it may be texts still being stored.
+      // Every number up to the fence is settled: the log is read up to it at least (Sequencer.visibleLine).
       this.sequencer.fenced(fence);
       this.directory.load(users);
+      this.cursors.load(users);
       this.contacts.load(contacts);
       this.guard.reset();
       this.presence.clear();
@@ -533,6 +531,9 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.periodEndsAt = undefined;
     this.presence.clear();
     this.delivery.stop();
+    // Best effort: a cursor only goes up to what the user received, so a late write is never wrong.
+    this.cursors.flush().catch(() => {});
+    this.cursors.clear();
     this.sequencer.reset();
     this.replies.clear();
     // The other server may now change users and keys: nothing of theirs stays cached here.

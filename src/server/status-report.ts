@@ -9,6 +9,7 @@ import type { Store } from '../store/store';
 import { formatAddress, type Address } from '../transport/types';
 import type { Clock } from '../util/clock';
 import type { ServerCounters } from './context';
+import type { Cursors } from './cursors';
 import type { Delivery } from './delivery';
 import type { Directory } from './directory';
 import type { Faults } from './faults';
@@ -53,6 +54,7 @@ export interface StatusSources {
   readonly guard: Guard;
   readonly counters: ServerCounters;
   readonly delivery: Delivery;
+  readonly cursors: Cursors;
   readonly replies: ReplyCache;
   readonly presence: Presence;
   readonly contacts: LegacyContacts;
@@ -88,6 +90,7 @@ export function statusOf(s: StatusSources): Record<string, unknown> {
     requireAuth: s.guard.opts.requireAuth,
     ...s.counters,
     ...s.delivery.stats,
+    ...s.cursors.stats,
     ...s.guard.counters,
     ...s.guard.sendBudgets.stats,
     tracked: { ...s.guard.sizes(), replyCache: s.replies.size, presence: s.presence.size, legacyContacts: s.contacts.size },

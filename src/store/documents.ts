@@ -27,6 +27,26 @@ export interface UserDoc {
   nonce?: string;
   /** Replay high-water mark: the highest request ctr accepted for this user (persisted with user writes and at handoff). */
   ctrHigh?: number;
+  /**
+   * Every text numbered up to here has been received by the user (or was
+   * never owed to it): received in order, so one number says it all. Only
+   * goes up (`$max`); written coalesced (server/cursors.ts).
+   */
+  cursor?: number;
+  /**
+   * Per current subject, the highest sequence number issued when the user
+   * added it: texts on it numbered above are owed, those at or below never
+   * were. Kept for kept subjects, dropped with dropped ones. An array, not
+   * an object keyed by subject: subjects may hold '.', which a field path
+   * cannot.
+   */
+  since?: SubjectSince[];
+}
+
+/** One entry of UserDoc.since. */
+export interface SubjectSince {
+  subject: string;
+  seq: number;
 }
 
 /** `texts`: one per published text; `_id` is its sequence number in the one total order. */
@@ -46,14 +66,6 @@ export interface TextDoc {
    * (Store.fenceSeqs). Empty from, subject and text.
    */
   fenced?: true;
-}
-
-/** `inbox`: a text not yet received by a user that is owed it (native: until acknowledged; pickle: until retrieved). */
-export interface InboxDoc {
-  /** `${seq}:${user}` (inboxId): deletions by id, no index lookup by (user, seq). Rows of older versions have an ObjectId. */
-  _id?: string;
-  user: string;
-  seq: number;
 }
 
 /** `requests`: the reply to an executed request, so a retransmission is answered without executing again. */
@@ -105,7 +117,11 @@ export function memberId(name: string): string {
   return `${MEMBER_PREFIX}${name}`;
 }
 
-/** The `_id` of the inbox row owing text `seq` to `user` (unique: the seq has no ':'; ordering goes by the {user, seq} index). */
-export function inboxId(seq: number, user: string): string {
-  return `${seq}:${user}`;
+/** `control` `_id: 'schema'`: the data model this store holds (absent: the first one, with an `inbox` collection). */
+export interface SchemaDoc {
+  _id: 'schema';
+  version: number;
 }
+
+/** The data model written by this version: texts owed are read from the log by each user's cursor (no inbox). */
+export const SCHEMA_VERSION = 2;

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
 import { FencedError, NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
-import { MEMBER_PREFIX, inboxId, memberId, type ContactDoc, type InboxDoc, type LeaseDoc, type MemberBeatDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
+import { MEMBER_PREFIX, memberId, type ContactDoc, type LeaseDoc, type MemberBeatDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
+import { migrateToLog, type MigrationReport } from './migrate';
 import { GroupCommit } from './group';
 import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry';
 
@@ -51,27 +52,26 @@ export interface StoredOutcome {
   text: TextDoc;
 }
 
-interface TextWrite {
-  text: TextDoc;
-  owed: string[];
+/** Where a user's owed texts on one subject start: those numbered above `after` (and at most the visible line). */
+export interface OwedFrom {
+  subject: string;
+  after: number;
 }
 
-interface InboxRemoval {
+/** A user's cursor to write (`$max`: a lower one than stored changes nothing). */
+export interface CursorWrite {
   user: string;
-  seqs: number[];
+  cursor: number;
 }
 
 export class Store {
   readonly users: Collection<UserDoc>;
   readonly texts: Collection<TextDoc>;
-  readonly inbox: Collection<InboxDoc>;
   readonly requests: Collection<RequestDoc>;
   readonly control: Collection<LeaseDoc>;
   readonly contacts: Collection<ContactDoc>;
-  /** Publishes written together: one inbox insert command, then one texts insert command, per group. */
-  private readonly textWrites = new GroupCommit<TextWrite, StoredOutcome>((items) => this.retrying(() => this.writeTexts(items)));
-  /** Received-text deletions of one turn (ACKs of many users) in one delete command. */
-  private readonly inboxRemovals = new GroupCommit<InboxRemoval, void>((items) => this.retrying(() => this.deleteInbox(items)), 5000);
+  /** Publishes written together: one texts insert command per group, whatever their fan-out. */
+  private readonly textWrites = new GroupCommit<TextDoc, StoredOutcome>((items) => this.retrying(() => this.writeTexts(items)));
   /** Store calls retried after a transient error (each retry counted once). */
   retries = 0;
   /** Told of each retry (the server counts and logs them). */
@@ -84,19 +84,24 @@ export class Store {
   ) {
     this.users = db.collection<UserDoc>('users');
     this.texts = db.collection<TextDoc>('texts');
-    this.inbox = db.collection<InboxDoc>('inbox');
     this.requests = db.collection<RequestDoc>('requests');
     this.control = db.collection<LeaseDoc>('control');
     this.contacts = db.collection<ContactDoc>('contacts');
   }
 
-  /** Connect and make sure the indexes rss relies on exist. */
-  static async open(opts: StoreOptions): Promise<Store> {
+  /**
+   * Connect, make sure the indexes rss relies on exist, and bring a store of
+   * an older data model to the current one (store/migrate.ts; `migrated`
+   * says what was done, for the one log line).
+   */
+  static async open(opts: StoreOptions & { migrated?: (report: MigrationReport) => void }): Promise<Store> {
     const client = new MongoClient(opts.uri, DRIVER_TIMEOUTS);
     try {
       await client.connect();
       const store = new Store(client, client.db(opts.dbName ?? 'rss'), opts.retry);
       await store.ensureIndexes();
+      const report = await migrateToLog(store.db);
+      if (report) opts.migrated?.(report);
       return store;
     } catch (err) {
       await client.close().catch(() => {});
@@ -107,7 +112,6 @@ export class Store {
   private async ensureIndexes(): Promise<void> {
     await this.texts.createIndex({ req: 1 }, { unique: true, name: 'req_unique' });
     await this.texts.createIndex({ subject: 1, _id: -1 }, { name: 'subject_seq' });
-    await this.inbox.createIndex({ user: 1, seq: 1 }, { unique: true, name: 'user_seq' });
     await this.requests.createIndex({ at: 1 }, { name: 'at' });
     await this.contacts.createIndex({ at: 1 }, { name: 'at' });
   }
@@ -323,20 +327,30 @@ export class Store {
     return r.matchedCount === 1;
   }
 
-  /** Remove the user and everything about it (its pending texts). Its published texts stay: others received them. */
+  /**
+   * Remove the user and everything about it: what it is owed is only its
+   * cursor and subjects, in this document. Its published texts stay: others
+   * received them.
+   */
   async deleteUser(name: string): Promise<boolean> {
     let deleted = false;
     await this.retrying(async () => {
       const r = await this.users.deleteOne({ _id: name });
       deleted ||= r.deletedCount === 1;
     });
-    await this.clearInbox(name);
     return deleted;
   }
 
-  /** Forget every text owed to `name` (de-registered, or a new user taking a name whose old rows survived a crash). */
-  async clearInbox(name: string): Promise<void> {
-    await this.retrying(() => this.inbox.deleteMany({ user: name }));
+  /**
+   * Write the cursors of many users in ONE `update` command (`$max`: a
+   * cursor only goes up, so a repeat or a late write changes nothing wrong;
+   * a user removed meanwhile is not recreated). Retried.
+   */
+  async saveCursors(writes: CursorWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const updates = writes.map((w) => ({ q: { _id: w.user }, u: { $max: { cursor: w.cursor } } }));
+    const r = await this.retrying(() => this.db.command({ update: 'users', updates, ordered: false, ...this.writeConcern() }));
+    if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`cursors not saved: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
   }
 
   // ---- texts and deliveries ---------------------------------------------------
@@ -347,75 +361,34 @@ export class Store {
   }
 
   /**
-   * Store a text and the deliveries owed for it; idempotent (a retry after a
-   * crash re-inserts only what is missing). Resolves once both are stored.
+   * Store a new text, written together with the other texts stored
+   * meanwhile (group commit): one insert command whatever the fan-out, since
+   * who is owed it is a rule over the log (server/owed.ts), not rows. A text
+   * whose request key (`req`, unique) is stored already is not stored
+   * again: the stored one is returned (`stored: false`).
    */
-  async insertText(text: TextDoc, owed: string[]): Promise<void> {
-    await this.storeText(text, owed);
+  storeText(text: TextDoc): Promise<StoredOutcome> {
+    return this.textWrites.add(text);
   }
 
-  /**
-   * Store a new text and its deliveries, written together with the other
-   * texts stored meanwhile (group commit). The inbox rows go first, the text
-   * after them, so a stored text always has its deliveries: a crash in
-   * between leaves rows owing a text that does not exist (orphans, which the
-   * next serving server drops: see Sequencer.settled), never a
-   * text that is delivered late, after higher numbers were shown. A text
-   * whose request key (`req`, unique) is stored already is not stored again:
-   * the stored one is returned (`stored: false`; its deliveries were written
-   * before it), and the rows written for this attempt's number are removed.
-   */
-  storeText(text: TextDoc, owed: string[]): Promise<StoredOutcome> {
-    return this.textWrites.add({ text, owed });
-  }
-
-  private async writeTexts(items: TextWrite[]): Promise<(StoredOutcome | Error)[]> {
-    const out: (StoredOutcome | Error)[] = items.map((i) => ({ stored: true, text: i.text }));
-    const rows: InboxDoc[] = [];
-    const owner: number[] = [];
-    items.forEach((item, i) => {
-      for (const user of item.owed) {
-        rows.push({ _id: inboxId(item.text._id, user), user, seq: item.text._id });
-        owner.push(i);
-      }
-    });
-    // Rows this call wrote (a row already there is what we wanted, but it is not ours to remove below).
-    const ours = rows.map(() => true);
-    if (rows.length > 0) {
-      for (const [index, w] of await this.insertDocs('inbox', rows)) {
-        ours[index] = false;
-        if (w.code !== DUPLICATE_KEY) out[owner[index]!] = new StorageError(`deliveries of text ${rows[index]!.seq} not stored: ${w.message}`);
-      }
-    }
-    const writing = items.map((_, i) => i).filter((i) => !(out[i] instanceof Error));
+  private async writeTexts(texts: TextDoc[]): Promise<(StoredOutcome | Error)[]> {
+    const out: (StoredOutcome | Error)[] = texts.map((text) => ({ stored: true, text }));
     const repeated: number[] = [];
-    if (writing.length > 0) {
-      for (const [k, w] of await this.insertDocs('texts', writing.map((i) => items[i]!.text))) {
-        const index = writing[k]!;
-        if (w.code === DUPLICATE_KEY) repeated.push(index);
-        else out[index] = new StorageError(`text ${items[index]!.text._id} not stored: ${w.message}`);
-      }
+    for (const [i, w] of await this.insertDocs('texts', texts)) {
+      if (w.code === DUPLICATE_KEY) repeated.push(i);
+      else out[i] = new StorageError(`text ${texts[i]!._id} not stored: ${w.message}`);
     }
-    if (repeated.length > 0) {
-      // Stored before under the same request key (a retransmission): answer with that text.
-      const found = await this.texts.find({ req: { $in: repeated.map((i) => items[i]!.text.req) } }).toArray();
-      const byReq = new Map(found.map((t) => [t.req, t]));
-      for (const i of repeated) {
-        const before = byReq.get(items[i]!.text.req);
-        // A duplicate _id with no text of that req: the number was taken (never under a valid lease).
-        // Found under this very number: an earlier attempt of this group stored it (its answer was lost).
-        if (before && before._id === items[i]!.text._id) out[i] = { stored: true, text: before };
-        else out[i] = before ? { stored: false, text: before } : new FencedError(`text ${items[i]!.text._id} not stored: its number is fenced`);
-      }
+    if (repeated.length === 0) return out;
+    // Stored before under the same request key (a retransmission): answer with that text.
+    const found = await this.texts.find({ req: { $in: repeated.map((i) => texts[i]!.req) } }).toArray();
+    const byReq = new Map(found.map((t) => [t.req, t]));
+    for (const i of repeated) {
+      const before = byReq.get(texts[i]!.req);
+      // A duplicate _id with no text of that req: the number was taken (never under a valid lease).
+      // Found under this very number: an earlier attempt of this group stored it (its answer was lost).
+      if (before && before._id === texts[i]!._id) out[i] = { stored: true, text: before };
+      else out[i] = before ? { stored: false, text: before } : new FencedError(`text ${texts[i]!._id} not stored: its number is fenced`);
     }
-    // Rows this call wrote for numbers that hold no text of theirs (retransmissions, failures) owe nothing: removed.
-    // Best effort: left behind, they are orphans of this lease, dropped by the next holder.
-    const abandoned = (i: number) => {
-      const o = out[i]!;
-      return o instanceof Error || o.text._id !== items[i]!.text._id;
-    };
-    const strays = rows.filter((_, k) => ours[k] && abandoned(owner[k]!)).map((row) => inboxId(row.seq, row.user));
-    if (strays.length > 0) await this.inbox.deleteMany({ _id: { $in: strays } }).catch(() => {});
     return out;
   }
 
@@ -442,7 +415,7 @@ export class Store {
    * command as a whole failed or its write concern was not met (then nothing
    * is known of any document).
    */
-  private async insertDocs(collection: 'texts' | 'inbox', documents: object[]): Promise<Map<number, { code?: number; message: string }>> {
+  private async insertDocs(collection: 'texts', documents: object[]): Promise<Map<number, { code?: number; message: string }>> {
     const res = await this.db.command({ insert: collection, documents, ordered: false, ...this.writeConcern() });
     if (res.writeConcernError) throw new StorageError(`insert into ${collection}: write concern not met: ${JSON.stringify(res.writeConcernError)}`);
     const out = new Map<number, { code?: number; message: string }>();
@@ -452,55 +425,25 @@ export class Store {
     return out;
   }
 
-  /** Insert deliveries, ignoring those already present. */
-  async addInbox(entries: InboxDoc[]): Promise<void> {
-    if (entries.length === 0) return;
-    try {
-      await this.inbox.insertMany(entries.map((e) => ({ _id: inboxId(e.seq, e.user), user: e.user, seq: e.seq })), { ordered: false });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-    }
-  }
-
-  /** The oldest `limit` texts owed to `user`, in sequence order (a missing text is skipped). */
-  pendingTexts(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean; missing: number[] }> {
-    return this.retrying(() => this.readPending(user, limit));
-  }
-
-  private async readPending(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean; missing: number[] }> {
-    const owed = await this.inbox.find({ user }, { projection: { _id: 0, seq: 1 } }).sort({ seq: 1 }).limit(limit + 1).toArray();
-    const more = owed.length > limit;
-    const seqs = owed.slice(0, limit).map((o) => o.seq);
-    // Sorted here, not by the store: `seqs` is in order already, and `_id: {$in}` by itself is a set of lookups.
-    // A fence document is no text: its number's rows are orphans (see fenceSeqs).
-    const texts = seqs.length === 0 ? [] : (await this.texts.find({ _id: { $in: seqs } }).toArray()).filter((t) => !t.fenced).sort((x, y) => x._id - y._id);
-    // Owed texts not (yet) stored: in progress, or orphans (a holder died between a text's rows and the text).
-    const found = new Set(texts.map((t) => t._id));
-    return { texts, more, missing: seqs.filter((s) => !found.has(s)) };
-  }
-
   /**
-   * Mark texts as received by `user`. Removals requested in the same turn (or
-   * while one is in flight) go to the store as one delete command; resolves when
-   * that finished.
+   * The oldest `limit` texts owed by `from` (per subject, numbered above its
+   * `after`) up to `upTo`, not published by `exclude`, in sequence order;
+   * `more` when others remain. One query per subject, each a bounded walk of
+   * the (subject, _id) index (the engine, like MongoDB, turns an equality
+   * and a range on that index into one interval; `$in` on the subject would
+   * walk each subject from its first text), merged here. Fence documents
+   * have no subject: never found.
    */
-  removeInbox(user: string, seqs: number[]): Promise<void> {
-    if (seqs.length === 0) return Promise.resolve();
-    return this.inboxRemovals.add({ user, seqs });
-  }
-
-  private async deleteInbox(items: InboxRemoval[]): Promise<void[]> {
-    // The same text may be marked received twice in one group (a repeated ACK, an ACK and a RETRIEVE).
-    const ids = [...new Set(items.flatMap((r) => r.seqs.map((seq) => inboxId(seq, r.user))))];
-    // One `delete` command (as insertDocs: no bulk-write machinery on the hot path).
-    const r = await this.db.command({ delete: 'inbox', deletes: [{ q: { _id: { $in: ids } }, limit: 0 }], ...this.writeConcern() });
-    if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`inbox removal failed: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
-    if ((r.n as number) < ids.length) {
-      // Some were not there by id: already removed (a repeated ACK), or rows without the `seq:user` id
-      // (written by older versions or by hand): remove those by (user, seq). Rare, so a second round trip.
-      await this.inbox.deleteMany({ $or: items.map((x) => ({ user: x.user, seq: { $in: x.seqs } })) });
-    }
-    return items.map(() => undefined);
+  owedTexts(from: OwedFrom[], upTo: number, limit: number, exclude?: string): Promise<{ texts: TextDoc[]; more: boolean }> {
+    return this.retrying(async () => {
+      const runs = await Promise.all(from.filter((f) => f.after < upTo).map((f) => this.texts
+        .find({ subject: f.subject, _id: { $gt: f.after, $lte: upTo }, ...(exclude !== undefined ? { from: { $ne: exclude } } : {}) })
+        .sort({ _id: 1 })
+        .limit(limit + 1)
+        .toArray()));
+      const all = runs.flat().sort((x, y) => x._id - y._id);
+      return { texts: all.slice(0, limit), more: all.length > limit };
+    });
   }
 
   /** The `n` most recent texts on `subjects`, oldest first. */

@@ -15,6 +15,7 @@ export const deregister: Handler<'DE-REGISTER'> = async (ctx, req) => {
   await core.store.deleteUser(req.name);
   core.directory.delete(req.name);
   core.delivery.forget(req.name);
+  core.cursors.forget(req.name);
   core.guard.forgetUser(req.name);
   if (ctx.dialect === 'text' && user) ctx.replyTo = user;
   return [{ type: 'DE-REGISTERED', rq: req.rq, name: req.name }];

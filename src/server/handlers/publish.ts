@@ -1,9 +1,10 @@
 import { LIMITS } from '../../protocol/limits';
 import { DENIAL_REASONS, type Reply } from '../../protocol/messages';
 import { nativeTextSize } from '../../protocol/native';
-import type { TextDoc, UserDoc } from '../../store/documents';
+import type { TextDoc } from '../../store/documents';
 import type { Handler, ServerCore } from '../context';
 import { toStoredText } from '../delivery';
+import { owedAtFanOut } from '../owed';
 import { refusal } from './access';
 import { FencedError } from '../../errors';
 
@@ -12,13 +13,13 @@ const SETTLE_WAITS = [100, 200, 400, 800, 1600];
 
 /**
  * A text whose write failed in doubt: fence its number (Store.fenceOne), or
- * find the text stored after all. Stored: it is shown like any other (its
- * rows were written before it). Fenced: it never will be (its publisher was
- * not answered and retransmits); its rows are removed. The number stays
+ * find the text stored after all. Stored: it fans out like any other.
+ * Fenced: it never will be (its publisher was not answered and
+ * retransmits; a fence has no subject, so no log read finds it). The number stays
  * open, holding back higher ones, until then; retried while this server
  * keeps the lease (if it loses it, the next holder's fence settles it).
  */
-async function settleInDoubt(core: ServerCore, epoch: number, seq: number, recipients: UserDoc[]): Promise<void> {
+async function settleInDoubt(core: ServerCore, epoch: number, seq: number): Promise<void> {
   // While the lease is ours, even when the server may not act for a moment (its renewal is late: the store is
   // away): giving up then would leave the number open, holding back every higher one for the rest of the lease.
   const ours = () => core.stillHolds(epoch);
@@ -28,12 +29,10 @@ async function settleInDoubt(core: ServerCore, epoch: number, seq: number, recip
       const stored = await core.store.fenceOne(seq, epoch);
       if (!ours()) return;
       if (stored) {
-        core.sequencer.finish(seq, () => fanOut(core, stored, recipients));
+        core.sequencer.finish(seq, () => fanOut(core, stored));
         return;
       }
       core.sequencer.finish(seq);
-      // Left behind, they are orphans the next holder drops.
-      for (const user of owedBy(recipients)) await core.store.removeInbox(user, [seq]).catch((err) => core.faults.report('delivery', err, { user, seq }));
       return;
     } catch (err) {
       core.faults.report('request', err, { settling: seq });
@@ -45,8 +44,9 @@ async function settleInDoubt(core: ServerCore, epoch: number, seq: number, recip
 /**
  * PUBLISH: denied unless the name is registered and the subject is in its
  * list. The text gets the next sequence number (allocation is fenced by the
- * lease epoch), is stored together with the deliveries it owes, and only then
- * is the publisher answered: nothing acknowledged can be lost. A
+ * lease epoch), is stored (one document, whatever its fan-out: who is owed
+ * it is a rule over the log, server/owed.ts), and only then is the
+ * publisher answered: nothing acknowledged can be lost. A
  * retransmission that finds its text already stored (by request key) is
  * answered with the same sequence number and stores nothing new.
  */
@@ -65,7 +65,6 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
   const size = nativeTextSize(req.name, req.subject, req.text);
   if (!size.fits) return deny(`${DENIAL_REASONS.tooLarge}: ${size.bytes} bytes once encoded, more than one ${LIMITS.maxNativeDatagram}-byte datagram`);
 
-  const recipients = core.directory.interested(req.subject, req.name);
   const epoch = core.servingEpoch();
   const seq = await core.sequencer.next();
   const text: TextDoc = { _id: seq, from: req.name, subject: req.subject, text: req.text, at: Date.now(), req: ctx.key, epoch };
@@ -73,12 +72,12 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
   try {
     // Written together with the publishes that arrive meanwhile (group commit); no lookup first: the unique
     // index on the request key turns a retransmission into "stored before", answered with that text's number.
-    outcome = await core.store.storeText(text, owedBy(recipients));
+    outcome = await core.store.storeText(text);
   } catch (err) {
     // A refusal (the number is fenced) is final; a failure of the store leaves it in doubt: the text may be
     // stored. Until that is settled, higher numbers are not shown (they would be shown before it).
     if (err instanceof FencedError) core.sequencer.finish(seq);
-    else void settleInDoubt(core, epoch, seq, recipients);
+    else void settleInDoubt(core, epoch, seq);
     throw err;
   }
   const doc = outcome.text;
@@ -86,35 +85,25 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
     core.counters.published++;
     core.telemetry.stored({ seq: doc._id, name: doc.from, subject: doc.subject, text: doc.text, at: doc.at });
     // Pushed only once every lower sequence number is settled, so each user sees texts in order.
-    core.sequencer.finish(seq, () => fanOut(core, doc, recipients));
+    core.sequencer.finish(seq, () => fanOut(core, doc));
   } else {
-    // Stored before (the answer was lost, or the server died before answering); its deliveries were stored
-    // before it. The number allocated for this attempt is abandoned (the store removed the rows written for it).
+    // Stored before (the answer was lost, or the server died before answering): it fanned out then, or the log
+    // owes it. The number allocated for this attempt is abandoned (no text will ever hold it).
     core.sequencer.finish(seq);
   }
   return [{ type: 'PUBLISHED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, seq: doc._id }];
 };
 
 /**
- * Every recipient is owed the text until it receives it: native users until
- * they acknowledge its push, pickle users until they retrieve it, canonical
- * text users until it is pushed (a push their address's budget holds back
- * leaves it for their RETRIEVE-TEXTS instead of losing it).
+ * Announce the new text, in sequence order (the sequencer releases it once
+ * every lower number is settled), to the users owed it judged NOW by the
+ * log's rule (subject among theirs, numbered above its `since`), so pushes
+ * and RETRIEVE-TEXTS agree. Native and canonical text users get it through
+ * their ordered stream; pickle users only retrieve.
  */
-function owedBy(recipients: UserDoc[]): string[] {
-  return recipients.map((u) => u._id);
-}
-
-/**
- * Push the new text: canonical text users at their own address get one
- * MESSAGE, within its budget (they cannot acknowledge: once it went out it
- * is no longer owed); native users through their ordered stream.
- */
-function fanOut(core: ServerCore, doc: TextDoc, recipients: UserDoc[]): void {
+function fanOut(core: ServerCore, doc: TextDoc): void {
   const text = toStoredText(doc);
-  for (const u of recipients) {
-    if (u.dialect === 'text' && u.addrOk && core.push(u, { type: 'MESSAGE', ...text })) {
-      core.store.removeInbox(u._id, [doc._id]).catch((err) => core.log.warn({ err: String(err), user: u._id }, 'pushed text still owed'));
-    } else if (u.dialect === 'native') core.delivery.owe(u._id, text);
+  for (const u of core.directory.interested(doc.subject, doc.from)) {
+    if (u.dialect !== 'pickle' && owedAtFanOut(u, doc._id, doc.subject)) core.delivery.owe(u._id, text);
   }
 }

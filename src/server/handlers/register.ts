@@ -55,7 +55,9 @@ async function create(ctx: RequestContext, req: Extract<Request, { type: 'REGIST
   const deny = (reason: string): Reply[] => [{ type: 'REGISTER-DENIED', rq: req.rq, name: req.name, reason }];
   const host = at.host;
   core.servingEpoch();
-  let user: UserDoc = { _id: req.name, host, port: req.port, dialect: ctx.dialect, subjects: [], createdAt: Date.now() };
+  // Starts clean: nothing published so far is owed to it (a reused name owes nothing of its former user's).
+  const cursor = core.sequencer.issued;
+  let user: UserDoc = { _id: req.name, host, port: req.port, dialect: ctx.dialect, subjects: [], since: [], cursor, createdAt: Date.now() };
   let serverPub: string | undefined;
   if (ctx.dialect === 'native') {
     const ours = newAgreementKeys();
@@ -71,14 +73,13 @@ async function create(ctx: RequestContext, req: Extract<Request, { type: 'REGIST
     // Pushes go to a legacy address only once it spoke itself (always within its budget: it cannot be proven).
     user.addrOk = sameAddress(ctx.from, at);
   }
-  // Rows owed to an earlier user of this name (a publish racing its de-registration) are not this user's.
-  await core.store.clearInbox(req.name);
   if (!(await core.store.insertUser(user))) {
     core.guard.forgetUser(req.name);
     delete ctx.macKey;
     return deny('name already in use');
   }
   core.directory.set(user);
+  core.cursors.start(req.name, cursor);
   if (ctx.dialect === 'pickle' && core.ring && core.ring.length > 2) {
     // Such clients switch between the two servers they know without reading CHANGE-SERVER's address.
     core.log.warn({ user: req.name, ring: core.ring.length }, `pickle client "${req.name}" registered in a ring of ${core.ring.length} servers: it can follow only two of them`);

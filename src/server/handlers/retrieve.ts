@@ -4,6 +4,7 @@ import type { Reply, StoredText } from '../../protocol/messages';
 import { toStoredText } from '../delivery';
 import type { Handler, RequestContext } from '../context';
 import { refusal } from './access';
+import { readOwed } from '../owed';
 
 /**
  * RETRIEVE-TEXTS: the texts on the user's current subjects that it has not
@@ -32,44 +33,36 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   }
   const epoch = core.servingEpoch();
   const term = core.term;
-  const wanted = new Set(user.subjects);
   // Read about what the answer can carry (a native or pickle datagram holds at most ~20 of the smallest texts;
   // the text dialect sends one datagram per text), and read further only when all of it fits and more is owed.
   let limit = ctx.dialect === 'text' ? LIMITS.maxRetrieveLast : FIRST_READ * parts;
   for (;;) {
-    // Taken before the read: a read begun before this takeover's fence may not see a text stored just after it.
-    const settled = core.sequencer.settledUpTo;
-    const pending = await core.store.pendingTexts(req.name, limit);
-    // Texts at or above the watermark are not visible yet (a lower one is still being stored): they come later, in order.
-    const { shown: texts, heldBack } = core.sequencer.visible(pending.texts);
-    // A row owing a missing text is dropped only when its number is at or below this takeover's fence (the text
-    // can never be stored); a number above it may be a text still being stored.
-    const orphans = pending.missing.filter((seq) => seq <= settled);
-    const more = pending.more || heldBack;
-    // Texts on subjects the user dropped are no longer owed to it.
-    const dropped = texts.filter((t) => !wanted.has(t.subject)).map((t) => t._id);
-    const relevant = texts.filter((t) => wanted.has(t.subject)).map(toStoredText);
-    const packed = pack(ctx, base, relevant, parts);
-    const fitting = affordable(ctx, packed, (n) => answers(base, [packed[0]!.slice(0, n)], n > 0 && (more || n < relevant.length)));
+    // The oldest owed texts, on the user's current subjects, up to the visible line (later ones come in order).
+    const owed = await readOwed(core, req.name, limit);
+    const texts = owed.texts.map(toStoredText);
+    const packed = pack(ctx, base, texts, parts);
+    const fitting = affordable(ctx, packed, (n) => answers(base, [packed[0]!.slice(0, n)], n > 0 && (owed.more || n < texts.length)));
     const chunks = fitting.chunks;
     const sent = chunks.flat();
-    if (sent.length === relevant.length && pending.more && !heldBack && limit < LIMITS.maxRetrieveLast) {
+    if (sent.length === texts.length && owed.more && limit < LIMITS.maxRetrieveLast) {
       limit = Math.min(limit * 8, LIMITS.maxRetrieveLast);
       continue;
     }
-    const done = [...orphans, ...dropped, ...sent.map((t) => t.seq)];
-    // `more` only with texts: the client stops at an empty reply (the held-back ones are pushed or retrieved later).
-    const replies = answers(base, chunks, sent.length > 0 && (more || sent.length < relevant.length));
+    // `more` only with texts: the client stops at an empty reply.
+    const replies = answers(base, chunks, sent.length > 0 && (owed.more || sent.length < texts.length));
     fitting.pay();
     // The answer is recorded before the texts count as received: a retransmission gets the same texts, never a loss.
-    // They are marked received once it is sent and stored (a failure there only means they come again, dropped as seen).
     ctx.remember(replies);
-    core.delivery.retrieved(req.name, done);
+    if (sent.length === 0) return replies;
+    // They are the oldest owed, so "received" is the cursor at the last one sent.
+    const upTo = sent[sent.length - 1]!.seq;
+    core.delivery.retrieved(req.name, upTo);
+    // Written at once (not coalesced): rare, and a pickle client cannot tell a text it is given twice.
     // Only while this lease lasts, without a break: a server paused after its answer may wake up after the next
     // holder (or itself, resuming the same epoch) loaded the recorded answers without this one, or before its
     // answer went out; a retransmission executed again there must still find these texts owed (the client
     // shows each seq once).
-    ctx.afterReply.push(() => (core.holds(epoch) && core.term === term ? core.store.removeInbox(req.name, done) : undefined));
+    ctx.afterReply.push(() => (core.holds(epoch) && core.term === term ? core.cursors.saveNow(req.name, upTo) : undefined));
     return replies;
   }
 };
@@ -134,5 +127,5 @@ function answers(base: RetrievedBase, chunks: StoredText[][], more: boolean): Re
 /** Answer ids are random below this (a 32-bit number). */
 const ANSWER_ID_MAX = 2 ** 32 - 1;
 
-/** Owed rows read first for a native or pickle reply: more than the smallest texts that fit in one datagram. */
+/** Owed texts read first for a native or pickle reply: more than the smallest texts that fit in one datagram. */
 const FIRST_READ = 24;

@@ -1,0 +1,102 @@
+/**
+ * Each user's cursor (every text numbered up to it received), held in
+ * memory by the serving server and written coalesced: every cursor that
+ * moved goes to the store in ONE command (Store.saveCursors, `$max`) at most
+ * every FLUSH_MS, before a planned handoff moves the lease, and at a clean
+ * stop. A crash loses at most the last interval: those texts are owed again
+ * and pushed again (a native client drops sequence numbers it showed; a
+ * canonical text user may see one twice). A RETRIEVE-TEXTS writes its mark
+ * at once (`saveNow`): it is rare, and a pickle client cannot tell a repeat.
+ */
+import type { Clock, TimerHandle } from '../util/clock';
+
+/** Longest time a moved cursor waits in memory before it is written. */
+export const FLUSH_MS = 200;
+
+export interface CursorStore {
+  saveCursors(writes: { user: string; cursor: number }[]): Promise<void>;
+}
+
+export class Cursors {
+  private readonly at = new Map<string, number>();
+  /** Users whose cursor moved since it was last written. */
+  private readonly dirty = new Set<string>();
+  private timer: TimerHandle | undefined;
+  /** Cursor writes done, and cursors written by them (status: how well they coalesce). */
+  readonly stats = { cursorWrites: 0, cursorsWritten: 0 };
+
+  constructor(
+    private readonly store: CursorStore,
+    private readonly clock: Clock,
+    private readonly failed: (err: unknown) => void,
+  ) {}
+
+  /** Replace everything with the cursors stored (at takeover). */
+  load(users: Iterable<{ _id: string; cursor?: number }>): void {
+    this.clear();
+    for (const u of users) this.at.set(u._id, u.cursor ?? 0);
+  }
+
+  /** Forget everything unwritten (the lease is gone; what was not written is owed again). */
+  clear(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.at.clear();
+    this.dirty.clear();
+  }
+
+  get(user: string): number {
+    return this.at.get(user) ?? 0;
+  }
+
+  /** A new user, stored with this cursor. */
+  start(user: string, cursor: number): void {
+    this.at.set(user, cursor);
+    this.dirty.delete(user);
+  }
+
+  /** The user is gone (de-registered): nothing of it is written any more. */
+  forget(user: string): void {
+    this.at.delete(user);
+    this.dirty.delete(user);
+  }
+
+  /** The user received every text up to `seq`; written within FLUSH_MS. */
+  advance(user: string, seq: number): void {
+    if (!this.at.has(user) || seq <= this.get(user)) return;
+    this.at.set(user, seq);
+    this.dirty.add(user);
+    this.arm();
+  }
+
+  private arm(): void {
+    this.timer ??= this.clock.after(FLUSH_MS, () => {
+      this.timer = undefined;
+      this.flush().catch((err) => {
+        this.failed(err);
+        if (this.dirty.size > 0) this.arm();
+      });
+    });
+  }
+
+  /** Advance and write this user's cursor now (with any others waiting). */
+  async saveNow(user: string, seq: number): Promise<void> {
+    this.advance(user, seq);
+    await this.flush();
+  }
+
+  /** Write every moved cursor in one command. A failure leaves them to the next flush. */
+  async flush(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const writes = [...this.dirty].map((user) => ({ user, cursor: this.get(user) }));
+    this.dirty.clear();
+    try {
+      await this.store.saveCursors(writes);
+      this.stats.cursorWrites++;
+      this.stats.cursorsWritten += writes.length;
+    } catch (err) {
+      for (const w of writes) if (this.at.has(w.user)) this.dirty.add(w.user);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Which texts a user is owed: one rule over the log, used alike by pushes
+ * (judged at fan-out, in sequence order), by delivery's reloads and by
+ * RETRIEVE-TEXTS, so pushes and the log always agree.
+ *
+ * Text `t` is owed to user `u` when t.subject ∈ u.subjects, t.from ≠ u and
+ * t._id > max(cursor(u), since(u, t.subject)) — and it is read from the log
+ * only up to the visible line (Sequencer.visibleLine).
+ */
+import type { SubjectSince, TextDoc, UserDoc } from '../store/documents';
+import type { OwedFrom, Store } from '../store/store';
+
+/** The number above which texts on `subject` are owed to `user` (its cursor when it holds no entry: a migrated or older document). */
+export function owedAfter(user: UserDoc, cursor: number, subject: string): number {
+  const since = user.since?.find((e) => e.subject === subject)?.seq ?? 0;
+  return Math.max(cursor, since);
+}
+
+/** Per current subject, where the texts owed start (Store.owedTexts). */
+export function owedFrom(user: UserDoc, cursor: number): OwedFrom[] {
+  return user.subjects.map((subject) => ({ subject, after: owedAfter(user, cursor, subject) }));
+}
+
+/**
+ * At fan-out (in sequence order): is this new text owed to `user`, one of
+ * the users interested in its subject? Only by `since`: a new text is above
+ * every cursor (cursors never pass the visible line).
+ */
+export function owedAtFanOut(user: UserDoc, seq: number, subject: string): boolean {
+  return seq > (user.since?.find((e) => e.subject === subject)?.seq ?? 0);
+}
+
+/**
+ * `since` for a new list of subjects: kept subjects keep theirs, added ones
+ * start at `issued` (the highest number issued so far: texts numbered above
+ * it are owed), dropped ones lose theirs.
+ */
+export function sinceFor(user: UserDoc, subjects: readonly string[], issued: number): SubjectSince[] {
+  const before = new Map((user.since ?? []).map((e) => [e.subject, e.seq]));
+  const had = new Set(user.subjects);
+  return subjects.map((subject) => ({ subject, seq: had.has(subject) ? (before.get(subject) ?? 0) : issued }));
+}
+
+/** What reading a user's owed texts needs. */
+export interface OwedSources {
+  readonly store: { owedTexts: Store['owedTexts'] };
+  readonly directory: { get(name: string): UserDoc | undefined };
+  readonly cursors: { get(name: string): number };
+  readonly sequencer: { readonly visibleLine: number };
+}
+
+/**
+ * The oldest `limit` texts owed to `name` now, up to the visible line (the
+ * line is taken before the read: a text stored after it is announced by its
+ * fan-out, in order).
+ */
+export async function readOwed(src: OwedSources, name: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean }> {
+  const user = src.directory.get(name);
+  if (!user) return { texts: [], more: false };
+  const upTo = src.sequencer.visibleLine;
+  return src.store.owedTexts(owedFrom(user, src.cursors.get(name)), upTo, limit, name);
+}
