@@ -76,7 +76,11 @@ export interface StartedServer {
  */
 export async function startServer(setup: ServerSetup, transport?: Transport): Promise<StartedServer> {
   const spec = setup.chaos ? parseChaosSpec(setup.chaos) : undefined;
-  const store = await Store.open({ uri: setup.mongoUri, ...(setup.dbName ? { dbName: setup.dbName } : {}) });
+  const store = await Store.open({
+    uri: setup.mongoUri,
+    ...(setup.dbName ? { dbName: setup.dbName } : {}),
+    migrated: (r) => setup.logger?.info(r, `store migrated from data model ${r.from} to ${r.to}: ${r.rows} owed-text rows of the inbox became the cursors of ${r.users} users; the inbox is gone`),
+  });
   let socket: Transport;
   try {
     socket = transport ?? (await openUdp({ host: setup.host, port: setup.port, recvBufferSize: SERVER_RECV_BUFFER }));

@@ -1,19 +1,18 @@
 /**
  * An in-memory stand-in for Store with the semantics the server relies on
- * (unique names, idempotent inbox rows, text de-duplication by request key,
+ * (unique names, cursors that only go up, text de-duplication by request key,
  * a fenced lease), so the fuzz test can push a hundred thousand datagrams
  * through a real RssServer without a database, and compare snapshots.
  */
 import type { ServerTag } from '../../src/protocol/messages';
-import type { ContactDoc, InboxDoc, LeaseDoc, RequestDoc, TextDoc, UserDoc } from '../../src/store/documents';
-import type { Store } from '../../src/store/store';
+import type { ContactDoc, LeaseDoc, RequestDoc, TextDoc, UserDoc } from '../../src/store/documents';
+import type { OwedFrom, Store } from '../../src/store/store';
 
 const copy = <T>(v: T): T => structuredClone(v);
 
 export class MemoryStore {
   users = new Map<string, UserDoc>();
   texts = new Map<number, TextDoc>();
-  inbox = new Set<string>();
   requests = new Map<string, RequestDoc>();
   lease: LeaseDoc | null = null;
   contacts = new Map<string, ContactDoc>();
@@ -28,7 +27,6 @@ export class MemoryStore {
     return copy({
       users: [...this.users.values()].sort((a, b) => a._id.localeCompare(b._id)),
       texts: [...this.texts.values()],
-      inbox: [...this.inbox].sort(),
       requests: [...this.requests.keys()].sort(),
     });
   }
@@ -100,12 +98,15 @@ export class MemoryStore {
   }
 
   async deleteUser(name: string): Promise<boolean> {
-    await this.clearInbox(name);
     return this.users.delete(name);
   }
 
-  async clearInbox(name: string): Promise<void> {
-    for (const k of [...this.inbox]) if (k.startsWith(`${name}\u0000`)) this.inbox.delete(k);
+  /** As Store.saveCursors: `$max`, never creating a user. */
+  async saveCursors(writes: { user: string; cursor: number }[]): Promise<void> {
+    for (const w of writes) {
+      const u = this.users.get(w.user);
+      if (u) u.cursor = Math.max(u.cursor ?? 0, w.cursor);
+    }
   }
 
   async findTextByReq(req: string): Promise<TextDoc | null> {
@@ -113,36 +114,21 @@ export class MemoryStore {
     return null;
   }
 
-  async insertText(text: TextDoc, owed: string[]): Promise<void> {
-    await this.addInbox(owed.map((user) => ({ user, seq: text._id })));
-    if (!this.texts.has(text._id)) this.texts.set(text._id, copy(text));
-  }
-
   /** As Store.storeText: a text whose request key is stored already is not stored again (the stored one is returned). */
-  async storeText(text: TextDoc, owed: string[]): Promise<{ stored: boolean; text: TextDoc }> {
+  async storeText(text: TextDoc): Promise<{ stored: boolean; text: TextDoc }> {
     const before = await this.findTextByReq(text.req);
     const doc = before ?? text;
     if (!before) this.texts.set(text._id, copy(text));
-    await this.addInbox(owed.map((user) => ({ user, seq: doc._id })));
     return { stored: !before, text: doc };
   }
 
-  async addInbox(entries: InboxDoc[]): Promise<void> {
-    for (const e of entries) this.inbox.add(`${e.user}\u0000${e.seq}`);
-  }
-
-  async pendingTexts(user: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean; missing: number[] }> {
-    const seqs = [...this.inbox].filter((k) => k.startsWith(`${user}\u0000`)).map((k) => Number(k.split('\u0000')[1])).sort((a, b) => a - b);
-    const mine = seqs.slice(0, limit);
-    return {
-      texts: mine.filter((s) => this.texts.has(s)).map((s) => copy(this.texts.get(s)!)),
-      more: seqs.length > limit,
-      missing: mine.filter((s) => !this.texts.has(s)),
-    };
-  }
-
-  async removeInbox(user: string, seqs: number[]): Promise<void> {
-    for (const s of seqs) this.inbox.delete(`${user}\u0000${s}`);
+  /** As Store.owedTexts. */
+  async owedTexts(from: OwedFrom[], upTo: number, limit: number, exclude?: string): Promise<{ texts: TextDoc[]; more: boolean }> {
+    const after = new Map(from.map((f) => [f.subject, f.after]));
+    const all = [...this.texts.values()]
+      .filter((t) => !t.fenced && t._id <= upTo && t.from !== exclude && after.has(t.subject) && t._id > after.get(t.subject)!)
+      .sort((a, b) => a._id - b._id);
+    return { texts: all.slice(0, limit).map(copy), more: all.length > limit };
   }
 
   async lastTexts(subjects: string[], n: number): Promise<TextDoc[]> {

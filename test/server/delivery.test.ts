@@ -1,7 +1,7 @@
-/** Ordered, acknowledged pushes (stop-and-wait) on a fake port and clock. */
+/** Ordered pushes (stop-and-wait for native users, in order for canonical text users) on a fake port and clock. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredText } from '../../src/protocol/messages';
-import { AckTimer, Delivery, MAX_ACK_TIMEOUT, pushSchedule, pushWait, toStoredText, type DeliveryPolicy, type DeliveryPort } from '../../src/server/delivery';
+import { AckTimer, Delivery, MAX_ACK_TIMEOUT, pushSchedule, pushWait, toStoredText, type DeliveryPolicy, type DeliveryPort, type PushOutcome } from '../../src/server/delivery';
 import type { TextDoc } from '../../src/store/documents';
 import { FakeClock } from '../../src/util/clock';
 
@@ -12,11 +12,16 @@ const stored = (seq: number): StoredText => toStoredText(doc(seq));
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The inbox as the store keeps it, and every push sent. */
+/** What the log owes each user (texts above its cursor), and every push sent. */
 class FakePort implements DeliveryPort {
   readonly inbox = new Map<string, Set<number>>();
+  readonly cursor = new Map<string, number>();
   readonly sent: Array<{ user: string; seq: number; at: number }> = [];
   readonly gone = new Set<string>();
+  /** Users that cannot acknowledge (canonical text): a push that goes out is received. */
+  readonly textUsers = new Set<string>();
+  /** Users whose pushes are held back (budget spent, address unproven). */
+  readonly blocked = new Set<string>();
   loads = 0;
   /** When set, pending() waits for the test to call the returned release. */
   holdLoads = false;
@@ -50,18 +55,21 @@ class FakePort implements DeliveryPort {
     return { texts: owed.slice(0, limit).map(doc), more: owed.length > limit };
   }
 
-  async received(user: string, seqs: number[]): Promise<void> {
-    for (const q of seqs) this.inbox.get(user)?.delete(q);
+  received(user: string, seq: number): void {
+    expect(seq).toBeGreaterThan(this.cursor.get(user) ?? 0);
+    this.cursor.set(user, seq);
+    for (const q of [...(this.inbox.get(user) ?? [])]) if (q <= seq) this.inbox.get(user)!.delete(q);
   }
 
   readonly gaveUpOn: string[] = [];
   gaveUp(user: string): void {
     this.gaveUpOn.push(user);
   }
-  send(user: string, text: StoredText): boolean {
-    if (this.gone.has(user)) return false;
+  send(user: string, text: StoredText): PushOutcome {
+    if (this.gone.has(user)) return 'gone';
+    if (this.blocked.has(user)) return 'blocked';
     this.sent.push({ user, seq: text.seq, at: this.clock.now() });
-    return true;
+    return this.textUsers.has(user) ? 'delivered' : 'sent';
   }
 }
 
@@ -87,10 +95,10 @@ async function publish(user: string, seq: number): Promise<void> {
   await flush();
 }
 
-/** RETRIEVE-TEXTS handed these texts over: the store forgets them, then delivery does. */
-async function retrieve(user: string, seqs: number[]): Promise<void> {
-  await port.received(user, seqs);
-  delivery.retrieved(user, seqs);
+/** RETRIEVE-TEXTS handed over every owed text up to `upTo`: the cursor moves, and delivery is told. */
+async function retrieve(user: string, upTo: number): Promise<void> {
+  port.received(user, upTo);
+  delivery.retrieved(user, upTo);
   await flush();
 }
 
@@ -124,8 +132,62 @@ describe('Delivery', () => {
     await ack('bob', 1);
     expect(port.seqsSentTo('bob')).toEqual([1, 2]);
     await ack('bob', 2);
-    expect(port.seqsSentTo('bob')).toEqual([1, 2]);
+    expect(port.seqsSentTo('bob')).toEqual([1, 2, 3]);
+    expect(delivery.inFlight).toBe(1);
+    // The early ACK of 3 counted for nothing: 3 is still owed and in flight.
+    expect([...port.inbox.get('bob')!]).toEqual([3]);
+    expect(delivery.stats.staleAcks).toBe(1);
+    await ack('bob', 3);
     expect(delivery.inFlight).toBe(0);
+  });
+
+  it('a repeated ACK of an older push moves nothing', async () => {
+    await publish('bob', 1);
+    await publish('bob', 2);
+    await ack('bob', 1);
+    await ack('bob', 1);
+    expect(port.cursor.get('bob')).toBe(1);
+    expect(delivery.inFlight).toBe(1);
+    await ack('bob', 2);
+    expect(port.cursor.get('bob')).toBe(2);
+  });
+
+  it('a canonical text user gets every owed text in order at once; each counts as received when it goes out', async () => {
+    port.textUsers.add('tim');
+    port.owe('tim', 1, 2);
+    await publish('tim', 3);
+    expect(port.seqsSentTo('tim')).toEqual([1, 2, 3]);
+    expect(port.cursor.get('tim')).toBe(3);
+    expect(delivery.inFlight).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a push held back holds the stream (no later text overtakes it) until the user is heard from', async () => {
+    port.textUsers.add('tim');
+    await publish('tim', 1);
+    port.blocked.add('tim');
+    await publish('tim', 2);
+    port.blocked.delete('tim');
+    await publish('tim', 3);
+    // 3 is not pushed before 2: the stream is held, both stay owed for RETRIEVE-TEXTS.
+    expect(port.seqsSentTo('tim')).toEqual([1]);
+    expect([...port.inbox.get('tim')!].sort()).toEqual([2, 3]);
+    delivery.heardFrom('tim');
+    await flush();
+    expect(port.seqsSentTo('tim')).toEqual([1, 2, 3]);
+  });
+
+  it('resume() reads the log again: texts no longer owed (a dropped subject) are not pushed', async () => {
+    port.owe('bob', 1, 2, 3);
+    await publish('bob', 4);
+    expect(port.seqsSentTo('bob')).toEqual([1]);
+    // Bob dropped the subject of 2 and 3: the log owes him only 4 now.
+    port.inbox.get('bob')!.delete(2);
+    port.inbox.get('bob')!.delete(3);
+    delivery.resume('bob');
+    await ack('bob', 1);
+    await flush();
+    expect(port.seqsSentTo('bob')).toEqual([1, 4]);
   });
 
   it('streams of different users proceed independently', async () => {
@@ -184,12 +246,12 @@ describe('Delivery', () => {
     port.owe('bob', 1, 2, 3);
     await publish('bob', 4);
     expect(port.seqsSentTo('bob')).toEqual([1]);
-    await retrieve('bob', [1, 2]);
+    await retrieve('bob', 2);
     expect(port.seqsSentTo('bob')).toEqual([1, 3]);
     // The cancelled push of 1 is not retransmitted.
     clock.advance(policy.firstTimeout / 2);
     expect(port.seqsSentTo('bob')).toEqual([1, 3]);
-    await retrieve('bob', [4]);
+    await retrieve('bob', 4);
     await ack('bob', 3);
     expect(port.seqsSentTo('bob')).toEqual([1, 3]);
   });
@@ -246,7 +308,7 @@ describe('Delivery', () => {
   it('owe() during a load that finds nothing still pushes the new text', async () => {
     await publish('bob', 1);
     clock.advance(10_000);
-    await retrieve('bob', [1]);
+    await retrieve('bob', 1);
     port.holdLoads = true;
     delivery.heardFrom('bob');
     await publish('bob', 2);

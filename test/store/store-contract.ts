@@ -31,7 +31,7 @@ const text = (seq: number, subject = 's', from = 'alice'): TextDoc => ({
   epoch: 1,
 });
 
-/** Counts the write commands the store sends through `db.command`, as "insert texts", "delete inbox"... */
+/** Counts the write commands the store sends through `db.command`, as "insert texts", "update users"... */
 function writeCommands(store: Store): Record<string, number> {
   const seen: Record<string, number> = {};
   const orig = store.db.command.bind(store.db);
@@ -67,7 +67,7 @@ export function storeContract(uri: () => string): void {
     it('concurrent initLease calls agree on one holder', async () => {
       const [a, b] = await Promise.all([store.initLease('A'), store.initLease('B')]);
       expect(a).toEqual(b);
-      expect(await store.control.countDocuments()).toBe(1);
+      expect(await store.control.countDocuments({ _id: { $ne: 'schema' } } as never)).toBe(1);
     });
 
     it('renewLease bumps beat only for the holder of the current epoch', async () => {
@@ -144,16 +144,15 @@ export function storeContract(uri: () => string): void {
     it('fenceSeqs: an earlier holder can never store a number it had not stored when the lease moved; what it stored before stays', async () => {
       await store.initLease('A');
       const first = await store.allocateSeqs('A', 1, 4);
-      // A stored text 1 and the rows of text 2 (then it paused); 3 and 4 were never used.
-      expect((await store.storeText(text(first), ['bob'])).stored).toBe(true);
-      await store.addInbox([{ user: 'bob', seq: first + 1 }]);
+      // A stored text 1 (then it paused, about to store 2); 3 and 4 were never used.
+      expect((await store.storeText(text(first))).stored).toBe(true);
       await store.moveLease('A', 1, 'B', 0);
       expect(await store.fenceSeqs('B', 2)).toBe(4);
       expect((await store.readLease())!).toMatchObject({ fence: 4, fenced: 3 });
       // A wakes up and stores text 2: refused, its number is fenced.
-      await expect(store.storeText(text(first + 1), ['bob'])).rejects.toThrow(/fenced/);
-      // Bob is owed text 1 (stored before the fence) and an orphan row of 2 (a fence is no text).
-      expect(await store.pendingTexts('bob', 10)).toMatchObject({ texts: [{ _id: 1 }], missing: [2] });
+      await expect(store.storeText(text(first + 1))).rejects.toThrow(/fenced/);
+      // Bob is owed text 1 (stored before the fence), never a fence (it has no subject).
+      expect((await store.owedTexts([{ subject: 's', after: 0 }], 4, 10)).texts.map((t) => t._id)).toEqual([1]);
       expect(await store.countTexts()).toBe(1);
       expect(await store.lastTexts(['s'], 10)).toHaveLength(1);
       // A second fence (nothing allocated since) adds nothing; it is refused to a server that does not hold the lease.
@@ -167,10 +166,10 @@ export function storeContract(uri: () => string): void {
     it('a text group retried after a lost answer is stored once, as stored', async () => {
       await store.initLease('A');
       await store.allocateSeqs('A', 1, 1);
-      expect((await store.storeText(text(1), ['bob'])).stored).toBe(true);
-      // The same group again (its first answer lost): found under its own number, so stored, rows kept.
-      expect(await store.storeText(text(1), ['bob'])).toMatchObject({ stored: true, text: { _id: 1 } });
-      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([1]);
+      expect((await store.storeText(text(1))).stored).toBe(true);
+      // The same group again (its first answer lost): found under its own number, so stored.
+      expect(await store.storeText(text(1))).toMatchObject({ stored: true, text: { _id: 1 } });
+      expect(await store.countTexts()).toBe(1);
     });
 
     it('concurrent allocations never overlap', async () => {
@@ -200,192 +199,125 @@ export function storeContract(uri: () => string): void {
       expect(await store.users.countDocuments()).toBe(1);
     });
 
-    it('deleteUser removes the user and its inbox, nobody else’s, and keeps its texts', async () => {
-      await store.insertUser(user('alice'));
+    it('deleteUser removes the user (its cursor and subjects: all it is owed), nobody else, and keeps its texts', async () => {
+      await store.insertUser({ ...user('alice', ['s']), cursor: 0, since: [{ subject: 's', seq: 0 }] });
       await store.insertUser(user('bob'));
-      await store.insertText(text(1, 's', 'alice'), ['alice', 'bob']);
-      await store.insertText(text(2, 's', 'bob'), ['alice']);
+      await store.storeText(text(1, 's', 'alice'));
+      await store.storeText(text(2, 's', 'bob'));
       expect(await store.deleteUser('alice')).toBe(true);
       expect(await store.loadUsers()).toEqual([user('bob')]);
-      expect(await store.inbox.find({}, { projection: { _id: 0 } }).toArray()).toEqual([{ user: 'bob', seq: 1 }]);
       expect(await store.countTexts()).toBe(2);
       expect(await store.deleteUser('alice')).toBe(false);
     });
 
-    it('deleteUser of an unknown name still clears stray inbox rows', async () => {
-      await store.addInbox([{ user: 'ghost', seq: 1 }]);
-      expect(await store.deleteUser('ghost')).toBe(false);
-      expect(await store.inbox.countDocuments()).toBe(0);
+    it('saveCursors: one update command for many users, $max (never back), never creating a user', async () => {
+      await store.insertUser({ ...user('alice'), cursor: 5 });
+      await store.insertUser({ ...user('bob'), cursor: 1 });
+      const spy = writeCommands(store);
+      await store.saveCursors([{ user: 'alice', cursor: 3 }, { user: 'bob', cursor: 7 }, { user: 'ghost', cursor: 9 }]);
+      expect(spy).toEqual({ 'update users': 1 });
+      const cursors = Object.fromEntries((await store.loadUsers()).map((u) => [u._id, u.cursor]));
+      expect(cursors).toEqual({ alice: 5, bob: 7 });
+      await store.saveCursors([]);
+      expect(spy).toEqual({ 'update users': 1 });
     });
   });
 
-  describe('texts and inbox', () => {
-    it('insertText stores the text and its deliveries', async () => {
-      await store.insertText(text(1), ['bob', 'carol']);
+  describe('texts', () => {
+    it('storeText stores the text, found by its request key', async () => {
+      await store.storeText(text(1));
       expect(await store.findTextByReq('req-1')).toEqual(text(1));
       expect(await store.findTextByReq('req-2')).toBeNull();
-      const rows = await store.inbox.find({}).sort({ user: 1 }).project({ _id: 0 }).toArray();
-      expect(rows).toEqual([{ user: 'bob', seq: 1 }, { user: 'carol', seq: 1 }]);
       expect(await store.countTexts()).toBe(1);
-    });
-
-    it('insertText is idempotent and a retry re-adds missing inbox rows', async () => {
-      await store.insertText(text(1), ['bob', 'carol']);
-      // Suppose only part of the deliveries were written before a crash.
-      await store.inbox.deleteOne({ user: 'carol', seq: 1 });
-      await store.insertText(text(1), ['bob', 'carol']);
-      expect(await store.countTexts()).toBe(1);
-      expect(await store.inbox.countDocuments({ seq: 1 })).toBe(2);
-      expect(await store.inbox.countDocuments({ user: 'carol', seq: 1 })).toBe(1);
     });
 
     it('texts are unique by req (secondary unique index)', async () => {
-      await store.insertText(text(1), []);
+      await store.storeText(text(1));
       const err = await store.texts.insertOne({ ...text(2), req: 'req-1' }).catch((e: unknown) => e);
       expect(isDuplicateKey(err)).toBe(true);
       expect(await store.countTexts()).toBe(1);
     });
 
-    it('addInbox ignores rows already present and inserts the rest', async () => {
-      await store.addInbox([{ user: 'bob', seq: 1 }]);
-      await store.addInbox([
-        { user: 'bob', seq: 1 },
-        { user: 'bob', seq: 2 },
-        { user: 'carol', seq: 1 },
-      ]);
-      await store.addInbox([]);
-      expect(await store.inbox.countDocuments()).toBe(3);
+    it('owedTexts: per subject above its line, up to the visible line, oldest first, limited, with `more`, not the reader’s own', async () => {
+      const subjects = ['a', 'b', 'a', 'c', 'b', 'a', 'b', 'a'];
+      // Stored out of order, so natural order is not sequence order.
+      for (const seq of [5, 1, 8, 3, 2, 7, 4, 6]) await store.storeText(text(seq, subjects[seq - 1], seq === 6 ? 'bob' : 'alice'));
+      const ids = async (from: { subject: string; after: number }[], upTo: number, limit: number) => {
+        const r = await store.owedTexts(from, upTo, limit, 'bob');
+        return { ids: r.texts.map((t) => t._id), more: r.more };
+      };
+      expect(await ids([{ subject: 'a', after: 0 }, { subject: 'b', after: 0 }], 8, 10)).toEqual({ ids: [1, 2, 3, 5, 7, 8], more: false });
+      expect(await ids([{ subject: 'a', after: 0 }, { subject: 'b', after: 0 }], 8, 3)).toEqual({ ids: [1, 2, 3], more: true });
+      expect(await ids([{ subject: 'a', after: 3 }, { subject: 'b', after: 0 }], 8, 10)).toEqual({ ids: [2, 5, 7, 8], more: false });
+      // The visible line: 7 and 8 are not read (a lower number could still turn up).
+      expect(await ids([{ subject: 'a', after: 0 }, { subject: 'b', after: 4 }], 6, 10)).toEqual({ ids: [1, 3, 5], more: false });
+      expect(await ids([{ subject: 'zzz', after: 0 }], 8, 10)).toEqual({ ids: [], more: false });
+      expect(await ids([], 8, 10)).toEqual({ ids: [], more: false });
+      expect((await store.owedTexts([{ subject: 'c', after: 0 }], 8, 1)).texts).toEqual([text(4, 'c')]);
     });
 
-    it('pendingTexts: oldest first, limited, with `more`, only that user', async () => {
-      for (const seq of [3, 1, 4, 2]) await store.insertText(text(seq), ['bob']);
-      await store.insertText(text(5), ['carol']);
-      const two = await store.pendingTexts('bob', 2);
-      expect(two.texts.map((t) => t._id)).toEqual([1, 2]);
-      expect(two.more).toBe(true);
-      const all = await store.pendingTexts('bob', 4);
-      expect(all.texts).toEqual([1, 2, 3, 4].map((s) => text(s)));
-      expect(all.more).toBe(false);
-      expect(await store.pendingTexts('nobody', 10)).toEqual({ texts: [], more: false, missing: [] });
+    it('owedTexts reads each subject through the (subject, _id) index, not the whole log', async () => {
+      for (let seq = 1; seq <= 300; seq++) await store.texts.insertOne(text(seq, seq % 3 === 0 ? 'rare' : 'busy'));
+      const plan = await store.texts.find({ subject: 'rare', _id: { $gt: 290, $lte: 300 } }).sort({ _id: 1 }).explain();
+      expect(JSON.stringify(plan)).toMatch(/IXSCAN|subject_seq/);
+      expect((await store.owedTexts([{ subject: 'rare', after: 290 }], 300, 10)).texts.map((t) => t._id)).toEqual([291, 294, 297, 300]);
     });
 
-    it('pendingTexts skips an owed text that does not exist', async () => {
-      await store.insertText(text(1), ['bob']);
-      await store.addInbox([{ user: 'bob', seq: 2 }]);
-      await store.insertText(text(3), ['bob']);
-      const r = await store.pendingTexts('bob', 10);
-      expect(r.texts.map((t) => t._id)).toEqual([1, 3]);
-      expect(r.more).toBe(false);
-      // The caller decides whether a missing text is in progress or an orphan.
-      expect(r.missing).toEqual([2]);
-    });
-
-    it('removeInbox removes only the given seqs of that user', async () => {
-      for (const seq of [1, 2, 3]) await store.insertText(text(seq), ['bob', 'carol']);
-      await store.removeInbox('bob', [1, 3, 99]);
-      await store.removeInbox('bob', []);
-      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([2]);
-      expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([1, 2, 3]);
-    });
-
-    it('storeText: concurrent texts are written as one group, each with its deliveries', async () => {
+    it('storeText: concurrent texts are written as one insert command, whatever their fan-out', async () => {
       const spy = writeCommands(store);
-      const out = await Promise.all([1, 2, 3, 4].map((seq) => store.storeText(text(seq), ['bob', 'carol'])));
+      const out = await Promise.all([1, 2, 3, 4].map((seq) => store.storeText(text(seq))));
       expect(out.map((o) => [o.stored, o.text._id])).toEqual([[true, 1], [true, 2], [true, 3], [true, 4]]);
-      expect(spy).toEqual({ 'insert texts': 1, 'insert inbox': 1 });
-      expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([1, 2, 3, 4]);
+      expect(spy).toEqual({ 'insert texts': 1 });
     });
 
-    it('storeText: a repeated request key answers with the stored text; the rows written for its own number are removed', async () => {
-      await store.storeText(text(1), ['bob']);
-      await store.removeInbox('bob', [1]);
-      // The retransmission got a new number (5): it is not stored, and owes nothing (the first text's deliveries
-      // were written before it; bob has received it already, and is not owed it again).
-      const [again, fresh] = await Promise.all([store.storeText({ ...text(5), req: 'req-1' }, ['bob', 'carol']), store.storeText(text(2), ['bob'])]);
+    it('storeText: a repeated request key answers with the stored text; its own number stays empty', async () => {
+      await store.storeText(text(1));
+      const [again, fresh] = await Promise.all([store.storeText({ ...text(5), req: 'req-1' }), store.storeText(text(2))]);
       expect(again).toEqual({ stored: false, text: text(1) });
       expect(fresh).toEqual({ stored: true, text: text(2) });
       expect(await store.countTexts()).toBe(2);
       expect(await store.texts.countDocuments({ _id: 5 })).toBe(0);
-      expect(await store.inbox.countDocuments({ seq: 5 })).toBe(0);
-      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([2]);
-      expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([]);
-    });
-
-    it('storeText writes the deliveries before the text: a stored text always has its rows', async () => {
-      const spy: string[] = [];
-      const orig = store.db.command.bind(store.db);
-      store.db.command = ((cmd: Record<string, unknown>, ...rest: never[]) => {
-        if ('insert' in cmd) spy.push(String(cmd.insert));
-        return orig(cmd, ...rest);
-      }) as typeof store.db.command;
-      await store.storeText(text(1), ['bob']);
-      expect(spy).toEqual(['inbox', 'texts']);
     });
 
     it('storeText: two publishes of one request key in the same group store one text', async () => {
-      const out = await Promise.all([store.storeText(text(1), ['bob']), store.storeText({ ...text(2), req: 'req-1' }, ['bob'])]);
+      const out = await Promise.all([store.storeText(text(1)), store.storeText({ ...text(2), req: 'req-1' })]);
       expect(out.map((o) => o.text._id)).toEqual([1, 1]);
       expect(out.map((o) => o.stored)).toEqual([true, false]);
       expect(await store.countTexts()).toBe(1);
-      expect(await store.inbox.countDocuments({})).toBe(1);
     });
 
     it('storeText: a number already taken fails only that text', async () => {
       await store.texts.insertOne({ ...text(3), req: 'other' });
-      const out = await Promise.allSettled([store.storeText(text(3), ['bob']), store.storeText(text(4), ['bob'])]);
+      const out = await Promise.allSettled([store.storeText(text(3)), store.storeText(text(4))]);
       expect(out[0]!.status).toBe('rejected');
       expect((out[0] as PromiseRejectedResult).reason).toBeInstanceOf(FencedError);
       expect(out[1]).toEqual({ status: 'fulfilled', value: { stored: true, text: text(4) } });
-      // No inbox row for the text that was not stored.
-      expect(await store.inbox.find({}, { projection: { _id: 0 } }).toArray()).toEqual([{ user: 'bob', seq: 4 }]);
-    });
-
-    it('inbox rows have deterministic ids; removals of one turn are one delete command', async () => {
-      for (const seq of [1, 2, 3]) await store.insertText(text(seq), ['bob', 'carol', 'dave']);
-      expect((await store.inbox.find({ user: 'bob' }).sort({ seq: 1 }).toArray()).map((r) => r._id)).toEqual(['1:bob', '2:bob', '3:bob']);
-      const spy = writeCommands(store);
-      await Promise.all([store.removeInbox('bob', [1]), store.removeInbox('carol', [1, 2]), store.removeInbox('bob', [3]), store.removeInbox('dave', [])]);
-      expect(spy).toEqual({ 'delete inbox': 1 });
-      expect((await store.pendingTexts('bob', 10)).texts.map((t) => t._id)).toEqual([2]);
-      expect((await store.pendingTexts('carol', 10)).texts.map((t) => t._id)).toEqual([3]);
-      expect((await store.pendingTexts('dave', 10)).texts.map((t) => t._id)).toEqual([1, 2, 3]);
     });
 
     it("the hot path's write commands carry the URI's write concern", async () => {
       const sep = uri().includes('?') ? '&' : '?';
       const wc = await Store.open({ uri: `${uri()}${sep}w=1`, dbName: store.db.databaseName });
       try {
+        await wc.insertUser(user('bob'));
         const sent: Record<string, unknown>[] = [];
         const orig = wc.db.command.bind(wc.db);
         wc.db.command = ((cmd: Record<string, unknown>, ...rest: never[]) => {
           sent.push(cmd);
           return orig(cmd, ...rest);
         }) as typeof wc.db.command;
-        await wc.storeText(text(1), ['bob']);
-        await wc.removeInbox('bob', [1]);
-        expect(sent.map((c) => c.writeConcern)).toEqual([{ w: 1 }, { w: 1 }, { w: 1 }]);
+        await wc.storeText(text(1));
+        await wc.saveCursors([{ user: 'bob', cursor: 1 }]);
+        expect(sent.map((c) => c.writeConcern)).toEqual([{ w: 1 }, { w: 1 }]);
         expect(await wc.countTexts()).toBe(1);
       } finally {
         await wc.close();
       }
     });
 
-    it('inbox rows of older versions (ObjectId ids) are still removed', async () => {
-      await store.insertText(text(1), []);
-      await store.inbox.insertOne({ user: 'bob', seq: 1 } as never);
-      const again = await Store.open({ uri: uri(), dbName: store.db.databaseName });
-      try {
-        await again.removeInbox('bob', [1]);
-        expect(await again.inbox.countDocuments({})).toBe(0);
-      } finally {
-        await again.close();
-      }
-    });
-
     it('lastTexts: the N most recent on the subjects, oldest first', async () => {
       const subjects = ['a', 'b', 'c', 'a', 'c', 'b', 'a', 'c', 'b', 'a'];
       // Inserted out of order, so natural order is not sequence order.
-      for (const seq of [7, 2, 9, 1, 10, 4, 3, 8, 6, 5]) await store.insertText(text(seq, subjects[seq - 1]), []);
+      for (const seq of [7, 2, 9, 1, 10, 4, 3, 8, 6, 5]) await store.storeText(text(seq, subjects[seq - 1]));
       const ids = async (s: string[], n: number) => (await store.lastTexts(s, n)).map((t) => t._id);
       expect(await ids(['a', 'b'], 4)).toEqual([6, 7, 9, 10]);
       expect(await ids(['c'], 2)).toEqual([5, 8]);
@@ -399,9 +331,49 @@ export function storeContract(uri: () => string): void {
 
     it('countTexts counts stored texts', async () => {
       expect(await store.countTexts()).toBe(0);
-      for (const seq of [1, 2, 3]) await store.insertText(text(seq), []);
-      await store.insertText(text(3), []);
+      for (const seq of [1, 2, 3]) await store.storeText(text(seq));
+      await store.storeText(text(3));
       expect(await store.countTexts()).toBe(3);
+    });
+  });
+
+  describe('migration from the inbox (version 1)', () => {
+    it('turns inbox rows into cursors and since, drops the inbox, marks the schema, and says so once', async () => {
+      const db = store.db;
+      await db.collection('control').deleteOne({ _id: 'schema' } as never);
+      await db.collection('control').insertOne({ _id: 'lease', holder: 'A', epoch: 3, beat: 0, seq: 40, fence: 40 } as never);
+      await store.users.insertMany([user('owes', ['a', 'b']), user('clear', ['a']), { ...user('new', ['a']), cursor: 33, since: [{ subject: 'a', seq: 30 }] }]);
+      for (const seq of [5, 7, 12]) await store.storeText(text(seq, 'a', 'zed'));
+      await db.collection('inbox').insertMany([{ _id: '7:owes', user: 'owes', seq: 7 }, { _id: '12:owes', user: 'owes', seq: 12 }, { user: 'ghost', seq: 3 }] as never[]);
+      const reports: unknown[] = [];
+      const again = await Store.open({ uri: uri(), dbName: db.databaseName, migrated: (r) => reports.push(r) });
+      try {
+        expect(reports).toEqual([{ from: 1, to: 2, users: 2, rows: 3 }]);
+        const by = Object.fromEntries((await again.loadUsers()).map((u) => [u._id, { cursor: u.cursor, since: u.since }]));
+        expect(by).toEqual({
+          // Owed 7 and 12: the cursor stands before the lowest, every current subject owed from there.
+          owes: { cursor: 6, since: [{ subject: 'a', seq: 6 }, { subject: 'b', seq: 6 }] },
+          // Owed nothing: everything allocated so far counts as received.
+          clear: { cursor: 40, since: [{ subject: 'a', seq: 40 }] },
+          // Written by this version already: untouched.
+          new: { cursor: 33, since: [{ subject: 'a', seq: 30 }] },
+        });
+        expect((await db.listCollections({ name: 'inbox' }).toArray()).length).toBe(0);
+        expect(await db.collection('control').findOne({ _id: 'schema' } as never)).toEqual({ _id: 'schema', version: 2 });
+        // What 'owes' is owed now: 7 and 12 (and nothing lost); the rule re-owes nothing below its cursor.
+        expect((await again.owedTexts([{ subject: 'a', after: 6 }, { subject: 'b', after: 6 }], 40, 10)).texts.map((t) => t._id)).toEqual([7, 12]);
+      } finally {
+        await again.close();
+      }
+      // Opened again: nothing more to do, nothing said.
+      const third = await Store.open({ uri: uri(), dbName: db.databaseName, migrated: (r) => reports.push(r) });
+      await third.close();
+      expect(reports).toHaveLength(1);
+    });
+
+    it('a new store gets its marker silently', async () => {
+      expect(await store.db.collection('control').findOne({ _id: 'schema' } as never)).toEqual({ _id: 'schema', version: 2 });
+      expect((await store.db.listCollections({ name: 'inbox' }).toArray()).length).toBe(0);
     });
   });
 
@@ -453,7 +425,6 @@ export function storeContract(uri: () => string): void {
     it('indexes the store relies on exist after open', async () => {
       const names = async (c: { indexes(): Promise<{ name?: string; unique?: boolean }[]> }) => (await c.indexes()).map((i) => i.name);
       expect(await names(store.texts)).toEqual(expect.arrayContaining(['req_unique', 'subject_seq']));
-      expect(await names(store.inbox)).toEqual(expect.arrayContaining(['user_seq']));
       expect(await names(store.requests)).toEqual(expect.arrayContaining(['at']));
     });
   });
