@@ -1,8 +1,8 @@
 /**
  * The store's share of one publish, in process: the embedded engine and the
  * driver, publishes written in groups as the serving server writes them
- * (allocate, texts insertMany, inbox insertMany, then the ACKs' deleteMany),
- * CPU time per text. `node --import tsx bench/store-path.bench.ts [group] [texts]`
+ * (allocate, one texts insert per group, then the ACKs' cursors in one
+ * update command, as the coalesced flush writes them), CPU time per text. `node --import tsx bench/store-path.bench.ts [group] [texts]`
  */
 import { startEngine } from '../src/engine';
 import { Store } from '../src/store/store';
@@ -12,16 +12,17 @@ const total = Number(process.argv[3] ?? 20_000);
 const engine = await startEngine({ port: 0 });
 const store = await Store.open({ uri: engine.uri, dbName: 'bench' });
 const lease = await store.initLease('A');
+for (let i = 0; i < group; i++) await store.insertUser({ _id: `u${i}`, host: '127.0.0.1', port: 1, dialect: 'native', subjects: [`s${i}`], createdAt: 0, cursor: 0 });
 
 async function round(base: number, n: number): Promise<void> {
   const first = await store.allocateSeqs('A', lease.epoch, n);
   const writes = [];
   for (let i = 0; i < n; i++) {
     const seq = first + i;
-    writes.push(store.storeText({ _id: seq, from: 'pub', subject: `s${i}`, text: `hello ${base + i}`, at: Date.now(), req: `k${seq}`, epoch: lease.epoch }, [`u${i}`]));
+    writes.push(store.storeText({ _id: seq, from: 'pub', subject: `s${i}`, text: `hello ${base + i}`, at: Date.now(), req: `k${seq}`, epoch: lease.epoch }));
   }
   const done = await Promise.all(writes);
-  await Promise.all(done.map((d, i) => store.removeInbox(`u${i}`, [d.text._id])));
+  await store.saveCursors(done.map((d, i) => ({ user: `u${i}`, cursor: d.text._id })));
 }
 
 for (let i = 0; i < 2000; i += group) await round(i, group);

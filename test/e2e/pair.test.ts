@@ -10,6 +10,7 @@ import type { ReceivedText } from '../../src/client/client';
 import { MemoryKeyRing } from '../../src/client/keys';
 import { DeniedError } from '../../src/errors';
 import { nextEvents, startSystem, type TestSystem } from '../helpers/system';
+import { owedTo } from '../helpers/owed';
 
 let sys: TestSystem | undefined;
 afterEach(async () => {
@@ -33,8 +34,8 @@ describe('end to end over real UDP', () => {
     const p1 = await alice.publish('alice', 'news', 'hello world');
     const [got] = await pushed;
     expect(got).toMatchObject({ seq: p1.seq, from: 'alice', subject: 'news', text: 'hello world' });
-    // bob's ACK takes the text out of his inbox: nothing is left to retrieve.
-    await expect.poll(async () => (await sys!.pair.a.store.pendingTexts('bob', 10)).texts).toEqual([]);
+    // bob's ACK moves his cursor past it: nothing is left to retrieve.
+    await expect.poll(() => owedTo(sys!.pair.a.server, 'bob')).toEqual([]);
     expect((await bob.retrieve('bob')).texts).toEqual([]);
 
     // carol's client goes away; texts published meanwhile wait for her.
@@ -79,7 +80,7 @@ describe('end to end over real UDP', () => {
     const p5 = await alice.publish('alice', 'news', 'bob does not hear this');
     expect((await danPushed)[0]).toMatchObject({ seq: p5.seq });
     expect(seen).toEqual([]);
-    expect((await sys.pair.b.store.pendingTexts('bob', 10)).texts).toEqual([]);
+    expect(await owedTo(sys.pair.b.server, 'bob')).toEqual([]);
     await expect(bob.retrieve('bob')).rejects.toBeInstanceOf(DeniedError);
   });
 

@@ -32,6 +32,34 @@ export async function storedFaults(uri: string, acked: readonly Acked[]): Promis
 }
 
 /**
+ * Texts the store counts as received by a user (at or below its stored
+ * cursor) that the user was never shown: a cursor moved past a text not
+ * received would make it lost for good, however long one waits. Texts a
+ * user lacks above its cursor are still owed (pushed or retrieved later).
+ */
+export async function cursorsPast(
+  uri: string,
+  received: ReadonlyMap<string, readonly ReceivedText[]>,
+  acked: readonly Acked[],
+  wants: (name: string, subject: string) => boolean,
+  label: string,
+): Promise<number> {
+  const mongo = new MongoClient(uri);
+  const users = await mongo.db('rss').collection<{ _id: string; cursor?: number }>('users').find({}, { projection: { cursor: 1 } }).toArray();
+  await mongo.close();
+  const cursor = new Map(users.map((u) => [u._id, u.cursor ?? 0]));
+  let past = 0;
+  for (const [name, got] of received) {
+    const have = new Set(got.map((t) => t.seq));
+    const c = cursor.get(name) ?? 0;
+    const skipped = acked.filter((a) => a.name !== name && wants(name, a.subject) && a.seq <= c && !have.has(a.seq)).map((a) => a.seq);
+    past += skipped.length;
+    if (skipped.length > 0) console.error(`${label}: ${name}: cursor ${c} passed ${skipped.join(',')}, never shown`);
+  }
+  return past;
+}
+
+/**
  * Texts each user should have had but lacks, got twice, or got out of
  * order; `wants(name, subject)` says whether `name` is interested in `subject`.
  */
@@ -54,7 +82,7 @@ export function deliveryFaults(
     const have = new Set(seqs);
     const lacking = want.filter((s) => !have.has(s));
     missing += lacking.length;
-    // On failure, say which texts each user lacks (it tells a lost inbox row from a reordering).
+    // On failure, say which texts each user lacks (it tells a loss from a reordering).
     if (lacking.length > 0) console.error(`${label}: ${name}: missing ${lacking.join(',')}; got ${seqs.length}/${want.length}; last ${seqs.at(-1)}`);
   }
   return { delivered, missing, duplicates, outOfOrder };

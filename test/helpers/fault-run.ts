@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { joinAsListener, storedFaults } from './delivery-check';
+import { cursorsPast, joinAsListener, storedFaults } from './delivery-check';
 import { RssClient, type ReceivedText } from '../../src/client/client';
 import { freeUdpPort, rss, type Child } from './processes';
 import { delay } from './system';
@@ -67,6 +67,8 @@ export interface FaultFigures {
   publishes: number;
   acknowledged: number;
   lost: number;
+  /** Texts a stored cursor passed that its user was never shown. */
+  cursorPast: number;
   storedTwice: number;
   wrongSeq: number;
   missing: number;
@@ -219,6 +221,8 @@ export async function runFaultScenario(scenario: Scenario, opts: { users: number
 
     // Every acknowledged publish stored exactly once, under the seq it was acknowledged with.
     const { lost, storedTwice, wrongSeq } = await storedFaults(engineUri, acked);
+    // No stored cursor passed a text its user was never shown.
+    const cursorPast = await cursorsPast(engineUri, received, acked, (name, subject) => interests(Number(name.slice(1))).includes(subject), scenario.name);
 
     // Every interested user shown each acknowledged text exactly once, in sequence order.
     let missing = 0;
@@ -238,18 +242,18 @@ export async function runFaultScenario(scenario: Scenario, opts: { users: number
       if (lacks.length > 0) allLacks.push(...lacks.map((seq) => ({ name, seq })));
     }
     if (allLacks.length > 0) {
-      // What the store still owes for them (a row left: not delivered yet; none: marked received or dropped),
-      // and who served when: enough to tell a lost row from a text shown out of turn.
+      // Where the store's cursors stand (a text below its user's cursor is counted received; above: still owed),
+      // and who served when: enough to tell a cursor moved too far from a text shown out of turn.
       const m = new MongoClient(engineUri);
-      const rows = await m.db('rss').collection('inbox').find({ seq: { $in: allLacks.map((l) => l.seq) } }).toArray();
+      const users = await m.db('rss').collection('users').find({}, { projection: { cursor: 1, since: 1 } }).toArray();
       await m.close();
-      console.error(`${scenario.name}: inbox rows of the texts missed: ${JSON.stringify(rows.map((r) => `${r.user}:${r.seq}`))}`);
+      console.error(`${scenario.name}: stored cursors: ${JSON.stringify(users.map((u) => `${u._id}:${u.cursor}`))}`);
       console.error(`${scenario.name}: serving events: ${events.map((e) => `${e.tag} ${e.epoch} ${e.reason} +${e.at - began}ms`).join(', ')}`);
     }
     const crashed = children.filter((c) => !expectedExit.has(c) && (c.proc.exitCode !== null || c.proc.signalCode !== null)).map((c) => c.proc.spawnargs.slice(2, 5).join(' '));
     return {
       scenario: scenario.name, publishes: opts.users * opts.perUser + (acked.some((a) => a.text === 'u0#after') ? 1 : 0), acknowledged: acked.length,
-      lost, storedTwice, wrongSeq, missing, duplicated, outOfOrder, timeToServe, longestSilence, faultMs: span.end - span.start, tookMs: Date.now() - began, crashed,
+      lost, storedTwice, wrongSeq, cursorPast, missing, duplicated, outOfOrder, timeToServe, longestSilence, faultMs: span.end - span.start, tookMs: Date.now() - began, crashed,
     };
   } finally {
     await Promise.all(clients.map((c) => c.close()));

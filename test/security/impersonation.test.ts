@@ -14,6 +14,7 @@ import { openUdp } from '../../src/transport/udp';
 import type { Transport } from '../../src/transport/types';
 import { rawPeer, type RawPeer } from '../helpers/raw';
 import { delay, startSystem, type TestSystem } from '../helpers/system';
+import { owedTo } from '../helpers/owed';
 
 let sys: TestSystem;
 const peers: RawPeer[] = [];
@@ -43,7 +44,7 @@ async function world(transport?: Transport) {
 async function snapshot() {
   const store = sys.pair.a.store;
   const user = await store.users.findOne({ _id: 'alice' });
-  return { user, texts: await store.texts.countDocuments({ fenced: { $ne: true } }), owed: await store.inbox.countDocuments({ user: 'alice' }) };
+  return { user, texts: await store.texts.countDocuments({ fenced: { $ne: true } }), owed: await owedTo(sys.pair.a.server, 'alice') };
 }
 
 describe('acting as an authenticated user', () => {

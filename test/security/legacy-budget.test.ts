@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawPeer, type RawPeer } from '../helpers/raw';
 import { systemsClosedAfterEach } from '../helpers/system';
+import { owedTo } from '../helpers/owed';
 
 const system = systemsClosedAfterEach();
 const peers: RawPeer[] = [];
@@ -47,7 +48,7 @@ describe('a canonical text subscriber on a busy subject', () => {
       collect(await tim.take(300));
     }
     expect([...got].sort()).toEqual([...sent].sort());
-    await expect.poll(() => sys.pair.a.store.inbox.countDocuments({ user: 'tim' })).toBe(0);
+    await expect.poll(async () => (await owedTo(sys.pair.a.server, 'tim')).length).toBe(0);
   });
 });
 

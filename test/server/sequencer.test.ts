@@ -99,10 +99,11 @@ describe('Sequencer', () => {
     const shown: number[] = [];
     seq.finish(b!, () => shown.push(b!));
     expect(shown).toEqual([]);
-    expect(seq.visible([{ _id: a! }, { _id: b! }]).shown).toEqual([]);
+    // The log is read only below the lowest open number.
+    expect(seq.visibleLine).toBe(a! - 1);
     seq.finish(a!, () => shown.push(a!));
     expect(shown).toEqual([a, b]);
-    expect(seq.visible([{ _id: a! }, { _id: b! }]).heldBack).toBe(false);
+    expect(seq.visibleLine).toBe(b);
   });
 
   it('an abandoned number releases the texts above it', async () => {
@@ -115,22 +116,28 @@ describe('Sequencer', () => {
   });
 });
 
-describe('Sequencer.settledUpTo', () => {
-  it('only numbers at or below the fence of this takeover are settled (their missing texts are orphans); none after a reset', async () => {
+describe('Sequencer.issued and visibleLine', () => {
+  it('the fence line, then the highest number handed out; the visible line stops below the lowest open one; nothing after a reset', async () => {
     let next = 500;
     const seq = new Sequencer(async (count) => {
       const first = next;
       next += count;
       return first;
     });
-    // Before the takeover's fence nothing is settled: no row may be dropped.
-    expect(seq.settledUpTo).toBe(0);
+    // Before the takeover's fence nothing may be read.
+    expect([seq.issued, seq.visibleLine]).toEqual([0, 0]);
     seq.fenced(499);
-    expect(seq.settledUpTo).toBe(499);
+    expect([seq.issued, seq.visibleLine]).toEqual([499, 499]);
     expect(await seq.next()).toBe(500);
-    expect(seq.settledUpTo).toBe(499);
+    expect(await seq.next()).toBe(501);
+    // 500 and 501 are open (being stored): issued, not visible.
+    expect([seq.issued, seq.visibleLine]).toEqual([501, 499]);
+    seq.finish(501, () => {});
+    expect(seq.visibleLine).toBe(499);
+    seq.finish(500);
+    expect(seq.visibleLine).toBe(501);
     seq.reset();
-    expect(seq.settledUpTo).toBe(0);
+    expect([seq.issued, seq.visibleLine]).toEqual([0, 0]);
   });
 
   it('numbers allocated for a lease given up meanwhile are never handed out: they may lie above the next fence', async () => {
@@ -153,7 +160,7 @@ describe('Sequencer.settledUpTo', () => {
     // The numbers of that block are not used: a row of one of them could never be told from an orphan.
     const now = await seq.next();
     expect(now).toBeGreaterThanOrEqual(100 + SEQ_FIRST_BLOCK);
-    expect(seq.settledUpTo).toBe(99);
+    expect(seq.issued).toBe(now);
     // Nothing stays open from the old block: the watermark is the new number.
     expect(seq.watermark).toBe(now);
   });
