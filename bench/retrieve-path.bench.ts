@@ -1,19 +1,21 @@
 /**
  * The RETRIEVE-TEXTS path in one process, for profiling: the embedded
  * engine, the demo's pair and an RssClient reader at a validated address;
- * `stored` texts seeded through the driver, then each round owes the reader
- * 100 random ones (untimed) and times its retrieve.
+ * `stored` texts seeded through the driver, then each round a writer
+ * publishes 100 texts on the reader's subjects while the reader's socket
+ * is closed (untimed: so no push is acknowledged and all 100 stay owed),
+ * and the reader, back on the same port, times its retrieve.
  * `node --import tsx bench/retrieve-path.bench.ts [stored] [rounds]`
  */
 import { MongoClient } from 'mongodb';
 import { startPair } from '../src/app/pair';
 import { RssClient } from '../src/client/client';
+import { MemoryKeyRing } from '../src/client/keys';
 import { startEngine } from '../src/engine';
 
 const stored = Number(process.argv[2] ?? 100_000);
 const rounds = Number(process.argv[3] ?? 50);
 const engine = await startEngine({ port: 0 });
-const pair = await startPair({ mongoUri: engine.uri, portA: 0, portB: 0, period: 3_600_000, dbName: 'rp' });
 const mongo = await MongoClient.connect(engine.uri);
 const db = mongo.db('rp');
 for (let i = 1; i <= stored; i += 10_000) {
@@ -23,17 +25,28 @@ for (let i = 1; i <= stored; i += 10_000) {
   }
   await db.collection('texts').insertMany(docs as never[], { ordered: false });
 }
-await db.collection('control').updateOne({ _id: 'lease' } as never, { $max: { seq: stored } });
-const reader = await RssClient.open({ servers: [pair.a.server.address, pair.b.server.address], bind: { host: '127.0.0.1', port: 0 } });
+// Seeded before the pair starts: the first holder's takeover fences up to here, so the texts count as published.
+await db.collection('control').insertOne({ _id: 'lease', holder: 'A', epoch: 1, beat: 0, seq: stored } as never);
+// The writer publishes 100 texts a round, faster than a user's rate limit allows.
+const unlimited = { burst: 1e9, perSecond: 1e9 };
+const pair = await startPair({ mongoUri: engine.uri, portA: 0, portB: 0, period: 3_600_000, dbName: 'rp', security: { userRate: unlimited, sourceRate: unlimited } });
+const servers = [pair.a.server.address, pair.b.server.address];
+const subjects = Array.from({ length: 10 }, (_, i) => `s${i}`);
+const writer = await RssClient.open({ servers, bind: { host: '127.0.0.1', port: 0 } });
+await writer.register('writer');
+await writer.subjects('writer', subjects);
+const keys = new MemoryKeyRing();
+let reader = await RssClient.open({ servers, bind: { host: '127.0.0.1', port: 0 }, keys });
 await reader.register('reader');
-await reader.subjects('reader', Array.from({ length: 10 }, (_, i) => `s${i}`));
+await reader.subjects('reader', subjects);
+await reader.challengesAnswered();
+const port = reader.localAddress.port;
+const cid = reader.cid;
 const times: number[] = [];
 for (let r = 0; r < rounds; r++) {
-  // The last answer's texts are marked received just after it went out: wait for that (untimed).
-  while ((await db.collection('inbox').countDocuments({ user: 'reader' })) > 0) await new Promise((r) => setTimeout(r, 1));
-  const seqs = new Set<number>();
-  while (seqs.size < 100) seqs.add(1 + Math.floor(Math.random() * stored));
-  await db.collection('inbox').insertMany([...seqs].map((seq) => ({ _id: `${seq}:reader`, user: 'reader', seq })) as never[]);
+  await reader.close();
+  for (let k = 0; k < 100; k++) await writer.publish('writer', `s${k % 10}`, `owed text ${r}.${k} `.padEnd(64, '.'));
+  reader = await RssClient.open({ servers, bind: { host: '127.0.0.1', port }, keys, cid });
   const t0 = performance.now();
   const got = await reader.retrieve('reader');
   times.push(performance.now() - t0);
@@ -42,7 +55,7 @@ for (let r = 0; r < rounds; r++) {
 times.sort((a, b) => a - b);
 const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(2);
 console.log(`RETRIEVE 100 among ${stored}: p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, min ${times[0]!.toFixed(2)} ms over ${rounds} rounds`);
-await reader.close();
+await Promise.all([reader.close(), writer.close()]);
 await mongo.close();
 await pair.close();
 await engine.close();

@@ -112,7 +112,8 @@ export async function retrieve(cfg: BenchConfig): Promise<RetrieveResult> {
     log(`seeded ${cfg.storedTexts} texts in ${Math.round(seeded.ms)} ms`);
     const subjects = Array.from({ length: 10 }, (_, i) => `s${i}`);
     await load.call('registerUser', { name: 'reader', subjects, client: 0 });
-    const r = await load.call('retrieve', { uri, dbName: 'retrieve', name: 'reader', n: cfg.retrieveN, total: cfg.storedTexts, iterations: cfg.retrieveRounds, warmup: RETRIEVE_WARMUP });
+    await load.call('registerUser', { name: 'writer', subjects, client: 0 });
+    const r = await load.call('retrieve', { uri, dbName: 'retrieve', name: 'reader', writer: 'writer', subjects, n: cfg.retrieveN, total: cfg.storedTexts, iterations: cfg.retrieveRounds, warmup: RETRIEVE_WARMUP });
     log(`retrieve ${cfg.retrieveN} of ${cfg.storedTexts}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (${r.repliesPerRetrieve} replies each)`);
     return { stored: cfg.storedTexts, n: cfg.retrieveN, seedMs: seeded.ms, retrieve: r };
   } finally {
