@@ -392,7 +392,7 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   }
 
   private onText(m: Extract<Push, { type: 'MESSAGE' }>, user: string, key: Buffer, from: Address): void {
-    // Every copy is acknowledged (MACed: an ACK changes the user's inbox): the server retransmits until it hears one.
+    // Every copy is acknowledged (MACed: an ACK moves the user's cursor): the server retransmits until it hears one.
     this.transport.send(encodeNative({ type: 'ACK', name: user, seq: m.seq }, { cid: this.identity.cid, ctr: this.identity.nextCtr() }, key), from);
     this.delivery.push(user, { seq: m.seq, from: m.from, subject: m.subject, text: m.text, at: m.at });
   }
