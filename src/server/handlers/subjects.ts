@@ -18,7 +18,7 @@ export const subjects: Handler<'SUBJECTS'> = async (ctx, req) => {
   const since = sinceFor(user, list, core.sequencer.issued);
   await core.store.updateUser(req.name, { subjects: list, since });
   core.directory.set({ ...user, subjects: list, since });
-  // Its stream may hold texts on a dropped subject: read again from the log.
-  core.delivery.resume(req.name);
+  // Its stream may hold texts on a dropped subject: read again from the log (pickle users are never pushed).
+  if (user.dialect !== 'pickle') core.delivery.resume(req.name);
   return [{ type: 'SUBJECTS-UPDATED', rq: req.rq, name: req.name, subjects: list }];
 };
