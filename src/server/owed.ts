@@ -52,11 +52,15 @@ export interface OwedSources {
 /**
  * The oldest `limit` texts owed to `name` now, up to the visible line (the
  * line is taken before the read: a text stored after it is announced by its
- * fan-out, in order).
+ * fan-out, in order). A text the user received while the read was out (a
+ * push, which moved its cursor) is left out: given twice, a canonical text
+ * or pickle client would show it twice.
  */
 export async function readOwed(src: OwedSources, name: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean }> {
   const user = src.directory.get(name);
   if (!user) return { texts: [], more: false };
   const upTo = src.sequencer.visibleLine;
-  return src.store.owedTexts(owedFrom(user, src.cursors.get(name)), upTo, limit, name);
+  const read = await src.store.owedTexts(owedFrom(user, src.cursors.get(name)), upTo, limit, name);
+  const cursor = src.cursors.get(name);
+  return { texts: read.texts.filter((t) => t._id > cursor), more: read.more };
 }

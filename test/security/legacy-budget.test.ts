@@ -77,9 +77,12 @@ describe('legacy registrations', () => {
     await alice.subjects('alice', ['news']);
     await alice.publish('alice', 'news', 'held');
     expect(await home.take(200)).toEqual([]);
-    // tim's own address speaks: from now on it gets pushes (within its budget); the held text is retrieved.
+    // tim's own address speaks: from now on it gets pushes (within its budget), and the held text comes once:
+    // pushed (its stream resumed as tim was heard from) or in the answer, whichever read the log first.
     home.send(Buffer.from('RETRIEVE-TEXTS 3 tim'), A);
-    expect((await home.take(200)).map((g) => g.bytes.toString())).toEqual(['MESSAGE alice news held', 'RETRIEVED 3 tim 1']);
+    const got = (await home.take(200)).map((g) => g.bytes.toString());
+    expect(got.filter((l) => l.startsWith('MESSAGE'))).toEqual(['MESSAGE alice news held']);
+    expect(got.filter((l) => l.startsWith('RETRIEVED'))).toEqual([expect.stringMatching(/^RETRIEVED 3 tim [01]$/)]);
     await alice.publish('alice', 'news', 'pushed');
     await expect.poll(async () => (await home.take(50)).map((g) => g.bytes.toString())).toEqual(['MESSAGE alice news pushed']);
   });
