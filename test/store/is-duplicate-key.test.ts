@@ -23,7 +23,7 @@ describe('isDuplicateKey', () => {
 
   // Regression: a bulk write that failed only on its write concern (e.g. a
   // replica set timing out) carries an empty `writeErrors`, and `[].every()`
-  // is true, so addInbox/insertText/insertUser took the failure for "already
+  // is true, so the store's inserts (texts, users) took the failure for "already
   // stored" and went on as if the write had succeeded (src/store/store.ts isDuplicateKey).
   it('is false for a write concern failure with no write errors', () => {
     const wc = new MongoBulkWriteError({ message: 'waiting for replication timed out', code: 64, writeErrors: [] } as never, {} as never);
