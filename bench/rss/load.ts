@@ -56,6 +56,9 @@ function send(c: Client, bytes: Buffer, to: Address = current): void {
   c.socket.send(bytes, to.port, to.host);
 }
 
+/** Users whose pushes are not acknowledged (the retrieve scenario's reader: what is pushed to it stays owed). */
+const silent = new Set<string>();
+
 function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: number }): void {
   const frame = readFrame(bytes);
   if (!frame) return;
@@ -63,7 +66,7 @@ function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: num
   if (frame.envelope.pv === 1 && 'name' in m) c.wire.proven.add(m.name);
   if (m.type === 'MESSAGE') {
     // Every copy is acknowledged (the server retransmits until it hears one).
-    if (m.to) {
+    if (m.to && !silent.has(m.to)) {
       c.socket.send(c.wire.ack(m.to, m.seq), from.port, from.address);
       if (m.seq > (lastSeq.get(m.to) ?? 0)) {
         lastSeq.set(m.to, m.seq);
@@ -401,6 +404,7 @@ serveCommands({
     let got = 0;
     let rounds = 0;
     const warmup = a.warmup ?? 0;
+    silent.add(a.name);
     // The seeded texts were stored behind the server's back, numbered below what it has issued once the writer
     // published: the reader takes its subjects anew after that, so they are not owed to it (only what comes next).
     const expectType = (r: { reply: { type: string } }, type: string) => {
