@@ -413,6 +413,11 @@ serveCommands({
     expectType(await requestAs(a.writer, { type: 'PUBLISH', name: a.writer, subject: a.subjects[0]!, text: 'first' }), 'PUBLISHED');
     expectType(await requestAs(a.name, { type: 'SUBJECTS', name: a.name, subjects: [] }), 'SUBJECTS-UPDATED');
     expectType(await requestAs(a.name, { type: 'SUBJECTS', name: a.name, subjects: a.subjects }), 'SUBJECTS-UPDATED');
+    // Whatever is owed already (a server that keeps an inbox owes the writer's first text) is taken, untimed.
+    for (;;) {
+      const { reply } = await requestAs(a.name, { type: 'RETRIEVE-TEXTS', name: a.name, parts: 16 });
+      if (reply.type !== 'RETRIEVED' || reply.texts.length === 0) break;
+    }
     for (let it = -warmup; it < a.iterations; it++) {
       // The last answer's texts were marked received before the reader's next request runs (same user queue).
       for (let k = 0; k < a.n; k++) {
