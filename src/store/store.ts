@@ -428,20 +428,23 @@ export class Store {
   /**
    * The oldest `limit` texts owed by `from` (per subject, numbered above its
    * `after`) up to `upTo`, not published by `exclude`, in sequence order;
-   * `more` when others remain. One query per subject, each a bounded walk of
-   * the (subject, _id) index (the engine, like MongoDB, turns an equality
-   * and a range on that index into one interval; `$in` on the subject would
-   * walk each subject from its first text), merged here. Fence documents
-   * have no subject: never found.
+   * `more` when others remain. One query per distinct `after` (usually one:
+   * a user's cursor passes its subjects' lines once it received anything),
+   * `{subject: {$in}, _id: {$gt, $lte}}` on the (subject, _id) index: each
+   * subject's run bounded by the range and merged in order by the engine,
+   * as MongoDB's multi-interval bounds do. Fence documents have no subject:
+   * never found.
    */
   owedTexts(from: OwedFrom[], upTo: number, limit: number, exclude?: string): Promise<{ texts: TextDoc[]; more: boolean }> {
+    const byAfter = new Map<number, string[]>();
+    for (const f of from) if (f.after < upTo) byAfter.set(f.after, [...(byAfter.get(f.after) ?? []), f.subject]);
     return this.retrying(async () => {
-      const runs = await Promise.all(from.filter((f) => f.after < upTo).map((f) => this.texts
-        .find({ subject: f.subject, _id: { $gt: f.after, $lte: upTo }, ...(exclude !== undefined ? { from: { $ne: exclude } } : {}) })
+      const runs = await Promise.all([...byAfter].map(([after, subjects]) => this.texts
+        .find({ subject: subjects.length === 1 ? subjects[0]! : { $in: subjects }, _id: { $gt: after, $lte: upTo }, ...(exclude !== undefined ? { from: { $ne: exclude } } : {}) })
         .sort({ _id: 1 })
         .limit(limit + 1)
         .toArray()));
-      const all = runs.flat().sort((x, y) => x._id - y._id);
+      const all = runs.length === 1 ? runs[0]! : runs.flat().sort((x, y) => x._id - y._id);
       return { texts: all.slice(0, limit), more: all.length > limit };
     });
   }

@@ -34,6 +34,18 @@ describe('engine query planning', () => {
     expect(await examined(c, { k: 42 })).toEqual({ docs: 10, n: 10, stage: 'IXSCAN k_1' });
   });
 
+  it('$in on a field and a range on the next field of a compound index bound every point\'s run, merged in order', async () => {
+    // {s: 1, t: -1}: s0 holds t = 0, 10, 20, ...; s3 holds 3, 13, 23, ...
+    const filter = { s: { $in: ['s0', 's3'] }, t: { $gt: 900, $lte: 960 } };
+    expect(await examined(c, filter, { t: 1 })).toEqual({ docs: 12, n: 12, stage: 'IXSCAN s_1_t_-1' });
+    const got = await c.find(filter).sort({ t: 1 }).toArray();
+    expect(got.map((d: Document) => d.t)).toEqual([903, 910, 913, 920, 923, 930, 933, 940, 943, 950, 953, 960]);
+    expect((await c.find(filter).sort({ t: -1 }).limit(3).toArray()).map((d: Document) => d.t)).toEqual([960, 953, 950]);
+    // Exclusive at both ends: 910 and 960 themselves are out.
+    const open = (await c.find({ s: { $in: ['s0', 's3'] }, t: { $gt: 910, $lt: 960 } }).sort({ t: 1 }).toArray()).map((d: Document) => d.t);
+    expect(open).toEqual([913, 920, 923, 930, 933, 940, 943, 950, 953]);
+  });
+
   it('$in and ranges use the index; exclusive bounds are honoured', async () => {
     expect(await examined(c, { k: { $in: [1, 2, 3] } })).toMatchObject({ docs: 30, n: 30 });
     expect(await examined(c, { k: { $gt: 10, $lte: 12 } })).toMatchObject({ docs: 20, n: 20 });

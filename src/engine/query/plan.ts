@@ -150,6 +150,18 @@ function buildIntervals(ix: Index, bounds: Map<string, FieldBounds>, eq: number,
   if (!last) return [{ lo: [...prefix, ...tailLo], hi: [...prefix, ...tailHi], field: -1 }];
   if (last.points) {
     const uniq = [...new Map(last.points.map((p) => [keyString(p), p])).values()];
+    // A range on the next field bounds each point's run too ({f: {$in}, g: {$gt, $lte}}), as MongoDB's
+    // multi-interval bounds do: without it each run is walked from its first entry and filtered.
+    const next = ix.multikey ? undefined : bounds.get(ix.fields[eq + 1] ?? '');
+    if (next && !next.points && (next.lo || next.hi)) {
+      const { lo, hi } = rangeOf(next);
+      const tail = rest - 1;
+      return uniq.map((p) => ({
+        lo: [...prefix, p, lo.v, ...Array(tail).fill(ABS_MIN)],
+        hi: [...prefix, p, hi.v, ...Array(tail).fill(ABS_MAX)],
+        field: eq + 1, loB: lo, hiB: hi,
+      }));
+    }
     return uniq.map((p) => ({ lo: [...prefix, p, ...tailLo], hi: [...prefix, p, ...tailHi], field: -1 }));
   }
   let { lo, hi } = rangeOf(last);
