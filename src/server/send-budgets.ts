@@ -23,7 +23,7 @@
  * a host, whatever its ports, 3 × what was sent from them + the host's
  * burst + its perSecond × t.
  * What a budget holds back is the caller's to keep owed (a text stays in
- * the inbox for RETRIEVE-TEXTS). The state is soft: an evicted entry starts
+ * owed for RETRIEVE-TEXTS). The state is soft: an evicted entry starts
  * again with a full allowance.
  */
 import { addressKey, type Address } from '../transport/types';

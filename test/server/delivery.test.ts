@@ -14,7 +14,7 @@ const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** What the log owes each user (texts above its cursor), and every push sent. */
 class FakePort implements DeliveryPort {
-  readonly inbox = new Map<string, Set<number>>();
+  readonly owedBy = new Map<string, Set<number>>();
   readonly cursor = new Map<string, number>();
   readonly sent: Array<{ user: string; seq: number; at: number }> = [];
   readonly gone = new Set<string>();
@@ -31,8 +31,8 @@ class FakePort implements DeliveryPort {
   constructor(private readonly clock: FakeClock) {}
 
   owe(user: string, ...seqs: number[]): void {
-    let s = this.inbox.get(user);
-    if (!s) this.inbox.set(user, (s = new Set()));
+    let s = this.owedBy.get(user);
+    if (!s) this.owedBy.set(user, (s = new Set()));
     for (const q of seqs) s.add(q);
   }
 
@@ -50,7 +50,7 @@ class FakePort implements DeliveryPort {
     this.loads++;
     if (this.failLoads) throw new Error('store down');
     // The snapshot is taken when the query runs; the answer may arrive later.
-    const owed = [...(this.inbox.get(user) ?? [])].sort((a, b) => a - b);
+    const owed = [...(this.owedBy.get(user) ?? [])].sort((a, b) => a - b);
     if (this.holdLoads) await new Promise<void>((go) => this.held.push(go));
     return { texts: owed.slice(0, limit).map(doc), more: owed.length > limit };
   }
@@ -58,7 +58,7 @@ class FakePort implements DeliveryPort {
   received(user: string, seq: number): void {
     expect(seq).toBeGreaterThan(this.cursor.get(user) ?? 0);
     this.cursor.set(user, seq);
-    for (const q of [...(this.inbox.get(user) ?? [])]) if (q <= seq) this.inbox.get(user)!.delete(q);
+    for (const q of [...(this.owedBy.get(user) ?? [])]) if (q <= seq) this.owedBy.get(user)!.delete(q);
   }
 
   readonly gaveUpOn: string[] = [];
@@ -119,7 +119,7 @@ describe('Delivery', () => {
     await ack('bob', 2);
     await ack('bob', 3);
     expect(port.seqsSentTo('bob')).toEqual([1, 2, 3]);
-    expect(port.inbox.get('bob')!.size).toBe(0);
+    expect(port.owedBy.get('bob')!.size).toBe(0);
     expect(delivery.inFlight).toBe(0);
     expect(delivery.stats).toMatchObject({ pushes: 3, retransmissions: 0, acks: 3 });
   });
@@ -135,7 +135,7 @@ describe('Delivery', () => {
     expect(port.seqsSentTo('bob')).toEqual([1, 2, 3]);
     expect(delivery.inFlight).toBe(1);
     // The early ACK of 3 counted for nothing: 3 is still owed and in flight.
-    expect([...port.inbox.get('bob')!]).toEqual([3]);
+    expect([...port.owedBy.get('bob')!]).toEqual([3]);
     expect(delivery.stats.staleAcks).toBe(1);
     await ack('bob', 3);
     expect(delivery.inFlight).toBe(0);
@@ -171,7 +171,7 @@ describe('Delivery', () => {
     await publish('tim', 3);
     // 3 is not pushed before 2: the stream is held, both stay owed for RETRIEVE-TEXTS.
     expect(port.seqsSentTo('tim')).toEqual([1]);
-    expect([...port.inbox.get('tim')!].sort()).toEqual([2, 3]);
+    expect([...port.owedBy.get('tim')!].sort()).toEqual([2, 3]);
     delivery.heardFrom('tim');
     await flush();
     expect(port.seqsSentTo('tim')).toEqual([1, 2, 3]);
@@ -182,8 +182,8 @@ describe('Delivery', () => {
     await publish('bob', 4);
     expect(port.seqsSentTo('bob')).toEqual([1]);
     // Bob dropped the subject of 2 and 3: the log owes him only 4 now.
-    port.inbox.get('bob')!.delete(2);
-    port.inbox.get('bob')!.delete(3);
+    port.owedBy.get('bob')!.delete(2);
+    port.owedBy.get('bob')!.delete(3);
     delivery.resume('bob');
     await ack('bob', 1);
     await flush();
@@ -211,7 +211,7 @@ describe('Delivery', () => {
     expect(port.seqsSentTo('bob')).toEqual([1, 1, 1, 1]);
     expect(delivery.stats).toMatchObject({ pushes: 1, retransmissions: 3, givenUp: 1 });
     expect(port.gaveUpOn).toEqual(['bob']); // presence marks bob offline
-    expect([...port.inbox.get('bob')!]).toEqual([1, 2]);
+    expect([...port.owedBy.get('bob')!]).toEqual([1, 2]);
     expect(delivery.inFlight).toBe(0);
     // Left alone: new texts are not pushed either, until the user is heard from.
     await publish('bob', 3);
