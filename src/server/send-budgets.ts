@@ -22,7 +22,7 @@
  * 3 × what was sent from it (or in its name) + burst + perSecond × t, and
  * a host, whatever its ports, 3 × what was sent from them + the host's
  * burst + its perSecond × t.
- * What a budget holds back is the caller's to keep owed (a text stays in
+ * What a budget holds back is the caller's to keep owed (a text stays
  * owed for RETRIEVE-TEXTS). The state is soft: an evicted entry starts
  * again with a full allowance.
  */
