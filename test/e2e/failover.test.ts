@@ -51,7 +51,9 @@ describe('crash failover', () => {
     const ta2 = await openUdp({ host: '127.0.0.1', port: ta.address().port });
     const a2 = await startServer({ ...common, tag: 'A', port: ta.address().port, peer: tb.address() }, ta2);
     opened.push(a2);
-    await new Promise((r) => setTimeout(r, 500));
+    // Once it has read the lease (B's epoch), it knows it is the standby: it stays one while B renews.
+    await expect.poll(() => a2.server.status().epoch, { timeout: 5000 }).toBe(b.server.status().epoch);
+    expect(a2.server.status().role).toBe('standby');
     expect(a2.server.serving).toBe(false);
     expect(b.server.serving).toBe(true);
     console.info(`failover: B serving ${gap} ms after A crashed`);

@@ -41,13 +41,12 @@ describe('Sequencer', () => {
     const seq = new Sequencer(c.allocate);
     const first = await Promise.all(Array.from({ length: 8 }, () => seq.next()));
     expect(first.at(-1)).toBe(8);
-    // 8 of the first 16 left: not under the next block's low water (32 / 4) yet.
-    await new Promise((r) => setTimeout(r, 5));
+    // 8 of the first 16 left: not under the next block's low water (32 / 4) yet, even once every pending callback ran.
+    await new Promise((r) => setImmediate(r));
     expect(c.calls).toEqual([SEQ_FIRST_BLOCK]);
     // One more takes it under, and the next block is fetched in the background.
     await seq.next();
-    await new Promise((r) => setTimeout(r, 5));
-    expect(c.calls).toEqual([SEQ_FIRST_BLOCK, 32]);
+    await expect.poll(() => c.calls).toEqual([SEQ_FIRST_BLOCK, 32]);
     const rest = await Promise.all(Array.from({ length: 23 }, () => seq.next()));
     expect(rest[0]).toBe(10);
     expect(rest.at(-1)).toBe(32);
