@@ -4,7 +4,7 @@
  * returning the replies, so they are tested without sockets.
  */
 import type { DialectName, Push, Reply, Request, RetrievedReply, RingMember, ServerTag } from '../protocol/messages';
-import type { Store } from '../store/store';
+import type { StorePort } from './store-port';
 import type { UserDoc } from '../store/documents';
 import type { Address } from '../transport/types';
 import type { Clock } from '../util/clock';
@@ -29,7 +29,7 @@ export interface ServerCounters {
 
 export interface ServerCore {
   readonly tag: ServerTag;
-  readonly store: Store;
+  readonly store: StorePort;
   readonly directory: Directory;
   readonly delivery: Delivery;
   /** Each user's cursor (every text numbered up to it received), written coalesced. */

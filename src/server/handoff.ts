@@ -7,7 +7,7 @@
  */
 import type { Push, RingMember, ServerTag } from '../protocol/messages';
 import { encodeNative } from '../protocol/native';
-import type { Store } from '../store/store';
+import type { StorePort } from './store-port';
 import type { UserDoc } from '../store/documents';
 import type { Address, Transport } from '../transport/types';
 import type { Logger } from '../util/log';
@@ -41,7 +41,7 @@ export interface HandoffHost {
   readonly directory: Directory;
   /** What users received, written coalesced: flushed before the lease moves. */
   readonly cursors: Pick<Cursors, 'flush'>;
-  readonly store: Pick<Store, 'updateUser'>;
+  readonly store: Pick<StorePort, 'updateUser'>;
   readonly faults: Faults;
   readonly telemetry: Telemetry;
   readonly contacts: LegacyContacts;

@@ -8,7 +8,7 @@
  * only up to the visible line (Sequencer.visibleLine).
  */
 import type { SubjectSince, TextDoc, UserDoc } from '../store/documents';
-import type { OwedFrom, Store } from '../store/store';
+import type { OwedFrom, StorePort } from './store-port';
 
 /** The number above which texts on `subject` are owed to `user` (its cursor when it holds no entry: a migrated or older document). */
 export function owedAfter(user: UserDoc, cursor: number, subject: string): number {
@@ -43,7 +43,7 @@ export function sinceFor(user: UserDoc, subjects: readonly string[], issued: num
 
 /** What reading a user's owed texts needs. */
 export interface OwedSources {
-  readonly store: { owedTexts: Store['owedTexts'] };
+  readonly store: { owedTexts: StorePort['owedTexts'] };
   readonly directory: { get(name: string): UserDoc | undefined };
   readonly cursors: { get(name: string): number };
   readonly sequencer: { readonly visibleLine: number };

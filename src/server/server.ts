@@ -12,7 +12,7 @@ import { NotServingError } from '../errors';
 import type { Dialect } from '../protocol/dialect';
 import type { Push, RingMember, ServerTag } from '../protocol/messages';
 import { encodeNative } from '../protocol/native';
-import type { Store } from '../store/store';
+import type { StorePort } from './store-port';
 import type { UserDoc } from '../store/documents';
 import { formatAddress, type Address, type Transport } from '../transport/types';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
@@ -55,7 +55,7 @@ export interface ServerOptions {
   ringTiming?: Partial<RingTiming>;
   /** This server's address as users reach it (default: the transport's bound address). */
   self?: Address;
-  store: Store;
+  store: StorePort;
   /** Serving period in ms before handing over. */
   period: number;
   /** The legacy dialects this server speaks. */
@@ -99,7 +99,7 @@ const DRAIN_LIMIT_MS = 3000;
 
 export class RssServer extends EventEmitter<ServerEvents> implements ServerCore {
   readonly tag: ServerTag;
-  readonly store: Store;
+  readonly store: StorePort;
   readonly directory = new Directory();
   /** Each user's cursor, written coalesced (flushed before a handoff and at close). */
   readonly cursors: Cursors;

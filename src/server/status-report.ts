@@ -5,7 +5,7 @@
  * store knows, without waiting long for it.
  */
 import type { RingMember, ServerTag } from '../protocol/messages';
-import type { Store } from '../store/store';
+import type { StorePort } from './store-port';
 import { formatAddress, type Address } from '../transport/types';
 import type { Clock } from '../util/clock';
 import type { ServerCounters } from './context';
@@ -58,7 +58,7 @@ export interface StatusSources {
   readonly replies: ReplyCache;
   readonly presence: Presence;
   readonly contacts: LegacyContacts;
-  readonly store: Pick<Store, 'retries' | 'countTexts' | 'countUsers'>;
+  readonly store: Pick<StorePort, 'retries' | 'countTexts' | 'countUsers'>;
 }
 
 /** The report from memory alone (answers at once, whatever the store does). */

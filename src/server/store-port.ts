@@ -1,0 +1,71 @@
+/**
+ * What the server needs of its store, and nothing more: the server owns this
+ * interface and sees the store only through it (type-only). store/store.ts
+ * implements it over MongoDB; tests implement it in memory. app/ constructs
+ * the concrete store and hands it in.
+ */
+import type { ServerTag } from '../protocol/messages';
+import type { ContactDoc, RequestDoc, TextDoc, UserDoc } from '../store/documents';
+import type { CursorStore } from './cursors';
+import type { PeerSecretSource } from './guard';
+import type { ContactStore } from './legacy-contacts';
+import type { MemberStore } from './ring';
+import type { LeaseStore } from './role';
+
+/** What storeText did: stored this text, or found the same request's text stored before (`stored: false`). */
+export interface StoredOutcome {
+  stored: boolean;
+  text: TextDoc;
+}
+
+/** Where a user's owed texts on one subject start: those numbered above `after` (and at most the visible line). */
+export interface OwedFrom {
+  subject: string;
+  after: number;
+}
+
+/** A user's cursor to write (`$max`: a lower one than stored changes nothing). */
+export interface CursorWrite {
+  user: string;
+  cursor: number;
+}
+
+/**
+ * Every store operation server code calls. The narrower ports its parts
+ * take (lease, ring beats, contacts, cursors, peer secret) are part of it.
+ */
+export interface StorePort extends LeaseStore, MemberStore, ContactStore, CursorStore, PeerSecretSource {
+  /** Store calls retried after a transient error (status). */
+  readonly retries: number;
+
+  // ---- serving: fencing and sequence numbers
+  fenceSeqs(holder: ServerTag, epoch: number): Promise<number | null>;
+  fenceOne(seq: number, epoch: number): Promise<TextDoc | null>;
+  allocateSeqs(holder: ServerTag, epoch: number, count: number): Promise<number>;
+  /** This store's identity (the pair checks it shares one store). */
+  storeId(): Promise<string>;
+
+  // ---- users
+  countUsers(): Promise<number>;
+  loadUsers(): Promise<UserDoc[]>;
+  insertUser(user: UserDoc): Promise<boolean>;
+  updateUser(name: string, set: Partial<Omit<UserDoc, '_id'>>): Promise<boolean>;
+  deleteUser(name: string): Promise<boolean>;
+  saveCursors(writes: CursorWrite[]): Promise<void>;
+
+  // ---- texts
+  findTextByReq(req: string): Promise<TextDoc | null>;
+  storeText(text: TextDoc): Promise<StoredOutcome>;
+  owedTexts(from: OwedFrom[], upTo: number, limit: number, exclude?: string): Promise<{ texts: TextDoc[]; more: boolean }>;
+  lastTexts(subjects: string[], n: number): Promise<TextDoc[]>;
+  countTexts(): Promise<number>;
+
+  // ---- legacy contacts (saving and removing: ContactStore)
+  loadContacts(since: number, limit: number): Promise<ContactDoc[]>;
+  purgeContacts(before: number): Promise<number>;
+
+  // ---- replies of executed requests
+  saveReply(key: string, reply: object, at: number): Promise<void>;
+  recentReplies(since: number): Promise<RequestDoc[]>;
+  purgeReplies(before: number): Promise<number>;
+}
