@@ -11,6 +11,10 @@ import { MEMBER_PREFIX, memberId, type ContactDoc, type LeaseDoc, type MemberBea
 import { migrateToLog, type MigrationReport } from './migrate';
 import { GroupCommit } from './group';
 import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry';
+// The port the server declares (what it needs of a store), and its value types.
+import type { CursorWrite, OwedFrom, StoredOutcome, StorePort } from '../server/store-port';
+
+export type { CursorWrite, OwedFrom, StoredOutcome };
 
 export interface StoreOptions {
   uri: string;
@@ -46,25 +50,7 @@ export function isDuplicateKey(err: unknown): boolean {
   return e?.code === DUPLICATE_KEY;
 }
 
-/** What storeText did: stored this text, or found the same request's text stored before (`stored: false`). */
-export interface StoredOutcome {
-  stored: boolean;
-  text: TextDoc;
-}
-
-/** Where a user's owed texts on one subject start: those numbered above `after` (and at most the visible line). */
-export interface OwedFrom {
-  subject: string;
-  after: number;
-}
-
-/** A user's cursor to write (`$max`: a lower one than stored changes nothing). */
-export interface CursorWrite {
-  user: string;
-  cursor: number;
-}
-
-export class Store {
+export class Store implements StorePort {
   readonly users: Collection<UserDoc>;
   readonly texts: Collection<TextDoc>;
   readonly requests: Collection<RequestDoc>;
