@@ -86,7 +86,7 @@ beforeAll(async () => {
     close: async () => {},
   };
   server = new RssServer({
-    tag: 'A', transport, peer: PEER, self: SELF, store: store.asStore(), period: 3_600_000, dialects: legacyDialects,
+    tag: 'A', transport, peer: PEER, self: SELF, store, period: 3_600_000, dialects: legacyDialects,
     security: { maxTracked: MAX_TRACKED }, logger: recorder,
   });
   deliver = (b, from) => handler(b, from);

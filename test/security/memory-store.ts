@@ -1,26 +1,21 @@
 /**
- * An in-memory stand-in for Store with the semantics the server relies on
+ * An in-memory store implementing the server's StorePort with the semantics the server relies on
  * (unique names, cursors that only go up, text de-duplication by request key,
  * a fenced lease), so the fuzz test can push a hundred thousand datagrams
  * through a real RssServer without a database, and compare snapshots.
  */
 import type { ServerTag } from '../../src/protocol/messages';
 import type { ContactDoc, LeaseDoc, RequestDoc, TextDoc, UserDoc } from '../../src/store/documents';
-import type { OwedFrom, Store } from '../../src/store/store';
+import type { OwedFrom, StorePort } from '../../src/server/store-port';
 
 const copy = <T>(v: T): T => structuredClone(v);
 
-export class MemoryStore {
+export class MemoryStore implements StorePort {
   users = new Map<string, UserDoc>();
   texts = new Map<number, TextDoc>();
   requests = new Map<string, RequestDoc>();
   lease: LeaseDoc | null = null;
   contacts = new Map<string, ContactDoc>();
-
-  /** Typed as the real Store for the server's constructor. */
-  asStore(): Store {
-    return this as unknown as Store;
-  }
 
   /** Everything stored, in a comparable form. */
   snapshot(): unknown {
@@ -143,6 +138,19 @@ export class MemoryStore {
     return [...this.requests.values()].filter((r) => r.at >= since).map(copy);
   }
 
+  async purgeReplies(before: number): Promise<number> {
+    let n = 0;
+    for (const [key, r] of this.requests) if (r.at < before && this.requests.delete(key)) n++;
+    return n;
+  }
+
+  /** A ring's heartbeats: one server here, so nobody reads them. */
+  async beatMember(): Promise<void> {}
+
+  async readMemberBeats(): Promise<Map<ServerTag, number>> {
+    return new Map();
+  }
+
   async saveContact(c: ContactDoc): Promise<void> {
     const old = this.contacts.get(c._id);
     this.contacts.set(c._id, { ...copy(c), at: Math.max(c.at, old?.at ?? 0) });
@@ -160,6 +168,10 @@ export class MemoryStore {
     let n = 0;
     for (const [id, c] of this.contacts) if (c.at < before && this.contacts.delete(id)) n++;
     return n;
+  }
+
+  async countTexts(): Promise<number> {
+    return [...this.texts.values()].filter((t) => !t.fenced).length;
   }
 
   async countUsers(): Promise<number> {

@@ -25,7 +25,7 @@ describe('the end of a period', () => {
     let holding = false;
     store.renewLease = (holder, epoch) => (holding ? new Promise((resolve) => held.push(() => resolve(renew(holder, epoch)))) : renew(holder, epoch));
     server = new RssServer({
-      tag: 'A', transport: new MemoryTransport(), peer: { host: '127.0.0.1', port: 9 }, store: store.asStore(),
+      tag: 'A', transport: new MemoryTransport(), peer: { host: '127.0.0.1', port: 9 }, store,
       period: 1200, dialects: legacyDialects, clock,
     });
     const handoffs: number[] = [];
