@@ -51,11 +51,11 @@ export function isDuplicateKey(err: unknown): boolean {
 }
 
 export class Store implements StorePort {
-  readonly users: Collection<UserDoc>;
-  readonly texts: Collection<TextDoc>;
-  readonly requests: Collection<RequestDoc>;
-  readonly control: Collection<LeaseDoc>;
-  readonly contacts: Collection<ContactDoc>;
+  private readonly users: Collection<UserDoc>;
+  private readonly texts: Collection<TextDoc>;
+  private readonly requests: Collection<RequestDoc>;
+  private readonly control: Collection<LeaseDoc>;
+  private readonly contacts: Collection<ContactDoc>;
   /** Publishes written together: one texts insert command per group, whatever their fan-out. */
   private readonly textWrites = new GroupCommit<TextDoc, StoredOutcome>((items) => this.retrying(() => this.writeTexts(items)));
   /** Store calls retried after a transient error (each retry counted once). */
@@ -65,7 +65,7 @@ export class Store implements StorePort {
 
   private constructor(
     private readonly client: MongoClient,
-    readonly db: Db,
+    private readonly db: Db,
     private readonly retryPolicy: RetryPolicy = defaultRetryPolicy(),
   ) {
     this.users = db.collection<UserDoc>('users');

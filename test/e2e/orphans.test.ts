@@ -35,7 +35,7 @@ describe('numbers an earlier holder left without a text', () => {
     expect(await sys.pair.a.server.handoff()).toBe(true);
     await delay(100);
     // B serves: it fenced them before serving.
-    await expect.poll(() => sys.pair.b.store.texts.countDocuments({ _id: { $gte: lost, $lte: lost + 2 }, fenced: true })).toBe(3);
+    await expect.poll(async () => (await sys.raw()).texts.countDocuments({ _id: { $gte: lost, $lte: lost + 2 }, fenced: true })).toBe(3);
     const pushed = nextEvents<ReceivedText>(bob, 'message');
     const after = await alice.publish('alice', 'news', 'after');
     expect(after.seq).toBeGreaterThan(lost + 2);

@@ -90,7 +90,7 @@ describe('end to end over real UDP', () => {
     const c = await sys.client();
     await c.register('rita');
     await c.subjects('rita', ['x']);
-    const requests = sys.pair.a.store.requests;
+    const requests = (await sys.raw()).requests;
     expect(await requests.countDocuments()).toBeGreaterThan(0);
     await expect.poll(() => requests.countDocuments(), { timeout: 3000 }).toBe(0);
   });

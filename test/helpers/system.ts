@@ -8,6 +8,7 @@ import type { Address } from '../../src/transport/types';
 import type { TcpFaultProxy } from '../../src/transport/tcp-fault-proxy';
 import { proxyInFront } from '../../src/app/store-faults';
 import type { RoleTiming } from '../../src/server/role';
+import { openRawDb, type RawDb } from './raw-db';
 
 export interface TestSystem {
   engine: RunningEngine;
@@ -16,6 +17,8 @@ export interface TestSystem {
   /** The fault proxy between the servers and the store (with `storeProxy: true`). */
   proxy?: TcpFaultProxy;
   client(opts?: Partial<RssClientOptions>): Promise<RssClient>;
+  /** The servers' database through the test's own driver connection (straight to the engine), opened once. */
+  raw(): Promise<RawDb>;
   close(): Promise<void>;
 }
 
@@ -34,9 +37,10 @@ export interface SystemOptions {
 export async function startSystem(opts: SystemOptions = {}): Promise<TestSystem> {
   const engine = await startEngine({ port: 0 });
   const front = opts.storeProxy ? await proxyInFront(engine.uri) : undefined;
+  const dbName = `e2e_${process.pid}_${dbCounter++}`;
   const pair = await startPair({
     mongoUri: front?.uri ?? engine.uri, portA: 0, portB: 0, period: opts.period ?? 600_000,
-    dbName: `e2e_${process.pid}_${dbCounter++}`,
+    dbName,
     roleTiming: { leaseTtl: 600, renewEvery: 100, pollEvery: 50, safetyMargin: 200, ...opts.roleTiming },
     ...(opts.chaos ? { chaos: opts.chaos } : {}),
     ...(opts.security ? { security: opts.security } : {}),
@@ -44,6 +48,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<TestSystem>
   });
   const servers: [Address, Address] = [pair.a.server.address, pair.b.server.address];
   const clients: RssClient[] = [];
+  let raw: Promise<RawDb> | undefined;
   return {
     engine, pair, servers, ...(front ? { proxy: front.proxy } : {}),
     async client(o = {}) {
@@ -51,8 +56,10 @@ export async function startSystem(opts: SystemOptions = {}): Promise<TestSystem>
       clients.push(c);
       return c;
     },
+    raw: () => (raw ??= openRawDb(engine.uri, dbName)),
     async close() {
       await Promise.all(clients.map((c) => c.close()));
+      await (await raw)?.close();
       await pair.close();
       await front?.proxy.close();
       await engine.close();

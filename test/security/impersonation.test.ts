@@ -32,7 +32,7 @@ async function world(transport?: Transport) {
   await bob.register('bob');
   await alice.subjects('alice', ['news']);
   await bob.subjects('bob', ['news']);
-  await expect.poll(async () => (await sys.pair.a.store.users.findOne({ _id: 'alice' }))?.addrOk).toBe(true);
+  await expect.poll(async () => (await (await sys.raw()).users.findOne({ _id: 'alice' }))?.addrOk).toBe(true);
   await alice.close(); // nobody acknowledges pushes: what bob publishes stays owed to alice
   await bob.publish('bob', 'news', 'owed to alice');
   const attacker = await rawPeer();
@@ -42,7 +42,7 @@ async function world(transport?: Transport) {
 
 /** Everything an attacker could change about alice. */
 async function snapshot() {
-  const store = sys.pair.a.store;
+  const store = await sys.raw();
   const user = await store.users.findOne({ _id: 'alice' });
   return { user, texts: await store.texts.countDocuments({ fenced: { $ne: true } }), owed: (await owedTo(sys.pair.a.server, 'alice')).length };
 }
@@ -120,7 +120,7 @@ describe('acting as an authenticated user', () => {
     const attacker = await rawPeer();
     peers.push(attacker);
     const of = (type: string) => captured.find((c) => c.type === type)!.bytes;
-    const store = sys.pair.a.store;
+    const store = await sys.raw();
     const users = async () => (await store.users.findOne({ _id: 'alice' }))!.subjects;
     // Fence documents (numbers left at a handoff, see Store.fenceSeqs) are no texts.
     const texts = () => store.texts.countDocuments({ fenced: { $ne: true } });

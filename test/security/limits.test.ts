@@ -51,7 +51,7 @@ describe('limits', () => {
     // Every one of them reached the standby (each is counted as ignored there).
     await expect.poll(() => sys!.pair.b.server.counters.ignored).toBeGreaterThanOrEqual(12);
     expect(sys.pair.b.server.contacts.size).toBe(5);
-    expect(await sys.pair.a.store.contacts.countDocuments({})).toBeLessThanOrEqual(5);
+    expect(await (await sys.raw()).contacts.countDocuments({})).toBeLessThanOrEqual(5);
   });
 
   it('a user over its rate limit is DENIED, whatever socket it uses', async () => {

@@ -153,7 +153,7 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
     const sent = spoof.sentAs(v);
     report('ten legacy users at the victim', sent, victim.received, ms);
     expect(victim.received).toBeLessThanOrEqual(bound(sent, ms));
-    expect(await sys.pair.a.store.users.countDocuments({ host: v.host, port: v.port })).toBe(4);
+    expect(await (await sys.raw()).users.countDocuments({ host: v.host, port: v.port })).toBe(4);
   });
 
   it('legacy users at twelve ports of one victim host: the host gets one host allowance, not twelve', async () => {
@@ -227,7 +227,7 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
     await bob.register('bob');
     await bob.subjects('bob', ['news']);
     const at = udp.address();
-    await expect.poll(async () => (await sys.pair.a.store.users.findOne({ _id: 'bob' }))?.addrOk).toBe(true);
+    await expect.poll(async () => (await (await sys.raw()).users.findOne({ _id: 'bob' }))?.addrOk).toBe(true);
     const tim = await textPeer();
     tim.send(Buffer.from(`REGISTER 1 tim ${tim.address.host} ${tim.address.port}`), A);
     tim.send(Buffer.from('SUBJECTS 2 tim sport'), A);
@@ -270,7 +270,7 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
     expect(forged).toBeGreaterThan(500);
     expect(outcomes).toEqual(Array(6).fill('PUBLISHED'));
     // None of the forgeries was executed.
-    expect(await sys.pair.a.store.texts.countDocuments({ text: 'forged' })).toBe(0);
+    expect(await (await sys.raw()).texts.countDocuments({ text: 'forged' })).toBe(0);
   });
 
   it('fair unauthenticated budget: a spoofed flood from one /24 leaves a legacy client of another /24 and a native REGISTER answered', async () => {
@@ -315,7 +315,7 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
     const bob = await sys.client();
     await bob.register('bob');
     await bob.subjects('bob', ['news']);
-    const doc = (await sys.pair.a.store.users.findOne({ _id: 'bob' }))!;
+    const doc = (await (await sys.raw()).users.findOne({ _id: 'bob' }))!;
     const at = { host: doc.host, port: doc.port };
     let ctr = Date.now() * 1000;
     const { forged, outcomes } = await publishesDuringFlood(bob, spoof, A, (i) => ({
@@ -326,6 +326,6 @@ describe.skipIf(!canSpoof())('spoofed sources (raw sockets on loopback)', () => 
     }));
     expect(forged).toBeGreaterThan(500);
     expect(outcomes).toEqual(Array(6).fill('PUBLISHED'));
-    expect(await sys.pair.a.store.texts.countDocuments({ text: 'forged' })).toBe(0);
+    expect(await (await sys.raw()).texts.countDocuments({ text: 'forged' })).toBe(0);
   });
 });

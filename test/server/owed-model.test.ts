@@ -20,6 +20,7 @@ import { readOwed, sinceFor } from '../../src/server/owed';
 import type { UserDoc } from '../../src/store/documents';
 import { Store } from '../../src/store/store';
 import { FakeClock } from '../../src/util/clock';
+import { openRawDb } from '../helpers/raw-db';
 
 const NAMES = ['ann', 'ben', 'cat', 'dan'] as const;
 const SUBJECTS = ['a', 'b', 'c'] as const;
@@ -222,7 +223,8 @@ describe('the log model of owed texts against a per-recipient model', () => {
   it('agrees under random publishes, subject changes, ACKs, retrieves, handoffs and crashes', async () => {
     await fc.assert(
       fc.asyncProperty(start, fc.array(opArb, { minLength: 10, maxLength: 80, size: 'max' }), async (first, ops) => {
-        const store = await Store.open({ uri: engine.uri, dbName: `owed_${randomBytes(5).toString('hex')}` });
+        const dbName = `owed_${randomBytes(5).toString('hex')}`;
+        const store = await Store.open({ uri: engine.uri, dbName });
         try {
           sim = new Sim(store);
           const model = new Model();
@@ -231,8 +233,10 @@ describe('the log model of owed texts against a per-recipient model', () => {
           for (const u of model.owed.keys()) expect((await sim.owed(u, 10_000)).texts.map((t) => t._id)).toEqual(model.sorted(u));
         } finally {
           sim.cursors.clear();
-          await store.db.dropDatabase();
           await store.close();
+          const raw = await openRawDb(engine.uri, dbName);
+          await raw.db.dropDatabase();
+          await raw.close();
         }
       }),
       { numRuns: 40 },

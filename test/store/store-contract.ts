@@ -4,10 +4,12 @@
  * database, so it starts from empty collections.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Db } from 'mongodb';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FencedError, NotServingError, StorageError } from '../../src/errors';
 import type { TextDoc, UserDoc } from '../../src/store/documents';
 import { isDuplicateKey, redact, Store } from '../../src/store/store';
+import { openRawDb, type RawDb } from '../helpers/raw-db';
 
 /** A fresh database name per test. */
 export const freshDbName = (): string => `rss_contract_${randomBytes(6).toString('hex')}`;
@@ -31,27 +33,40 @@ const text = (seq: number, subject = 's', from = 'alice'): TextDoc => ({
   epoch: 1,
 });
 
-/** Counts the write commands the store sends through `db.command`, as "insert texts", "update users"... */
-function writeCommands(store: Store): Record<string, number> {
-  const seen: Record<string, number> = {};
-  const orig = store.db.command.bind(store.db);
-  store.db.command = ((cmd: Record<string, unknown>, ...rest: never[]) => {
+/**
+ * The write commands the stores send through `db.command` from now on (the
+ * test's own connection, `raw`, left out), as "insert texts", "update
+ * users"..., and each command as sent.
+ */
+function writeCommands(raw: RawDb): { counts: Record<string, number>; sent: Record<string, unknown>[] } {
+  const out = { counts: {} as Record<string, number>, sent: [] as Record<string, unknown>[] };
+  const orig = Db.prototype.command;
+  vi.spyOn(Db.prototype, 'command').mockImplementation(function (this: Db, cmd, ...rest) {
     const verb = ['insert', 'update', 'delete'].find((v) => v in cmd);
-    if (verb) seen[`${verb} ${String(cmd[verb])}`] = (seen[`${verb} ${String(cmd[verb])}`] ?? 0) + 1;
-    return orig(cmd, ...rest);
-  }) as typeof store.db.command;
-  return seen;
+    if (this !== raw.db && verb) {
+      out.counts[`${verb} ${String(cmd[verb])}`] = (out.counts[`${verb} ${String(cmd[verb])}`] ?? 0) + 1;
+      out.sent.push(cmd);
+    }
+    return orig.call(this, cmd, ...rest);
+  });
+  return out;
 }
 
 /** Registers the Store contract against the engine whose URI `uri()` gives (read when each test starts). */
 export function storeContract(uri: () => string): void {
   let store: Store;
+  /** The same database through the test's own connection: the store keeps its collections to itself. */
+  let raw: RawDb;
 
   beforeEach(async () => {
-    store = await Store.open({ uri: uri(), dbName: freshDbName() });
+    const dbName = freshDbName();
+    store = await Store.open({ uri: uri(), dbName });
+    raw = await openRawDb(uri(), dbName);
   });
   afterEach(async () => {
-    await store.db.dropDatabase();
+    vi.restoreAllMocks();
+    await raw.db.dropDatabase();
+    await raw.close();
     await store.close();
   });
 
@@ -67,7 +82,7 @@ export function storeContract(uri: () => string): void {
     it('concurrent initLease calls agree on one holder', async () => {
       const [a, b] = await Promise.all([store.initLease('A'), store.initLease('B')]);
       expect(a).toEqual(b);
-      expect(await store.control.countDocuments({ _id: { $ne: 'schema' } } as never)).toBe(1);
+      expect(await raw.control.countDocuments({ _id: { $ne: 'schema' } } as never)).toBe(1);
     });
 
     it('renewLease bumps beat only for the holder of the current epoch', async () => {
@@ -194,9 +209,9 @@ export function storeContract(uri: () => string): void {
     it('updateUser sets fields and reports a missing user', async () => {
       await store.insertUser(user('alice', ['a']));
       expect(await store.updateUser('alice', { subjects: ['x', 'y'], port: 5000 })).toBe(true);
-      expect(await store.users.findOne({ _id: 'alice' })).toEqual({ ...user('alice'), subjects: ['x', 'y'], port: 5000 });
+      expect(await raw.users.findOne({ _id: 'alice' })).toEqual({ ...user('alice'), subjects: ['x', 'y'], port: 5000 });
       expect(await store.updateUser('nobody', { port: 1 })).toBe(false);
-      expect(await store.users.countDocuments()).toBe(1);
+      expect(await raw.users.countDocuments()).toBe(1);
     });
 
     it('deleteUser removes the user (its cursor and subjects: all it is owed), nobody else, and keeps its texts', async () => {
@@ -213,7 +228,7 @@ export function storeContract(uri: () => string): void {
     it('saveCursors: one update command for many users, $max (never back), never creating a user', async () => {
       await store.insertUser({ ...user('alice'), cursor: 5 });
       await store.insertUser({ ...user('bob'), cursor: 1 });
-      const spy = writeCommands(store);
+      const spy = writeCommands(raw).counts;
       await store.saveCursors([{ user: 'alice', cursor: 3 }, { user: 'bob', cursor: 7 }, { user: 'ghost', cursor: 9 }]);
       expect(spy).toEqual({ 'update users': 1 });
       const cursors = Object.fromEntries((await store.loadUsers()).map((u) => [u._id, u.cursor]));
@@ -233,7 +248,7 @@ export function storeContract(uri: () => string): void {
 
     it('texts are unique by req (secondary unique index)', async () => {
       await store.storeText(text(1));
-      const err = await store.texts.insertOne({ ...text(2), req: 'req-1' }).catch((e: unknown) => e);
+      const err = await raw.texts.insertOne({ ...text(2), req: 'req-1' }).catch((e: unknown) => e);
       expect(isDuplicateKey(err)).toBe(true);
       expect(await store.countTexts()).toBe(1);
     });
@@ -257,8 +272,8 @@ export function storeContract(uri: () => string): void {
     });
 
     it('owedTexts reads each subject through the (subject, _id) index, not the whole log', async () => {
-      for (let seq = 1; seq <= 300; seq++) await store.texts.insertOne(text(seq, seq % 3 === 0 ? 'rare' : 'busy'));
-      const plan = await store.texts.find({ subject: { $in: ['rare', 'other'] }, _id: { $gt: 290, $lte: 300 } }).sort({ _id: 1 }).explain('executionStats');
+      for (let seq = 1; seq <= 300; seq++) await raw.texts.insertOne(text(seq, seq % 3 === 0 ? 'rare' : 'busy'));
+      const plan = await raw.texts.find({ subject: { $in: ['rare', 'other'] }, _id: { $gt: 290, $lte: 300 } }).sort({ _id: 1 }).explain('executionStats');
       expect(JSON.stringify(plan)).toMatch(/IXSCAN|subject_seq/);
       // Only the entries in range are examined, not each subject's whole run.
       expect(plan.executionStats.totalDocsExamined).toBeLessThanOrEqual(10);
@@ -266,7 +281,7 @@ export function storeContract(uri: () => string): void {
     });
 
     it('storeText: concurrent texts are written as one insert command, whatever their fan-out', async () => {
-      const spy = writeCommands(store);
+      const spy = writeCommands(raw).counts;
       const out = await Promise.all([1, 2, 3, 4].map((seq) => store.storeText(text(seq))));
       expect(out.map((o) => [o.stored, o.text._id])).toEqual([[true, 1], [true, 2], [true, 3], [true, 4]]);
       expect(spy).toEqual({ 'insert texts': 1 });
@@ -278,7 +293,7 @@ export function storeContract(uri: () => string): void {
       expect(again).toEqual({ stored: false, text: text(1) });
       expect(fresh).toEqual({ stored: true, text: text(2) });
       expect(await store.countTexts()).toBe(2);
-      expect(await store.texts.countDocuments({ _id: 5 })).toBe(0);
+      expect(await raw.texts.countDocuments({ _id: 5 })).toBe(0);
     });
 
     it('storeText: two publishes of one request key in the same group store one text', async () => {
@@ -289,7 +304,7 @@ export function storeContract(uri: () => string): void {
     });
 
     it('storeText: a number already taken fails only that text', async () => {
-      await store.texts.insertOne({ ...text(3), req: 'other' });
+      await raw.texts.insertOne({ ...text(3), req: 'other' });
       const out = await Promise.allSettled([store.storeText(text(3)), store.storeText(text(4))]);
       expect(out[0]!.status).toBe('rejected');
       expect((out[0] as PromiseRejectedResult).reason).toBeInstanceOf(FencedError);
@@ -298,15 +313,10 @@ export function storeContract(uri: () => string): void {
 
     it("the hot path's write commands carry the URI's write concern", async () => {
       const sep = uri().includes('?') ? '&' : '?';
-      const wc = await Store.open({ uri: `${uri()}${sep}w=1`, dbName: store.db.databaseName });
+      const wc = await Store.open({ uri: `${uri()}${sep}w=1`, dbName: raw.db.databaseName });
       try {
         await wc.insertUser(user('bob'));
-        const sent: Record<string, unknown>[] = [];
-        const orig = wc.db.command.bind(wc.db);
-        wc.db.command = ((cmd: Record<string, unknown>, ...rest: never[]) => {
-          sent.push(cmd);
-          return orig(cmd, ...rest);
-        }) as typeof wc.db.command;
+        const { sent } = writeCommands(raw);
         await wc.storeText(text(1));
         await wc.saveCursors([{ user: 'bob', cursor: 1 }]);
         expect(sent.map((c) => c.writeConcern)).toEqual([{ w: 1 }, { w: 1 }]);
@@ -341,10 +351,10 @@ export function storeContract(uri: () => string): void {
 
   describe('migration from the inbox (version 1)', () => {
     it('turns inbox rows into cursors and since, drops the inbox, marks the schema, and says so once', async () => {
-      const db = store.db;
+      const db = raw.db;
       await db.collection('control').deleteOne({ _id: 'schema' } as never);
       await db.collection('control').insertOne({ _id: 'lease', holder: 'A', epoch: 3, beat: 0, seq: 40, fence: 40 } as never);
-      await store.users.insertMany([user('owes', ['a', 'b']), user('clear', ['a']), { ...user('new', ['a']), cursor: 33, since: [{ subject: 'a', seq: 30 }] }]);
+      await raw.users.insertMany([user('owes', ['a', 'b']), user('clear', ['a']), { ...user('new', ['a']), cursor: 33, since: [{ subject: 'a', seq: 30 }] }]);
       for (const seq of [5, 7, 12]) await store.storeText(text(seq, 'a', 'zed'));
       await db.collection('inbox').insertMany([{ _id: '7:owes', user: 'owes', seq: 7 }, { _id: '12:owes', user: 'owes', seq: 12 }, { user: 'ghost', seq: 3 }] as never[]);
       const reports: unknown[] = [];
@@ -374,8 +384,8 @@ export function storeContract(uri: () => string): void {
     });
 
     it('a new store gets its marker silently', async () => {
-      expect(await store.db.collection('control').findOne({ _id: 'schema' } as never)).toEqual({ _id: 'schema', version: 2 });
-      expect((await store.db.listCollections({ name: 'inbox' }).toArray()).length).toBe(0);
+      expect(await raw.db.collection('control').findOne({ _id: 'schema' } as never)).toEqual({ _id: 'schema', version: 2 });
+      expect((await raw.db.listCollections({ name: 'inbox' }).toArray()).length).toBe(0);
     });
   });
 
@@ -387,7 +397,7 @@ export function storeContract(uri: () => string): void {
       expect((await store.loadContacts(0, 10)).map((c) => c.port)).toEqual([5, 4, 3]);
       // Heard again: newer, so it outlives the others; rewriting a known one drops nothing.
       await store.saveContact(contact(3, 200), 3);
-      expect(await store.contacts.countDocuments()).toBe(3);
+      expect(await raw.contacts.countDocuments()).toBe(3);
       await store.saveContact(contact(6, 150), 3);
       expect((await store.loadContacts(0, 10)).map((c) => c.port)).toEqual([3, 6, 5]);
     });
@@ -399,7 +409,7 @@ export function storeContract(uri: () => string): void {
       await store.saveReply('k2', { replies: [2] }, 200);
       await store.saveReply('k3', { replies: [3] }, 300);
       await store.saveReply('k1', { replies: ['again'] }, 250);
-      expect(await store.requests.countDocuments()).toBe(3);
+      expect(await raw.requests.countDocuments()).toBe(3);
       const recent = await store.recentReplies(250);
       expect(recent.map((r) => r._id).sort()).toEqual(['k1', 'k3']);
       expect(recent.find((r) => r._id === 'k1')).toEqual({ _id: 'k1', reply: { replies: ['again'] }, at: 250 });
@@ -426,8 +436,8 @@ export function storeContract(uri: () => string): void {
 
     it('indexes the store relies on exist after open', async () => {
       const names = async (c: { indexes(): Promise<{ name?: string; unique?: boolean }[]> }) => (await c.indexes()).map((i) => i.name);
-      expect(await names(store.texts)).toEqual(expect.arrayContaining(['req_unique', 'subject_seq']));
-      expect(await names(store.requests)).toEqual(expect.arrayContaining(['at']));
+      expect(await names(raw.texts)).toEqual(expect.arrayContaining(['req_unique', 'subject_seq']));
+      expect(await names(raw.requests)).toEqual(expect.arrayContaining(['at']));
     });
   });
 }
