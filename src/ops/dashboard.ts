@@ -6,7 +6,7 @@
  * minutes. Sent to the page over Server-Sent Events: once a second, and at
  * once when a server changes role.
  */
-import { inspectServer, servingUsers } from '../server/inspect';
+import { inspectServer, servingUsers, storedTexts } from '../server/inspect';
 import type { RssServer } from '../server/server';
 import type { RecentText } from '../server/telemetry';
 import type { OpsHost } from './host';
@@ -154,7 +154,7 @@ export class Dashboard {
     const running = this.host.servers().find((h) => h.running);
     if (running) {
       try {
-        this.textsStored = await running.server.store.countTexts();
+        this.textsStored = await storedTexts(running.server);
       } catch {
         // The store is down: the count stays as last read (the server cards say why).
       }
@@ -168,8 +168,8 @@ export class Dashboard {
     const sum: Totals = { requests: 0, pushes: 0, retransmissions: 0 };
     for (const { server, running } of this.host.servers()) {
       if (!running) continue;
-      const { pushes } = inspectServer(server);
-      const t: Totals = { requests: server.counters.requests, pushes: pushes.sent, retransmissions: pushes.retransmissions };
+      const { pushes, requests } = inspectServer(server);
+      const t: Totals = { requests, pushes: pushes.sent, retransmissions: pushes.retransmissions };
       const before = this.last.get(server) ?? t;
       sum.requests += Math.max(0, t.requests - before.requests);
       sum.pushes += Math.max(0, t.pushes - before.pushes);

@@ -20,6 +20,8 @@ export interface ServerInspection {
   leaseTtl: number;
   /** Pushes to native users since this server started: first sends, retransmissions, and users given up on (their texts wait for RETRIEVE). */
   pushes: { sent: number; retransmissions: number; givenUp: number };
+  /** Requests this server took in since it started (answered or not). */
+  requests: number;
 }
 
 /** A user as an operator's tools show it: never its address, key or counters. */
@@ -40,6 +42,7 @@ export function inspectServer(server: RssServer): ServerInspection {
     epoch: server.role.epoch,
     leaseTtl: server.role.timing.leaseTtl,
     pushes: { sent: pushes, retransmissions, givenUp },
+    requests: server.counters.requests,
   };
 }
 
@@ -60,6 +63,11 @@ export function servingUsers(server: RssServer, limit = Infinity): { total: numb
 /** Every registered user as the store has them (without online flags), sorted by name: for when no server serves. */
 export async function storedUsers(server: RssServer): Promise<UserView[]> {
   return byName(await server.store.loadUsers()).map(userView);
+}
+
+/** Texts in the store (whichever server asks, the same count); rejects while the store is unreachable. */
+export function storedTexts(server: RssServer): Promise<number> {
+  return server.store.countTexts();
 }
 
 function userView(u: UserDoc): UserView {
