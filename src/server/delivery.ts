@@ -175,6 +175,21 @@ export class Delivery {
     this.active = true;
   }
 
+  /**
+   * Push nothing until resumeAll() (a handoff writing the cursors: a push
+   * after that write would be received with no cursor to say so). Streams are
+   * kept; a push in flight still counts its ACK, but is not retransmitted.
+   */
+  pause(): void {
+    this.active = false;
+  }
+
+  /** Push again after pause(): every stream reads the log again (what waited, or was not retransmitted). */
+  resumeAll(): void {
+    this.active = true;
+    for (const [user, s] of this.streams) this.reopen(user, s);
+  }
+
   /** Stop pushing and forget in-memory state; the log and the cursors keep what is owed. */
   stop(): void {
     this.active = false;
@@ -342,6 +357,8 @@ export class Delivery {
     const timer = this.clock.after(wait, () => {
       if (s.phase.kind !== 'awaiting' || s.phase.push.text !== text) return;
       s.phase = { kind: 'idle' };
+      // Paused: not sent again now; it stays owed, and resumeAll() reads it from the log.
+      if (!this.active) return;
       // Only a first transmission's timeout says the timeout is short (later ones were waited for doubled already).
       if (transmissions === 1) this.ackTimer.backoff();
       if (transmissions >= this.policy.maxTransmissions) {
