@@ -8,12 +8,17 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReceivedText } from '../../src/client/client';
+import { decodeTextMessage, encodeTextRequest } from '../../src/protocol/text';
+import { rawPeer, type RawPeer } from '../helpers/raw';
 import type { Store } from '../../src/store/store';
 import { owedTo } from '../helpers/owed';
 import { startSystem, type TestSystem } from '../helpers/system';
 
 let sys: TestSystem | undefined;
+let peer: RawPeer | undefined;
 afterEach(async () => {
+  peer?.close();
+  peer = undefined;
   await sys?.close();
   sys = undefined;
 });
@@ -99,5 +104,33 @@ describe('SUBJECTS while texts are published', () => {
     held.heal();
     await changing;
     expect(server.directory.get('bob')?.subjects).toEqual(['s', 't']);
+  });
+
+  it('the same for a canonical text user: a push counts as received when it goes out, so a skipped text would be lost', async () => {
+    sys = await startSystem();
+    const server = sys.pair.a.server;
+    const alice = await sys.client();
+    await alice.register('alice');
+    await alice.subjects('alice', ['s', 't']);
+    const tom = (peer = await rawPeer());
+    const kinds = () => tom.inbox.map((d) => decodeTextMessage(d.bytes));
+    // The canonical text MESSAGE carries no sequence number: told apart by text.
+    const pushed = () => kinds().flatMap((m) => (m.type === 'MESSAGE' ? [m.text] : []));
+    const answered = (type: string) => kinds().some((m) => m.type === type);
+    tom.send(encodeTextRequest({ type: 'REGISTER', rq: 1, name: 'tom', ...tom.address }), sys.servers[0]);
+    await expect.poll(() => answered('REGISTERED')).toBe(true);
+    tom.send(encodeTextRequest({ type: 'SUBJECTS', rq: 2, name: 'tom', subjects: ['s'] }), sys.servers[0]);
+    await expect.poll(() => answered('SUBJECTS-UPDATED')).toBe(true);
+
+    const held = holdUserWrite(server.store, 'tom');
+    tom.send(encodeTextRequest({ type: 'SUBJECTS', rq: 3, name: 'tom', subjects: ['s', 't'] }), sys.servers[0]);
+    await expect.poll(() => held.entered).toBe(true);
+    await alice.publish('alice', 't', 'owed to tom');
+    await alice.publish('alice', 's', 'tom had s');
+    await expect.poll(() => pushed().includes('tom had s')).toBe(true);
+    held.release();
+    await expect.poll(() => kinds().filter((x) => x.type === 'SUBJECTS-UPDATED').length).toBe(2);
+    expect(pushed()).toEqual(['owed to tom', 'tom had s']);
+    await expect.poll(() => owedTo(server, 'tom')).toEqual([]);
   });
 });
