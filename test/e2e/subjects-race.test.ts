@@ -46,19 +46,24 @@ function holdUserWrite(store: Store, name: string, failing = false) {
   return held;
 }
 
+/** A system with alice (publisher) and bob (listening, pushes collected) on these subjects. */
+async function aliceAndBob(hers: string[], his: string[]) {
+  sys = await startSystem();
+  const alice = await sys.client();
+  const bob = await sys.client();
+  await alice.register('alice');
+  await bob.register('bob');
+  await alice.subjects('alice', hers);
+  await bob.subjects('bob', his);
+  await bob.listen('bob');
+  const got: number[] = [];
+  bob.on('message', (t: ReceivedText) => got.push(t.seq));
+  return { server: sys.pair.a.server, alice, bob, got };
+}
+
 describe('SUBJECTS while texts are published', () => {
   it('a text on an added subject released during the write is pushed, before a later one that is acknowledged', async () => {
-    sys = await startSystem();
-    const server = sys.pair.a.server;
-    const alice = await sys.client();
-    const bob = await sys.client();
-    await alice.register('alice');
-    await bob.register('bob');
-    await alice.subjects('alice', ['s', 't']);
-    await bob.subjects('bob', ['s']);
-    await bob.listen('bob');
-    const got: number[] = [];
-    bob.on('message', (t: ReceivedText) => got.push(t.seq));
+    const { server, alice, bob, got } = await aliceAndBob(['s', 't'], ['s']);
 
     const held = holdUserWrite(server.store, 'bob');
     const adding = bob.subjects('bob', ['s', 't']);
@@ -75,17 +80,7 @@ describe('SUBJECTS while texts are published', () => {
   });
 
   it('a failed write leaves the old subjects, and nothing owed under them is lost', async () => {
-    sys = await startSystem();
-    const server = sys.pair.a.server;
-    const alice = await sys.client();
-    const bob = await sys.client();
-    await alice.register('alice');
-    await bob.register('bob');
-    await alice.subjects('alice', ['s', 't', 'u']);
-    await bob.subjects('bob', ['s', 'u']);
-    await bob.listen('bob');
-    const got: number[] = [];
-    bob.on('message', (t: ReceivedText) => got.push(t.seq));
+    const { server, alice, bob, got } = await aliceAndBob(['s', 't', 'u'], ['s', 'u']);
 
     // Dropping u and adding t; the write fails after texts on all three went out.
     const held = holdUserWrite(server.store, 'bob', true);
