@@ -8,7 +8,7 @@ import type { UserDoc } from '../store/documents';
 import type { Cursors } from './cursors';
 import type { DeliveryPort, PushOutcome } from './delivery';
 import type { Directory } from './directory';
-import { readOwed, type OwedSources } from './owed';
+import { readOwed, skipToLine, type OwedSources } from './owed';
 
 export interface DeliveryPortDeps extends OwedSources {
   readonly directory: Directory;
@@ -25,7 +25,11 @@ export interface DeliveryPortDeps extends OwedSources {
 
 export function deliveryPort(d: DeliveryPortDeps): DeliveryPort {
   return {
-    pending: (user, limit) => readOwed(d, user, limit),
+    pending: async (user, limit) => {
+      const read = await readOwed(d, user, limit);
+      skipToLine(d.cursors, user, read);
+      return read;
+    },
     received: (user, seq) => d.cursors.advance(user, seq),
     send: (user, text): PushOutcome => {
       const u = d.directory.get(user);

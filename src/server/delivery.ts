@@ -30,7 +30,12 @@ export interface DeliveryPolicy {
   maxTransmissions: number;
   /** Texts loaded from the log at once. */
   batch: number;
+  /** Streams reading the log at once (default MAX_LOADS): after a takeover every stream reads; the rest wait their turn. */
+  loads?: number;
 }
+
+/** Streams reading the log at once, unless the policy says otherwise. */
+export const MAX_LOADS = 8;
 
 export function defaultDeliveryPolicy(): DeliveryPolicy {
   return { firstTimeout: 150, maxTransmissions: 5, batch: 64 };
@@ -154,6 +159,9 @@ export class Delivery {
   private readonly streams = new Map<string, Stream>();
   private active = false;
   private readonly ackTimer: AckTimer;
+  /** Log reads running, and the streams waiting for one to finish (a bound on the store reads of a takeover). */
+  private loadsRunning = 0;
+  private readonly loadsWaiting: (() => void)[] = [];
   readonly stats: DeliveryStats = { pushes: 0, retransmissions: 0, givenUp: 0, acks: 0, staleAcks: 0 };
 
   constructor(
@@ -173,6 +181,21 @@ export class Delivery {
   /** Start pushing (the server serves). */
   start(): void {
     this.active = true;
+  }
+
+  /**
+   * Push nothing until resumeAll() (a handoff writing the cursors: a push
+   * after that write would be received with no cursor to say so). Streams are
+   * kept; a push in flight still counts its ACK, but is not retransmitted.
+   */
+  pause(): void {
+    this.active = false;
+  }
+
+  /** Push again after pause(): every stream reads the log again (what waited, or was not retransmitted). */
+  resumeAll(): void {
+    this.active = true;
+    for (const [user, s] of this.streams) this.reopen(user, s);
   }
 
   /** Stop pushing and forget in-memory state; the log and the cursors keep what is owed. */
@@ -314,12 +337,17 @@ export class Delivery {
   private async reload(user: string, s: Stream): Promise<void> {
     const loading: Phase = { kind: 'loading', owedMeanwhile: false };
     s.phase = loading;
+    await this.loadSlot();
     let texts: TextDoc[] = [];
     let more = true;
     try {
+      // Gone or reopened while it waited: nothing to read for it.
+      if (this.streams.get(user) !== s || s.phase !== loading) return;
       ({ texts, more } = await this.port.pending(user, this.policy.batch));
     } catch (err) {
       this.failed(err, user, 'loading pending texts');
+    } finally {
+      this.freeLoadSlot();
     }
     if (this.streams.get(user) !== s || s.phase !== loading) return;
     s.phase = { kind: 'idle' };
@@ -327,6 +355,27 @@ export class Delivery {
     // owe() during the load: what it announced may be missing from this answer. A failed load waits for the next owe().
     s.whole = !more && !loading.owedMeanwhile;
     if (s.queue.length > 0 || loading.owedMeanwhile) this.pump(user, s);
+  }
+
+  /** Wait for a turn to read the log (at most `policy.loads` reads at once). */
+  private async loadSlot(): Promise<void> {
+    if (this.loadsRunning < (this.policy.loads ?? MAX_LOADS)) {
+      this.loadsRunning++;
+      return;
+    }
+    // The slot is handed over by the read that frees it (loadsRunning stays as it is).
+    await new Promise<void>((go) => this.loadsWaiting.push(go));
+  }
+
+  private freeLoadSlot(): void {
+    const next = this.loadsWaiting.shift();
+    if (next) next();
+    else this.loadsRunning--;
+  }
+
+  /** Log reads running now (status). */
+  get loadsInFlight(): number {
+    return this.loadsRunning;
   }
 
   /** Send `text` (transmission number `transmissions`); `first` is the push's first wait, doubled for each retransmission. */
@@ -342,6 +391,8 @@ export class Delivery {
     const timer = this.clock.after(wait, () => {
       if (s.phase.kind !== 'awaiting' || s.phase.push.text !== text) return;
       s.phase = { kind: 'idle' };
+      // Paused: not sent again now; it stays owed, and resumeAll() reads it from the log.
+      if (!this.active) return;
       // Only a first transmission's timeout says the timeout is short (later ones were waited for doubled already).
       if (transmissions === 1) this.ackTimer.backoff();
       if (transmissions >= this.policy.maxTransmissions) {

@@ -13,6 +13,7 @@ import type { Address, Transport } from '../transport/types';
 import type { Logger } from '../util/log';
 import { tellEveryoneToSwitch, type SwitchTold } from './change-server';
 import type { Cursors } from './cursors';
+import type { Delivery } from './delivery';
 import type { Directory } from './directory';
 import type { Faults } from './faults';
 import type { Guard } from './guard';
@@ -41,6 +42,8 @@ export interface HandoffHost {
   readonly directory: Directory;
   /** What users received, written coalesced: flushed before the lease moves. */
   readonly cursors: Pick<Cursors, 'flush'>;
+  /** Pushes: paused before the cursors are written for the last time, resumed if the lease stays. */
+  readonly delivery: Pick<Delivery, 'pause' | 'resumeAll'>;
   readonly store: Pick<StorePort, 'updateUser'>;
   readonly faults: Faults;
   readonly telemetry: Telemetry;
@@ -61,6 +64,9 @@ export interface HandoffHost {
   stopPeriod(): void;
   handedOff(event: HandedOff): void;
 }
+
+/** Waits between attempts to write the cursors at a handoff (ms): one attempt more than waits. */
+const CURSOR_WRITE_WAITS = [100, 300, 900];
 
 export class Handoff {
   /** Between the start of a handoff and its end: no request is taken. */
@@ -87,14 +93,23 @@ export class Handoff {
     this.servingAlone = false;
     this.draining = true;
     host.stopPeriod();
+    let handedOver = false;
     try {
       // Requests still stuck after the limit may finish under the next holder's fence (see ARCHITECTURE: fencing).
       if (!(await host.drained())) host.log.warn({ inFlight: host.inFlight() }, 'handing over with requests still in flight');
       await this.persistReplayMarks();
-      // The next holder reads what each user received from the store: written before the lease moves.
-      await host.cursors.flush().catch((err) => host.faults.report('handoff', err, { doing: 'writing cursors' }));
+      // The next holder reads what each user received from the store: nothing is pushed after it is written (a
+      // canonical text user counts a push as received when it goes out), and it must be written before the lease
+      // moves: if it cannot be, this server serves on rather than have the next one push it all again.
+      host.delivery.pause();
       const epoch = host.role.epoch;
+      if (!(await this.writeCursors())) {
+        host.log.warn({ epoch }, 'could not write the cursors: serving another period instead of handing over');
+        host.startPeriod(epoch);
+        return false;
+      }
       if (!(await host.role.handOver(to))) return false;
+      handedOver = true;
       const told = this.tellEveryoneToSwitch(toAddress, to, host.role.epoch);
       const seal = host.guard.peerSeal();
       const takeover = { type: 'TAKEOVER' as const, from: host.tag, epoch: host.role.epoch, ...this.ringField() };
@@ -105,6 +120,22 @@ export class Handoff {
       return true;
     } finally {
       this.draining = false;
+      // Still the holder (the cursors could not be written, or the lease could not move): push again.
+      if (!handedOver && host.role.state === 'serving') host.delivery.resumeAll();
+    }
+  }
+
+  /** Write the cursors, a few times over a store that fails for a moment; false when every attempt failed. */
+  private async writeCursors(): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.host.cursors.flush();
+        return true;
+      } catch (err) {
+        this.host.faults.report('handoff', err, { doing: 'writing cursors', attempt });
+        if (attempt + 1 >= CURSOR_WRITE_WAITS.length) return false;
+        await new Promise((r) => setTimeout(r, CURSOR_WRITE_WAITS[attempt]));
+      }
     }
   }
 

@@ -55,12 +55,26 @@ export interface OwedSources {
  * fan-out, in order). A text the user received while the read was out (a
  * push, which moved its cursor) is left out: given twice, a canonical text
  * or pickle client would show it twice.
+ *
+ * `line`: when the read found nothing owed at all, the visible line it read
+ * up to, to which the caller moves the user's cursor (skipToLine): every
+ * text up to it is received or was never owed (the user's own, published
+ * before it subscribed), and a later read need not walk them again (a user
+ * that mostly publishes on its own subject would else examine every one of
+ * its texts on each read). Safe: nothing below the visible line can be
+ * stored later, and a subject added meanwhile is owed from above it.
  */
-export async function readOwed(src: OwedSources, name: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean }> {
+export async function readOwed(src: OwedSources, name: string, limit: number): Promise<{ texts: TextDoc[]; more: boolean; line?: number }> {
   const user = src.directory.get(name);
   if (!user) return { texts: [], more: false };
   const upTo = src.sequencer.visibleLine;
   const read = await src.store.owedTexts(owedFrom(user, src.cursors.get(name)), upTo, limit, name);
   const cursor = src.cursors.get(name);
-  return { texts: read.texts.filter((t) => t._id > cursor), more: read.more };
+  const texts = read.texts.filter((t) => t._id > cursor);
+  return texts.length === 0 && !read.more ? { texts, more: false, line: upTo } : { texts, more: read.more };
+}
+
+/** After a read that found nothing owed: the user's cursor moves to the read's line (written coalesced). */
+export function skipToLine(cursors: { advance(user: string, seq: number): void }, name: string, read: { line?: number }): void {
+  if (read.line !== undefined) cursors.advance(name, read.line);
 }

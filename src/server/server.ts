@@ -228,6 +228,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       guard: this.guard,
       directory: this.directory,
       cursors: this.cursors,
+      delivery: this.delivery,
       store: this.store,
       faults: this.faults,
       telemetry: this.telemetry,

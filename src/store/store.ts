@@ -8,7 +8,7 @@ import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mong
 import { FencedError, NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
 import { MEMBER_PREFIX, memberId, type ContactDoc, type LeaseDoc, type MemberBeatDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
-import { migrateToLog, type MigrationReport } from './migrate';
+import { migrateToLog, refuseNewerModel, type MigrationReport } from './migrate';
 import { GroupCommit } from './group';
 import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry';
 // The port the server declares (what it needs of a store), and its value types.
@@ -85,12 +85,15 @@ export class Store implements StorePort {
     try {
       await client.connect();
       const store = new Store(client, client.db(opts.dbName ?? 'rss'), opts.retry);
+      // Before anything is written to it (indexes included).
+      await refuseNewerModel(store.db);
       await store.ensureIndexes();
       const report = await migrateToLog(store.db);
       if (report) opts.migrated?.(report);
       return store;
     } catch (err) {
       await client.close().catch(() => {});
+      if (err instanceof StorageError) throw err;
       throw new StorageError(`cannot reach the store at ${redact(opts.uri)}: ${(err as Error).message}`, { cause: err });
     }
   }

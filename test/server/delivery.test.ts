@@ -397,3 +397,68 @@ describe('AckTimer and the adaptive push timeout', () => {
     expect(pushWait(MAX_ACK_TIMEOUT, 5)).toBe(4 * MAX_ACK_TIMEOUT);
   });
 });
+
+describe('Delivery: reads of the log at once', () => {
+  it('after a takeover, at most `loads` streams read the log at once; the others wait their turn, and every one is pushed', async () => {
+    const d = new Delivery(port, clock, { ...policy, loads: 2 });
+    d.start();
+    const users = ['u1', 'u2', 'u3', 'u4', 'u5'];
+    users.forEach((u, i) => port.owe(u, i + 1));
+    port.holdLoads = true;
+    for (const u of users) d.resume(u);
+    await flush();
+    expect(port.loads).toBe(2);
+    expect(d.loadsInFlight).toBe(2);
+    port.releaseLoads();
+    await flush();
+    expect(port.loads).toBe(4);
+    port.releaseLoads();
+    await flush();
+    expect(port.loads).toBe(5);
+    port.releaseLoads();
+    await flush();
+    expect(d.loadsInFlight).toBe(0);
+    expect(users.map((u) => port.seqsSentTo(u))).toEqual([[1], [2], [3], [4], [5]]);
+    d.stop();
+  });
+
+  it('a stream stopped while it waits for its turn reads nothing and frees its turn', async () => {
+    const d = new Delivery(port, clock, { ...policy, loads: 1 });
+    d.start();
+    port.owe('u1', 1);
+    port.owe('u2', 2);
+    port.holdLoads = true;
+    d.resume('u1');
+    d.resume('u2');
+    await flush();
+    d.forget('u2');
+    port.releaseLoads();
+    await flush();
+    expect(port.loads).toBe(1);
+    expect(d.loadsInFlight).toBe(0);
+    expect(port.seqsSentTo('u1')).toEqual([1]);
+    d.stop();
+  });
+});
+
+describe('Delivery: paused for a handoff', () => {
+  it('pushes nothing while paused (nor retransmits), counts an ACK of the push in flight, and reads the log again on resumeAll', async () => {
+    port.owe('bob', 1, 2);
+    delivery.resume('bob');
+    await flush();
+    expect(port.seqsSentTo('bob')).toEqual([1]);
+    delivery.pause();
+    await ack('bob', 1);
+    expect(port.cursor.get('bob')).toBe(1);
+    await publish('bob', 3);
+    port.owe('carol', 4);
+    delivery.resume('carol');
+    clock.advance(10 * policy.firstTimeout);
+    await flush();
+    expect(port.sent.map((p) => p.seq)).toEqual([1]);
+    delivery.resumeAll();
+    await flush();
+    expect(port.seqsSentTo('bob')).toEqual([1, 2]);
+    expect(port.seqsSentTo('carol')).toEqual([4]);
+  });
+});

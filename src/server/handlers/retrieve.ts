@@ -4,7 +4,7 @@ import type { Reply, StoredText } from '../../protocol/messages';
 import { toStoredText } from '../delivery';
 import type { Handler, RequestContext } from '../context';
 import { refusal } from './access';
-import { readOwed } from '../owed';
+import { readOwed, skipToLine } from '../owed';
 
 /**
  * RETRIEVE-TEXTS: the texts on the user's current subjects that it has not
@@ -39,6 +39,8 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   for (;;) {
     // The oldest owed texts, on the user's current subjects, up to the visible line (later ones come in order).
     const owed = await readOwed(core, req.name, limit);
+    // Nothing owed: the next read starts at this line, not at the user's own texts below it.
+    skipToLine(core.cursors, req.name, owed);
     const texts = owed.texts.map(toStoredText);
     const packed = pack(ctx, base, texts, parts);
     const fitting = affordable(ctx, packed, (n) => answers(base, [packed[0]!.slice(0, n)], n > 0 && (owed.more || n < texts.length)));
