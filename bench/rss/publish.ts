@@ -12,6 +12,7 @@ import type { BenchConfig } from './config';
 import type { Summary } from './stats';
 import { dropsSince, udpDrops, type UdpDrops } from './snmp';
 import { LOAD_CPU, SERVER_CPU, cpuSeconds, stop, worker } from './workers';
+import { cpuTicks, socketDrops, ticksSince, type CallStats, type Episode } from './tail';
 
 export interface ThroughputResult {
   /** `floor`: the minimal server of floor-server.ts, the same datagrams with no store. */
@@ -31,6 +32,8 @@ export interface ThroughputResult {
   cpuPerPublishUs: number;
   /** Share of one core the load generator used (near 100%: the generator may be the bound). */
   loadCpu: number;
+  /** The load generator's CPU time per acknowledged publish (µs): what driving one publish costs the client side. */
+  loadCpuPerPublishUs: number;
   /** UDP datagrams the machine dropped for a full receive buffer during the run (system-wide: other work adds to it). */
   udpDrops?: number;
   retransmits?: number;
@@ -47,6 +50,31 @@ export interface LatencyResult {
   loopDelay?: { p50: number; p99: number; max: number };
   /** UDP datagrams dropped for a full receive buffer meanwhile (system-wide). */
   udpDrops?: number;
+  /** The evidence for the tail at this rate (see tail.ts). */
+  tail?: TailEvidence;
+}
+
+export interface TailEvidence {
+  /** Datagrams dropped by the servers' sockets and by the load generator's (/proc/net/udp, per socket). */
+  serverSocketDrops?: number;
+  loadSocketDrops?: number;
+  /** System-wide /proc/net/snmp deltas. */
+  snmp?: UdpDrops;
+  /** Requests the servers took over 50 ms with (arrival to answer), of all they answered. */
+  serverOver50ms: number;
+  serverRequests: number;
+  /** The slowest store call (method, ms) and how many store calls took over 10 ms. */
+  slowestStoreCall?: { method: string; ms: number };
+  storeCallsOver10ms: number;
+  /** The load generator's own event-loop delay (ms). */
+  loadLoopDelay: { p99: number; max: number };
+  /** Requests answered over 20 ms after their intended send, and into how many episodes they cluster (see tail.ts). */
+  slowRequests: number;
+  episodes: number;
+  worstEpisode?: Episode;
+  /** Share of the machine's CPU the hypervisor stole, and share busy (all processes), during the rate. */
+  steal?: number;
+  busy?: number;
 }
 
 interface RssRun {
@@ -69,7 +97,9 @@ export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throu
   try {
     await server.call('engine', dir ? { dataDir: dir } : {});
     const pair = await server.call('pair', { period: 3_600_000, dbName: 'bench' });
-    await load.call('open', { servers: pair.servers, first: pair.serving === 'A' ? 0 : 1, sockets: cfg.sockets });
+    const loadSockets: { port: number }[] = await load.call('open', { servers: pair.servers, first: pair.serving === 'A' ? 0 : 1, sockets: cfg.sockets });
+    const serverPorts = (pair.servers as { port: number }[]).map((x) => x.port);
+    const loadPorts = loadSockets.map((x) => x.port);
     const setup = await load.call('setup', { publishers: cfg.publishers, fanout: run.fanout, prefix: '' });
     if (run.profile) await server.call('profileStart');
     const c0 = await server.call('cpu');
@@ -92,13 +122,34 @@ export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throu
       await new Promise((r) => setTimeout(r, QUIET_MS));
       await server.call('loopDelayStart');
       const drops = udpDrops();
+      const serverDrops0 = socketDrops(serverPorts);
+      const loadDrops0 = socketDrops(loadPorts);
+      const ticks = cpuTicks();
       const l = await load.call('latency', { rate, warmupMs: 500, durationMs: cfg.latencyMs });
+      const cpu = ticksSince(ticks);
       const dropped = dropsSince(drops);
+      const serverDrops1 = socketDrops(serverPorts);
+      const loadDrops1 = socketDrops(loadPorts);
       const loopDelay = await server.call('loopDelayStop');
-      latency.push({ share, rate, latency: l.latency, retransmits: l.retransmits, loopDelay, ...(dropped ? { udpDrops: dropped.rcvbufErrors } : {}) });
+      const calls = Object.entries(loopDelay.storeCalls as Record<string, CallStats>);
+      const slowest = calls.sort((x, y) => y[1].max - x[1].max)[0];
+      const tail: TailEvidence = {
+        ...(serverDrops0 !== undefined && serverDrops1 !== undefined ? { serverSocketDrops: serverDrops1 - serverDrops0 } : {}),
+        ...(loadDrops0 !== undefined && loadDrops1 !== undefined ? { loadSocketDrops: loadDrops1 - loadDrops0 } : {}),
+        ...(dropped ? { snmp: dropped } : {}),
+        serverOver50ms: loopDelay.serverOver50ms, serverRequests: loopDelay.serverRequests,
+        ...(slowest ? { slowestStoreCall: { method: slowest[0], ms: slowest[1].max } } : {}),
+        storeCallsOver10ms: calls.reduce((n, [, c]) => n + c.over10ms, 0),
+        loadLoopDelay: l.loadLoopDelay, slowRequests: l.slowRequests, episodes: l.episodes,
+        ...(l.worstEpisodes[0] ? { worstEpisode: l.worstEpisodes[0] } : {}),
+        ...(cpu && cpu.total > 0 ? { steal: cpu.steal / cpu.total, busy: cpu.busy / cpu.total } : {}),
+      };
+      latency.push({
+        share, rate, latency: l.latency, retransmits: l.retransmits,
+        loopDelay: { p50: loopDelay.p50, p99: loopDelay.p99, max: loopDelay.max }, ...(dropped ? { udpDrops: dropped.rcvbufErrors } : {}), tail,
+      });
       log(`rss latency at ${pct(share)} (${rate}/s): p50 ${l.latency.p50.toFixed(2)} ms, p99 ${l.latency.p99.toFixed(2)} ms, p99.9 ${l.latency.p999.toFixed(2)} ms, ` +
-        `${l.retransmits} retransmissions; server event-loop delay p99 ${loopDelay.p99.toFixed(1)} ms, max ${loopDelay.max.toFixed(1)} ms; ` +
-        `${dropped?.rcvbufErrors ?? '?'} UDP receive-buffer drops (system-wide)`);
+        `max ${l.latency.max.toFixed(1)} ms, ${l.retransmits} retransmissions; ${describeTail(tail, loopDelay)}`);
     }
     return { throughput, latency };
   } finally {
@@ -162,14 +213,27 @@ function cpuFigures(t: { ackedAll: number; seconds: number; loadCpu: number; dro
   const cpu = cpuSeconds(c0, c1);
   return {
     serverCpu: cpu / t.seconds, cpuPerPublishUs: (cpu * 1e6) / Math.max(1, t.ackedAll), loadCpu: t.loadCpu,
+    loadCpuPerPublishUs: (t.loadCpu * t.seconds * 1e6) / Math.max(1, t.ackedAll),
     ...(t.drops ? { udpDrops: t.drops.rcvbufErrors } : {}),
   };
 }
 
 function logRun(what: string, r: ThroughputResult): void {
   log(`${what}: ${Math.round(r.rate)} publishes/s, ${Math.round(r.deliveryRate)} deliveries/s; server ${Math.round(r.cpuPerPublishUs)} µs CPU per publish ` +
-    `(${pct(r.serverCpu)} of a core), load generator ${pct(r.loadCpu)} of a core` +
+    `(${pct(r.serverCpu)} of a core), load generator ${pct(r.loadCpu)} of a core (${Math.round(r.loadCpuPerPublishUs)} µs per publish)` +
     `${r.retransmits === undefined ? '' : `, ${r.retransmits} retransmissions`}${r.udpDrops === undefined ? '' : `, ${r.udpDrops} UDP receive-buffer drops (system-wide)`}`);
+}
+
+/** One line of tail evidence for the log. */
+export function describeTail(t: TailEvidence, loop: { p99: number; max: number }): string {
+  const w = t.worstEpisode;
+  return `socket drops: servers ${t.serverSocketDrops ?? '?'}, generator ${t.loadSocketDrops ?? '?'} ` +
+    `(system: rcvbuf ${t.snmp?.rcvbufErrors ?? '?'}, sndbuf ${t.snmp?.sndbufErrors ?? '?'}, in ${t.snmp?.inErrors ?? '?'}); ` +
+    `event-loop delay p99/max: server ${loop.p99.toFixed(1)}/${loop.max.toFixed(1)} ms, generator ${t.loadLoopDelay.p99.toFixed(1)}/${t.loadLoopDelay.max.toFixed(1)} ms; ` +
+    `server-side over 50 ms: ${t.serverOver50ms} of ${t.serverRequests}; slowest store call ${t.slowestStoreCall ? `${t.slowestStoreCall.method} ${t.slowestStoreCall.ms.toFixed(1)} ms` : '?'}, ` +
+    `${t.storeCallsOver10ms} over 10 ms; ${t.slowRequests} requests over 20 ms in ${t.episodes} episodes` +
+    `${w ? ` (largest: ${w.requests} requests sent within ${w.spanMs.toFixed(0)} ms, worst ${w.worstMs.toFixed(0)} ms)` : ''}; ` +
+    `CPU stolen by the host ${t.steal === undefined ? '?' : pct(t.steal)}, machine busy ${t.busy === undefined ? '?' : pct(t.busy)}`;
 }
 
 export const pct = (x: number) => `${Math.round(x * 100)}%`;

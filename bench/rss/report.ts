@@ -48,12 +48,12 @@ export function renderMarkdown(r: Results): string {
   const floor = (fanout: number) => r.throughput.find((t) => t.system === 'floor' && t.fanout === fanout);
   L.push(`**1. Acknowledged PUBLISH throughput** (closed loop, ${r.cfg.publishers} publishers each alone on its subject, one publish outstanding each; ${r.cfg.durationMs / 1000} s after ${r.cfg.warmupMs / 1000} s warm-up)`);
   L.push('');
-  L.push('| system | interested users per subject | store | publishes/s | deliveries/s | latency p50 / p99 (ms) | server CPU | server CPU per publish | load generator CPU | retransmissions / UDP drops | rss ÷ floor | rss ÷ Aedes |');
+  L.push('| system | interested users per subject | store | publishes/s | deliveries/s | latency p50 / p99 (ms) | server CPU | server CPU per publish | load generator CPU (per publish) | retransmissions / UDP drops | rss ÷ floor | rss ÷ Aedes |');
   L.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of r.throughput) {
     const ratio = (base: ThroughputResult | undefined) => (t.system === 'rss' && base ? (t.rate / base.rate).toFixed(3) : '');
     L.push(`| ${t.system} | ${t.fanout} | ${t.store} | ${n0(t.rate)} | ${n0(t.deliveryRate)} | ${ms(t.latency.p50)} / ${ms(t.latency.p99)} | ${pct(t.serverCpu)} | ` +
-      `${n0(t.cpuPerPublishUs)} µs | ${pct(t.loadCpu)} | ${t.retransmits === undefined ? '' : n0(t.retransmits)} / ${t.udpDrops === undefined ? '' : n0(t.udpDrops)} | ` +
+      `${n0(t.cpuPerPublishUs)} µs | ${pct(t.loadCpu)} (${t.loadCpuPerPublishUs === undefined ? '?' : n0(t.loadCpuPerPublishUs)} µs) | ${t.retransmits === undefined ? '' : n0(t.retransmits)} / ${t.udpDrops === undefined ? '' : n0(t.udpDrops)} | ` +
       `${ratio(floor(t.fanout))} | ${ratio(aedes(t.fanout))} |`);
   }
   L.push('');

@@ -13,13 +13,19 @@ import { startPair, startServer, type StartedPair, type StartedServer } from '..
 import { startEngine, type RunningEngine } from '../../src/engine';
 import type { ServerTag } from '../../src/protocol/messages';
 import type { RssServer } from '../../src/server/server';
+import { DURATION_BUCKETS } from '../../src/server/telemetry';
 import { emitEvent, serveCommands } from './proc';
+import { timeMethods, type CallStats } from './tail';
 
 let engine: RunningEngine | undefined;
 let pair: StartedPair | undefined;
 let single: StartedServer | undefined;
 let profiler: Session | undefined;
 let loopDelay: IntervalHistogram | undefined;
+/** Store calls of the pair's servers, timed by method name (bench only: the instances are wrapped). */
+const storeCalls = new Map<string, CallStats>();
+/** The servers' request-duration histograms when the probe started. */
+let durations0: number[][] = [];
 
 function servers(): RssServer[] {
   if (pair) return [pair.a.server, pair.b.server];
@@ -57,6 +63,7 @@ serveCommands({
   async pair(a: { mongo?: string; period: number; dbName: string }) {
     const mongoUri = a.mongo ?? engine!.uri;
     pair = await startPair({ mongoUri, portA: 0, portB: 0, period: a.period, dbName: a.dbName, security: BENCH_SECURITY });
+    for (const s of [pair.a, pair.b]) timeMethods(s.store, storeCalls);
     watch(pair.a.server);
     watch(pair.b.server);
     return { servers: [pair.a.server.address, pair.b.server.address], serving: pair.a.server.serving ? 'A' : 'B' };
@@ -103,17 +110,36 @@ serveCommands({
     await writeFile(a.path, JSON.stringify(profile));
     return true;
   },
-  /** Start recording how late the event loop runs its timers (1 ms resolution). */
+  /** Start recording how late the event loop runs its timers (1 ms resolution), the store calls and the servers' request durations. */
   loopDelayStart() {
     loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
+    storeCalls.clear();
+    durations0 = servers().map((s) => [...s.telemetry.duration.buckets]);
     return true;
   },
-  /** Stop recording; the delays in ms (a stalled loop leaves every datagram waiting that long). */
+  /**
+   * Stop recording. The loop delays in ms (a stalled loop leaves every
+   * datagram waiting that long); the store calls by method; how many
+   * requests the servers themselves took longer than 50 ms over (from the
+   * datagram's arrival to its answer: what a client sees beyond that was
+   * spent in sockets, queues of the kernel or the client).
+   */
   loopDelayStop() {
     const h = loopDelay!;
     h.disable();
-    return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+    const over50 = DURATION_BUCKETS.findIndex((le) => le > 0.05);
+    let serverOver50ms = 0;
+    let serverRequests = 0;
+    servers().forEach((s, i) => s.telemetry.duration.buckets.forEach((n, b) => {
+      const d = n - (durations0[i]?.[b] ?? 0);
+      serverRequests += d;
+      if (b >= over50) serverOver50ms += d;
+    }));
+    return {
+      p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6,
+      serverRequests, serverOver50ms, storeCalls: Object.fromEntries(storeCalls),
+    };
   },
   status() {
     return servers().map((s) => s.status());
