@@ -63,6 +63,7 @@ if (wants(5)) r.memory = await memory(cfg);
 if (wants(6)) r.startup = await demoStartup(cfg);
 
 r.seconds = (performance.now() - started) / 1000;
+r.loadAfter = loadBefore();
 const md = renderMarkdown(r);
 writeFileSync(`${OUT}results-${cfg.mode}.json`, JSON.stringify(r, null, 2));
 if (!only) writeSection(fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url)), cfg.mode, md);

@@ -64,8 +64,10 @@ export interface TailEvidence {
   serverOver50ms: number;
   serverRequests: number;
   /** The slowest store call (method, ms) and how many store calls took over 10 ms. */
-  slowestStoreCall?: { method: string; ms: number };
+  slowestStoreCall?: { method: string; ms: number; at: number };
   storeCallsOver10ms: number;
+  /** The server process's garbage collections meanwhile: how many, the longest pause, all pauses (ms). */
+  gc?: { count: number; maxMs: number; totalMs: number };
   /** The load generator's own event-loop delay (ms). */
   loadLoopDelay: { p99: number; max: number };
   /** Requests answered over 20 ms after their intended send, and into how many episodes they cluster (see tail.ts). */
@@ -97,6 +99,7 @@ export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throu
   try {
     await server.call('engine', dir ? { dataDir: dir } : {});
     const pair = await server.call('pair', { period: 3_600_000, dbName: 'bench' });
+    if (run.latencyShares?.length) log(`servers' UDP receive buffers: ${(pair.rcvbuf as number[]).map((b) => `${Math.round(b / 1024)} KB`).join(', ')}`);
     const loadSockets: { port: number }[] = await load.call('open', { servers: pair.servers, first: pair.serving === 'A' ? 0 : 1, sockets: cfg.sockets });
     const serverPorts = (pair.servers as { port: number }[]).map((x) => x.port);
     const loadPorts = loadSockets.map((x) => x.port);
@@ -138,8 +141,8 @@ export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throu
         ...(loadDrops0 !== undefined && loadDrops1 !== undefined ? { loadSocketDrops: loadDrops1 - loadDrops0 } : {}),
         ...(dropped ? { snmp: dropped } : {}),
         serverOver50ms: loopDelay.serverOver50ms, serverRequests: loopDelay.serverRequests,
-        ...(slowest ? { slowestStoreCall: { method: slowest[0], ms: slowest[1].max } } : {}),
-        storeCallsOver10ms: calls.reduce((n, [, c]) => n + c.over10ms, 0),
+        ...(slowest ? { slowestStoreCall: { method: slowest[0], ms: slowest[1].max, at: slowest[1].maxAt } } : {}),
+        storeCallsOver10ms: calls.reduce((n, [, c]) => n + c.over10ms, 0), gc: loopDelay.gc,
         loadLoopDelay: l.loadLoopDelay, slowRequests: l.slowRequests, episodes: l.episodes,
         ...(l.worstEpisodes[0] ? { worstEpisode: l.worstEpisodes[0] } : {}),
         ...(cpu && cpu.total > 0 ? { steal: cpu.steal / cpu.total, busy: cpu.busy / cpu.total } : {}),
@@ -231,8 +234,9 @@ export function describeTail(t: TailEvidence, loop: { p99: number; max: number }
     `(system: rcvbuf ${t.snmp?.rcvbufErrors ?? '?'}, sndbuf ${t.snmp?.sndbufErrors ?? '?'}, in ${t.snmp?.inErrors ?? '?'}); ` +
     `event-loop delay p99/max: server ${loop.p99.toFixed(1)}/${loop.max.toFixed(1)} ms, generator ${t.loadLoopDelay.p99.toFixed(1)}/${t.loadLoopDelay.max.toFixed(1)} ms; ` +
     `server-side over 50 ms: ${t.serverOver50ms} of ${t.serverRequests}; slowest store call ${t.slowestStoreCall ? `${t.slowestStoreCall.method} ${t.slowestStoreCall.ms.toFixed(1)} ms` : '?'}, ` +
-    `${t.storeCallsOver10ms} over 10 ms; ${t.slowRequests} requests over 20 ms in ${t.episodes} episodes` +
-    `${w ? ` (largest: ${w.requests} requests sent within ${w.spanMs.toFixed(0)} ms, worst ${w.worstMs.toFixed(0)} ms)` : ''}; ` +
+    `${t.storeCallsOver10ms} over 10 ms; GC ${t.gc ? `${t.gc.count} pauses, longest ${t.gc.maxMs.toFixed(1)} ms, ${t.gc.totalMs.toFixed(0)} ms in all` : '?'}; ${t.slowRequests} requests over 20 ms in ${t.episodes} episodes` +
+    `${w ? ` (largest: ${w.requests} requests sent within ${w.spanMs.toFixed(0)} ms, worst ${w.worstMs.toFixed(0)} ms` +
+      `${t.slowestStoreCall ? `; the slowest store call began ${(t.slowestStoreCall.at - w.from).toFixed(0)} ms after its first send` : ''})` : ''}; ` +
     `CPU stolen by the host ${t.steal === undefined ? '?' : pct(t.steal)}, machine busy ${t.busy === undefined ? '?' : pct(t.busy)}`;
 }
 

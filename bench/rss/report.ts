@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import type { BenchConfig } from './config';
 import type { ProfileSummary } from './profile';
-import type { LatencyResult, ThroughputResult } from './publish';
+import { describeTail, type LatencyResult, type ThroughputResult } from './publish';
 import { RETRIEVE_WARMUP, type GapResult, type MemoryResult, type RetrieveResult, type StartupResult } from './system';
 
 export interface Results {
@@ -18,6 +18,8 @@ export interface Results {
   date: string;
   pinned: boolean;
   loadBefore: number[];
+  /** Load average when the run ended (the machine is shared: both say how quiet it was). */
+  loadAfter?: number[];
   throughput: ThroughputResult[];
   latency: LatencyResult[];
   gaps?: GapResult;
@@ -41,8 +43,10 @@ export function renderMarkdown(r: Results): string {
   const L: string[] = [];
   L.push(`Mode **${r.cfg.mode}**, ${r.date}, commit \`${r.commit}\`; ${cpu.length} cores (${cpu[0]?.model ?? '?'}), Node ${process.version}; ` +
     `${r.pinned ? 'server process pinned to core 0 and load generator to core 1 (taskset)' : 'no taskset: processes not pinned'}; ` +
-    `load average before the run ${r.loadBefore.map((x) => x.toFixed(2)).join(' / ')}${r.seconds ? `; took ${Math.round(r.seconds)} s` : ''}.`);
+    `load average before the run ${r.loadBefore.map((x) => x.toFixed(2)).join(' / ')}` +
+    `${r.loadAfter ? `, after ${r.loadAfter.map((x) => x.toFixed(2)).join(' / ')}` : ''}${r.seconds ? `; took ${Math.round(r.seconds)} s` : ''}.`);
   L.push('');
+  L.push(...summaryTable(r));
   const rss = (fanout: number, store = 'in memory') => r.throughput.find((t) => t.system === 'rss' && t.fanout === fanout && t.store === store);
   const aedes = (fanout: number) => r.throughput.find((t) => t.system === 'aedes' && t.fanout === fanout);
   const floor = (fanout: number) => r.throughput.find((t) => t.system === 'floor' && t.fanout === fanout);
@@ -85,6 +89,14 @@ export function renderMarkdown(r: Results): string {
         `${l.loopDelay ? `${ms(l.loopDelay.p99)} / ${ms(l.loopDelay.max)}` : ''} | ${l.udpDrops === undefined ? '' : n0(l.udpDrops)} |`);
     }
     L.push('');
+    const withTail = r.latency.filter((l) => l.tail && l.loopDelay);
+    if (withTail.length > 0) {
+      L.push('Tail evidence per rate (bench/rss/tail.ts: drops per socket from /proc/net/udp, the server\'s own request durations, its store calls timed, ' +
+        'slow requests (> 20 ms) grouped into episodes of sends less than 50 ms apart):');
+      L.push('');
+      for (const l of withTail) L.push(`- ${pct(l.share)}: ${describeTail(l.tail!, l.loopDelay!)}.`);
+      L.push('');
+    }
   }
   if (r.gaps) {
     const g = r.gaps;
@@ -151,6 +163,32 @@ export function renderMarkdown(r: Results): string {
     L.push('');
   }
   return L.join('\n');
+}
+
+/** The figures the issue tracks, in one table: rss beside Aedes and the floor, and the aims. */
+function summaryTable(r: Results): string[] {
+  const find = (system: string, fanout: number) => r.throughput.find((t) => t.system === system && t.fanout === fanout && t.store !== 'data directory (journal)');
+  const rate = (t?: ThroughputResult) => (t ? `${n0(t.rate)} (${n0(t.cpuPerPublishUs)} µs CPU each)` : '—');
+  const fan10 = (t?: ThroughputResult) => (t ? `${n0(t.rate)} (${n0(t.deliveryRate)}); ${n0(t.cpuPerPublishUs)} µs CPU each` : '—');
+  const ratio = (a?: ThroughputResult, b?: ThroughputResult, f: (t: ThroughputResult) => number = (t) => t.rate) => (a && b ? (f(a) / f(b)).toFixed(2) : '—');
+  const L = ['| figure | rss | Aedes (same run) | floor (same run) | aim |', '|---|---:|---:|---:|---|'];
+  const [r1, a1, f1, r10, a10, f10] = [find('rss', 1), find('aedes', 1), find('floor', 1), find('rss', 10), find('aedes', 10), find('floor', 10)];
+  if (r1 || a1 || f1) L.push(`| acked publishes/s, 1 interested user | ${rate(r1)} | ${rate(a1)} | ${rate(f1)} | ≥ Aedes (stretch 1.5×) |`);
+  if (r10 || a10 || f10) L.push(`| publishes/s (deliveries/s), 10 users | ${fan10(r10)} | ${fan10(a10)} | ${fan10(f10)} | deliveries ≥ Aedes |`);
+  if (r1) {
+    L.push(`| rss ÷ Aedes / rss ÷ floor, publishes/s at 1 user | | ${ratio(r1, a1)} | ${ratio(r1, f1)} | ≥ 1 vs Aedes |`);
+    L.push(`| the same in CPU per publish (their µs ÷ rss µs) at 1 user | | ${ratio(a1, r1, (t) => t.cpuPerPublishUs)} | ${ratio(f1, r1, (t) => t.cpuPerPublishUs)} | ≥ 1 vs Aedes |`);
+  }
+  if (r10) L.push(`| the same in deliveries/s at 10 users | | ${ratio(r10, a10, (t) => t.deliveryRate)} | ${ratio(r10, f10, (t) => t.deliveryRate)} | ≥ 1 vs Aedes |`);
+  const gen = (t?: ThroughputResult) => (t?.loadCpuPerPublishUs === undefined ? '—' : `${n0(t.loadCpuPerPublishUs)} µs (${pct(t.loadCpu)} of a core)`);
+  if (r1 || a1 || f1) L.push(`| load generator CPU per publish, 1 user | ${gen(r1)} | ${gen(a1)} | ${gen(f1)} | well under the server's |`);
+  const l10 = r.latency.find((l) => l.share === 0.1);
+  const l50 = r.latency.find((l) => l.share === 0.5);
+  if (l10 || l50) L.push(`| p99 at 10% / 50% of max | ${l10 ? ms(l10.latency.p99) : '—'} / ${l50 ? ms(l50.latency.p99) : '—'} ms | — | — | < 5 ms at 50% |`);
+  if (r.gaps?.handoffGaps.length) L.push(`| handoff gap, worst of ${r.gaps.handoffGaps.length} | ${ms(Math.max(...r.gaps.handoffGaps))} ms | — | — | < 50 ms every run |`);
+  if (r.retrieve) L.push(`| RETRIEVE ${r.retrieve.n} among ${n0(r.retrieve.stored)}, p50 | ${ms(r.retrieve.retrieve.p50)} ms | — | — | < 5 ms |`);
+  L.push('');
+  return L.length > 3 ? L : [];
 }
 
 /** Replace the `mode` section of `file` (between its markers) with `body`; append the section if absent. */

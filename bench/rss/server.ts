@@ -6,9 +6,10 @@
  * on request, its own memory (after a full GC: start it with --expose-gc)
  * and CPU time.
  */
+import { Socket as DgramSocket } from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { startPair, startServer, type StartedPair, type StartedServer } from '../../src/app/pair';
 import { startEngine, type RunningEngine } from '../../src/engine';
 import type { ServerTag } from '../../src/protocol/messages';
@@ -26,6 +27,9 @@ let loopDelay: IntervalHistogram | undefined;
 const storeCalls = new Map<string, CallStats>();
 /** The servers' request-duration histograms when the probe started. */
 let durations0: number[][] = [];
+/** Garbage-collection pauses (ms) while the probe runs: a pause is a stall every request behind it waits out. */
+const gcPauses: number[] = [];
+let gcObserver: PerformanceObserver | undefined;
 
 function servers(): RssServer[] {
   if (pair) return [pair.a.server, pair.b.server];
@@ -47,6 +51,20 @@ function watch(s: RssServer): void {
 const UNLIMITED = { burst: 1e9, perSecond: 1e9 };
 const BENCH_SECURITY = { sourceRate: UNLIMITED, userRate: UNLIMITED, unauthRate: UNLIMITED, unauthPrefixRate: UNLIMITED };
 
+/**
+ * BENCH_SERVER_RCVBUF=<bytes> sets the servers' SO_RCVBUF after they
+ * opened their sockets (rss asks for SERVER_RECV_BUFFER), to compare
+ * receive buffers on one commit. The pair's UDP sockets are the only
+ * datagram sockets of this process. Returns what the kernel granted.
+ */
+function serverRecvBuffer(): number[] {
+  const want = Number(process.env.BENCH_SERVER_RCVBUF ?? 0);
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  const sockets = handles.filter((h): h is DgramSocket => h instanceof DgramSocket);
+  if (want > 0) for (const s of sockets) s.setRecvBufferSize(want);
+  return sockets.map((s) => s.getRecvBufferSize());
+}
+
 function fullGc(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('start the server worker with --expose-gc');
@@ -64,9 +82,10 @@ serveCommands({
     const mongoUri = a.mongo ?? engine!.uri;
     pair = await startPair({ mongoUri, portA: 0, portB: 0, period: a.period, dbName: a.dbName, security: BENCH_SECURITY });
     for (const s of [pair.a, pair.b]) timeMethods(s.store, storeCalls);
+    const rcvbuf = serverRecvBuffer();
     watch(pair.a.server);
     watch(pair.b.server);
-    return { servers: [pair.a.server.address, pair.b.server.address], serving: pair.a.server.serving ? 'A' : 'B' };
+    return { servers: [pair.a.server.address, pair.b.server.address], serving: pair.a.server.serving ? 'A' : 'B', rcvbuf };
   },
   /** One server of a pair whose other half runs in another process. */
   async server(a: { tag: ServerTag; port: number; peerPort: number; mongo: string; period: number; dbName: string }) {
@@ -115,7 +134,10 @@ serveCommands({
     loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
     storeCalls.clear();
-    durations0 = servers().map((s) => [...s.telemetry.duration.buckets]);
+    durations0 = servers().map((s) => [...(s.telemetry?.duration.buckets ?? [])]);
+    gcPauses.length = 0;
+    gcObserver ??= new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push(e.duration); });
+    gcObserver.observe({ entryTypes: ['gc'] });
     return true;
   },
   /**
@@ -131,7 +153,8 @@ serveCommands({
     const over50 = DURATION_BUCKETS.findIndex((le) => le > 0.05);
     let serverOver50ms = 0;
     let serverRequests = 0;
-    servers().forEach((s, i) => s.telemetry.duration.buckets.forEach((n, b) => {
+    gcObserver?.disconnect();
+    servers().forEach((s, i) => (s.telemetry?.duration.buckets ?? []).forEach((n, b) => {
       const d = n - (durations0[i]?.[b] ?? 0);
       serverRequests += d;
       if (b >= over50) serverOver50ms += d;
@@ -139,6 +162,7 @@ serveCommands({
     return {
       p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6,
       serverRequests, serverOver50ms, storeCalls: Object.fromEntries(storeCalls),
+      gc: { count: gcPauses.length, maxMs: Math.max(0, ...gcPauses), totalMs: gcPauses.reduce((a, b) => a + b, 0) },
     };
   },
   status() {
