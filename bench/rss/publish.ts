@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { BenchConfig } from './config';
 import type { Summary } from './stats';
 import { dropsSince, udpDrops, type UdpDrops } from './snmp';
+import type { Worker } from './proc';
 import { LOAD_CPU, SERVER_CPU, cpuSeconds, stop, worker } from './workers';
 import { cpuTicks, socketDrops, ticksSince, type CallStats, type Episode } from './tail';
 
@@ -41,6 +42,8 @@ export interface ThroughputResult {
 }
 
 export interface LatencyResult {
+  /** rss, or the floor server (the same datagrams, no store): the same machine's tail without rss's store path. */
+  system?: 'rss' | 'floor';
   share: number;
   rate: number;
   latency: Summary;
@@ -117,49 +120,61 @@ export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throu
       ...cpuFigures(t, c0, c1),
     };
     logRun(`rss fan-out ${run.fanout} (${throughput.store})`, throughput);
-    const latency: LatencyResult[] = [];
-    for (const share of run.latencyShares ?? []) {
-      const rate = Math.max(1, Math.round(t.rate * share));
-      // The closed loop before leaves a backlog (requests queued in the server's socket buffer, their
-      // retransmissions, pushes and ACKs): let it drain, or the first open-loop rate measures it.
-      await new Promise((r) => setTimeout(r, QUIET_MS));
-      await server.call('loopDelayStart');
-      const drops = udpDrops();
-      const serverDrops0 = socketDrops(serverPorts);
-      const loadDrops0 = socketDrops(loadPorts);
-      const ticks = cpuTicks();
-      const l = await load.call('latency', { rate, warmupMs: 500, durationMs: cfg.latencyMs });
-      const cpu = ticksSince(ticks);
-      const dropped = dropsSince(drops);
-      const serverDrops1 = socketDrops(serverPorts);
-      const loadDrops1 = socketDrops(loadPorts);
-      const loopDelay = await server.call('loopDelayStop');
-      const calls = Object.entries(loopDelay.storeCalls as Record<string, CallStats>);
-      const slowest = calls.sort((x, y) => y[1].max - x[1].max)[0];
-      const tail: TailEvidence = {
-        ...(serverDrops0 !== undefined && serverDrops1 !== undefined ? { serverSocketDrops: serverDrops1 - serverDrops0 } : {}),
-        ...(loadDrops0 !== undefined && loadDrops1 !== undefined ? { loadSocketDrops: loadDrops1 - loadDrops0 } : {}),
-        ...(dropped ? { snmp: dropped } : {}),
-        serverOver50ms: loopDelay.serverOver50ms, serverRequests: loopDelay.serverRequests,
-        ...(slowest ? { slowestStoreCall: { method: slowest[0], ms: slowest[1].max, at: slowest[1].maxAt } } : {}),
-        storeCallsOver10ms: calls.reduce((n, [, c]) => n + c.over10ms, 0), gc: loopDelay.gc,
-        loadLoopDelay: l.loadLoopDelay, slowRequests: l.slowRequests, episodes: l.episodes,
-        ...(l.worstEpisodes[0] ? { worstEpisode: l.worstEpisodes[0] } : {}),
-        ...(cpu && cpu.total > 0 ? { steal: cpu.steal / cpu.total, busy: cpu.busy / cpu.total } : {}),
-      };
-      latency.push({
-        share, rate, latency: l.latency, retransmits: l.retransmits,
-        loopDelay: { p50: loopDelay.p50, p99: loopDelay.p99, max: loopDelay.max }, ...(dropped ? { udpDrops: dropped.rcvbufErrors } : {}), tail,
-      });
-      log(`rss latency at ${pct(share)} (${rate}/s): p50 ${l.latency.p50.toFixed(2)} ms, p99 ${l.latency.p99.toFixed(2)} ms, p99.9 ${l.latency.p999.toFixed(2)} ms, ` +
-        `max ${l.latency.max.toFixed(1)} ms, ${l.retransmits} retransmissions; ${describeTail(tail, loopDelay)}`);
-    }
+    const latency = await openLoop('rss', server, load, t.rate, run.latencyShares ?? [], serverPorts, loadPorts, cfg);
     return { throughput, latency };
   } finally {
     await stop(load);
     await stop(server);
     if (dir) await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Open-loop latency at `shares` of `maxRate`, each after a quiet pause,
+ * with the tail evidence of each rate (see TailEvidence). The server
+ * worker answers loopDelayStart/loopDelayStop (rss's or the floor's).
+ */
+async function openLoop(
+  what: string, server: Worker, load: Worker, maxRate: number, shares: number[], serverPorts: number[], loadPorts: number[], cfg: BenchConfig,
+): Promise<LatencyResult[]> {
+  const latency: LatencyResult[] = [];
+  for (const share of shares) {
+    const rate = Math.max(1, Math.round(maxRate * share));
+    // The closed loop before leaves a backlog (requests queued in the server's socket buffer, their
+    // retransmissions, pushes and ACKs): let it drain, or the first open-loop rate measures it.
+    await new Promise((r) => setTimeout(r, QUIET_MS));
+    await server.call('loopDelayStart');
+    const drops = udpDrops();
+    const serverDrops0 = socketDrops(serverPorts);
+    const loadDrops0 = socketDrops(loadPorts);
+    const ticks = cpuTicks();
+    const l = await load.call('latency', { rate, warmupMs: 500, durationMs: cfg.latencyMs });
+    const cpu = ticksSince(ticks);
+    const dropped = dropsSince(drops);
+    const serverDrops1 = socketDrops(serverPorts);
+    const loadDrops1 = socketDrops(loadPorts);
+    const loopDelay = await server.call('loopDelayStop');
+    const calls = Object.entries(loopDelay.storeCalls as Record<string, CallStats>);
+    const slowest = calls.sort((x, y) => y[1].max - x[1].max)[0];
+    const tail: TailEvidence = {
+      ...(serverDrops0 !== undefined && serverDrops1 !== undefined ? { serverSocketDrops: serverDrops1 - serverDrops0 } : {}),
+      ...(loadDrops0 !== undefined && loadDrops1 !== undefined ? { loadSocketDrops: loadDrops1 - loadDrops0 } : {}),
+      ...(dropped ? { snmp: dropped } : {}),
+      serverOver50ms: loopDelay.serverOver50ms, serverRequests: loopDelay.serverRequests,
+      ...(slowest ? { slowestStoreCall: { method: slowest[0], ms: slowest[1].max, at: slowest[1].maxAt } } : {}),
+      storeCallsOver10ms: calls.reduce((n, [, c]) => n + c.over10ms, 0), gc: loopDelay.gc,
+      loadLoopDelay: l.loadLoopDelay, slowRequests: l.slowRequests, episodes: l.episodes,
+      ...(l.worstEpisodes[0] ? { worstEpisode: l.worstEpisodes[0] } : {}),
+      ...(cpu && cpu.total > 0 ? { steal: cpu.steal / cpu.total, busy: cpu.busy / cpu.total } : {}),
+    };
+    latency.push({
+      system: what === 'floor' ? 'floor' : 'rss', share, rate, latency: l.latency, retransmits: l.retransmits,
+      loopDelay: { p50: loopDelay.p50, p99: loopDelay.p99, max: loopDelay.max }, ...(dropped ? { udpDrops: dropped.rcvbufErrors } : {}), tail,
+    });
+    log(`${what} latency at ${pct(share)} (${rate}/s): p50 ${l.latency.p50.toFixed(2)} ms, p99 ${l.latency.p99.toFixed(2)} ms, p99.9 ${l.latency.p999.toFixed(2)} ms, ` +
+      `max ${l.latency.max.toFixed(1)} ms, ${l.retransmits} retransmissions; ${describeTail(tail, loopDelay)}`);
+  }
+  return latency;
 }
 
 /** The same topology against Aedes (QoS 1, MQTT.js clients). */
@@ -187,12 +202,12 @@ export async function aedesPublish(cfg: BenchConfig, fanout: number): Promise<Th
 }
 
 /** The same load generator and topology against the floor server (no store: the datagram work alone). */
-export async function floorPublish(cfg: BenchConfig, fanout: number): Promise<ThroughputResult> {
+export async function floorPublish(cfg: BenchConfig, fanout: number, latencyShares: number[] = []): Promise<{ throughput: ThroughputResult; latency: LatencyResult[] }> {
   const server = await worker('floor-server', { cpu: SERVER_CPU });
   const load = await worker('load', { cpu: LOAD_CPU });
   try {
     const floor = await server.call('start');
-    await load.call('open', { servers: floor.servers, first: 0, sockets: cfg.sockets });
+    const loadSockets: { port: number }[] = await load.call('open', { servers: floor.servers, first: 0, sockets: cfg.sockets });
     const setup = await load.call('setup', { publishers: cfg.publishers, fanout, prefix: '' });
     const c0 = await server.call('cpu');
     const drops = udpDrops();
@@ -204,7 +219,8 @@ export async function floorPublish(cfg: BenchConfig, fanout: number): Promise<Th
       users: setup.users, ...cpuFigures(t, c0, c1),
     };
     logRun(`floor fan-out ${fanout}`, r);
-    return r;
+    const latency = await openLoop('floor', server, load, t.rate, latencyShares, [floor.servers[0].port], loadSockets.map((x) => x.port), cfg);
+    return { throughput: r, latency };
   } finally {
     await stop(load);
     await stop(server);
@@ -233,8 +249,10 @@ export function describeTail(t: TailEvidence, loop: { p99: number; max: number }
   return `socket drops: servers ${t.serverSocketDrops ?? '?'}, generator ${t.loadSocketDrops ?? '?'} ` +
     `(system: rcvbuf ${t.snmp?.rcvbufErrors ?? '?'}, sndbuf ${t.snmp?.sndbufErrors ?? '?'}, in ${t.snmp?.inErrors ?? '?'}); ` +
     `event-loop delay p99/max: server ${loop.p99.toFixed(1)}/${loop.max.toFixed(1)} ms, generator ${t.loadLoopDelay.p99.toFixed(1)}/${t.loadLoopDelay.max.toFixed(1)} ms; ` +
-    `server-side over 50 ms: ${t.serverOver50ms} of ${t.serverRequests}; slowest store call ${t.slowestStoreCall ? `${t.slowestStoreCall.method} ${t.slowestStoreCall.ms.toFixed(1)} ms` : '?'}, ` +
-    `${t.storeCallsOver10ms} over 10 ms; GC ${t.gc ? `${t.gc.count} pauses, longest ${t.gc.maxMs.toFixed(1)} ms, ${t.gc.totalMs.toFixed(0)} ms in all` : '?'}; ${t.slowRequests} requests over 20 ms in ${t.episodes} episodes` +
+    (t.serverRequests === 0 && !t.slowestStoreCall ? 'no store, requests not timed; ' :
+      `server-side over 50 ms: ${t.serverOver50ms} of ${t.serverRequests}; slowest store call ${t.slowestStoreCall ? `${t.slowestStoreCall.method} ${t.slowestStoreCall.ms.toFixed(1)} ms` : '?'}, ` +
+      `${t.storeCallsOver10ms} over 10 ms; `) +
+    `GC ${t.gc ? `${t.gc.count} pauses, longest ${t.gc.maxMs.toFixed(1)} ms, ${t.gc.totalMs.toFixed(0)} ms in all` : '?'}; ${t.slowRequests} requests over 20 ms in ${t.episodes} episodes` +
     `${w ? ` (largest: ${w.requests} requests sent within ${w.spanMs.toFixed(0)} ms, worst ${w.worstMs.toFixed(0)} ms` +
       `${t.slowestStoreCall ? `; the slowest store call began ${(t.slowestStoreCall.at - w.from).toFixed(0)} ms after its first send` : ''})` : ''}; ` +
     `CPU stolen by the host ${t.steal === undefined ? '?' : pct(t.steal)}, machine busy ${t.busy === undefined ? '?' : pct(t.busy)}`;
