@@ -259,4 +259,5 @@ export function describeTail(t: TailEvidence, loop: { p99: number; max: number }
 }
 
 export const pct = (x: number) => `${Math.round(x * 100)}%`;
-export const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const benchStart = performance.now();
+export const log = (s: string) => process.stderr.write(`bench [${Math.round((performance.now() - benchStart) / 1000)} s]: ${s}\n`);
