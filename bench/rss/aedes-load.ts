@@ -5,14 +5,30 @@
  * (publisher p<i> alone publishes on topic t<i>, `fanout` subscribers
  * follow it), QoS 1 both ways (PUBLISH → PUBACK from the broker;
  * deliveries acknowledged by the subscribers), closed loop with one
- * outstanding publish per publisher.
+ * outstanding publish per publisher: its next publish goes once the
+ * broker's PUBACK *and* its subscribers' copies have arrived. (Aedes
+ * acknowledges a publish before it delivers it; with the PUBACK alone, a
+ * lean client makes it queue deliveries without bound — deliveries/s fell
+ * to a fifth of publishes/s and the broker overflowed its stack — so its
+ * publishes/s measured intake, not service. rss's closed loop needs no
+ * such rule: its pushes leave with the publish, on the same core.)
  */
 import { LeanMqtt, publishTemplate } from './mqtt-lean';
 import { emitEvent, serveCommands } from './proc';
 import { sleep, summarize } from './stats';
 
 const PAYLOAD = Buffer.from('x'.repeat(64));
-let publishers: { client: LeanMqtt; template: ReturnType<typeof publishTemplate> }[] = [];
+interface Publisher {
+  client: LeanMqtt;
+  template: ReturnType<typeof publishTemplate>;
+  /** Copies of the last publish its subscribers have not received yet. */
+  owed: number;
+  /** Called when the last publish is acknowledged and delivered. */
+  settled?: () => void;
+  acked: boolean;
+}
+let publishers: Publisher[] = [];
+let fanout = 0;
 const subscribers: LeanMqtt[] = [];
 let deliveries = 0;
 
@@ -27,16 +43,21 @@ serveCommands({
   async setup(a: { port: number; publishers: number; fanout: number }) {
     const t0 = performance.now();
     publishers = new Array(a.publishers);
+    fanout = a.fanout;
     await windowed(a.publishers * (a.fanout + 1), 32, async (k) => {
       const i = Math.floor(k / (a.fanout + 1));
       const j = k % (a.fanout + 1);
       const topic = `t${i}`;
       if (j === 0) {
-        publishers[i] = { client: await LeanMqtt.open(a.port, `p${i}`), template: publishTemplate(topic, PAYLOAD) };
+        publishers[i] = { client: await LeanMqtt.open(a.port, `p${i}`), template: publishTemplate(topic, PAYLOAD), owed: 0, acked: true };
         return;
       }
       const c = await LeanMqtt.open(a.port, `l${i}_${j}`);
-      c.onMessage = () => deliveries++;
+      c.onMessage = () => {
+        deliveries++;
+        const p = publishers[i];
+        if (p && --p.owed <= 0 && p.acked) p.settled?.();
+      };
       await c.subscribe(topic);
       subscribers.push(c);
     });
@@ -61,11 +82,18 @@ serveCommands({
           if (--running === 0) resolve();
           return;
         }
+        p.owed = fanout;
+        p.acked = false;
+        p.settled = () => {
+          p.settled = undefined;
+          next(p);
+        };
         p.client.publish(p.template, () => {
           const now = performance.now();
           ackedAll++;
           if (now >= from && now < until) { acked++; lat.push(now - at); }
-          next(p);
+          p.acked = true;
+          if (p.owed <= 0) p.settled?.();
         });
       };
       for (const p of publishers) next(p);

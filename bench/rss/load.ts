@@ -27,6 +27,8 @@ interface Pending {
   at: number;
   lastSent: number;
   tries: number;
+  /** The wait before the next retransmission (ms): doubled each time, as RssClient's policy does. */
+  wait?: number;
   /** The datagrams of a RETRIEVED answer in several parts, until all are in. */
   parts?: Map<number, Extract<Message, { type: 'RETRIEVED' }>>;
   done: (reply: Message, now: number) => void;
@@ -147,7 +149,12 @@ function sweep(): void {
   const now = performance.now();
   for (const c of clients) {
     for (const p of c.pending.values()) {
-      if (now - p.lastSent < retransmitAfter) continue;
+      // The first wait is retransmitAfter stretched by up to 1.5 (as RssClient's), then doubled up to 2 s: with fixed
+      // waits, one stall of the server made every outstanding request come again every 200 ms, and the copies kept
+      // the server too busy to catch up (a floor run at half its maximum never recovered).
+      p.wait ??= retransmitAfter * (1 + Math.random() / 2);
+      if (now - p.lastSent < p.wait) continue;
+      p.wait = Math.min(2 * p.wait, Math.max(2000, retransmitAfter));
       p.tries++;
       p.lastSent = now;
       retransmits++;

@@ -171,8 +171,9 @@ async function openLoop(
       system: what === 'floor' ? 'floor' : 'rss', share, rate, latency: l.latency, retransmits: l.retransmits,
       loopDelay: { p50: loopDelay.p50, p99: loopDelay.p99, max: loopDelay.max }, ...(dropped ? { udpDrops: dropped.rcvbufErrors } : {}), tail,
     });
-    log(`${what} latency at ${pct(share)} (${rate}/s): p50 ${l.latency.p50.toFixed(2)} ms, p99 ${l.latency.p99.toFixed(2)} ms, p99.9 ${l.latency.p999.toFixed(2)} ms, ` +
-      `max ${l.latency.max.toFixed(1)} ms, ${l.retransmits} retransmissions; ${describeTail(tail, loopDelay)}`);
+    const f = (x: number | null, d: number) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
+    log(`${what} latency at ${pct(share)} (${rate}/s): p50 ${f(l.latency.p50, 2)} ms, p99 ${f(l.latency.p99, 2)} ms, p99.9 ${f(l.latency.p999, 2)} ms, ` +
+      `max ${f(l.latency.max, 1)} ms, ${l.latency.n} answered, ${l.retransmits} retransmissions; ${describeTail(tail, loopDelay)}`);
   }
   return latency;
 }

@@ -30,8 +30,10 @@ export interface Results {
   seconds?: number;
 }
 
-const n0 = (x: number) => Math.round(x).toLocaleString('en');
-const ms = (x: number) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : n0(x));
+/** A figure that may be missing (no sample: NaN, or null once through JSON) prints as a dash. */
+const known = (x: number | null | undefined): x is number => typeof x === 'number' && Number.isFinite(x);
+const n0 = (x: number) => (known(x) ? Math.round(x).toLocaleString('en') : '—');
+const ms = (x: number) => (!known(x) ? '—' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : n0(x));
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 function aim(label: string, target: string, measured: string, ok: boolean, factor: number): string {
