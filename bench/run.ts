@@ -48,8 +48,9 @@ if (wants(1)) {
   r.throughput.push((await rssPublish(cfg, { fanout: 10 })).throughput);
   for (const fanout of [1, 10]) r.throughput.push(await aedesPublish(cfg, fanout));
   for (const fanout of [1, 10]) {
-    // The floor's open-loop tail at fan-out 1 (the rates of scenario 2): the machine's share of the tail, without rss's store path.
-    const floor = await floorPublish(cfg, fanout, fanout === 1 && wants(2) ? [0.1, 0.5, 0.9] : []);
+    // The floor's open-loop tail at fan-out 1 at rss's very rates (scenario 2): the same load without rss's store path.
+    const rssMax = r.throughput.find((t) => t.system === 'rss' && t.fanout === 1)?.rate;
+    const floor = await floorPublish(cfg, fanout, fanout === 1 && wants(2) && rssMax ? { maxRate: rssMax, shares: [0.1, 0.5, 0.9] } : undefined);
     r.throughput.push(floor.throughput);
     r.latency.push(...floor.latency);
   }

@@ -18,6 +18,7 @@ import { decodeNative, encodeNative, sealNativeBody, verifyNativeMac, withFields
 import type { Reply } from '../../src/protocol/messages';
 import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { emitEvent, serveCommands } from './proc';
+import { schedstat } from './tail';
 
 interface FloorUser {
   name: string;
@@ -41,6 +42,7 @@ const counters = { publishes: 0, pushes: 0, acks: 0, refused: 0 };
 let loopDelay: IntervalHistogram | undefined;
 const gcPauses: number[] = [];
 let gcObserver: PerformanceObserver | undefined;
+let sched0: ReturnType<typeof schedstat>;
 
 function reply(r: Reply, frame: NativeFrame, u: FloorUser | undefined, to: RemoteInfo): void {
   const proven = u?.proven && u.host === to.address && u.port === to.port ? (1 as const) : undefined;
@@ -138,6 +140,7 @@ serveCommands({
   loopDelayStart() {
     loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
+    sched0 = schedstat();
     gcPauses.length = 0;
     gcObserver ??= new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push(e.duration); });
     gcObserver.observe({ entryTypes: ['gc'] });
@@ -146,10 +149,12 @@ serveCommands({
   loopDelayStop() {
     const h = loopDelay!;
     h.disable();
+    const sched1 = schedstat();
     gcObserver?.disconnect();
     return {
       p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6, serverRequests: 0, serverOver50ms: 0, storeCalls: {},
       gc: { count: gcPauses.length, maxMs: Math.max(0, ...gcPauses), totalMs: gcPauses.reduce((a, b) => a + b, 0) },
+      ...(sched0 && sched1 ? { sched: { runMs: sched1.runMs - sched0.runMs, waitMs: sched1.waitMs - sched0.waitMs } } : {}),
     };
   },
   counters() {

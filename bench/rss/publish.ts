@@ -71,6 +71,8 @@ export interface TailEvidence {
   storeCallsOver10ms: number;
   /** The server process's garbage collections meanwhile: how many, the longest pause, all pauses (ms). */
   gc?: { count: number; maxMs: number; totalMs: number };
+  /** The server's main thread meanwhile: ms on a CPU, ms runnable but waiting for one (taken by other work on its core). */
+  sched?: { runMs: number; waitMs: number };
   /** The load generator's own event-loop delay (ms). */
   loadLoopDelay: { p99: number; max: number };
   /** Requests answered over 20 ms after their intended send, and into how many episodes they cluster (see tail.ts). */
@@ -203,7 +205,13 @@ export async function aedesPublish(cfg: BenchConfig, fanout: number): Promise<Th
 }
 
 /** The same load generator and topology against the floor server (no store: the datagram work alone). */
-export async function floorPublish(cfg: BenchConfig, fanout: number, latencyShares: number[] = []): Promise<{ throughput: ThroughputResult; latency: LatencyResult[] }> {
+/**
+ * `latencyAt`: open-loop latency at these shares of `maxRate` — rss's maximum, so the floor answers the very rates
+ * rss answered (its own maximum is 5× higher, where the load generator, not the floor, would be measured).
+ */
+export async function floorPublish(
+  cfg: BenchConfig, fanout: number, latencyAt?: { maxRate: number; shares: number[] },
+): Promise<{ throughput: ThroughputResult; latency: LatencyResult[] }> {
   const server = await worker('floor-server', { cpu: SERVER_CPU });
   const load = await worker('load', { cpu: LOAD_CPU });
   try {
@@ -220,7 +228,9 @@ export async function floorPublish(cfg: BenchConfig, fanout: number, latencyShar
       users: setup.users, ...cpuFigures(t, c0, c1),
     };
     logRun(`floor fan-out ${fanout}`, r);
-    const latency = await openLoop('floor', server, load, t.rate, latencyShares, [floor.servers[0].port], loadSockets.map((x) => x.port), cfg);
+    const latency = latencyAt
+      ? await openLoop('floor', server, load, latencyAt.maxRate, latencyAt.shares, [floor.servers[0].port], loadSockets.map((x) => x.port), cfg)
+      : [];
     return { throughput: r, latency };
   } finally {
     await stop(load);
@@ -256,6 +266,7 @@ export function describeTail(t: TailEvidence, loop: { p99: number; max: number }
     `GC ${t.gc ? `${t.gc.count} pauses, longest ${t.gc.maxMs.toFixed(1)} ms, ${t.gc.totalMs.toFixed(0)} ms in all` : '?'}; ${t.slowRequests} requests over 20 ms in ${t.episodes} episodes` +
     `${w ? ` (largest: ${w.requests} requests sent within ${w.spanMs.toFixed(0)} ms, worst ${w.worstMs.toFixed(0)} ms` +
       `${t.slowestStoreCall ? `; the slowest store call began ${(t.slowestStoreCall.at - w.from).toFixed(0)} ms after its first send` : ''})` : ''}; ` +
+    `server main thread ${t.sched ? `${Math.round(t.sched.runMs)} ms on a CPU, ${Math.round(t.sched.waitMs)} ms waiting for one` : '?'}; ` +
     `CPU stolen by the host ${t.steal === undefined ? '?' : pct(t.steal)}, machine busy ${t.busy === undefined ? '?' : pct(t.busy)}`;
 }
 

@@ -16,7 +16,7 @@ import type { ServerTag } from '../../src/protocol/messages';
 import type { RssServer } from '../../src/server/server';
 import { DURATION_BUCKETS } from '../../src/server/telemetry';
 import { emitEvent, serveCommands } from './proc';
-import { timeMethods, type CallStats } from './tail';
+import { schedstat, timeMethods, type CallStats } from './tail';
 
 let engine: RunningEngine | undefined;
 let pair: StartedPair | undefined;
@@ -30,6 +30,7 @@ let durations0: number[][] = [];
 /** Garbage-collection pauses (ms) while the probe runs: a pause is a stall every request behind it waits out. */
 const gcPauses: number[] = [];
 let gcObserver: PerformanceObserver | undefined;
+let sched0: ReturnType<typeof schedstat>;
 
 function servers(): RssServer[] {
   if (pair) return [pair.a.server, pair.b.server];
@@ -135,6 +136,7 @@ serveCommands({
     loopDelay.enable();
     storeCalls.clear();
     durations0 = servers().map((s) => [...(s.telemetry?.duration.buckets ?? [])]);
+    sched0 = schedstat();
     gcPauses.length = 0;
     gcObserver ??= new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push(e.duration); });
     gcObserver.observe({ entryTypes: ['gc'] });
@@ -150,6 +152,7 @@ serveCommands({
   loopDelayStop() {
     const h = loopDelay!;
     h.disable();
+    const sched1 = schedstat();
     const over50 = DURATION_BUCKETS.findIndex((le) => le > 0.05);
     let serverOver50ms = 0;
     let serverRequests = 0;
@@ -163,6 +166,7 @@ serveCommands({
       p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6,
       serverRequests, serverOver50ms, storeCalls: Object.fromEntries(storeCalls),
       gc: { count: gcPauses.length, maxMs: Math.max(0, ...gcPauses), totalMs: gcPauses.reduce((a, b) => a + b, 0) },
+      ...(sched0 && sched1 ? { sched: { runMs: sched1.runMs - sched0.runMs, waitMs: sched1.waitMs - sched0.waitMs } } : {}),
     };
   },
   status() {

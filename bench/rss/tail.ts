@@ -114,3 +114,15 @@ export function episodes(samples: readonly { at: number; ms: number }[], overMs:
   }
   return out;
 }
+
+/**
+ * This process's main thread so far: ms on a CPU, and ms runnable but
+ * waiting for one (/proc/self/schedstat). The second is time the machine
+ * took from the thread: a stall the event loop shows with it is the
+ * machine's, without it the thread's own work.
+ */
+export function schedstat(): { runMs: number; waitMs: number } | undefined {
+  if (!existsSync('/proc/self/schedstat')) return undefined;
+  const [run = 0, wait = 0] = readFileSync('/proc/self/schedstat', 'utf8').trim().split(/\s+/).map(Number);
+  return { runMs: run / 1e6, waitMs: wait / 1e6 };
+}
