@@ -164,7 +164,7 @@ async function openLoop(
       ...(dropped ? { snmp: dropped } : {}),
       serverOver50ms: loopDelay.serverOver50ms, serverRequests: loopDelay.serverRequests,
       ...(slowest ? { slowestStoreCall: { method: slowest[0], ms: slowest[1].max, at: slowest[1].maxAt } } : {}),
-      storeCallsOver10ms: calls.reduce((n, [, c]) => n + c.over10ms, 0), gc: loopDelay.gc,
+      storeCallsOver10ms: calls.reduce((n, [, c]) => n + c.over10ms, 0), gc: loopDelay.gc, ...(loopDelay.sched ? { sched: loopDelay.sched } : {}),
       loadLoopDelay: l.loadLoopDelay, slowRequests: l.slowRequests, episodes: l.episodes,
       ...(l.worstEpisodes[0] ? { worstEpisode: l.worstEpisodes[0] } : {}),
       ...(cpu && cpu.total > 0 ? { steal: cpu.steal / cpu.total, busy: cpu.busy / cpu.total } : {}),
