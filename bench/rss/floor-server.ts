@@ -16,9 +16,8 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { deriveUserKey, newAgreementKeys, newNonce } from '../../src/protocol/auth';
 import { decodeNative, encodeNative, sealNativeBody, verifyNativeMac, withFields, type NativeFrame } from '../../src/protocol/native';
 import type { Reply } from '../../src/protocol/messages';
-import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { emitEvent, serveCommands } from './proc';
-import { schedstat } from './tail';
+import { ThreadProbe } from './tail';
 
 interface FloorUser {
   name: string;
@@ -39,10 +38,7 @@ const users = new Map<string, FloorUser>();
 const bySubject = new Map<string, FloorUser[]>();
 let seq = 0;
 const counters = { publishes: 0, pushes: 0, acks: 0, refused: 0 };
-let loopDelay: IntervalHistogram | undefined;
-const gcPauses: number[] = [];
-let gcObserver: PerformanceObserver | undefined;
-let sched0: ReturnType<typeof schedstat>;
+const probe = new ThreadProbe();
 
 function reply(r: Reply, frame: NativeFrame, u: FloorUser | undefined, to: RemoteInfo): void {
   const proven = u?.proven && u.host === to.address && u.port === to.port ? (1 as const) : undefined;
@@ -136,26 +132,13 @@ serveCommands({
   cpu() {
     return process.cpuUsage();
   },
-  /** As the rss server worker's: event-loop delay and GC pauses while the open-loop latency runs (no store here). */
+  /** As the rss server worker's: the thread's figures while the open-loop latency runs (no store here, requests not timed). */
   loopDelayStart() {
-    loopDelay = monitorEventLoopDelay({ resolution: 1 });
-    loopDelay.enable();
-    sched0 = schedstat();
-    gcPauses.length = 0;
-    gcObserver ??= new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push(e.duration); });
-    gcObserver.observe({ entryTypes: ['gc'] });
+    probe.start();
     return true;
   },
   loopDelayStop() {
-    const h = loopDelay!;
-    h.disable();
-    const sched1 = schedstat();
-    gcObserver?.disconnect();
-    return {
-      p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6, serverRequests: 0, serverOver50ms: 0, storeCalls: {},
-      gc: { count: gcPauses.length, maxMs: Math.max(0, ...gcPauses), totalMs: gcPauses.reduce((a, b) => a + b, 0) },
-      ...(sched0 && sched1 ? { sched: { runMs: sched1.runMs - sched0.runMs, waitMs: sched1.waitMs - sched0.waitMs } } : {}),
-    };
+    return { ...probe.stop(), serverRequests: 0, serverOver50ms: 0, storeCalls: {} };
   },
   counters() {
     return counters;

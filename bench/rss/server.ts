@@ -9,28 +9,23 @@
 import { Socket as DgramSocket } from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { startPair, startServer, type StartedPair, type StartedServer } from '../../src/app/pair';
 import { startEngine, type RunningEngine } from '../../src/engine';
 import type { ServerTag } from '../../src/protocol/messages';
 import type { RssServer } from '../../src/server/server';
 import { DURATION_BUCKETS } from '../../src/server/telemetry';
 import { emitEvent, serveCommands } from './proc';
-import { schedstat, timeMethods, type CallStats } from './tail';
+import { ThreadProbe, timeMethods, type CallStats } from './tail';
 
 let engine: RunningEngine | undefined;
 let pair: StartedPair | undefined;
 let single: StartedServer | undefined;
 let profiler: Session | undefined;
-let loopDelay: IntervalHistogram | undefined;
 /** Store calls of the pair's servers, timed by method name (bench only: the instances are wrapped). */
 const storeCalls = new Map<string, CallStats>();
 /** The servers' request-duration histograms when the probe started. */
 let durations0: number[][] = [];
-/** Garbage-collection pauses (ms) while the probe runs: a pause is a stall every request behind it waits out. */
-const gcPauses: number[] = [];
-let gcObserver: PerformanceObserver | undefined;
-let sched0: ReturnType<typeof schedstat>;
+const probe = new ThreadProbe();
 
 function servers(): RssServer[] {
   if (pair) return [pair.a.server, pair.b.server];
@@ -132,42 +127,27 @@ serveCommands({
   },
   /** Start recording how late the event loop runs its timers (1 ms resolution), the store calls and the servers' request durations. */
   loopDelayStart() {
-    loopDelay = monitorEventLoopDelay({ resolution: 1 });
-    loopDelay.enable();
+    probe.start();
     storeCalls.clear();
     durations0 = servers().map((s) => [...(s.telemetry?.duration.buckets ?? [])]);
-    sched0 = schedstat();
-    gcPauses.length = 0;
-    gcObserver ??= new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push(e.duration); });
-    gcObserver.observe({ entryTypes: ['gc'] });
     return true;
   },
   /**
-   * Stop recording. The loop delays in ms (a stalled loop leaves every
-   * datagram waiting that long); the store calls by method; how many
-   * requests the servers themselves took longer than 50 ms over (from the
-   * datagram's arrival to its answer: what a client sees beyond that was
-   * spent in sockets, queues of the kernel or the client).
+   * Stop recording. The thread's figures (ThreadProbe); the store calls by
+   * method; how many requests the servers themselves took longer than
+   * 50 ms over (from the datagram's arrival to its answer: what a client
+   * sees beyond that was spent in sockets, queues of the kernel or the client).
    */
   loopDelayStop() {
-    const h = loopDelay!;
-    h.disable();
-    const sched1 = schedstat();
     const over50 = DURATION_BUCKETS.findIndex((le) => le > 0.05);
     let serverOver50ms = 0;
     let serverRequests = 0;
-    gcObserver?.disconnect();
     servers().forEach((s, i) => (s.telemetry?.duration.buckets ?? []).forEach((n, b) => {
       const d = n - (durations0[i]?.[b] ?? 0);
       serverRequests += d;
       if (b >= over50) serverOver50ms += d;
     }));
-    return {
-      p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6,
-      serverRequests, serverOver50ms, storeCalls: Object.fromEntries(storeCalls),
-      gc: { count: gcPauses.length, maxMs: Math.max(0, ...gcPauses), totalMs: gcPauses.reduce((a, b) => a + b, 0) },
-      ...(sched0 && sched1 ? { sched: { runMs: sched1.runMs - sched0.runMs, waitMs: sched1.waitMs - sched0.waitMs } } : {}),
-    };
+    return { ...probe.stop(), serverRequests, serverOver50ms, storeCalls: Object.fromEntries(storeCalls) };
   },
   status() {
     return servers().map((s) => s.status());

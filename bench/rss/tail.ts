@@ -7,6 +7,7 @@
  * Linux files are read where they exist; elsewhere the figures are absent.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** Datagrams dropped so far by the sockets bound to `ports` (127.0.0.1, udp4): the `drops` column of /proc/net/udp. */
 export function socketDrops(ports: readonly number[]): number | undefined {
@@ -125,4 +126,39 @@ export function schedstat(): { runMs: number; waitMs: number } | undefined {
   if (!existsSync('/proc/self/schedstat')) return undefined;
   const [run = 0, wait = 0] = readFileSync('/proc/self/schedstat', 'utf8').trim().split(/\s+/).map(Number);
   return { runMs: run / 1e6, waitMs: wait / 1e6 };
+}
+
+/**
+ * What a server worker's own thread went through while a rate ran: how
+ * late its event loop ran timers (ms; a stalled loop leaves every datagram
+ * waiting that long), its GC pauses, its time on and waiting for a CPU.
+ */
+export class ThreadProbe {
+  private loop: IntervalHistogram | undefined;
+  private readonly gcPauses: number[] = [];
+  private gc: PerformanceObserver | undefined;
+  private sched0: ReturnType<typeof schedstat>;
+
+  start(): void {
+    this.loop = monitorEventLoopDelay({ resolution: 1 });
+    this.loop.enable();
+    this.sched0 = schedstat();
+    this.gcPauses.length = 0;
+    this.gc ??= new PerformanceObserver((list) => { for (const e of list.getEntries()) this.gcPauses.push(e.duration); });
+    this.gc.observe({ entryTypes: ['gc'] });
+  }
+
+  stop() {
+    const h = this.loop!;
+    h.disable();
+    this.gc?.disconnect();
+    const s0 = this.sched0;
+    const s1 = schedstat();
+    const p = this.gcPauses;
+    return {
+      p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6,
+      gc: { count: p.length, maxMs: Math.max(0, ...p), totalMs: p.reduce((a, b) => a + b, 0) },
+      ...(s0 && s1 ? { sched: { runMs: s1.runMs - s0.runMs, waitMs: s1.waitMs - s0.waitMs } } : {}),
+    };
+  }
 }
