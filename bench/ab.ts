@@ -17,6 +17,6 @@ if (!publishers || !fanout || refs.length === 0) throw new Error('usage: bench/a
 const cfg = { ...benchConfig(true), publishers: Number(publishers), warmupMs: 1000, durationMs: 4000 };
 for (const ref of refs) {
   await buildAll({ ref });
-  const r = process.env.AB_FLOOR ? await floorPublish(cfg, Number(fanout)) : (await rssPublish(cfg, { fanout: Number(fanout) })).throughput;
+  const r = process.env.AB_FLOOR ? (await floorPublish(cfg, Number(fanout))).throughput : (await rssPublish(cfg, { fanout: Number(fanout) })).throughput;
   process.stdout.write(`${JSON.stringify({ ref, ...r })}\n`);
 }

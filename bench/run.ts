@@ -47,7 +47,13 @@ if (wants(1) || wants(2)) {
 if (wants(1)) {
   r.throughput.push((await rssPublish(cfg, { fanout: 10 })).throughput);
   for (const fanout of [1, 10]) r.throughput.push(await aedesPublish(cfg, fanout));
-  for (const fanout of [1, 10]) r.throughput.push(await floorPublish(cfg, fanout));
+  for (const fanout of [1, 10]) {
+    // The floor's open-loop tail at fan-out 1 at rss's very rates (scenario 2): the same load without rss's store path.
+    const rssMax = r.throughput.find((t) => t.system === 'rss' && t.fanout === 1)?.rate;
+    const floor = await floorPublish(cfg, fanout, fanout === 1 && wants(2) && rssMax ? { maxRate: rssMax, shares: [0.1, 0.5, 0.9] } : undefined);
+    r.throughput.push(floor.throughput);
+    r.latency.push(...floor.latency);
+  }
   for (const fanout of cfg.diskFanouts) r.throughput.push((await rssPublish(cfg, { fanout, dataDir: true })).throughput);
   if (cfg.profile) {
     mkdirSync(OUT, { recursive: true });
@@ -63,6 +69,7 @@ if (wants(5)) r.memory = await memory(cfg);
 if (wants(6)) r.startup = await demoStartup(cfg);
 
 r.seconds = (performance.now() - started) / 1000;
+r.loadAfter = loadBefore();
 const md = renderMarkdown(r);
 writeFileSync(`${OUT}results-${cfg.mode}.json`, JSON.stringify(r, null, 2));
 if (!only) writeSection(fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url)), cfg.mode, md);

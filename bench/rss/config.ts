@@ -31,12 +31,12 @@ export function benchConfig(quick: boolean): BenchConfig {
   return quick
     ? {
         mode: 'quick', publishers: 64, warmupMs: 600, durationMs: 1500, latencyMs: 1200, diskFanouts: [1],
-        gapPeriodMs: 1000, gapRunMs: 5000, gapKillAtMs: 3300, gapRate: 250,
+        gapPeriodMs: 1000, gapRunMs: 5000, gapKillAtMs: 3600, gapRate: 250,
         storedTexts: 100_000, retrieveN: 100, retrieveRounds: 10, idleUsers: 20_000, demoStarts: 3, profile: false, sockets: 4,
       }
     : {
         mode: 'full', publishers: 256, warmupMs: 2000, durationMs: 10_000, latencyMs: 8000, diskFanouts: [1, 10],
-        gapPeriodMs: 1000, gapRunMs: 14_000, gapKillAtMs: 10_300, gapRate: 250,
+        gapPeriodMs: 1000, gapRunMs: 14_000, gapKillAtMs: 10_600, gapRate: 250,
         storedTexts: 1_000_000, retrieveN: 100, retrieveRounds: 30, idleUsers: 100_000, demoStarts: 5, profile: true, sockets: 4,
       };
 }

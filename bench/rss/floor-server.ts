@@ -17,6 +17,7 @@ import { deriveUserKey, newAgreementKeys, newNonce } from '../../src/protocol/au
 import { decodeNative, encodeNative, sealNativeBody, verifyNativeMac, withFields, type NativeFrame } from '../../src/protocol/native';
 import type { Reply } from '../../src/protocol/messages';
 import { emitEvent, serveCommands } from './proc';
+import { ThreadProbe } from './tail';
 
 interface FloorUser {
   name: string;
@@ -37,6 +38,7 @@ const users = new Map<string, FloorUser>();
 const bySubject = new Map<string, FloorUser[]>();
 let seq = 0;
 const counters = { publishes: 0, pushes: 0, acks: 0, refused: 0 };
+const probe = new ThreadProbe();
 
 function reply(r: Reply, frame: NativeFrame, u: FloorUser | undefined, to: RemoteInfo): void {
   const proven = u?.proven && u.host === to.address && u.port === to.port ? (1 as const) : undefined;
@@ -129,6 +131,14 @@ serveCommands({
   },
   cpu() {
     return process.cpuUsage();
+  },
+  /** As the rss server worker's: the thread's figures while the open-loop latency runs (no store here, requests not timed). */
+  loopDelayStart() {
+    probe.start();
+    return true;
+  },
+  loopDelayStop() {
+    return { ...probe.stop(), serverRequests: 0, serverOver50ms: 0, storeCalls: {} };
   },
   counters() {
     return counters;

@@ -14,7 +14,9 @@ import { DENIAL_REASONS, type Message } from '../../src/protocol/messages';
 import type { Address } from '../../src/transport/types';
 import { emitEvent, serveCommands } from './proc';
 import { sleep, summarize } from './stats';
-import { NativeWire, readFrame, type Body } from './wire';
+import { episodes } from './tail';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { NativeWire, readFast, readFrame, type Body } from './wire';
 
 interface Pending {
   body: Body;
@@ -25,6 +27,8 @@ interface Pending {
   at: number;
   lastSent: number;
   tries: number;
+  /** The wait before the next retransmission (ms): doubled each time, as RssClient's policy does. */
+  wait?: number;
   /** The datagrams of a RETRIEVED answer in several parts, until all are in. */
   parts?: Map<number, Extract<Message, { type: 'RETRIEVED' }>>;
   done: (reply: Message, now: number) => void;
@@ -38,6 +42,8 @@ interface Client {
 }
 
 const TEXT = 'x'.repeat(64);
+/** A request answered later than this (ms) counts as slow in the tail evidence. */
+const SLOW_MS = 20;
 let servers: [Address, Address];
 let current: Address;
 let epoch = -1;
@@ -58,8 +64,29 @@ function send(c: Client, bytes: Buffer, to: Address = current): void {
 
 /** Users whose pushes are not acknowledged (the retrieve scenario's reader: what is pushed to it stays owed). */
 const silent = new Set<string>();
+/** What a PUBLISHED read by the fast path resolves its request with (the callers only look at the type). */
+const PUBLISHED = { type: 'PUBLISHED' } as Message;
 
 function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: number }): void {
+  // The two datagrams of every publish, read without JSON.parse (wire.ts readFast); anything else decoded in full below.
+  const fast = readFast(bytes);
+  if (fast?.type === 'MESSAGE') {
+    if (silent.has(fast.to)) return;
+    c.socket.send(c.wire.fastAck(fast.to, fast.seq), from.port, from.address);
+    if (fast.seq > (lastSeq.get(fast.to) ?? 0)) {
+      lastSeq.set(fast.to, fast.seq);
+      deliveries++;
+    }
+    return;
+  }
+  if (fast?.type === 'PUBLISHED') {
+    const p = c.pending.get(fast.rq);
+    if (!p) return;
+    if (fast.pv && 'name' in p.body) c.wire.proven.add(p.body.name);
+    c.pending.delete(fast.rq);
+    p.done(PUBLISHED, performance.now());
+    return;
+  }
   const frame = readFrame(bytes);
   if (!frame) return;
   const m = frame.message;
@@ -122,7 +149,12 @@ function sweep(): void {
   const now = performance.now();
   for (const c of clients) {
     for (const p of c.pending.values()) {
-      if (now - p.lastSent < retransmitAfter) continue;
+      // The first wait is retransmitAfter stretched by up to 1.5 (as RssClient's), then doubled up to 2 s: with fixed
+      // waits, one stall of the server made every outstanding request come again every 200 ms, and the copies kept
+      // the server too busy to catch up (a floor run at half its maximum never recovered).
+      p.wait ??= retransmitAfter * (1 + Math.random() / 2);
+      if (now - p.lastSent < p.wait) continue;
+      p.wait = Math.min(2 * p.wait, Math.max(2000, retransmitAfter));
       p.tries++;
       p.lastSent = now;
       retransmits++;
@@ -132,6 +164,30 @@ function sweep(): void {
       else send(c, p.bytes);
     }
   }
+}
+
+/** Pre-encoded PUBLISH builders per publisher (wire.ts), used while the publisher is proven; its body, built once. */
+const builders = new Map<string, (rq: number) => Buffer>();
+const bodies = new Map<string, Body>();
+
+/**
+ * Send `name`'s PUBLISH (intended at `at`) and call `done` with its answer:
+ * the hot path of every scenario, with no promise and no JSON.stringify
+ * per publish once the publisher is proven.
+ */
+function publish(name: string, at: number, done: (reply: Message, now: number) => void): void {
+  const c = owner.get(name)!;
+  let body = bodies.get(name);
+  if (!body) bodies.set(name, (body = { type: 'PUBLISH', name, subject: subjectOf.get(name)!, text: TEXT }));
+  const rq = c.wire.nextRq();
+  let build = c.wire.proven.has(name) ? builders.get(name) : undefined;
+  if (!build && c.wire.proven.has(name)) {
+    build = c.wire.publisher(name, subjectOf.get(name)!, TEXT);
+    if (build) builders.set(name, build);
+  }
+  const bytes = build ? build(rq) : c.wire.request(body, rq);
+  c.pending.set(rq, { body, bytes, reseals: 0, at, lastSent: performance.now(), tries: 1, done });
+  send(c, bytes);
 }
 
 function request(c: Client, body: Body, at = performance.now()): Promise<{ reply: Message; at: number; now: number }> {
@@ -148,7 +204,9 @@ function requestAs(user: string, body: Body, at?: number) {
 }
 
 async function openSocket(): Promise<Client> {
-  const socket = createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
+  // Addresses are literal IPs: answering the lookup at once spares dns.lookup's deferred callback on every send.
+  const lookup = (host: string, _o: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, host, 4);
+  const socket = createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20, lookup: lookup as never });
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
   const c: Client = { socket, wire: new NativeWire(), port: socket.address().port, pending: new Map() };
   socket.on('message', (b, from) => onDatagram(c, b, from));
@@ -227,14 +285,23 @@ serveCommands({
     let d0 = 0;
     let r0 = 0;
     setTimeout(() => { d0 = deliveries; r0 = retransmits; }, a.warmupMs);
-    await Promise.all(publishers.slice(0, window).map(async (name) => {
-      while (performance.now() < until) {
-        const { reply, at, now } = await requestAs(name, { type: 'PUBLISH', name, subject: subjectOf.get(name)!, text: TEXT });
-        if (reply.type !== 'PUBLISHED') denied++;
-        else ackedAll++;
-        if (now >= from && now < until) { acked++; lat.push(now - at); }
-      }
-    }));
+    await new Promise<void>((resolve) => {
+      let running = window;
+      const next = (name: string) => {
+        const at = performance.now();
+        if (at >= until) {
+          if (--running === 0) resolve();
+          return;
+        }
+        publish(name, at, (reply, now) => {
+          if (reply.type !== 'PUBLISHED') denied++;
+          else ackedAll++;
+          if (now >= from && now < until) { acked++; lat.push(now - at); }
+          next(name);
+        });
+      };
+      for (const name of publishers.slice(0, window)) next(name);
+    });
     const d1 = deliveries;
     // Let pushes still in flight arrive, so deliveries are not cut short by the stop.
     await sleep(300);
@@ -253,12 +320,17 @@ serveCommands({
   /** Open loop at `rate` PUBLISH/s, round-robin over publishers; latency from the intended send time. */
   async latency(a: { rate: number; warmupMs: number; durationMs: number }) {
     const lat: number[] = [];
+    /** Each measured request: intended send time (absolute ms) and latency, to find how the slow ones cluster. */
+    const samples: { at: number; ms: number }[] = [];
+    // The generator's own stalls would count as the server's latency: record them too.
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
     let denied = 0;
     const r0 = retransmits;
     const t0 = performance.now();
     const from = t0 + a.warmupMs;
     const until = from + a.durationMs;
-    const inFlight: Promise<unknown>[] = [];
+    let outstanding = 0;
     let sent = 0;
     await new Promise<void>((resolve) => {
       const tick = () => {
@@ -269,17 +341,26 @@ serveCommands({
           const at = t0 + (sent * 1000) / a.rate;
           const name = publishers[sent % publishers.length]!;
           sent++;
-          inFlight.push(requestAs(name, { type: 'PUBLISH', name, subject: subjectOf.get(name)!, text: TEXT }, at).then(({ reply, now: t }) => {
+          outstanding++;
+          publish(name, at, (reply, t) => {
+            outstanding--;
             if (reply.type !== 'PUBLISHED') denied++;
-            if (at >= from) lat.push(t - at);
-          }));
+            if (at >= from) { lat.push(t - at); samples.push({ at: performance.timeOrigin + at, ms: t - at }); }
+          });
         }
         setImmediate(tick);
       };
       tick();
     });
-    await Promise.race([Promise.all(inFlight), sleep(10_000)]);
-    return { rate: a.rate, sent, latency: summarize(lat), denied, retransmits: retransmits - r0 };
+    for (const t0w = performance.now(); outstanding > 0 && performance.now() - t0w < 10_000;) await sleep(5);
+    loop.disable();
+    const slow = episodes(samples, SLOW_MS);
+    return {
+      rate: a.rate, sent, latency: summarize(lat), denied, retransmits: retransmits - r0,
+      loadLoopDelay: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+      slowRequests: slow.reduce((n, e) => n + e.requests, 0), episodes: slow.length,
+      worstEpisodes: slow.sort((x, y) => y.requests - x.requests).slice(0, 3),
+    };
   },
 
   /**

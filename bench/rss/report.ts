@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import type { BenchConfig } from './config';
 import type { ProfileSummary } from './profile';
-import type { LatencyResult, ThroughputResult } from './publish';
+import { describeTail, type LatencyResult, type ThroughputResult } from './publish';
 import { RETRIEVE_WARMUP, type GapResult, type MemoryResult, type RetrieveResult, type StartupResult } from './system';
 
 export interface Results {
@@ -18,6 +18,8 @@ export interface Results {
   date: string;
   pinned: boolean;
   loadBefore: number[];
+  /** Load average when the run ended (the machine is shared: both say how quiet it was). */
+  loadAfter?: number[];
   throughput: ThroughputResult[];
   latency: LatencyResult[];
   gaps?: GapResult;
@@ -28,8 +30,10 @@ export interface Results {
   seconds?: number;
 }
 
-const n0 = (x: number) => Math.round(x).toLocaleString('en');
-const ms = (x: number) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : n0(x));
+/** A figure that may be missing (no sample: NaN, or null once through JSON) prints as a dash. */
+const known = (x: number | null | undefined): x is number => typeof x === 'number' && Number.isFinite(x);
+const n0 = (x: number) => (known(x) ? Math.round(x).toLocaleString('en') : '—');
+const ms = (x: number) => (!known(x) ? '—' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : n0(x));
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 function aim(label: string, target: string, measured: string, ok: boolean, factor: number): string {
@@ -41,19 +45,21 @@ export function renderMarkdown(r: Results): string {
   const L: string[] = [];
   L.push(`Mode **${r.cfg.mode}**, ${r.date}, commit \`${r.commit}\`; ${cpu.length} cores (${cpu[0]?.model ?? '?'}), Node ${process.version}; ` +
     `${r.pinned ? 'server process pinned to core 0 and load generator to core 1 (taskset)' : 'no taskset: processes not pinned'}; ` +
-    `load average before the run ${r.loadBefore.map((x) => x.toFixed(2)).join(' / ')}${r.seconds ? `; took ${Math.round(r.seconds)} s` : ''}.`);
+    `load average before the run ${r.loadBefore.map((x) => x.toFixed(2)).join(' / ')}` +
+    `${r.loadAfter ? `, after ${r.loadAfter.map((x) => x.toFixed(2)).join(' / ')}` : ''}${r.seconds ? `; took ${Math.round(r.seconds)} s` : ''}.`);
   L.push('');
+  L.push(...summaryTable(r));
   const rss = (fanout: number, store = 'in memory') => r.throughput.find((t) => t.system === 'rss' && t.fanout === fanout && t.store === store);
   const aedes = (fanout: number) => r.throughput.find((t) => t.system === 'aedes' && t.fanout === fanout);
   const floor = (fanout: number) => r.throughput.find((t) => t.system === 'floor' && t.fanout === fanout);
   L.push(`**1. Acknowledged PUBLISH throughput** (closed loop, ${r.cfg.publishers} publishers each alone on its subject, one publish outstanding each; ${r.cfg.durationMs / 1000} s after ${r.cfg.warmupMs / 1000} s warm-up)`);
   L.push('');
-  L.push('| system | interested users per subject | store | publishes/s | deliveries/s | latency p50 / p99 (ms) | server CPU | server CPU per publish | load generator CPU | retransmissions / UDP drops | rss ÷ floor | rss ÷ Aedes |');
+  L.push('| system | interested users per subject | store | publishes/s | deliveries/s | latency p50 / p99 (ms) | server CPU | server CPU per publish | load generator CPU (per publish) | retransmissions / UDP drops | rss ÷ floor | rss ÷ Aedes |');
   L.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of r.throughput) {
     const ratio = (base: ThroughputResult | undefined) => (t.system === 'rss' && base ? (t.rate / base.rate).toFixed(3) : '');
     L.push(`| ${t.system} | ${t.fanout} | ${t.store} | ${n0(t.rate)} | ${n0(t.deliveryRate)} | ${ms(t.latency.p50)} / ${ms(t.latency.p99)} | ${pct(t.serverCpu)} | ` +
-      `${n0(t.cpuPerPublishUs)} µs | ${pct(t.loadCpu)} | ${t.retransmits === undefined ? '' : n0(t.retransmits)} / ${t.udpDrops === undefined ? '' : n0(t.udpDrops)} | ` +
+      `${n0(t.cpuPerPublishUs)} µs | ${pct(t.loadCpu)} (${t.loadCpuPerPublishUs === undefined ? '?' : n0(t.loadCpuPerPublishUs)} µs) | ${t.retransmits === undefined ? '' : n0(t.retransmits)} / ${t.udpDrops === undefined ? '' : n0(t.udpDrops)} | ` +
       `${ratio(floor(t.fanout))} | ${ratio(aedes(t.fanout))} |`);
   }
   L.push('');
@@ -75,16 +81,24 @@ export function renderMarkdown(r: Results): string {
     L.push('');
   }
   if (r.latency.length > 0) {
-    L.push('**2. PUBLISH latency, open loop** (from the intended send time; rates are shares of the in-memory maximum above; ' +
+    L.push('**2. PUBLISH latency, open loop** (from the intended send time; rates are shares of rss\'s in-memory maximum above, the floor answering the same rates; ' +
       'each rate after 2 s of quiet; a retransmission is a request the load generator sent again after 200 ms without an answer)');
     L.push('');
-    L.push('| share of max | rate/s | p50 (ms) | p99 (ms) | p99.9 (ms) | samples | retransmissions | server event-loop delay p99 / max (ms) | UDP receive-buffer drops (system-wide) |');
-    L.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    L.push('| server | share of max | rate/s | p50 (ms) | p99 (ms) | p99.9 (ms) | samples | retransmissions | server event-loop delay p99 / max (ms) | UDP receive-buffer drops (system-wide) |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const l of r.latency) {
-      L.push(`| ${pct(l.share)} | ${n0(l.rate)} | ${ms(l.latency.p50)} | ${ms(l.latency.p99)} | ${ms(l.latency.p999)} | ${n0(l.latency.n)} | ${l.retransmits === undefined ? '' : n0(l.retransmits)} | ` +
+      L.push(`| ${l.system ?? 'rss'} | ${pct(l.share)} | ${n0(l.rate)} | ${ms(l.latency.p50)} | ${ms(l.latency.p99)} | ${ms(l.latency.p999)} | ${n0(l.latency.n)} | ${l.retransmits === undefined ? '' : n0(l.retransmits)} | ` +
         `${l.loopDelay ? `${ms(l.loopDelay.p99)} / ${ms(l.loopDelay.max)}` : ''} | ${l.udpDrops === undefined ? '' : n0(l.udpDrops)} |`);
     }
     L.push('');
+    const withTail = r.latency.filter((l) => l.tail && l.loopDelay);
+    if (withTail.length > 0) {
+      L.push('Tail evidence per rate (bench/rss/tail.ts: drops per socket from /proc/net/udp, the server\'s own request durations, its store calls timed, ' +
+        'slow requests (> 20 ms) grouped into episodes of sends less than 50 ms apart):');
+      L.push('');
+      for (const l of withTail) L.push(`- ${l.system ?? 'rss'} at ${pct(l.share)}: ${describeTail(l.tail!, l.loopDelay!)}.`);
+      L.push('');
+    }
   }
   if (r.gaps) {
     const g = r.gaps;
@@ -128,7 +142,7 @@ export function renderMarkdown(r: Results): string {
   if (f1 && a1) L.push(aim('publishes/s, 1 interested user, in memory', `≥ Aedes (${n0(a1.rate)})`, n0(f1.rate), f1.rate >= a1.rate, a1.rate / f1.rate));
   if (f1 && a1) L.push(aim('server CPU per publish, 1 interested user', `≤ Aedes (${n0(a1.cpuPerPublishUs)} µs)`, `${n0(f1.cpuPerPublishUs)} µs`, f1.cpuPerPublishUs <= a1.cpuPerPublishUs, f1.cpuPerPublishUs / a1.cpuPerPublishUs));
   if (f10 && a10) L.push(aim('deliveries/s, 10 interested users, in memory', `≥ Aedes (${n0(a10.deliveryRate)})`, n0(f10.deliveryRate), f10.deliveryRate >= a10.deliveryRate, a10.deliveryRate / f10.deliveryRate));
-  const half = r.latency.find((l) => l.share === 0.5);
+  const half = r.latency.find((l) => (l.system ?? 'rss') === 'rss' && l.share === 0.5);
   if (half) L.push(aim('p99 at half the maximum rate', '< 5 ms', `${ms(half.latency.p99)} ms`, half.latency.p99 < 5, half.latency.p99 / 5));
   if (r.gaps && r.gaps.handoffGaps.length) {
     const worst = Math.max(...r.gaps.handoffGaps);
@@ -151,6 +165,35 @@ export function renderMarkdown(r: Results): string {
     L.push('');
   }
   return L.join('\n');
+}
+
+/** The figures the issue tracks, in one table: rss beside Aedes and the floor, and the aims. */
+function summaryTable(r: Results): string[] {
+  const find = (system: string, fanout: number) => r.throughput.find((t) => t.system === system && t.fanout === fanout && t.store !== 'data directory (journal)');
+  const rate = (t?: ThroughputResult) => (t ? `${n0(t.rate)} (${n0(t.cpuPerPublishUs)} µs CPU each)` : '—');
+  const fan10 = (t?: ThroughputResult) => (t ? `${n0(t.rate)} (${n0(t.deliveryRate)}); ${n0(t.cpuPerPublishUs)} µs CPU each` : '—');
+  const ratio = (a?: ThroughputResult, b?: ThroughputResult, f: (t: ThroughputResult) => number = (t) => t.rate) => (a && b ? (f(a) / f(b)).toFixed(2) : '—');
+  const L = ['| figure | rss | Aedes (same run) | floor (same run) | aim |', '|---|---:|---:|---:|---|'];
+  const [r1, a1, f1, r10, a10, f10] = [find('rss', 1), find('aedes', 1), find('floor', 1), find('rss', 10), find('aedes', 10), find('floor', 10)];
+  if (r1 || a1 || f1) L.push(`| acked publishes/s, 1 interested user | ${rate(r1)} | ${rate(a1)} | ${rate(f1)} | ≥ Aedes (stretch 1.5×) |`);
+  if (r10 || a10 || f10) L.push(`| publishes/s (deliveries/s), 10 users | ${fan10(r10)} | ${fan10(a10)} | ${fan10(f10)} | deliveries ≥ Aedes |`);
+  if (r1) {
+    L.push(`| rss ÷ Aedes / rss ÷ floor, publishes/s at 1 user | | ${ratio(r1, a1)} | ${ratio(r1, f1)} | ≥ 1 vs Aedes |`);
+    L.push(`| the same in CPU per publish (their µs ÷ rss µs) at 1 user | | ${ratio(a1, r1, (t) => t.cpuPerPublishUs)} | ${ratio(f1, r1, (t) => t.cpuPerPublishUs)} | ≥ 1 vs Aedes |`);
+  }
+  if (r10) L.push(`| the same in deliveries/s at 10 users | | ${ratio(r10, a10, (t) => t.deliveryRate)} | ${ratio(r10, f10, (t) => t.deliveryRate)} | ≥ 1 vs Aedes |`);
+  const gen = (t?: ThroughputResult) => (t?.loadCpuPerPublishUs === undefined ? '—' : `${n0(t.loadCpuPerPublishUs)} µs (${pct(t.loadCpu)} of a core)`);
+  if (r1 || a1 || f1) L.push(`| load generator CPU per publish, 1 user | ${gen(r1)} | ${gen(a1)} | ${gen(f1)} | well under the server's |`);
+  const p99 = (system: string) => {
+    const at = (share: number) => r.latency.find((l) => (l.system ?? 'rss') === system && l.share === share);
+    const [a, b] = [at(0.1), at(0.5)];
+    return a || b ? `${a ? ms(a.latency.p99) : '—'} / ${b ? ms(b.latency.p99) : '—'} ms` : '—';
+  };
+  if (r.latency.length > 0) L.push(`| p99 at 10% / 50% of max | ${p99('rss')} | — | ${p99('floor')} | < 5 ms at 50% |`);
+  if (r.gaps?.handoffGaps.length) L.push(`| handoff gap, worst of ${r.gaps.handoffGaps.length} | ${ms(Math.max(...r.gaps.handoffGaps))} ms | — | — | < 50 ms every run |`);
+  if (r.retrieve) L.push(`| RETRIEVE ${r.retrieve.n} among ${n0(r.retrieve.stored)}, p50 | ${ms(r.retrieve.retrieve.p50)} ms | — | — | < 5 ms |`);
+  L.push('');
+  return L.length > 3 ? L : [];
 }
 
 /** Replace the `mode` section of `file` (between its markers) with `body`; append the section if absent. */

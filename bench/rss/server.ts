@@ -6,20 +6,26 @@
  * on request, its own memory (after a full GC: start it with --expose-gc)
  * and CPU time.
  */
+import { Socket as DgramSocket } from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { startPair, startServer, type StartedPair, type StartedServer } from '../../src/app/pair';
 import { startEngine, type RunningEngine } from '../../src/engine';
 import type { ServerTag } from '../../src/protocol/messages';
 import type { RssServer } from '../../src/server/server';
+import { DURATION_BUCKETS } from '../../src/server/telemetry';
 import { emitEvent, serveCommands } from './proc';
+import { ThreadProbe, timeMethods, type CallStats } from './tail';
 
 let engine: RunningEngine | undefined;
 let pair: StartedPair | undefined;
 let single: StartedServer | undefined;
 let profiler: Session | undefined;
-let loopDelay: IntervalHistogram | undefined;
+/** Store calls of the pair's servers, timed by method name (bench only: the instances are wrapped). */
+const storeCalls = new Map<string, CallStats>();
+/** The servers' request-duration histograms when the probe started. */
+let durations0: number[][] = [];
+const probe = new ThreadProbe();
 
 function servers(): RssServer[] {
   if (pair) return [pair.a.server, pair.b.server];
@@ -41,6 +47,20 @@ function watch(s: RssServer): void {
 const UNLIMITED = { burst: 1e9, perSecond: 1e9 };
 const BENCH_SECURITY = { sourceRate: UNLIMITED, userRate: UNLIMITED, unauthRate: UNLIMITED, unauthPrefixRate: UNLIMITED };
 
+/**
+ * BENCH_SERVER_RCVBUF=<bytes> sets the servers' SO_RCVBUF after they
+ * opened their sockets (rss asks for SERVER_RECV_BUFFER), to compare
+ * receive buffers on one commit. The pair's UDP sockets are the only
+ * datagram sockets of this process. Returns what the kernel granted.
+ */
+function serverRecvBuffer(): number[] {
+  const want = Number(process.env.BENCH_SERVER_RCVBUF ?? 0);
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  const sockets = handles.filter((h): h is DgramSocket => h instanceof DgramSocket);
+  if (want > 0) for (const s of sockets) s.setRecvBufferSize(want);
+  return sockets.map((s) => s.getRecvBufferSize());
+}
+
 function fullGc(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('start the server worker with --expose-gc');
@@ -57,9 +77,11 @@ serveCommands({
   async pair(a: { mongo?: string; period: number; dbName: string }) {
     const mongoUri = a.mongo ?? engine!.uri;
     pair = await startPair({ mongoUri, portA: 0, portB: 0, period: a.period, dbName: a.dbName, security: BENCH_SECURITY });
+    for (const s of [pair.a, pair.b]) timeMethods(s.store, storeCalls);
+    const rcvbuf = serverRecvBuffer();
     watch(pair.a.server);
     watch(pair.b.server);
-    return { servers: [pair.a.server.address, pair.b.server.address], serving: pair.a.server.serving ? 'A' : 'B' };
+    return { servers: [pair.a.server.address, pair.b.server.address], serving: pair.a.server.serving ? 'A' : 'B', rcvbuf };
   },
   /** One server of a pair whose other half runs in another process. */
   async server(a: { tag: ServerTag; port: number; peerPort: number; mongo: string; period: number; dbName: string }) {
@@ -103,17 +125,29 @@ serveCommands({
     await writeFile(a.path, JSON.stringify(profile));
     return true;
   },
-  /** Start recording how late the event loop runs its timers (1 ms resolution). */
+  /** Start recording how late the event loop runs its timers (1 ms resolution), the store calls and the servers' request durations. */
   loopDelayStart() {
-    loopDelay = monitorEventLoopDelay({ resolution: 1 });
-    loopDelay.enable();
+    probe.start();
+    storeCalls.clear();
+    durations0 = servers().map((s) => [...(s.telemetry?.duration.buckets ?? [])]);
     return true;
   },
-  /** Stop recording; the delays in ms (a stalled loop leaves every datagram waiting that long). */
+  /**
+   * Stop recording. The thread's figures (ThreadProbe); the store calls by
+   * method; how many requests the servers themselves took longer than
+   * 50 ms over (from the datagram's arrival to its answer: what a client
+   * sees beyond that was spent in sockets, queues of the kernel or the client).
+   */
   loopDelayStop() {
-    const h = loopDelay!;
-    h.disable();
-    return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+    const over50 = DURATION_BUCKETS.findIndex((le) => le > 0.05);
+    let serverOver50ms = 0;
+    let serverRequests = 0;
+    servers().forEach((s, i) => (s.telemetry?.duration.buckets ?? []).forEach((n, b) => {
+      const d = n - (durations0[i]?.[b] ?? 0);
+      serverRequests += d;
+      if (b >= over50) serverOver50ms += d;
+    }));
+    return { ...probe.stop(), serverRequests, serverOver50ms, storeCalls: Object.fromEntries(storeCalls) };
   },
   status() {
     return servers().map((s) => s.status());

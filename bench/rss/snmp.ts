@@ -8,6 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 
 export interface UdpDrops {
   rcvbufErrors: number;
+  /** Sends refused for a full send buffer (a sender faster than loopback drains). */
+  sndbufErrors: number;
   inErrors: number;
 }
 
@@ -19,12 +21,12 @@ export function udpDrops(): UdpDrops | undefined {
   const names = lines[0]!.split(/\s+/);
   const values = lines[1]!.split(/\s+/).map(Number);
   const get = (n: string) => values[names.indexOf(n)] ?? 0;
-  return { rcvbufErrors: get('RcvbufErrors'), inErrors: get('InErrors') };
+  return { rcvbufErrors: get('RcvbufErrors'), sndbufErrors: get('SndbufErrors'), inErrors: get('InErrors') };
 }
 
 /** What was dropped between two readings. */
 export function dropsSince(before: UdpDrops | undefined): UdpDrops | undefined {
   const now = udpDrops();
   if (!before || !now) return undefined;
-  return { rcvbufErrors: now.rcvbufErrors - before.rcvbufErrors, inErrors: now.inErrors - before.inErrors };
+  return { rcvbufErrors: now.rcvbufErrors - before.rcvbufErrors, sndbufErrors: now.sndbufErrors - before.sndbufErrors, inErrors: now.inErrors - before.inErrors };
 }

@@ -82,8 +82,9 @@ export async function gaps(cfg: BenchConfig): Promise<GapResult> {
     await (victim === 'A' ? pair.a : pair.b).kill('SIGKILL');
     const r = await run;
     const killAt = r.marks[0].at as number;
-    // CHANGE-SERVERs after the crash come from the failover itself, not from a planned handoff.
-    const handoffGaps = (r.handoffs as { at: number; gap: number }[]).filter((h) => h.at < killAt).map((h) => h.gap);
+    // CHANGE-SERVERs after the crash come from the failover itself, not from a planned handoff; nor is a handoff
+    // whose 300 ms window (see the load generator's gaps) reaches the crash (it measured the failover).
+    const handoffGaps = (r.handoffs as { at: number; gap: number }[]).filter((h) => h.at + 300 < killAt).map((h) => h.gap);
     const res: GapResult = {
       period: cfg.gapPeriodMs, rate: cfg.gapRate, handoffGaps, crashGap: r.marks[0].gap, spacing: r.spacing, sent: r.sent, answered: r.answered,
     };

@@ -7,6 +7,9 @@ export const LOAD_CPU = 1;
 
 /** Start a worker and wait until it listens for commands. */
 export async function worker(name: WorkerName, o: WorkerOptions = {}): Promise<Worker> {
+  // BENCH_PROFILE_LOAD=<dir>: a V8 CPU profile of every load generator, written there at its exit (what the generator itself costs).
+  const dir = process.env.BENCH_PROFILE_LOAD;
+  if (dir && name.endsWith('load')) o = { ...o, nodeArgs: [...(o.nodeArgs ?? []), '--cpu-prof', '--cpu-prof-dir', dir] };
   const w = startWorker(workerPath(name), o);
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${name} did not start`)), 15_000);

@@ -15,7 +15,7 @@
  */
 import {
   createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes,
-  type KeyObject,
+  type JsonWebKey, type KeyObject,
 } from 'node:crypto';
 
 /** Bytes of a user key and of the derived server keys. */
@@ -29,9 +29,13 @@ export interface AgreementKeys {
 
 /** A fresh X25519 key pair (the client's per REGISTER, the server's per registration). */
 export function newAgreementKeys(): AgreementKeys {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const jwk = publicKey.export({ format: 'jwk' });
-  return { privateKey, pub: jwk.x! };
+  // The public half is encoded inside the key-generation job: exporting a generated key afterwards
+  // (`publicKey.export({ format: 'jwk' })`) can deadlock Node 20 for good when a garbage collection during the
+  // export destroys the finished job, which takes the lock the export holds (seen in the bench: a process hung
+  // at a REGISTER, its main thread in ~KeyGenJob under KeyObjectHandle::ExportJWK). Same cost as before.
+  // (Node's typings lack the 'jwk' encoding for key generation; Node has it since 15.9.)
+  const pair = generateKeyPairSync('x25519', { publicKeyEncoding: { format: 'jwk' } } as never) as unknown as { privateKey: KeyObject; publicKey: JsonWebKey };
+  return { privateKey: pair.privateKey, pub: pair.publicKey.x! };
 }
 
 /**
