@@ -12,7 +12,7 @@ import { deriveUserKey, newAgreementKeys } from '../../src/protocol/auth';
 import type { Message } from '../../src/protocol/messages';
 import { openUdp } from '../../src/transport/udp';
 import type { Transport } from '../../src/transport/types';
-import { rawPeer } from '../helpers/raw';
+import { rawPeer, type RawPeer } from '../helpers/raw';
 import { systemsClosedAfterEach } from '../helpers/system';
 
 const system = systemsClosedAfterEach();
@@ -60,13 +60,17 @@ describe('request padding', () => {
       const ours = newAgreementKeys();
       let ctr = Date.now() * 1000;
       peer.send(encodeNative({ type: 'REGISTER', rq: 1, name: 'bob', host: peer.address.host, port: peer.address.port, pub: ours.pub }, { cid: 'bob', ctr: ctr++ }), sys.servers[0]);
-      const got = await peer.take(300);
+      const types = (inbox: RawPeer['inbox']) => inbox.map((g) => decodeNative(g.bytes).message.type);
+      const got = await peer.takeWhen((inbox) => ['REGISTERED', 'CHALLENGE'].every((t) => types(inbox).includes(t)), 'REGISTERED and CHALLENGE');
       const registered = got.map((g) => decodeNative(g.bytes).message).find((m) => m.type === 'REGISTERED') as Extract<Message, { type: 'REGISTERED' }>;
       const k = deriveUserKey(ours, registered.pub!, ours.pub, registered.pub!, 'bob')!;
       // The CHALLENGE came, and is not answered: the address stays unproven.
       expect(got.some((g) => decodeNative(g.bytes).message.type === 'CHALLENGE')).toBe(true);
       peer.send(encodeNative({ type: 'SUBJECTS', rq: 2, name: 'bob', subjects: ['news'] }, { cid: 'bob', ctr: ctr++ }, k), sys.servers[0]);
-      const replies = (await peer.take(300)).map((g) => decodeNative(g.bytes)).filter((f) => f.message.type === 'SUBJECTS-UPDATED');
+      const updated = (inbox: RawPeer['inbox']) => inbox.map((g) => decodeNative(g.bytes)).filter((f) => f.message.type === 'SUBJECTS-UPDATED');
+      const replies = updated(await peer.takeWhen((inbox) => updated(inbox).length > 0, 'SUBJECTS-UPDATED'));
+      // Absence check: no second SUBJECTS-UPDATED (say a padded and an unpadded one) arrives after the first.
+      replies.push(...updated(await peer.quiet(100)));
       expect(replies).toHaveLength(1);
       expect(replies[0]!.envelope.pv).toBeUndefined();
     } finally {
