@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ReceivedText } from '../../src/client/client';
 import { MemoryKeyRing } from '../../src/client/keys';
-import { aliceAndBob, delay, nextEvents, systemsClosedAfterEach } from '../helpers/system';
+import { aliceAndBob, nextEvents, systemsClosedAfterEach } from '../helpers/system';
 
 const system = systemsClosedAfterEach();
 
@@ -33,7 +33,6 @@ describe('numbers an earlier holder left without a text', () => {
     const lost = await sys.pair.a.store.allocateSeqs('A', epoch, 3);
     expect(lost).toBeGreaterThan(first.seq);
     expect(await sys.pair.a.server.handoff()).toBe(true);
-    await delay(100);
     // B serves: it fenced them before serving.
     await expect.poll(async () => (await sys.raw()).texts.countDocuments({ _id: { $gte: lost, $lte: lost + 2 }, fenced: true })).toBe(3);
     const pushed = nextEvents<ReceivedText>(bob, 'message');
