@@ -22,7 +22,7 @@ function hostOf(sys: TestSystem): OpsHost {
 }
 
 /** Read the event stream until `done` says so; returns the snapshots seen. */
-async function watch(url: string, done: (snap: Record<string, any>) => boolean, ms = 5000): Promise<Record<string, any>[]> {
+async function watch(url: string, done: (snap: Record<string, any>) => boolean, ms = 5000, onSnapshot?: () => void): Promise<Record<string, any>[]> {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), ms);
   const res = await fetch(`${url}events`, { signal: ctl.signal });
@@ -39,6 +39,7 @@ async function watch(url: string, done: (snap: Record<string, any>) => boolean, 
         if (!block.startsWith('event: snapshot\n')) continue;
         const snap = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as Record<string, any>;
         seen.push(snap);
+        onSnapshot?.();
         if (done(snap)) return seen;
       }
     }
@@ -70,8 +71,11 @@ describe('the dashboard state', () => {
     expect(snap.timeline.map((e: any) => e.kind)).toEqual(['takeover']);
 
     // The page hears of a handoff at once, not at the next second.
-    const handoff = watch(http.url, (s) => s.serving === 'B', 3000);
-    await new Promise((r) => setTimeout(r, 50));
+    // The page is open (its first snapshot is in) before the handoff is asked for.
+    let pageOpened!: () => void;
+    const pageOpen = new Promise<void>((r) => (pageOpened = r));
+    const handoff = watch(http.url, (s) => s.serving === 'B', 3000, pageOpened);
+    await pageOpen;
     const asked = Date.now();
     expect(await sys.pair.a.server.handoff()).toBe(true);
     const after = (await handoff).at(-1)!;
