@@ -12,7 +12,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { RssClient, type ReceivedText } from '../../src/client/client';
-import { cursorsPast, deliveryFaults, joinAsListener, storedFaults, type Acked } from '../helpers/delivery-check';
+import { cursorsPast, deliveryFaults, joinAsListener, storedFaults, untilDelivered, type Acked } from '../helpers/delivery-check';
 import { freeUdpPort, rss, type Child } from '../helpers/processes';
 import { delay } from '../helpers/system';
 
@@ -138,14 +138,11 @@ describe('a ring of three servers under faults, crashes and a restart', () => {
     console.info(`ring chaos: ${story.join('; ')}`);
     expect(story).toHaveLength(6);
 
-    // Let pushes settle, then gap-fill everything still owed.
-    await delay(1500);
-    await Promise.all(clients.map((c, i) => c.listen(`u${i}`)));
-    await delay(300);
-
     const stored = await storedFaults(uri, acked);
     expect({ lost: stored.lost, storedTwice: stored.storedTwice, wrongSeq: stored.wrongSeq }).toEqual({ lost: 0, storedTwice: 0, wrongSeq: 0 });
     const wants = (name: string, subject: string) => interests(Number(name.slice(1))).includes(subject);
+    // Until every user was shown all it is owed (pushes, then gap-filling), or 30 s: then count what is missing.
+    await untilDelivered(clients, received, acked, wants);
     const got = deliveryFaults(received, acked, wants, 'ring chaos');
     expect(await cursorsPast(uri, received, acked, wants, 'ring chaos')).toBe(0);
     console.info(`ring chaos: ${JSON.stringify({ acknowledged: acked.length, stored: stored.stored, ...got })}`);

@@ -5,6 +5,7 @@
  */
 import { MongoClient } from 'mongodb';
 import type { ReceivedText, RssClient } from '../../src/client/client';
+import { delay } from './system';
 
 export interface Acked {
   name: string;
@@ -95,4 +96,28 @@ export async function joinAsListener(c: RssClient, name: string, subjects: strin
   await c.register(name);
   await c.subjects(name, subjects);
   await c.listen(name);
+}
+
+/**
+ * Wait until every user `u<i>` of `clients` was shown every acknowledged text it wants (pushes, and the
+ * clients' own gap-filling after a silence; listen() again every 3 s gap-fills the rest), or `timeoutMs`:
+ * the caller then counts what is missing with deliveryFaults.
+ */
+export async function untilDelivered(
+  clients: readonly RssClient[],
+  received: ReadonlyMap<string, readonly ReceivedText[]>,
+  acked: readonly Acked[],
+  wants: (name: string, subject: string) => boolean,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const owed = (name: string) => acked.filter((a) => a.name !== name && wants(name, a.subject)).length;
+  const settled = () => clients.every((_, i) => new Set(received.get(`u${i}`)!.map((t) => t.seq)).size >= owed(`u${i}`));
+  let asked = Date.now();
+  for (const until = Date.now() + timeoutMs; !settled() && Date.now() < until; ) {
+    await delay(100);
+    if (settled() || Date.now() - asked < 3000) continue;
+    // listen() gap-fills through the client's ordered delivery, so retrieved texts are shown like pushes.
+    await Promise.all(clients.map((c, i) => c.listen(`u${i}`)));
+    asked = Date.now();
+  }
 }

@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { cursorsPast, joinAsListener, storedFaults } from './delivery-check';
+import { cursorsPast, joinAsListener, storedFaults, untilDelivered } from './delivery-check';
 import { RssClient, type ReceivedText } from '../../src/client/client';
 import { freeUdpPort, rss, type Child } from './processes';
 import { delay } from './system';
@@ -208,16 +208,7 @@ export async function runFaultScenario(scenario: Scenario, opts: { users: number
 
     // Wait until every user was shown everything owed to it (pushes, and the clients' own gap-filling after a
     // silence), or 30 s: then count what is missing.
-    const owed = (i: number) => acked.filter((a) => a.name !== `u${i}` && interests(i).includes(a.subject)).length;
-    const settled = () => clients.every((_, i) => new Set(received.get(`u${i}`)!.map((t) => t.seq)).size >= owed(i));
-    let asked = Date.now();
-    for (const until = Date.now() + 30_000; !settled() && Date.now() < until; ) {
-      await delay(100);
-      if (settled() || Date.now() - asked < 3000) continue;
-      // listen() gap-fills through the client's ordered delivery, so retrieved texts are shown like pushes.
-      await Promise.all(clients.map((c, i) => c.listen(`u${i}`)));
-      asked = Date.now();
-    }
+    await untilDelivered(clients, received, acked, (name, subject) => interests(Number(name.slice(1))).includes(subject));
 
     // Every acknowledged publish stored exactly once, under the seq it was acknowledged with.
     const { lost, storedTwice, wrongSeq } = await storedFaults(engineUri, acked);
