@@ -110,10 +110,11 @@ export class Handoff {
       }
       if (!(await host.role.handOver(to))) return false;
       handedOver = true;
-      const told = this.tellEveryoneToSwitch(toAddress, to, host.role.epoch);
+      // TAKEOVER first: the next server then holds what users send it while it loads (held-requests.ts).
       const seal = host.guard.peerSeal();
       const takeover = { type: 'TAKEOVER' as const, from: host.tag, epoch: host.role.epoch, ...this.ringField() };
       if (seal) host.transport.send(encodeNative(takeover, seal.envelope, seal.key), toAddress);
+      const told = this.tellEveryoneToSwitch(toAddress, to, host.role.epoch);
       host.log.info({ to, epoch: host.role.epoch, ...told }, 'handed over');
       host.telemetry.handoffs++;
       host.handedOff({ from: host.tag, to, epoch, ...told });

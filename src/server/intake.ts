@@ -8,6 +8,7 @@
  * its type's row in reply-policy.ts says, within the address's budget).
  * Datagrams reach it from dispatch.ts.
  */
+import type { HeldRequest } from './held-requests';
 import { LIMITS } from '../protocol/limits';
 import { DENIAL_REASONS, denialFor, isDenial, type DialectName, type Reply, type Request } from '../protocol/messages';
 import { NotServingError } from '../errors';
@@ -37,6 +38,8 @@ export interface IntakeHost {
   queue: KeyedQueue;
   outbox: Outbox;
   dialects: Partial<Record<'text' | 'pickle', Dialect>>;
+  /** A request reaching this server while it is told to take over but not serving yet: true when it is held for later. */
+  hold(item: HeldRequest): boolean;
   /** A legacy request came from `from` (to this server serving or not): the client is known to be there. */
   legacyHeard(req: Request, dialect: 'text' | 'pickle', from: Address): void;
   faults: Faults;
@@ -50,6 +53,7 @@ export class Intake {
 
   accept(req: HandledRequest, dialect: DialectName, from: Address, bytes: Uint8Array, frame?: NativeFrame): void {
     if (!this.host.serving()) {
+      if (this.host.hold({ req, dialect, from, bytes, ...(frame ? { frame } : {}) })) return;
       // Noting a contact may write to the store: only within the rates of unauthenticated work (spoofed floods).
       if (dialect !== 'native' && this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed(from)) this.host.legacyHeard(req, dialect, from);
       this.core.counters.ignored++;

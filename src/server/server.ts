@@ -24,6 +24,7 @@ import { Cursors } from './cursors';
 import { deliveryPort } from './delivery-port';
 import { Faults } from './faults';
 import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
+import { HeldRequests } from './held-requests';
 import { Intake } from './intake';
 import { Dispatcher } from './dispatch';
 import { DEFAULT_PRESENCE_WINDOW_MS, Presence } from './presence';
@@ -127,6 +128,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   /** When the current serving period ends (server clock), while serving. */
   private periodEndsAt: number | undefined;
   private readonly intake: Intake;
+  /** Users' requests that arrive between a TAKEOVER and serving (canonical text and pickle clients do not retry). */
+  private readonly held = new HeldRequests();
   /** Where every datagram received goes (dispatch.ts). */
   private readonly dispatcher: Dispatcher;
   private readonly transport: Transport;
@@ -159,6 +162,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.intake = new Intake(this, {
       faults: this.faults,
       serving: () => this.serving,
+      hold: (item) => this.held.hold(item, this.clock.now()),
       roleServing: () => this.role.serving,
       replies: this.replies,
       queue: this.queue,
@@ -261,6 +265,9 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         outbox: this.outbox,
         faults: this.faults,
         ringMismatch: new Set(),
+        takeoverExpected: () => {
+          if (!this.serving) this.held.open(this.clock.now());
+        },
         statusReport: () => this.statusReport(),
       },
       serving: () => this.serving,
@@ -284,6 +291,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.held.clear();
     this.storeCheck.stop();
     this.periodTimer?.cancel();
     this.purgeTimer?.cancel();
@@ -477,6 +485,12 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       }
       this.startPeriod(epoch);
       this.schedulePurge();
+      // Requests that came after the TAKEOVER, while this server loaded: answered now, through every check.
+      // Their bytes are credit again for what may be sent back (guard.reset() above cleared the budgets).
+      for (const h of this.held.release()) {
+        this.guard.sendBudgets.received(h.from, h.bytes.length);
+        this.intake.accept(h.req, h.dialect, h.from, h.bytes, h.frame);
+      }
       this.telemetry.takeovers[reason]++;
       this.emit('serving', { tag: this.tag, epoch, reason });
     } catch (err) {
@@ -526,6 +540,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
 
   private onStandby(epoch: number, reason: StandbyReason): void {
     this.term++;
+    this.held.clear();
     this.ready = false;
     this.periodTimer?.cancel();
     this.purgeTimer?.cancel();

@@ -10,6 +10,7 @@ export const takeover: ControlHandler<'TAKEOVER'> = (ctx, msg, frame) => {
   const member = ctx.succession.addressOf(msg.from) !== undefined;
   if (member && ctx.guard.verifyPeer(frame, msg.from)) {
     ctx.succession.heard(msg.from);
+    ctx.takeoverExpected();
     ctx.role.poke();
     if (!sameRing(msg.ring, ctx.succession.members) && !ctx.ringMismatch.has(msg.from)) {
       // Servers that disagree on the ring would hand turns around differently: say so once per server.

@@ -1,0 +1,79 @@
+/**
+ * User requests that reach a server told to take over before it serves. At
+ * a handoff the old server sends TAKEOVER, then CHANGE-SERVER to every user;
+ * a user that switches at once can reach this server while it still fences
+ * and loads its state. A native client would retransmit, but canonical text
+ * and pickle clients do not: without this, their first request after a
+ * handoff could go unanswered. Held only for a short window opened by a
+ * verified TAKEOVER, bounded in count and bytes, and handed back to the
+ * intake (with every check it makes) once the server serves.
+ */
+import type { DialectName } from '../protocol/messages';
+import type { NativeFrame } from '../protocol/native';
+import type { Address } from '../transport/types';
+import type { HandledRequest } from './handlers';
+
+export interface HeldRequest {
+  req: HandledRequest;
+  dialect: DialectName;
+  from: Address;
+  bytes: Uint8Array;
+  frame?: NativeFrame;
+}
+
+export interface HeldLimits {
+  /** How long after a TAKEOVER requests are held (ms). */
+  window: number;
+  maxRequests: number;
+  maxBytes: number;
+}
+
+export const defaultHeldLimits = (): HeldLimits => ({ window: 3000, maxRequests: 1024, maxBytes: 1 << 20 });
+
+export class HeldRequests {
+  private items: HeldRequest[] = [];
+  private bytes = 0;
+  private until = -Infinity;
+  /** Requests not held because the window was full (counted for the status report). */
+  overflow = 0;
+
+  constructor(private readonly limits: HeldLimits = defaultHeldLimits()) {}
+
+  /** A verified TAKEOVER arrived at `now`: hold what users send for the window. */
+  open(now: number): void {
+    this.until = now + this.limits.window;
+  }
+
+  /** Whether a request arriving at `now` is held (it is, within the window and the bounds). */
+  hold(item: HeldRequest, now: number): boolean {
+    if (now > this.until) {
+      this.clear();
+      return false;
+    }
+    if (this.items.length >= this.limits.maxRequests || this.bytes + item.bytes.length > this.limits.maxBytes) {
+      this.overflow++;
+      return false;
+    }
+    this.items.push(item);
+    this.bytes += item.bytes.length;
+    return true;
+  }
+
+  /** The server serves: what was held, oldest first (the window closes). */
+  release(): HeldRequest[] {
+    const out = this.items;
+    this.clear();
+    return out;
+  }
+
+  /** Nothing held any more (the takeover did not happen, or the server stopped). */
+  clear(): void {
+    this.items = [];
+    this.bytes = 0;
+    this.until = -Infinity;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+}
