@@ -106,7 +106,6 @@ describe('RETRIEVE-TEXTS in several datagrams', () => {
     const answer = back.filter((b) => decodeNative(b).message.type === 'RETRIEVED');
     expect(answer.length).toBeGreaterThan(1);
     expect(await sys.pair.a.server.handoff()).toBe(true);
-    await expect.poll(() => sys.pair.b.server.status().role, { timeout: 5_000 }).toBe('serving');
     // The same request reaches B from elsewhere: B answers from the record A stored (within its budget), changes nothing.
     const peer = await rawPeer();
     try {
