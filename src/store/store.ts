@@ -22,7 +22,16 @@ export interface StoreOptions {
   dbName?: string;
   /** How store calls are retried on transient errors (default: defaultRetryPolicy()). */
   retry?: RetryPolicy;
+  /** Most groups of publishes written at once (default TEXT_WRITES_IN_FLIGHT). */
+  textWritesInFlight?: number;
 }
+
+/**
+ * Groups of publishes written at once by default: a publish that arrives
+ * while a group is being written goes out at once in the next group
+ * instead of waiting for that write (see store/group.ts).
+ */
+export const TEXT_WRITES_IN_FLIGHT = 2;
 
 /**
  * Driver timeouts: an unreachable store fails a call within about two
@@ -57,7 +66,7 @@ export class Store implements StorePort {
   private readonly control: Collection<LeaseDoc>;
   private readonly contacts: Collection<ContactDoc>;
   /** Publishes written together: one texts insert command per group, whatever their fan-out. */
-  private readonly textWrites = new GroupCommit<TextDoc, StoredOutcome>((items) => this.retrying(() => this.writeTexts(items)));
+  private readonly textWrites: GroupCommit<TextDoc, StoredOutcome>;
   /** Store calls retried after a transient error (each retry counted once). */
   retries = 0;
   /** Told of each retry (the server counts and logs them). */
@@ -67,7 +76,10 @@ export class Store implements StorePort {
     private readonly client: MongoClient,
     private readonly db: Db,
     private readonly retryPolicy: RetryPolicy = defaultRetryPolicy(),
+    textWritesInFlight = TEXT_WRITES_IN_FLIGHT,
   ) {
+    // Each group is fenced and idempotent on its own (unique _id and request key), so groups need no order among them.
+    this.textWrites = new GroupCommit((items) => this.retrying(() => this.writeTexts(items)), { maxInFlight: textWritesInFlight });
     this.users = db.collection<UserDoc>('users');
     this.texts = db.collection<TextDoc>('texts');
     this.requests = db.collection<RequestDoc>('requests');
@@ -84,7 +96,7 @@ export class Store implements StorePort {
     const client = new MongoClient(opts.uri, DRIVER_TIMEOUTS);
     try {
       await client.connect();
-      const store = new Store(client, client.db(opts.dbName ?? 'rss'), opts.retry);
+      const store = new Store(client, client.db(opts.dbName ?? 'rss'), opts.retry, opts.textWritesInFlight);
       // Before anything is written to it (indexes included).
       await refuseNewerModel(store.db);
       await store.ensureIndexes();
