@@ -7,7 +7,9 @@
  * rss/floor-server.ts) in the same run, and writes the results with machine, date and
  * commit into docs/BENCHMARKS.md (section "full" or "quick"); the raw
  * figures go to bench/out/results-<mode>.json. --quick takes under a minute.
- * Not part of `npm test`.
+ * BENCH_LATENCY_MAX=<publishes/s> sets the rate the open-loop shares are of
+ * (default: the run's own closed-loop maximum), so runs of two commits
+ * compared side by side answer the very same rates. Not part of `npm test`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -122,7 +122,10 @@ export async function rssPublish(cfg: BenchConfig, run: RssRun): Promise<{ throu
       ...cpuFigures(t, c0, c1),
     };
     logRun(`rss fan-out ${run.fanout} (${throughput.store})`, throughput);
-    const latency = await openLoop('rss', server, load, t.rate, run.latencyShares ?? [], serverPorts, loadPorts, cfg);
+    // BENCH_LATENCY_MAX=<publishes/s>: the open-loop rates are shares of this instead of the run's own maximum,
+    // so runs of two commits compared side by side answer the very same rates.
+    const latencyMax = Number(process.env.BENCH_LATENCY_MAX) || t.rate;
+    const latency = await openLoop('rss', server, load, latencyMax, run.latencyShares ?? [], serverPorts, loadPorts, cfg);
     return { throughput, latency };
   } finally {
     await stop(load);
