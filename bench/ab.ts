@@ -7,6 +7,7 @@
  * compared minutes apart share the machine's conditions. Prints each run's
  * figures (server CPU µs per publish first) on stderr and JSON on stdout.
  * FLOOR_RCVBUF=<bytes> (0: the system default) sets the floor's receive buffer.
+ * AB_DISK=1 runs rss on a journaled data directory instead of in memory.
  */
 import { buildAll } from './rss/build';
 import { benchConfig } from './rss/config';
@@ -17,6 +18,6 @@ if (!publishers || !fanout || refs.length === 0) throw new Error('usage: bench/a
 const cfg = { ...benchConfig(true), publishers: Number(publishers), warmupMs: 1000, durationMs: 4000 };
 for (const ref of refs) {
   await buildAll({ ref });
-  const r = process.env.AB_FLOOR ? (await floorPublish(cfg, Number(fanout))).throughput : (await rssPublish(cfg, { fanout: Number(fanout) })).throughput;
+  const r = process.env.AB_FLOOR ? (await floorPublish(cfg, Number(fanout))).throughput : (await rssPublish(cfg, { fanout: Number(fanout), ...(process.env.AB_DISK ? { dataDir: true } : {}) })).throughput;
   process.stdout.write(`${JSON.stringify({ ref, ...r })}\n`);
 }
