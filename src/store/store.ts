@@ -27,11 +27,12 @@ export interface StoreOptions {
 }
 
 /**
- * Groups of publishes written at once by default: a publish that arrives
- * while a group is being written goes out at once in the next group
- * instead of waiting for that write (see store/group.ts).
+ * Groups of publishes written at once by default. One: with the embedded
+ * engine in the server's process, more groups in flight made smaller groups
+ * (more commands, more CPU per publish) and a worse tail near saturation,
+ * with no gain below it (docs/BENCHMARKS.md, "writes in flight").
  */
-export const TEXT_WRITES_IN_FLIGHT = 2;
+export const TEXT_WRITES_IN_FLIGHT = 1;
 
 /**
  * Driver timeouts: an unreachable store fails a call within about two
