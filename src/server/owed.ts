@@ -10,10 +10,14 @@
 import type { SubjectSince, TextDoc, UserDoc } from '../store/documents';
 import type { OwedFrom, StorePort } from './store-port';
 
-/** The number above which texts on `subject` are owed to `user` (its cursor when it holds no entry: a migrated or older document). */
+/** The highest number issued when `user` added `subject` (0 when it holds no entry: a migrated or older document). */
+function sinceOf(user: UserDoc, subject: string): number {
+  return user.since?.find((e) => e.subject === subject)?.seq ?? 0;
+}
+
+/** The number above which texts on `subject` are owed to `user`. */
 export function owedAfter(user: UserDoc, cursor: number, subject: string): number {
-  const since = user.since?.find((e) => e.subject === subject)?.seq ?? 0;
-  return Math.max(cursor, since);
+  return Math.max(cursor, sinceOf(user, subject));
 }
 
 /** Per current subject, where the texts owed start (Store.owedTexts). */
@@ -27,7 +31,7 @@ export function owedFrom(user: UserDoc, cursor: number): OwedFrom[] {
  * every cursor (cursors never pass the visible line).
  */
 export function owedAtFanOut(user: UserDoc, seq: number, subject: string): boolean {
-  return seq > (user.since?.find((e) => e.subject === subject)?.seq ?? 0);
+  return seq > sinceOf(user, subject);
 }
 
 /**
