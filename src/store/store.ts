@@ -45,6 +45,11 @@ const DRIVER_TIMEOUTS = { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000
 /** The `req` of a fence document: it takes a text number no text may take any more (see fenceSeqs). */
 const FENCE_REQ = 'fence:';
 
+/** A fence document: it takes number `seq`, so no text can be stored under it any more (no subject: never owed). */
+function fenceDoc(seq: number, epoch: number): TextDoc {
+  return { _id: seq, from: '', subject: '', text: '', at: Date.now(), req: `${FENCE_REQ}${seq}`, epoch, fenced: true };
+}
+
 const DUPLICATE_KEY = 11000;
 
 /** Legacy contacts kept in the store unless the caller says otherwise (as many as a server keeps in memory by default). */
@@ -70,8 +75,6 @@ export class Store implements StorePort {
   private readonly textWrites: GroupCommit<TextDoc, StoredOutcome>;
   /** Store calls retried after a transient error (each retry counted once). */
   retries = 0;
-  /** Told of each retry (the server counts and logs them). */
-  onRetry: ((err: unknown) => void) | undefined;
 
   private constructor(
     private readonly client: MongoClient,
@@ -124,9 +127,8 @@ export class Store implements StorePort {
 
   /** `op` with bounded retries on transient errors; only idempotent operations (or made so) go through here. */
   private retrying<T>(op: () => Promise<T>): Promise<T> {
-    return withRetry(op, this.retryPolicy, (err) => {
+    return withRetry(op, this.retryPolicy, () => {
       this.retries++;
-      this.onRetry?.(err);
     });
   }
 
@@ -198,7 +200,7 @@ export class Store implements StorePort {
         const have = new Set(stored.map((t) => t._id));
         const fences: TextDoc[] = [];
         for (let seq = from; seq <= upTo; seq++) {
-          if (!have.has(seq)) fences.push({ _id: seq, from: '', subject: '', text: '', at: Date.now(), req: `${FENCE_REQ}${seq}`, epoch, fenced: true });
+          if (!have.has(seq)) fences.push(fenceDoc(seq, epoch));
         }
         // A duplicate _id is a text that got there first: stored before the fence, it stays (it has its rows).
         for (let i = 0; i < fences.length; i += 1000) {
@@ -219,8 +221,7 @@ export class Store implements StorePort {
    */
   async fenceOne(seq: number, epoch: number): Promise<TextDoc | null> {
     return this.retrying(async () => {
-      const fence: TextDoc = { _id: seq, from: '', subject: '', text: '', at: Date.now(), req: `${FENCE_REQ}${seq}`, epoch, fenced: true };
-      const errs = await this.insertDocs('texts', [fence]);
+      const errs = await this.insertDocs('texts', [fenceDoc(seq, epoch)]);
       const err = errs.get(0);
       if (!err) {
         await this.control.updateOne({ _id: 'lease' }, { $inc: { fenced: 1 } });
@@ -439,7 +440,12 @@ export class Store implements StorePort {
    */
   owedTexts(from: OwedFrom[], upTo: number, limit: number, exclude?: string): Promise<{ texts: TextDoc[]; more: boolean }> {
     const byAfter = new Map<number, string[]>();
-    for (const f of from) if (f.after < upTo) byAfter.set(f.after, [...(byAfter.get(f.after) ?? []), f.subject]);
+    for (const f of from) {
+      if (f.after >= upTo) continue;
+      const subjects = byAfter.get(f.after);
+      if (subjects) subjects.push(f.subject);
+      else byAfter.set(f.after, [f.subject]);
+    }
     return this.retrying(async () => {
       const runs = await Promise.all([...byAfter].map(([after, subjects]) => this.texts
         .find({ subject: subjects.length === 1 ? subjects[0]! : { $in: subjects }, _id: { $gt: after, $lte: upTo }, ...(exclude !== undefined ? { from: { $ne: exclude } } : {}) })
