@@ -34,27 +34,24 @@ interface InboxRow {
 }
 
 /**
- * A store marked with a newer data model than this code's was written by a
- * newer rss: reading or writing it with this one could lose what it keeps.
+ * The store's data model marker (null: none yet). A store marked with a
+ * newer data model than this code's was written by a newer rss: reading or
+ * writing it with this one could lose what it keeps, so it is refused.
  */
-export async function refuseNewerModel(db: Db): Promise<void> {
-  refuseNewer((await db.collection<SchemaDoc>('control').findOne({ _id: 'schema' })) as SchemaDoc | null);
-}
-
-function refuseNewer(marker: SchemaDoc | null): void {
+export async function readSchemaMarker(db: Db): Promise<SchemaDoc | null> {
+  const marker = (await db.collection<SchemaDoc>('control').findOne({ _id: 'schema' })) as SchemaDoc | null;
   if (marker && marker.version > SCHEMA_VERSION) {
     throw new StorageError(
       `the store holds data model version ${marker.version}, newer than this rss understands (version ${SCHEMA_VERSION}): run the newer rss that wrote it, or use another database`,
     );
   }
+  return marker;
 }
 
-/** Migrate `db` to SCHEMA_VERSION if its marker says it is older; null when it was current already. */
-export async function migrateToLog(db: Db): Promise<MigrationReport | null> {
-  const control = db.collection<SchemaDoc | LeaseDoc>('control');
-  const marker = (await control.findOne({ _id: 'schema' })) as SchemaDoc | null;
-  refuseNewer(marker);
+/** Migrate `db` to SCHEMA_VERSION if its `marker` (readSchemaMarker) says it is older; null when it was current already. */
+export async function migrateToLog(db: Db, marker: SchemaDoc | null): Promise<MigrationReport | null> {
   if (marker && marker.version >= SCHEMA_VERSION) return null;
+  const control = db.collection<SchemaDoc | LeaseDoc>('control');
   const lease = (await control.findOne({ _id: 'lease' })) as LeaseDoc | null;
   const inbox = db.collection<InboxRow>('inbox');
   const rowsOf = new Map<string, number[]>();

@@ -8,7 +8,7 @@ import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mong
 import { FencedError, NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
 import { MEMBER_PREFIX, memberId, type ContactDoc, type LeaseDoc, type MemberBeatDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
-import { migrateToLog, refuseNewerModel, type MigrationReport } from './migrate';
+import { migrateToLog, readSchemaMarker, type MigrationReport } from './migrate';
 import { GroupCommit } from './group';
 import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry';
 // The port the server declares (what it needs of a store), and its value types.
@@ -102,9 +102,9 @@ export class Store implements StorePort {
       await client.connect();
       const store = new Store(client, client.db(opts.dbName ?? 'rss'), opts.retry, opts.textWritesInFlight);
       // Before anything is written to it (indexes included).
-      await refuseNewerModel(store.db);
+      const marker = await readSchemaMarker(store.db);
       await store.ensureIndexes();
-      const report = await migrateToLog(store.db);
+      const report = await migrateToLog(store.db, marker);
       if (report) opts.migrated?.(report);
       return store;
     } catch (err) {
