@@ -54,8 +54,6 @@ export interface RoleEvents {
   standby: [{ epoch: number; reason: StandbyReason }];
 }
 
-export const otherTag = (tag: ServerTag): ServerTag => (tag === 'A' ? 'B' : 'A');
-
 export class Role extends EventEmitter<RoleEvents> {
   state: RoleState = 'standby';
   epoch = 0;

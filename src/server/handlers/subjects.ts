@@ -36,13 +36,13 @@ export const subjects: Handler<'SUBJECTS'> = async (ctx, req) => {
   };
   try {
     await core.store.updateUser(req.name, { subjects: list, since });
+    settle({ subjects: list, since });
   } catch (err) {
     settle({ subjects: user.subjects, since: user.since ?? [] });
-    if (user.dialect !== 'pickle') core.delivery.resume(req.name);
     throw err;
+  } finally {
+    // Its stream may hold texts on a subject no longer its own: read again from the log (pickle users are never pushed).
+    if (user.dialect !== 'pickle') core.delivery.resume(req.name);
   }
-  settle({ subjects: list, since });
-  // Its stream may hold texts on a dropped subject: read again from the log (pickle users are never pushed).
-  if (user.dialect !== 'pickle') core.delivery.resume(req.name);
   return [{ type: 'SUBJECTS-UPDATED', rq: req.rq, name: req.name, subjects: list }];
 };
