@@ -151,6 +151,11 @@ export class Guard {
     return false;
   }
 
+  /** Work that proves no user, from `from`: charged to its source, then as unauthenticated work (both must allow it). */
+  unprovenAllowed(from: Address): boolean {
+    return this.sourceAllowed(from) && this.unauthenticatedAllowed(from);
+  }
+
   /** One authenticated request of user `name`; false when over its rate limit. */
   userAllowed(name: string): boolean {
     if (this.users.take(name)) return true;

@@ -55,7 +55,7 @@ export class Intake {
     if (!this.host.serving()) {
       if (this.host.hold({ req, dialect, from, bytes, ...(frame ? { frame } : {}) })) return;
       // Noting a contact may write to the store: only within the rates of unauthenticated work (spoofed floods).
-      if (dialect !== 'native' && this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed(from)) this.host.legacyHeard(req, dialect, from);
+      if (dialect !== 'native' && this.core.guard.unprovenAllowed(from)) this.host.legacyHeard(req, dialect, from);
       this.core.counters.ignored++;
       this.core.telemetry.request(req.type, dialect, 'ignored');
       return;
@@ -66,7 +66,7 @@ export class Intake {
     // What proves no user is charged to its source and to all such work together, never to the user it names;
     // a request offering a MAC is charged once it is known whether it proves its user (execute): a flood forging
     // a user's own source address must not drain what his genuine requests pay (no lock-out by forgeries).
-    if (!frame?.mac && !(this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed(from))) {
+    if (!frame?.mac && !this.core.guard.unprovenAllowed(from)) {
       this.core.telemetry.request(req.type, dialect, 'refused');
       return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
     }
@@ -103,7 +103,7 @@ export class Intake {
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
     const auth = await this.authenticate(req, frame, user, key);
     // A MAC that proves no user (forged, replayed, unknown name): unauthenticated work after all, charged as such.
-    if (frame?.mac && !(auth.ok && auth.authed !== undefined) && !(this.core.guard.sourceAllowed(from) && this.core.guard.unauthenticatedAllowed(from))) {
+    if (frame?.mac && !(auth.ok && auth.authed !== undefined) && !this.core.guard.unprovenAllowed(from)) {
       if (auth.ok) this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
       return count('refused');
     }
@@ -261,7 +261,7 @@ export class Intake {
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
     const verified = frame !== undefined && user !== undefined && this.core.guard.macVerifies(frame, user);
     // A resend whose MAC proves no user is charged like any unauthenticated request (a legacy one was, on arrival).
-    if (frame?.mac && !verified && !(this.core.guard.sourceAllowed(to) && this.core.guard.unauthenticatedAllowed(to))) return;
+    if (frame?.mac && !verified && !this.core.guard.unprovenAllowed(to)) return;
     // Uncharged only when the user itself asks again from its proven address (anyone can resend legacy bytes).
     const own = verified && this.provenFor(user!._id, to);
     // A repeated answer in several datagrams starts where the last one was held back, so the client gets every part.
