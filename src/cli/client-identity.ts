@@ -83,7 +83,11 @@ export function withKnownRing(file: string, given: readonly Address[]): Address[
 export function rememberRing(file: string, ring: readonly Address[]): void {
   const doc = readDoc(file);
   const scope = keyScope(ring);
-  const rings = [...ringsOf(doc).filter((r) => !sameSystem(keyScope(r), scope)), ring.map((a) => ({ host: a.host, port: a.port }))];
+  const known = ringsOf(doc);
+  const same = (r: readonly Address[]) => r.length === ring.length && r.every((a, i) => a.host === ring[i]!.host && a.port === ring[i]!.port);
+  // Announced again at every handoff: the file is written only when the ring changed.
+  if (known.some((r) => sameSystem(keyScope(r), scope) && same(r))) return;
+  const rings = [...known.filter((r) => !sameSystem(keyScope(r), scope)), ring.map((a) => ({ host: a.host, port: a.port }))];
   writeDoc(file, { ...doc, rings });
 }
 

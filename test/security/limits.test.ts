@@ -147,5 +147,12 @@ describe('limits', () => {
     rememberRing(file, [b!, c!, d!]);
     expect(withKnownRing(file, [a!, d!])).toEqual([b, c, d, a]);
     expect(new FileKeyRing(file, keyScope([a!, b!])).get('bob')).toEqual(Buffer.alloc(32, 1));
+    // The same ring announced again (every handoff) leaves the file as it is; a changed one rewrites it.
+    const written = (await stat(file)).ino;
+    rememberRing(file, [b!, c!, d!]);
+    expect((await stat(file)).ino).toBe(written);
+    rememberRing(file, [c!, d!, b!]);
+    expect((await stat(file)).ino).not.toBe(written);
+    expect(withKnownRing(file, [b!])).toEqual([c, d, b]);
   });
 });
