@@ -35,15 +35,13 @@ export function onShutdown(close: () => Promise<void>, limit = STOP_LIMIT_MS): v
 
 /**
  * Process-level last resorts, for what escaped every handler: a rejected
- * promise nobody handled is a bug to report (logged with its stack, counted
- * in `unhandledRejections`), not a reason to stop serving; an exception
+ * promise nobody handled is a bug to report (logged with its stack), not a
+ * reason to stop serving; an exception
  * thrown out of an event handler leaves the state unknown, so it is logged
  * and the process exits 1.
  */
-export const processFaults = { unhandledRejections: 0 };
 export function installProcessHandlers(): void {
   process.on('unhandledRejection', (reason) => {
-    processFaults.unhandledRejections++;
     const what = reason instanceof Error ? reason.stack ?? reason.message : String(reason);
     process.stderr.write(`rss: unhandled rejection (a bug; going on): ${what}\n`);
   });

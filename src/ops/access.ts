@@ -55,10 +55,6 @@ export class Access {
 
   constructor(private readonly opts: AccessOptions) {}
 
-  get tokenRequired(): boolean {
-    return this.opts.token !== undefined;
-  }
-
   /** The token of `/?token=` when it is right (the page then sets it as a cookie). */
   queryToken(url: URL): string | undefined {
     const t = url.searchParams.get('token');

@@ -60,11 +60,6 @@ export class TcpFaultProxy {
     return proxy;
   }
 
-  /** The proxy as a mongodb:// URI (with `rest`: a path and options to append, e.g. "/?directConnection=true"). */
-  uri(rest = '/'): string {
-    return `mongodb://${this.host}:${this.port}${rest}`;
-  }
-
   /** What the proxy is doing now, in words (for the demo console and logs). */
   describe(): string {
     if (this.flapTimer) return `flapping (now ${this.mode})`;
