@@ -39,13 +39,19 @@ export function parsePort(text: string): number {
   return n;
 }
 
+/** The host and the port's digits of "host:port" or "[v6]:port"; undefined when it is neither. */
+export function splitHostPort(text: string): [host: string, port: string] | undefined {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s]+):(\d+)$/.exec(text);
+  return m ? [m[1]!, m[2]!] : undefined;
+}
+
 /** "host:port" or "[v6]:port" → Address; the port must be 1..65535. */
 export function parseHostPort(text: string): Address {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s]+):(\d+)$/.exec(text);
+  const m = splitHostPort(text);
   if (!m) throw new InvalidArgumentError(`invalid address "${text}" (expected HOST:PORT)`);
-  const port = parsePort(m[2]!);
+  const port = parsePort(m[1]);
   if (port === 0) throw new InvalidArgumentError(`invalid address "${text}": port must be 1-65535`);
-  return { host: m[1]!, port };
+  return { host: m[0], port };
 }
 
 /** A server's name: "A" or "B" of a pair, or a ring member's name (any case; kept upper-case). */

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors';
 import { checkBind } from '../ops/access';
 import type { OpsHost } from '../ops/host';
 import type { OpsHttp } from '../ops/http';
-import { parsePort } from './args';
+import { parsePort, splitHostPort } from './args';
 
 /** The environment variable read when --http-token is not given. */
 export const HTTP_TOKEN_ENV = 'RSS_HTTP_TOKEN';
@@ -20,9 +20,9 @@ export interface HttpCliOptions {
 
 /** "HOST:PORT" or "[v6]:PORT"; port 0 picks a free one. */
 export function parseHttpAddress(text: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:\s]+):(\d+)$/.exec(text);
+  const m = splitHostPort(text);
   if (!m) throw new InvalidArgumentError(`invalid --http address "${text}" (expected HOST:PORT, e.g. 127.0.0.1:9464)`);
-  return { host: m[1]!, port: parsePort(m[2]!) };
+  return { host: m[0], port: parsePort(m[1]) };
 }
 
 function checkAddress(v: string): string {
