@@ -7,7 +7,7 @@
 import { RssServer } from '../server/server';
 import { Store } from '../store/store';
 import { legacyDialects } from '../protocol/dialects';
-import type { RingMember, ServerTag } from '../protocol/messages';
+import { positionTag, type RingMember, type ServerTag } from '../protocol/messages';
 import { InvalidArgumentError } from '../errors';
 import type { Address, Transport } from '../transport/types';
 import { SERVER_RECV_BUFFER, openUdp } from '../transport/udp';
@@ -138,7 +138,7 @@ export interface GroupSetup extends Omit<PairSetup, 'portA' | 'portB'> {
 
 /** Server names of a demo group: A, B, C, ... */
 export function groupNames(n: number): ServerTag[] {
-  return Array.from({ length: n }, (_, i) => String.fromCharCode(65 + i));
+  return Array.from({ length: n }, (_, i) => positionTag(i));
 }
 
 export interface StartedGroup {

@@ -5,7 +5,7 @@
  * or redirect the client; a ring list MACed with a user's key (REGISTERED,
  * CHANGE-SERVER) replaces the book.
  */
-import type { RingMember, ServerTag } from '../protocol/messages';
+import { positionTag, type RingMember, type ServerTag } from '../protocol/messages';
 import { formatAddress, normalHost, sameAddress, type Address } from '../transport/types';
 
 /** Named servers and the index of the current one (undefined until one answers). */
@@ -15,7 +15,7 @@ export class ServerBook {
 
   /** Servers given by address only are named by position: A, B, C, ... */
   constructor(servers: readonly Address[]) {
-    this.members = servers.map((s, i) => ({ tag: String.fromCharCode(65 + i), host: s.host, port: s.port }));
+    this.members = servers.map((s, i) => ({ tag: positionTag(i), host: s.host, port: s.port }));
   }
 
   /** The position of the server at `addr`, undefined for a stranger. */

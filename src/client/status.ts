@@ -8,7 +8,7 @@
  * from the peer secret exactly as the servers derive it), or from loopback
  * when none is configured; with the secret, only a report MACed back counts.
  */
-import type { Message } from '../protocol/messages';
+import { positionTag, type Message } from '../protocol/messages';
 import { decodeNative, encodeNativePadded, verifyNativeMac, type NativeEnvelope } from '../protocol/native';
 import { peerKeyOf } from '../server/peer-key';
 import type { Address } from '../transport/types';
@@ -50,7 +50,7 @@ export async function queryStatus(
   const policy = defaultRetryPolicy();
   const random = opts.random ?? Math.random;
   // Named by position (A, B, C, ...), as `rss demo` names its servers; a report carries the server's own name.
-  const results: ServerStatus[] = servers.map((address, i) => ({ tag: String.fromCharCode(65 + i), address }));
+  const results: ServerStatus[] = servers.map((address, i) => ({ tag: positionTag(i), address }));
   const key = opts.peerSecret ? peerKeyOf(opts.peerSecret) : undefined;
   const byRq = new Map<number, { result: ServerStatus; attempt: number; timer?: NodeJS.Timeout }>();
   try {

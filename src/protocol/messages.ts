@@ -17,6 +17,9 @@ export type ServerTag = string;
 /** Letters, digits, '-' and '_', starting with a letter, at most 16 characters. */
 export const SERVER_NAME_RULE = /^[A-Za-z][A-Za-z0-9_-]{0,15}$/;
 
+/** The name of the server at `index` (0, 1, ...) of a list given in order: A, B, C, ... */
+export const positionTag = (index: number): ServerTag => String.fromCharCode(65 + index);
+
 /** One server of a ring, as the ring list names it (in ring order). */
 export interface RingMember {
   tag: ServerTag;
