@@ -175,10 +175,6 @@ class Demo {
   }
 
   /** The running servers, in ring order. */
-  private running(): Server[] {
-    return this.group.tags.filter((t) => this.group.running(t)).map((t) => this.server(t));
-  }
-
   /** A console's server name, checked against this demo's servers. */
   tag(word: string | undefined): ServerTag {
     const t = word?.toUpperCase();
@@ -233,13 +229,20 @@ class Demo {
     this.screen.say(`chaos: ${this.chaosText ?? 'off'}; store: ${this.storeProxy?.describe() ?? 'direct'}`);
   }
 
-  async handoff(): Promise<void> {
-    const current = this.running().find((s) => s.serving);
-    if (!current || !(await current.handoff())) this.screen.say('no server is serving right now');
+  /*
+   * The steering actions, for the console and the dashboard alike: each says
+   * why it could not be taken (undefined when it was), and prints its event.
+   */
+
+  /** End the serving period now; the server that handed over (or why none did). */
+  async handoff(): Promise<{ from: ServerTag } | { refused: string }> {
+    const tag = this.group.tags.find((t) => this.group.running(t) && this.server(t).serving);
+    if (tag === undefined || !(await this.server(tag).handoff())) return { refused: 'no server is serving right now' };
+    return { from: tag };
   }
 
-  async kill(tag: ServerTag): Promise<void> {
-    if (!(await this.group.stopServer(tag))) return this.screen.say(`${tag} is not running`);
+  async kill(tag: ServerTag): Promise<string | undefined> {
+    if (!(await this.group.stopServer(tag))) return `${tag} is not running`;
     // What happens next depends on who serves: say that, not always "the other takes over".
     const ttl = this.group.get(tag).inspect().leaseTtl;
     const others = this.group.tags.filter((t) => t !== tag && this.group.running(t));
@@ -250,25 +253,26 @@ class Demo {
         ? `${serving} keeps serving`
         : `no handoff; ${others.length === 1 ? others[0] : 'the next live server'} takes over when the lease expires (~${(ttl / 1000).toFixed(1)} s)`;
     this.screen.event(this.screen.paint.red(`${tag} killed: ${next}`));
+    return undefined;
   }
 
-  async start(tag: ServerTag): Promise<void> {
-    if (this.group.running(tag)) return this.screen.say(`${tag} is running already`);
+  async start(tag: ServerTag): Promise<string | undefined> {
+    if (this.group.running(tag)) return `${tag} is running already`;
     const started = await this.group.startServer(tag);
     this.watch(started.server);
     const a = started.server.address;
     this.screen.event(this.screen.paint.green(`${tag} started again on ${a.host}:${a.port} (standby until it gets the lease)`));
+    return undefined;
   }
 
-  async chaos(spec: string): Promise<void> {
-    if (spec === 'off') {
-      this.group.setChaos(undefined);
-      this.chaosText = undefined;
-      return this.screen.event(this.screen.paint.magenta('chaos off'));
-    }
-    this.group.setChaos(spec);
-    this.chaosText = spec;
-    this.screen.event(this.screen.paint.magenta(`chaos on ${this.group.tags.length === 2 ? 'both' : 'all'} servers: ${spec}`));
+  /** Chaos on every server (or off); what it did, in words. */
+  chaos(spec: string): string {
+    const off = spec === 'off';
+    this.group.setChaos(off ? undefined : spec);
+    this.chaosText = off ? undefined : spec;
+    const said = off ? 'chaos off' : `chaos on ${this.group.tags.length === 2 ? 'both' : 'all'} servers: ${spec}`;
+    this.screen.event(this.screen.paint.magenta(said));
+    return said;
   }
 
   /**
@@ -280,28 +284,17 @@ class Demo {
     const refuse = (why: string): never => {
       throw new InvalidArgumentError(why);
     };
+    const refuseIf = (why: string | undefined): undefined => (why === undefined ? undefined : refuse(why));
     return {
       servers: () => this.group.tags.map((tag) => ({ tag, server: this.server(tag), running: this.group.running(tag) })),
       control: {
         handoff: async () => {
-          const from = this.group.tags.find((t) => this.group.running(t) && this.server(t).serving) ?? refuse('no server is serving right now');
-          await this.handoff();
-          return `handoff from ${from} asked`;
+          const done = await this.handoff();
+          return 'refused' in done ? refuse(done.refused) : `handoff from ${done.from} asked`;
         },
-        kill: async (tag) => {
-          if (!this.group.running(tag)) refuse(`${tag} is not running`);
-          await this.kill(tag);
-          return `${tag} killed (no handoff)`;
-        },
-        start: async (tag) => {
-          if (this.group.running(tag)) refuse(`${tag} is running already`);
-          await this.start(tag);
-          return `${tag} started again (standby until it gets the lease)`;
-        },
-        chaos: async (spec) => {
-          await this.chaos(spec);
-          return spec === 'off' ? 'chaos off' : `chaos on ${this.group.tags.length === 2 ? 'both' : 'all'} servers: ${spec}`;
-        },
+        kill: async (tag) => refuseIf(await this.kill(tag)) ?? `${tag} killed (no handoff)`,
+        start: async (tag) => refuseIf(await this.start(tag)) ?? `${tag} started again (standby until it gets the lease)`,
+        chaos: async (spec) => this.chaos(spec),
         chaosSpec: () => this.chaosText,
         ...(this.storeProxy ? { store: (fault: string) => this.storeFault(this.storeProxy!, fault) } : {}),
       },
@@ -358,17 +351,26 @@ async function runConsole(demo: Demo, screen: Screen, close: () => Promise<void>
     await close();
     process.exit(0);
   };
+  const sayIf = (line: string | undefined) => {
+    if (line !== undefined) screen.say(line);
+  };
   const commands: Record<string, { args?: string; help: string; run: (arg: string | undefined) => Promise<void> | void }> = {
     status: { help: 'role, epoch, time left, users, texts, rates and counters of every server', run: () => demo.status() },
-    handoff: { help: 'end the serving period now', run: () => demo.handoff() },
-    kill: { args: names, help: 'stop a server abruptly (no handoff: another takes over when the lease expires)', run: (w) => demo.kill(demo.tag(w)) },
-    start: { args: names, help: 'start a killed server again on the same port', run: (w) => demo.start(demo.tag(w)) },
+    handoff: {
+      help: 'end the serving period now',
+      run: async () => {
+        const done = await demo.handoff();
+        if ('refused' in done) screen.say(done.refused);
+      },
+    },
+    kill: { args: names, help: 'stop a server abruptly (no handoff: another takes over when the lease expires)', run: async (w) => sayIf(await demo.kill(demo.tag(w))) },
+    start: { args: names, help: 'start a killed server again on the same port', run: async (w) => sayIf(await demo.start(demo.tag(w))) },
     chaos: {
       args: 'SPEC|off',
       help: 'lose/duplicate/reorder/delay datagrams, e.g. chaos drop=0.1,dup=0.05,seed=7',
       run: (w) => {
         if (!w) throw new InvalidArgumentError('chaos needs a spec (e.g. drop=0.1,dup=0.05) or off');
-        return demo.chaos(w);
+        demo.chaos(w);
       },
     },
     store: {
