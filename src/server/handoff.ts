@@ -10,6 +10,7 @@ import { encodeNative } from '../protocol/native';
 import type { StorePort } from './store-port';
 import type { UserDoc } from '../store/documents';
 import type { Address, Transport } from '../transport/types';
+import { sleep, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { tellEveryoneToSwitch, type SwitchTold } from './change-server';
 import type { Cursors } from './cursors';
@@ -34,6 +35,7 @@ export interface HandedOff {
 
 /** What the handoff needs of its server. */
 export interface HandoffHost {
+  readonly clock: Clock;
   readonly tag: ServerTag;
   readonly log: Logger;
   readonly role: Role;
@@ -135,7 +137,7 @@ export class Handoff {
       } catch (err) {
         this.host.faults.report('handoff', err, { doing: 'writing cursors', attempt });
         if (attempt + 1 >= CURSOR_WRITE_WAITS.length) return false;
-        await new Promise((r) => setTimeout(r, CURSOR_WRITE_WAITS[attempt]));
+        await sleep(this.host.clock, CURSOR_WRITE_WAITS[attempt]!);
       }
     }
   }

@@ -226,6 +226,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     );
     this.handoffs = new Handoff({
       tag: this.tag,
+      clock: this.clock,
       log: this.log,
       role: this.role,
       succession: this.succession,

@@ -7,6 +7,7 @@ import { toStoredText } from '../delivery';
 import { owedAtFanOut } from '../owed';
 import { refusal } from './access';
 import { FencedError } from '../../errors';
+import { sleep } from '../../util/clock';
 
 /** Waits between attempts to settle a number in doubt while the store is away (ms). */
 const SETTLE_WAITS = [100, 200, 400, 800, 1600];
@@ -36,7 +37,7 @@ async function settleInDoubt(core: ServerCore, epoch: number, seq: number): Prom
       return;
     } catch (err) {
       core.faults.report('request', err, { settling: seq });
-      await new Promise((r) => setTimeout(r, SETTLE_WAITS[Math.min(attempt, SETTLE_WAITS.length - 1)]));
+      await sleep(core.clock, SETTLE_WAITS[Math.min(attempt, SETTLE_WAITS.length - 1)]!);
     }
   }
 }
