@@ -25,7 +25,7 @@ interface Pads {
  * are written where they go: a new Buffer per digest would cost as much as
  * the digest itself.
  */
-const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'latin1') => string }).hash;
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'latin1' | 'base64url') => string }).hash;
 
 /** Pads by key object: a user's key is one Buffer for as long as the user is known. */
 const padsByKey = new WeakMap<Uint8Array, Pads>();
@@ -47,8 +47,7 @@ function padsOf(key: Uint8Array): Pads {
 
 /** A digest of `data` in base64url, in one call into C++ where the runtime allows. */
 export function digestBase64url(alg: 'sha1' | 'sha256', data: Uint8Array): string {
-  const h = crypto as { hash?: (alg: string, data: Uint8Array, enc: 'base64url') => string };
-  return h.hash ? h.hash(alg, data, 'base64url') : crypto.createHash(alg).update(data).digest('base64url');
+  return oneShot ? oneShot(alg, data, 'base64url') : crypto.createHash(alg).update(data).digest('base64url');
 }
 
 /** HMAC-SHA256 of `data` under `key`, written into `out` at `offset` (32 bytes). */
