@@ -10,6 +10,7 @@ import { DENIAL_REASONS, type MessageOf } from '../protocol/messages';
 import type { Logger } from '../util/log';
 import { FileKeyRing, keyScope, loadClientId, rememberRing, withKnownRing } from './client-identity';
 import { Printer, type CliIo } from './client-output';
+import { FileShownLog, shownFileFor } from './client-shown';
 import { formatStatusTable } from './status';
 
 /** Exit codes of the client command. */
@@ -37,10 +38,12 @@ export async function openClient(conn: ConnectOptions): Promise<RssClient> {
   const cid = file ? await loadClientId(file) : undefined;
   // A ring learned by an earlier command: ask all its servers, not only those given (and find keys kept under any of them).
   const servers = file ? withKnownRing(file, resolved) : resolved;
+  const keys = file ? new FileKeyRing(file, keyScope(servers)) : undefined;
   const client = await RssClient.open({
     // With a logger, the log shows what the client itself sent and received.
     ...(conn.logger ? { logger: conn.logger, logDatagrams: true } : {}),
-    ...(file ? { cid, keys: new FileKeyRing(file, keyScope(servers)) } : {}),
+    // The last seq shown per user: a listener started again does not show again what the servers push again.
+    ...(file && keys ? { cid, keys, shown: new FileShownLog(shownFileFor(file), keyScope(servers), keys) } : {}),
     servers,
     ...(conn.bind ? { bind: conn.bind } : {}),
     // The call gives up when --timeout (default 10 s) has run out, not earlier.

@@ -114,7 +114,7 @@ function readDoc(file: string): IdentityDoc {
 }
 
 /** Replace the file atomically (rename), so commands running at once never see it half written. */
-function writeDoc(file: string, doc: IdentityDoc): void {
+export function writeDoc(file: string, doc: object): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(doc)}\n`, { mode: 0o600 });
   renameSync(tmp, file);

@@ -14,9 +14,9 @@
 import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from '../errors';
+import { DeniedError, InvalidArgumentError } from '../errors';
 import { LIMITS } from '../protocol/limits';
-import type { MessageOf, Push, Reply, RingMember, ServerTag, StoredText } from '../protocol/messages';
+import { DENIAL_REASONS, type MessageOf, type Push, type Reply, type RingMember, type ServerTag, type StoredText } from '../protocol/messages';
 import { decodeNative, encodeNative, nativeTextSize, verifyNativeMac, type NativeFrame } from '../protocol/native';
 import { logged } from '../transport/logging';
 import { sameAddress, type Address, type Transport } from '../transport/types';
@@ -26,6 +26,7 @@ import { silentLogger, type Logger } from '../util/log';
 import { Delivery, type ReceivedText } from './delivery';
 import { ClientIdentity } from './identity';
 import { MemoryKeyRing, type KeyRing } from './keys';
+import type { ShownLog } from './shown';
 import { Exchanges, type RequestBody } from './requests';
 import { CHALLENGE_WAIT_MS, resolveRetryPolicy, type RetryPolicy } from './retry';
 import { ServerBook } from './servers';
@@ -50,6 +51,8 @@ export interface RssClientOptions {
   random?: () => number;
   /** Where the user keys live (default: in memory, for this client's lifetime). */
   keys?: KeyRing;
+  /** Where the highest seq shown per user is kept across runs (default: nowhere; this run only). */
+  shown?: ShownLog;
 }
 
 /** Why the current server changed. */
@@ -82,6 +85,7 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   private readonly policy: RetryPolicy;
   private readonly log: Logger;
   private readonly keys: KeyRing;
+  private readonly shown: ShownLog | undefined;
   /** Pushes dropped because they were not MACed with a key this client holds. */
   private forgedPushes = 0;
   /** Exceptions thrown by the application's listeners (caught: they cannot take the client down). */
@@ -110,7 +114,8 @@ export class RssClient extends EventEmitter<RssClientEvents> {
         this.epoch = Math.max(this.epoch, ep);
       },
     });
-    this.delivery = new Delivery((t) => this.tell('message', t), (user) => this.retrieveOnce(user), this.log);
+    this.shown = opts.shown;
+    this.delivery = new Delivery((t) => this.tell('message', t), (user) => this.retrieveOnce(user), this.log, opts.shown);
     transport.onDatagram((bytes, from) => this.onDatagram(bytes, from));
   }
 
@@ -188,7 +193,16 @@ export class RssClient extends EventEmitter<RssClientEvents> {
 
   /** Register `name`, reachable at `at` (default: this client's socket). */
   async register(name: string, at: Address = this.reachableAt): Promise<MessageOf<'REGISTERED'>> {
-    const r = await this.call<'REGISTERED'>({ type: 'REGISTER', name, host: at.host, port: at.port });
+    const body = { type: 'REGISTER', name, host: at.host, port: at.port } as const;
+    let r: MessageOf<'REGISTERED'>;
+    try {
+      r = await this.call<'REGISTERED'>(body);
+    } catch (err) {
+      // The servers know no such user (their store started afresh): the key held is stale, so agree a new one.
+      // The old key is replaced only by a REGISTERED that proves the new one: a forged denial cannot take it.
+      if (!(err instanceof DeniedError && err.reply.reason === DENIAL_REASONS.needKey && this.hasKey(name))) throw err;
+      r = (await this.exchanges.request(body, { freshKey: true })) as MessageOf<'REGISTERED'>;
+    }
     // A new native user's address must prove that it receives: the CHALLENGE comes here when it is this socket.
     if (r.pub !== undefined && this.isThisSocket(at)) this.challengeDue.add(name);
     // A ring's server names every server in the (MACed) answer.
@@ -315,6 +329,12 @@ export class RssClient extends EventEmitter<RssClientEvents> {
       this.silence = undefined;
       this.listened.clear();
       this.exchanges.close();
+      try {
+        this.shown?.flush();
+      } catch (err) {
+        // Losing the record costs at most a text shown again by a later run, never a text.
+        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not keep the last shown numbers');
+      }
       await this.transport.close();
     })();
     return this.closing;

@@ -10,6 +10,7 @@
  */
 import type { StoredText } from '../protocol/messages';
 import type { Logger } from '../util/log';
+import type { ShownLog } from './shown';
 
 /** A text shown to a user of this client. */
 export interface ReceivedText extends StoredText {
@@ -35,12 +36,14 @@ export class Delivery {
     /** One RETRIEVE-TEXTS round: the texts and whether more remain. */
     private readonly retrieveOnce: (user: string) => Promise<{ texts: StoredText[]; more: boolean }>,
     private readonly logger: Logger,
+    /** What an earlier run of this client showed (the command line's file); none: this run only. */
+    private readonly remembered?: ShownLog,
   ) {}
 
   private state(user: string): UserState {
     let s = this.users.get(user);
     if (!s) {
-      s = { lastShown: 0, buffer: [], again: false };
+      s = { lastShown: this.remembered?.get(user) ?? 0, buffer: [], again: false };
       this.users.set(user, s);
     }
     return s;
@@ -70,6 +73,7 @@ export class Delivery {
   noteSeen(user: string, texts: readonly StoredText[]): void {
     const s = this.state(user);
     for (const t of texts) s.lastShown = Math.max(s.lastShown, t.seq);
+    if (texts.length > 0) this.remembered?.set(user, s.lastShown);
   }
 
   /** Ask for the texts `user` missed and show them; concurrent calls share one fill (and run one more round). */
@@ -115,6 +119,7 @@ export class Delivery {
     for (const t of texts) {
       if (t.seq <= s.lastShown) continue;
       s.lastShown = t.seq;
+      this.remembered?.set(user, t.seq);
       this.show({ to: user, seq: t.seq, from: t.from, subject: t.subject, text: t.text, at: t.at });
     }
   }

@@ -8,4 +8,5 @@ export {
 export { checkClientId, newClientId } from './identity';
 export { pairScope } from './servers';
 export type { KeyRing } from './keys';
+export type { ShownLog } from './shown';
 export { formatAddress, type Address } from '../transport/types';

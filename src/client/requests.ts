@@ -90,13 +90,16 @@ export class Exchanges {
 
   constructor(private readonly deps: ExchangeDeps) {}
 
-  /** Send `body` and resolve with the success reply; DeniedError / TimeoutError otherwise. */
-  request(body: RequestBody): Promise<Reply> {
+  /**
+   * Send `body` and resolve with the success reply; DeniedError / TimeoutError otherwise.
+   * `freshKey`: a REGISTER agrees a new key even though one is held for the name (the servers forgot it).
+   */
+  request(body: RequestBody, opts: { freshKey?: boolean } = {}): Promise<Reply> {
     // Created now, so its stack names the caller rather than a timer callback.
     const timeout = new TimeoutError(`no answer to ${body.type} within ${this.deps.policy.exchangeLifetimeMs} ms`);
     if (this.closedError) return Promise.reject(this.closedError);
     const rq = this.deps.identity.nextRq((candidate) => this.pending.has(candidate));
-    const key = 'name' in body ? this.deps.keys.get(body.name) : undefined;
+    const key = 'name' in body && !(opts.freshKey && body.type === 'REGISTER') ? this.deps.keys.get(body.name) : undefined;
     const agreement = body.type === 'REGISTER' && !key ? newAgreementKeys() : undefined;
     const msg = { ...body, rq, ...(agreement ? { pub: agreement.pub } : {}) } as Request;
     const sealed = this.seal(msg, key);

@@ -213,6 +213,37 @@ describe('rss client listen', () => {
     expect(await running).toBe(0);
   });
 
+  it('started again, does not show a text the servers push again (their cursor write lost in a crash); a new key starts afresh', async () => {
+    const { a, flag } = await servers();
+    autoAnswer(a, (q) => (q.message.type === 'RETRIEVE-TEXTS' ? { type: 'RETRIEVED', name: 'bob', texts: [], more: false } : undefined));
+    const dir = await mkdtemp(join(tmpdir(), 'rss-cli-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const identityFile = join(dir, 'client-id.json');
+    expect((await cli(['--servers', flag, 'register', 'bob'], identityFile)).code).toBe(0);
+    /** One `listen bob` run: the servers push `seqs`; resolves with what it printed. */
+    const listenOnce = async (seqs: number[], printed: number) => {
+      const m = memoryIo();
+      const stop = new AbortController();
+      const since = a.received.length;
+      const running = runListen({ servers: parseServers(flag), identityFile }, m.io, 'bob', stop.signal);
+      const fill = await a.nextOf('RETRIEVE-TEXTS', since);
+      const acked = a.of('ACK').length;
+      for (const seq of seqs) a.send({ type: 'MESSAGE', ...text(seq) }, fill.from);
+      // Every push is acknowledged, shown or not, so the servers stop pushing it.
+      await expect.poll(() => a.of('ACK').length).toBe(acked + seqs.length);
+      await expect.poll(() => m.out().split('\n').filter(Boolean).length).toBe(printed);
+      stop.abort();
+      expect(await running).toBe(0);
+      return m.out();
+    };
+    expect(await listenOnce([2, 3], 2)).toBe('[news] alice: text 2\n[news] alice: text 3\n');
+    expect(await listenOnce([3, 4], 1)).toBe('[news] alice: text 4\n');
+    // De-registered and registered again: a new key, so the numbers shown under the old one no longer hold.
+    expect((await cli(['--servers', flag, 'deregister', 'bob'], identityFile)).code).toBe(0);
+    expect((await cli(['--servers', flag, 'register', 'bob'], identityFile)).code).toBe(0);
+    expect(await listenOnce([1], 1)).toBe('[news] alice: text 1\n');
+  });
+
   it('exits 1 when the user is unknown', async () => {
     const { a, flag } = await servers();
     autoAnswer(a, () => ({ type: 'UPDATE-DENIED', name: 'bob', reason: 'unknown user' }));

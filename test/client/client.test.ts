@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RssClient, type ReceivedText } from '../../src/client/client';
 import { DeniedError, TimeoutError } from '../../src/errors';
 import { LIMITS } from '../../src/protocol/limits';
+import { DENIAL_REASONS } from '../../src/protocol/messages';
 import { decodeNative } from '../../src/protocol/native';
 import type { Transport } from '../../src/transport/types';
 import { openUdp } from '../../src/transport/udp';
@@ -107,6 +108,32 @@ describe('RssClient requests', () => {
     expect(err).toBeInstanceOf(DeniedError);
     expect((err as DeniedError).reply).toMatchObject({ type: 'REGISTER-DENIED', reason: 'USERNAME ALREADY EXISTS' });
     expect((err as DeniedError).message).toBe('USERNAME ALREADY EXISTS');
+  });
+
+  it('registers afresh when the servers forgot the name its key is for (their store started empty), and keeps the key on any other denial', async () => {
+    const keys = new MemoryKeyRing();
+    const stale = Buffer.alloc(32, 7);
+    keys.set('bob', stale);
+    keys.set('ann', stale);
+    // The servers hold no key for either name (an earlier test's registration would MAC their denials).
+    fakeKeys.delete('bob');
+    fakeKeys.delete('ann');
+    const a = await FakeServer.open();
+    const client = await RssClient.open({ servers: [a.address], bind: { host: '127.0.0.1', port: 0 }, policy: FAST, keys });
+    cleanup.push(() => client.close(), () => a.close());
+    // Like the real server: a keyed REGISTER for a name it does not know is refused, a REGISTER with a public key is taken.
+    autoAnswer(a, (r) => {
+      const m = r.message as { name: string; pub?: string };
+      if (m.name === 'ann') return { type: 'REGISTER-DENIED', name: m.name, reason: m.pub ? 'name already in use' : DENIAL_REASONS.needKey };
+      return m.pub ? undefined : { type: 'REGISTER-DENIED', name: m.name, reason: DENIAL_REASONS.needKey };
+    });
+    await client.register('bob');
+    expect(keys.get('bob')).toEqual(fakeKeys.get('bob'));
+    expect(keys.get('bob')).not.toEqual(stale);
+    // A refused fresh registration (the name is someone else's now) leaves the key held as it was.
+    await expect(client.register('ann')).rejects.toThrow('name already in use');
+    expect(keys.get('ann')).toEqual(stale);
+    expect(a.of('REGISTER').map((r) => (r.message as { pub?: string }).pub !== undefined)).toEqual([false, true, false, true]);
   });
 
   it('rejects with TimeoutError when no server answers', async () => {
