@@ -282,7 +282,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.succession.start();
     this.role.start();
     this.rates.start();
-    this.storeCheck.start(this.store.storeId());
+    this.storeCheck.start(() => this.store.storeId());
   }
 
   /**

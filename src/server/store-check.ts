@@ -60,15 +60,24 @@ export class StoreCheck {
     private readonly log: Logger,
   ) {}
 
-  /** Learn this server's store id, then ask the peer now and every `every` ms. */
-  start(storeId: Promise<string>): void {
+  /** Learn this server's store id (asked again every `every` ms until known), then ask the peer now and every `every` ms. */
+  start(storeId: () => Promise<string>): void {
     this.running = true;
-    storeId.then(
+    this.learn(storeId);
+  }
+
+  private learn(storeId: () => Promise<string>): void {
+    storeId().then(
       (id) => {
         this.ours = id;
         if (this.running) this.tick();
       },
-      (err) => this.log.warn({ err: String(err) }, 'store id unknown: cannot check that the other server shares the store'),
+      (err) => {
+        // Stopping closes the store client under the question: nothing to say then.
+        if (!this.running) return;
+        this.log.warn({ err: String(err) }, 'store id unknown yet: cannot check that the other server shares the store; asking again');
+        this.timer = this.clock.after(this.opts.every, () => this.running && this.learn(storeId));
+      },
     );
   }
 
