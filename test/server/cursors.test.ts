@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { Cursors, FLUSH_MS, FLUSH_SLICE } from '../../src/server/cursors';
+import { FakeClock } from '../../src/util/clock';
+
+type Write = { user: string; cursor: number };
+
+/** A cursor store whose writes the test answers one by one. */
+function heldStore() {
+  const calls: { writes: Write[]; resolve: () => void; reject: (err: Error) => void }[] = [];
+  const stored = new Map<string, number>();
+  return {
+    calls,
+    stored,
+    saveCursors(writes: Write[]): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        calls.push({
+          writes,
+          resolve: () => {
+            for (const w of writes) stored.set(w.user, Math.max(stored.get(w.user) ?? 0, w.cursor));
+            resolve();
+          },
+          reject,
+        });
+      });
+    },
+  };
+}
+
+/** Lets every pending promise callback run. */
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('Cursors: the coalesced write in slices, one flush at a time', () => {
+  it('writes many moved cursors in commands of at most FLUSH_SLICE users, each after the one before is stored', async () => {
+    const store = heldStore();
+    const cursors = new Cursors(store, new FakeClock(), () => {});
+    const users = Array.from({ length: 2 * FLUSH_SLICE + 5 }, (_, i) => `u${i}`);
+    for (const u of users) cursors.start(u, 0);
+    for (const u of users) cursors.advance(u, 7);
+    const done = cursors.flush();
+    await settle();
+    // The engine runs a command whole in the server's thread: a second slice waits for the first.
+    expect(store.calls).toHaveLength(1);
+    expect(store.calls[0]!.writes).toHaveLength(FLUSH_SLICE);
+    store.calls[0]!.resolve();
+    await settle();
+    expect(store.calls).toHaveLength(2);
+    store.calls[1]!.resolve();
+    await settle();
+    expect(store.calls.map((c) => c.writes.length)).toEqual([FLUSH_SLICE, FLUSH_SLICE, 5]);
+    store.calls[2]!.resolve();
+    await done;
+    expect([...store.stored.keys()].sort()).toEqual([...users].sort());
+    expect(cursors.stats).toEqual({ cursorWrites: 3, cursorsWritten: users.length });
+  });
+
+  it('a slice written later carries the cursor as it is then', async () => {
+    const store = heldStore();
+    const cursors = new Cursors(store, new FakeClock(), () => {});
+    const users = Array.from({ length: FLUSH_SLICE + 1 }, (_, i) => `u${i}`);
+    for (const u of users) { cursors.start(u, 0); cursors.advance(u, 3); }
+    const done = cursors.flush();
+    await settle();
+    const last = users[users.length - 1]!;
+    cursors.advance(last, 9);
+    store.calls[0]!.resolve();
+    await settle();
+    expect(store.calls[1]!.writes).toEqual([{ user: last, cursor: 9 }]);
+    store.calls[1]!.resolve();
+    await done;
+  });
+
+  it('a flush called while the timer\'s flush writes waits for it, and writes again what it failed to write', async () => {
+    const store = heldStore();
+    const clock = new FakeClock();
+    const failures: unknown[] = [];
+    const cursors = new Cursors(store, clock, (err) => failures.push(err));
+    cursors.start('alice', 0);
+    cursors.advance('alice', 5);
+    clock.advance(FLUSH_MS);
+    await settle();
+    expect(store.calls).toHaveLength(1);
+    // The handoff's flush: alice's cursor is out of the timer's hands only once it is stored.
+    let handoffDone = false;
+    const handoff = cursors.flush().then(() => { handoffDone = true; });
+    await settle();
+    expect(handoffDone).toBe(false);
+    store.calls[0]!.reject(new Error('store away'));
+    await settle();
+    expect(failures).toHaveLength(1);
+    expect(handoffDone).toBe(false);
+    expect(store.calls).toHaveLength(2);
+    expect(store.calls[1]!.writes).toEqual([{ user: 'alice', cursor: 5 }]);
+    store.calls[1]!.resolve();
+    await handoff;
+    expect(store.stored.get('alice')).toBe(5);
+  });
+
+  it('a failed slice leaves it and the slices after it moved, for the next flush', async () => {
+    const store = heldStore();
+    const cursors = new Cursors(store, new FakeClock(), () => {});
+    const users = Array.from({ length: FLUSH_SLICE + 2 }, (_, i) => `u${i}`);
+    for (const u of users) { cursors.start(u, 0); cursors.advance(u, 4); }
+    const first = cursors.flush();
+    await settle();
+    store.calls[0]!.reject(new Error('store away'));
+    await expect(first).rejects.toThrow('store away');
+    const again = cursors.flush();
+    await settle();
+    store.calls[1]!.resolve();
+    await settle();
+    store.calls[2]!.resolve();
+    await again;
+    expect(store.stored.size).toBe(users.length);
+  });
+});
