@@ -109,13 +109,28 @@ serveCommands({
   cpu() {
     return process.cpuUsage();
   },
-  /** Start sampling this process's CPU (V8 profiler, 1 ms interval), for the measured window only. */
-  async profileStart() {
+  /** Start sampling this process's CPU (V8 profiler, every `intervalUs`, 1 ms by default), for the measured window only. */
+  async profileStart(a?: { intervalUs?: number }) {
     profiler = new Session();
     profiler.connect();
     await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.setSamplingInterval', { interval: 1000 });
+    await profiler.post('Profiler.setSamplingInterval', { interval: a?.intervalUs ?? 1000 });
     await profiler.post('Profiler.start');
+    return true;
+  },
+  /** Start the sampling heap profiler (allocations, one sample per `intervalBytes` on average), for the measured window only. */
+  async allocStart(a?: { intervalBytes?: number }) {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('HeapProfiler.enable');
+    await profiler.post('HeapProfiler.startSampling', { samplingInterval: a?.intervalBytes ?? 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    return true;
+  },
+  /** Stop the heap profiler and write its profile (.heapprofile JSON) to `path`. */
+  async allocStop(a: { path: string }) {
+    const { profile } = await profiler!.post('HeapProfiler.stopSampling');
+    profiler!.disconnect();
+    await writeFile(a.path, JSON.stringify(profile));
     return true;
   },
   /** Stop sampling and write the profile (.cpuprofile JSON) to `path`. */

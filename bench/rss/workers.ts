@@ -10,6 +10,9 @@ export async function worker(name: WorkerName, o: WorkerOptions = {}): Promise<W
   // BENCH_PROFILE_LOAD=<dir>: a V8 CPU profile of every load generator, written there at its exit (what the generator itself costs).
   const dir = process.env.BENCH_PROFILE_LOAD;
   if (dir && name.endsWith('load')) o = { ...o, nodeArgs: [...(o.nodeArgs ?? []), '--cpu-prof', '--cpu-prof-dir', dir] };
+  // BENCH_SERVER_NODE_ARGS: more node options for rss's server processes (experiments, e.g. V8 heap flags).
+  const extra = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  if (name === 'server' && extra.length > 0) o = { ...o, nodeArgs: [...(o.nodeArgs ?? []), ...extra] };
   const w = startWorker(workerPath(name), o);
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${name} did not start`)), 15_000);
