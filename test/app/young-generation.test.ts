@@ -1,0 +1,26 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { YOUNG_GENERATION_CEILING } from '../../src/app/young-generation';
+
+const child = fileURLToPath(new URL('./young-generation-child.ts', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The young generation's size (bytes) after the child kept 2,000,000 objects. */
+async function youngAfterGrowth(mode: 'capped' | 'free'): Promise<number> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, mode], { cwd: repoRoot });
+  const [size, kept] = stdout.trim().split(' ').map(Number);
+  expect(kept).toBe(2_000_000);
+  return size!;
+}
+
+describe('capYoungGeneration: a serving process keeps its minor collections short', () => {
+  it('V8 grows the young generation past the ceiling when nothing stops it, and not past it once capped', async () => {
+    const [free, capped] = await Promise.all([youngAfterGrowth('free'), youngAfterGrowth('capped')]);
+    // Without the ceiling the same heap grows it beyond (else this test could not tell).
+    expect(free).toBeGreaterThan(YOUNG_GENERATION_CEILING);
+    expect(capped).toBeLessThanOrEqual(YOUNG_GENERATION_CEILING);
+    expect(capped).toBeGreaterThan(YOUNG_GENERATION_CEILING / 4);
+  }, 30_000);
+});
