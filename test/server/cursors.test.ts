@@ -26,6 +26,16 @@ function heldStore() {
   };
 }
 
+/** `n` users whose cursors moved from 0 to `to`. */
+function moved(cursors: Cursors, n: number, to: number): string[] {
+  const users = Array.from({ length: n }, (_, i) => `u${i}`);
+  for (const u of users) {
+    cursors.start(u, 0);
+    cursors.advance(u, to);
+  }
+  return users;
+}
+
 /** Lets every pending promise callback run. */
 const settle = () => new Promise((r) => setImmediate(r));
 
@@ -33,9 +43,7 @@ describe('Cursors: the coalesced write in slices, one flush at a time', () => {
   it('writes many moved cursors in commands of at most FLUSH_SLICE users, each after the one before is stored', async () => {
     const store = heldStore();
     const cursors = new Cursors(store, new FakeClock(), () => {});
-    const users = Array.from({ length: 2 * FLUSH_SLICE + 5 }, (_, i) => `u${i}`);
-    for (const u of users) cursors.start(u, 0);
-    for (const u of users) cursors.advance(u, 7);
+    const users = moved(cursors, 2 * FLUSH_SLICE + 5, 7);
     const done = cursors.flush();
     await settle();
     // The engine runs a command whole in the server's thread: a second slice waits for the first.
@@ -56,8 +64,7 @@ describe('Cursors: the coalesced write in slices, one flush at a time', () => {
   it('a slice written later carries the cursor as it is then', async () => {
     const store = heldStore();
     const cursors = new Cursors(store, new FakeClock(), () => {});
-    const users = Array.from({ length: FLUSH_SLICE + 1 }, (_, i) => `u${i}`);
-    for (const u of users) { cursors.start(u, 0); cursors.advance(u, 3); }
+    const users = moved(cursors, FLUSH_SLICE + 1, 3);
     const done = cursors.flush();
     await settle();
     const last = users[users.length - 1]!;
@@ -98,8 +105,7 @@ describe('Cursors: the coalesced write in slices, one flush at a time', () => {
   it('a failed slice leaves it and the slices after it moved, for the next flush', async () => {
     const store = heldStore();
     const cursors = new Cursors(store, new FakeClock(), () => {});
-    const users = Array.from({ length: FLUSH_SLICE + 2 }, (_, i) => `u${i}`);
-    for (const u of users) { cursors.start(u, 0); cursors.advance(u, 4); }
+    const users = moved(cursors, FLUSH_SLICE + 2, 4);
     const first = cursors.flush();
     await settle();
     store.calls[0]!.reject(new Error('store away'));
