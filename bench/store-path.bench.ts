@@ -1,46 +1,66 @@
 /**
  * The store's share of one publish, in process: the embedded engine and the
- * driver, publishes written in groups as the serving server writes them
- * (allocate, one texts insert per group, then the ACKs' cursors in one
- * update command, as the coalesced flush writes them, here once per group:
- * more often than the server's 200 ms), CPU time per text.
- * `node --import tsx bench/store-path.bench.ts [group] [texts] [fan-out]`
+ * driver, CPU time per item. Two parts, as the serving server writes them:
+ * texts (numbers allocated in blocks of 256, one texts insert command per
+ * group of publishes), then cursors (one update command of `$max` per user for
+ * `users` users, as the coalesced flush writes them every 200 ms).
+ * `node --import tsx bench/store-path.bench.ts [group] [texts] [users]`
  */
+import { createHash } from 'node:crypto';
 import { startEngine } from '../src/engine';
 import { Store } from '../src/store/store';
 
-const group = Number(process.argv[2] ?? 20);
+const group = Number(process.argv[2] ?? 16);
 const total = Number(process.argv[3] ?? 20_000);
-const fanout = Number(process.argv[4] ?? 1);
-const users = Math.max(group, fanout);
+const users = Number(process.argv[4] ?? 64);
+/** A client id as the native client makes them: request keys are this, then a digest of the datagram. */
+const CID = 'Xq3v9RkPz1bW0mYtLc8sAe';
 const engine = await startEngine({ port: 0 });
 const store = await Store.open({ uri: engine.uri, dbName: 'bench' });
 const lease = await store.initLease('A');
-for (let u = 0; u < users; u++) await store.insertUser({ _id: `u${u}`, host: '127.0.0.1', port: 1, dialect: 'native', subjects: [], createdAt: 0, cursor: 0 });
+for (let u = 0; u < users; u++) await store.insertUser({ _id: `u${u}`, host: '127.0.0.1', port: 1, dialect: 'native', subjects: [`s${u}`], createdAt: 0, cursor: 0 });
 
-async function round(base: number, n: number): Promise<void> {
-  const first = await store.allocateSeqs('A', lease.epoch, n);
+/** Numbers come in blocks of 256, as the sequencer's largest. */
+let next = 0;
+let end = 0;
+async function texts(base: number, n: number): Promise<void> {
   const writes = [];
   for (let i = 0; i < n; i++) {
-    const seq = first + i;
-    writes.push(store.storeText({ _id: seq, from: 'pub', subject: `s${i}`, text: `hello ${base + i}`, at: Date.now(), req: `k${seq}`, epoch: lease.epoch }));
+    if (next === end) {
+      next = await store.allocateSeqs('A', lease.epoch, 256);
+      end = next + 256;
+    }
+    const seq = next++;
+    // Keys of random digests land all over the unique index, as the server's do.
+    const req = `n:${CID}:${createHash('sha1').update(String(seq)).digest('base64url').slice(0, 22)}`;
+    writes.push(store.storeText({ _id: seq, from: `u${i % users}`, subject: `s${i % users}`, text: `hello world ${base + i}`, at: Date.now(), req, epoch: lease.epoch }));
   }
-  const done = await Promise.all(writes);
-  // Every recipient of the group's texts acknowledged them: each user's cursor moves to its last one.
-  const cursor = new Map<string, number>();
-  done.forEach((d, i) => {
-    for (let r = 0; r < fanout; r++) cursor.set(`u${(i + r) % users}`, Math.max(cursor.get(`u${(i + r) % users}`) ?? 0, d.text._id));
-  });
-  await store.saveCursors([...cursor].map(([user, c]) => ({ user, cursor: c })));
+  await Promise.all(writes);
 }
 
-for (let i = 0; i < 2000; i += group) await round(i, group);
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-for (let i = 0; i < total; i += group) await round(i, group);
-const wall = performance.now() - t0;
-const cpu = process.cpuUsage(cpu0);
-const perText = (cpu.user + cpu.system) / total;
-console.log(`group ${group}, fan-out ${fanout}: ${Math.round(total / (wall / 1000))} texts/s, ${perText.toFixed(1)} µs CPU per text (engine + driver)`);
+let cursor = 0;
+async function cursors(): Promise<void> {
+  cursor++;
+  await store.saveCursors(Array.from({ length: users }, (_, u) => ({ user: `u${u}`, cursor: cursor * users + u })));
+}
+
+async function measure(label: string, items: number, run: () => Promise<void>): Promise<void> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run();
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`${label}: ${Math.round(items / (wall / 1000))}/s, ${((cpu.user + cpu.system) / items).toFixed(1)} µs CPU each (engine + driver)`);
+}
+
+for (let i = 0; i < 2000; i += group) await texts(i, group);
+for (let i = 0; i < 20; i++) await cursors();
+await measure(`texts in groups of ${group}`, total, async () => {
+  for (let i = 0; i < total; i += group) await texts(i, group);
+});
+const flushes = Math.max(10, Math.round(total / users / 4));
+await measure(`cursors, ${users} per update command`, flushes * users, async () => {
+  for (let i = 0; i < flushes; i++) await cursors();
+});
 await store.close();
 await engine.close();
