@@ -7,7 +7,7 @@ import type { Document } from 'bson';
 import { EngineError } from '../errors.js';
 import { keyString } from '../query/keystring.js';
 import type { Doc } from '../query/paths.js';
-import { Index, type DocPredicate, type IndexSpec } from './sorted-index.js';
+import { Index, type DocPredicate, type IndexSpec, type Placement } from './sorted-index.js';
 import type { DocRecord } from './record.js';
 
 /** Builds the predicate of a partial index from its filter (supplied by the query layer). */
@@ -45,10 +45,12 @@ export class Collection {
     const idKey = keyString(doc._id);
     if (this.docs.has(idKey)) throw this.indexes[0].duplicate([doc._id]);
     const rec: DocRecord = { doc, seq: this.nextSeq++ };
-    const keys = this.indexes.map((ix) => ix.keysOf(rec));
-    for (let i = 1; i < this.indexes.length; i++) this.indexes[i].checkUnique(keys[i], rec.seq);
+    // Every index is checked (and its place found) before any changes: a refused insert leaves all unchanged.
+    const indexes = this.indexes;
+    const placed: Placement[] = [];
+    for (const ix of indexes) placed.push(ix.place(ix.keysOf(rec), rec));
     this.docs.set(idKey, rec);
-    this.indexes.forEach((ix, i) => ix.add(keys[i], rec));
+    for (let i = 0; i < indexes.length; i++) indexes[i].commit(placed[i], rec);
     return rec;
   }
 

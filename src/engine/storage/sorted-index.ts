@@ -5,16 +5,27 @@
  */
 import type { Document } from 'bson';
 import { EngineError } from '../errors.js';
-import { compareValues } from '../query/order.js';
+import { compareKeyValues } from '../query/order.js';
 import { keyString } from '../query/keystring.js';
 import { collectPath, splitPath, type Doc } from '../query/paths.js';
 import type { DocRecord } from './record.js';
-import { SortedList } from './sorted-list.js';
+import { SortedList, type Pos } from './sorted-list.js';
 
 /** One index entry. */
 export interface Entry {
   k: unknown[];
   rec: DocRecord;
+}
+
+/**
+ * Where a new record's keys go in one index, found once for both the
+ * uniqueness check and the insert (see {@link Index.place}).
+ */
+export interface Placement {
+  keys: unknown[][];
+  /** The one key's entry and its position (a record with one key, the usual case). */
+  entry?: Entry;
+  pos?: Pos;
 }
 
 /** The stored description of an index, as returned by listIndexes. */
@@ -50,14 +61,16 @@ export class Index {
     this.dirs = this.fields.map((f) => (Number(spec.key[f]) < 0 ? -1 : 1));
     this.paths = this.fields.map(splitPath);
     this.topLevel = this.paths.every((p) => p.length === 1);
-    this.entries = new SortedList<Entry>(this.entryOrder());
+    // The first field leads: a search reads it from the list's own arrays, and reaches into an entry only on a tie.
+    const first = this.dirs[0] > 0 ? compareKeyValues : (a: unknown, b: unknown) => -compareKeyValues(a, b);
+    this.entries = new SortedList<Entry>(this.entryOrder(), { of: (e) => e.k[0], cmp: first });
   }
 
   /** Entry order: keys in index order, then record seq. Single-field indexes skip the per-field loop. */
   private entryOrder(): (a: Entry, b: Entry) => number {
     if (this.dirs.length !== 1) return (a, b) => this.compareKeys(a.k, b.k) || a.rec.seq - b.rec.seq;
-    if (this.dirs[0] > 0) return (a, b) => compareValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
-    return (a, b) => -compareValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
+    if (this.dirs[0] > 0) return (a, b) => compareKeyValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
+    return (a, b) => -compareKeyValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
   }
 
   get name(): string {
@@ -71,10 +84,9 @@ export class Index {
   /** Compares two key tuples in index order (directions applied). */
   compareKeys(a: unknown[], b: unknown[]): number {
     const dirs = this.dirs;
-    if (dirs.length === 1) return compareValues(a[0], b[0]) * dirs[0];
     for (let i = 0; i < dirs.length; i++) {
-      const c = compareValues(a[i], b[i]);
-      if (c !== 0) return c * dirs[i];
+      const c = compareKeyValues(a[i], b[i]);
+      if (c !== 0) return dirs[i] < 0 ? -c : c;
     }
     return 0;
   }
@@ -164,6 +176,35 @@ export class Index {
       );
       if (taken) throw this.duplicate(k);
     }
+  }
+
+  /**
+   * Checks the keys of a record being inserted (newer than every record in
+   * the index: its seq is the highest) and finds where they go, without
+   * changing the index; {@link commit} then inserts them there. A record
+   * with one key is placed with one search: its entry goes after every equal
+   * key (entries of equal keys are in seq order), so in a unique index the
+   * entry just before its place holds the only key it could collide with.
+   * Throws DuplicateKey like {@link checkUnique}.
+   */
+  place(keys: unknown[][], rec: DocRecord): Placement {
+    if (keys.length !== 1) {
+      this.checkUnique(keys, rec.seq);
+      return { keys };
+    }
+    const entry: Entry = { k: keys[0], rec };
+    const pos = this.entries.locate(entry);
+    if (this.unique) {
+      const prev = this.entries.before(pos);
+      if (prev && prev.rec.seq !== rec.seq && this.compareKeys(prev.k, entry.k) === 0) throw this.duplicate(entry.k);
+    }
+    return { keys, entry, pos };
+  }
+
+  /** Inserts what {@link place} found, with no change to this index since. */
+  commit(p: Placement, rec: DocRecord): void {
+    if (p.entry && p.pos) this.entries.insertAt(p.pos, p.entry);
+    else this.add(p.keys, rec);
   }
 
   /** Builds MongoDB's duplicate-key error (code 11000 with keyPattern and keyValue). */

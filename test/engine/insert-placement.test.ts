@@ -1,0 +1,162 @@
+/**
+ * The insert fast path: SortedList's lead keys (searched in arrays beside
+ * the elements) and Index.place (one search for the uniqueness check and
+ * the insert). Checked against models, with the cases the general path
+ * handled: mixed key types, numbers of several BSON types that are equal,
+ * multikey documents, descending and compound keys, duplicates refused with
+ * 11000 and nothing changed.
+ */
+import { Decimal128, Double, Int32, Long, ObjectId } from 'bson';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EngineCore } from '../../src/engine/core.js';
+import { keyString } from '../../src/engine/query/keystring.js';
+import { compareKeyValues, compareValues } from '../../src/engine/query/order.js';
+import { SortedList } from '../../src/engine/storage/sorted-list.js';
+import { run, wire } from './core-commands.js';
+
+type Pair = [number, number];
+const byPair = (a: Pair, b: Pair) => a[0] - b[0] || a[1] - b[1];
+
+describe('SortedList with a lead key', () => {
+  it('keeps any insert/delete sequence sorted, ties of the lead decided by the full order (model: a sorted array)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 50 })), { maxLength: 2000 }), (ops) => {
+        const s = new SortedList<Pair>(byPair, { of: (p) => p[0], cmp: (a, b) => (a as number) - (b as number) });
+        const model: Pair[] = [];
+        for (const [ins, lead, tie] of ops) {
+          const x: Pair = [lead, tie];
+          if (ins) {
+            const at = s.locate(x);
+            const before = s.before(at);
+            // The place is after every element not greater than x.
+            const expected = model.filter((m) => byPair(m, x) <= 0).sort(byPair).at(-1);
+            expect(before).toEqual(expected);
+            s.insertAt(at, x);
+            model.push(x);
+          } else {
+            const at = model.findIndex((m) => byPair(m, x) === 0);
+            expect(s.delete(x)).toBe(at >= 0);
+            if (at >= 0) model.splice(at, 1);
+          }
+        }
+        model.sort(byPair);
+        expect([...s.forward()]).toEqual(model);
+        expect([...s.backward()]).toEqual([...model].reverse());
+        expect(s.size).toBe(model.length);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('appends in order with one comparison, and stays sorted across chunk splits and a load', () => {
+    let calls = 0;
+    const s = new SortedList<number>((a, b) => a - b, { of: (x) => x, cmp: (a, b) => (calls++, (a as number) - (b as number)) });
+    for (let i = 0; i < 5000; i++) s.insert(i);
+    expect(calls).toBe(4999);
+    for (let i = 0; i < 5000; i += 7) s.insert(i + 0.5);
+    const all = [...s.forward()];
+    expect(all).toEqual([...all].sort((a, b) => a - b));
+    s.load(all.filter((x) => x % 2 === 0));
+    s.insert(3);
+    expect([...s.forward()].slice(0, 4)).toEqual([0, 2, 3, 4]);
+    expect(s.delete(2)).toBe(true);
+    expect(s.delete(2)).toBe(false);
+  });
+});
+
+describe('compareKeyValues', () => {
+  // Pairs the fast path answers and pairs it hands on: the order must be compareValues' in every case.
+  const value = fc.oneof(
+    fc.integer({ min: -5, max: 5 }),
+    fc.double(),
+    fc.constantFrom(0, -0, Number.NaN, Infinity, -Infinity, '', 'a', 'b', 'ab', null, true, new Int32(2), new Double(2), Long.fromNumber(2), Decimal128.fromString('2')),
+    fc.string({ maxLength: 3 }),
+  );
+  it('orders every pair as compareValues does', () => {
+    fc.assert(
+      fc.property(value, value, (a, b) => {
+        expect(Math.sign(compareKeyValues(a, b))).toBe(Math.sign(compareValues(a, b)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+/** A key value from a small pool of mixed types, with equal numbers of different BSON types. */
+const key = fc.oneof(
+  fc.constantFrom(1, 2, 2.5, -0, 'a', 'b', 'B', '', null, true, false),
+  fc.constantFrom('int2', 'long2', 'double2', 'dec2', 'oid', 'date', 'obj', 'arr', 'emptyArr', 'missing'),
+);
+function keyValue(k: unknown): unknown {
+  switch (k) {
+    case 'int2': return new Int32(2);
+    case 'long2': return Long.fromNumber(2);
+    case 'double2': return new Double(2);
+    case 'dec2': return Decimal128.fromString('2');
+    case 'oid': return new ObjectId('65f000000000000000000001');
+    case 'date': return new Date(5);
+    case 'obj': return { x: 1 };
+    case 'arr': return [1, 'a'];
+    case 'emptyArr': return [];
+    default: return k;
+  }
+}
+
+/** The keys a document's value gives a single-field index (multikey: one per element; [] and missing: null). */
+function modelKeys(v: unknown): string[] {
+  if (v === 'missing' || v === undefined) return [keyString(null)];
+  if (Array.isArray(v)) return v.length === 0 ? [keyString(null)] : [...new Set(v.map(keyString))];
+  return [keyString(v)];
+}
+
+describe('inserts into a unique index (place: one search for the check and the insert)', () => {
+  it('refuses exactly the documents whose key is taken, with 11000 and its keyValue, changing nothing', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, fc.boolean()), { minLength: 1, maxLength: 60 }), fc.constantFrom(1, -1), (items, dir) => {
+        const core = new EngineCore();
+        run(core, { createIndexes: 'c', indexes: [{ key: { k: dir }, name: 'k_u', unique: true }, { key: { k: 1, _id: -1 }, name: 'k_id' }] });
+        const taken = new Set<string>();
+        let stored = 0;
+        items.forEach(([k, asGroup], i) => {
+          const v = keyValue(k);
+          const doc = v === 'missing' ? { _id: i } : { _id: i, k: v };
+          // One document alone, or in an unordered batch after a document with a key of its own (placed first, then this one).
+          const docs = asGroup ? [{ _id: 1000 + i, k: `own${i}` }, doc] : [doc];
+          const { reply } = core.execute('p', wire({ insert: 'c', documents: docs, ordered: false }), 1);
+          const keys = modelKeys(v);
+          const clash = keys.some((s) => taken.has(s));
+          if (asGroup) stored++;
+          if (clash) {
+            expect(reply.writeErrors).toHaveLength(1);
+            expect(reply.writeErrors[0]).toMatchObject({ index: docs.length - 1, code: 11000, keyPattern: { k: dir } });
+            expect(reply.writeErrors[0].errmsg).toMatch(/^E11000 duplicate key error collection: p\.c index: k_u dup key: /);
+          } else {
+            expect(reply.writeErrors).toBeUndefined();
+            for (const s of keys) taken.add(s);
+            stored++;
+          }
+        });
+        const c = core.catalog.get('p', 'c')!;
+        expect(c.docs.size).toBe(stored);
+        // Every index holds exactly the stored documents' keys, in its order.
+        for (const ix of c.indexes) {
+          const entries = [...ix.entries.forward()];
+          const recs = new Set(entries.map((e) => e.rec));
+          expect(recs.size).toBe(stored);
+          for (let j = 1; j < entries.length; j++) expect(ix.compareKeys(entries[j - 1].k, entries[j].k)).toBeLessThanOrEqual(0);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a multikey document is refused when any of its keys is taken, also by its own earlier batch mate', () => {
+    const core = new EngineCore();
+    run(core, { createIndexes: 'c', indexes: [{ key: { tags: 1 }, name: 'tags_u', unique: true }] });
+    const { reply } = core.execute('p', wire({ insert: 'c', documents: [{ _id: 1, tags: ['a', 'b', 'a'] }, { _id: 2, tags: ['c', 'b'] }, { _id: 3, tags: 'c' }], ordered: false }), 1);
+    expect(reply.n).toBe(2);
+    expect(reply.writeErrors).toEqual([expect.objectContaining({ index: 1, code: 11000, keyValue: { tags: 'b' } })]);
+    expect(run(core, { find: 'c', filter: { tags: 'c' } }).cursor.firstBatch).toEqual([{ _id: 3, tags: 'c' }]);
+  });
+});
