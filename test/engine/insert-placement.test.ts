@@ -160,3 +160,31 @@ describe('inserts into a unique index (place: one search for the check and the i
     expect(run(core, { find: 'c', filter: { tags: 'c' } }).cursor.firstBatch).toEqual([{ _id: 3, tags: 'c' }]);
   });
 });
+
+describe('updates that write top-level fields share the rest with the stored version', () => {
+  it('a later in-place change (an array operator) never reaches an earlier version', () => {
+    const core = new EngineCore();
+    run(core, { insert: 'u', documents: [{ _id: 'a', cursor: 1, since: [{ subject: 's', seq: 1 }], tags: ['x'], nested: { deep: [1] } }] });
+    const c = core.catalog.get('p', 'u')!;
+    const v1 = c.getById('a')!.doc;
+    const r1 = run(core, { update: 'u', updates: [{ q: { _id: 'a' }, u: { $max: { cursor: 5 }, $set: { seen: true } } }] });
+    expect(r1).toMatchObject({ n: 1, nModified: 1 });
+    const v2 = c.getById('a')!.doc;
+    expect(v2).not.toBe(v1);
+    expect(v1).toEqual({ _id: 'a', cursor: 1, since: [{ subject: 's', seq: 1 }], tags: ['x'], nested: { deep: [1] } });
+    // Array operators and nested paths copy before they change anything: v1 and v2 keep their arrays.
+    run(core, { update: 'u', updates: [{ q: { _id: 'a' }, u: { $push: { tags: 'y', 'nested.deep': 2 }, $set: { 'since.0.seq': 9 } } }] });
+    const v3 = c.getById('a')!.doc;
+    expect(v3).toEqual({ _id: 'a', cursor: 5, since: [{ subject: 's', seq: 9 }], tags: ['x', 'y'], nested: { deep: [1, 2] }, seen: true });
+    expect(v1.tags).toEqual(['x']);
+    expect(v2.tags).toEqual(['x']);
+    expect(v2.nested).toEqual({ deep: [1] });
+    expect(v2.since).toEqual([{ subject: 's', seq: 1 }]);
+    // A $max that changes nothing is no modification; $rename and $unset at the top level work on the copy.
+    expect(run(core, { update: 'u', updates: [{ q: { _id: 'a' }, u: { $max: { cursor: 2 } } }] })).toMatchObject({ n: 1, nModified: 0 });
+    run(core, { update: 'u', updates: [{ q: { _id: 'a' }, u: { $rename: { tags: 'labels' }, $unset: { seen: '' } } }] });
+    expect(c.getById('a')!.doc).toEqual({ _id: 'a', cursor: 5, since: [{ subject: 's', seq: 9 }], nested: { deep: [1, 2] }, labels: ['x', 'y'] });
+    expect(v3.tags).toEqual(['x', 'y']);
+    expect(v3.seen).toBe(true);
+  });
+});

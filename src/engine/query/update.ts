@@ -83,7 +83,9 @@ export function applyUpdate(doc: Doc, u: ParsedUpdate, inserting: boolean, pos: 
     if (out._id === undefined) delete out._id;
     return out;
   }
-  const out = cloneDoc(doc);
+  // Operators that only replace a top-level field leave nested containers as they are: those can be shared
+  // with the stored version (never mutated in place); the array operators change arrays in place and need a deep copy.
+  const out = u.ops.every(replacesTopLevel) ? { ...doc } : cloneDoc(doc);
   for (const { op, path, parts, arg } of u.ops) {
     if (parts[0] === '_id' && op !== '$setOnInsert' && !inserting) {
       if (!(op === '$set' && parts.length === 1 && compareValues(arg, doc._id) === 0)) throw immutableId();
@@ -96,6 +98,14 @@ export function applyUpdate(doc: Doc, u: ParsedUpdate, inserting: boolean, pos: 
     }
   }
   return out;
+}
+
+/** Operators that write a whole field (never change a container in place). */
+const SLOT_WRITERS = new Set(['$set', '$unset', '$inc', '$mul', '$min', '$max', '$setOnInsert', '$currentDate', '$rename']);
+
+/** The op writes a top-level field (for $rename, both of them) without changing anything in place. */
+function replacesTopLevel(o: UpdateOp): boolean {
+  return SLOT_WRITERS.has(o.op) && o.parts.length === 1 && (o.op !== '$rename' || !String(o.arg).includes('.'));
 }
 
 function immutableId(): EngineError {
