@@ -10,7 +10,7 @@ import { Decimal128, Double, Int32, Long, ObjectId } from 'bson';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EngineCore } from '../../src/engine/core.js';
-import { keyString } from '../../src/engine/query/keystring.js';
+import { idKey, keyString } from '../../src/engine/query/keystring.js';
 import { compareKeyValues, compareValues } from '../../src/engine/query/order.js';
 import { SortedList } from '../../src/engine/storage/sorted-list.js';
 import { run, wire } from './core-commands.js';
@@ -186,5 +186,30 @@ describe('updates that write top-level fields share the rest with the stored ver
     expect(c.getById('a')!.doc).toEqual({ _id: 'a', cursor: 5, since: [{ subject: 's', seq: 9 }], nested: { deep: [1, 2] }, labels: ['x', 'y'] });
     expect(v3.tags).toEqual(['x', 'y']);
     expect(v3.seen).toBe(true);
+  });
+});
+
+describe('idKey (the documents map key of an _id)', () => {
+  const num = fc.oneof(
+    fc.integer({ min: -3, max: 3 }),
+    fc.constantFrom(0, -0, 0.5, Number.NaN, Infinity, -Infinity, 2 ** 53, 2 ** 53 + 2, 2 ** 60, -(2 ** 60)),
+    fc.double(),
+  );
+  const value = fc.oneof(
+    num,
+    num.map((n) => (Number.isInteger(n) ? new Int32(Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, n))) : n)),
+    num.map((n) => new Double(n)),
+    num.filter((n) => Number.isFinite(n) && Number.isInteger(n)).map((n) => Long.fromNumber(n)),
+    fc.constantFrom(Long.fromString('9007199254740993'), Long.fromString('1152921504606846976'), Decimal128.fromString('2'), Decimal128.fromString('0.5'), Decimal128.fromString('-0')),
+    fc.constantFrom('2', 's2', 'n2', '', null, true, new Date(2), new ObjectId('65f000000000000000000001')),
+  );
+  it('gives two values keys the map finds equal exactly when their canonical keys (keyString) are equal', () => {
+    fc.assert(
+      fc.property(value, value, (a, b) => {
+        const m = new Map([[idKey(a), 1]]);
+        expect(m.has(idKey(b))).toBe(keyString(a) === keyString(b));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -54,3 +54,21 @@ export function keyString(v: unknown): string {
       return 'x' + rank + ':' + String(v);
   }
 }
+
+/**
+ * The key of an _id in a collection's map of documents: the number itself
+ * for a numeric value a double holds exactly (no string to build, and a
+ * number hashes cheaply), else {@link keyString}. Two values get keys the
+ * map finds equal (SameValueZero: 0 and -0 alike, NaN equal to itself)
+ * exactly when their keyStrings are equal.
+ */
+export function idKey(v: unknown): string | number {
+  if (typeof v === 'number') return Number.isInteger(v) && !Number.isSafeInteger(v) ? keyString(v) : v;
+  if (typeof v === 'string') return 's' + v;
+  if (typeRank(v) !== TypeRank.Number) return keyString(v);
+  if ((v as { _bsontype?: string })._bsontype === 'Long') {
+    const n = (v as Long).toNumber();
+    return Number.isSafeInteger(n) ? n : keyString(v);
+  }
+  return idKey(toNumber(v));
+}

@@ -9,7 +9,7 @@ import type { Collection } from '../storage/collection.js';
 import type { Entry, Index } from '../storage/sorted-index.js';
 import type { DocRecord } from '../storage/record.js';
 import { extractBounds, rangeOf, type Bound, type FieldBounds } from './bounds.js';
-import { keyString } from './keystring.js';
+import { idKey, keyString } from './keystring.js';
 import { TypeEdge, compareValues } from './order.js';
 import type { SortSpec } from './sort.js';
 
@@ -39,7 +39,7 @@ function idLookup(coll: Collection, filter: Document, sort: SortSpec): Plan | un
   const b = extractBounds(filter).get('_id');
   if (!b?.points || b.lo || b.hi) return undefined;
   if (b.points.length === 1) {
-    const rec = coll.docs.get(keyString(b.points[0]));
+    const rec = coll.getById(b.points[0]);
     return { candidates: rec ? [rec] : [], sorted: true, stage: 'IDHACK' };
   }
   return idsLookup(coll, b.points, sort);
@@ -62,9 +62,9 @@ function exactKey(p: unknown): boolean {
 }
 
 function* idRecords(coll: Collection, points: unknown[]): Generator<DocRecord> {
-  const seen = new Set<string>();
+  const seen = new Set<string | number>();
   for (const p of points) {
-    const key = keyString(p);
+    const key = idKey(p);
     if (seen.has(key)) continue;
     seen.add(key);
     let rec = coll.docs.get(key);

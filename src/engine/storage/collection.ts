@@ -5,7 +5,7 @@
  */
 import type { Document } from 'bson';
 import { EngineError } from '../errors.js';
-import { keyString } from '../query/keystring.js';
+import { idKey } from '../query/keystring.js';
 import type { Doc } from '../query/paths.js';
 import { Index, type DocPredicate, type IndexSpec, type Placement } from './sorted-index.js';
 import type { DocRecord } from './record.js';
@@ -18,7 +18,8 @@ export const ID_INDEX_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 
 /** Documents and indexes of one namespace. */
 export class Collection {
-  readonly docs = new Map<string, DocRecord>();
+  /** Documents by {@link idKey} of their _id. */
+  readonly docs = new Map<string | number, DocRecord>();
   readonly indexes: Index[];
   private nextSeq = 1;
 
@@ -37,19 +38,19 @@ export class Collection {
 
   /** Looks a document up by its _id value. */
   getById(id: unknown): DocRecord | undefined {
-    return this.docs.get(keyString(id));
+    return this.docs.get(idKey(id));
   }
 
   /** Inserts a document that already has an _id; DuplicateKey if any unique key is taken. */
   insert(doc: Doc): DocRecord {
-    const idKey = keyString(doc._id);
-    if (this.docs.has(idKey)) throw this.indexes[0].duplicate([doc._id]);
+    const key = idKey(doc._id);
+    if (this.docs.has(key)) throw this.indexes[0].duplicate([doc._id]);
     const rec: DocRecord = { doc, seq: this.nextSeq++ };
     // Every index is checked (and its place found) before any changes: a refused insert leaves all unchanged.
     const indexes = this.indexes;
     const placed: Placement[] = [];
     for (const ix of indexes) placed.push(ix.place(ix.keysOf(rec), rec));
-    this.docs.set(idKey, rec);
+    this.docs.set(key, rec);
     for (let i = 0; i < indexes.length; i++) indexes[i].commit(placed[i], rec);
     return rec;
   }
@@ -80,16 +81,16 @@ export class Collection {
    */
   load(docs: Iterable<Doc>): void {
     for (const doc of docs) {
-      const idKey = keyString(doc._id);
-      if (this.docs.has(idKey)) throw this.indexes[0].duplicate([doc._id]);
-      this.docs.set(idKey, { doc, seq: this.nextSeq++ });
+      const key = idKey(doc._id);
+      if (this.docs.has(key)) throw this.indexes[0].duplicate([doc._id]);
+      this.docs.set(key, { doc, seq: this.nextSeq++ });
     }
     for (const ix of this.indexes) ix.build(this.docs.values());
   }
 
   /** Removes a stored document. */
   remove(rec: DocRecord): void {
-    this.docs.delete(keyString(rec.doc._id));
+    this.docs.delete(idKey(rec.doc._id));
     for (const ix of this.indexes) ix.remove(ix.keysOf(rec), rec);
   }
 
