@@ -5,8 +5,9 @@ import { EngineError, toEngineError } from '../errors.js';
 import { queryRecords } from '../query/execute.js';
 import { toNumber } from '../query/order.js';
 import { isPlainObject, type Doc } from '../query/paths.js';
+import type { DocRecord } from '../storage/record.js';
 import { compileArrayFilters } from '../query/positional.js';
-import { applyUpdate, parseUpdate } from '../query/update.js';
+import { applyUpdate, parseUpdate, topLevelFields, type ParsedUpdate } from '../query/update.js';
 import { sameDocument } from '../query/same.js';
 import { collName, rejectUnsupported, writeError, type CommandContext, type Handler } from './context.js';
 import { upsertDocument } from './upsert.js';
@@ -38,11 +39,38 @@ function withId(doc: Doc): Doc {
 
 /** Refuses an update whose result would exceed the 16 MiB document limit (mongod's code 17419). */
 export function checkSize(doc: Doc): Doc {
-  const size = BSON.calculateObjectSize(doc);
+  withinLimit(BSON.calculateObjectSize(doc));
+  return doc;
+}
+
+function withinLimit(size: number): number {
   if (size > Limits.maxBsonObjectSize) {
     throw new EngineError('Location17419', `Resulting document after update is larger than ${Limits.maxBsonObjectSize}`);
   }
-  return doc;
+  return size;
+}
+
+/** The BSON size of a field of `doc` (0 when it has none): what it adds to the document's size. */
+function fieldSize(doc: Doc, field: string): number {
+  return Object.hasOwn(doc, field) ? BSON.calculateObjectSize({ [field]: doc[field] }) - 5 : 0;
+}
+
+/**
+ * {@link checkSize} for a stored record's new version, returning its size.
+ * When the update wrote only top-level fields and the record's size is
+ * known, the size follows from the fields that changed (the rest are the
+ * stored values): a cursor moved by `$max` is measured alone, not its whole
+ * user document.
+ */
+function updatedSize(rec: DocRecord, doc: Doc, parsed: ParsedUpdate): number {
+  const fields = rec.size === undefined ? undefined : topLevelFields(parsed);
+  let size: number;
+  if (fields === undefined) size = BSON.calculateObjectSize(doc);
+  else {
+    size = rec.size!;
+    for (const f of new Set(fields)) if (doc[f] !== rec.doc[f]) size += fieldSize(doc, f) - fieldSize(rec.doc, f);
+  }
+  return withinLimit(size);
 }
 
 /** Runs each statement; stops at the first error when ordered (the default). */
@@ -89,9 +117,13 @@ function update(cmd: Document, ctx: CommandContext): Document {
     const recs = [...queryRecords(c, { filter: stmt.q, limit: multi ? 0 : 1, sort: stmt.sort }, stats)];
     for (const rec of recs) {
       n++;
-      const doc = checkSize(applyUpdate(rec.doc, parsed, false, pos));
+      const doc = applyUpdate(rec.doc, parsed, false, pos);
+      // An unchanged document is the stored one: no size to check.
       if (sameDocument(doc, rec.doc)) continue;
+      const size = updatedSize(rec, doc, parsed);
       ctx.apply({ op: 'u', db: ctx.db, coll, doc });
+      // After the apply: replacing the document forgets the old size.
+      rec.size = size;
       nModified++;
     }
     if (recs.length === 0 && stmt.upsert === true) {

@@ -100,6 +100,16 @@ export function applyUpdate(doc: Doc, u: ParsedUpdate, inserting: boolean, pos: 
   return out;
 }
 
+/**
+ * The top-level fields an update writes when it writes nothing else (each
+ * operator replacing a whole field, see {@link replacesTopLevel}); undefined
+ * for any other update. Every other field of the result is the stored one.
+ */
+export function topLevelFields(u: ParsedUpdate): string[] | undefined {
+  if (u.kind !== 'ops' || !u.ops.every(replacesTopLevel)) return undefined;
+  return u.ops.flatMap((o) => (o.op === '$rename' ? [o.path, String(o.arg)] : [o.path]));
+}
+
 /** Operators that write a whole field (never change a container in place). */
 const SLOT_WRITERS = new Set(['$set', '$unset', '$inc', '$mul', '$min', '$max', '$setOnInsert', '$currentDate', '$rename']);
 

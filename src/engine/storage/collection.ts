@@ -71,6 +71,7 @@ export class Collection {
     for (const [ix, o] of moves) ix.remove(o, rec);
     rec.doc = doc;
     rec.plain = undefined;
+    rec.size = undefined;
     for (const [ix, , n] of moves) ix.add(n, rec);
     return rec;
   }
