@@ -22,7 +22,7 @@ describe('SortedList with a lead key', () => {
   it('keeps any insert/delete sequence sorted, ties of the lead decided by the full order (model: a sorted array)', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 50 })), { maxLength: 2000 }), (ops) => {
-        const s = new SortedList<Pair>(byPair, { of: (p) => p[0], cmp: (a, b) => (a as number) - (b as number) });
+        const s = new SortedList<Pair>(byPair, { of: (p) => p[0], cmp: (a, b) => (a as number) - (b as number), rest: (a, b) => a[1] - b[1] });
         const model: Pair[] = [];
         for (const [ins, lead, tie] of ops) {
           const x: Pair = [lead, tie];
@@ -51,7 +51,7 @@ describe('SortedList with a lead key', () => {
 
   it('appends in order with one comparison, and stays sorted across chunk splits and a load', () => {
     let calls = 0;
-    const s = new SortedList<number>((a, b) => a - b, { of: (x) => x, cmp: (a, b) => (calls++, (a as number) - (b as number)) });
+    const s = new SortedList<number>((a, b) => a - b, { of: (x) => x, cmp: (a, b) => (calls++, (a as number) - (b as number)), rest: () => 0 });
     for (let i = 0; i < 5000; i++) s.insert(i);
     expect(calls).toBe(4999);
     for (let i = 0; i < 5000; i += 7) s.insert(i + 0.5);

@@ -63,7 +63,20 @@ export class Index {
     this.topLevel = this.paths.every((p) => p.length === 1);
     // The first field leads: a search reads it from the list's own arrays, and reaches into an entry only on a tie.
     const first = this.dirs[0] > 0 ? compareKeyValues : (a: unknown, b: unknown) => -compareKeyValues(a, b);
-    this.entries = new SortedList<Entry>(this.entryOrder(), { of: (e) => e.k[0], cmp: first });
+    this.entries = new SortedList<Entry>(this.entryOrder(), { of: (e) => e.k[0], cmp: first, rest: this.afterFirst() });
+  }
+
+  /** Entry order between entries whose first key fields are equal: the other fields, then record seq. */
+  private afterFirst(): (a: Entry, b: Entry) => number {
+    const dirs = this.dirs;
+    if (dirs.length === 1) return (a, b) => a.rec.seq - b.rec.seq;
+    return (a, b) => {
+      for (let i = 1; i < dirs.length; i++) {
+        const c = compareKeyValues(a.k[i], b.k[i]);
+        if (c !== 0) return dirs[i] < 0 ? -c : c;
+      }
+      return a.rec.seq - b.rec.seq;
+    };
   }
 
   /** Entry order: keys in index order, then record seq. Single-field indexes skip the per-field loop. */

@@ -24,6 +24,8 @@ const CHUNK = 128;
 export interface LeadKey<T> {
   of: (x: T) => unknown;
   cmp: (a: unknown, b: unknown) => number;
+  /** The list's order between two elements whose lead values are equal (what remains of the comparator). */
+  rest: (a: T, b: T) => number;
 }
 
 /** Sorted container with a caller-supplied total order. */
@@ -65,11 +67,9 @@ export class SortedList<T> {
 
   /** The list's order between element `i` of chunk `c` and `x` (whose lead value is `xl`). */
   private order(c: number, i: number, x: T, xl: unknown): number {
-    if (this.lead) {
-      const byLead = this.lead.cmp(this.leads[c][i], xl);
-      if (byLead !== 0) return byLead;
-    }
-    return this.cmp(this.chunks[c][i], x);
+    const lead = this.lead;
+    if (!lead) return this.cmp(this.chunks[c][i], x);
+    return lead.cmp(this.leads[c][i], xl) || lead.rest(this.chunks[c][i], x);
   }
 
   /**
