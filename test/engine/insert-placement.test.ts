@@ -14,6 +14,7 @@ import { idKey, keyString } from '../../src/engine/query/keystring.js';
 import { compareKeyValues, compareValues } from '../../src/engine/query/order.js';
 import { SortedList } from '../../src/engine/storage/sorted-list.js';
 import { run, wire } from './core-commands.js';
+import { replayOnModel } from './sorted-list-model.js';
 
 type Pair = [number, number];
 const byPair = (a: Pair, b: Pair) => a[0] - b[0] || a[1] - b[1];
@@ -23,27 +24,13 @@ describe('SortedList with a lead key', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 50 })), { maxLength: 2000 }), (ops) => {
         const s = new SortedList<Pair>(byPair, { of: (p) => p[0], cmp: (a, b) => (a as number) - (b as number), rest: (a, b) => a[1] - b[1] });
-        const model: Pair[] = [];
-        for (const [ins, lead, tie] of ops) {
-          const x: Pair = [lead, tie];
-          if (ins) {
-            const at = s.locate(x);
-            const before = s.before(at);
-            // The place is after every element not greater than x.
-            const expected = model.filter((m) => byPair(m, x) <= 0).sort(byPair).at(-1);
-            expect(before).toEqual(expected);
-            s.insertAt(at, x);
-            model.push(x);
-          } else {
-            const at = model.findIndex((m) => byPair(m, x) === 0);
-            expect(s.delete(x)).toBe(at >= 0);
-            if (at >= 0) model.splice(at, 1);
-          }
-        }
-        model.sort(byPair);
-        expect([...s.forward()]).toEqual(model);
-        expect([...s.backward()]).toEqual([...model].reverse());
-        expect(s.size).toBe(model.length);
+        const placeThenInsert = (x: Pair, model: Pair[]) => {
+          const at = s.locate(x);
+          // The place is after every element not greater than x.
+          expect(s.before(at)).toEqual(model.filter((m) => byPair(m, x) <= 0).sort(byPair).at(-1));
+          s.insertAt(at, x);
+        };
+        replayOnModel(s, byPair, ops.map(([ins, lead, tie]): [boolean, Pair] => [ins, [lead, tie]]), placeThenInsert);
       }),
       { numRuns: 40 },
     );

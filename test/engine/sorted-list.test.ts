@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SortedList } from '../../src/engine/storage/sorted-list.js';
+import { replayOnModel } from './sorted-list-model.js';
 
 const byNum = (a: number, b: number) => a - b;
 
@@ -9,22 +10,7 @@ describe('SortedList', () => {
   it('keeps any insert/delete sequence sorted (model: a sorted array)', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 300 })), { maxLength: 3000 }), (ops) => {
-        const s = new SortedList<number>(byNum);
-        const model: number[] = [];
-        for (const [ins, v] of ops) {
-          if (ins) {
-            s.insert(v);
-            model.push(v);
-          } else {
-            const at = model.indexOf(v);
-            expect(s.delete(v)).toBe(at >= 0);
-            if (at >= 0) model.splice(at, 1);
-          }
-        }
-        model.sort(byNum);
-        expect([...s.forward()]).toEqual(model);
-        expect([...s.backward()]).toEqual([...model].reverse());
-        expect(s.size).toBe(model.length);
+        replayOnModel(new SortedList<number>(byNum), byNum, ops);
       }),
       { numRuns: 50 },
     );
