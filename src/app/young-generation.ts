@@ -9,8 +9,11 @@
  * tail"). V8 only takes the size from the command line
  * (`--max-semi-space-size`), which `rss` cannot set for itself (a single
  * executable, `node bin/rss`); what it can change at run time is how much
- * the young generation grows each time (`--semi-space-growth-factor`): it
- * stops the growth once the young generation has reached the ceiling.
+ * the young generation grows each time (`--semi-space-growth-factor`).
+ * Growth is switched off while the young generation is at the ceiling and
+ * on again below it: V8 shrinks it after a quiet spell, and with growth
+ * off for good it would stay small (minor collections many times as often)
+ * when the load comes back.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
@@ -18,28 +21,45 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 /** The young generation's ceiling (both halves): 16 MB, two halves of 8 MB. */
 export const YOUNG_GENERATION_CEILING = 16 * 1024 * 1024;
 
+/** V8's own growth factor (its default), restored below the ceiling. */
+const DEFAULT_GROWTH = 2;
+
 /** Bytes the young generation (V8's new space, both halves) has now. */
 export function youngGenerationSize(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 }
 
+/** Growth on below the ceiling, off at it; the flag is set only when that changes. */
+export class GrowthSwitch {
+  private growing = true;
+
+  constructor(
+    private readonly size: () => number,
+    private readonly setGrowth: (factor: number) => void,
+    private readonly ceiling = YOUNG_GENERATION_CEILING,
+  ) {}
+
+  /** After a collection (V8 resizes the young generation then). */
+  check(): void {
+    const growing = this.size() < this.ceiling;
+    if (growing === this.growing) return;
+    this.growing = growing;
+    this.setGrowth(growing ? DEFAULT_GROWTH : 1);
+  }
+}
+
+/** Whether the operator sized the young generation (node options): theirs wins. */
+function sizedByOperator(): boolean {
+  return [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('semi-space'));
+}
+
 let capped = false;
 
-/**
- * Stop the young generation's growth at `ceiling` from now on, for the
- * whole process (once; later calls do nothing). V8 grows it by doubling, at
- * a collection: below the ceiling, growth is stopped after the collection
- * that reaches it; at or above it (it grew already), now.
- */
+/** Keep the young generation at most `ceiling` from now on, for the whole process (once; later calls do nothing). */
 export function capYoungGeneration(ceiling = YOUNG_GENERATION_CEILING): void {
-  if (capped) return;
+  if (capped || sizedByOperator()) return;
   capped = true;
-  const stopGrowth = () => setFlagsFromString('--semi-space-growth-factor=1');
-  if (youngGenerationSize() >= ceiling) return stopGrowth();
-  const watch = new PerformanceObserver(() => {
-    if (youngGenerationSize() < ceiling) return;
-    stopGrowth();
-    watch.disconnect();
-  });
-  watch.observe({ entryTypes: ['gc'] });
+  const growth = new GrowthSwitch(youngGenerationSize, (factor) => setFlagsFromString(`--semi-space-growth-factor=${factor}`), ceiling);
+  growth.check();
+  new PerformanceObserver(() => growth.check()).observe({ entryTypes: ['gc'] });
 }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { YOUNG_GENERATION_CEILING } from '../../src/app/young-generation';
+import { GrowthSwitch, YOUNG_GENERATION_CEILING } from '../../src/app/young-generation';
 
 const child = fileURLToPath(new URL('./young-generation-child.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,4 +23,24 @@ describe('capYoungGeneration: a serving process keeps its minor collections shor
     expect(capped).toBeLessThanOrEqual(YOUNG_GENERATION_CEILING);
     expect(capped).toBeGreaterThan(YOUNG_GENERATION_CEILING / 4);
   }, 30_000);
+});
+
+describe('GrowthSwitch', () => {
+  it('stops growth at the ceiling and allows it again once V8 shrank the young generation (a quiet spell), setting the flag only on a change', () => {
+    let size = 4;
+    const set: number[] = [];
+    const growth = new GrowthSwitch(() => size, (f) => set.push(f), 16);
+    growth.check();
+    expect(set).toEqual([]);
+    size = 16;
+    growth.check();
+    growth.check();
+    expect(set).toEqual([1]);
+    size = 2;
+    growth.check();
+    expect(set).toEqual([1, 2]);
+    size = 16;
+    growth.check();
+    expect(set).toEqual([1, 2, 1]);
+  });
 });
