@@ -406,13 +406,18 @@ serveCommands({
       }
       return best;
     };
+    // Where the gap fell around a CHANGE-SERVER: since the last answer before it, and until the first answer after it.
+    const split = (t: number) => {
+      const i = answers.findIndex((x) => x > t);
+      return { before: i > 0 ? t - answers[i - 1]! : NaN, after: i >= 0 ? answers[i]! - t : NaN };
+    };
     // The ordinary spacing of answers, away from any event: what a gap is compared with.
     const quiet: number[] = [];
     for (let i = 1; i < answers.length; i++) quiet.push(answers[i]! - answers[i - 1]!);
     return {
       sent,
       answered: answers.length,
-      handoffs: changes.map((t) => ({ at: t - t0, gap: gapAround(t) })),
+      handoffs: changes.map((t) => ({ at: t - t0, gap: gapAround(t), ...split(t) })),
       marks: marks.map((m) => ({ label: m.label, at: m.at - t0, gap: gapAround(m.at) })),
       spacing: summarize(quiet),
       latency: summarize(lat),

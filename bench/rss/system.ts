@@ -66,12 +66,25 @@ export interface GapResult {
   spacing: Summary;
   sent: number;
   answered: number;
+  /** Each handoff's steps as the two servers timed them (ms): the old one's (drain ... told), the new one's (lease ... held). */
+  steps?: { handoff?: PhaseTimes; takeover?: PhaseTimes }[];
 }
+
+interface PhaseTimes { totalMs: number; phases: Record<string, number> }
+
+const showPhases = (t?: PhaseTimes) => (t ? `${t.totalMs.toFixed(1)} (${Object.entries(t.phases).map(([k, v]) => `${k} ${v}`).join(', ')})` : '?');
 
 /** Scenario 3: continuous requests while the pair hands over every period, then a SIGKILL of the serving server. */
 export async function gaps(cfg: BenchConfig): Promise<GapResult> {
   const pair = await separatePair(cfg.gapPeriodMs, 'gaps', false);
   const load = await worker('load');
+  // The steps of each handoff, by the epoch it handed to: the old server's handoff event, the new one's serving event.
+  const steps = new Map<number, { handoff?: PhaseTimes; takeover?: PhaseTimes }>();
+  const step = (epoch: number) => steps.get(epoch) ?? steps.set(epoch, {}).get(epoch)!;
+  for (const w of [pair.a, pair.b]) {
+    w.on('handoff', (e) => { if (e.took) step(e.epoch + 1).handoff = e.took; });
+    w.on('serving', (e) => { if (e.reason === 'handoff' && e.took) step(e.epoch).takeover = e.took; });
+  }
   try {
     await load.call('open', { servers: addresses(pair.ports), first: pair.serving() === 'B' ? 1 : 0, sockets: 1, retransmitMs: 20 });
     await load.call('setup', { publishers: 20, fanout: 0, prefix: 'g' });
@@ -84,10 +97,14 @@ export async function gaps(cfg: BenchConfig): Promise<GapResult> {
     const killAt = r.marks[0].at as number;
     // CHANGE-SERVERs after the crash come from the failover itself, not from a planned handoff; nor is a handoff
     // whose 300 ms window (see the load generator's gaps) reaches the crash (it measured the failover).
-    const handoffGaps = (r.handoffs as { at: number; gap: number }[]).filter((h) => h.at + 300 < killAt).map((h) => h.gap);
+    const handoffs = (r.handoffs as { at: number; gap: number; before: number; after: number }[]).filter((h) => h.at + 300 < killAt);
+    const handoffGaps = handoffs.map((h) => h.gap);
     const res: GapResult = {
       period: cfg.gapPeriodMs, rate: cfg.gapRate, handoffGaps, crashGap: r.marks[0].gap, spacing: r.spacing, sent: r.sent, answered: r.answered,
+      steps: [...steps.values()],
     };
+    for (const h of handoffs) log(`  gap ${h.gap.toFixed(1)} ms: last answer ${h.before.toFixed(1)} ms before CHANGE-SERVER reached the client, first ${h.after.toFixed(1)} ms after`);
+    for (const [epoch, s] of steps) log(`  epoch ${epoch}: handoff ${showPhases(s.handoff)}; takeover ${showPhases(s.takeover)}`);
     log(`handoff gaps (ms): ${handoffGaps.map((g) => g.toFixed(1)).join(', ')}; crash failover gap ${res.crashGap.toFixed(0)} ms; ${r.answered}/${r.sent} answered`);
     return res;
   } finally {

@@ -7,7 +7,7 @@
  */
 import type { Push, RingMember, ServerTag } from '../protocol/messages';
 import { encodeNative } from '../protocol/native';
-import type { StorePort } from './store-port';
+import type { ReplayMarkWrite, StorePort } from './store-port';
 import type { UserDoc } from '../store/documents';
 import type { Address, Transport } from '../transport/types';
 import { sleep, type Clock } from '../util/clock';
@@ -20,8 +20,10 @@ import type { Faults } from './faults';
 import type { Guard } from './guard';
 import type { LegacyContacts } from './legacy-contacts';
 import type { Outbox } from './outbox';
+import { PhaseClock, type PhaseTimes } from './phases';
 import type { Succession } from './ring';
 import type { Role } from './role';
+import type { Sequencer } from './sequencer';
 import type { Telemetry } from './telemetry';
 
 /** What a handoff did: `users` registered users told to switch, `others` legacy clients told that no registered user lives at. */
@@ -31,6 +33,8 @@ export interface HandedOff {
   epoch: number;
   users: number;
   others: number;
+  /** How long each step took (drain, replay marks, cursors, lease, told). */
+  took: PhaseTimes;
 }
 
 /** What the handoff needs of its server. */
@@ -46,7 +50,9 @@ export interface HandoffHost {
   readonly cursors: Pick<Cursors, 'flush'>;
   /** Pushes: paused before the cursors are written for the last time, resumed if the lease stays. */
   readonly delivery: Pick<Delivery, 'pause' | 'resumeAll'>;
-  readonly store: Pick<StorePort, 'updateUser'>;
+  readonly store: Pick<StorePort, 'saveReplayMarks'>;
+  /** Which numbers this server allocated are settled, so the fence can move with the lease. */
+  readonly sequencer: Pick<Sequencer, 'settled'>;
   readonly faults: Faults;
   readonly telemetry: Telemetry;
   readonly contacts: LegacyContacts;
@@ -95,31 +101,44 @@ export class Handoff {
     this.servingAlone = false;
     this.draining = true;
     host.stopPeriod();
+    const phases = new PhaseClock(host.clock);
     let handedOver = false;
     try {
+      // No request is taken from now on, so the replay marks are (nearly) final: written while the requests in
+      // flight finish, with the cursors that moved so far; what moves during the drain is written after it.
+      const early = Promise.all([this.persistReplayMarks(), host.cursors.flush().catch(() => {})]);
       // Requests still stuck after the limit may finish under the next holder's fence (see ARCHITECTURE: fencing).
       if (!(await host.drained())) host.log.warn({ inFlight: host.inFlight() }, 'handing over with requests still in flight');
-      await this.persistReplayMarks();
+      await early;
+      phases.done('drain');
       // The next holder reads what each user received from the store: nothing is pushed after it is written (a
       // canonical text user counts a push as received when it goes out), and it must be written before the lease
       // moves: if it cannot be, this server serves on rather than have the next one push it all again.
       host.delivery.pause();
       const epoch = host.role.epoch;
-      if (!(await this.writeCursors())) {
+      const [written] = await Promise.all([this.writeCursors(), this.persistReplayMarks()]);
+      if (!written) {
         host.log.warn({ epoch }, 'could not write the cursors: serving another period instead of handing over');
         host.startPeriod(epoch);
         return false;
       }
-      if (!(await host.role.handOver(to))) return false;
+      phases.done('cursors');
+      // Every number this server allocated settled (drained, none in doubt): the fence moves with the lease, and the
+      // next holder has nothing to fence before it serves (ARCHITECTURE: fencing).
+      if (!(await host.role.handOver(to, host.sequencer.settled()))) return false;
+      phases.done('lease');
       handedOver = true;
       // TAKEOVER first: the next server then holds what users send it while it loads (held-requests.ts).
       const seal = host.guard.peerSeal();
       const takeover = { type: 'TAKEOVER' as const, from: host.tag, epoch: host.role.epoch, ...this.ringField() };
       if (seal) host.transport.send(encodeNative(takeover, seal.envelope, seal.key), toAddress);
       const told = this.tellEveryoneToSwitch(toAddress, to, host.role.epoch);
-      host.log.info({ to, epoch: host.role.epoch, ...told }, 'handed over');
+      phases.done('told');
+      const took = phases.times();
+      host.log.info({ to, epoch: host.role.epoch, ...told, tookMs: took.totalMs, ...took.phases }, 'handed over');
       host.telemetry.handoffs++;
-      host.handedOff({ from: host.tag, to, epoch, ...told });
+      host.telemetry.lastHandoff = took;
+      host.handedOff({ from: host.tag, to, epoch, ...told, took });
       return true;
     } finally {
       this.draining = false;
@@ -152,17 +171,21 @@ export class Handoff {
     });
   }
 
-  /** Write each user's replay high-water mark, so the other server refuses replays of what this one accepted. */
+  /**
+   * Write the users' replay high-water marks that moved (one command), so
+   * the next server refuses replays of what this one accepted. A failure is
+   * reported, not fatal: the next server's window starts lower.
+   */
   private async persistReplayMarks(): Promise<void> {
     const host = this.host;
-    const writes: Promise<unknown>[] = [];
+    const marks: ReplayMarkWrite[] = [];
     for (const [name, high] of host.guard.highMarks()) {
       const user = host.directory.get(name);
       if (!user || (user.ctrHigh ?? 0) >= high) continue;
       user.ctrHigh = high;
-      writes.push(host.store.updateUser(name, { ctrHigh: high }).catch((err) => host.faults.report('replay-marks', err, { name })));
+      marks.push({ user: name, ctrHigh: high });
     }
-    await Promise.all(writes);
+    await host.store.saveReplayMarks(marks).catch((err) => host.faults.report('replay-marks', err, { users: marks.length }));
   }
 
   /** A ring's CHANGE-SERVER and TAKEOVER carry the ring, so native clients learn every server (a pair's stay as they were). */

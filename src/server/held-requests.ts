@@ -44,6 +44,11 @@ export class HeldRequests {
     this.until = now + this.limits.window;
   }
 
+  /** A TAKEOVER opened the window and it has not closed yet. */
+  openAt(now: number): boolean {
+    return now <= this.until;
+  }
+
   /** Whether a request arriving at `now` is held (it is, within the window and the bounds). */
   hold(item: HeldRequest, now: number): boolean {
     if (now > this.until) {

@@ -29,7 +29,8 @@ export interface LeaseStore {
   readLease(): Promise<LeaseDoc | null>;
   initLease(holder: ServerTag): Promise<LeaseDoc>;
   renewLease(holder: ServerTag, epoch: number): Promise<boolean>;
-  moveLease(from: ServerTag, epoch: number, to: ServerTag, beat?: number): Promise<LeaseDoc | null>;
+  /** `settled`: the holder handing over settled every number up to it (the fence moves up to it). */
+  moveLease(from: ServerTag, epoch: number, to: ServerTag, beat?: number, settled?: number): Promise<LeaseDoc | null>;
 }
 
 export interface RoleTiming {
@@ -67,6 +68,10 @@ export class Role extends EventEmitter<RoleEvents> {
   private holdOffUntil = -Infinity;
   /** Where lease failures go (the server's error channel); by default the log. */
   fault: (err: unknown, context: object) => void = (err, context) => this.log.warn({ ...context, err: String(err) }, 'lease check failed');
+  /** The epoch the latest TAKEOVER named, until the next lease check tries it. */
+  private offered: number | undefined;
+  /** A check was asked for while one was in flight: the next follows at once. */
+  private checkAgain = false;
   /** The first lease seen after start: if it names this server, it is from before a restart. */
   private firstLook = true;
   private readonly bornAt: number;
@@ -138,17 +143,26 @@ export class Role extends EventEmitter<RoleEvents> {
     this.toStandby('stepped-down');
   }
 
-  /** Check the lease now (the peer said it handed over). */
-  poke(): void {
-    if (this.running) this.schedule(0);
+  /**
+   * Check the lease now: the peer said it handed over, `offered` being the
+   * epoch its TAKEOVER named. A check already in flight is followed by
+   * another at once (not after the usual poll interval).
+   */
+  poke(offered?: number): void {
+    if (offered !== undefined) this.offered = offered;
+    // Checked in this very turn (not after a timer): the lease call goes out before anything the caller sends next.
+    if (this.running) this.check();
   }
 
-  /** Planned handoff: give the lease to `to` (default: the next server). True when it moved. */
-  async handOver(to: ServerTag = this.succession.next()): Promise<boolean> {
+  /**
+   * Planned handoff: give the lease to `to` (default: the next server), with
+   * the fence moved up to `settled` when given. True when it moved.
+   */
+  async handOver(to: ServerTag = this.succession.next(), settled?: number): Promise<boolean> {
     if (this.state !== 'serving') return false;
     let moved: LeaseDoc | null;
     try {
-      moved = await this.withinLease(this.store.moveLease(this.tag, this.epoch, to));
+      moved = await this.withinLease(this.store.moveLease(this.tag, this.epoch, to, undefined, settled));
     } catch (err) {
       // Moved or not, this server stops acting: the other finds the lease its own, or sees the beat stand still.
       this.toStandby('lost');
@@ -165,12 +179,21 @@ export class Role extends EventEmitter<RoleEvents> {
 
   private schedule(ms: number): void {
     this.timer?.cancel();
-    this.timer = this.clock.after(ms, () => {
-      if (this.ticking) return;
-      this.ticking = this.tick().finally(() => {
-        this.ticking = undefined;
-        if (this.running) this.schedule(this.state === 'serving' ? this.timing.renewEvery : this.timing.pollEvery);
-      });
+    this.timer = this.clock.after(ms, () => this.check());
+  }
+
+  /** A lease check now; if one is in flight, another as soon as it ends. */
+  private check(): void {
+    this.timer?.cancel();
+    if (this.ticking) {
+      this.checkAgain = true;
+      return;
+    }
+    this.ticking = this.tick().finally(() => {
+      this.ticking = undefined;
+      const again = this.checkAgain;
+      this.checkAgain = false;
+      if (this.running) this.schedule(again ? 0 : this.state === 'serving' ? this.timing.renewEvery : this.timing.pollEvery);
     });
   }
 
@@ -214,6 +237,13 @@ export class Role extends EventEmitter<RoleEvents> {
 
   private async watch(): Promise<void> {
     const now = this.clock.now();
+    const offered = this.offered;
+    this.offered = undefined;
+    if (offered !== undefined && !this.firstLook && now >= this.holdOffUntil) {
+      // A TAKEOVER named this epoch: renewing it (compare-and-set on holder and epoch) is the very check a read
+      // finding the lease ours leads to below, one store round trip sooner. Not ours (yet): read as usual.
+      if (await this.withinLease(this.store.renewLease(this.tag, offered))) return this.toServing(offered, offered === this.epoch ? 'resume' : 'handoff', now);
+    }
     let lease = await this.withinLease(this.store.readLease());
     const firstLook = this.firstLook;
     this.firstLook = false;
@@ -221,7 +251,7 @@ export class Role extends EventEmitter<RoleEvents> {
       // A (a ring's first server) starts the very first epoch; the others do only if it never shows up.
       if (this.succession.startsFirst || now - this.bornAt > this.timing.leaseTtl * 2) lease = await this.withinLease(this.store.initLease(this.tag));
       else return;
-      if (lease.holder === this.tag && lease.epoch === 1 && lease.beat === 0) return this.toServing(lease, 'initial', now);
+      if (lease.holder === this.tag && lease.epoch === 1 && lease.beat === 0) return this.toServing(lease.epoch, 'initial', now);
     }
     if (lease.holder === this.tag) {
       if (firstLook && lease.beat > 0) {
@@ -242,7 +272,7 @@ export class Role extends EventEmitter<RoleEvents> {
       // so the other may be about to take over; the renewal (CAS on holder and
       // epoch) either stops that takeover or fails because it already happened.
       if (!(await this.withinLease(this.store.renewLease(this.tag, lease.epoch)))) return;
-      return this.toServing(lease, lease.epoch === this.epoch ? 'resume' : 'handoff', now);
+      return this.toServing(lease.epoch, lease.epoch === this.epoch ? 'resume' : 'handoff', now);
     }
     const w = this.watched;
     if (!w || w.epoch !== lease.epoch || w.beat !== lease.beat) {
@@ -256,14 +286,14 @@ export class Role extends EventEmitter<RoleEvents> {
     if (now - w.since < this.timing.leaseTtl + this.succession.takeoverDelay(lease.holder)) return;
     this.log.info({ epoch: lease.epoch, holder: lease.holder }, 'holder silent: taking over');
     const taken = await this.withinLease(this.store.moveLease(lease.holder, lease.epoch, this.tag, lease.beat));
-    if (taken) this.toServing(taken, 'failover', now);
+    if (taken) this.toServing(taken.epoch, 'failover', now);
   }
 
-  private toServing(lease: LeaseDoc, reason: ServingReason, now: number): void {
+  private toServing(epoch: number, reason: ServingReason, now: number): void {
     // A lease check that was in flight when the role stopped does not start serving.
     if (!this.running) return;
     this.state = 'serving';
-    this.epoch = lease.epoch;
+    this.epoch = epoch;
     this.lastRenewal = now;
     this.watched = undefined;
     this.log.info({ epoch: this.epoch, reason }, 'serving');

@@ -44,6 +44,8 @@ export class Sequencer {
   private held: { seq: number; release: () => void }[] = [];
   /** The highest number handed out in this lease (0 until one is). */
   private highest = 0;
+  /** The highest number allocated in this lease (0 until a block came back). */
+  private allocatedTop = 0;
 
   constructor(private readonly allocate: Allocate) {}
 
@@ -61,10 +63,15 @@ export class Sequencer {
   /**
    * The takeover fenced every number up to `line` (Store.fenceSeqs): each
    * has its text stored by now, or a fence document that no text can ever
-   * replace.
+   * replace. `block` numbers above it were allocated with the fence (the
+   * lease's first block: the first publishes need no allocation of their own).
    */
-  fenced(line: number): void {
+  fenced(line: number, block = 0): void {
     this.fence = line;
+    if (block <= 0) return;
+    this.reserve.push({ next: line + 1, end: line + 1 + block });
+    this.allocatedTop = Math.max(this.allocatedTop, line + block);
+    this.block = Math.min(SEQ_BLOCK, Math.max(this.block, block) * 2);
   }
 
   /**
@@ -85,6 +92,18 @@ export class Sequencer {
    */
   get visibleLine(): number {
     return Math.min(this.watermark - 1, this.issued);
+  }
+
+  /**
+   * Every number this holder allocated is settled (no number open, none
+   * finished but held back, no allocation out): the highest it allocated, or
+   * its fence if higher. Every number up to it has its text or can never
+   * have one as long as this holder starts nothing new (the handoff stops
+   * taking requests and drains first). Undefined while anything is unsettled.
+   */
+  settled(): number | undefined {
+    if (this.open.size > 0 || this.held.length > 0 || this.allocating) return undefined;
+    return Math.max(this.fence, this.allocatedTop);
   }
 
   /** The next sequence number; it stays open until finish(). */
@@ -120,6 +139,7 @@ export class Sequencer {
     this.generation++;
     this.fence = 0;
     this.highest = 0;
+    this.allocatedTop = 0;
     this.block = SEQ_FIRST_BLOCK;
   }
 
@@ -170,6 +190,7 @@ export class Sequencer {
           continue;
         }
         this.block = Math.min(SEQ_BLOCK, this.block * 2);
+        this.allocatedTop = Math.max(this.allocatedTop, first + count - 1);
         batch.forEach((w, i) => {
           this.issue(first + i);
           w.resolve(first + i);

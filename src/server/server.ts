@@ -24,7 +24,9 @@ import { Cursors } from './cursors';
 import { deliveryPort } from './delivery-port';
 import { Faults } from './faults';
 import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
-import { HeldRequests } from './held-requests';
+import { HeldRequests, defaultHeldLimits } from './held-requests';
+import { PhaseClock, type PhaseTimes } from './phases';
+import { TakeoverStateLoader, type TakeoverState } from './takeover-state';
 import { Intake } from './intake';
 import { Dispatcher } from './dispatch';
 import { DEFAULT_PRESENCE_WINDOW_MS, Presence } from './presence';
@@ -35,7 +37,7 @@ import { Outbox } from './outbox';
 import { KeyedQueue } from './keyed-queue';
 import { ReplyCache } from './reply-cache';
 import { restoreReplies } from './reply-records';
-import { Sequencer } from './sequencer';
+import { SEQ_FIRST_BLOCK, Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, type RoleTiming, type ServingReason, type StandbyReason } from './role';
 import { Ring, defaultRingTiming, pairSuccession, type RingTiming, type Succession } from './ring';
 import { LegacyContacts, defaultContactOptions, type ContactOptions } from './legacy-contacts';
@@ -86,7 +88,7 @@ export interface ServerOptions {
 }
 
 export interface ServerEvents {
-  serving: [{ tag: ServerTag; epoch: number; reason: ServingReason }];
+  serving: [{ tag: ServerTag; epoch: number; reason: ServingReason; took: PhaseTimes }];
   standby: [{ tag: ServerTag; epoch: number; reason: StandbyReason }];
   handoff: [HandedOff];
   /** The other server uses another store: this one refuses to serve (`message` says why), or may serve again (undefined). */
@@ -130,6 +132,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private readonly intake: Intake;
   /** Users' requests that arrive between a TAKEOVER and serving (canonical text and pickle clients do not retry). */
   private readonly held = new HeldRequests();
+  /** The state a takeover loads, read ahead when a TAKEOVER arrives. */
+  private readonly takeoverState: TakeoverStateLoader;
+  /** When the latest verified TAKEOVER arrived (server clock): a takeover's timing starts there. */
+  private takeoverHeardAt = -Infinity;
   /** Where every datagram received goes (dispatch.ts). */
   private readonly dispatcher: Dispatcher;
   private readonly transport: Transport;
@@ -156,6 +162,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.faults = new Faults(this.log);
     this.replyLifetime = opts.replyLifetime ?? 120_000;
     this.replies = new ReplyCache(200_000, this.replyLifetime);
+    this.takeoverState = new TakeoverStateLoader(() => this.loadTakeoverState(), this.clock, defaultHeldLimits().window);
     this.guard = new Guard({ ...defaultSecurityOptions(), ...opts.security }, opts.store);
     this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters, () => (this.role.serving ? this.role.epoch : undefined));
     this.contacts = new LegacyContacts({ ...defaultContactOptions(), ...opts.contacts }, opts.store, this.log);
@@ -235,6 +242,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       cursors: this.cursors,
       delivery: this.delivery,
       store: this.store,
+      sequencer: this.sequencer,
       faults: this.faults,
       telemetry: this.telemetry,
       contacts: this.contacts,
@@ -266,8 +274,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         outbox: this.outbox,
         faults: this.faults,
         ringMismatch: new Set(),
-        takeoverExpected: () => {
-          if (!this.serving) this.held.open(this.clock.now());
+        takeoverExpected: (epoch) => {
+          if (this.serving) return;
+          this.takeoverHeardAt = this.clock.now();
+          this.held.open(this.takeoverHeardAt);
+          this.takeoverState.readAhead(epoch);
         },
         statusReport: () => this.statusReport(),
       },
@@ -293,6 +304,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   async close(): Promise<void> {
     this.closed = true;
     this.held.clear();
+    this.takeoverState.clear();
     this.storeCheck.stop();
     this.periodTimer?.cancel();
     this.purgeTimer?.cancel();
@@ -454,23 +466,23 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
    */
   private async onServing(epoch: number, reason: ServingReason): Promise<void> {
     const stillOurs = () => this.role.epoch === epoch && this.role.state === 'serving';
+    // A handoff is timed from its TAKEOVER (the lease check it hurried is its first step); anything else from now.
+    const heard = reason === 'handoff' && this.held.openAt(this.clock.now()) ? this.takeoverHeardAt : this.clock.now();
+    const phases = new PhaseClock(this.clock, heard);
+    phases.done('lease');
     try {
       await this.guard.ready;
       // Before anything is shown or answered: no earlier holder can store a text from now on (ARCHITECTURE: fencing).
-      const fence = await this.store.fenceSeqs(this.tag, epoch);
-      if (fence === null) return;
-      const [users, recent, contacts] = await Promise.all([
-        this.store.loadUsers(),
-        this.store.recentReplies(Date.now() - this.replyLifetime),
-        // Without them only the clients this server heard itself are told at its next CHANGE-SERVER: not worth refusing to serve.
-        this.store.loadContacts(Date.now() - this.contacts.opts.ttl, this.contacts.opts.max).catch((err) => {
-          this.log.warn({ err: String(err) }, 'could not read the legacy clients from the store');
-          return [];
-        }),
+      // Read meanwhile: the state loaded is only used once the fence is done.
+      const [fence, { users, recent, contacts }] = await Promise.all([
+        // With the lease's first block of text numbers: the held publishes need no allocation round trip.
+        this.store.fenceSeqs(this.tag, epoch, SEQ_FIRST_BLOCK),
+        this.takeoverState.take(epoch, reason === 'handoff'),
       ]);
-      if (!stillOurs()) return;
+      if (fence === null || !stillOurs()) return;
+      phases.done('load');
       // Every number up to the fence is settled: the log is read up to it at least (Sequencer.visibleLine).
-      this.sequencer.fenced(fence);
+      this.sequencer.fenced(fence, SEQ_FIRST_BLOCK);
       this.directory.load(users);
       this.cursors.load(users);
       this.contacts.load(contacts);
@@ -486,19 +498,39 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       }
       this.startPeriod(epoch);
       this.schedulePurge();
+      phases.done('serve');
       // Requests that came after the TAKEOVER, while this server loaded: answered now, through every check.
       // Their bytes are credit again for what may be sent back (guard.reset() above cleared the budgets).
-      for (const h of this.held.release()) {
+      const held = this.held.release();
+      for (const h of held) {
         this.guard.sendBudgets.received(h.from, h.bytes.length);
         this.intake.accept(h.req, h.dialect, h.from, h.bytes, h.frame);
       }
+      phases.done('held');
+      const took = phases.times();
+      this.log.info({ epoch, reason, held: held.length, tookMs: took.totalMs, ...took.phases }, 'took over');
       this.telemetry.takeovers[reason]++;
-      this.emit('serving', { tag: this.tag, epoch, reason });
+      this.telemetry.lastTakeover = { reason, ...took };
+      this.emit('serving', { tag: this.tag, epoch, reason, took });
     } catch (err) {
       if (this.closed) return;
       this.faults.report('takeover', err, { epoch, reason }, 'error');
       if (stillOurs()) this.role.stepDown(this.role.timing.leaseTtl * 2);
     }
+  }
+
+  /** The users, the recent replies and the legacy contacts, as a takeover loads them. */
+  private async loadTakeoverState(): Promise<TakeoverState> {
+    const [users, recent, contacts] = await Promise.all([
+      this.store.loadUsers(),
+      this.store.recentReplies(Date.now() - this.replyLifetime),
+      // Without them only the clients this server heard itself are told at its next CHANGE-SERVER: not worth refusing to serve.
+      this.store.loadContacts(Date.now() - this.contacts.opts.ttl, this.contacts.opts.max).catch((err) => {
+        this.log.warn({ err: String(err) }, 'could not read the legacy clients from the store');
+        return [];
+      }),
+    ]);
+    return { users, recent, contacts };
   }
 
   private startPeriod(epoch: number): void {

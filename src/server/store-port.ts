@@ -30,6 +30,12 @@ export interface CursorWrite {
   cursor: number;
 }
 
+/** A user's replay high-water mark to write at a handoff (`$max`). */
+export interface ReplayMarkWrite {
+  user: string;
+  ctrHigh: number;
+}
+
 /**
  * Every store operation server code calls. The narrower ports its parts
  * take (lease, ring beats, contacts, cursors, peer secret) are part of it.
@@ -39,7 +45,8 @@ export interface StorePort extends LeaseStore, MemberStore, ContactStore, Cursor
   readonly retries: number;
 
   // ---- serving: fencing and sequence numbers
-  fenceSeqs(holder: ServerTag, epoch: number): Promise<number | null>;
+  /** The fence line (null: the lease is not ours); with `block` > 0, line+1 ... line+block are allocated to the caller. */
+  fenceSeqs(holder: ServerTag, epoch: number, block?: number): Promise<number | null>;
   fenceOne(seq: number, epoch: number): Promise<TextDoc | null>;
   allocateSeqs(holder: ServerTag, epoch: number, count: number): Promise<number>;
   /** This store's identity (the pair checks it shares one store). */
@@ -52,6 +59,7 @@ export interface StorePort extends LeaseStore, MemberStore, ContactStore, Cursor
   updateUser(name: string, set: Partial<Omit<UserDoc, '_id'>>): Promise<boolean>;
   deleteUser(name: string): Promise<boolean>;
   saveCursors(writes: CursorWrite[]): Promise<void>;
+  saveReplayMarks(marks: ReplayMarkWrite[]): Promise<void>;
 
   // ---- texts
   findTextByReq(req: string): Promise<TextDoc | null>;

@@ -4,6 +4,7 @@
  * synchronously where the events happen; nothing here does I/O.
  */
 import type { DialectName, Request } from '../protocol/messages';
+import type { PhaseTimes } from './phases';
 import type { ServingReason } from './role';
 
 /** How a user request ended. */
@@ -44,6 +45,9 @@ export class Telemetry {
   handoffs = 0;
   /** Times this server took the serving role, by why. */
   readonly takeovers: Record<ServingReason, number> = { initial: 0, handoff: 0, failover: 0, resume: 0 };
+  /** The steps of this server's latest handoff and takeover, timed (phases.ts). */
+  lastHandoff: PhaseTimes | undefined;
+  lastTakeover: (PhaseTimes & { reason: ServingReason }) | undefined;
   /** The latest texts this server stored, oldest first. */
   readonly texts: RecentText[] = [];
 

@@ -12,7 +12,7 @@ import { migrateToLog, readSchemaMarker, type MigrationReport } from './migrate'
 import { GroupCommit } from './group';
 import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry';
 // The port the server declares (what it needs of a store), and its value types.
-import type { CursorWrite, OwedFrom, StoredOutcome, StorePort } from '../server/store-port';
+import type { CursorWrite, OwedFrom, ReplayMarkWrite, StoredOutcome, StorePort } from '../server/store-port';
 
 export type { CursorWrite, OwedFrom, StoredOutcome };
 
@@ -161,15 +161,19 @@ export class Store implements StorePort {
    * Move the lease from `from` (at `epoch`) to `to` at epoch+1. Used both for
    * a planned handoff and for a takeover after the holder went silent (then
    * `beat` must still be the value the standby watched, so two standbys or a
-   * late renewal cannot both win). Retried: a retry that finds the lease
-   * moved exactly as asked (its earlier attempt's answer was lost) returns it.
+   * late renewal cannot both win). A holder handing over with every number
+   * it allocated settled passes `settled`: the fence moves up to it with the
+   * lease, so the next holder has nothing of it to fence (see fenceSeqs).
+   * Retried: a retry that finds the lease moved exactly as asked (its
+   * earlier attempt's answer was lost) returns it.
    */
-  async moveLease(from: ServerTag, epoch: number, to: ServerTag, beat?: number): Promise<LeaseDoc | null> {
+  async moveLease(from: ServerTag, epoch: number, to: ServerTag, beat?: number, settled?: number): Promise<LeaseDoc | null> {
     const filter: Record<string, unknown> = { _id: 'lease', holder: from, epoch };
     if (beat !== undefined) filter.beat = beat;
+    const update = { $set: { holder: to, beat: 0 }, $inc: { epoch: 1 }, ...(settled !== undefined ? { $max: { fence: settled } } : {}) };
     let attempt = 0;
     return this.retrying(async () => {
-      const moved = await this.control.findOneAndUpdate(filter as { _id: 'lease' }, { $set: { holder: to, beat: 0 }, $inc: { epoch: 1 } }, { returnDocument: 'after' });
+      const moved = await this.control.findOneAndUpdate(filter as { _id: 'lease' }, update, { returnDocument: 'after' });
       if (moved || attempt++ === 0) return moved;
       // A retry after an attempt whose answer was lost: it may have moved the lease already.
       const now = await this.control.findOne({ _id: 'lease' });
@@ -184,31 +188,38 @@ export class Store implements StorePort {
    * a paused earlier holder that wakes up can never store a text there (the
    * unique `_id` refuses it) and its rows are orphans for good. The lease's
    * `fence` then records how far this is done, so the next holder starts
-   * from there. Returns that line: every number up to it has its text or
-   * can never have one. Compare-and-set on (holder, epoch): null when the
-   * lease is lost meanwhile. Idempotent, so it is retried as a whole.
+   * from there (a holder that handed over with its numbers settled moved it
+   * up to its last one: nothing is left to fence). Returns that line: every
+   * number up to it has its text or can never have one. With `block` > 0 the
+   * same lease update allocates the numbers line+1 ... line+block to the
+   * caller (its first block, without a round trip of its own). Compare-and-set
+   * on (holder, epoch): null when the lease is lost meanwhile. Idempotent, so
+   * it is retried as a whole (a block whose answer was lost is fenced by the retry).
    */
-  async fenceSeqs(holder: ServerTag, epoch: number): Promise<number | null> {
+  async fenceSeqs(holder: ServerTag, epoch: number, block = 0): Promise<number | null> {
     return this.retrying(async () => {
-      const lease = await this.control.findOne({ _id: 'lease' });
-      if (!lease || lease.holder !== holder || lease.epoch !== epoch) return null;
+      const filter = { _id: 'lease' as const, holder, epoch };
+      const lease = block > 0
+        ? await this.control.findOneAndUpdate(filter, { $inc: { seq: block } }, { returnDocument: 'before' })
+        : await this.control.findOne(filter);
+      if (!lease) return null;
       const from = (lease.fence ?? 0) + 1;
       const upTo = lease.seq;
-      let added = 0;
-      if (upTo >= from) {
-        const stored = await this.texts.find({ _id: { $gte: from, $lte: upTo } }, { projection: { _id: 1 } }).toArray();
-        const have = new Set(stored.map((t) => t._id));
-        const fences: TextDoc[] = [];
-        for (let seq = from; seq <= upTo; seq++) {
-          if (!have.has(seq)) fences.push(fenceDoc(seq, epoch));
-        }
-        // A duplicate _id is a text that got there first: stored before the fence, it stays (it has its rows).
-        for (let i = 0; i < fences.length; i += 1000) {
-          const errs = await this.insertDocs('texts', fences.slice(i, i + 1000));
-          added += fences.slice(i, i + 1000).length - errs.size;
-        }
+      // Nothing to fence: the lease read above (a compare-and-set) proved it ours.
+      if (upTo < from) return upTo;
+      const stored = await this.texts.find({ _id: { $gte: from, $lte: upTo } }, { projection: { _id: 1 } }).toArray();
+      const have = new Set(stored.map((t) => t._id));
+      const fences: TextDoc[] = [];
+      for (let seq = from; seq <= upTo; seq++) {
+        if (!have.has(seq)) fences.push(fenceDoc(seq, epoch));
       }
-      const r = await this.control.updateOne({ _id: 'lease', holder, epoch }, { $max: { fence: upTo }, $inc: { fenced: added } });
+      // A duplicate _id is a text that got there first: stored before the fence, it stays (it has its rows).
+      let added = 0;
+      for (let i = 0; i < fences.length; i += 1000) {
+        const errs = await this.insertDocs('texts', fences.slice(i, i + 1000));
+        added += fences.slice(i, i + 1000).length - errs.size;
+      }
+      const r = await this.control.updateOne(filter, { $max: { fence: upTo }, $inc: { fenced: added } });
       return r.matchedCount === 1 ? upTo : null;
     });
   }
@@ -349,6 +360,14 @@ export class Store implements StorePort {
    * cursor only goes up, so a repeat or a late write changes nothing wrong;
    * a user removed meanwhile is not recreated). Retried.
    */
+  /** The replay high-water marks of a handoff, in one command (`$max`: a lower one than stored changes nothing). */
+  async saveReplayMarks(marks: ReplayMarkWrite[]): Promise<void> {
+    if (marks.length === 0) return;
+    const updates = marks.map((m) => ({ q: { _id: m.user }, u: { $max: { ctrHigh: m.ctrHigh } } }));
+    const r = await this.retrying(() => this.db.command({ update: 'users', updates, ordered: false, ...this.writeConcern() }));
+    if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`replay marks not saved: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
+  }
+
   async saveCursors(writes: CursorWrite[]): Promise<void> {
     if (writes.length === 0) return;
     const updates = writes.map((w) => ({ q: { _id: w.user }, u: { $max: { cursor: w.cursor } } }));

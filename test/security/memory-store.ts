@@ -45,19 +45,22 @@ export class MemoryStore implements StorePort {
     return true;
   }
 
-  async moveLease(from: ServerTag, epoch: number, to: ServerTag, beat?: number): Promise<LeaseDoc | null> {
+  async moveLease(from: ServerTag, epoch: number, to: ServerTag, beat?: number, settled?: number): Promise<LeaseDoc | null> {
     const l = this.lease;
     if (!l || l.holder !== from || l.epoch !== epoch || (beat !== undefined && l.beat !== beat)) return null;
     Object.assign(l, { holder: to, beat: 0, epoch: l.epoch + 1 });
+    if (settled !== undefined) l.fence = Math.max(l.fence ?? 0, settled);
     return copy(l);
   }
 
   /** Store.fenceSeqs: nothing to fence here (one server, no paused earlier holder); the fence line while the lease is held. */
-  async fenceSeqs(holder: ServerTag, epoch: number): Promise<number | null> {
+  async fenceSeqs(holder: ServerTag, epoch: number, block = 0): Promise<number | null> {
     const l = this.lease;
     if (!l || l.holder !== holder || l.epoch !== epoch) return null;
-    l.fence = l.seq;
-    return l.seq;
+    const line = l.seq;
+    l.fence = line;
+    l.seq += block;
+    return line;
   }
 
   retries = 0;
@@ -101,6 +104,14 @@ export class MemoryStore implements StorePort {
     for (const w of writes) {
       const u = this.users.get(w.user);
       if (u) u.cursor = Math.max(u.cursor ?? 0, w.cursor);
+    }
+  }
+
+  /** As Store.saveReplayMarks: `$max`, never creating a user. */
+  async saveReplayMarks(marks: { user: string; ctrHigh: number }[]): Promise<void> {
+    for (const m of marks) {
+      const u = this.users.get(m.user);
+      if (u) u.ctrHigh = Math.max(u.ctrHigh ?? 0, m.ctrHigh);
     }
   }
 

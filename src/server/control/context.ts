@@ -27,8 +27,8 @@ export interface ControlContext {
   readonly faults: Faults;
   /** Servers already reported as configured with another ring (said once per server). */
   readonly ringMismatch: Set<ServerTag>;
-  /** A verified TAKEOVER arrived: hold the users' requests until this server serves (held-requests.ts). */
-  takeoverExpected(): void;
+  /** A verified TAKEOVER named `epoch`: hold the users' requests until this server serves (held-requests.ts), read its state ahead. */
+  takeoverExpected(epoch: number): void;
   /** The status report with the store's counts (status-report.ts). */
   statusReport(): Promise<Record<string, unknown>>;
 }

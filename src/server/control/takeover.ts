@@ -10,8 +10,9 @@ export const takeover: ControlHandler<'TAKEOVER'> = (ctx, msg, frame) => {
   const member = ctx.succession.addressOf(msg.from) !== undefined;
   if (member && ctx.guard.verifyPeer(frame, msg.from)) {
     ctx.succession.heard(msg.from);
-    ctx.takeoverExpected();
-    ctx.role.poke();
+    // The lease check first: it is what the takeover waits for (the state read ahead is only needed after it).
+    ctx.role.poke(msg.epoch);
+    ctx.takeoverExpected(msg.epoch);
     if (!sameRing(msg.ring, ctx.succession.members) && !ctx.ringMismatch.has(msg.from)) {
       // Servers that disagree on the ring would hand turns around differently: say so once per server.
       ctx.ringMismatch.add(msg.from);
