@@ -138,6 +138,67 @@ describe('Role', () => {
     expect(b.epoch).toBe(2);
   });
 
+  it('poke(epoch) of a TAKEOVER: one renewal of that epoch, and serving (no read of the lease first)', async () => {
+    const slow = { ...timing, pollEvery: 60_000 };
+    const a = role('A', slow);
+    const b = role('B', slow);
+    a.start();
+    b.start();
+    await run(STEP);
+    expect(await a.handOver()).toBe(true);
+    const before = db.calls.length;
+    b.poke(2);
+    await flush();
+    expect(b.serving).toBe(true);
+    expect(events.at(-1)).toMatch(/^B serving 2 handoff/);
+    expect(db.calls.slice(before).map((c) => `${c.conn} ${c.method} ${c.args.join(' ')}`)).toEqual(['B renewLease B 2']);
+  });
+
+  it('poke(epoch) naming an epoch that is not ours reads the lease as usual, and does not serve', async () => {
+    const slow = { ...timing, pollEvery: 60_000 };
+    const [a, b] = await servingPair();
+    // A serves epoch 1; a (replayed) TAKEOVER naming epoch 1 to a standby.
+    b.poke(1);
+    await run(STEP);
+    expect(b.state).toBe('standby');
+    expect(a.serving).toBe(true);
+    expect(db.lease).toMatchObject({ holder: 'A', epoch: 1 });
+    const last = db.calls.filter((x) => x.conn === 'B').slice(-2).map((x) => x.method);
+    expect(last).toEqual(['renewLease', 'readLease']);
+  });
+
+  it('a poke while a lease check is out is followed by another check as soon as it ends, not a poll later', async () => {
+    const slow = { ...timing, pollEvery: 60_000 };
+    const a = role('A', slow);
+    const b = role('B', slow);
+    a.start();
+    b.start();
+    await run(STEP);
+    // B's poll reads the lease (still A's) just before the handoff, and its answer comes back only after the TAKEOVER.
+    const c = conn(b);
+    const read = c.readLease.bind(c);
+    let answer: (() => void) | undefined;
+    c.readLease = async () => {
+      const lease = await read();
+      await new Promise<void>((r) => (answer = r));
+      return lease;
+    };
+    b.poke();
+    await flush();
+    expect(answer).toBeDefined();
+    c.readLease = read;
+    expect(await a.handOver()).toBe(true);
+    b.poke(2);
+    await flush();
+    expect(b.serving).toBe(false);
+    answer!();
+    await flush();
+    clock.advance(0);
+    await flush();
+    expect(b.serving).toBe(true);
+    expect(b.epoch).toBe(2);
+  });
+
   it('handOver when not serving does nothing; when the lease was lost it steps down', async () => {
     const [a, b] = await servingPair();
     expect(await b.handOver()).toBe(false);

@@ -163,4 +163,54 @@ describe('Sequencer.issued and visibleLine', () => {
     // Nothing stays open from the old block: the watermark is the new number.
     expect(seq.watermark).toBe(now);
   });
+
+  it('the first block can come with the fence: handed out without an allocation, the next block twice as large', async () => {
+    let next = 117;
+    const calls: number[] = [];
+    const seq = new Sequencer(async (count) => {
+      calls.push(count);
+      const first = next;
+      next += count;
+      return first;
+    });
+    // The fence read allocated 100 ... 115 (line 99) to this holder.
+    seq.fenced(99, SEQ_FIRST_BLOCK);
+    const got = await Promise.all(Array.from({ length: 8 }, () => seq.next()));
+    expect(got).toEqual(Array.from({ length: 8 }, (_, i) => 100 + i));
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual([]);
+    // Under the low water (a quarter of the next block): the next block, twice the first, from the store.
+    expect(await seq.next()).toBe(108);
+    await expect.poll(() => calls).toEqual([2 * SEQ_FIRST_BLOCK]);
+  });
+
+  it('settled: the highest number allocated once nothing is open or allocating (the fence when none was), else undefined', async () => {
+    let land: (() => void) | undefined;
+    let next = 41;
+    const seq = new Sequencer(async (count) => {
+      await new Promise<void>((r) => (land = r));
+      const first = next;
+      next += count;
+      return first;
+    });
+    seq.fenced(40);
+    expect(seq.settled()).toBe(40);
+    const a = seq.next();
+    expect(seq.settled()).toBeUndefined();
+    land!();
+    const n = await a;
+    expect(n).toBe(41);
+    // 41 is open (its text not stored yet).
+    expect(seq.settled()).toBeUndefined();
+    seq.finish(n, () => {});
+    // The rest of the block (up to 41 + 15) is allocated but unused: settled up to its end.
+    expect(seq.settled()).toBe(40 + SEQ_FIRST_BLOCK);
+    // A number in doubt (never finished) keeps it unsettled.
+    const b = await seq.next();
+    expect(seq.settled()).toBeUndefined();
+    seq.finish(b);
+    expect(seq.settled()).toBe(40 + SEQ_FIRST_BLOCK);
+    seq.reset();
+    expect(seq.settled()).toBe(0);
+  });
 });

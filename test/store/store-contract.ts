@@ -4,7 +4,7 @@
  * database, so it starts from empty collections.
  */
 import { randomBytes } from 'node:crypto';
-import { Db } from 'mongodb';
+import { Collection, Db } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FencedError, NotServingError, StorageError } from '../../src/errors';
 import type { TextDoc, UserDoc } from '../../src/store/documents';
@@ -178,6 +178,43 @@ export function storeContract(uri: () => string): void {
       expect(await store.allocateSeqs('B', 2, 1)).toBe(5);
     });
 
+    it('moveLease with `settled`: the fence moves with the lease, and the next holder has nothing to fence', async () => {
+      await store.initLease('A');
+      const first = await store.allocateSeqs('A', 1, 16);
+      // A stored 1 and 2 and handed over with every number it allocated settled (3 ... 16 never used).
+      for (const seq of [first, first + 1]) await store.storeText(text(seq));
+      expect(await store.moveLease('A', 1, 'B', undefined, 16)).toMatchObject({ holder: 'B', epoch: 2, fence: 16 });
+      const spy = writeCommands(raw).counts;
+      const leaseWrites = vi.spyOn(Collection.prototype, 'updateOne');
+      expect(await store.fenceSeqs('B', 2)).toBe(16);
+      // No fence document, no lease write: the read proved the lease B's.
+      expect(spy).toEqual({});
+      expect(leaseWrites).not.toHaveBeenCalled();
+      expect((await store.readLease())!).toMatchObject({ fence: 16 });
+      expect((await store.readLease())!.fenced ?? 0).toBe(0);
+      // The fence never moves back (a lower `settled` changes nothing).
+      await store.moveLease('B', 2, 'A', undefined, 3);
+      expect((await store.readLease())!.fence).toBe(16);
+    });
+
+    it('fenceSeqs with a block: the same lease update allocates the numbers right above the line to the caller', async () => {
+      await store.initLease('A');
+      await store.allocateSeqs('A', 1, 4);
+      await store.storeText(text(1));
+      await store.moveLease('A', 1, 'B', 0);
+      // 2 ... 4 are fenced; 5 ... 20 are B's.
+      expect(await store.fenceSeqs('B', 2, 16)).toBe(4);
+      expect((await store.readLease())!).toMatchObject({ seq: 20, fence: 4, fenced: 3 });
+      expect(await store.allocateSeqs('B', 2, 1)).toBe(21);
+      // B hands over with 5 ... 21 settled: A fences nothing and takes 22 ... 37.
+      await store.moveLease('B', 2, 'A', undefined, 21);
+      expect(await store.fenceSeqs('A', 3, 16)).toBe(21);
+      expect((await store.readLease())!).toMatchObject({ seq: 37, fence: 21, fenced: 3 });
+      // Refused (and nothing allocated) to a server that does not hold the lease.
+      expect(await store.fenceSeqs('B', 2, 16)).toBeNull();
+      expect((await store.readLease())!.seq).toBe(37);
+    });
+
     it('a text group retried after a lost answer is stored once, as stored', async () => {
       await store.initLease('A');
       await store.allocateSeqs('A', 1, 1);
@@ -223,6 +260,18 @@ export function storeContract(uri: () => string): void {
       expect(await store.loadUsers()).toEqual([user('bob')]);
       expect(await store.countTexts()).toBe(2);
       expect(await store.deleteUser('alice')).toBe(false);
+    });
+
+    it('saveReplayMarks: one update command for many users, $max (never back), never creating a user', async () => {
+      await store.insertUser({ ...user('alice'), ctrHigh: 50 });
+      await store.insertUser(user('bob'));
+      const spy = writeCommands(raw).counts;
+      await store.saveReplayMarks([{ user: 'alice', ctrHigh: 40 }, { user: 'bob', ctrHigh: 7 }, { user: 'ghost', ctrHigh: 9 }]);
+      expect(spy).toEqual({ 'update users': 1 });
+      const marks = Object.fromEntries((await store.loadUsers()).map((u) => [u._id, u.ctrHigh]));
+      expect(marks).toEqual({ alice: 50, bob: 7 });
+      await store.saveReplayMarks([]);
+      expect(spy).toEqual({ 'update users': 1 });
     });
 
     it('saveCursors: one update command for many users, $max (never back), never creating a user', async () => {
