@@ -185,6 +185,7 @@ export class Handoff {
       user.ctrHigh = high;
       marks.push({ user: name, ctrHigh: high });
     }
+    if (marks.length === 0) return;
     await host.store.saveReplayMarks(marks).catch((err) => host.faults.report('replay-marks', err, { users: marks.length }));
   }
 

@@ -155,7 +155,6 @@ describe('Role', () => {
   });
 
   it('poke(epoch) naming an epoch that is not ours reads the lease as usual, and does not serve', async () => {
-    const slow = { ...timing, pollEvery: 60_000 };
     const [a, b] = await servingPair();
     // A serves epoch 1; a (replayed) TAKEOVER naming epoch 1 to a standby.
     b.poke(1);

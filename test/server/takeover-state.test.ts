@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { TakeoverStateLoader, type TakeoverState } from '../../src/server/takeover-state';
+import { FakeClock } from '../../src/util/clock';
+
+/** A loader whose reads are numbered: read n gives one user named `read n`. */
+function loader(fail: (n: number) => boolean = () => false) {
+  let reads = 0;
+  const clock = new FakeClock();
+  const load = async (): Promise<TakeoverState> => {
+    const n = ++reads;
+    if (fail(n)) throw new Error(`read ${n} failed`);
+    return { users: [{ _id: `read ${n}` } as never], recent: [], contacts: [] };
+  };
+  return { clock, states: new TakeoverStateLoader(load, clock, 3000), reads: () => reads };
+}
+
+const who = async (s: Promise<TakeoverState>) => (await s).users[0]!._id;
+
+describe('TakeoverStateLoader', () => {
+  it('a handoff to the epoch a TAKEOVER named takes what was read ahead, once', async () => {
+    const l = loader();
+    l.states.readAhead(7);
+    expect(l.reads()).toBe(1);
+    expect(await who(l.states.take(7, true))).toBe('read 1');
+    // Taken: the next takeover reads anew.
+    expect(await who(l.states.take(7, true))).toBe('read 2');
+  });
+
+  it('another epoch, a failover or a resume, or a read ahead past its window: read now', async () => {
+    const l = loader();
+    l.states.readAhead(7);
+    expect(await who(l.states.take(8, true))).toBe('read 2');
+    l.states.readAhead(9);
+    expect(await who(l.states.take(9, false))).toBe('read 4');
+    l.states.readAhead(10);
+    l.clock.advance(3000);
+    expect(await who(l.states.take(10, true))).toBe('read 6');
+  });
+
+  it('a read ahead that failed is read again; nothing is left unhandled', async () => {
+    const l = loader((n) => n === 1);
+    l.states.readAhead(3);
+    await new Promise((r) => setImmediate(r));
+    expect(await who(l.states.take(3, true))).toBe('read 2');
+    // One that fails and is never taken is dropped without an unhandled rejection.
+    const m = loader(() => true);
+    m.states.readAhead(4);
+    m.clock.advance(3000);
+    await new Promise((r) => setImmediate(r));
+    await expect(m.states.take(4, true)).rejects.toThrow('read 2 failed');
+  });
+});
