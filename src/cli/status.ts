@@ -2,7 +2,8 @@
  * `rss status --servers A,B[,C...] [--json] [--peer-secret S]`: for operators, each
  * server's role, epoch, time left in its period or lease, users, texts
  * stored, request and push rates, retransmissions, duplicates, errors caught
- * (by where) and store calls retried, uptime and store. A native STATUS
+ * (by where) and store calls retried, how long its latest handoff and
+ * takeover took, uptime and store. A native STATUS
  * request goes to every server at once (standbys answer too), retransmitted
  * until each answers or the timeout ends.
  * Exit 0 when at least one server answered, 2 otherwise. The query itself
@@ -51,6 +52,12 @@ function show(v: unknown, as: 'int' | 'rate' | 'text' = 'int'): string {
   return as === 'rate' ? n.toFixed(1) : String(Math.round(n));
 }
 
+/** A short duration to the tenth of a millisecond: "12.5ms". */
+function showMs(v: unknown): string {
+  const n = num(v);
+  return n === undefined ? NONE : `${n.toFixed(1)}ms`;
+}
+
 /** Failures caught by the server, by where they happened: "3 (lease 2, request 1)", or "0". */
 function showErrors(v: unknown): string {
   if (v === null || typeof v !== 'object') return NONE;
@@ -83,6 +90,8 @@ export function statusRows(s: Record<string, unknown>): [string, string][] {
     ['store retries', show(s.storeRetries)],
     ['handoffs', show(s.handoffs)],
     ['failovers', show(s.failovers)],
+    ['last handoff', showMs(s.lastHandoffMs)],
+    ['last takeover', showMs(s.lastTakeoverMs)],
     ['uptime', uptime === undefined ? NONE : formatDuration(uptime * 1000)],
     ['store', show(s.store, 'text')],
   ];

@@ -87,6 +87,20 @@ export function metricsRegistry(host: OpsHost, opts: { processDefaults?: boolean
       }
     },
   });
+  // The steps of each server's latest handoff and takeover (server/phases.ts): where a pause users saw went.
+  for (const [name, which] of [['rss_last_handoff_step_seconds', 'handoff'], ['rss_last_takeover_step_seconds', 'takeover']] as const) {
+    new Gauge({
+      name, help: `how long each step of this server's latest ${which} took`, registers: [register],
+      labelNames: ['server', 'step'],
+      collect() {
+        this.reset();
+        for (const { tag, server } of host.servers()) {
+          const took = which === 'handoff' ? server.telemetry.lastHandoff : server.telemetry.lastTakeover;
+          for (const [step, ms] of Object.entries(took?.phases ?? {})) this.set({ server: tag, step }, ms / 1000);
+        }
+      },
+    });
+  }
   register.registerMetric(durationHistogram(host) as never);
   return register;
 }

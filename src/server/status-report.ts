@@ -85,9 +85,9 @@ export function statusOf(s: StatusSources): Record<string, unknown> {
     usersOnline: usersOnline(s),
     handoffs: s.telemetry.handoffs,
     failovers: s.telemetry.takeovers.failover,
-    // Where the latest handoff and takeover spent their time (ms per step): what a pause users saw went into.
-    ...(s.telemetry.lastHandoff ? { lastHandoff: s.telemetry.lastHandoff } : {}),
-    ...(s.telemetry.lastTakeover ? { lastTakeover: s.telemetry.lastTakeover } : {}),
+    // How long the latest handoff and takeover took (ms; each step in the log line and /metrics): the pause users saw.
+    ...(s.telemetry.lastHandoff ? { lastHandoffMs: s.telemetry.lastHandoff.totalMs } : {}),
+    ...(s.telemetry.lastTakeover ? { lastTakeoverMs: s.telemetry.lastTakeover.totalMs } : {}),
     storeErrors: caughtFailures(s.faults),
     uptimeSeconds: Math.round((Date.now() - s.startedAt) / 1000),
     requireAuth: s.guard.opts.requireAuth,

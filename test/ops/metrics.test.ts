@@ -107,6 +107,10 @@ describe('GET /metrics', () => {
     expect(m.value('rss_handoffs_total', { server: 'A' })).toBe(1);
     expect(m.value('rss_handoffs_total', { server: 'B' })).toBe(0);
     expect(m.value('rss_takeovers_total', { server: 'B', cause: 'handoff' })).toBe(1);
+    // Each step of that handoff and takeover, as the servers timed them.
+    expect(m.types.get('rss_last_handoff_step_seconds')).toBe('gauge');
+    expect(m.value('rss_last_handoff_step_seconds', { server: 'A', step: 'lease' })).toBe(sys.pair.a.server.telemetry.lastHandoff!.phases.lease! / 1000);
+    expect(m.value('rss_last_takeover_step_seconds', { server: 'B', step: 'load' })).toBe(sys.pair.b.server.telemetry.lastTakeover!.phases.load! / 1000);
     expect(m.value('rss_epoch', { server: 'B' })).toBe(2);
     expect(m.value('rss_serving', { server: 'A' })).toBe(0);
 
