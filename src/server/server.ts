@@ -162,7 +162,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.faults = new Faults(this.log);
     this.replyLifetime = opts.replyLifetime ?? 120_000;
     this.replies = new ReplyCache(200_000, this.replyLifetime);
-    this.takeoverState = new TakeoverStateLoader(() => this.loadTakeoverState(), this.clock, defaultHeldLimits().window);
+    this.takeoverState = new TakeoverStateLoader((epoch) => this.loadTakeoverState(epoch), this.clock, defaultHeldLimits().window);
     this.guard = new Guard({ ...defaultSecurityOptions(), ...opts.security }, opts.store);
     this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters, () => (this.role.serving ? this.role.epoch : undefined));
     this.contacts = new LegacyContacts({ ...defaultContactOptions(), ...opts.contacts }, opts.store, this.log);
@@ -460,7 +460,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
 
   /**
    * The lease was taken: fence the earlier holders' text numbers, load the
-   * users and the recent replies, then serve. A failure at any step (after
+   * users and the recent replies (at a handoff both started when the
+   * TAKEOVER came: takeover-state.ts), then serve. A failure at any step (after
    * the store's own retries) steps down: this server stops renewing, so the
    * other takes over, or this one tries again once the hold-off is over.
    */
@@ -473,12 +474,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     try {
       await this.guard.ready;
       // Before anything is shown or answered: no earlier holder can store a text from now on (ARCHITECTURE: fencing).
-      // Read meanwhile: the state loaded is only used once the fence is done.
-      const [fence, { users, recent, contacts }] = await Promise.all([
-        // With the lease's first block of text numbers: the held publishes need no allocation round trip.
-        this.store.fenceSeqs(this.tag, epoch, SEQ_FIRST_BLOCK),
-        this.takeoverState.take(epoch, reason === 'handoff'),
-      ]);
+      const { fence, users, recent, contacts } = await this.takeoverState.take(epoch, reason === 'handoff');
       if (fence === null || !stillOurs()) return;
       phases.done('load');
       // Every number up to the fence is settled: the log is read up to it at least (Sequencer.visibleLine).
@@ -519,9 +515,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     }
   }
 
-  /** The users, the recent replies and the legacy contacts, as a takeover loads them. */
-  private async loadTakeoverState(): Promise<TakeoverState> {
-    const [users, recent, contacts] = await Promise.all([
+  /** The fence, the users, the recent replies and the legacy contacts, as a takeover of `epoch` needs them. */
+  private async loadTakeoverState(epoch: number): Promise<TakeoverState> {
+    const [fence, users, recent, contacts] = await Promise.all([
+      // With the lease's first block of text numbers: the first publishes need no allocation round trip.
+      this.store.fenceSeqs(this.tag, epoch, SEQ_FIRST_BLOCK),
       this.store.loadUsers(),
       this.store.recentReplies(Date.now() - this.replyLifetime),
       // Without them only the clients this server heard itself are told at its next CHANGE-SERVER: not worth refusing to serve.
@@ -530,7 +528,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         return [];
       }),
     ]);
-    return { users, recent, contacts };
+    return { fence, users, recent, contacts };
   }
 
   private startPeriod(epoch: number): void {

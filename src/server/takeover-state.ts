@@ -1,16 +1,22 @@
 /**
- * What a server loads from the store before it serves (the users, the
- * recent replies, the legacy contacts), read ahead at a handoff: the
- * TAKEOVER is sent only after the old holder wrote its last cursors and
- * marks and moved the lease, so what is read once it arrives is what the
- * new holder would read after its lease check, and nobody else writes it
- * meanwhile (only a serving server does). Reading it while the lease check
- * runs takes that round trip off the pause users see at a handoff.
+ * What a server does in the store before it serves: fence the earlier
+ * holders' text numbers (with its first block), load the users, the recent
+ * replies, the legacy contacts. At a handoff all of it is started when the
+ * TAKEOVER arrives, beside the lease check: the TAKEOVER is sent only after
+ * the old holder wrote its last cursors and marks and moved the lease, so
+ * what is read then is what the new holder would read after its lease
+ * check, and nobody else writes it meanwhile (only a serving server does);
+ * the fence is a compare-and-set on this server holding that very epoch,
+ * so it is right whenever it succeeds (and unused if this server does not
+ * serve that epoch after all). That takes two round trips off the pause
+ * users see at a handoff.
  */
 import type { ContactDoc, RequestDoc, UserDoc } from '../store/documents';
 import type { Clock, TimerHandle } from '../util/clock';
 
 export interface TakeoverState {
+  /** The fence line (Store.fenceSeqs, with the first block above it), or null: the lease was not ours. */
+  fence: number | null;
   users: UserDoc[];
   recent: RequestDoc[];
   contacts: ContactDoc[];
@@ -22,14 +28,14 @@ export class TakeoverStateLoader {
 
   /** `window`: how long a read ahead stays usable (ms): the takeover follows its TAKEOVER within it, or not at all. */
   constructor(
-    private readonly load: () => Promise<TakeoverState>,
+    private readonly load: (epoch: number) => Promise<TakeoverState>,
     private readonly clock: Clock,
     private readonly window: number,
   ) {}
 
   /** A verified TAKEOVER named `epoch`: start reading now. */
   readAhead(epoch: number): void {
-    const state = this.load();
+    const state = this.load(epoch);
     // Its failure is met by take(), which awaits it; a read nobody takes is dropped.
     state.catch(() => {});
     this.ahead = { epoch, state };
@@ -42,8 +48,9 @@ export class TakeoverStateLoader {
   take(epoch: number, handoff: boolean): Promise<TakeoverState> {
     const ahead = this.ahead;
     this.clear();
-    // A read ahead that failed (the store was away for a moment) is tried again, as a read now would be.
-    return handoff && ahead?.epoch === epoch ? ahead.state.catch(() => this.load()) : this.load();
+    if (!handoff || ahead?.epoch !== epoch) return this.load(epoch);
+    // One that failed (the store was away for a moment) or found the lease not ours yet is done again, as now.
+    return ahead.state.then((s) => (s.fence === null ? this.load(epoch) : s), () => this.load(epoch));
   }
 
   clear(): void {

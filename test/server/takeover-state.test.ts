@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { TakeoverStateLoader, type TakeoverState } from '../../src/server/takeover-state';
 import { FakeClock } from '../../src/util/clock';
 
-/** A loader whose reads are numbered: read n gives one user named `read n`. */
-function loader(fail: (n: number) => boolean = () => false) {
+/** A loader whose reads are numbered: read n gives one user named `read n` (and the fence line `fence(n)`). */
+function loader(fail: (n: number) => boolean = () => false, fence: (n: number) => number | null = () => 5) {
   let reads = 0;
   const clock = new FakeClock();
   const load = async (): Promise<TakeoverState> => {
     const n = ++reads;
     if (fail(n)) throw new Error(`read ${n} failed`);
-    return { users: [{ _id: `read ${n}` } as never], recent: [], contacts: [] };
+    return { fence: fence(n), users: [{ _id: `read ${n}` } as never], recent: [], contacts: [] };
   };
   return { clock, states: new TakeoverStateLoader(load, clock, 3000), reads: () => reads };
 }
@@ -35,6 +35,13 @@ describe('TakeoverStateLoader', () => {
     l.states.readAhead(10);
     l.clock.advance(3000);
     expect(await who(l.states.take(10, true))).toBe('read 6');
+  });
+
+  it('a read ahead that found the lease not ours (no fence) is done again', async () => {
+    const l = loader(undefined, (n) => (n === 1 ? null : 9));
+    l.states.readAhead(3);
+    const s = await l.states.take(3, true);
+    expect(s).toMatchObject({ fence: 9, users: [{ _id: 'read 2' }] });
   });
 
   it('a read ahead that failed is read again; nothing is left unhandled', async () => {
