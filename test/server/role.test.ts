@@ -59,6 +59,17 @@ async function run(ms: number, check: () => void = atMostOneServing): Promise<vo
   }
 }
 
+/** A serving since time 0, B watching but polling only once a minute (what brings it in is a poke). */
+async function slowPollingPair(): Promise<[Role, Role]> {
+  const slow = { ...timing, pollEvery: 60_000 };
+  const a = role('A', slow);
+  const b = role('B', slow);
+  a.start();
+  b.start();
+  await run(STEP);
+  return [a, b];
+}
+
 /** A serving since time 0, B watching. */
 async function servingPair(): Promise<[Role, Role]> {
   const a = role('A');
@@ -123,12 +134,7 @@ describe('Role', () => {
   });
 
   it('poke() makes the other take the handed-over lease without waiting for its poll', async () => {
-    const slow = { ...timing, pollEvery: 60_000 };
-    const a = role('A', slow);
-    const b = role('B', slow);
-    a.start();
-    b.start();
-    await run(STEP);
+    const [a, b] = await slowPollingPair();
     expect(await a.handOver()).toBe(true);
     b.poke();
     await run(0);
@@ -139,12 +145,7 @@ describe('Role', () => {
   });
 
   it('poke(epoch) of a TAKEOVER: one renewal of that epoch, and serving (no read of the lease first)', async () => {
-    const slow = { ...timing, pollEvery: 60_000 };
-    const a = role('A', slow);
-    const b = role('B', slow);
-    a.start();
-    b.start();
-    await run(STEP);
+    const [a, b] = await slowPollingPair();
     expect(await a.handOver()).toBe(true);
     const before = db.calls.length;
     b.poke(2);
@@ -167,12 +168,7 @@ describe('Role', () => {
   });
 
   it('a poke while a lease check is out is followed by another check as soon as it ends, not a poll later', async () => {
-    const slow = { ...timing, pollEvery: 60_000 };
-    const a = role('A', slow);
-    const b = role('B', slow);
-    a.start();
-    b.start();
-    await run(STEP);
+    const [a, b] = await slowPollingPair();
     // B's poll reads the lease (still A's) just before the handoff, and its answer comes back only after the TAKEOVER.
     const c = conn(b);
     const read = c.readLease.bind(c);
