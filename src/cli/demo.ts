@@ -190,10 +190,10 @@ class Demo {
   private watch(s: Server): void {
     const { paint } = this.screen;
     s.on('handoff', (e) =>
-      this.screen.event(paint.cyan(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users${e.others > 0 ? ` and ${e.others} other client${e.others === 1 ? '' : 's'}` : ''} told to switch`)),
+      this.screen.event(paint.cyan(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users${e.others > 0 ? ` and ${e.others} other client${e.others === 1 ? '' : 's'}` : ''} told to switch in ${e.took.totalMs} ms`)),
     );
     s.on('serving', (e) => {
-      const line = `${e.tag} serving (epoch ${e.epoch}): ${SERVING_REASON[e.reason] ?? e.reason}`;
+      const line = `${e.tag} serving (epoch ${e.epoch}): ${SERVING_REASON[e.reason] ?? e.reason}, in ${e.took.totalMs} ms`;
       this.screen.event(e.reason === 'failover' ? paint.red(paint.bold(line)) : paint.green(line));
     });
     s.on('standby', (e) => {

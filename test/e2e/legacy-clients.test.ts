@@ -165,7 +165,7 @@ describe('CHANGE-SERVER reaches every legacy client that announced itself', () =
     await gone.next();
     gone.toBoth({ TYPE: 'END-CONNECTION', 'RQ#': 9, IP: '127.0.0.1', PORT: gone.port });
 
-    expect(await handoff(sys, 'a')).toEqual({ from: 'A', to: 'B', epoch: 1, users: 2, others: 0 });
+    expect(await handoff(sys, 'a')).toMatchObject({ from: 'A', to: 'B', epoch: 1, users: 2, others: 0 });
     expect(await duo.next()).toMatchObject({ TYPE: 'CHANGE-SERVER' });
     // The next handoff's notice comes right after: nothing in between.
     await handoff(sys, 'b');
