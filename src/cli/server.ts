@@ -127,9 +127,9 @@ async function runServer(o: ServerCliOptions): Promise<void> {
     ? `ring ${topology.ring.map((m) => (m.tag === o.role ? m.tag : `${m.tag}=${m.host}:${m.port}`)).join(' ')}`
     : `peer ${topology.peer.host}:${topology.peer.port}`;
   process.stdout.write(`rss server ${o.role} ready on ${addr} (${others})${http ? `; http ${http.url}` : ''}\n`);
-  server.on('serving', (e) => process.stdout.write(`${o.role} serving (epoch ${e.epoch}, ${e.reason}) after ${e.took.totalMs} ms\n`));
+  server.on('serving', (e) => process.stdout.write(`${o.role} serving (epoch ${e.epoch}, ${e.reason})\n`));
   server.on('standby', (e) => process.stdout.write(`${o.role} standby (epoch ${e.epoch}, ${e.reason})\n`));
-  server.on('handoff', (e) => process.stdout.write(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users${e.others > 0 ? ` and ${e.others} other client${e.others === 1 ? '' : 's'}` : ''} told in ${e.took.totalMs} ms\n`));
+  server.on('handoff', (e) => process.stdout.write(`handoff ${e.from} → ${e.to} (epoch ${e.epoch + 1}), ${e.users} users${e.others > 0 ? ` and ${e.others} other client${e.others === 1 ? '' : 's'}` : ''} told\n`));
   server.on('store-mismatch', (e) =>
     process.stdout.write(e ? `${o.role} REFUSES TO SERVE: ${e.message}\n` : `${o.role} the other server no longer names another store: may serve again\n`));
 }
