@@ -4,7 +4,7 @@
  * moved goes to the store (Store.saveCursors, `$max`) at most every
  * FLUSH_MS, before a planned handoff moves the lease, and at a clean stop,
  * in commands of at most FLUSH_SLICE users, one after the other. A crash
- * loses at most the last interval: those texts are owed again and pushed
+ * loses the writes not yet answered: those texts are owed again and pushed
  * again (a native client drops sequence numbers it showed; a canonical text
  * user may see one twice). A RETRIEVE-TEXTS writes its mark at once
  * (`saveNow`): it is rare, and a pickle client cannot tell a repeat.
@@ -23,8 +23,13 @@ export const FLUSH_MS = 200;
  */
 export const FLUSH_SLICE = 128;
 
+export interface CursorWrite {
+  user: string;
+  cursor: number;
+}
+
 export interface CursorStore {
-  saveCursors(writes: { user: string; cursor: number }[]): Promise<void>;
+  saveCursors(writes: CursorWrite[]): Promise<void>;
 }
 
 export class Cursors {
@@ -34,7 +39,7 @@ export class Cursors {
   private timer: TimerHandle | undefined;
   /** The flush writing now: one at a time (a flush waits for it, see flush()). */
   private writing: Promise<void> | undefined;
-  /** Cursor writes done, and cursors written by them (status: how well they coalesce). */
+  /** Cursor commands done, and cursors written by them (how well they coalesce; read by tests and benches). */
   readonly stats = { cursorWrites: 0, cursorsWritten: 0 };
 
   constructor(
@@ -108,7 +113,7 @@ export class Cursors {
   async flush(): Promise<void> {
     while (this.writing) await this.writing.catch(() => {});
     if (this.dirty.size === 0) return;
-    const writing = this.writeSlices([...this.dirty]);
+    const writing = this.writeSlices(this.take());
     this.writing = writing;
     try {
       await writing;
@@ -117,17 +122,35 @@ export class Cursors {
     }
   }
 
-  private async writeSlices(users: string[]): Promise<void> {
-    for (let i = 0; i < users.length; i += FLUSH_SLICE) {
-      // Taken when its turn comes: a cursor that moved meanwhile is written at its newest.
-      const writes = users.slice(i, i + FLUSH_SLICE).filter((user) => this.dirty.delete(user)).map((user) => ({ user, cursor: this.get(user) }));
-      if (writes.length === 0) continue;
+  /**
+   * The lease is gone: write what moved, at once and beside any flush still
+   * out (best effort: `$max` makes a late write harmless), and forget
+   * everything. The cursors are taken before they are forgotten, so none
+   * that moved is dropped unwritten.
+   */
+  release(): Promise<void> {
+    const writes = this.take();
+    this.clear();
+    return this.writeSlices(writes);
+  }
+
+  /** The moved cursors as they are now; a cursor moving after this is moved again (and written by the next flush). */
+  private take(): CursorWrite[] {
+    const writes = [...this.dirty].map((user) => ({ user, cursor: this.get(user) }));
+    this.dirty.clear();
+    return writes;
+  }
+
+  private async writeSlices(writes: CursorWrite[]): Promise<void> {
+    for (let i = 0; i < writes.length; i += FLUSH_SLICE) {
+      const slice = writes.slice(i, i + FLUSH_SLICE);
       try {
-        await this.store.saveCursors(writes);
+        await this.store.saveCursors(slice);
         this.stats.cursorWrites++;
-        this.stats.cursorsWritten += writes.length;
+        this.stats.cursorsWritten += slice.length;
       } catch (err) {
-        for (const w of writes) if (this.at.has(w.user)) this.dirty.add(w.user);
+        // This slice and those after it stay moved, for the next flush (unless the user is gone or the lease was).
+        for (const w of writes.slice(i)) if (this.at.has(w.user)) this.dirty.add(w.user);
         throw err;
       }
     }

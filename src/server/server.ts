@@ -579,8 +579,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.presence.clear();
     this.delivery.stop();
     // Best effort: a cursor only goes up to what the user received, so a late write is never wrong.
-    this.cursors.flush().catch(() => {});
-    this.cursors.clear();
+    this.cursors.release().catch(() => {});
     this.sequencer.reset();
     this.replies.clear();
     // The other server may now change users and keys: nothing of theirs stays cached here.

@@ -6,7 +6,7 @@ type Write = { user: string; cursor: number };
 
 /** A cursor store whose writes the test answers one by one. */
 function heldStore() {
-  const calls: { writes: Write[]; resolve: () => void; reject: (err: Error) => void }[] = [];
+  const calls: { writes: Write[]; resolve: () => void; reject: (err: Error) => void; done?: boolean }[] = [];
   const stored = new Map<string, number>();
   return {
     calls,
@@ -61,7 +61,7 @@ describe('Cursors: the coalesced write in slices, one flush at a time', () => {
     expect(cursors.stats).toEqual({ cursorWrites: 3, cursorsWritten: users.length });
   });
 
-  it('a slice written later carries the cursor as it is then', async () => {
+  it('a cursor that moves while its slice waits is written again by the next flush', async () => {
     const store = heldStore();
     const cursors = new Cursors(store, new FakeClock(), () => {});
     const users = moved(cursors, FLUSH_SLICE + 1, 3);
@@ -71,9 +71,14 @@ describe('Cursors: the coalesced write in slices, one flush at a time', () => {
     cursors.advance(last, 9);
     store.calls[0]!.resolve();
     await settle();
-    expect(store.calls[1]!.writes).toEqual([{ user: last, cursor: 9 }]);
     store.calls[1]!.resolve();
     await done;
+    const next = cursors.flush();
+    await settle();
+    expect(store.calls[2]!.writes).toEqual([{ user: last, cursor: 9 }]);
+    store.calls[2]!.resolve();
+    await next;
+    expect(store.stored.get(last)).toBe(9);
   });
 
   it('a flush called while the timer\'s flush writes waits for it, and writes again what it failed to write', async () => {
@@ -118,4 +123,33 @@ describe('Cursors: the coalesced write in slices, one flush at a time', () => {
     await again;
     expect(store.stored.size).toBe(users.length);
   });
+
+  it('release, when the lease is gone, writes every moved cursor, also those a flush still out had not reached, then forgets them', async () => {
+    const store = heldStore();
+    const clock = new FakeClock();
+    const cursors = new Cursors(store, clock, () => {});
+    const early = moved(cursors, FLUSH_SLICE + 10, 2);
+    clock.advance(FLUSH_MS);
+    await settle();
+    // The timer's flush is out with its first slice; more move meanwhile.
+    expect(store.calls).toHaveLength(1);
+    const late = Array.from({ length: 2 * FLUSH_SLICE }, (_, i) => `v${i}`);
+    for (const u of late) {
+      cursors.start(u, 0);
+      cursors.advance(u, 6);
+    }
+    const released = cursors.release();
+    expect(cursors.get(late[0]!)).toBe(0);
+    // Beside the flush still out: its first slice is not awaited.
+    await settle();
+    expect(store.calls).toHaveLength(2);
+    for (let i = 0; i < 10 && store.calls.some((c) => !c.done); i++) {
+      for (const c of store.calls) if (!c.done) (c.done = true), c.resolve();
+      await settle();
+    }
+    await released;
+    expect(store.stored.size).toBe(early.length + late.length);
+    expect([...store.stored.values()].every((v) => v === 2 || v === 6)).toBe(true);
+  });
 });
+
