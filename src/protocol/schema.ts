@@ -132,19 +132,34 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
   }
 }
 
-function toPlain(obj: unknown, where: string, spec: Spec): Record<string, unknown> {
+/** A spec's field, ready for checking: its kind, whether it may be absent, and its name in errors. */
+interface CompiledField {
+  field: string;
+  kind: FieldKind;
+  optional: boolean;
+  label: string;
+}
+
+function compile(spec: Spec, where: string): CompiledField[] {
+  return Object.entries(spec).map(([field, kindSpec]) => {
+    const optional = kindSpec.endsWith('?');
+    return { field, kind: (optional ? kindSpec.slice(0, -1) : kindSpec) as FieldKind, optional, label: `${where}.${field}` };
+  });
+}
+
+/** The message types' specs, compiled once: every datagram is checked against one. */
+const COMPILED = new Map<string, CompiledField[]>();
+
+function toPlain(obj: unknown, where: string, spec: Spec, fields = compile(spec, where), out: Record<string, unknown> = {}): Record<string, unknown> {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) bad(where, 'expected an object');
   const src = obj as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const [field, kindSpec] of Object.entries(spec)) {
-    const optional = kindSpec.endsWith('?');
-    const kind = (optional ? kindSpec.slice(0, -1) : kindSpec) as FieldKind;
-    const v = src[field];
+  for (const f of fields) {
+    const v = src[f.field];
     if (v === undefined || v === null) {
-      if (optional) continue;
-      bad(`${where}.${field}`, 'is missing');
+      if (f.optional) continue;
+      bad(f.label, 'is missing');
     }
-    out[field] = checkField(kind, v, `${where}.${field}`);
+    out[f.field] = checkField(f.kind, v, f.label);
   }
   return out;
 }
@@ -155,5 +170,7 @@ export function toMessage(obj: Record<string, unknown>): Message {
   if (!isKnownType(type)) {
     throw new ProtocolError('RSS_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(String(type)).slice(0, 40)}`);
   }
-  return { type, ...toPlain(obj, type, MESSAGE_FIELDS[type]) } as Message;
+  let fields = COMPILED.get(type);
+  if (!fields) COMPILED.set(type, (fields = compile(MESSAGE_FIELDS[type], type)));
+  return toPlain(obj, type, MESSAGE_FIELDS[type], fields, { type }) as Message;
 }

@@ -21,6 +21,7 @@ import type { AuthResult } from './guard';
 import type { RequestOutcome } from './telemetry';
 import type { Faults } from './faults';
 import { HANDLERS, type HandledRequest } from './handlers';
+import { acknowledged } from './handlers/ack';
 import type { KeyedQueue } from './keyed-queue';
 import type { Outbox, Seal } from './outbox';
 import type { CachedReply, ReplyCache } from './reply-cache';
@@ -73,7 +74,10 @@ export class Intake {
     if (dialect !== 'native') this.host.legacyHeard(req, dialect, from);
     // An ACK is never answered, so it needs no de-duplication key, and it runs outside the user's queue:
     // it only marks a text received, which commutes with whatever else the user asks.
-    if (req.type === 'ACK') return this.host.faults.watch(this.execute(req, dialect, from, bytes.length, '', frame, arrived), 'ack');
+    if (req.type === 'ACK') {
+      if (frame && this.acknowledge(req, frame, from, arrived)) return;
+      return this.host.faults.watch(this.execute(req, dialect, from, bytes.length, '', frame, arrived), 'ack');
+    }
     const key = dedupKey(dialect, from, frame?.envelope.cid, bytes);
     // A retransmission is answered from the cache first: before its MAC or counter is looked at again.
     const cached = this.cachedAnswer(req, key);
@@ -84,6 +88,44 @@ export class Intake {
     }
     const name = 'name' in req ? req.name : formatAddress(from);
     this.host.faults.watch(this.host.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame, arrived)), 'request', { type: req.type });
+  }
+
+  /**
+   * The common ACK, taken at once: MACed, naming a user that holds a key.
+   * It runs the checks `execute` runs for it (lease, MAC and replay window,
+   * the charge of a MAC that proves nobody, the user's rate) and the ACK
+   * handler's work, without a request context, a promise or the queue: one
+   * comes for every push, so it is the most frequent request. False when
+   * it is not that case (the general path takes it, nothing done yet).
+   */
+  private acknowledge(req: Extract<HandledRequest, { type: 'ACK' }>, frame: NativeFrame, from: Address, arrived: number): boolean {
+    if (!frame.mac || !this.host.roleServing()) return false;
+    const user = this.core.directory.get(req.name);
+    if (user?.key === undefined) return false;
+    const count = (outcome: RequestOutcome) => this.core.telemetry.request('ACK', 'native', outcome);
+    try {
+      const auth = this.core.guard.authenticate(frame, user);
+      if (!auth.ok || auth.authed !== user._id) {
+        // As execute: what proves no user is charged as unauthenticated work; an ACK has no RQ#, so nobody is told.
+        this.core.guard.unprovenAllowed(from);
+        this.core.log.debug({ type: 'ACK', name: req.name, why: auth.ok ? 'auth' : auth.why, ctr: frame.envelope.ctr }, 'request refused');
+        count('refused');
+        return true;
+      }
+      if (!this.core.guard.userAllowed(user._id)) {
+        this.core.guard.release(user._id, frame.envelope.ctr!);
+        count('refused');
+        return true;
+      }
+      this.heardFrom(user, 'ACK', true);
+      acknowledged(this.core, req);
+      count('ok');
+      this.core.telemetry.took(performance.now() - arrived);
+    } catch (err) {
+      count('failed');
+      this.host.faults.report('ack', err, { type: 'ACK' });
+    }
+    return true;
   }
 
   /** One request, in its user's queue: retransmission check, authentication, limits, handler, reply. */
@@ -249,6 +291,11 @@ export class Intake {
       user = { ...user, addrOk: true };
       this.core.directory.set(user);
     }
+    this.heardFrom(user, type, authed);
+  }
+
+  /** The user spoke: presence, a held push stream resumes, an unproven native address is challenged again. */
+  private heardFrom(user: UserDoc, type: Request['type'], authed: boolean): void {
     // Presence (WHO's online flag): only what the user proved, or a legacy user that has no proof to give.
     if (authed || user.key === undefined) this.core.heard(user._id);
     if (user.addrOk) this.core.delivery.heardFrom(user._id);

@@ -7,7 +7,7 @@
  */
 import type { Dialect } from '../protocol/dialect';
 import type { DialectName, Push, Reply, StoredText } from '../protocol/messages';
-import { encodeNative, sealNativeBody, withFields } from '../protocol/native';
+import { encodeNative, openBody, sealLastField } from '../protocol/native';
 import type { UserDoc } from '../store/documents';
 import type { Address, Transport } from '../transport/types';
 import type { ServerCounters } from './context';
@@ -30,8 +30,8 @@ function proven(user: UserDoc): boolean {
 const NEEDS_VALID_ADDRESS = new Set<Push['type']>(['MESSAGE', 'CHANGE-SERVER', 'UPDATE-SERVER']);
 
 export class Outbox {
-  /** The MESSAGE body of a text, encoded once for all its native recipients (each datagram adds `to` and its MAC). */
-  private readonly messageBodies = new WeakMap<StoredText, string>();
+  /** The MESSAGE datagram of a text up to its `to`, encoded once for all its native recipients (each adds `to` and its MAC). */
+  private readonly messageBodies = new WeakMap<StoredText, Buffer>();
 
   constructor(
     private readonly transport: Transport,
@@ -95,8 +95,8 @@ export class Outbox {
   pushText(user: UserDoc, text: StoredText, key: Buffer | undefined): boolean {
     if (!proven(user) || !key) return this.push(user, { type: 'MESSAGE', ...text, to: user._id }, key);
     let body = this.messageBodies.get(text);
-    if (body === undefined) this.messageBodies.set(text, (body = JSON.stringify({ type: 'MESSAGE', ...text })));
-    this.transport.send(sealNativeBody(withFields(body, { to: user._id }), key), { host: user.host, port: user.port });
+    if (body === undefined) this.messageBodies.set(text, (body = openBody(JSON.stringify({ type: 'MESSAGE', ...text }), 'to')));
+    this.transport.send(sealLastField(body, user._id, key), { host: user.host, port: user.port });
     return true;
   }
 

@@ -21,11 +21,12 @@ export class ReplayWindow {
   /** Highest ctr accepted. */
   high: number;
   private floor: number;
-  private readonly seen = new Set<number>();
   /**
-   * The ctrs of `seen` in ascending order from `head` (entries forgotten
-   * meanwhile are skipped when reached), so pruning and dropping the
-   * smallest cost what they remove, not a walk over the whole window.
+   * The ctrs seen inside the window, ascending, from `head` (what lies
+   * before it has left the window). Counters mostly grow, so recording one
+   * is an append and looking it up a comparison with the last; a straggler
+   * costs a binary search. No hash set: the counters are µs times, numbers
+   * a Set would hash as doubles on every datagram.
    */
   private order: number[] = [];
   private head = 0;
@@ -40,51 +41,33 @@ export class ReplayWindow {
   accept(ctr: number): ReplayVerdict {
     const floor = Math.max(this.floor, this.high - REPLAY_WINDOW_US);
     if (ctr <= floor) return 'stale';
-    if (this.seen.has(ctr)) return 'replay';
-    this.seen.add(ctr);
-    this.insertOrdered(ctr);
+    const o = this.order;
+    if (o.length === this.head || o[o.length - 1]! < ctr) o.push(ctr);
+    else {
+      const at = this.search(ctr);
+      if (o[at] === ctr) return 'replay';
+      o.splice(at, 0, ctr);
+    }
     if (ctr > this.high) {
       this.high = ctr;
       this.prune();
     }
-    if (this.seen.size > MAX_SEEN) {
-      const min = this.shiftSmallest()!;
-      this.floor = Math.max(this.floor, min);
+    if (o.length - this.head > MAX_SEEN) {
+      this.floor = Math.max(this.floor, o[this.head++]!);
+      this.compact();
     }
     return 'fresh';
   }
 
   /** Forget a recorded ctr (its request was not executed, so its retransmission must pass). */
   forget(ctr: number): void {
-    this.seen.delete(ctr);
+    const at = this.search(ctr);
+    if (this.order[at] === ctr) this.order.splice(at, 1);
   }
 
-  /** Drop the ctrs that fell out of the window. */
-  private prune(): void {
-    const floor = this.high - REPLAY_WINDOW_US;
-    while (this.head < this.order.length && this.order[this.head]! <= floor) this.seen.delete(this.order[this.head++]!);
-    this.compact();
-  }
-
-  /** Remove and return the smallest ctr still seen. */
-  private shiftSmallest(): number | undefined {
-    while (this.head < this.order.length) {
-      const c = this.order[this.head++]!;
-      if (this.seen.delete(c)) {
-        this.compact();
-        return c;
-      }
-    }
-    return undefined;
-  }
-
-  /** Counters mostly grow: appending is the rule, a binary-search insert the exception. */
-  private insertOrdered(ctr: number): void {
+  /** Where `ctr` is, or would be inserted, among the ctrs seen. */
+  private search(ctr: number): number {
     const o = this.order;
-    if (o.length === this.head || o[o.length - 1]! < ctr) {
-      o.push(ctr);
-      return;
-    }
     let lo = this.head;
     let hi = o.length;
     while (lo < hi) {
@@ -92,7 +75,14 @@ export class ReplayWindow {
       if (o[mid]! < ctr) lo = mid + 1;
       else hi = mid;
     }
-    o.splice(lo, 0, ctr);
+    return lo;
+  }
+
+  /** Drop the ctrs that fell out of the window. */
+  private prune(): void {
+    const floor = this.high - REPLAY_WINDOW_US;
+    while (this.head < this.order.length && this.order[this.head]! <= floor) this.head++;
+    this.compact();
   }
 
   private compact(): void {

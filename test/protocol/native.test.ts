@@ -11,7 +11,7 @@ import { detectDialect } from '../../src/protocol/dialect.js';
 import { LIMITS } from '../../src/protocol/limits.js';
 import type { Message, RetrievedReply } from '../../src/protocol/messages.js';
 import {
-  MAC_BYTES, NATIVE_MAGIC, decodeNative, encodeNative, isNative, nativeFitRetrieved, sealNativeBody, verifyNativeMac, withFields, type NativeEnvelope,
+  MAC_BYTES, NATIVE_MAGIC, decodeNative, encodeNative, isNative, nativeFitRetrieved, openBody, sealLastField, sealNativeBody, verifyNativeMac, withFields, type NativeEnvelope,
 } from '../../src/protocol/native.js';
 import { mutations } from '../fixtures/text/arbitraries.js';
 
@@ -270,6 +270,14 @@ describe('native properties', () => {
       expect(encodeNative(m, env)).toEqual(Buffer.concat([Buffer.from([NATIVE_MAGIC, 1, 0]), Buffer.from(JSON.stringify({ ...m, ...env }))]));
     }), { numRuns: 1000 });
     expect(withFields('{}', { ctr: 1 })).toBe('{"ctr":1}');
+  });
+
+  it('a body opened once and sealed per recipient is byte for byte what withFields and sealNativeBody give', () => {
+    fc.assert(fc.property(nativeMessage, fc.string({ maxLength: 20 }), (m, to) => {
+      const once = JSON.stringify(m);
+      expect(sealLastField(openBody(once, 'to'), to, KEY)).toEqual(sealNativeBody(withFields(once, { to }), KEY));
+    }), { numRuns: 1000 });
+    expect(sealLastField(openBody('{}', 'to'), 'bob', KEY)).toEqual(sealNativeBody('{"to":"bob"}', KEY));
     expect(withFields('{"a":1}', {})).toBe('{"a":1}');
   });
 
