@@ -83,10 +83,23 @@ export function withFields(json: string, more: object): string {
   let tail = '';
   for (const k in more) {
     const v = (more as Record<string, unknown>)[k];
-    if (v !== undefined) tail += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+    if (v === undefined) continue;
+    // The envelope's numbers are safe integers: written as JSON.stringify writes them, without its call.
+    tail += `${keyPrefix(k)}${typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : JSON.stringify(v)}`;
   }
   if (tail === '') return json;
   return json === '{}' ? `{${tail.slice(1)}}` : `${json.slice(0, -1)}${tail}}`;
+}
+
+/** `,"key":` of the keys withFields appends (a handful: the envelope's and `to`), quoted once. */
+const keyPrefixes = new Map<string, string>();
+function keyPrefix(k: string): string {
+  let p = keyPrefixes.get(k);
+  if (p === undefined) {
+    p = `,${JSON.stringify(k)}:`;
+    if (keyPrefixes.size < 64) keyPrefixes.set(k, p);
+  }
+  return p;
 }
 
 /** The datagram of a JSON body (see withFields): header, body and, with `key`, the MAC, in one allocation. */
@@ -190,13 +203,28 @@ export function encodeNativePadded(message: Message, envelope: NativeEnvelope, k
  * LIMITS.maxNativeDatagram? Returns the worst size in bytes and whether it fits.
  */
 export function nativeTextSize(name: string, subject: string, text: string): { bytes: number; fits: boolean } {
-  const longName = 'n'.repeat(LIMITS.maxNameLength);
-  const big = Number.MAX_SAFE_INTEGER;
-  const push = encodeNative({ type: 'MESSAGE', seq: big, from: name, subject, text, at: big, to: longName }, { ctr: big }).length;
-  const request = encodeNative({ type: 'PUBLISH', rq: LIMITS.maxRq, name, subject, text }, { cid: 'c'.repeat(64), ctr: big }).length;
-  const bytes = Math.max(push, request) + MAC_BYTES;
+  // Each datagram is a fixed part plus the JSON of the three strings (JSON.stringify escapes the same way wherever a string sits).
+  const strings = jsonBytes(name) + jsonBytes(subject) + jsonBytes(text);
+  const bytes = Math.max(SIZES.push, SIZES.request) + strings + MAC_BYTES;
   return { bytes, fits: bytes <= LIMITS.maxNativeDatagram };
 }
+
+/** Bytes of a string's JSON (quotes and escapes included). */
+const jsonBytes = (s: string) => Buffer.byteLength(JSON.stringify(s));
+
+/**
+ * The datagrams nativeTextSize measures with empty strings, less the empty
+ * strings' quotes: the MESSAGE push to a recipient with the longest name,
+ * and the PUBLISH (the PUBLISHED around it is smaller).
+ */
+const SIZES = (() => {
+  const longName = 'n'.repeat(LIMITS.maxNameLength);
+  const big = Number.MAX_SAFE_INTEGER;
+  return {
+    push: encodeNative({ type: 'MESSAGE', seq: big, from: '', subject: '', text: '', at: big, to: longName }, { ctr: big }).length - 6,
+    request: encodeNative({ type: 'PUBLISH', rq: LIMITS.maxRq, name: '', subject: '', text: '' }, { cid: 'c'.repeat(64), ctr: big }).length - 6,
+  };
+})();
 
 /**
  * How many of a RETRIEVED reply's texts fit one native datagram, as the

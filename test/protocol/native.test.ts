@@ -11,7 +11,7 @@ import { detectDialect } from '../../src/protocol/dialect.js';
 import { LIMITS } from '../../src/protocol/limits.js';
 import type { Message, RetrievedReply } from '../../src/protocol/messages.js';
 import {
-  MAC_BYTES, NATIVE_MAGIC, decodeNative, encodeNative, isNative, nativeFitRetrieved, openBody, sealLastField, sealNativeBody, verifyNativeMac, withFields, type NativeEnvelope,
+  MAC_BYTES, NATIVE_MAGIC, decodeNative, encodeNative, isNative, nativeFitRetrieved, nativeTextSize, openBody, sealLastField, sealNativeBody, verifyNativeMac, withFields, type NativeEnvelope,
 } from '../../src/protocol/native.js';
 import { mutations } from '../fixtures/text/arbitraries.js';
 
@@ -299,5 +299,18 @@ describe('native properties', () => {
       const f = tolerant(bad);
       if (f && !Buffer.from(bad).equals(good)) expect(verifyNativeMac(f, KEY)).toBe(false);
     }), { numRuns: 2000 });
+  });
+});
+
+describe('nativeTextSize', () => {
+  it('is the size of the largest datagram a text travels in, as encoded (push to the longest name, or the PUBLISH), MAC included', () => {
+    const longName = 'n'.repeat(LIMITS.maxNameLength);
+    const big = Number.MAX_SAFE_INTEGER;
+    fc.assert(fc.property(fc.string({ maxLength: 16 }), fc.string({ maxLength: 16 }), fc.string({ unit: 'binary', maxLength: 300 }), (name, subject, text) => {
+      const push = encodeNative({ type: 'MESSAGE', seq: big, from: name, subject, text, at: big, to: longName }, { ctr: big }).length;
+      const request = encodeNative({ type: 'PUBLISH', rq: LIMITS.maxRq, name, subject, text }, { cid: 'c'.repeat(64), ctr: big }).length;
+      const bytes = Math.max(push, request) + MAC_BYTES;
+      expect(nativeTextSize(name, subject, text)).toEqual({ bytes, fits: bytes <= LIMITS.maxNativeDatagram });
+    }), { numRuns: 500 });
   });
 });
