@@ -199,7 +199,10 @@ export class Intake {
     const seal = () => sealOf(ctx, this.provenFor(auth.authed, from));
     const handler = HANDLERS[req.type] as (c: RequestContext, r: Request) => Promise<Reply[]>;
     try {
-      if (user && (auth.authed === user._id || user.key === undefined)) await this.noteContact(user, req.type, from, auth.authed !== undefined);
+      if (user && (auth.authed === user._id || user.key === undefined)) {
+        const writing = this.noteContact(user, req.type, from, auth.authed !== undefined);
+        if (writing) await writing;
+      }
       const replies = await handler(ctx, req);
       if (req.type === 'DE-REGISTER' && !this.core.directory.get(req.name)) this.core.gone(req.name);
       // How the answer is kept for retransmissions: its type's row in reply-policy.ts.
@@ -283,15 +286,19 @@ export class Intake {
    * address still unproven gets its CHALLENGE again (REGISTER and UPDATE
    * send their own, to the address they name).
    */
-  private async noteContact(known: UserDoc, type: Request['type'], from: Address, authed: boolean): Promise<void> {
-    let user = known;
+  private noteContact(user: UserDoc, type: Request['type'], from: Address, authed: boolean): Promise<void> | undefined {
     if (user.key === undefined && user.dialect !== 'native' && !user.addrOk && sameAddress(from, user)) {
-      this.core.servingEpoch();
-      await this.core.store.updateUser(user._id, { addrOk: true });
-      user = { ...user, addrOk: true };
-      this.core.directory.set(user);
+      return (async () => {
+        this.core.servingEpoch();
+        await this.core.store.updateUser(user._id, { addrOk: true });
+        const held = { ...user, addrOk: true };
+        this.core.directory.set(held);
+        this.heardFrom(held, type, authed);
+      })();
     }
+    // The common case writes nothing: no promise to wait for.
     this.heardFrom(user, type, authed);
+    return undefined;
   }
 
   /** The user spoke: presence, a held push stream resumes, an unproven native address is challenged again. */

@@ -43,6 +43,14 @@ export class Presence {
   /** An authenticated request or ACK from `name` was accepted at `now`. */
   heard(name: string, now: number): void {
     if (!this.known(name)) return;
+    const s = this.seen.get(name);
+    if (s) {
+      // Every request and ACK comes here: the entry is renewed in place rather than replaced.
+      s.heard = now;
+      s.owedSince = undefined;
+      s.lost = undefined;
+      return;
+    }
     this.seen.set(name, { heard: now });
     if (this.seen.size > this.count() + 64) this.prune();
   }
