@@ -102,27 +102,27 @@ export class Intake {
     if (!frame.mac || !this.host.roleServing()) return false;
     const user = this.core.directory.get(req.name);
     if (user?.key === undefined) return false;
-    const count = (outcome: RequestOutcome) => this.core.telemetry.request('ACK', 'native', outcome);
+    const telemetry = this.core.telemetry;
     try {
       const auth = this.core.guard.authenticate(frame, user);
       if (!auth.ok || auth.authed !== user._id) {
         // As execute: what proves no user is charged as unauthenticated work; an ACK has no RQ#, so nobody is told.
         this.core.guard.unprovenAllowed(from);
         this.core.log.debug({ type: 'ACK', name: req.name, why: auth.ok ? 'auth' : auth.why, ctr: frame.envelope.ctr }, 'request refused');
-        count('refused');
+        telemetry.request('ACK', 'native', 'refused');
         return true;
       }
       if (!this.core.guard.userAllowed(user._id)) {
         this.core.guard.release(user._id, frame.envelope.ctr!);
-        count('refused');
+        telemetry.request('ACK', 'native', 'refused');
         return true;
       }
       this.heardFrom(user, 'ACK', true);
       acknowledged(this.core, req);
-      count('ok');
-      this.core.telemetry.took(performance.now() - arrived);
+      telemetry.request('ACK', 'native', 'ok');
+      telemetry.took(performance.now() - arrived);
     } catch (err) {
-      count('failed');
+      telemetry.request('ACK', 'native', 'failed');
       this.host.faults.report('ack', err, { type: 'ACK' });
     }
     return true;

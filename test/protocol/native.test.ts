@@ -211,6 +211,16 @@ describe('native malformed', () => {
     expect(() => decodeNative(bytes)).toThrow(expect.objectContaining({ code: 'RSS_MALFORMED' }));
   });
 
+  it('a body with text beyond ASCII reads as UTF-8 (ASCII bodies take a faster reader)', () => {
+    const text = 'café ✓ 𝄞 \u0000 "quoted"';
+    const m = decodeNative(encodeNative({ type: 'PUBLISH', rq: 1, name: 'ann', subject: 'news', text }, { ctr: 7 })).message;
+    expect(m).toEqual({ type: 'PUBLISH', rq: 1, name: 'ann', subject: 'news', text });
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (t) => {
+      const sent = { type: 'PUBLISH' as const, rq: 2, name: 'ann', subject: 'news', text: t };
+      expect(decodeNative(encodeNative(sent)).message).toEqual(sent);
+    }), { numRuns: 300 });
+  });
+
   it('deeply nested JSON within the size limit decodes without a stack overflow', () => {
     const depth = 570;
     const body = `{"type":"STATUS-REPORT","rq":1,"status":{"x":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
