@@ -119,8 +119,13 @@ export function pushSchedule(first: number, transmissions: number): number {
 interface InFlight {
   text: StoredText;
   transmissions: number;
-  timer: TimerHandle;
   sentAt: number;
+  /** When it is sent again unless acknowledged (clock ms). */
+  due: number;
+  /** The first transmission's wait, doubled for each retransmission. */
+  first: number;
+  user: string;
+  stream: Stream;
 }
 
 /** What a stream is doing: one state, so no combination of flags can contradict another. */
@@ -162,6 +167,15 @@ export class Delivery {
   /** Log reads running, and the streams waiting for one to finish (a bound on the store reads of a takeover). */
   private loadsRunning = 0;
   private readonly loadsWaiting: (() => void)[] = [];
+  /**
+   * Every push awaiting its ACK, by transmission number (its wait doubles
+   * with each), in order of when it is due: one timer for all of them
+   * instead of one per push. An acknowledged push is not taken out; it is
+   * skipped when its time comes (see retransmitDue).
+   */
+  private readonly due: InFlight[][] = [];
+  private dueTimer: TimerHandle | undefined;
+  private dueTimerAt = Infinity;
   readonly stats: DeliveryStats = { pushes: 0, retransmissions: 0, givenUp: 0, acks: 0, staleAcks: 0 };
 
   constructor(
@@ -201,8 +215,11 @@ export class Delivery {
   /** Stop pushing and forget in-memory state; the log and the cursors keep what is owed. */
   stop(): void {
     this.active = false;
-    for (const s of this.streams.values()) if (s.phase.kind === 'awaiting') s.phase.push.timer.cancel();
     this.streams.clear();
+    this.dueTimer?.cancel();
+    this.dueTimer = undefined;
+    this.dueTimerAt = Infinity;
+    this.due.length = 0;
   }
 
   /** A new text is owed to `user` (announced in sequence order, once every lower number is settled). */
@@ -229,7 +246,6 @@ export class Delivery {
       return;
     }
     const push = s.phase.push;
-    push.timer.cancel();
     if (push.transmissions === 1) this.ackTimer.sample(this.clock.now() - push.sentAt);
     s.phase = { kind: 'idle' };
     this.receivedUpTo(user, s, seq);
@@ -259,7 +275,6 @@ export class Delivery {
     s.floor = Math.max(s.floor, upTo);
     s.queue = s.queue.filter((t) => t.seq > upTo);
     if (s.phase.kind === 'awaiting' && s.phase.push.text.seq <= upTo) {
-      s.phase.push.timer.cancel();
       s.phase = { kind: 'idle' };
       this.pump(user, s);
     }
@@ -267,8 +282,6 @@ export class Delivery {
 
   /** The user is gone (de-registered). */
   forget(user: string): void {
-    const s = this.streams.get(user);
-    if (s?.phase.kind === 'awaiting') s.phase.push.timer.cancel();
     this.streams.delete(user);
   }
 
@@ -387,24 +400,72 @@ export class Delivery {
     if (transmissions === 1) this.stats.pushes++;
     else this.stats.retransmissions++;
     if (sent === 'delivered') return this.receivedUpTo(user, s, text.seq);
-    const wait = pushWait(first, transmissions);
-    const timer = this.clock.after(wait, () => {
-      if (s.phase.kind !== 'awaiting' || s.phase.push.text !== text) return;
-      s.phase = { kind: 'idle' };
-      // Paused: not sent again now; it stays owed, and resumeAll() reads it from the log.
-      if (!this.active) return;
-      // Only a first transmission's timeout says the timeout is short (later ones were waited for doubled already).
-      if (transmissions === 1) this.ackTimer.backoff();
-      if (transmissions >= this.policy.maxTransmissions) {
-        // Leave the rest for RETRIEVE-TEXTS; resume when the user is heard from.
-        this.stats.givenUp++;
-        this.port.gaveUp?.(user);
-        this.hold(s);
-        this.log.debug({ user, seq: text.seq }, 'push given up');
-        return;
+    const now = this.clock.now();
+    const push: InFlight = { text, transmissions, sentAt: now, due: now + pushWait(first, transmissions), first, user, stream: s };
+    s.phase = { kind: 'awaiting', push };
+    this.schedule(push);
+  }
+
+  /** Is `push` still the one its stream awaits an ACK for (not acknowledged, retrieved, forgotten or stopped)? */
+  private current(push: InFlight): boolean {
+    const s = push.stream;
+    return s.phase.kind === 'awaiting' && s.phase.push === push && this.streams.get(push.user) === s;
+  }
+
+  /** Keep `push` in order of when it is due (nearly always an append: waits of one transmission number are alike). */
+  private schedule(push: InFlight): void {
+    const q = (this.due[push.transmissions - 1] ??= []);
+    let i = q.length;
+    while (i > 0 && q[i - 1]!.due > push.due) i--;
+    if (i === q.length) q.push(push);
+    else q.splice(i, 0, push);
+    if (push.due < this.dueTimerAt) this.armDueTimer(push.due);
+  }
+
+  private armDueTimer(at: number): void {
+    this.dueTimer?.cancel();
+    this.dueTimerAt = at;
+    this.dueTimer = this.clock.after(Math.max(0, at - this.clock.now()), () => this.retransmitDue());
+  }
+
+  /** Send again (or give up on) every push due by now and not acknowledged; then wait for the next one due. */
+  private retransmitDue(): void {
+    this.dueTimer = undefined;
+    this.dueTimerAt = Infinity;
+    const now = this.clock.now();
+    // Collected first: a retransmission joins the next queue, which this pass must not reach again.
+    const expired: InFlight[] = [];
+    let next = Infinity;
+    for (const q of this.due) {
+      if (!q) continue;
+      let n = 0;
+      while (n < q.length && (q[n]!.due <= now || !this.current(q[n]!))) {
+        if (q[n]!.due <= now && this.current(q[n]!)) expired.push(q[n]!);
+        n++;
       }
-      this.transmit(user, s, text, transmissions + 1, first);
-    });
-    s.phase = { kind: 'awaiting', push: { text, transmissions, timer, sentAt: this.clock.now() } };
+      if (n > 0) q.splice(0, n);
+      if (q.length > 0) next = Math.min(next, q[0]!.due);
+    }
+    for (const push of expired) if (this.current(push)) this.expire(push);
+    if (next < this.dueTimerAt) this.armDueTimer(next);
+  }
+
+  /** `push` went unanswered for its whole wait. */
+  private expire(push: InFlight): void {
+    const { user, stream: s, text, transmissions } = push;
+    s.phase = { kind: 'idle' };
+    // Paused: not sent again now; it stays owed, and resumeAll() reads it from the log.
+    if (!this.active) return;
+    // Only a first transmission's timeout says the timeout is short (later ones were waited for doubled already).
+    if (transmissions === 1) this.ackTimer.backoff();
+    if (transmissions >= this.policy.maxTransmissions) {
+      // Leave the rest for RETRIEVE-TEXTS; resume when the user is heard from.
+      this.stats.givenUp++;
+      this.port.gaveUp?.(user);
+      this.hold(s);
+      this.log.debug({ user, seq: text.seq }, 'push given up');
+      return;
+    }
+    this.transmit(user, s, text, transmissions + 1, push.first);
   }
 }

@@ -346,7 +346,8 @@ describe('Delivery', () => {
     await publish('carol', 1);
     await publish('dave', 1);
     expect(delivery.inFlight).toBe(2);
-    expect(clock.pending).toBe(2);
+    // One timer for every push awaiting its ACK.
+    expect(clock.pending).toBe(1);
     delivery.stop();
     expect(clock.pending).toBe(0);
     expect(delivery.inFlight).toBe(0);
@@ -357,9 +358,32 @@ describe('Delivery', () => {
   it('forget() cancels the stream of a de-registered user', async () => {
     await publish('bob', 1);
     delivery.forget('bob');
-    expect(clock.pending).toBe(0);
     clock.advance(10_000);
     expect(port.seqsSentTo('bob')).toEqual([1]);
+    // Its push's time came and went without a retransmission, and nothing waits any more.
+    expect(delivery.stats.retransmissions).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('one timer serves every push awaiting its ACK, each sent again at its own time, the acknowledged ones never', async () => {
+    // firstTimeout 100: pushes at 0, 30 and 60 are due at 100, 130 and 160.
+    await publish('bob', 1);
+    clock.advance(30);
+    await publish('carol', 2);
+    clock.advance(30);
+    await publish('dave', 3);
+    expect(clock.pending).toBe(1);
+    await ack('carol', 2);
+    // bob's wait ends first: only his push goes again; carol's was acknowledged, dave's is not due yet.
+    clock.advance(40);
+    expect(port.sent.map((x) => `${x.user}@${x.at}`)).toEqual(['bob@0', 'carol@30', 'dave@60', 'bob@100']);
+    clock.advance(70);
+    expect(port.sent.map((x) => `${x.user}@${x.at}`)).toEqual(['bob@0', 'carol@30', 'dave@60', 'bob@100', 'dave@160']);
+    expect(clock.pending).toBe(1);
+    await ack('bob', 1);
+    await ack('dave', 3);
+    expect(delivery.inFlight).toBe(0);
+    expect(delivery.stats).toMatchObject({ pushes: 3, retransmissions: 2, acks: 3, staleAcks: 0 });
   });
 });
 
