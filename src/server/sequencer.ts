@@ -46,6 +46,13 @@ export class Sequencer {
   private highest = 0;
   /** The highest number allocated in this lease (0 until a block came back). */
   private allocatedTop = 0;
+  /**
+   * Given up (reset) and not fenced again: nothing is numbered or allocated.
+   * A block allocated in that gap can land above the next takeover's first
+   * block and be handed out before it, so numbers would be issued out of
+   * order and the visible line would pass numbers not issued yet.
+   */
+  private closed = false;
 
   constructor(private readonly allocate: Allocate) {}
 
@@ -67,6 +74,7 @@ export class Sequencer {
    * lease's first block: the first publishes need no allocation of their own).
    */
   fenced(line: number, block = 0): void {
+    this.closed = false;
     this.fence = line;
     if (block <= 0) return;
     this.reserve.push({ next: line + 1, end: line + 1 + block });
@@ -108,6 +116,8 @@ export class Sequencer {
 
   /** The next sequence number; it stays open until finish(). */
   next(): Promise<number> {
+    // A request that began under the lost lease, or ran before the takeover's fence: not numbered (its client retries).
+    if (this.closed) return Promise.reject(new NotServingError('no text is numbered until the takeover has fenced the earlier numbers'));
     if (this.waiting.length === 0 && this.reserve.length > 0) {
       const seq = this.take();
       if (this.reserved() < this.lowWater() && !this.allocating) void this.run();
@@ -131,8 +141,13 @@ export class Sequencer {
     this.flush();
   }
 
-  /** Forget everything (the lease is gone). */
+  /** Forget everything (the lease is gone); number nothing until the next takeover's fence. */
   reset(): void {
+    this.closed = true;
+    const waiting = this.waiting;
+    this.waiting = [];
+    const over = new NotServingError('the lease was given up before these texts were numbered');
+    for (const w of waiting) w.reject(over);
     this.open.clear();
     this.held = [];
     this.reserve = [];
@@ -175,7 +190,8 @@ export class Sequencer {
   /** Allocate blocks until every waiting caller has a number and the reserve is above its low water. */
   private async run(): Promise<void> {
     this.allocating = true;
-    while (this.waiting.length > 0 || this.reserved() < this.lowWater()) {
+    // Not once the lease is given up: a block allocated before the next fence could be handed out ahead of its first block.
+    while (!this.closed && (this.waiting.length > 0 || this.reserved() < this.lowWater())) {
       const batch = this.waiting;
       this.waiting = [];
       const generation = this.generation;

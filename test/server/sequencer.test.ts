@@ -67,6 +67,9 @@ describe('Sequencer', () => {
     const seq = new Sequencer(c.allocate);
     expect(await seq.next()).toBe(1);
     seq.reset();
+    // Nothing is numbered until the next takeover's fence (here: the store's seq, no block with it).
+    await expect(seq.next()).rejects.toThrow(/numbered/);
+    seq.fenced(SEQ_FIRST_BLOCK);
     const after = await seq.next();
     expect(after).toBe(SEQ_FIRST_BLOCK + 1);
     expect(c.calls).toEqual([SEQ_FIRST_BLOCK, SEQ_FIRST_BLOCK]);
@@ -76,6 +79,7 @@ describe('Sequencer', () => {
     const seq = new Sequencer(counter().allocate);
     const old = await seq.next();
     seq.reset();
+    seq.fenced(SEQ_FIRST_BLOCK);
     const shown: number[] = [];
     seq.finish(old, () => shown.push(old));
     const now = await seq.next();
@@ -162,6 +166,50 @@ describe('Sequencer.issued and visibleLine', () => {
     expect(seq.issued).toBe(now);
     // Nothing stays open from the old block: the watermark is the new number.
     expect(seq.watermark).toBe(now);
+  });
+
+  it('after the lease was given up nothing is numbered until the next fence: a block allocated in that gap would go out ahead of the fence\'s first block', async () => {
+    // Seen in the chaos test (store flapping): the holder fenced itself by its own clock with a block allocation in
+    // flight and resumed the same epoch. The allocation came back stale; asked again at once (a publish queued under
+    // the old lease was waiting), and that block reached the store after the resume's fence had taken its first
+    // block, so it lay above it and was handed out first: 1345 ... 1351 shown, then 1329, which every cursor had passed.
+    let top = 100 + SEQ_FIRST_BLOCK; // the lease's seq in the store
+    const landing: (() => void)[] = [];
+    let landAtOnce = false;
+    const seq = new Sequencer((count) => new Promise<number>((resolve) => {
+      const land = () => {
+        const first = top + 1;
+        top += count;
+        resolve(first);
+      };
+      if (landAtOnce) land();
+      else landing.push(land);
+    }));
+    const settle = () => new Promise((r) => setImmediate(r));
+    seq.fenced(100, SEQ_FIRST_BLOCK);
+    // Under the low water: the next block is asked for, and stays in flight.
+    await Promise.all(Array.from({ length: 9 }, () => seq.next()));
+    expect(landing).toHaveLength(1);
+    seq.reset();
+    // A publish queued under the old lease asks for a number in the gap.
+    const queued = seq.next().then((n) => n, (err: Error) => err.message);
+    landing.shift()!();
+    await settle();
+    // The resumed takeover fences every number up to the lease's seq and takes its first block above it.
+    const fence = top;
+    top += SEQ_FIRST_BLOCK;
+    // Anything asked of the store in the gap lands now, after the fence.
+    for (const land of landing.splice(0)) land();
+    await settle();
+    landAtOnce = true;
+    seq.fenced(fence, SEQ_FIRST_BLOCK);
+    const got = await Promise.all(Array.from({ length: 40 }, () => seq.next()));
+    // Issued in increasing order, from the fence up: the visible line (every lower number settled) never passes one issued later.
+    expect(got).toEqual([...got].sort((a, b) => a - b));
+    expect(got[0]).toBe(fence + 1);
+    expect(await queued).toMatch(/numbered/);
+    for (const n of got.slice(0, 5)) seq.finish(n, () => {});
+    expect(seq.visibleLine).toBe(got[4]);
   });
 
   it('the first block can come with the fence: handed out without an allocation, the next block twice as large', async () => {
