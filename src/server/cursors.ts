@@ -9,6 +9,7 @@
  * user may see one twice). A RETRIEVE-TEXTS writes its mark at once
  * (`saveNow`): it is rare, and a pickle client cannot tell a repeat.
  */
+import { StorageError } from '../errors';
 import type { Clock, TimerHandle } from '../util/clock';
 
 /** Longest time a moved cursor waits in memory before it is written. */
@@ -22,6 +23,14 @@ export const FLUSH_MS = 200;
  * two slices.
  */
 export const FLUSH_SLICE = 128;
+
+/**
+ * Longest wait for one cursor command. A write that never settles (a
+ * connection the driver lost without telling) would hold every later flush,
+ * and with it the handoff's drain, for good; given up, its cursors are moved
+ * again for the next flush, and a late landing is harmless (`$max`).
+ */
+export const WRITE_DEADLINE_MS = 5000;
 
 export interface CursorWrite {
   user: string;
@@ -145,7 +154,7 @@ export class Cursors {
     for (let i = 0; i < writes.length; i += FLUSH_SLICE) {
       const slice = writes.slice(i, i + FLUSH_SLICE);
       try {
-        await this.store.saveCursors(slice);
+        await this.withDeadline(this.store.saveCursors(slice));
         this.stats.cursorWrites++;
         this.stats.cursorsWritten += slice.length;
       } catch (err) {
@@ -154,5 +163,13 @@ export class Cursors {
         throw err;
       }
     }
+  }
+
+  private withDeadline(write: Promise<void>): Promise<void> {
+    let timer: TimerHandle | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = this.clock.after(WRITE_DEADLINE_MS, () => reject(new StorageError(`a cursor write had no answer within ${WRITE_DEADLINE_MS} ms`)));
+    });
+    return Promise.race([write, late]).finally(() => timer?.cancel());
   }
 }

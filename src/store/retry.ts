@@ -22,6 +22,8 @@ export function defaultRetryPolicy(): RetryPolicy {
 }
 
 /** MongoDB server codes that mean "try again": elections, stepdowns, shutdowns, exceeded time. */
+const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
+
 const RETRYABLE_CODES = new Set([
   6, // HostUnreachable
   7, // HostNotFound
@@ -47,6 +49,8 @@ export function isTransient(err: unknown): boolean {
     // A cleared connection pool and the driver's timeouts surface under these names.
     return /PoolCleared|Timeout|NetworkTimeout/.test(err.name);
   }
+  // A socket error the driver passed on unwrapped (seen as a bare `write ECONNRESET`): the connection, not the request.
+  if (SOCKET_ERRORS.has((err as NodeJS.ErrnoException | undefined)?.code ?? '')) return true;
   const cause = (err as { cause?: unknown } | undefined)?.cause;
   return cause !== undefined && cause !== err && isTransient(cause);
 }

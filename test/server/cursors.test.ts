@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Cursors, FLUSH_MS, FLUSH_SLICE } from '../../src/server/cursors';
+import { Cursors, FLUSH_MS, FLUSH_SLICE, WRITE_DEADLINE_MS } from '../../src/server/cursors';
 import { FakeClock } from '../../src/util/clock';
 
 type Write = { user: string; cursor: number };
@@ -150,6 +150,26 @@ describe('Cursors: the coalesced write in slices, one flush at a time', () => {
     await released;
     expect(store.stored.size).toBe(early.length + late.length);
     expect([...store.stored.values()].every((v) => v === 2 || v === 6)).toBe(true);
+  });
+
+  it('a cursor write that never settles is given up after WRITE_DEADLINE_MS: the flush fails, its cursors stay moved, the next flush writes them', async () => {
+    const store = heldStore();
+    const clock = new FakeClock();
+    const cursors = new Cursors(store, clock, () => {});
+    cursors.start('alice', 0);
+    cursors.advance('alice', 8);
+    const first = cursors.flush();
+    await settle();
+    clock.advance(WRITE_DEADLINE_MS);
+    await expect(first).rejects.toThrow(/no answer within/);
+    // The handoff's flush is not held by the lost write.
+    const again = cursors.flush();
+    await settle();
+    expect(store.calls).toHaveLength(2);
+    expect(store.calls[1]!.writes).toEqual([{ user: 'alice', cursor: 8 }]);
+    store.calls[1]!.resolve();
+    await again;
+    expect(store.stored.get('alice')).toBe(8);
   });
 });
 
