@@ -108,7 +108,8 @@ export class Handoff {
       // flight finish, with the cursors that moved so far; what moves during the drain is written after it.
       const early = Promise.all([this.persistReplayMarks(), host.cursors.flush().catch(() => {})]);
       // Requests still stuck after the limit may finish under the next holder's fence (see ARCHITECTURE: fencing).
-      if (!(await host.drained())) host.log.warn({ inFlight: host.inFlight() }, 'handing over with requests still in flight');
+      const drained = await host.drained();
+      if (!drained) host.log.warn({ inFlight: host.inFlight() }, 'handing over with requests still in flight');
       await early;
       phases.done('drain');
       // The next holder reads what each user received from the store: nothing is pushed after it is written (a
@@ -124,8 +125,10 @@ export class Handoff {
       }
       phases.done('cursors');
       // Every number this server allocated settled (drained, none in doubt): the fence moves with the lease, and the
-      // next holder has nothing to fence before it serves (ARCHITECTURE: fencing).
-      if (!(await host.role.handOver(to, host.sequencer.settled()))) return false;
+      // next holder has nothing to fence before it serves (ARCHITECTURE: fencing). Not while a request outlived the
+      // drain: it may still take a number below that fence, and its text would land under every cursor.
+      const settled = drained && host.inFlight() === 0 ? host.sequencer.settled() : undefined;
+      if (!(await host.role.handOver(to, settled))) return false;
       phases.done('lease');
       handedOver = true;
       // TAKEOVER first: the next server then holds what users send it while it loads (held-requests.ts).
@@ -182,11 +185,20 @@ export class Handoff {
     for (const [name, high] of host.guard.highMarks()) {
       const user = host.directory.get(name);
       if (!user || (user.ctrHigh ?? 0) >= high) continue;
-      user.ctrHigh = high;
       marks.push({ user: name, ctrHigh: high });
     }
     if (marks.length === 0) return;
-    await host.store.saveReplayMarks(marks).catch((err) => host.faults.report('replay-marks', err, { users: marks.length }));
+    try {
+      await host.store.saveReplayMarks(marks);
+    } catch (err) {
+      // Not marked as written: the handoff's second call writes them again.
+      host.faults.report('replay-marks', err, { users: marks.length });
+      return;
+    }
+    for (const m of marks) {
+      const user = host.directory.get(m.user);
+      if (user) user.ctrHigh = Math.max(user.ctrHigh ?? 0, m.ctrHigh);
+    }
   }
 
   /** A ring's CHANGE-SERVER and TAKEOVER carry the ring, so native clients learn every server (a pair's stay as they were). */
