@@ -32,6 +32,7 @@ export const FLUSH_SLICE = 128;
  */
 export const WRITE_DEADLINE_MS = 5000;
 
+/** A user's cursor to write (`$max`: a lower one than stored changes nothing). */
 export interface CursorWrite {
   user: string;
   cursor: number;

@@ -74,7 +74,7 @@ export interface HandoffHost {
 }
 
 /** Waits between attempts to write the cursors at a handoff (ms): one attempt more than waits. */
-const CURSOR_WRITE_WAITS = [100, 300, 900];
+const CURSOR_WRITE_WAITS = [100, 300];
 
 export class Handoff {
   /** Between the start of a handoff and its end: no request is taken. */
@@ -158,7 +158,7 @@ export class Handoff {
         return true;
       } catch (err) {
         this.host.faults.report('handoff', err, { doing: 'writing cursors', attempt });
-        if (attempt + 1 >= CURSOR_WRITE_WAITS.length) return false;
+        if (attempt >= CURSOR_WRITE_WAITS.length) return false;
         await sleep(this.host.clock, CURSOR_WRITE_WAITS[attempt]!);
       }
     }

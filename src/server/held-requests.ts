@@ -34,7 +34,7 @@ export class HeldRequests {
   private items: HeldRequest[] = [];
   private bytes = 0;
   private until = -Infinity;
-  /** Requests not held because the window was full (counted for the status report). */
+  /** Requests not held because the window was full. */
   overflow = 0;
 
   constructor(private readonly limits: HeldLimits = defaultHeldLimits()) {}

@@ -7,6 +7,8 @@
 import type { ServerTag } from '../protocol/messages';
 import type { ContactDoc, RequestDoc, TextDoc, UserDoc } from '../store/documents';
 import type { CursorStore } from './cursors';
+
+export type { CursorWrite } from './cursors';
 import type { PeerSecretSource } from './guard';
 import type { ContactStore } from './legacy-contacts';
 import type { MemberStore } from './ring';
@@ -24,11 +26,6 @@ export interface OwedFrom {
   after: number;
 }
 
-/** A user's cursor to write (`$max`: a lower one than stored changes nothing). */
-export interface CursorWrite {
-  user: string;
-  cursor: number;
-}
 
 /** A user's replay high-water mark to write at a handoff (`$max`). */
 export interface ReplayMarkWrite {
@@ -58,7 +55,6 @@ export interface StorePort extends LeaseStore, MemberStore, ContactStore, Cursor
   insertUser(user: UserDoc): Promise<boolean>;
   updateUser(name: string, set: Partial<Omit<UserDoc, '_id'>>): Promise<boolean>;
   deleteUser(name: string): Promise<boolean>;
-  saveCursors(writes: CursorWrite[]): Promise<void>;
   saveReplayMarks(marks: ReplayMarkWrite[]): Promise<void>;
 
   // ---- texts

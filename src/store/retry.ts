@@ -21,9 +21,10 @@ export function defaultRetryPolicy(): RetryPolicy {
   return { attempts: 4, firstWait: 50, maxWait: 400 };
 }
 
-/** MongoDB server codes that mean "try again": elections, stepdowns, shutdowns, exceeded time. */
+/** Socket error codes of a connection lost under a request (the driver sometimes passes them on unwrapped). */
 const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
 
+/** MongoDB server codes that mean "try again": elections, stepdowns, shutdowns, exceeded time. */
 const RETRYABLE_CODES = new Set([
   6, // HostUnreachable
   7, // HostNotFound

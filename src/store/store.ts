@@ -14,7 +14,6 @@ import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry';
 // The port the server declares (what it needs of a store), and its value types.
 import type { CursorWrite, OwedFrom, ReplayMarkWrite, StoredOutcome, StorePort } from '../server/store-port';
 
-export type { CursorWrite, OwedFrom, StoredOutcome };
 
 export interface StoreOptions {
   uri: string;
@@ -22,8 +21,6 @@ export interface StoreOptions {
   dbName?: string;
   /** How store calls are retried on transient errors (default: defaultRetryPolicy()). */
   retry?: RetryPolicy;
-  /** Most groups of publishes written at once (default TEXT_WRITES_IN_FLIGHT). */
-  textWritesInFlight?: number;
 }
 
 /**
@@ -89,10 +86,9 @@ export class Store implements StorePort {
     private readonly client: MongoClient,
     private readonly db: Db,
     private readonly retryPolicy: RetryPolicy = defaultRetryPolicy(),
-    textWritesInFlight = TEXT_WRITES_IN_FLIGHT,
   ) {
     // Each group is fenced and idempotent on its own (unique _id and request key), so groups need no order among them.
-    this.textWrites = new GroupCommit((items) => this.retrying(() => this.writeTexts(items)), { maxInFlight: textWritesInFlight });
+    this.textWrites = new GroupCommit((items) => this.retrying(() => this.writeTexts(items)), { maxInFlight: TEXT_WRITES_IN_FLIGHT });
     this.users = db.collection<UserDoc>('users');
     this.texts = db.collection<TextDoc>('texts');
     this.requests = db.collection<RequestDoc>('requests');
@@ -109,7 +105,7 @@ export class Store implements StorePort {
     const client = new MongoClient(opts.uri, { ...DRIVER_TIMEOUTS, minPoolSize: STANDBY_CONNECTIONS });
     try {
       await client.connect();
-      const store = new Store(client, client.db(opts.dbName ?? 'rss'), opts.retry, opts.textWritesInFlight);
+      const store = new Store(client, client.db(opts.dbName ?? 'rss'), opts.retry);
       // Before anything is written to it (indexes included).
       const marker = await readSchemaMarker(store.db);
       await store.ensureIndexes();
@@ -369,19 +365,21 @@ export class Store implements StorePort {
    * cursor only goes up, so a repeat or a late write changes nothing wrong;
    * a user removed meanwhile is not recreated). Retried.
    */
-  /** The replay high-water marks of a handoff, in one command (`$max`: a lower one than stored changes nothing). */
-  async saveReplayMarks(marks: ReplayMarkWrite[]): Promise<void> {
-    if (marks.length === 0) return;
-    const updates = marks.map((m) => ({ q: { _id: m.user }, u: { $max: { ctrHigh: m.ctrHigh } } }));
-    const r = await this.retrying(() => this.db.command({ update: 'users', updates, ordered: false, ...this.writeConcern() }));
-    if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`replay marks not saved: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
+  saveCursors(writes: CursorWrite[]): Promise<void> {
+    return this.raiseUsers('cursor', writes.map((w) => ({ user: w.user, value: w.cursor })), 'cursors');
   }
 
-  async saveCursors(writes: CursorWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    const updates = writes.map((w) => ({ q: { _id: w.user }, u: { $max: { cursor: w.cursor } } }));
+  /** The replay high-water marks of a handoff, in one command (`$max`: a lower one than stored changes nothing). */
+  saveReplayMarks(marks: ReplayMarkWrite[]): Promise<void> {
+    return this.raiseUsers('ctrHigh', marks.map((m) => ({ user: m.user, value: m.ctrHigh })), 'replay marks');
+  }
+
+  /** Raise `field` of many users to at least their values, in one `update` command. Retried. */
+  private async raiseUsers(field: 'cursor' | 'ctrHigh', raises: { user: string; value: number }[], what: string): Promise<void> {
+    if (raises.length === 0) return;
+    const updates = raises.map((r) => ({ q: { _id: r.user }, u: { $max: { [field]: r.value } } }));
     const r = await this.retrying(() => this.db.command({ update: 'users', updates, ordered: false, ...this.writeConcern() }));
-    if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`cursors not saved: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
+    if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`${what} not saved: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
   }
 
   // ---- texts and deliveries ---------------------------------------------------
