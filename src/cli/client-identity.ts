@@ -20,7 +20,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isIP } from 'node:net';
-import { checkClientId, newClientId, pairScope, type Address, type KeyRing } from '../client';
+import { checkClientId, newClientId, pairScope, sameAddress, type Address, type KeyRing } from '../client';
 import { InvalidArgumentError } from '../errors';
 
 /** Where the identity lives by default: the rss data folder of env-paths. */
@@ -84,9 +84,8 @@ export function rememberRing(file: string, ring: readonly Address[]): void {
   const doc = readDoc(file);
   const scope = keyScope(ring);
   const known = ringsOf(doc);
-  const same = (r: readonly Address[]) => r.length === ring.length && r.every((a, i) => a.host === ring[i]!.host && a.port === ring[i]!.port);
   // Announced again at every handoff: the file is written only when the ring changed.
-  if (known.some((r) => sameSystem(keyScope(r), scope) && same(r))) return;
+  if (known.some((r) => r.length === ring.length && r.every((a, i) => sameAddress(a, ring[i]!)))) return;
   const rings = [...known.filter((r) => !sameSystem(keyScope(r), scope)), ring.map((a) => ({ host: a.host, port: a.port }))];
   writeDoc(file, { ...doc, rings });
 }

@@ -37,21 +37,28 @@ function fingerprint(key: Buffer): string {
 }
 
 export class FileShownLog implements ShownLog {
-  private readonly pending = new Map<string, Entry>();
+  /** Shown since the last write, with the key it was shown under (fingerprinted when written). */
+  private readonly pending = new Map<string, { key: Buffer; seq: number }>();
+  /** This scope's entries as the file held them when first asked (read once). */
+  private earlier: Record<string, Entry> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly file: string, private readonly scope: string, private readonly keys: KeyRing) {}
 
   get(name: string): number {
     const key = this.keys.get(name);
-    const e = this.pending.get(name) ?? readDoc(this.file)[this.scope]?.[name];
-    return key && e && e.key === fingerprint(key) && Number.isSafeInteger(e.seq) ? e.seq : 0;
+    if (!key) return 0;
+    const mine = this.pending.get(name);
+    if (mine) return mine.key.equals(key) ? mine.seq : 0;
+    this.earlier ??= readDoc(this.file)[this.scope] ?? {};
+    const e = this.earlier[name];
+    return e && e.key === fingerprint(key) && Number.isSafeInteger(e.seq) ? e.seq : 0;
   }
 
   set(name: string, seq: number): void {
     const key = this.keys.get(name);
     if (!key) return;
-    this.pending.set(name, { key: fingerprint(key), seq });
+    this.pending.set(name, { key, seq });
     this.timer ??= setTimeout(() => this.flush(), WRITE_AFTER_MS).unref();
   }
 
@@ -61,7 +68,8 @@ export class FileShownLog implements ShownLog {
     if (this.pending.size === 0) return;
     const doc = readDoc(this.file);
     const users = { ...doc[this.scope] };
-    for (const [name, e] of this.pending) {
+    for (const [name, shown] of this.pending) {
+      const e = { key: fingerprint(shown.key), seq: shown.seq };
       const before = users[name];
       users[name] = before && before.key === e.key && before.seq > e.seq ? before : e;
     }

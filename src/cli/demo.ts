@@ -174,7 +174,6 @@ class Demo {
     return this.group.get(tag).server;
   }
 
-  /** The running servers, in ring order. */
   /** A console's server name, checked against this demo's servers. */
   tag(word: string | undefined): ServerTag {
     const t = word?.toUpperCase();

@@ -9,4 +9,4 @@ export { checkClientId, newClientId } from './identity';
 export { pairScope } from './servers';
 export type { KeyRing } from './keys';
 export type { ShownLog } from './shown';
-export { formatAddress, type Address } from '../transport/types';
+export { formatAddress, sameAddress, type Address } from '../transport/types';
