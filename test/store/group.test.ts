@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { GroupCommit } from '../../src/store/group';
+import { GroupCommit, type GroupCommitOptions } from '../../src/store/group';
+import { FakeClock } from '../../src/util/clock';
 
 /** One flush call the test answers by hand. */
 interface Write {
@@ -11,7 +12,7 @@ interface Write {
 }
 
 /** A GroupCommit over a flush whose writes stay open until the test ends them; counts the most open at once. */
-function harness(opts: { maxGroup?: number; maxInFlight?: number } = {}) {
+function harness(opts: GroupCommitOptions = {}) {
   const writes: Write[] = [];
   let open = 0;
   let mostOpen = 0;
@@ -187,6 +188,70 @@ describe('GroupCommit', () => {
       if (failed) expect(out.message).toBe(`group of ${h.writes.find((w) => w.items.includes(n))!.items[0]} failed`);
       else expect(out).toBe(`stored ${n}`);
     }
+  });
+
+  describe('linger', () => {
+    /** Calls `n` items `gap` ms apart on the fake clock, a turn after each. */
+    async function steady(h: ReturnType<typeof harness>, clock: FakeClock, first: number, n: number, gap: number) {
+      for (let i = 0; i < n; i++) {
+        h.add(first + i);
+        await turn();
+        clock.advance(gap);
+      }
+    }
+
+    it('under steady calls closer than the linger, a small group waits for company, then goes with all that came', async () => {
+      const clock = new FakeClock();
+      const h = harness({ maxInFlight: 1, linger: 1, clock });
+      // The first calls: no gap known yet, so they go at once.
+      await steady(h, clock, 1, 2, 0.2);
+      expect(h.writes.map((w) => w.items)).toEqual([[1]]);
+      h.ok(h.writes[0]!);
+      await turn();
+      // Item 2 came 0.2 ms ago with calls 0.2 ms apart: it waits until 1 ms after it came (t = 1.2).
+      expect(h.writes).toHaveLength(1);
+      await steady(h, clock, 3, 3, 0.2);
+      expect(h.writes).toHaveLength(1);
+      await steady(h, clock, 6, 2, 0.2);
+      expect(h.writes.map((w) => w.items)).toEqual([[1], [2, 3, 4, 5, 6]]);
+      expect(h.outcomes.get(1)).toBe('stored 1');
+    });
+
+    it('a caller after a quiet spell is not kept waiting', async () => {
+      const clock = new FakeClock();
+      const h = harness({ maxInFlight: 1, linger: 1, clock });
+      h.add(1);
+      await turn();
+      h.ok(h.writes[0]!);
+      clock.advance(50);
+      h.add(2);
+      await turn();
+      // The gap between calls (50 ms) is longer than the linger: no company is expected.
+      expect(h.writes.map((w) => w.items)).toEqual([[1], [2]]);
+    });
+
+    it('stops waiting as soon as the group is full enough', async () => {
+      const clock = new FakeClock();
+      const h = harness({ maxInFlight: 1, linger: 5, lingerFill: 3, clock });
+      await steady(h, clock, 1, 2, 0.1);
+      h.ok(h.writes[0]!);
+      await turn();
+      expect(h.writes).toHaveLength(1);
+      h.add(3);
+      await turn();
+      expect(h.writes).toHaveLength(1);
+      h.add(4);
+      await turn();
+      // Three queued (2, 3, 4): the group goes well before its 5 ms are out.
+      expect(h.writes.map((w) => w.items)).toEqual([[1], [2, 3, 4]]);
+    });
+
+    it('refuses a linger outside 0 to 1000 ms', () => {
+      const flush = () => Promise.resolve([]);
+      expect(() => new GroupCommit(flush, { linger: -1 })).toThrow(/linger/);
+      expect(() => new GroupCommit(flush, { linger: Number.NaN })).toThrow(/linger/);
+      expect(() => new GroupCommit(flush, { linger: 5000 })).toThrow(/linger/);
+    });
   });
 
   it('refuses a group size or a number of writes in flight below 1', () => {
