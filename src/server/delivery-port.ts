@@ -20,6 +20,8 @@ export interface DeliveryPortDeps extends OwedSources {
   /** A canonical text MESSAGE, within its address's budget: false when nothing went out. */
   pushText(user: UserDoc, text: StoredText): boolean;
   gaveUp(user: string): void;
+  /** Run `go` once the datagrams received before now are handled (server/backlog.ts). */
+  afterBacklog?(go: () => void): void;
   failed(err: unknown, context: { user: string; doing: string }): void;
 }
 
@@ -40,6 +42,7 @@ export function deliveryPort(d: DeliveryPortDeps): DeliveryPort {
       return d.pushNative(u, text) ? 'sent' : 'blocked';
     },
     gaveUp: (user) => d.gaveUp(user),
+    ...(d.afterBacklog ? { afterBacklog: d.afterBacklog } : {}),
     failed: (err, context) => d.failed(err, context),
   };
 }

@@ -58,6 +58,12 @@ export interface DeliveryPort {
   send(user: string, text: StoredText): PushOutcome;
   /** The user did not acknowledge a push through the whole retransmission schedule. */
   gaveUp?(user: string): void;
+  /**
+   * Run `go` once every datagram that reached the server before now has
+   * been handled (server/backlog.ts): a late ACK may be waiting in the
+   * server's own receive queue. Default: at once.
+   */
+  afterBacklog?(go: () => void): void;
   /** A store call failed (the server's error channel counts and logs it); default: a warning. */
   failed?(err: unknown, context: { user: string; doing: string }): void;
 }
@@ -446,8 +452,14 @@ export class Delivery {
       if (n > 0) q.splice(0, n);
       if (q.length > 0) next = Math.min(next, q[0]!.due);
     }
-    for (const push of expired) if (this.current(push)) this.expire(push);
     if (next < this.dueTimerAt) this.armDueTimer(next);
+    if (expired.length === 0) return;
+    // Judged once the ACKs that came before now are read: on a busy server they wait in its own receive queue.
+    const judge = () => {
+      for (const push of expired) if (this.current(push)) this.expire(push);
+    };
+    if (this.port.afterBacklog) this.port.afterBacklog(judge);
+    else judge();
   }
 
   /** `push` went unanswered for its whole wait. */

@@ -13,6 +13,7 @@ import { denialFor, type DialectName, type Request } from '../protocol/messages'
 import { decodeNative, type NativeFrame } from '../protocol/native';
 import { formatAddress, type Address } from '../transport/types';
 import type { Logger } from '../util/log';
+import { MARKER_BYTE } from './backlog';
 import type { ServerCounters } from './context';
 import { CONTROL_HANDLERS, isControl } from './control';
 import type { ControlContext, ControlHandler, ControlType } from './control/context';
@@ -31,6 +32,8 @@ export interface DispatchHost {
   readonly control: ControlContext;
   /** Serving and allowed to act right now. */
   serving(): boolean;
+  /** This server's own backlog markers (backlog.ts): taken before anything else, never a request. */
+  readonly backlog: { take(bytes: Uint8Array): boolean };
   /** A user request, decoded (intake.ts). */
   accept(req: HandledRequest, dialect: DialectName, from: Address, bytes: Uint8Array, frame?: NativeFrame): void;
 }
@@ -46,6 +49,7 @@ export class Dispatcher {
    */
   datagram(bytes: Buffer, from: Address): void {
     const host = this.host;
+    if (bytes[0] === MARKER_BYTE && host.backlog.take(bytes)) return;
     // Every byte received from an address is credit for what may be sent back to it (anti-amplification).
     host.guard.sendBudgets.received(from, bytes.length);
     const dialect = detectDialect(bytes);

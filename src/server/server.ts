@@ -20,6 +20,7 @@ import { silentLogger, type Logger } from '../util/log';
 import type { ServerCore, ServerCounters } from './context';
 import { Delivery, defaultDeliveryPolicy, pushSchedule, type DeliveryPolicy } from './delivery';
 import { Directory } from './directory';
+import { BacklogMarker, ownSocket } from './backlog';
 import { Cursors } from './cursors';
 import { deliveryPort } from './delivery-port';
 import { Faults } from './faults';
@@ -106,6 +107,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly directory = new Directory();
   /** Each user's cursor, written coalesced (flushed before a handoff and at close). */
   readonly cursors: Cursors;
+  readonly backlog: BacklogMarker;
   readonly delivery: Delivery;
   readonly sequencer: Sequencer;
   readonly clock: Clock;
@@ -198,6 +200,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.role = new Role(opts.tag, opts.store, this.clock, roleTiming, this.log, this.succession);
     this.role.fault = (err, context) => this.faults.report('lease', err, context);
     this.sequencer = new Sequencer((count) => this.store.allocateSeqs(this.tag, this.servingEpoch(), count));
+    this.backlog = new BacklogMarker((bytes) => this.transport.send(bytes, ownSocket(this.transport.address())), this.clock);
     this.cursors = new Cursors(this.store, this.clock, (err) => this.faults.report('delivery', err, { doing: 'writing cursors' }));
     this.delivery = new Delivery(
       deliveryPort({
@@ -216,6 +219,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         },
         pushText: (u, text) => this.push(u, { type: 'MESSAGE', ...text }),
         gaveUp: (user) => this.presence.lost(user),
+        afterBacklog: (go) => this.backlog.after(go),
         failed: (err, context) => this.faults.report('delivery', err, context),
       }),
       this.clock,
@@ -283,6 +287,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         statusReport: () => this.statusReport(),
       },
       serving: () => this.serving,
+      backlog: this.backlog,
       accept: (req, dialect, from, bytes, frame) => this.intake.accept(req, dialect, from, bytes, frame),
     });
     this.transport.onDatagram((bytes, from) => this.dispatcher.datagram(bytes, from));
@@ -312,6 +317,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.role.removeAllListeners();
     this.succession.stop();
     this.delivery.stop();
+    this.backlog.clear();
     this.ready = false;
     // What users received is written before the lease is let go (a clean stop re-pushes nothing).
     await this.cursors.flush().catch((err) => this.faults.report('delivery', err, { doing: 'writing cursors' }));
@@ -578,6 +584,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.periodEndsAt = undefined;
     this.presence.clear();
     this.delivery.stop();
+    this.backlog.clear();
     // Best effort: a cursor only goes up to what the user received, so a late write is never wrong.
     this.cursors.release().catch(() => {});
     this.sequencer.reset();

@@ -486,3 +486,59 @@ describe('Delivery: paused for a handoff', () => {
     expect(port.seqsSentTo('carol')).toEqual([4]);
   });
 });
+
+describe('Delivery: late ACKs judged after the server read its backlog', () => {
+  /** A port whose backlog check the test completes (the marker comes back when the test says). */
+  class BacklogPort extends FakePort {
+    waiting: (() => void)[] = [];
+    afterBacklog(go: () => void): void {
+      this.waiting.push(go);
+    }
+    readBacklog(): void {
+      const w = this.waiting;
+      this.waiting = [];
+      for (const go of w) go();
+    }
+  }
+  let bport: BacklogPort;
+  let d: Delivery;
+  beforeEach(() => {
+    bport = new BacklogPort(clock);
+    d = new Delivery(bport, clock, policy);
+    d.start();
+  });
+  afterEach(() => d.stop());
+
+  it('an ACK waiting in the server\'s own queue when the push is due prevents the retransmission', async () => {
+    bport.owe('bob', 1);
+    d.owe('bob', stored(1));
+    await flush();
+    clock.advance(policy.firstTimeout);
+    // Due, but not judged yet: the ACK may be behind other datagrams.
+    expect(bport.waiting).toHaveLength(1);
+    expect(bport.seqsSentTo('bob')).toEqual([1]);
+    d.ack('bob', 1);
+    bport.readBacklog();
+    expect(bport.seqsSentTo('bob')).toEqual([1]);
+    expect(d.stats).toMatchObject({ pushes: 1, retransmissions: 0, staleAcks: 0 });
+    expect(bport.cursor.get('bob')).toBe(1);
+  });
+
+  it('a push whose ACK is still missing once the backlog is read is sent again, and the schedule goes on', async () => {
+    bport.owe('bob', 1);
+    d.owe('bob', stored(1));
+    await flush();
+    clock.advance(policy.firstTimeout);
+    clock.advance(50);
+    bport.readBacklog();
+    expect(bport.seqsSentTo('bob')).toEqual([1, 1]);
+    expect(d.stats.retransmissions).toBe(1);
+    // Each retransmission is judged the same way, up to giving up.
+    for (let i = 0; i < 10; i++) {
+      clock.advance(10_000);
+      bport.readBacklog();
+    }
+    expect(bport.seqsSentTo('bob')).toHaveLength(policy.maxTransmissions);
+    expect(bport.gaveUpOn).toEqual(['bob']);
+  });
+});
