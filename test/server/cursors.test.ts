@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Cursors, FLUSH_MS, FLUSH_SLICE, WRITE_DEADLINE_MS } from '../../src/server/cursors';
+import { Cursors, FLUSH_MS, FLUSH_MS_PER_USER, FLUSH_SLICE, MAX_FLUSH_MS, WRITE_DEADLINE_MS, flushDelay } from '../../src/server/cursors';
 import { FakeClock } from '../../src/util/clock';
 
 type Write = { user: string; cursor: number };
@@ -173,3 +173,53 @@ describe('Cursors: the coalesced write in slices, one flush at a time', () => {
   });
 });
 
+
+describe('Cursors: the wait between flushes grows with the users the last one wrote', () => {
+  it('flushDelay: FLUSH_MS for a few users, FLUSH_MS_PER_USER each beyond, at most MAX_FLUSH_MS', () => {
+    expect(flushDelay(0)).toBe(FLUSH_MS);
+    expect(flushDelay(10)).toBe(FLUSH_MS);
+    expect(flushDelay(2000)).toBe(2000 * FLUSH_MS_PER_USER);
+    expect(flushDelay(1_000_000)).toBe(MAX_FLUSH_MS);
+  });
+
+  it('after a flush of many users the next waits longer; after a small one, FLUSH_MS again', async () => {
+    const store = heldStore();
+    const clock = new FakeClock();
+    const cursors = new Cursors(store, clock, () => {});
+    const many = 3 * FLUSH_SLICE;
+    const users = moved(cursors, many, 1);
+    clock.advance(FLUSH_MS);
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      store.calls[i]!.resolve();
+      await settle();
+    }
+    expect(store.stored.size).toBe(many);
+    // Every user moves again: not written before flushDelay(many).
+    for (const u of users) cursors.advance(u, 2);
+    clock.advance(flushDelay(many) - 1);
+    await settle();
+    expect(store.calls).toHaveLength(3);
+    clock.advance(1);
+    await settle();
+    expect(store.calls).toHaveLength(4);
+    for (let i = 3; i < 6; i++) {
+      store.calls[i]!.resolve();
+      await settle();
+    }
+    // One user moves: the next flush took many, so it waits long too; the one after that is quick again.
+    cursors.advance(users[0]!, 3);
+    clock.advance(flushDelay(many));
+    await settle();
+    expect(store.calls).toHaveLength(7);
+    store.calls[6]!.resolve();
+    await settle();
+    cursors.advance(users[0]!, 4);
+    clock.advance(FLUSH_MS);
+    await settle();
+    expect(store.calls).toHaveLength(8);
+    store.calls[7]!.resolve();
+    await settle();
+    expect(store.stored.get(users[0]!)).toBe(4);
+  });
+});
