@@ -167,6 +167,20 @@ serveCommands({
   status() {
     return servers().map((s) => s.status());
   },
+  /** The serving parts' own counters (pushes, ACKs, cursor writes, requests) and the store calls by method, since start. */
+  counters() {
+    const sum = (xs: Record<string, number>[]) => xs.reduce<Record<string, number>>((a, x) => {
+      for (const [k, v] of Object.entries(x)) if (typeof v === 'number') a[k] = (a[k] ?? 0) + v;
+      return a;
+    }, {});
+    return {
+      delivery: sum(servers().map((s) => ({ ...s.delivery.stats }))),
+      cursors: sum(servers().map((s) => ({ ...s.cursors.stats }))),
+      server: sum(servers().map((s) => ({ ...s.counters }))),
+      storeCalls: Object.fromEntries([...storeCalls].map(([k, v]) => [k, v.n])),
+      backlog: sum(servers().map((s) => ({ ...s.backlog.stats }))),
+    };
+  },
   async close() {
     await pair?.close();
     await single?.close();
