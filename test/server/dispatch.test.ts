@@ -5,7 +5,9 @@ import { textDialect } from '../../src/protocol/text';
 import type { ServerCounters } from '../../src/server/context';
 import { CONTROL_HANDLERS, isControl } from '../../src/server/control';
 import type { ControlContext } from '../../src/server/control/context';
+import { BacklogMarker } from '../../src/server/backlog';
 import { Dispatcher, type DispatchHost } from '../../src/server/dispatch';
+import { FakeClock } from '../../src/util/clock';
 import { HANDLERS, isHandled } from '../../src/server/handlers';
 import { silentLogger } from '../../src/util/log';
 
@@ -16,6 +18,8 @@ function dispatcher(accept: DispatchHost['accept'] = () => {}, dialects: Dispatc
   const accepted: string[] = [];
   const checks: string[] = [];
   const credited: number[] = [];
+  const markers: Buffer[] = [];
+  const backlog = new BacklogMarker((b) => void markers.push(b), new FakeClock());
   const guard = { sendBudgets: { received: (_at: unknown, bytes: number) => void credited.push(bytes) }, counters: { forgedPeer: 0 } };
   const control = {
     log: silentLogger,
@@ -31,12 +35,13 @@ function dispatcher(accept: DispatchHost['accept'] = () => {}, dialects: Dispatc
     dialects,
     control,
     serving: () => false,
+    backlog,
     accept: ((req, dialect, at, bytes, frame) => {
       accepted.push(`${dialect} ${req.type}`);
       accept(req, dialect, at, bytes, frame);
     }) satisfies DispatchHost['accept'],
   } as unknown as DispatchHost;
-  return { d: new Dispatcher(host), counters, accepted, checks, credited, guard };
+  return { d: new Dispatcher(host), counters, accepted, checks, credited, guard, backlog, markers };
 }
 
 describe('dispatch tables', () => {
@@ -96,5 +101,20 @@ describe('Dispatcher', () => {
     expect(counters.malformed).toBe(2);
     d.datagram(Buffer.from([0x00, 0x01]), from);
     expect(counters.malformed).toBe(3);
+  });
+
+  it("takes the server's own backlog marker before anything else (no credit, not malformed); a lookalike is malformed", () => {
+    const { d, counters, credited, backlog, markers } = dispatcher();
+    let back = false;
+    backlog.after(() => { back = true; });
+    const lookalike = Buffer.from(markers[0]!);
+    lookalike[3] = lookalike[3]! ^ 1;
+    d.datagram(lookalike, from);
+    expect(back).toBe(false);
+    expect(counters.malformed).toBe(1);
+    d.datagram(markers[0]!, from);
+    expect(back).toBe(true);
+    expect(counters.malformed).toBe(1);
+    expect(credited).toEqual([lookalike.length]);
   });
 });
