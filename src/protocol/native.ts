@@ -156,13 +156,16 @@ export function decodeNative(bytes: Uint8Array): NativeFrame {
   const hasMac = (flags & FLAG_MAC) !== 0;
   const end = hasMac ? buf.length - MAC_BYTES : buf.length;
   if (end <= HEADER) throw new ProtocolError('RSS_MALFORMED', 'native datagram has no body');
-  let obj: unknown;
-  try {
-    const body = buf.subarray(HEADER, end);
-    // Most bodies are ASCII (JSON of Latin names and subjects), which latin1 reads as it is, faster than a strict UTF-8 decoder.
-    obj = JSON.parse(isAscii(body) ? buf.toString('latin1', HEADER, end) : strictUtf8.decode(body));
-  } catch {
-    throw new ProtocolError('RSS_MALFORMED', 'native body is not JSON (or not UTF-8)');
+  // An ACK comes for every push: its one layout is read without JSON.parse (readAck), anything else in full.
+  let obj: unknown = readAck(buf, end);
+  if (obj === undefined) {
+    try {
+      const body = buf.subarray(HEADER, end);
+      // Most bodies are ASCII (JSON of Latin names and subjects), which latin1 reads as it is, faster than a strict UTF-8 decoder.
+      obj = JSON.parse(isAscii(body) ? buf.toString('latin1', HEADER, end) : strictUtf8.decode(body));
+    } catch {
+      throw new ProtocolError('RSS_MALFORMED', 'native body is not JSON (or not UTF-8)');
+    }
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     throw new ProtocolError('RSS_MALFORMED', 'native body is not an object');
@@ -189,6 +192,81 @@ export function decodeNative(bytes: Uint8Array): NativeFrame {
   const frame: NativeFrame = { message: toMessage(raw), envelope, signed: buf.subarray(0, end) };
   if (hasMac) frame.mac = buf.subarray(end);
   return frame;
+}
+
+const ACK_OPEN = Buffer.from('{"type":"ACK","name":"');
+const ACK_SEQ = Buffer.from('","seq":');
+const ACK_CID = Buffer.from(',"cid":"');
+const ACK_CTR = Buffer.from('","ctr":');
+
+/**
+ * The body of an ACK laid out exactly as the native client writes it,
+ * `{"type":"ACK","name":"N","seq":S,"cid":"C","ctr":R}` with plain
+ * printable ASCII strings (no escape) and plain non-negative integers, as
+ * the object JSON.parse gives for it, read without JSON.parse; undefined
+ * for anything else (then it is parsed in full). Its fields are checked
+ * as any body's are, after.
+ */
+export function readAck(buf: Buffer, end: number): Record<string, unknown> | undefined {
+  let i = HEADER;
+  if (!bytesAt(buf, i, ACK_OPEN)) return undefined;
+  i += ACK_OPEN.length;
+  const nameEnd = plainStringEnd(buf, i, end);
+  if (nameEnd < 0) return undefined;
+  const name = buf.toString('latin1', i, nameEnd);
+  i = nameEnd;
+  if (!bytesAt(buf, i, ACK_SEQ)) return undefined;
+  i += ACK_SEQ.length;
+  const seqEnd = plainIntEnd(buf, i, end);
+  if (seqEnd < 0) return undefined;
+  const seq = intBetween(buf, i, seqEnd);
+  i = seqEnd;
+  if (!bytesAt(buf, i, ACK_CID)) return undefined;
+  i += ACK_CID.length;
+  const cidEnd = plainStringEnd(buf, i, end);
+  if (cidEnd < 0) return undefined;
+  const cid = buf.toString('latin1', i, cidEnd);
+  i = cidEnd;
+  if (!bytesAt(buf, i, ACK_CTR)) return undefined;
+  i += ACK_CTR.length;
+  const ctrEnd = plainIntEnd(buf, i, end);
+  if (ctrEnd < 0 || ctrEnd !== end - 1 || buf[ctrEnd] !== 0x7d) return undefined;
+  const ctr = intBetween(buf, i, ctrEnd);
+  // Above 2^53 JSON.parse rounds: leave such a number to it (the checks refuse it anyway).
+  if (seq === undefined || ctr === undefined) return undefined;
+  return { type: 'ACK', name, seq, cid, ctr };
+}
+
+function bytesAt(buf: Buffer, at: number, want: Buffer): boolean {
+  if (at + want.length > buf.length) return false;
+  for (let k = 0; k < want.length; k++) if (buf[at + k] !== want[k]) return false;
+  return true;
+}
+
+/** Where a string's closing quote is, when every byte before it from `at` is printable ASCII other than `"` and `\`; else -1. */
+function plainStringEnd(buf: Buffer, at: number, end: number): number {
+  for (let k = at; k < end; k++) {
+    const c = buf[k]!;
+    if (c === 0x22) return k;
+    if (c < 0x20 || c > 0x7e || c === 0x5c) return -1;
+  }
+  return -1;
+}
+
+/** Where the digits of a JSON integer without sign, fraction or exponent end (no leading zero but "0"); else -1. */
+function plainIntEnd(buf: Buffer, at: number, end: number): number {
+  let k = at;
+  while (k < end && buf[k]! >= 0x30 && buf[k]! <= 0x39) k++;
+  if (k === at || (buf[at] === 0x30 && k > at + 1)) return -1;
+  const c = buf[k];
+  return c === 0x2e || c === 0x65 || c === 0x45 ? -1 : k;
+}
+
+/** The integer of the digits in [from, to), when it is a safe integer (so exactly what JSON.parse reads). */
+function intBetween(buf: Buffer, from: number, to: number): number | undefined {
+  let n = 0;
+  for (let k = from; k < to; k++) n = n * 10 + (buf[k]! - 0x30);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 /** Encode a request padded to at least LIMITS.minNativeRequest bytes (see NativeEnvelope.pad). */

@@ -11,7 +11,7 @@ import { detectDialect } from '../../src/protocol/dialect.js';
 import { LIMITS } from '../../src/protocol/limits.js';
 import type { Message, RetrievedReply } from '../../src/protocol/messages.js';
 import {
-  MAC_BYTES, NATIVE_MAGIC, decodeNative, encodeNative, isNative, nativeFitRetrieved, nativeTextSize, openBody, sealLastField, sealNativeBody, verifyNativeMac, withFields, type NativeEnvelope,
+  MAC_BYTES, NATIVE_MAGIC, decodeNative, encodeNative, isNative, readAck, nativeFitRetrieved, nativeTextSize, openBody, sealLastField, sealNativeBody, verifyNativeMac, withFields, type NativeEnvelope,
 } from '../../src/protocol/native.js';
 import { mutations } from '../fixtures/text/arbitraries.js';
 
@@ -289,6 +289,33 @@ describe('native properties', () => {
     }), { numRuns: 1000 });
     expect(sealLastField(openBody('{}', 'to'), 'bob', KEY)).toEqual(sealNativeBody('{"to":"bob"}', KEY));
     expect(withFields('{"a":1}', {})).toBe('{"a":1}');
+  });
+
+  it("the ACK read without JSON.parse gives what JSON.parse gives, and declines every other layout", () => {
+    /** What the full path reads from a body: JSON.parse of it, or undefined when it is not JSON. */
+    const parsed = (b: Buffer, end: number) => {
+      try { return JSON.parse(b.toString('utf8', 3, end)); } catch { return undefined; }
+    };
+    const name = fc.oneof(fc.string({ maxLength: 12 }), fc.stringMatching(/^[a-z0-9_]{1,12}$/));
+    const num = fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER), fc.integer({ min: 1_700_000_000_000_000, max: 1_900_000_000_000_000 }));
+    const ack = fc.record({ name, seq: num, cid: fc.stringMatching(/^[A-Za-z0-9_-]{1,24}$/), ctr: num });
+    fc.assert(fc.property(ack, fc.boolean(), mutations, ({ name: n, seq, cid, ctr }, mutated, mutate) => {
+      // As the native client writes it (encodeNative of the message and its envelope), or mutated.
+      const good = encodeNative({ type: 'ACK', name: n, seq } as Message, { cid, ctr }, KEY);
+      const b = mutated ? Buffer.from(mutate(good)) : good;
+      const end = b.length - MAC_BYTES;
+      const fast = readAck(b, end);
+      if (fast !== undefined) expect(fast).toEqual(parsed(b, end));
+      // The client's own layout with plain strings is always read fast.
+      if (!mutated && /^[ -~]*$/.test(n) && !/["\\]/.test(n)) expect(fast).toEqual({ type: 'ACK', name: n, seq, cid, ctr });
+    }), { numRuns: 3000 });
+    const body = (json: string) => frame(json, 1);
+    for (const other of ['{"type":"ACK","name":"a","seq":01,"cid":"c","ctr":1}', '{"type":"ACK","name":"a","seq":1.5,"cid":"c","ctr":1}',
+      '{"type":"ACK","name":"a","seq":1e3,"cid":"c","ctr":1}', '{"type":"ACK","name":"a\\"b","seq":1,"cid":"c","ctr":1}',
+      '{"type":"ACK","name":"a","seq":1,"cid":"c","ctr":1} ', '{"type":"ACK","name":"a","seq":-1,"cid":"c","ctr":1}',
+      '{"type":"ACK","name":"a","seq":1,"cid":"c","ctr":9007199254740993}', '{"type":"ACK","seq":1,"name":"a","cid":"c","ctr":1}']) {
+      expect(readAck(body(other), body(other).length)).toBeUndefined();
+    }
   });
 
   it('random bytes decode or throw ProtocolError', () => {
