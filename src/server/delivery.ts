@@ -145,6 +145,9 @@ type Phase =
   /** Given up on or blocked: nothing is pushed until the user is heard from; its texts stay owed in the log. */
   | { kind: 'held' };
 
+/** The one idle phase: it carries nothing, so every stream shares it (one allocation less per push and ACK). */
+const IDLE: Phase = { kind: 'idle' };
+
 interface Stream {
   phase: Phase;
   /** Owed texts to push next, in order. */
@@ -253,7 +256,7 @@ export class Delivery {
     }
     const push = s.phase.push;
     if (push.transmissions === 1) this.ackTimer.sample(this.clock.now() - push.sentAt);
-    s.phase = { kind: 'idle' };
+    s.phase = IDLE;
     this.receivedUpTo(user, s, seq);
     this.pump(user, s);
   }
@@ -281,7 +284,7 @@ export class Delivery {
     s.floor = Math.max(s.floor, upTo);
     s.queue = s.queue.filter((t) => t.seq > upTo);
     if (s.phase.kind === 'awaiting' && s.phase.push.text.seq <= upTo) {
-      s.phase = { kind: 'idle' };
+      s.phase = IDLE;
       this.pump(user, s);
     }
   }
@@ -302,7 +305,7 @@ export class Delivery {
     let s = this.streams.get(user);
     if (!s) {
       // Unknown stream: the log may owe older texts (e.g. after a takeover), so load first.
-      s = { phase: { kind: 'idle' }, queue: [], whole: false, floor: 0 };
+      s = { phase: IDLE, queue: [], whole: false, floor: 0 };
       this.streams.set(user, s);
     }
     return s;
@@ -317,7 +320,7 @@ export class Delivery {
 
   /** Forget the queue and read the log again (after a hold, or when what is owed changed). */
   private reopen(user: string, s: Stream): void {
-    if (s.phase.kind === 'held') s.phase = { kind: 'idle' };
+    if (s.phase.kind === 'held') s.phase = IDLE;
     if (s.phase.kind === 'loading') s.phase.owedMeanwhile = true;
     s.queue = [];
     s.whole = false;
@@ -369,7 +372,7 @@ export class Delivery {
       this.freeLoadSlot();
     }
     if (this.streams.get(user) !== s || s.phase !== loading) return;
-    s.phase = { kind: 'idle' };
+    s.phase = IDLE;
     s.queue = texts.map(toStoredText).filter((t) => t.seq > s.floor);
     // owe() during the load: what it announced may be missing from this answer. A failed load waits for the next owe().
     s.whole = !more && !loading.owedMeanwhile;
@@ -465,7 +468,7 @@ export class Delivery {
   /** `push` went unanswered for its whole wait. */
   private expire(push: InFlight): void {
     const { user, stream: s, text, transmissions } = push;
-    s.phase = { kind: 'idle' };
+    s.phase = IDLE;
     // Paused: not sent again now; it stays owed, and resumeAll() reads it from the log.
     if (!this.active) return;
     // Only a first transmission's timeout says the timeout is short (later ones were waited for doubled already).

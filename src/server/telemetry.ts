@@ -52,15 +52,21 @@ export class Telemetry {
   readonly texts: RecentText[] = [];
 
   request(type: Request['type'], dialect: DialectName, outcome: RequestOutcome): void {
-    const key = `${type}|${dialect}|${outcome}`;
+    // One comes for every datagram: the key is made once per combination, not per request.
+    const byDialect = (this.keys[type] ??= {});
+    const byOutcome = (byDialect[dialect] ??= {});
+    const key = (byOutcome[outcome] ??= `${type}|${dialect}|${outcome}`);
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
+
+  private readonly keys: Partial<Record<string, Partial<Record<string, Partial<Record<RequestOutcome, string>>>>>> = {};
 
   /** A request's time from its datagram's arrival to its answer, ms. */
   took(ms: number): void {
     const s = ms / 1000;
-    const i = DURATION_BUCKETS.findIndex((le) => s <= le);
-    if (i >= 0) this.duration.buckets[i]!++;
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && s > DURATION_BUCKETS[i]!) i++;
+    if (i < DURATION_BUCKETS.length) this.duration.buckets[i]!++;
     this.duration.sum += s;
     this.duration.count++;
   }
