@@ -10,11 +10,15 @@
 import * as crypto from 'node:crypto';
 
 const BLOCK = 64;
+/** Views kept per key (a user's datagrams come in a handful of lengths). */
+const MAX_VIEWS = 32;
 const DIGEST = 32;
 
 interface Pads {
   /** key ⊕ 0x36, then room for the message (grown on demand). */
   inner: Buffer;
+  /** Views of `inner` by message length: a datagram's MAC makes no Buffer object for it (lengths repeat). */
+  views: Map<number, Buffer>;
   /** key ⊕ 0x5c, then the inner digest. */
   outer: Buffer;
 }
@@ -40,7 +44,7 @@ function padsOf(key: Uint8Array): Pads {
     inner[i] = 0x36 ^ k[i]!;
     outer[i] = 0x5c ^ k[i]!;
   }
-  p = { inner, outer };
+  p = { inner, outer, views: new Map() };
   padsByKey.set(key, p);
   return p;
 }
@@ -61,9 +65,15 @@ export function hmacSha256Into(data: Uint8Array, key: Uint8Array, out: Buffer, o
     const grown = Buffer.allocUnsafe(BLOCK + Math.max(data.length, 2 * (p.inner.length - BLOCK)));
     p.inner.copy(grown, 0, 0, BLOCK);
     p.inner = grown;
+    p.views.clear();
   }
   p.inner.set(data, BLOCK);
-  p.outer.write(oneShot('sha256', p.inner.subarray(0, BLOCK + data.length), 'latin1'), BLOCK, 'latin1');
+  let view = p.views.get(data.length);
+  if (view === undefined) {
+    view = p.inner.subarray(0, BLOCK + data.length);
+    if (p.views.size < MAX_VIEWS) p.views.set(data.length, view);
+  }
+  p.outer.write(oneShot('sha256', view, 'latin1'), BLOCK, 'latin1');
   out.write(oneShot('sha256', p.outer, 'latin1'), offset, 'latin1');
 }
 

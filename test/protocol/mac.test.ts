@@ -24,6 +24,17 @@ describe('hmacSha256', () => {
     }));
   });
 
+  it('matches createHmac when lengths repeat, before and after the key\'s buffer grew', () => {
+    const key = Buffer.alloc(32, 9);
+    const lengths = [10, 200, 10, 200, 3000, 10, 200, 3000, 10, 5000, 200, 10];
+    fc.assert(fc.property(fc.array(fc.uint8Array({ minLength: 5000, maxLength: 5000 }), { minLength: lengths.length, maxLength: lengths.length }), (pool) => {
+      lengths.forEach((n, i) => {
+        const m = pool[i]!.subarray(0, n);
+        expect(hmacSha256(m, key).equals(reference(m, key))).toBe(true);
+      });
+    }), { numRuns: 20 });
+  });
+
   it('writes the same MAC in place, touching only its 32 bytes', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 1300 }), fc.nat(40), (key, data, offset) => {
       const out = Buffer.alloc(offset + 32 + 8, 0xee);
