@@ -122,7 +122,9 @@ export function pushSchedule(first: number, transmissions: number): number {
   return total;
 }
 
+/** A native push awaiting its ACK; it is its stream's phase while it waits (no second object per push). */
 interface InFlight {
+  kind: 'awaiting';
   text: StoredText;
   transmissions: number;
   sentAt: number;
@@ -141,7 +143,7 @@ type Phase =
   /** Reading the log; `owedMeanwhile`: a text owed during the read may be missing from its answer. */
   | { kind: 'loading'; owedMeanwhile: boolean }
   /** A native push waits for its ACK. */
-  | { kind: 'awaiting'; push: InFlight }
+  | InFlight
   /** Given up on or blocked: nothing is pushed until the user is heard from; its texts stay owed in the log. */
   | { kind: 'held' };
 
@@ -250,11 +252,11 @@ export class Delivery {
   ack(user: string, seq: number): void {
     this.stats.acks++;
     const s = this.streams.get(user);
-    if (s?.phase.kind !== 'awaiting' || s.phase.push.text.seq !== seq) {
+    if (s?.phase.kind !== 'awaiting' || s.phase.text.seq !== seq) {
       this.stats.staleAcks++;
       return;
     }
-    const push = s.phase.push;
+    const push = s.phase;
     if (push.transmissions === 1) this.ackTimer.sample(this.clock.now() - push.sentAt);
     s.phase = IDLE;
     this.receivedUpTo(user, s, seq);
@@ -283,7 +285,7 @@ export class Delivery {
     if (!s) return;
     s.floor = Math.max(s.floor, upTo);
     s.queue = s.queue.filter((t) => t.seq > upTo);
-    if (s.phase.kind === 'awaiting' && s.phase.push.text.seq <= upTo) {
+    if (s.phase.kind === 'awaiting' && s.phase.text.seq <= upTo) {
       s.phase = IDLE;
       this.pump(user, s);
     }
@@ -314,7 +316,7 @@ export class Delivery {
   /** The highest number this stream knows of: in flight, queued, or received. */
   private last(s: Stream): number {
     const tail = s.queue.length > 0 ? s.queue[s.queue.length - 1]!.seq : 0;
-    const flying = s.phase.kind === 'awaiting' ? s.phase.push.text.seq : 0;
+    const flying = s.phase.kind === 'awaiting' ? s.phase.text.seq : 0;
     return Math.max(s.floor, tail, flying);
   }
 
@@ -410,15 +412,15 @@ export class Delivery {
     else this.stats.retransmissions++;
     if (sent === 'delivered') return this.receivedUpTo(user, s, text.seq);
     const now = this.clock.now();
-    const push: InFlight = { text, transmissions, sentAt: now, due: now + pushWait(first, transmissions), first, user, stream: s };
-    s.phase = { kind: 'awaiting', push };
+    const push: InFlight = { kind: 'awaiting', text, transmissions, sentAt: now, due: now + pushWait(first, transmissions), first, user, stream: s };
+    s.phase = push;
     this.schedule(push);
   }
 
   /** Is `push` still the one its stream awaits an ACK for (not acknowledged, retrieved, forgotten or stopped)? */
   private current(push: InFlight): boolean {
     const s = push.stream;
-    return s.phase.kind === 'awaiting' && s.phase.push === push && this.streams.get(push.user) === s;
+    return s.phase === push && this.streams.get(push.user) === s;
   }
 
   /** Keep `push` in order of when it is due (nearly always an append: waits of one transmission number are alike). */
