@@ -208,33 +208,35 @@ const ACK_CTR = Buffer.from('","ctr":');
  * as any body's are, after.
  */
 export function readAck(buf: Buffer, end: number): Record<string, unknown> | undefined {
-  let i = HEADER;
-  if (!bytesAt(buf, i, ACK_OPEN)) return undefined;
-  i += ACK_OPEN.length;
-  const nameEnd = plainStringEnd(buf, i, end);
-  if (nameEnd < 0) return undefined;
-  const name = buf.toString('latin1', i, nameEnd);
-  i = nameEnd;
-  if (!bytesAt(buf, i, ACK_SEQ)) return undefined;
-  i += ACK_SEQ.length;
-  const seqEnd = plainIntEnd(buf, i, end);
-  if (seqEnd < 0) return undefined;
-  const seq = intBetween(buf, i, seqEnd);
-  i = seqEnd;
-  if (!bytesAt(buf, i, ACK_CID)) return undefined;
-  i += ACK_CID.length;
-  const cidEnd = plainStringEnd(buf, i, end);
-  if (cidEnd < 0) return undefined;
-  const cid = buf.toString('latin1', i, cidEnd);
-  i = cidEnd;
-  if (!bytesAt(buf, i, ACK_CTR)) return undefined;
-  i += ACK_CTR.length;
-  const ctrEnd = plainIntEnd(buf, i, end);
-  if (ctrEnd < 0 || ctrEnd !== end - 1 || buf[ctrEnd] !== 0x7d) return undefined;
-  const ctr = intBetween(buf, i, ctrEnd);
-  // Above 2^53 JSON.parse rounds: leave such a number to it (the checks refuse it anyway).
-  if (seq === undefined || ctr === undefined) return undefined;
+  const at = { i: HEADER };
+  const name = stringAfter(buf, at, ACK_OPEN, end);
+  const seq = name === undefined ? undefined : intAfter(buf, at, ACK_SEQ, end);
+  const cid = seq === undefined ? undefined : stringAfter(buf, at, ACK_CID, end);
+  const ctr = cid === undefined ? undefined : intAfter(buf, at, ACK_CTR, end);
+  if (ctr === undefined || at.i !== end - 1 || buf[at.i] !== 0x7d) return undefined;
   return { type: 'ACK', name, seq, cid, ctr };
+}
+
+/** The string or integer after the bytes `key` at `at.i` (moving `at.i` to where it ends), or undefined. */
+function stringAfter(buf: Buffer, at: { i: number }, key: Buffer, end: number): string | undefined {
+  const from = valueAfter(buf, at, key, end, plainStringEnd);
+  return from < 0 ? undefined : buf.toString('latin1', from, at.i);
+}
+
+/** Above 2^53 JSON.parse rounds: such a number is left to it (intBetween gives undefined). */
+function intAfter(buf: Buffer, at: { i: number }, key: Buffer, end: number): number | undefined {
+  const from = valueAfter(buf, at, key, end, plainIntEnd);
+  return from < 0 ? undefined : intBetween(buf, from, at.i);
+}
+
+/** Where the value after `key` at `at.i` starts (`at.i` moved to where `endOf` says it ends), or -1. */
+function valueAfter(buf: Buffer, at: { i: number }, key: Buffer, end: number, endOf: (buf: Buffer, from: number, end: number) => number): number {
+  if (!bytesAt(buf, at.i, key)) return -1;
+  const from = at.i + key.length;
+  const to = endOf(buf, from, end);
+  if (to < 0) return -1;
+  at.i = to;
+  return from;
 }
 
 function bytesAt(buf: Buffer, at: number, want: Buffer): boolean {
