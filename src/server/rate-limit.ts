@@ -34,12 +34,14 @@ export class TokenBuckets {
   /** Spend one token for `key`; false when its bucket is empty (the request is over the limit). */
   take(key: string): boolean {
     const now = this.now();
-    const b = this.buckets.get(key) ?? { tokens: this.limit.burst, at: now };
+    // A known bucket is changed in place (get() keeps its recency): every ACK comes here, and set() would
+    // delete and re-insert the entry each time.
+    let b = this.buckets.get(key);
+    if (!b) this.buckets.set(key, (b = { tokens: this.limit.burst, at: now }));
     b.tokens = Math.min(this.limit.burst, b.tokens + ((now - b.at) / 1000) * this.limit.perSecond);
     b.at = now;
     const ok = b.tokens >= 1;
     if (ok) b.tokens -= 1;
-    this.buckets.set(key, b);
     return ok;
   }
 }
