@@ -149,6 +149,7 @@ async function openLoop(
     // retransmissions, pushes and ACKs): let it drain, or the first open-loop rate measures it.
     await new Promise((r) => setTimeout(r, QUIET_MS));
     await server.call('loopDelayStart');
+    if (process.env.BENCH_PROFILE_OPEN_LOOP && what === 'rss') await server.call('profileStart');
     const drops = udpDrops();
     const serverDrops0 = socketDrops(serverPorts);
     const loadDrops0 = socketDrops(loadPorts);
@@ -159,6 +160,7 @@ async function openLoop(
     const serverDrops1 = socketDrops(serverPorts);
     const loadDrops1 = socketDrops(loadPorts);
     const loopDelay = await server.call('loopDelayStop');
+    if (process.env.BENCH_PROFILE_OPEN_LOOP && what === 'rss') await server.call('profileStop', { path: `${process.env.BENCH_PROFILE_OPEN_LOOP}/open-loop-${Math.round(share * 100)}.cpuprofile` });
     const calls = Object.entries(loopDelay.storeCalls as Record<string, CallStats>);
     const slowest = calls.sort((x, y) => y[1].max - x[1].max)[0];
     const tail: TailEvidence = {
