@@ -27,8 +27,8 @@ import type { Clock, TimerHandle } from '../util/clock';
 export const MARKER_BYTE = 0x00;
 const PREFIX_BYTES = 16;
 
-/** Longest wait for a marker before it counts as back. */
-export const FALLBACK_MS = 1000;
+/** Longest wait for a marker before it counts as back (dropped by a full receive buffer, or unreachable): about a first ACK timeout, so a lost ACK is not judged much later than before. */
+export const FALLBACK_MS = 250;
 
 export class BacklogMarker {
   private readonly prefix = randomBytes(PREFIX_BYTES);
@@ -46,7 +46,7 @@ export class BacklogMarker {
     private readonly clock: Clock,
   ) {}
 
-  /** Run `go` once every datagram received before this call has been handled (or FALLBACK_MS passed). */
+  /** Run `go` once every datagram received before this call has been handled (or FALLBACK_MS passed; twice that when a marker was already out). */
   after(go: () => void): void {
     if (this.fallback) {
       this.next.push(go);
@@ -97,7 +97,16 @@ export class BacklogMarker {
     this.waiting = this.next;
     this.next = [];
     if (this.waiting.length > 0) this.send();
-    for (const f of go) f();
+    // Every judgement runs even if one throws (its push would otherwise stay due with no timer); the first error is rethrown.
+    let failure: unknown;
+    for (const f of go) {
+      try {
+        f();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 }
 

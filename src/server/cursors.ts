@@ -22,9 +22,11 @@ export const FLUSH_MS = 200;
  * the embedded engine's update); every 200 ms, 2,560 listeners that each
  * received a text or two meanwhile cost 6 cursor writes per publish at
  * fan-out 10, as much as a sixth of the publish. Waiting 0.25 ms per user
- * written bounds cursor writing to about 4% of the thread whatever the
- * number of users, while a crash still loses at most MAX_FLUSH_MS of
- * cursor moves (texts pushed again, which a native client drops as seen).
+ * written bounds cursor writing to about 4% of the thread up to 4,000 users
+ * moving per flush (more, and the ceiling holds it to one flush a second),
+ * while a crash loses about MAX_FLUSH_MS of cursor moves, plus a flush's
+ * own write and retries (texts pushed again, which a native client drops
+ * as seen).
  */
 export const FLUSH_MS_PER_USER = 0.25;
 export const MAX_FLUSH_MS = 1000;

@@ -65,6 +65,15 @@ export class GroupCommit<T, R> {
   private gap = Infinity;
   /** A lingering group's start, when one waits. */
   private lingering: TimerHandle | undefined;
+  /**
+   * Whether waiting pays: false once a group waited and no company came
+   * (one caller writing again as soon as it is answered: its calls are
+   * close together, yet none comes while it waits); true again once a
+   * group forms of several by itself.
+   */
+  private lingerPays = true;
+  /** The group about to start is one that waited. */
+  private waited = false;
 
   constructor(
     private readonly flush: Flush<T, R>,
@@ -114,7 +123,7 @@ export class GroupCommit<T, R> {
 
   /** How much longer the queued items wait for company before they go (0: now). */
   private lingerLeft(): number {
-    if (this.linger === 0 || this.queue.length >= this.lingerFill) return 0;
+    if (this.linger === 0 || !this.lingerPays || this.queue.length >= this.lingerFill) return 0;
     const left = this.queue[0]!.at + this.linger - this.clock.now();
     // Worth waiting only when another call is likely to come meanwhile.
     return left > 0 && this.gap < left ? left : 0;
@@ -127,6 +136,7 @@ export class GroupCommit<T, R> {
     if (left > 0) {
       this.lingering = this.clock.after(left, () => {
         this.lingering = undefined;
+        this.waited = true;
         this.startNow();
       });
       return;
@@ -137,6 +147,9 @@ export class GroupCommit<T, R> {
   private startNow(): void {
     while (this.writing < this.maxInFlight && this.queue.length > 0) {
       const group = this.queue.splice(0, this.maxGroup);
+      if (this.waited) this.lingerPays = group.length > 1;
+      else if (group.length > 1) this.lingerPays = true;
+      this.waited = false;
       this.writing++;
       void this.write(group).then(() => {
         this.writing--;

@@ -41,6 +41,19 @@ describe('BacklogMarker', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('a judgement that throws does not keep the others of its batch from running', () => {
+    const { sent, m } = marker();
+    const ran: string[] = [];
+    m.after(() => ran.push('a'));
+    m.after(() => {
+      throw new Error('push failed');
+    });
+    m.after(() => ran.push('c'));
+    m.take(sent[0]!);
+    expect(() => m.take(sent[1]!)).toThrow('push failed');
+    expect(ran).toEqual(['a', 'c']);
+  });
+
   it('an old marker coming back late releases nobody; foreign datagrams are not taken', () => {
     const { clock, sent, m } = marker();
     const ran: string[] = [];

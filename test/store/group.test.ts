@@ -230,6 +230,60 @@ describe('GroupCommit', () => {
       expect(h.writes.map((w) => w.items)).toEqual([[1], [2]]);
     });
 
+    it('one caller writing again as soon as it is answered waits once, then no more', async () => {
+      const clock = new FakeClock();
+      const h = harness({ maxInFlight: 1, linger: 2, clock });
+      const immediate: number[] = [];
+      for (let n = 1; n <= 6; n++) {
+        h.add(n);
+        await turn();
+        if (h.writes.length < n) {
+          clock.advance(2);
+          await turn();
+        } else immediate.push(n);
+        expect(h.writes).toHaveLength(n);
+        h.ok(h.writes[n - 1]!);
+        await turn();
+        clock.advance(0.2);
+      }
+      // Call 2 came 0.2 ms after call 1 and waited its 2 ms for nobody; from then on none waits.
+      expect(immediate).toEqual([1, 3, 4, 5, 6]);
+      expect(h.writes.every((w) => w.items.length === 1)).toBe(true);
+    });
+
+    it('waits again once groups of several form by themselves', async () => {
+      const clock = new FakeClock();
+      const h = harness({ maxInFlight: 1, linger: 2, clock });
+      h.add(1);
+      await turn();
+      clock.advance(0.2);
+      h.add(2);
+      await turn();
+      h.ok(h.writes[0]!);
+      await turn();
+      clock.advance(2);
+      await turn();
+      // Item 2 waited alone: waiting stops paying.
+      expect(h.writes.map((w) => w.items)).toEqual([[1], [2]]);
+      // Two calls while item 2's write is out: they go together at once, which makes waiting pay again.
+      h.add(3);
+      clock.advance(0.1);
+      h.add(4);
+      await turn();
+      h.ok(h.writes[1]!);
+      await turn();
+      expect(h.writes.map((w) => w.items)).toEqual([[1], [2], [3, 4]]);
+      h.ok(h.writes[2]!);
+      await turn();
+      clock.advance(0.1);
+      h.add(5);
+      await turn();
+      expect(h.writes).toHaveLength(3);
+      clock.advance(2);
+      await turn();
+      expect(h.writes.map((w) => w.items)).toEqual([[1], [2], [3, 4], [5]]);
+    });
+
     it('stops waiting as soon as the group is full enough', async () => {
       const clock = new FakeClock();
       const h = harness({ maxInFlight: 1, linger: 5, lingerFill: 3, clock });
