@@ -37,12 +37,12 @@ export class BacklogMarker {
   private waiting: (() => void)[] = [];
   private next: (() => void)[] = [];
   private fallback: TimerHandle | undefined;
-  /** Markers sent and returned (fallbacks excluded): read by tests and benches. */
-  readonly stats = { sent: 0, returned: 0, fallbacks: 0 };
+  /** Markers sent; back, counted back by the fallback, or refused by the socket: read by tests and benches. */
+  readonly stats = { sent: 0, returned: 0, fallbacks: 0, failed: 0 };
 
   constructor(
-    /** Send `bytes` to this server's own socket. */
-    private readonly sendToSelf: (bytes: Buffer) => void,
+      /** Send `bytes` to this server's own socket; `failed` when the socket refused it (no marker will come back). */
+    private readonly sendToSelf: (bytes: Buffer, failed: () => void) => void,
     private readonly clock: Clock,
   ) {}
 
@@ -87,7 +87,15 @@ export class BacklogMarker {
       this.release();
     });
     this.stats.sent++;
-    this.sendToSelf(bytes);
+    const sent = this.count;
+    // A marker that could not be sent counts as back at once (later in this turn: the caller may still be in after()).
+    this.sendToSelf(bytes, () => this.clock.after(0, () => this.failed(sent)));
+  }
+
+  private failed(count: number): void {
+    if (count !== this.count || !this.fallback) return;
+    this.stats.failed++;
+    this.release();
   }
 
   private release(): void {

@@ -200,7 +200,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.role = new Role(opts.tag, opts.store, this.clock, roleTiming, this.log, this.succession);
     this.role.fault = (err, context) => this.faults.report('lease', err, context);
     this.sequencer = new Sequencer((count) => this.store.allocateSeqs(this.tag, this.servingEpoch(), count));
-    this.backlog = new BacklogMarker((bytes) => this.transport.send(bytes, ownSocket(this.transport.address())), this.clock);
+    this.backlog = new BacklogMarker((bytes, failed) => this.transport.send(bytes, ownSocket(this.transport.address()), failed), this.clock);
     this.cursors = new Cursors(this.store, this.clock, (err) => this.faults.report('delivery', err, { doing: 'writing cursors' }));
     this.delivery = new Delivery(
       deliveryPort({

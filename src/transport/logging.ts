@@ -135,9 +135,9 @@ export function logged(inner: Transport, logger: Logger): Transport {
     }
   };
   return {
-    send(bytes, to) {
+    send(bytes, to, failed) {
       log('out', bytes, to);
-      inner.send(bytes, to);
+      inner.send(bytes, to, failed);
     },
     onDatagram(handler) {
       inner.onDatagram((bytes, from) => {

@@ -26,7 +26,7 @@ export function switchable(inner: Transport, spec?: ChaosSpec, opts: LossyOption
   let closed: Promise<void> | undefined;
   // lossy() closes what it wraps: give it a view of the socket whose close() does nothing.
   const view: Transport = {
-    send: (bytes, to) => inner.send(bytes, to),
+    send: (bytes, to, failed) => inner.send(bytes, to, failed),
     onDatagram: (h) => inner.onDatagram(h),
     address: () => inner.address(),
     close: async () => {},
@@ -57,8 +57,8 @@ export function switchable(inner: Transport, spec?: ChaosSpec, opts: LossyOption
     setSpec(next) {
       if (!closed) set(next);
     },
-    send(bytes, to) {
-      current.t.send(bytes, to);
+    send(bytes, to, failed) {
+      current.t.send(bytes, to, failed);
     },
     onDatagram(h) {
       handler = h;

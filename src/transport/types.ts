@@ -8,8 +8,12 @@ export interface Address {
 export type DatagramHandler = (bytes: Buffer, from: Address) => void;
 
 export interface Transport {
-  /** Send one datagram; errors (unreachable peer) are counted, never thrown. */
-  send(bytes: Uint8Array, to: Address): void;
+  /**
+   * Send one datagram; errors (unreachable peer) are counted, never thrown.
+   * `failed` runs when the datagram certainly did not leave (an error from
+   * the socket), never for a loss on the way.
+   */
+  send(bytes: Uint8Array, to: Address, failed?: () => void): void;
   /** Set the one receiver of incoming datagrams. */
   onDatagram(handler: DatagramHandler): void;
   /** The local address the socket is bound to. */

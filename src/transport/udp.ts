@@ -77,19 +77,23 @@ class Udp implements UdpTransport {
     });
   }
 
-  send(bytes: Uint8Array, to: Address): void {
+  send(bytes: Uint8Array, to: Address, failed?: () => void): void {
     if (this.closed) {
       this.stats.sendErrors++;
+      failed?.();
       return;
     }
     try {
       this.socket.send(bytes, to.port, to.host, (err) => {
-        if (err) this.stats.sendErrors++;
-        else this.stats.sent++;
+        if (err) {
+          this.stats.sendErrors++;
+          failed?.();
+        } else this.stats.sent++;
       });
     } catch {
       // Synchronous failures: bad port, wrong address family.
       this.stats.sendErrors++;
+      failed?.();
     }
   }
 

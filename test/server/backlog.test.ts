@@ -41,6 +41,17 @@ describe('BacklogMarker', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('a marker the socket refused counts as back at once, not after the fallback', () => {
+    const clock = new FakeClock();
+    const m = new BacklogMarker((_b, failed) => failed(), clock);
+    const ran: string[] = [];
+    m.after(() => ran.push('a'));
+    expect(ran).toEqual([]);
+    clock.advance(0);
+    expect(ran).toEqual(['a']);
+    expect(m.stats).toMatchObject({ sent: 1, failed: 1, fallbacks: 0 });
+  });
+
   it('a judgement that throws does not keep the others of its batch from running', () => {
     const { sent, m } = marker();
     const ran: string[] = [];

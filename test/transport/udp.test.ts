@@ -45,9 +45,15 @@ describe('openUdp', () => {
   it('counts send errors instead of throwing', async () => {
     const a = await udp();
     // An IPv6 destination on an IPv4 socket fails at once; port 0 is not a destination.
-    expect(() => a.send(Buffer.from('x'), { host: '::1', port: 9 })).not.toThrow();
-    expect(() => a.send(Buffer.from('x'), { host: '127.0.0.1', port: 0 })).not.toThrow();
+    const failed: string[] = [];
+    expect(() => a.send(Buffer.from('x'), { host: '::1', port: 9 }, () => failed.push('v6'))).not.toThrow();
+    expect(() => a.send(Buffer.from('x'), { host: '127.0.0.1', port: 0 }, () => failed.push('port 0'))).not.toThrow();
+    const b = await udp();
+    a.send(Buffer.from('x'), b.address(), () => failed.push('delivered'));
     await expect.poll(() => a.stats.sendErrors).toBe(2);
+    await expect.poll(() => a.stats.sent).toBe(1);
+    // The caller hears of each datagram that did not leave, and of no other.
+    expect(failed.sort()).toEqual(['port 0', 'v6']);
   });
 
   it('close() resolves once, is idempotent, and later sends are counted errors', async () => {
