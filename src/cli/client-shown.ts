@@ -75,6 +75,8 @@ export class FileShownLog implements ShownLog {
     }
     this.pending.clear();
     writeDoc(this.file, { ...doc, [this.scope]: users });
+    // What get() falls back on from now: the file as just written (the one read first is stale now).
+    this.earlier = users;
   }
 }
 

@@ -36,6 +36,18 @@ describe('the command line record of the last seq shown', () => {
     expect(readFileSync(file, 'utf8')).not.toContain(Buffer.alloc(32, 1).toString('base64url'));
   });
 
+  it('after its own write, still answers the number it wrote (not the file as first read)', async () => {
+    const { file, keys } = await setup();
+    const before = new FileShownLog(file, 'p', keys);
+    before.set('bob', 5);
+    before.flush();
+    const log = new FileShownLog(file, 'p', keys);
+    expect(log.get('bob')).toBe(5);
+    log.set('bob', 7);
+    log.flush();
+    expect(log.get('bob')).toBe(7);
+  });
+
   it('writes by itself shortly after a text is shown', async () => {
     const { file, keys } = await setup();
     new FileShownLog(file, 'p', keys).set('bob', 4);
