@@ -450,9 +450,11 @@ export class Delivery {
     for (const q of this.due) {
       if (!q) continue;
       let n = 0;
-      while (n < q.length && (q[n]!.due <= now || !this.current(q[n]!))) {
-        if (q[n]!.due <= now && this.current(q[n]!)) expired.push(q[n]!);
-        n++;
+      for (; n < q.length; n++) {
+        const push = q[n]!;
+        const current = this.current(push);
+        if (push.due > now && current) break;
+        if (current) expired.push(push);
       }
       if (n > 0) q.splice(0, n);
       if (q.length > 0) next = Math.min(next, q[0]!.due);
@@ -461,7 +463,15 @@ export class Delivery {
     if (expired.length === 0) return;
     // Judged once the ACKs that came before now are read: on a busy server they wait in its own receive queue.
     const judge = () => {
-      for (const push of expired) if (this.current(push)) this.expire(push);
+      for (const push of expired) {
+        if (!this.current(push)) continue;
+        // One push that fails to go out again must not keep the others of this pass from being judged.
+        try {
+          this.expire(push);
+        } catch (err) {
+          this.port.failed?.(err, { user: push.user, doing: 'retransmitting' });
+        }
+      }
     };
     if (this.port.afterBacklog) this.port.afterBacklog(judge);
     else judge();

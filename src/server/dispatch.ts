@@ -49,7 +49,7 @@ export class Dispatcher {
    */
   datagram(bytes: Buffer, from: Address): void {
     const host = this.host;
-    if (bytes[0] === MARKER_BYTE && this.marker(bytes)) return;
+    if (bytes[0] === MARKER_BYTE && host.backlog.take(bytes)) return;
     // Every byte received from an address is credit for what may be sent back to it (anti-amplification).
     host.guard.sendBudgets.received(from, bytes.length);
     const dialect = detectDialect(bytes);
@@ -75,16 +75,6 @@ export class Dispatcher {
     } catch (err) {
       host.counters.malformed++;
       host.log.warn({ err: String(err), from: formatAddress(from) }, 'datagram dropped');
-    }
-  }
-
-  /** Our own backlog marker (taken before any budget credit)? The judgements it releases send pushes: one that throws must not escape. */
-  private marker(bytes: Buffer): boolean {
-    try {
-      return this.host.backlog.take(bytes);
-    } catch (err) {
-      this.host.log.warn({ err: String(err) }, 'a retransmission judged after the backlog marker failed');
-      return true;
     }
   }
 
