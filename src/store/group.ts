@@ -72,8 +72,6 @@ export class GroupCommit<T, R> {
    * group forms of several by itself.
    */
   private lingerPays = true;
-  /** The group about to start is one that waited. */
-  private waited = false;
 
   constructor(
     private readonly flush: Flush<T, R>,
@@ -136,20 +134,20 @@ export class GroupCommit<T, R> {
     if (left > 0) {
       this.lingering = this.clock.after(left, () => {
         this.lingering = undefined;
-        this.waited = true;
-        this.startNow();
+        this.startNow(true);
       });
       return;
     }
     this.startNow();
   }
 
-  private startNow(): void {
+  /** `waited`: the first group to start is one that lingered. */
+  private startNow(waited = false): void {
     while (this.writing < this.maxInFlight && this.queue.length > 0) {
       const group = this.queue.splice(0, this.maxGroup);
-      if (this.waited) this.lingerPays = group.length > 1;
+      if (waited) this.lingerPays = group.length > 1;
       else if (group.length > 1) this.lingerPays = true;
-      this.waited = false;
+      waited = false;
       this.writing++;
       void this.write(group).then(() => {
         this.writing--;
