@@ -51,6 +51,8 @@ export function mulberry32(seed: number): () => number {
 interface Item {
   bytes: Buffer;
   peer: Address;
+  /** The sender's `failed` (outgoing only): told when the socket under the faults refuses the datagram. */
+  failed?: () => void;
 }
 
 /** One direction: decides the fate of each datagram and delivers the survivors. */
@@ -148,15 +150,15 @@ export function lossy(inner: Transport, spec: ChaosSpec, opts: LossyOptions = {}
   const holdMs = opts.reorderHoldMs ?? 50;
   let handler: DatagramHandler | undefined;
   // Distinct streams per direction, so outgoing traffic does not shift the incoming faults.
-  const outLane = new Lane(spec.out, mulberry32(spec.seed), clock, holdMs, (it) => inner.send(it.bytes, it.peer));
+  const outLane = new Lane(spec.out, mulberry32(spec.seed), clock, holdMs, (it) => inner.send(it.bytes, it.peer, it.failed));
   const inLane = new Lane(spec.in, mulberry32(spec.seed ^ 0x9e3779b9), clock, holdMs, (it) => handler?.(it.bytes, it.peer));
   inner.onDatagram((bytes, from) => inLane.push({ bytes, peer: from }));
   let closing: Promise<void> | undefined;
   return {
     stats: { in: inLane.stats, out: outLane.stats },
-    send(bytes, to) {
+    send(bytes, to, failed) {
       // Copy: the caller may reuse its buffer before a delayed send fires.
-      outLane.push({ bytes: Buffer.from(bytes), peer: { ...to } });
+      outLane.push({ bytes: Buffer.from(bytes), peer: { ...to }, ...(failed ? { failed } : {}) });
     },
     onDatagram(h) {
       handler = h;
