@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EngineCore } from '../../src/engine/core.js';
 import { idKey, keyString } from '../../src/engine/query/keystring.js';
-import { compareKeyValues, compareValues } from '../../src/engine/query/order.js';
+import { compareRanked, compareValues } from '../../src/engine/query/order.js';
 import { SortedList } from '../../src/engine/storage/sorted-list.js';
 import { run, wire } from './core-commands.js';
 import { replayOnModel } from './sorted-list-model.js';
@@ -52,18 +52,18 @@ describe('SortedList with a lead key', () => {
   });
 });
 
-describe('compareKeyValues', () => {
-  // Pairs the fast path answers and pairs it hands on: the order must be compareValues' in every case.
+describe('compareValues', () => {
+  // Pairs its quick lines answer and pairs they hand on: the order must be the type ranking's in every case.
   const value = fc.oneof(
     fc.integer({ min: -5, max: 5 }),
     fc.double(),
     fc.constantFrom(0, -0, Number.NaN, Infinity, -Infinity, '', 'a', 'b', 'ab', null, true, new Int32(2), new Double(2), Long.fromNumber(2), Decimal128.fromString('2')),
     fc.string({ maxLength: 3 }),
   );
-  it('orders every pair as compareValues does', () => {
+  it('orders every pair as the type ranking does', () => {
     fc.assert(
       fc.property(value, value, (a, b) => {
-        expect(Math.sign(compareKeyValues(a, b))).toBe(Math.sign(compareValues(a, b)));
+        expect(Math.sign(compareValues(a, b))).toBe(Math.sign(compareRanked(a, b)));
       }),
       { numRuns: 3000 },
     );

@@ -5,7 +5,7 @@
  */
 import type { Document } from 'bson';
 import { EngineError } from '../errors.js';
-import { compareKeyValues } from '../query/order.js';
+import { compareValues } from '../query/order.js';
 import { keyString } from '../query/keystring.js';
 import { collectPath, splitPath, type Doc } from '../query/paths.js';
 import type { DocRecord } from './record.js';
@@ -62,7 +62,7 @@ export class Index {
     this.paths = this.fields.map(splitPath);
     this.topLevel = this.paths.every((p) => p.length === 1);
     // The first field leads: a search reads it from the list's own arrays, and reaches into an entry only on a tie.
-    const first = this.dirs[0] > 0 ? compareKeyValues : (a: unknown, b: unknown) => -compareKeyValues(a, b);
+    const first = this.dirs[0] > 0 ? compareValues : (a: unknown, b: unknown) => -compareValues(a, b);
     this.entries = new SortedList<Entry>(this.entryOrder(), { of: (e) => e.k[0], cmp: first, rest: this.afterFirst() });
   }
 
@@ -72,7 +72,7 @@ export class Index {
     if (dirs.length === 1) return (a, b) => a.rec.seq - b.rec.seq;
     return (a, b) => {
       for (let i = 1; i < dirs.length; i++) {
-        const c = compareKeyValues(a.k[i], b.k[i]);
+        const c = compareValues(a.k[i], b.k[i]);
         if (c !== 0) return dirs[i] < 0 ? -c : c;
       }
       return a.rec.seq - b.rec.seq;
@@ -82,8 +82,8 @@ export class Index {
   /** Entry order: keys in index order, then record seq. Single-field indexes skip the per-field loop. */
   private entryOrder(): (a: Entry, b: Entry) => number {
     if (this.dirs.length !== 1) return (a, b) => this.compareKeys(a.k, b.k) || a.rec.seq - b.rec.seq;
-    if (this.dirs[0] > 0) return (a, b) => compareKeyValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
-    return (a, b) => -compareKeyValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
+    if (this.dirs[0] > 0) return (a, b) => compareValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
+    return (a, b) => -compareValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
   }
 
   get name(): string {
@@ -98,7 +98,7 @@ export class Index {
   compareKeys(a: unknown[], b: unknown[]): number {
     const dirs = this.dirs;
     for (let i = 0; i < dirs.length; i++) {
-      const c = compareKeyValues(a[i], b[i]);
+      const c = compareValues(a[i], b[i]);
       if (c !== 0) return dirs[i] < 0 ? -c : c;
     }
     return 0;
