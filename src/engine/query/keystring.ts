@@ -56,6 +56,14 @@ export function keyString(v: unknown): string {
 }
 
 /**
+ * A JS number that no distinct Long can equal: anything short of an
+ * integer beyond 2^53 (NaN, fractions and infinities included).
+ */
+export function heldExactly(n: number): boolean {
+  return !(Number.isInteger(n) && !Number.isSafeInteger(n));
+}
+
+/**
  * The key of an _id in a collection's map of documents: the number itself
  * for a numeric value a double holds exactly (no string to build, and a
  * number hashes cheaply), else {@link keyString}. Two values get keys the
@@ -63,7 +71,7 @@ export function keyString(v: unknown): string {
  * exactly when their keyStrings are equal.
  */
 export function idKey(v: unknown): string | number {
-  if (typeof v === 'number') return Number.isInteger(v) && !Number.isSafeInteger(v) ? keyString(v) : v;
+  if (typeof v === 'number') return heldExactly(v) ? v : keyString(v);
   if (typeof v === 'string') return 's' + v;
   if (typeRank(v) !== TypeRank.Number) return keyString(v);
   if ((v as { _bsontype?: string })._bsontype === 'Long') {

@@ -9,7 +9,7 @@ import type { Collection } from '../storage/collection.js';
 import type { Entry, Index } from '../storage/sorted-index.js';
 import type { DocRecord } from '../storage/record.js';
 import { extractBounds, rangeOf, type Bound, type FieldBounds } from './bounds.js';
-import { idKey, keyString } from './keystring.js';
+import { heldExactly, idKey, keyString } from './keystring.js';
 import { TypeEdge, compareValues } from './order.js';
 import type { SortSpec } from './sort.js';
 
@@ -58,7 +58,7 @@ function idsLookup(coll: Collection, points: unknown[], sort: SortSpec): Plan | 
 }
 
 function exactKey(p: unknown): boolean {
-  return typeof p === 'string' || (typeof p === 'number' && !(Number.isInteger(p) && !Number.isSafeInteger(p)));
+  return typeof p === 'string' || (typeof p === 'number' && heldExactly(p));
 }
 
 function* idRecords(coll: Collection, points: unknown[]): Generator<DocRecord> {
