@@ -7,7 +7,7 @@ import { toNumber } from '../query/order.js';
 import { isPlainObject, type Doc } from '../query/paths.js';
 import type { DocRecord } from '../storage/record.js';
 import { compileArrayFilters } from '../query/positional.js';
-import { applyUpdate, parseUpdate, topLevelFields, type ParsedUpdate } from '../query/update.js';
+import { applyUpdate, parseUpdate, topLevelFields } from '../query/update.js';
 import { sameDocument } from '../query/same.js';
 import { collName, rejectUnsupported, writeError, type CommandContext, type Handler } from './context.js';
 import { upsertDocument } from './upsert.js';
@@ -62,13 +62,12 @@ function fieldSize(doc: Doc, field: string): number {
  * stored values): a cursor moved by `$max` is measured alone, not its whole
  * user document.
  */
-function updatedSize(rec: DocRecord, doc: Doc, parsed: ParsedUpdate): number {
-  const fields = rec.size === undefined ? undefined : topLevelFields(parsed);
+function updatedSize(rec: DocRecord, doc: Doc, fields: string[] | undefined): number {
   let size: number;
-  if (fields === undefined) size = BSON.calculateObjectSize(doc);
+  if (fields === undefined || rec.size === undefined) size = BSON.calculateObjectSize(doc);
   else {
-    size = rec.size!;
-    for (const f of new Set(fields)) if (doc[f] !== rec.doc[f]) size += fieldSize(doc, f) - fieldSize(rec.doc, f);
+    size = rec.size;
+    for (const f of fields) if (doc[f] !== rec.doc[f]) size += fieldSize(doc, f) - fieldSize(rec.doc, f);
   }
   return withinLimit(size);
 }
@@ -115,12 +114,14 @@ function update(cmd: Document, ctx: CommandContext): Document {
     const stats = (ctx.stats = { docsExamined: 0, stage: '' });
     // Materialise first: updating indexed fields while walking an index would revisit documents.
     const recs = [...queryRecords(c, { filter: stmt.q, limit: multi ? 0 : 1, sort: stmt.sort }, stats)];
+    // The statement's, not each document's: the same for every record it updates.
+    const fields = topLevelFields(parsed);
     for (const rec of recs) {
       n++;
       const doc = applyUpdate(rec.doc, parsed, false, pos);
       // An unchanged document is the stored one: no size to check.
       if (sameDocument(doc, rec.doc)) continue;
-      const size = updatedSize(rec, doc, parsed);
+      const size = updatedSize(rec, doc, fields);
       ctx.apply({ op: 'u', db: ctx.db, coll, doc });
       // After the apply: replacing the document forgets the old size.
       rec.size = size;

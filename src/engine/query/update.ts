@@ -19,7 +19,8 @@ import { isPlainObject, type Doc } from './paths.js';
 type UpdateOp = { op: string; path: string; parts: string[]; arg: unknown };
 
 /** A parsed update: either a replacement document or a list of operator applications. */
-export type ParsedUpdate = { kind: 'replace'; doc: Doc } | { kind: 'ops'; ops: UpdateOp[] };
+/** `topLevel`: every op replaces a whole top-level field (see replacesTopLevel), judged once at parse. */
+export type ParsedUpdate = { kind: 'replace'; doc: Doc } | { kind: 'ops'; ops: UpdateOp[]; topLevel: boolean };
 
 const OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$setOnInsert', '$currentDate', '$push', '$addToSet', '$pull', '$pullAll', '$pop']);
 
@@ -40,7 +41,7 @@ export function parseUpdate(u: unknown): ParsedUpdate {
       ops.push({ op, path, parts: path.split('.'), arg: spec[path] });
     }
   }
-  return { kind: 'ops', ops };
+  return { kind: 'ops', ops, topLevel: ops.every(replacesTopLevel) };
 }
 
 /** A replacement document may not hold operators. */
@@ -85,7 +86,7 @@ export function applyUpdate(doc: Doc, u: ParsedUpdate, inserting: boolean, pos: 
   }
   // Operators that only replace a top-level field leave nested containers as they are: those can be shared
   // with the stored version (never mutated in place); the array operators change arrays in place and need a deep copy.
-  const out = u.ops.every(replacesTopLevel) ? { ...doc } : cloneDoc(doc);
+  const out = u.topLevel ? { ...doc } : cloneDoc(doc);
   for (const { op, path, parts, arg } of u.ops) {
     if (parts[0] === '_id' && op !== '$setOnInsert' && !inserting) {
       if (!(op === '$set' && parts.length === 1 && compareValues(arg, doc._id) === 0)) throw immutableId();
@@ -104,10 +105,11 @@ export function applyUpdate(doc: Doc, u: ParsedUpdate, inserting: boolean, pos: 
  * The top-level fields an update writes when it writes nothing else (each
  * operator replacing a whole field, see {@link replacesTopLevel}); undefined
  * for any other update. Every other field of the result is the stored one.
+ * Each field once.
  */
 export function topLevelFields(u: ParsedUpdate): string[] | undefined {
-  if (u.kind !== 'ops' || !u.ops.every(replacesTopLevel)) return undefined;
-  return u.ops.flatMap((o) => (o.op === '$rename' ? [o.path, String(o.arg)] : [o.path]));
+  if (u.kind !== 'ops' || !u.topLevel) return undefined;
+  return [...new Set(u.ops.flatMap((o) => (o.op === '$rename' ? [o.path, String(o.arg)] : [o.path])))];
 }
 
 /** Operators that write a whole field (never change a container in place). */
