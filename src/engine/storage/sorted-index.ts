@@ -49,6 +49,8 @@ export class Index {
   /** No dotted field: keys can be read straight off the document. */
   private readonly topLevel: boolean;
   readonly entries: SortedList<Entry>;
+  /** Entry order: keys in index order, then record seq. */
+  private readonly order: (a: Entry, b: Entry) => number;
   /** True once any document produced several keys (an array field): such an index cannot answer sorts. */
   multikey = false;
 
@@ -63,7 +65,10 @@ export class Index {
     this.topLevel = this.paths.every((p) => p.length === 1);
     // The first field leads: a search reads it from the list's own arrays, and reaches into an entry only on a tie.
     const first = this.dirs[0] > 0 ? compareValues : (a: unknown, b: unknown) => -compareValues(a, b);
-    this.entries = new SortedList<Entry>(this.entryOrder(), { of: (e) => e.k[0], cmp: first, rest: this.afterFirst() });
+    const rest = this.afterFirst();
+    // The one entry order (keys in index order, then record seq), from the same two parts the list searches with.
+    this.order = (a, b) => first(a.k[0], b.k[0]) || rest(a, b);
+    this.entries = new SortedList<Entry>(this.order, { of: (e) => e.k[0], cmp: first, rest });
   }
 
   /** Entry order between entries whose first key fields are equal: the other fields, then record seq. */
@@ -79,12 +84,6 @@ export class Index {
     };
   }
 
-  /** Entry order: keys in index order, then record seq. Single-field indexes skip the per-field loop. */
-  private entryOrder(): (a: Entry, b: Entry) => number {
-    if (this.dirs.length !== 1) return (a, b) => this.compareKeys(a.k, b.k) || a.rec.seq - b.rec.seq;
-    if (this.dirs[0] > 0) return (a, b) => compareValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
-    return (a, b) => -compareValues(a.k[0], b.k[0]) || a.rec.seq - b.rec.seq;
-  }
 
   get name(): string {
     return this.spec.name;
@@ -239,7 +238,7 @@ export class Index {
   build(records: Iterable<DocRecord>): void {
     const all: Entry[] = [];
     for (const rec of records) for (const k of this.keysOf(rec)) all.push({ k, rec });
-    all.sort((a, b) => this.compareKeys(a.k, b.k) || a.rec.seq - b.rec.seq);
+    all.sort(this.order);
     if (this.unique) {
       for (let i = 1; i < all.length; i++) {
         if (all[i].rec.seq !== all[i - 1].rec.seq && this.compareKeys(all[i].k, all[i - 1].k) === 0) throw this.duplicate(all[i].k);
