@@ -11,7 +11,7 @@
  * (`saveNow`): it is rare, and a pickle client cannot tell a repeat.
  */
 import { StorageError } from '../errors';
-import type { Clock, TimerHandle } from '../util/clock';
+import { within, type Clock, type TimerHandle } from '../util/clock';
 
 /** Time a moved cursor waits in memory before it is written, when few users move. */
 export const FLUSH_MS = 200;
@@ -191,10 +191,6 @@ export class Cursors {
   }
 
   private withDeadline(write: Promise<void>): Promise<void> {
-    let timer: TimerHandle | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = this.clock.after(WRITE_DEADLINE_MS, () => reject(new StorageError(`a cursor write had no answer within ${WRITE_DEADLINE_MS} ms`)));
-    });
-    return Promise.race([write, late]).finally(() => timer?.cancel());
+    return within(this.clock, WRITE_DEADLINE_MS, write, () => new StorageError(`a cursor write had no answer within ${WRITE_DEADLINE_MS} ms`));
   }
 }

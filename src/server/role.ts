@@ -20,7 +20,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerTag } from '../protocol/messages';
 import type { LeaseDoc } from '../store/documents';
-import type { Clock, TimerHandle } from '../util/clock';
+import { within, type Clock, type TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
 import { pairSuccession, type Succession } from './ring';
 
@@ -216,13 +216,7 @@ export class Role extends EventEmitter<RoleEvents> {
    * be too late to act on, and the role must go on checking meanwhile.
    */
   private withinLease<T>(call: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const t = this.clock.after(this.timing.leaseTtl, () => reject(new Error(`lease call took over ${this.timing.leaseTtl} ms`)));
-      call.then(
-        (v) => (t.cancel(), resolve(v)),
-        (e: unknown) => (t.cancel(), reject(e)),
-      );
-    });
+    return within(this.clock, this.timing.leaseTtl, call, () => new Error(`lease call took over ${this.timing.leaseTtl} ms`));
   }
 
   private async renew(): Promise<void> {

@@ -71,3 +71,14 @@ export class FakeClock implements Clock {
 export function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.after(ms, resolve));
 }
+
+/** `call`'s outcome, or a rejection with `late()` once `ms` passed first (the timer is cancelled when `call` settles). */
+export function within<T>(clock: Clock, ms: number, call: Promise<T>, late: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = clock.after(ms, () => reject(late()));
+    call.then(
+      (v) => (t.cancel(), resolve(v)),
+      (e: unknown) => (t.cancel(), reject(e)),
+    );
+  });
+}
