@@ -9,7 +9,7 @@ import { compareValues } from '../query/order.js';
 import { keyString } from '../query/keystring.js';
 import { collectPath, splitPath, type Doc } from '../query/paths.js';
 import type { DocRecord } from './record.js';
-import { SortedList, type Pos } from './sorted-list.js';
+import { SortedList, type Layout, type Pos } from './sorted-list.js';
 
 /** One index entry. */
 export interface Entry {
@@ -68,7 +68,7 @@ export class Index {
     const rest = this.afterFirst();
     // The one entry order (keys in index order, then record seq), from the same two parts the list searches with.
     this.order = (a, b) => first(a.k[0], b.k[0]) || rest(a, b);
-    this.entries = new SortedList<Entry>(this.order, { of: (e) => e.k[0], cmp: first, rest });
+    this.entries = new SortedList<Entry>(this.order, { of: (e) => e.k[0], cmp: first, rest }, entryLayout(this.fields.length));
   }
 
   /** Entry order between entries whose first key fields are equal: the other fields, then record seq. */
@@ -116,13 +116,14 @@ export class Index {
    */
   private scalarKey(doc: Doc): unknown[][] | undefined {
     const fields = this.fields;
-    const key: unknown[] = [];
+    // Sized once: an index holds one key per document for as long as it is stored (push would reserve room for 17).
+    const key: unknown[] = new Array(fields.length);
     let present = false;
     for (let i = 0; i < fields.length; i++) {
       const v = doc[fields[i]];
       if (Array.isArray(v)) return undefined;
       if (v !== undefined) present = true;
-      key.push(v === undefined ? null : v);
+      key[i] = v === undefined ? null : v;
     }
     if (this.spec.sparse && !present) return [];
     return [key];
@@ -256,6 +257,21 @@ export class Index {
   remove(keys: unknown[][], rec: DocRecord): void {
     for (const k of keys) this.entries.delete({ k, rec });
   }
+}
+
+/**
+ * An entry kept as slots of its chunk: its key fields, then its record. An
+ * index of every stored text then adds no heap object per text.
+ */
+function entryLayout(fields: number): Layout<Entry> {
+  return {
+    width: fields + 1,
+    write(e, arr, at) {
+      for (let f = 0; f < fields; f++) arr[at + f] = e.k[f];
+      arr[at + fields] = e.rec;
+    },
+    read: (arr, at) => ({ k: arr.slice(at, at + fields), rec: arr[at + fields] as DocRecord }),
+  };
 }
 
 function show(v: unknown): string {

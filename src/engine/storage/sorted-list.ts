@@ -3,6 +3,12 @@
  * Python's sortedcontainers): binary search over chunk maxima, then inside a
  * chunk. Insert and delete cost O(log n + chunk size), which stays flat at
  * millions of entries, and in-order iteration is a plain array walk.
+ *
+ * A layout may keep each element as several slots of its chunk's array
+ * instead of as an object of its own (an index entry: its key fields and its
+ * record): a list of millions of elements is then a few thousand arrays to
+ * the garbage collector, not millions of objects. Elements are read back as
+ * objects only where a caller sees them (iteration, predicates, ties).
  */
 
 /** Position of an element: chunk index and offset inside the chunk. */
@@ -28,23 +34,64 @@ export interface LeadKey<T> {
   rest: (a: T, b: T) => number;
 }
 
+/**
+ * How an element is kept in a chunk: `width` consecutive slots. The default
+ * keeps the element itself in one slot.
+ */
+export interface Layout<T> {
+  width: number;
+  /** Writes x's slots into `arr` from `at` on. */
+  write(x: T, arr: unknown[], at: number): void;
+  /** The element whose slots start at `at`. */
+  read(arr: unknown[], at: number): T;
+}
+
+const WHOLE: Layout<never> = {
+  width: 1,
+  write: (x, arr, at) => void (arr[at] = x),
+  read: (arr, at) => arr[at] as never,
+};
+
 /** Sorted container with a caller-supplied total order. */
 export class SortedList<T> {
-  private chunks: T[][] = [];
+  /** Elements, chunk by chunk, each as `width` slots. */
+  private chunks: unknown[][] = [];
   /** With a lead key: its value for each element, chunk by chunk like `chunks`. */
   private leads: unknown[][] = [];
   private size_ = 0;
   /** Bumped by every insert and delete so live iterators know to re-seek. */
   private mods = 0;
+  private readonly w: number;
 
   constructor(
     private readonly cmp: (a: T, b: T) => number,
     private readonly lead?: LeadKey<T>,
-  ) {}
+    private readonly layout: Layout<T> = WHOLE,
+  ) {
+    this.w = layout.width;
+  }
 
   /** Number of elements. */
   get size(): number {
     return this.size_;
+  }
+
+  /** Elements in chunk `c`. */
+  private count(c: number): number {
+    return this.chunks[c].length / this.w;
+  }
+
+  /** Element `i` of chunk `c`. */
+  private at(c: number, i: number): T {
+    return this.layout.read(this.chunks[c], i * this.w);
+  }
+
+  /** A new chunk holding `xs`. */
+  private chunkOf(xs: T[]): unknown[] {
+    const w = this.w;
+    const chunk = new Array<unknown>(xs.length * w);
+    for (let j = 0; j < xs.length; j++) this.layout.write(xs[j], chunk, j * w);
+    return chunk;
   }
 
   /** Replaces the content with elements already sorted by the comparator (bulk builds). */
@@ -52,9 +99,9 @@ export class SortedList<T> {
     this.chunks = [];
     this.leads = [];
     for (let i = 0; i < sorted.length; i += CHUNK) {
-      const chunk = sorted.slice(i, i + CHUNK);
-      this.chunks.push(chunk);
-      if (this.lead) this.leads.push(chunk.map(this.lead.of));
+      const part = sorted.slice(i, i + CHUNK);
+      this.chunks.push(this.chunkOf(part));
+      if (this.lead) this.leads.push(part.map(this.lead.of));
     }
     this.size_ = sorted.length;
     this.mods++;
@@ -68,8 +115,8 @@ export class SortedList<T> {
   /** The list's order between element `i` of chunk `c` and `x` (whose lead value is `xl`). */
   private order(c: number, i: number, x: T, xl: unknown): number {
     const lead = this.lead;
-    if (!lead) return this.cmp(this.chunks[c][i], x);
-    return lead.cmp(this.leads[c][i], xl) || lead.rest(this.chunks[c][i], x);
+    if (!lead) return this.cmp(this.at(c, i), x);
+    return lead.cmp(this.leads[c][i], xl) || lead.rest(this.at(c, i), x);
   }
 
   /**
@@ -82,17 +129,18 @@ export class SortedList<T> {
     const last = chunks.length - 1;
     if (last < 0) return { c: 0, i: 0 };
     const xl = this.lead?.of(x);
-    if (this.order(last, chunks[last].length - 1, x, xl) <= 0) return { c: last, i: chunks[last].length };
+    const lastCount = this.count(last);
+    if (this.order(last, lastCount - 1, x, xl) <= 0) return { c: last, i: lastCount };
     // First chunk whose last element is greater than x (there is one: the last chunk's is).
     let lo = 0;
     let hi = last;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.order(mid, chunks[mid].length - 1, x, xl) > 0) hi = mid;
+      if (this.order(mid, this.count(mid) - 1, x, xl) > 0) hi = mid;
       else lo = mid + 1;
     }
     let a = 0;
-    let b = chunks[lo].length - 1;
+    let b = this.count(lo) - 1;
     while (a < b) {
       const mid = (a + b) >>> 1;
       if (this.order(lo, mid, x, xl) > 0) b = mid;
@@ -103,10 +151,9 @@ export class SortedList<T> {
 
   /** The element just before a position given by {@link locate} (undefined at the start). */
   before(p: Pos): T | undefined {
-    if (p.i > 0) return this.chunks[p.c][p.i - 1];
+    if (p.i > 0) return this.at(p.c, p.i - 1);
     if (p.c === 0) return undefined;
-    const prev = this.chunks[p.c - 1];
-    return prev[prev.length - 1];
+    return this.at(p.c - 1, this.count(p.c - 1) - 1);
   }
 
   /** Inserts `x` at a position {@link locate} gave for it, with no change to the list since. */
@@ -116,20 +163,24 @@ export class SortedList<T> {
     const chunks = this.chunks;
     const leads = this.leads;
     const xl = this.lead?.of(x);
+    const w = this.w;
     if (chunks.length === 0) {
-      chunks.push([x]);
+      chunks.push(this.chunkOf([x]));
       if (this.lead) leads.push([xl]);
       return;
     }
     const chunk = chunks[p.c];
-    if (p.i === chunk.length) chunk.push(x);
-    else chunk.splice(p.i, 0, x);
+    const n = chunk.length / w;
+    if (p.i === n) this.layout.write(x, chunk, chunk.length);
+    else if (w === 1) chunk.splice(p.i, 0, undefined);
+    else chunk.splice(p.i * w, 0, ...new Array<unknown>(w));
+    if (p.i !== n) this.layout.write(x, chunk, p.i * w);
     if (this.lead) {
       if (p.i === leads[p.c].length) leads[p.c].push(xl);
       else leads[p.c].splice(p.i, 0, xl);
     }
-    if (chunk.length > 2 * CHUNK) {
-      chunks.splice(p.c + 1, 0, chunk.splice(CHUNK));
+    if (n + 1 > 2 * CHUNK) {
+      chunks.splice(p.c + 1, 0, chunk.splice(CHUNK * w));
       if (this.lead) leads.splice(p.c + 1, 0, leads[p.c].splice(CHUNK));
     }
   }
@@ -142,24 +193,24 @@ export class SortedList<T> {
     let hi = chunks.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.order(mid, chunks[mid].length - 1, x, xl) >= 0) hi = mid;
+      if (this.order(mid, this.count(mid) - 1, x, xl) >= 0) hi = mid;
       else lo = mid + 1;
     }
     if (lo === chunks.length) return false;
-    const chunk = chunks[lo];
+    const n = this.count(lo);
     let a = 0;
-    let b = chunk.length;
+    let b = n;
     while (a < b) {
       const mid = (a + b) >>> 1;
       if (this.order(lo, mid, x, xl) >= 0) b = mid;
       else a = mid + 1;
     }
-    if (a === chunk.length || this.order(lo, a, x, xl) !== 0) return false;
-    chunk.splice(a, 1);
+    if (a === n || this.order(lo, a, x, xl) !== 0) return false;
+    chunks[lo].splice(a * this.w, this.w);
     if (this.lead) this.leads[lo].splice(a, 1);
     this.size_--;
     this.mods++;
-    if (chunk.length === 0) {
+    if (n === 1) {
       chunks.splice(lo, 1);
       if (this.lead) this.leads.splice(lo, 1);
     }
@@ -170,7 +221,7 @@ export class SortedList<T> {
   lowerBound(atOrAfter: (e: T) => boolean): Pos | undefined {
     const c = this.chunkFor(atOrAfter);
     if (c === this.chunks.length) return undefined;
-    return { c, i: upper(this.chunks[c], atOrAfter) };
+    return { c, i: this.upper(c, atOrAfter) };
   }
 
   /**
@@ -182,10 +233,10 @@ export class SortedList<T> {
     const chunks = this.chunks;
     let c = this.chunkFor(atOrAfter);
     if (c === chunks.length) return;
-    let i = upper(chunks[c], atOrAfter);
+    let i = this.upper(c, atOrAfter);
     for (; c < chunks.length; c++, i = 0) {
-      const chunk = chunks[c];
-      for (; i < chunk.length; i++) if (!visit(chunk[i])) return;
+      const n = this.count(c);
+      for (; i < n; i++) if (!visit(this.at(c, i))) return;
     }
   }
 
@@ -195,11 +246,11 @@ export class SortedList<T> {
     if (!p) {
       if (this.chunks.length === 0) return undefined;
       const c = this.chunks.length - 1;
-      return { c, i: this.chunks[c].length - 1 };
+      return { c, i: this.count(c) - 1 };
     }
     if (p.i > 0) return { c: p.c, i: p.i - 1 };
     if (p.c === 0) return undefined;
-    return { c: p.c - 1, i: this.chunks[p.c - 1].length - 1 };
+    return { c: p.c - 1, i: this.count(p.c - 1) - 1 };
   }
 
   /**
@@ -212,13 +263,12 @@ export class SortedList<T> {
     let c = from ? from.c : 0;
     let i = from ? from.i : 0;
     while (c < this.chunks.length) {
-      const chunk = this.chunks[c];
-      if (i >= chunk.length) {
+      if (i >= this.count(c)) {
         c++;
         i = 0;
         continue;
       }
-      const x = chunk[i];
+      const x = this.at(c, i);
       const seen = this.mods;
       yield x;
       if (this.mods !== seen) {
@@ -234,14 +284,14 @@ export class SortedList<T> {
   /** Iterates backward from a position (or the end); re-seeks after modifications like {@link forward}. */
   *backward(from?: Pos): Generator<T> {
     let c = from ? from.c : this.chunks.length - 1;
-    let i = from ? from.i : c >= 0 ? this.chunks[c].length - 1 : -1;
+    let i = from ? from.i : c >= 0 ? this.count(c) - 1 : -1;
     while (c >= 0 && c < this.chunks.length) {
       if (i < 0) {
         c--;
-        i = c >= 0 ? this.chunks[c].length - 1 : -1;
+        i = c >= 0 ? this.count(c) - 1 : -1;
         continue;
       }
-      const x = this.chunks[c][i];
+      const x = this.at(c, i);
       const seen = this.mods;
       yield x;
       if (this.mods !== seen) {
@@ -260,22 +310,21 @@ export class SortedList<T> {
     let hi = this.chunks.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const chunk = this.chunks[mid];
-      if (pred(chunk[chunk.length - 1])) hi = mid;
+      if (pred(this.at(mid, this.count(mid) - 1))) hi = mid;
       else lo = mid + 1;
     }
     return lo;
   }
-}
 
-/** First index in a sorted array whose element satisfies the monotone predicate. */
-function upper<T>(arr: T[], pred: (e: T) => boolean): number {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (pred(arr[mid])) hi = mid;
-    else lo = mid + 1;
+  /** First index in chunk `c` whose element satisfies the monotone predicate. */
+  private upper(c: number, pred: (e: T) => boolean): number {
+    let lo = 0;
+    let hi = this.count(c);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (pred(this.at(c, mid))) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
-  return lo;
 }
