@@ -10,8 +10,9 @@
  * mutations form one frame, so after a crash a multi-document command is
  * either wholly present or wholly absent. Acknowledged ⇒ fsynced ⇒ recovered.
  */
-import type { Document } from 'bson';
+import { deserialize, type Document } from 'bson';
 import { mkdir } from 'node:fs/promises';
+import { DESERIALIZE } from './bson-form.js';
 import type { EngineCore } from './core.js';
 import { compactNumbers } from './query/normalize.js';
 import type { Catalog } from './storage/catalog.js';
@@ -32,8 +33,6 @@ export interface DurabilityTuning {
 /** Defaults: snapshot every 64 MiB of journal, 1,000 documents per chunk. */
 export const DEFAULT_TUNING: DurabilityTuning = { compactBytes: 64 << 20, chunkDocs: 1000 };
 
-/** Keep bson number wrappers when reading records back, as on the wire. */
-const DESERIALIZE = { promoteValues: false, bsonRegExp: false } as const;
 
 interface CatalogChunk {
   kind: 'catalog';
@@ -113,23 +112,24 @@ export class Durability {
 
 /**
  * Point-in-time snapshot chunks. Stored documents are never mutated in place
- * (updates swap in a new object), so capturing the current document
- * references synchronously is enough for the lazily written chunks.
+ * (updates swap in a new version), so capturing each record's current
+ * version synchronously is enough for the lazily written chunks; versions
+ * kept as bytes are decoded a chunk at a time, as it is written.
  */
 function snapshotChunks(catalog: Catalog, chunkDocs: number): Iterable<Document> {
   const meta: CatalogChunk = { kind: 'catalog', collections: [] };
-  const contents: { db: string; coll: string; docs: Document[] }[] = [];
+  const contents: { db: string; coll: string; docs: (Document | Uint8Array)[] }[] = [];
   for (const [db, colls] of catalog.dbs) {
     for (const c of colls.values()) {
       meta.collections.push({ db, coll: c.name, options: c.options, indexes: c.indexes.slice(1).map((ix) => ix.spec) });
-      contents.push({ db, coll: c.name, docs: Array.from(c.docs.values(), (r) => r.doc) });
+      contents.push({ db, coll: c.name, docs: Array.from(c.docs.values(), (r) => r.version) });
     }
   }
   return (function* () {
     yield meta as unknown as Document;
     for (const { db, coll, docs } of contents) {
       for (let i = 0; i < docs.length; i += chunkDocs) {
-        const chunk: DocsChunk = { kind: 'docs', db, coll, docs: docs.slice(i, i + chunkDocs) };
+        const chunk: DocsChunk = { kind: 'docs', db, coll, docs: docs.slice(i, i + chunkDocs).map(asWritten) };
         yield chunk as unknown as Document;
       }
     }
@@ -155,4 +155,10 @@ function loadSnapshot(catalog: Catalog, chunks: (CatalogChunk | DocsChunk)[]): v
     const coll = catalog.ensure(c.db, c.coll, c.options);
     for (const spec of c.indexes) coll.createIndex(spec);
   }
+  for (const coll of pending.keys()) coll.rest();
+}
+
+/** A captured version as the snapshot writes it: bytes decoded (with their wrappers, so they serialize to the same bytes). */
+function asWritten(v: Document | Uint8Array): Document {
+  return v instanceof Uint8Array ? deserialize(v, DESERIALIZE) : v;
 }

@@ -4,6 +4,7 @@
  * down ({w: doc}, index on w.a, w.b) must take the general path walk and give
  * the same keys, the same multikey flag and the same sparse skipping.
  */
+import { DocRecord } from '../../src/engine/storage/record.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Index } from '../../src/engine/storage/sorted-index.js';
@@ -19,7 +20,7 @@ const fields = fc.uniqueArray(fc.constantFrom('a', 'b', 'c', '_id'), { minLength
 
 function keysOrError(ix: Index, d: Record<string, unknown>): unknown {
   try {
-    return { keys: ix.keysOf({ doc: d, seq: 1 }), multikey: ix.multikey };
+    return { keys: ix.keysOf(new DocRecord(d, 1)), multikey: ix.multikey };
   } catch (err) {
     return { error: (err as { code?: number }).code };
   }

@@ -13,8 +13,9 @@ export type Matcher = (rec: DocRecord) => boolean;
 /** mingo options: server-side JavaScript ($where, $function) stays disabled as on a locked-down mongod. */
 const MINGO_OPTIONS = { scriptEnabled: false } as const;
 
-/** The plain (number-normalised) view of a record, computed once per document version. */
+/** The plain (number-normalised) view of a record, computed once per decoded document version (not kept for one at rest). */
 function plainOf(rec: DocRecord): Doc {
+  if (rec.atRest) return toPlain(rec.doc) as Doc;
   return (rec.plain ??= toPlain(rec.doc) as Doc);
 }
 

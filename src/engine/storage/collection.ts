@@ -8,7 +8,8 @@ import { EngineError } from '../errors.js';
 import { idKey } from '../query/keystring.js';
 import type { Doc } from '../query/paths.js';
 import { Index, type DocPredicate, type IndexSpec, type Placement } from './sorted-index.js';
-import type { DocRecord } from './record.js';
+import { DocRecord } from './record.js';
+import { Slabs } from './slabs.js';
 
 /** Builds the predicate of a partial index from its filter (supplied by the query layer). */
 export type PredicateFactory = (filter: Document) => DocPredicate;
@@ -21,6 +22,8 @@ export class Collection {
   /** Documents by {@link idKey} of their _id. */
   readonly docs = new Map<string | number, DocRecord>();
   readonly indexes: Index[];
+  /** Where documents at rest keep their bytes. */
+  private readonly slabs = new Slabs();
   private nextSeq = 1;
 
   constructor(
@@ -45,19 +48,20 @@ export class Collection {
   insert(doc: Doc): DocRecord {
     const key = idKey(doc._id);
     if (this.docs.has(key)) throw this.indexes[0].duplicate([doc._id]);
-    const rec: DocRecord = { doc, seq: this.nextSeq++ };
+    const rec = new DocRecord(doc, this.nextSeq++);
     // Every index is checked (and its place found) before any changes: a refused insert leaves all unchanged.
     const indexes = this.indexes;
     const placed: Placement[] = [];
     for (const ix of indexes) placed.push(ix.place(ix.keysOf(rec), rec));
     this.docs.set(key, rec);
     for (let i = 0; i < indexes.length; i++) indexes[i].commit(placed[i], rec);
+    rec.rest(this.slabs);
     return rec;
   }
 
   /** Replaces a stored document (same _id) with a new version, in place. */
   replace(rec: DocRecord, doc: Doc): DocRecord {
-    const probe: DocRecord = { doc, seq: rec.seq };
+    const probe = new DocRecord(doc, rec.seq);
     const moves: [Index, unknown[][], unknown[][]][] = [];
     for (let i = 0; i < this.indexes.length; i++) {
       const ix = this.indexes[i];
@@ -70,23 +74,27 @@ export class Collection {
     }
     for (const [ix, o] of moves) ix.remove(o, rec);
     rec.doc = doc;
-    rec.plain = undefined;
-    rec.size = undefined;
     for (const [ix, , n] of moves) ix.add(n, rec);
     return rec;
   }
 
   /**
    * Adds many documents at once (recovery from a snapshot): documents first,
-   * then every index rebuilt with one sort each.
+   * then every index rebuilt with one sort each. They stay decoded until
+   * {@link rest} (the caller may build more indexes first).
    */
   load(docs: Iterable<Doc>): void {
     for (const doc of docs) {
       const key = idKey(doc._id);
       if (this.docs.has(key)) throw this.indexes[0].duplicate([doc._id]);
-      this.docs.set(key, { doc, seq: this.nextSeq++ });
+      this.docs.set(key, new DocRecord(doc, this.nextSeq++));
     }
     for (const ix of this.indexes) ix.build(this.docs.values());
+  }
+
+  /** Keeps every document as its bytes (after a {@link load}). */
+  rest(): void {
+    for (const rec of this.docs.values()) rec.rest(this.slabs);
   }
 
   /** Removes a stored document. */

@@ -1,17 +1,78 @@
-/** The unit stored in a collection. */
+/**
+ * The unit stored in a collection. A document is kept as its BSON bytes
+ * ("at rest", in its collection's slabs) from insert until an update writes
+ * a new version: a collection that only grows (a log of texts) then holds
+ * one heap object per document instead of one per field value, and a full
+ * garbage collection has that much less to mark. An updated document stays
+ * decoded: documents that change are read back soon (a user's cursor), and
+ * they are few.
+ */
+import { serialize } from 'bson';
+import { decodeDocument } from '../bson-form.js';
 import type { Doc } from '../query/paths.js';
+import type { Slabs } from './slabs.js';
+
+/** The last document decoded from bytes: a command reads one record several times in a row (match, then project). */
+let lastRead: DocRecord | undefined;
+let lastDoc: Doc | undefined;
 
 /**
  * A stored document. `seq` identifies the document for its whole life (kept
  * across updates) and breaks ties between equal index keys; `plain` caches
- * the number-normalised view the mingo matcher reads; `size` the BSON size
- * of `doc` once an update measured it (so the next update that only writes
- * top-level fields measures just those).
- * Updates replace `doc` in place so index entries keep pointing at the record.
+ * the number-normalised view the mingo matcher reads (decoded documents
+ * only); `size` the BSON size of the document once known (so the next update
+ * that only writes top-level fields measures just those).
+ * Updates replace the document in place so index entries keep pointing at the record.
  */
-export interface DocRecord {
-  doc: Doc;
-  readonly seq: number;
+export class DocRecord {
+  private decoded: Doc | undefined;
+  /** At rest: the slab holding the bytes, at `off`, `size` long. */
+  private slab: Buffer | undefined;
+  private off = 0;
   plain?: Doc;
   size?: number;
+
+  constructor(doc: Doc, readonly seq: number) {
+    this.decoded = doc;
+  }
+
+  /** The document (decoded from its bytes when at rest: do not keep it past the command). */
+  get doc(): Doc {
+    if (this.decoded) return this.decoded;
+    if (lastRead === this) return lastDoc!;
+    lastDoc = decodeDocument(this.slab!, this.off);
+    lastRead = this;
+    return lastDoc;
+  }
+
+  /** A new version of the document (an update): kept decoded from now on. */
+  set doc(doc: Doc) {
+    if (lastRead === this) lastRead = lastDoc = undefined;
+    this.decoded = doc;
+    this.slab = undefined;
+    this.plain = undefined;
+    this.size = undefined;
+  }
+
+  /** True while the document is kept as bytes. */
+  get atRest(): boolean {
+    return this.slab !== undefined;
+  }
+
+  /** The current version as kept (decoded, or a view of its bytes): never changed in place, so a snapshot may hold it. */
+  get version(): Doc | Uint8Array {
+    return this.decoded ?? this.slab!.subarray(this.off, this.off + this.size!);
+  }
+
+  /** Keeps the document as its BSON bytes, in `slabs`, from now on. */
+  rest(slabs: Slabs): void {
+    if (!this.decoded) return;
+    const bytes = serialize(this.decoded);
+    const placed = slabs.copy(bytes);
+    this.slab = placed.buf;
+    this.off = placed.off;
+    this.size = bytes.length;
+    this.decoded = undefined;
+    this.plain = undefined;
+  }
 }

@@ -6,12 +6,11 @@
  */
 import { BSON, type Document } from 'bson';
 import { inflateSync, deflateSync } from 'node:zlib';
+import { DESERIALIZE } from '../bson-form.js';
 import { EngineError } from '../errors.js';
 import { compactNumbers } from '../query/normalize.js';
 import { CompressorId, Limits, MsgFlags, OpCode } from './constants.js';
 
-/** Options for decoding incoming documents: keep number wrappers so types survive (then see compactNumbers). */
-const DESERIALIZE = { promoteValues: false, bsonRegExp: false } as const;
 
 /** A decoded OP_MSG: body with kind-1 sequences merged in under their identifiers. */
 export interface MsgRequest {
