@@ -5,13 +5,15 @@
  * and loads its state. A native client would retransmit, but canonical text
  * and pickle clients do not: without this, their first request after a
  * handoff could go unanswered. Held only for a short window opened by a
- * verified TAKEOVER, bounded in count and bytes, and handed back to the
- * intake (with every check it makes) once the server serves.
+ * verified TAKEOVER (takeover-window.ts), bounded in count and bytes, and
+ * handed back to the intake (with every check it makes) once the server
+ * serves.
  */
 import type { DialectName } from '../protocol/messages';
 import type { NativeFrame } from '../protocol/native';
 import type { Address } from '../transport/types';
 import type { HandledRequest } from './handlers';
+import type { TakeoverWindow } from './takeover-window';
 
 export interface HeldRequest {
   req: HandledRequest;
@@ -22,36 +24,26 @@ export interface HeldRequest {
 }
 
 export interface HeldLimits {
-  /** How long after a TAKEOVER requests are held (ms). */
-  window: number;
   maxRequests: number;
   maxBytes: number;
 }
 
-export const defaultHeldLimits = (): HeldLimits => ({ window: 3000, maxRequests: 1024, maxBytes: 1 << 20 });
+export const defaultHeldLimits = (): HeldLimits => ({ maxRequests: 1024, maxBytes: 1 << 20 });
 
 export class HeldRequests {
   private items: HeldRequest[] = [];
   private bytes = 0;
-  private until = -Infinity;
   /** Requests not held because the window was full. */
   overflow = 0;
 
-  constructor(private readonly limits: HeldLimits = defaultHeldLimits()) {}
+  constructor(
+    private readonly window: TakeoverWindow,
+    private readonly limits: HeldLimits = defaultHeldLimits(),
+  ) {}
 
-  /** A verified TAKEOVER arrived at `now`: hold what users send for the window. */
-  open(now: number): void {
-    this.until = now + this.limits.window;
-  }
-
-  /** A TAKEOVER opened the window and it has not closed yet. */
-  openAt(now: number): boolean {
-    return now <= this.until;
-  }
-
-  /** Whether a request arriving at `now` is held (it is, within the window and the bounds). */
-  hold(item: HeldRequest, now: number): boolean {
-    if (now > this.until) {
+  /** Whether a request arriving now is held (it is, while the window is open and within the bounds). */
+  hold(item: HeldRequest): boolean {
+    if (this.window.heardAt() === undefined) {
       this.clear();
       return false;
     }
@@ -64,7 +56,7 @@ export class HeldRequests {
     return true;
   }
 
-  /** The server serves: what was held, oldest first (the window closes). */
+  /** The server serves: what was held, oldest first. */
   release(): HeldRequest[] {
     const out = this.items;
     this.clear();
@@ -75,7 +67,6 @@ export class HeldRequests {
   clear(): void {
     this.items = [];
     this.bytes = 0;
-    this.until = -Infinity;
   }
 
   get size(): number {

@@ -25,9 +25,10 @@ import { Cursors } from './cursors';
 import { deliveryPort } from './delivery-port';
 import { Faults } from './faults';
 import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
-import { HeldRequests, defaultHeldLimits } from './held-requests';
+import { HeldRequests } from './held-requests';
 import { PhaseClock, type PhaseTimes } from './phases';
 import { TakeoverStateLoader, type TakeoverState } from './takeover-state';
+import { TakeoverWindow } from './takeover-window';
 import { Intake } from './intake';
 import { Dispatcher } from './dispatch';
 import { DEFAULT_PRESENCE_WINDOW_MS, Presence } from './presence';
@@ -132,12 +133,12 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   /** When the current serving period ends (server clock), while serving. */
   private periodEndsAt: number | undefined;
   private readonly intake: Intake;
+  /** When the latest verified TAKEOVER arrived, while its window is open: a handoff's timing starts there. */
+  private readonly takeover: TakeoverWindow;
   /** Users' requests that arrive between a TAKEOVER and serving (canonical text and pickle clients do not retry). */
-  private readonly held = new HeldRequests();
+  private readonly held: HeldRequests;
   /** The state a takeover loads, read ahead when a TAKEOVER arrives. */
   private readonly takeoverState: TakeoverStateLoader;
-  /** When the latest verified TAKEOVER arrived (server clock): a takeover's timing starts there. */
-  private takeoverHeardAt = -Infinity;
   /** Where every datagram received goes (dispatch.ts). */
   private readonly dispatcher: Dispatcher;
   private readonly transport: Transport;
@@ -164,14 +165,16 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.faults = new Faults(this.log);
     this.replyLifetime = opts.replyLifetime ?? 120_000;
     this.replies = new ReplyCache(200_000, this.replyLifetime);
-    this.takeoverState = new TakeoverStateLoader((epoch) => this.loadTakeoverState(epoch), this.clock, defaultHeldLimits().window);
+    this.takeover = new TakeoverWindow(this.clock);
+    this.held = new HeldRequests(this.takeover);
+    this.takeoverState = new TakeoverStateLoader((epoch) => this.loadTakeoverState(epoch), this.takeover);
     this.guard = new Guard({ ...defaultSecurityOptions(), ...opts.security }, opts.store);
     this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters, () => (this.role.serving ? this.role.epoch : undefined));
     this.contacts = new LegacyContacts({ ...defaultContactOptions(), ...opts.contacts }, opts.store, this.log);
     this.intake = new Intake(this, {
       faults: this.faults,
       serving: () => this.serving,
-      hold: (item) => this.held.hold(item, this.clock.now()),
+      hold: (item) => this.held.hold(item),
       roleServing: () => this.role.serving,
       replies: this.replies,
       queue: this.queue,
@@ -280,8 +283,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         ringMismatch: new Set(),
         takeoverExpected: (epoch) => {
           if (this.serving) return;
-          this.takeoverHeardAt = this.clock.now();
-          this.held.open(this.takeoverHeardAt);
+          this.takeover.open();
           this.takeoverState.readAhead(epoch);
         },
         statusReport: () => this.statusReport(),
@@ -308,8 +310,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.takeover.close();
     this.held.clear();
-    this.takeoverState.clear();
     this.storeCheck.stop();
     this.periodTimer?.cancel();
     this.purgeTimer?.cancel();
@@ -474,7 +476,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private async onServing(epoch: number, reason: ServingReason): Promise<void> {
     const stillOurs = () => this.role.epoch === epoch && this.role.state === 'serving';
     // A handoff is timed from its TAKEOVER (the lease check it hurried is its first step); anything else from now.
-    const heard = reason === 'handoff' && this.held.openAt(this.clock.now()) ? this.takeoverHeardAt : this.clock.now();
+    const heard = (reason === 'handoff' ? this.takeover.heardAt() : undefined) ?? this.clock.now();
     const phases = new PhaseClock(this.clock, heard);
     phases.done('lease');
     try {
@@ -504,6 +506,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       // Requests that came after the TAKEOVER, while this server loaded: answered now, through every check.
       // Their bytes are credit again for what may be sent back (guard.reset() above cleared the budgets).
       const held = this.held.release();
+      this.takeover.close();
       for (const h of held) {
         this.guard.sendBudgets.received(h.from, h.bytes.length);
         this.intake.accept(h.req, h.dialect, h.from, h.bytes, h.frame);
@@ -577,6 +580,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
 
   private onStandby(epoch: number, reason: StandbyReason): void {
     this.term++;
+    this.takeover.close();
     this.held.clear();
     this.ready = false;
     this.periodTimer?.cancel();

@@ -12,7 +12,7 @@
  * users see at a handoff.
  */
 import type { ContactDoc, RequestDoc, UserDoc } from '../store/documents';
-import type { Clock, TimerHandle } from '../util/clock';
+import type { TakeoverWindow } from './takeover-window';
 
 export interface TakeoverState {
   /** The fence line (Store.fenceSeqs, with the first block above it), or null: the lease was not ours. */
@@ -24,14 +24,15 @@ export interface TakeoverState {
 
 export class TakeoverStateLoader {
   private ahead: { epoch: number; state: Promise<TakeoverState> } | undefined;
-  private expiry: TimerHandle | undefined;
 
-  /** `window`: how long a read ahead stays usable (ms): the takeover follows its TAKEOVER within it, or not at all. */
+  /** A read ahead is kept while `window` is open: the takeover follows its TAKEOVER within it, or not at all. */
   constructor(
     private readonly load: (epoch: number) => Promise<TakeoverState>,
-    private readonly clock: Clock,
-    private readonly window: number,
-  ) {}
+    window: TakeoverWindow,
+  ) {
+    // Not kept past the window: a takeover that did not happen must not hold every user in memory.
+    window.onClose(() => this.clear());
+  }
 
   /** A verified TAKEOVER named `epoch`: start reading now. */
   readAhead(epoch: number): void {
@@ -39,9 +40,6 @@ export class TakeoverStateLoader {
     // Its failure is met by take(), which awaits it; a read nobody takes is dropped.
     state.catch(() => {});
     this.ahead = { epoch, state };
-    this.expiry?.cancel();
-    // Not kept past the window: a takeover that did not happen must not hold every user in memory.
-    this.expiry = this.clock.after(this.window, () => this.clear());
   }
 
   /** The state to serve `epoch` with: read ahead by its TAKEOVER (a handoff), or read now. */
@@ -55,7 +53,5 @@ export class TakeoverStateLoader {
 
   clear(): void {
     this.ahead = undefined;
-    this.expiry?.cancel();
-    this.expiry = undefined;
   }
 }
