@@ -92,11 +92,11 @@ export class Intake {
 
   /**
    * The common ACK, taken at once: MACed, naming a user that holds a key.
-   * It runs the checks `execute` runs for it (lease, MAC and replay window,
-   * the charge of a MAC that proves nobody, the user's rate) and the ACK
-   * handler's work, without a request context, a promise or the queue: one
-   * comes for every push, so it is the most frequent request. False when
-   * it is not that case (the general path takes it, nothing done yet).
+   * It passes the admission checks `execute` makes (lease, then admit) and
+   * does the ACK handler's work, without a request context, a promise or
+   * the queue: one comes for every push, so it is the most frequent
+   * request. False when it is not that case (the general path takes it,
+   * nothing done yet).
    */
   private acknowledge(req: Extract<HandledRequest, { type: 'ACK' }>, frame: NativeFrame, from: Address, arrived: number): boolean {
     if (!frame.mac || !this.host.roleServing()) return false;
@@ -105,18 +105,9 @@ export class Intake {
     const telemetry = this.core.telemetry;
     try {
       const auth = this.core.guard.authenticate(frame, user);
-      if (!auth.ok || auth.authed !== user._id) {
-        // As execute: what proves no user is charged as unauthenticated work; an ACK has no RQ#, so nobody is told.
-        this.core.guard.unprovenAllowed(from);
-        this.core.log.debug({ type: 'ACK', name: req.name, why: auth.ok ? 'auth' : auth.why, ctr: frame.envelope.ctr }, 'request refused');
-        telemetry.request('ACK', 'native', 'refused');
-        return true;
-      }
-      if (!this.core.guard.userAllowed(user._id)) {
-        this.core.guard.release(user._id, frame.envelope.ctr!);
-        telemetry.request('ACK', 'native', 'refused');
-        return true;
-      }
+      // A key that cannot be used (none unwraps) proves nobody: refused, as a failed MAC is.
+      const proof: AuthResult = auth.ok && auth.authed === undefined ? { ok: false, why: 'auth' } : auth;
+      if (!this.admit(req, 'native', from, frame, proof, (outcome) => telemetry.request('ACK', 'native', outcome))) return true;
       this.heardFrom(user, 'ACK', true);
       acknowledged(this.core, req);
       telemetry.request('ACK', 'native', 'ok');
@@ -124,6 +115,38 @@ export class Intake {
     } catch (err) {
       telemetry.request('ACK', 'native', 'failed');
       this.host.faults.report('ack', err, { type: 'ACK' });
+    }
+    return true;
+  }
+
+  /**
+   * Whether an authenticated (or unauthenticatable) request goes on to its
+   * handler: a MAC that proves no user (forged, replayed, unknown name) is
+   * unauthenticated work after all, charged as such; a failed check is
+   * refused (told why, but an exact replay); a user over its rate is
+   * refused and its counter released. Refusals are counted and told here.
+   */
+  private admit(
+    req: Request, dialect: DialectName, from: Address, frame: NativeFrame | undefined, auth: AuthResult, count: (outcome: RequestOutcome) => void,
+  ): auth is Extract<AuthResult, { ok: true }> {
+    const ctr = frame?.envelope.ctr;
+    if (frame?.mac && !(auth.ok && auth.authed !== undefined) && !this.core.guard.unprovenAllowed(from)) {
+      if (auth.ok) this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+      count('refused');
+      return false;
+    }
+    if (!auth.ok) {
+      this.core.log.debug({ type: req.type, name: 'name' in req ? req.name : undefined, why: auth.why, ctr }, 'request refused');
+      // An exact replay of a request seen in the window is dropped; the others are told why (a stale ctr makes our client re-send).
+      if (auth.why !== 'replay') this.deny(req, auth.why === 'stale' ? DENIAL_REASONS.staleCounter : DENIAL_REASONS.auth, dialect, from, ctr);
+      count('refused');
+      return false;
+    }
+    if (auth.authed !== undefined && !this.core.guard.userAllowed(auth.authed)) {
+      if (ctr !== undefined) this.core.guard.release(auth.authed, ctr);
+      count('refused');
+      this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
+      return false;
     }
     return true;
   }
@@ -144,25 +167,10 @@ export class Intake {
     }
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
     const auth = await this.authenticate(req, frame, user, key);
-    // A MAC that proves no user (forged, replayed, unknown name): unauthenticated work after all, charged as such.
-    if (frame?.mac && !(auth.ok && auth.authed !== undefined) && !this.core.guard.unprovenAllowed(from)) {
-      if (auth.ok) this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
-      return count('refused');
-    }
-    if (!auth.ok) {
-      this.core.log.debug({ type: req.type, name: 'name' in req ? req.name : undefined, why: auth.why, ctr }, 'request refused');
-      // An exact replay of a request seen in the window is dropped; the others are told why (a stale ctr makes our client re-send).
-      if (auth.why !== 'replay') this.deny(req, auth.why === 'stale' ? DENIAL_REASONS.staleCounter : DENIAL_REASONS.auth, dialect, from, ctr);
-      return count('refused');
-    }
+    if (!this.admit(req, dialect, from, frame, auth, count)) return;
     const release = () => {
       if (auth.authed !== undefined && ctr !== undefined) this.core.guard.release(auth.authed, ctr);
     };
-    if (auth.authed !== undefined && !this.core.guard.userAllowed(auth.authed)) {
-      release();
-      count('refused');
-      return this.deny(req, DENIAL_REASONS.rateLimit, dialect, from, ctr);
-    }
     // What was recorded as the answer: its datagrams are the ones sent (encoded and MACed once).
     const recorded: Recorded = {};
     // An answer sized to the source's budget has taken its bytes from it already (prepay): sent uncharged.
