@@ -109,7 +109,7 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
       return v;
     case 'ring': {
       if (!Array.isArray(v) || v.length < 1 || v.length > LIMITS.maxRingSize) bad(field, `expected a list of 1..${LIMITS.maxRingSize} servers`);
-      return v.map((m, i) => toPlain(m, `${field}[${i}]`, { tag: 'tag', host: 'host', port: 'port' }));
+      return v.map((m, i) => toPlain(m, `${field}[${i}]`, RING_MEMBER_FIELDS));
     }
     case 'bool':
       if (typeof v !== 'boolean') bad(field, 'expected a boolean');
@@ -120,11 +120,11 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
     }
     case 'texts': {
       if (!Array.isArray(v) || v.length > 1000) bad(field, 'expected a list of texts');
-      return v.map((t, i) => toPlain(t, `${field}[${i}]`, { seq: 'seq', from: 'name', subject: 'subject', text: 'text', at: 'seq' }));
+      return v.map((t, i) => toPlain(t, `${field}[${i}]`, TEXT_FIELDS));
     }
     case 'users': {
       if (!Array.isArray(v) || v.length > 10000) bad(field, 'expected a list of users');
-      return v.map((u, i) => toPlain(u, `${field}[${i}]`, { name: 'name', online: 'bool' }));
+      return v.map((u, i) => toPlain(u, `${field}[${i}]`, USER_FIELDS));
     }
     case 'object':
       if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(field, 'expected an object');
@@ -132,34 +132,44 @@ function checkField(kind: FieldKind, v: unknown, field: string): unknown {
   }
 }
 
-/** A spec's field, ready for checking: its kind, whether it may be absent, and its name in errors. */
+/**
+ * A spec's field, ready for checking: its kind, whether it may be absent,
+ * and its name in errors when that is the same wherever the spec is used
+ * (a message type's; a list element's names its index, so is made then).
+ */
 interface CompiledField {
   field: string;
   kind: FieldKind;
   optional: boolean;
-  label: string;
+  label?: string;
 }
 
-function compile(spec: Spec, where: string): CompiledField[] {
+function compile(spec: Spec, where?: string): CompiledField[] {
   return Object.entries(spec).map(([field, kindSpec]) => {
     const optional = kindSpec.endsWith('?');
-    return { field, kind: (optional ? kindSpec.slice(0, -1) : kindSpec) as FieldKind, optional, label: `${where}.${field}` };
+    const kind = (optional ? kindSpec.slice(0, -1) : kindSpec) as FieldKind;
+    return { field, kind, optional, ...(where !== undefined ? { label: `${where}.${field}` } : {}) };
   });
 }
 
-/** The message types' specs, compiled once: every datagram is checked against one. */
-const COMPILED = new Map<string, CompiledField[]>();
+// Every spec compiled once, at load: the message types' and those of the list elements (each text, user, ring member).
+const COMPILED = Object.fromEntries(Object.entries(MESSAGE_FIELDS).map(([type, spec]) => [type, compile(spec, type)])) as Record<MessageType, CompiledField[]>;
+const TEXT_FIELDS = compile({ seq: 'seq', from: 'name', subject: 'subject', text: 'text', at: 'seq' });
+const USER_FIELDS = compile({ name: 'name', online: 'bool' });
+const RING_MEMBER_FIELDS = compile({ tag: 'tag', host: 'host', port: 'port' });
 
-function toPlain(obj: unknown, where: string, spec: Spec, fields = compile(spec, where), out: Record<string, unknown> = {}): Record<string, unknown> {
+/** `obj`'s fields as `fields` say, checked; `where` names it in errors. */
+function toPlain(obj: unknown, where: string, fields: CompiledField[], out: Record<string, unknown> = {}): Record<string, unknown> {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) bad(where, 'expected an object');
   const src = obj as Record<string, unknown>;
   for (const f of fields) {
     const v = src[f.field];
+    const label = f.label ?? `${where}.${f.field}`;
     if (v === undefined || v === null) {
       if (f.optional) continue;
-      bad(f.label, 'is missing');
+      bad(label, 'is missing');
     }
-    out[f.field] = checkField(f.kind, v, f.label);
+    out[f.field] = checkField(f.kind, v, label);
   }
   return out;
 }
@@ -170,7 +180,5 @@ export function toMessage(obj: Record<string, unknown>): Message {
   if (!isKnownType(type)) {
     throw new ProtocolError('RSS_UNKNOWN_TYPE', `unknown message type ${JSON.stringify(String(type)).slice(0, 40)}`);
   }
-  let fields = COMPILED.get(type);
-  if (!fields) COMPILED.set(type, (fields = compile(MESSAGE_FIELDS[type], type)));
-  return toPlain(obj, type, MESSAGE_FIELDS[type], fields, { type }) as Message;
+  return toPlain(obj, type, COMPILED[type], { type }) as Message;
 }
