@@ -89,7 +89,12 @@ export function withFields(json: string, more: object): string {
     tail += `${keyPrefix(k)}${typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : JSON.stringify(v)}`;
   }
   if (tail === '') return json;
-  return json === '{}' ? `{${tail.slice(1)}}` : `${json.slice(0, -1)}${tail}}`;
+  return `${reopened(json, tail)}}`;
+}
+
+/** `json` (an object's JSON) without its closing brace, then `tail` (`,"key":value…`): the caller closes it. */
+function reopened(json: string, tail: string): string {
+  return json === '{}' ? `{${tail.slice(1)}` : `${json.slice(0, -1)}${tail}`;
 }
 
 /** `,"key":` of the keys withFields appends (a handful: the envelope's and `to`), quoted once. */
@@ -103,15 +108,23 @@ function keyPrefix(k: string): string {
   return p;
 }
 
-/** The datagram of a JSON body (see withFields): header, body and, with `key`, the MAC, in one allocation. */
-export function sealNativeBody(json: string, key?: Uint8Array): Buffer {
-  const len = Buffer.byteLength(json);
-  const out = Buffer.allocUnsafe(HEADER + len + (key ? MAC_BYTES : 0));
+/** The header (flagged MACed or not) and `text`, in a buffer with `room` bytes more after them. */
+function headed(text: string, macced: boolean, room: number): Buffer {
+  const len = Buffer.byteLength(text);
+  const out = Buffer.allocUnsafe(HEADER + len + room);
   out[0] = NATIVE_MAGIC;
   out[1] = NATIVE_VERSION;
-  out[2] = key ? FLAG_MAC : 0;
-  out.write(json, HEADER, 'utf8');
-  if (key) hmacSha256Into(out.subarray(0, HEADER + len), key, out, HEADER + len);
+  out[2] = macced ? FLAG_MAC : 0;
+  out.write(text, HEADER, 'utf8');
+  return out;
+}
+
+/** The datagram of a JSON body (see withFields): header, body and, with `key`, the MAC, in one allocation. */
+export function sealNativeBody(json: string, key?: Uint8Array): Buffer {
+  if (!key) return headed(json, false, 0);
+  const out = headed(json, true, MAC_BYTES);
+  const len = out.length - MAC_BYTES;
+  hmacSha256Into(out.subarray(0, len), key, out, len);
   return out;
 }
 
@@ -122,13 +135,7 @@ export function sealNativeBody(json: string, key?: Uint8Array): Buffer {
  * (sealLastField). Byte for byte sealNativeBody(withFields(json, {[field]: v}), key).
  */
 export function openBody(json: string, field: string): Buffer {
-  const head = json === '{}' ? `{${JSON.stringify(field)}:` : `${json.slice(0, -1)},${JSON.stringify(field)}:`;
-  const out = Buffer.allocUnsafe(HEADER + Buffer.byteLength(head));
-  out[0] = NATIVE_MAGIC;
-  out[1] = NATIVE_VERSION;
-  out[2] = FLAG_MAC;
-  out.write(head, HEADER, 'utf8');
-  return out;
+  return headed(reopened(json, keyPrefix(field)), true, 0);
 }
 
 /** The datagram of an openBody completed with the string `value`, MACed with `key`. */
