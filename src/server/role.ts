@@ -236,7 +236,7 @@ export class Role extends EventEmitter<RoleEvents> {
     if (offered !== undefined && !this.firstLook && now >= this.holdOffUntil) {
       // A TAKEOVER named this epoch: renewing it (compare-and-set on holder and epoch) is the very check a read
       // finding the lease ours leads to below, one store round trip sooner. Not ours (yet): read as usual.
-      if (await this.withinLease(this.store.renewLease(this.tag, offered))) return this.toServing(offered, offered === this.epoch ? 'resume' : 'handoff', now);
+      if (await this.renewThenServe(offered, now)) return;
     }
     let lease = await this.withinLease(this.store.readLease());
     const firstLook = this.firstLook;
@@ -265,8 +265,8 @@ export class Role extends EventEmitter<RoleEvents> {
       // Renew before acting: after this server fenced itself the beat stood still,
       // so the other may be about to take over; the renewal (CAS on holder and
       // epoch) either stops that takeover or fails because it already happened.
-      if (!(await this.withinLease(this.store.renewLease(this.tag, lease.epoch)))) return;
-      return this.toServing(lease.epoch, lease.epoch === this.epoch ? 'resume' : 'handoff', now);
+      await this.renewThenServe(lease.epoch, now);
+      return;
     }
     const w = this.watched;
     if (!w || w.epoch !== lease.epoch || w.beat !== lease.beat) {
@@ -281,6 +281,17 @@ export class Role extends EventEmitter<RoleEvents> {
     this.log.info({ epoch: lease.epoch, holder: lease.holder }, 'holder silent: taking over');
     const taken = await this.withinLease(this.store.moveLease(lease.holder, lease.epoch, this.tag, lease.beat));
     if (taken) this.toServing(taken.epoch, 'failover', now);
+  }
+
+  /**
+   * Renew `epoch` (a compare-and-set on holder and epoch) and serve it if
+   * that shows it is ours: resumed when this server held it already, else
+   * handed over to it. True when it serves.
+   */
+  private async renewThenServe(epoch: number, now: number): Promise<boolean> {
+    if (!(await this.withinLease(this.store.renewLease(this.tag, epoch)))) return false;
+    this.toServing(epoch, epoch === this.epoch ? 'resume' : 'handoff', now);
+    return true;
   }
 
   private toServing(epoch: number, reason: ServingReason, now: number): void {
