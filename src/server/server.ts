@@ -482,11 +482,11 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     try {
       await this.guard.ready;
       // Before anything is shown or answered: no earlier holder can store a text from now on (ARCHITECTURE: fencing).
-      const { fence, users, recent, contacts } = await this.takeoverState.take(epoch, reason === 'handoff');
+      const { fence, block, users, recent, contacts } = await this.takeoverState.take(epoch, reason === 'handoff');
       if (fence === null || !stillOurs()) return;
       phases.done('load');
       // Every number up to the fence is settled: the log is read up to it at least (Sequencer.visibleLine).
-      this.sequencer.fenced(fence, SEQ_FIRST_BLOCK);
+      this.sequencer.fenced(fence, block);
       this.directory.load(users);
       this.cursors.load(users);
       this.contacts.load(contacts);
@@ -526,9 +526,10 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
 
   /** The fence, the users, the recent replies and the legacy contacts, as a takeover of `epoch` needs them. */
   private async loadTakeoverState(epoch: number): Promise<TakeoverState> {
+    // With the lease's first block of text numbers: the first publishes need no allocation round trip.
+    const block = SEQ_FIRST_BLOCK;
     const [fence, users, recent, contacts] = await Promise.all([
-      // With the lease's first block of text numbers: the first publishes need no allocation round trip.
-      this.store.fenceSeqs(this.tag, epoch, SEQ_FIRST_BLOCK),
+      this.store.fenceSeqs(this.tag, epoch, block),
       this.store.loadUsers(),
       this.store.recentReplies(Date.now() - this.replyLifetime),
       // Without them only the clients this server heard itself are told at its next CHANGE-SERVER: not worth refusing to serve.
@@ -537,7 +538,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         return [];
       }),
     ]);
-    return { fence, users, recent, contacts };
+    return { fence, block, users, recent, contacts };
   }
 
   private startPeriod(epoch: number): void {

@@ -15,8 +15,10 @@ import type { ContactDoc, RequestDoc, UserDoc } from '../store/documents';
 import type { TakeoverWindow } from './takeover-window';
 
 export interface TakeoverState {
-  /** The fence line (Store.fenceSeqs, with the first block above it), or null: the lease was not ours. */
+  /** The fence line (Store.fenceSeqs), or null: the lease was not ours. */
   fence: number | null;
+  /** The lease's first block of text numbers, allocated right above the fence line with it (Sequencer.fenced). */
+  block: number;
   users: UserDoc[];
   recent: RequestDoc[];
   contacts: ContactDoc[];

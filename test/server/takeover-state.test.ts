@@ -10,7 +10,7 @@ function loader(fail: (n: number) => boolean = () => false, fence: (n: number) =
   const load = async (): Promise<TakeoverState> => {
     const n = ++reads;
     if (fail(n)) throw new Error(`read ${n} failed`);
-    return { fence: fence(n), users: [{ _id: `read ${n}` } as never], recent: [], contacts: [] };
+    return { fence: fence(n), block: 16, users: [{ _id: `read ${n}` } as never], recent: [], contacts: [] };
   };
   const window = new TakeoverWindow(clock, 3000);
   const states = new TakeoverStateLoader(load, window);
