@@ -66,9 +66,6 @@ function fenceDoc(seq: number, epoch: number): TextDoc {
 
 const DUPLICATE_KEY = 11000;
 
-/** Legacy contacts kept in the store unless the caller says otherwise (as many as a server keeps in memory by default). */
-export const MAX_CONTACTS = 10_000;
-
 /** True when `err` is MongoDB's duplicate key error (for a bulk write: when every write error is one). */
 export function isDuplicateKey(err: unknown): boolean {
   const e = err as { code?: number; writeErrors?: { code?: number }[] } | undefined;
@@ -510,9 +507,10 @@ export class Store implements StorePort {
   /**
    * Store what one server knows of a contact (both servers write: the latest
    * time heard wins). Senders choose the addresses, so the collection is
-   * bounded: a new contact past `keep` drops the least recently heard ones.
+   * bounded: a new contact past `keep` (the server's ContactOptions.max)
+   * drops the least recently heard ones.
    */
-  async saveContact(contact: ContactDoc, keep = MAX_CONTACTS): Promise<void> {
+  async saveContact(contact: ContactDoc, keep: number): Promise<void> {
     const { _id, host, port, dialect, at } = contact;
     const r = await this.contacts.updateOne({ _id }, { $set: { host, port, dialect }, $max: { at } }, { upsert: true });
     if (r.upsertedCount === 0) return;
