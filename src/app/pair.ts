@@ -5,7 +5,7 @@
  * (server/inspect.ts). The CLI parses options, calls these and prints.
  */
 import { RssServer } from '../server/server';
-import { Store } from '../store/store';
+import { STANDBY_CONNECTIONS, Store } from '../store/store';
 import { legacyDialects } from '../protocol/dialects';
 import { positionTag, type RingMember, type ServerTag } from '../protocol/messages';
 import { InvalidArgumentError } from '../errors';
@@ -82,6 +82,8 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
   const store = await Store.open({
     uri: setup.mongoUri,
     ...(setup.dbName ? { dbName: setup.dbName } : {}),
+    // Every server starts as standby: its takeover's calls find their connections open.
+    warmConnections: STANDBY_CONNECTIONS,
     migrated: (r) => setup.logger?.info(r, `store migrated from data model ${r.from} to ${r.to}: ${r.rows} owed-text rows of the inbox became the cursors of ${r.users} users; the inbox is gone`),
   });
   let socket: Transport;

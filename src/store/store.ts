@@ -21,6 +21,12 @@ export interface StoreOptions {
   dbName?: string;
   /** How store calls are retried on transient errors (default: defaultRetryPolicy()). */
   retry?: RetryPolicy;
+  /**
+   * Connections kept open even while idle (the driver's minPoolSize). None by
+   * default: a store opened for one job opens what it uses. A server, which
+   * starts as standby, asks for STANDBY_CONNECTIONS.
+   */
+  warmConnections?: number;
 }
 
 /**
@@ -48,13 +54,14 @@ export const TEXT_WRITE_LINGER_MS = 2;
 const DRIVER_TIMEOUTS = { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000, socketTimeoutMS: 5000, heartbeatFrequencyMS: 1000 };
 
 /**
- * Connections the driver keeps open even while idle. A standby makes one
- * lease read at a time, so it would hold a single connection; at a takeover
- * it sends its renewal, the fence and three reads at once, and each would
- * first open a connection of its own (measured: the first takeover of a
- * process took 20–40 ms more, on a loaded machine, than the later ones).
+ * Connections a standby keeps open even while idle (StoreOptions.warmConnections).
+ * A standby makes one lease read at a time, so it would hold a single
+ * connection; at a takeover it sends its renewal, the fence and three reads
+ * at once, and each would first open a connection of its own (measured: the
+ * first takeover of a process took 20–40 ms more, on a loaded machine, than
+ * the later ones).
  */
-const STANDBY_CONNECTIONS = 8;
+export const STANDBY_CONNECTIONS = 8;
 
 /** The `req` of a fence document: it takes a text number no text may take any more (see fenceSeqs). */
 const FENCE_REQ = 'fence:';
@@ -107,7 +114,7 @@ export class Store implements StorePort {
    * says what was done, for the one log line).
    */
   static async open(opts: StoreOptions & { migrated?: (report: MigrationReport) => void }): Promise<Store> {
-    const client = new MongoClient(opts.uri, { ...DRIVER_TIMEOUTS, minPoolSize: STANDBY_CONNECTIONS });
+    const client = new MongoClient(opts.uri, { ...DRIVER_TIMEOUTS, minPoolSize: opts.warmConnections ?? 0 });
     try {
       await client.connect();
       const store = new Store(client, client.db(opts.dbName ?? 'rss'), opts.retry);

@@ -4,11 +4,11 @@
  * database, so it starts from empty collections.
  */
 import { randomBytes } from 'node:crypto';
-import { Collection, Db } from 'mongodb';
+import { Collection, Db, MongoClient } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FencedError, NotServingError, StorageError } from '../../src/errors';
 import type { TextDoc, UserDoc } from '../../src/store/documents';
-import { isDuplicateKey, redact, Store } from '../../src/store/store';
+import { isDuplicateKey, redact, STANDBY_CONNECTIONS, Store } from '../../src/store/store';
 import { openRawDb, type RawDb } from '../helpers/raw-db';
 
 /** A fresh database name per test. */
@@ -396,6 +396,27 @@ export function storeContract(uri: () => string): void {
       await store.storeText(text(3));
       expect(await store.countTexts()).toBe(3);
     });
+  });
+
+  it('keeps no idle connection open unless asked to; a standby asks for STANDBY_CONNECTIONS and they are opened', async () => {
+    const clients: MongoClient[] = [];
+    let opened = 0;
+    const connect = MongoClient.prototype.connect;
+    vi.spyOn(MongoClient.prototype, 'connect').mockImplementation(function (this: MongoClient) {
+      clients.push(this);
+      if (clients.length === 2) this.on('connectionCreated', () => opened++);
+      return connect.call(this);
+    });
+    const plain = await Store.open({ uri: uri(), dbName: raw.db.databaseName });
+    const warm = await Store.open({ uri: uri(), dbName: raw.db.databaseName, warmConnections: STANDBY_CONNECTIONS });
+    try {
+      expect(clients.map((c) => c.options.minPoolSize)).toEqual([0, STANDBY_CONNECTIONS]);
+      // The driver fills the pool in the background: every warm connection opens without a call asking for it.
+      await expect.poll(() => opened, { timeout: 5000 }).toBeGreaterThanOrEqual(STANDBY_CONNECTIONS);
+    } finally {
+      await plain.close();
+      await warm.close();
+    }
   });
 
   describe('migration from the inbox (version 1)', () => {
