@@ -1,6 +1,6 @@
 /**
  * `node --import tsx bench/tail-trace.ts <rate>[,<rate>...] [--ref <commit>] [--seconds S] [--show N]
- *   [--alloc | --no-trace] [--engine-apart]`
+ *   [--alloc | --no-trace] [--engine-apart] [--heap-snapshot]`
  *
  * What holds the server's event loop at a given open-loop PUBLISH rate
  * (scenario 2's setup: engine and pair in one process pinned to core 0, the
@@ -20,6 +20,8 @@
  *   by kind and by the innermost function of src/ or the driver that asked.
  * - --no-trace: neither (the figures without a profiler's cost).
  *
+ * --heap-snapshot writes the server's heap after each rate to
+ * bench/out/heap-<rate>.heapsnapshot (what the retained bytes are).
  * --engine-apart puts the engine in a process of its own on the same core
  * (what a worker thread would be there). BENCH_SERVER_NODE_ARGS (see
  * rss/workers.ts) passes node options, e.g. `--trace-gc` or V8 heap sizes.
@@ -219,6 +221,7 @@ try {
     process.stderr.write(`server CPU per publish at ${rate}/s: ${Math.round(((c1.user - c0.user + c1.system - c0.system) / l.sent))} µs ${argv.includes('--no-trace') ? '' : '(profiler on)'}\n`);
     const m1 = await server.call('memory');
     process.stderr.write(`heap retained per publish: ${Math.round((m1.heapUsed - m0.heapUsed) / l.sent)} bytes (${l.sent} sent)\n`);
+    if (argv.includes('--heap-snapshot')) await server.call('heapSnapshot', { path: `${OUT}heap-${rate}.heapsnapshot` });
     const f = (x: number) => x.toFixed(2);
     process.stderr.write(`\nrate ${rate}/s: p50 ${f(l.latency.p50)} p99 ${f(l.latency.p99)} max ${f(l.latency.max)} ms, ${l.retransmits} retransmissions; ` +
       `loop delay p50/p99/max ${f(d.p50)}/${f(d.p99)}/${f(d.max)} ms; GC ${d.gc.count}, longest ${f(d.gc.maxMs)} ms; ` +

@@ -319,7 +319,7 @@ export class Intake {
 
   private sendCached(cached: CachedReply, req: Request, dialect: DialectName, to: Address, frame: NativeFrame | undefined): void {
     const ctr = frame?.envelope.ctr;
-    const wire = cached.wire ?? this.host.outbox.encodeReplies(cached.replies, dialect, ctr !== undefined ? { ctr } : {});
+    const wire = cached.wire ?? this.host.outbox.encodeReplies(cached.replies!, dialect, ctr !== undefined ? { ctr } : {});
     const user = 'name' in req ? this.core.directory.get(req.name) : undefined;
     const verified = frame !== undefined && user !== undefined && this.core.guard.macVerifies(frame, user);
     // A resend whose MAC proves no user is charged like any unauthenticated request (a legacy one was, on arrival).

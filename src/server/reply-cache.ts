@@ -7,13 +7,81 @@
  */
 import type { Reply } from '../protocol/messages';
 
-export interface CachedReply {
-  replies: Reply[];
-  at: number;
-  /** Native: the exact datagrams sent (MACed with the user's key, which the server may no longer hold). */
-  wire?: Buffer[];
+/**
+ * Where kept datagrams' bytes live: 64 KB buffers filled in order. A
+ * datagram as sent is a slice of one of Node's shared 8 KB pools, which
+ * would stay alive (with everything else sliced from it) as long as the
+ * entry does; copied here, entries dropped oldest first free whole buffers.
+ */
+class DatagramSlabs {
+  private slab = Buffer.alloc(0);
+  private used = 0;
+
+  /** Copies `bytes`; returns the buffer now holding them, at {@link DatagramSlabs.offset}. */
+  copy(bytes: Buffer): Buffer {
+    if (bytes.length > SLAB_BYTES / 8) return Buffer.from(bytes);
+    if (this.used + bytes.length > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.used = 0;
+    }
+    this.offset = this.used;
+    bytes.copy(this.slab, this.used);
+    this.used += bytes.length;
+    return this.slab;
+  }
+
+  /** Where the last {@link copy} put its bytes (0 for a buffer of their own). */
+  offset = 0;
+}
+
+const SLAB_BYTES = 64 * 1024;
+
+/**
+ * One kept answer. A native answer is kept as its datagrams only (MACed
+ * with the user's key, sent again as they are); a legacy one as its replies,
+ * encoded again for each repeat. A busy server keeps one per publish for
+ * minutes, so an entry is one object: one datagram is kept as a place in a
+ * slab, and the time as a small integer (a millisecond timestamp would be a
+ * boxed number of its own).
+ */
+export class CachedReply {
   /** Of an answer in several datagrams: where its next repetition starts (the first one a budget held back). */
   resume?: number;
+  readonly replies: Reply[] | undefined;
+  /** One datagram: the slab holding it, from `off`, `len` bytes; several: their copies. */
+  private readonly held: Buffer | Buffer[] | undefined;
+  private readonly off: number = 0;
+  private readonly len: number = 0;
+
+  constructor(
+    replies: Reply[],
+    wire: Buffer[] | undefined,
+    slabs: DatagramSlabs,
+    /** Milliseconds after the cache's base time. */
+    private readonly after: number,
+    private readonly base: number,
+    readonly bytes: number,
+  ) {
+    this.replies = wire ? undefined : replies;
+    if (wire?.length === 1) {
+      this.held = slabs.copy(wire[0]);
+      this.off = slabs.offset;
+      this.len = wire[0].length;
+    } else {
+      this.held = wire?.map((d) => Buffer.from(d));
+    }
+  }
+
+  /** When the answer was recorded (ms since the epoch). */
+  get at(): number {
+    return this.base + this.after;
+  }
+
+  /** Native: the exact datagrams sent. */
+  get wire(): Buffer[] | undefined {
+    const h = this.held;
+    return h === undefined || Array.isArray(h) ? h : [h.subarray(this.off, this.off + this.len)];
+  }
 }
 
 /** Default bound on the bytes held: far above what 200,000 ordinary replies take, far below the machine's memory. */
@@ -33,8 +101,11 @@ function approxBytes(value: unknown): number {
 }
 
 export class ReplyCache {
-  private readonly entries = new Map<string, { entry: CachedReply; bytes: number }>();
+  private readonly entries = new Map<string, CachedReply>();
   private heldBytes = 0;
+  /** Entries keep their time relative to this (the first one's). */
+  private base: number | undefined;
+  private readonly slabs = new DatagramSlabs();
 
   constructor(
     private readonly maxEntries: number,
@@ -51,13 +122,9 @@ export class ReplyCache {
     return this.heldBytes;
   }
 
-  get(key: string, now: number): Reply[] | undefined {
-    return this.getEntry(key, now)?.replies;
-  }
-
-  /** The whole entry (replies and, for native requests, the datagrams). */
+  /** The answer kept for `key` (replies, or for a native request the datagrams). */
   getEntry(key: string, now: number): CachedReply | undefined {
-    const e = this.entries.get(key)?.entry;
+    const e = this.entries.get(key);
     if (!e) return undefined;
     if (now - e.at > this.maxAge) {
       this.drop(key);
@@ -66,12 +133,14 @@ export class ReplyCache {
     return e;
   }
 
+  /** Keeps an answer: `replies`, or for a native request the datagrams `wire` (the replies are then not kept). */
   set(key: string, replies: Reply[], at: number, wire?: Buffer[]): void {
     this.drop(key);
-    const bytes = approxBytes(replies) + (wire ? approxBytes(wire) : 0);
+    const bytes = wire ? approxBytes(wire) : approxBytes(replies);
     // One answer larger than the whole bound is not kept (it would evict everything else); its repeat is executed again.
     if (bytes > this.maxBytes) return;
-    this.entries.set(key, { entry: wire ? { replies, at, wire } : { replies, at }, bytes });
+    this.base ??= at;
+    this.entries.set(key, new CachedReply(replies, wire, this.slabs, at - this.base, this.base, bytes));
     this.heldBytes += bytes;
     // Maps iterate in insertion order: the first key is the oldest.
     while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) this.drop(this.entries.keys().next().value!);

@@ -9,18 +9,18 @@ describe('ReplyCache', () => {
   it('answers a key with the replies stored for it', () => {
     const c = new ReplyCache(10, 1000);
     c.set('k', reply(1), 0);
-    expect(c.get('k', 0)).toEqual(reply(1));
-    expect(c.get('other', 0)).toBeUndefined();
+    expect(c.getEntry('k', 0)?.replies).toEqual(reply(1));
+    expect(c.getEntry('other', 0)?.replies).toBeUndefined();
     c.set('k', reply(2), 10);
-    expect(c.get('k', 10)).toEqual(reply(2));
+    expect(c.getEntry('k', 10)?.replies).toEqual(reply(2));
     expect(c.size).toBe(1);
   });
 
   it('forgets an entry older than maxAge (and only then)', () => {
     const c = new ReplyCache(10, 1000);
     c.set('k', reply(1), 500);
-    expect(c.get('k', 1500)).toEqual(reply(1));
-    expect(c.get('k', 1501)).toBeUndefined();
+    expect(c.getEntry('k', 1500)?.replies).toEqual(reply(1));
+    expect(c.getEntry('k', 1501)?.replies).toBeUndefined();
     expect(c.size).toBe(0);
   });
 
@@ -31,12 +31,23 @@ describe('ReplyCache', () => {
     c.set('a', reply(2), 1);
     c.set('d', reply(3), 2);
     expect(c.size).toBe(3);
-    expect(c.get('b', 2)).toBeUndefined();
-    expect(c.get('a', 2)).toEqual(reply(2));
-    expect(c.get('c', 2)).toEqual(reply(1));
+    expect(c.getEntry('b', 2)?.replies).toBeUndefined();
+    expect(c.getEntry('a', 2)?.replies).toEqual(reply(2));
+    expect(c.getEntry('c', 2)?.replies).toEqual(reply(1));
     c.set('e', reply(4), 3);
-    expect(c.get('c', 3)).toBeUndefined();
+    expect(c.getEntry('c', 3)?.replies).toBeUndefined();
     expect(c.size).toBe(3);
+  });
+
+  it('keeps a native answer as its datagrams only, and the time it was recorded', () => {
+    const c = new ReplyCache(10, 1000);
+    const at = 1_764_000_000_000;
+    c.set('one', reply(1), at, [Buffer.from('a')]);
+    c.set('two', reply(2), at + 5, [Buffer.from('b'), Buffer.from('c')]);
+    c.set('legacy', reply(3), at - 7);
+    expect(c.getEntry('one', at)).toMatchObject({ replies: undefined, wire: [Buffer.from('a')], at });
+    expect(c.getEntry('two', at)).toMatchObject({ replies: undefined, wire: [Buffer.from('b'), Buffer.from('c')], at: at + 5 });
+    expect(c.getEntry('legacy', at)).toMatchObject({ replies: reply(3), wire: undefined, at: at - 7 });
   });
 
   it('clear() empties it', () => {
@@ -44,7 +55,7 @@ describe('ReplyCache', () => {
     c.set('a', reply(1), 0);
     c.clear();
     expect(c.size).toBe(0);
-    expect(c.get('a', 0)).toBeUndefined();
+    expect(c.getEntry('a', 0)?.replies).toBeUndefined();
   });
 
   it('holds at most maxBytes, evicting the oldest stored first (a legacy RETRIEVE-TEXTS answer is tens of KB)', () => {
@@ -59,20 +70,20 @@ describe('ReplyCache', () => {
     // Entries alone would hold all four; the bytes hold two big answers: the oldest went first.
     expect(c.bytes).toBeLessThanOrEqual(100_000);
     expect(c.bytes).toBeGreaterThan(80_000);
-    expect(c.get('small', 3)).toBeUndefined();
-    expect(c.get('big1', 3)).toBeUndefined();
-    expect(c.get('big2', 3)).toEqual(retrieved(2));
-    expect(c.get('big3', 3)).toEqual(retrieved(3));
+    expect(c.getEntry('small', 3)?.replies).toBeUndefined();
+    expect(c.getEntry('big1', 3)?.replies).toBeUndefined();
+    expect(c.getEntry('big2', 3)?.replies).toEqual(retrieved(2));
+    expect(c.getEntry('big3', 3)?.replies).toEqual(retrieved(3));
     // Datagrams count too.
     c.set('wire', reply(9), 4, [Buffer.alloc(60_000)]);
-    expect(c.get('big2', 4)).toBeUndefined();
+    expect(c.getEntry('big2', 4)?.replies).toBeUndefined();
     expect(c.bytes).toBeLessThanOrEqual(100_000);
     // One answer larger than the whole bound is not kept, and evicts nothing.
     c.set('huge', reply(10), 5, [Buffer.alloc(200_000)]);
-    expect(c.get('huge', 5)).toBeUndefined();
-    expect(c.get('wire', 5)).toEqual(reply(9));
+    expect(c.getEntry('huge', 5)?.replies).toBeUndefined();
+    expect(c.getEntry('wire', 5)?.wire).toEqual([Buffer.alloc(60_000)]);
     // Expiry and clear() give the bytes back.
-    expect(c.get('big3', 2000)).toBeUndefined();
+    expect(c.getEntry('big3', 2000)?.replies).toBeUndefined();
     c.clear();
     expect(c.bytes).toBe(0);
   });

@@ -26,7 +26,7 @@ describe('reply records', () => {
     expect(cache.getEntry('raw', 100)?.wire).toEqual([Buffer.from([9, 8, 7])]);
     expect(cache.getEntry('binary', 100)?.wire).toEqual([Buffer.from([6, 5])]);
     expect(cache.getEntry('base64', 100)?.wire).toEqual([Buffer.from([4, 3])]);
-    expect(cache.getEntry('legacy', 100)).toEqual({ replies, at: 50 });
+    expect(cache.getEntry('legacy', 100)).toMatchObject({ replies, at: 50, wire: undefined });
     // Recorded at 50 with a lifetime of 1000: gone after 1050.
     expect(cache.getEntry('legacy', 1051)).toBeUndefined();
   });
