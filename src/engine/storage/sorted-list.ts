@@ -171,10 +171,12 @@ export class SortedList<T> {
     }
     const chunk = chunks[p.c];
     const n = chunk.length / w;
-    if (p.i === n) this.layout.write(x, chunk, chunk.length);
-    else if (w === 1) chunk.splice(p.i, 0, undefined);
-    else chunk.splice(p.i * w, 0, ...new Array<unknown>(w));
-    if (p.i !== n) this.layout.write(x, chunk, p.i * w);
+    // Make room by moving the later slots up, last first (splice with spread slots allocated on every insert).
+    const at = p.i * w;
+    const end = chunk.length;
+    for (let j = 0; j < w; j++) chunk.push(undefined);
+    for (let j = end - 1; j >= at; j--) chunk[j + w] = chunk[j];
+    this.layout.write(x, chunk, at);
     if (this.lead) {
       if (p.i === leads[p.c].length) leads[p.c].push(xl);
       else leads[p.c].splice(p.i, 0, xl);
