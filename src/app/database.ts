@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineOptions, RunningEngine } from '../engine';
 import { RssError, StorageError } from '../errors';
+import { roomForOldGeneration } from './old-generation';
 import { capYoungGeneration } from './young-generation';
 
 export type EngineChoice = 'auto' | 'embedded' | 'mongod';
@@ -72,8 +73,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
  * (a data directory in use, a failed journal write) becomes StorageError here.
  */
 export async function startEmbeddedEngine(opts: EngineOptions): Promise<RunningEngine> {
-  // The engine keeps every text in this process's heap: its minor collections stay short too (young-generation.ts).
+  // The engine keeps every text in this process's heap: its minor collections stay short and its full ones rare too.
   capYoungGeneration();
+  roomForOldGeneration();
   const { startEngine, EngineStorageError } = await import('../engine');
   try {
     return await startEngine(opts);

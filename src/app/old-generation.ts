@@ -1,0 +1,69 @@
+/**
+ * Headroom for V8's old generation in a process that serves. V8 starts a
+ * full collection (a mark-compact: every live object marked, then a pause
+ * of 7-15 ms on a busy server's core) once the old generation has grown by
+ * a factor of its live size chosen for memory thrift. A server's live set
+ * is steady and fairly small (the embedded engine's stored texts, the
+ * answers kept for retransmissions), so under load V8 collected it about
+ * every 1.3 s, and each collection held the datagrams arriving meanwhile:
+ * PUBLISH p99 at 2,000/s was 36-47 ms, and 7.6 ms with four times the live
+ * size as headroom (`bench/tail-trace.ts`, docs/BENCHMARKS.md "Session 7").
+ * V8 picks a factor between 1.1 and 4 (less when its collections took
+ * little time, which a small heap's do); a serving process asks for 4 while
+ * its live set is small (at most 4 × SMALL_LIVE_BYTES of heap), and leaves
+ * V8's own rule to a large one, rechecked after each full collection.
+ * V8 only takes the factor as a flag (`--heap-growing-percent`), which it
+ * reads at every collection, so it can be set at run time.
+ */
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+
+/** Live sizes below this get growth by 4× (V8's largest factor) between full collections. */
+export const SMALL_LIVE_BYTES = 96 * 1024 * 1024;
+
+/** The `--heap-growing-percent` for a live size: 300 (growth by 4×) for a small one, else 0 (V8's own rule). */
+export function growingPercent(liveBytes: number): number {
+  return liveBytes < SMALL_LIVE_BYTES ? 300 : 0;
+}
+
+/** Sets the growth after each full collection; the flag is set only when it changes. */
+export class HeadroomSetter {
+  private current = 0;
+
+  constructor(
+    private readonly liveBytes: () => number,
+    private readonly setPercent: (percent: number) => void,
+    private readonly percentFor: (liveBytes: number) => number = growingPercent,
+  ) {}
+
+  /** After a full collection (the live size is known then). */
+  check(): void {
+    const percent = this.percentFor(this.liveBytes());
+    if (percent === this.current) return;
+    this.current = percent;
+    this.setPercent(percent);
+  }
+}
+
+/** Whether the operator set V8's heap growth (node options): theirs wins. */
+function setByOperator(): boolean {
+  return [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('heap-growing'));
+}
+
+let installed = false;
+
+/**
+ * From now on, leave the old generation room to grow between full
+ * collections (once per process; later calls do nothing). `percentFor` is
+ * for tests.
+ */
+export function roomForOldGeneration(percentFor = growingPercent): void {
+  if (installed || setByOperator()) return;
+  installed = true;
+  const headroom = new HeadroomSetter(() => getHeapStatistics().used_heap_size, (p) => setFlagsFromString(`--heap-growing-percent=${p}`), percentFor);
+  headroom.check();
+  const major = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
+  new PerformanceObserver((list) => {
+    if (list.getEntries().some(major)) headroom.check();
+  }).observe({ entryTypes: ['gc'] });
+}
