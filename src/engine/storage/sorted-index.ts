@@ -68,7 +68,21 @@ export class Index {
     const rest = this.afterFirst();
     // The one entry order (keys in index order, then record seq), from the same two parts the list searches with.
     this.order = (a, b) => first(a.k[0], b.k[0]) || rest(a, b);
-    this.entries = new SortedList<Entry>(this.order, { of: (e) => e.k[0], cmp: first, rest }, entryLayout(this.fields.length));
+    const restAt = this.afterFirstAt();
+    this.entries = new SortedList<Entry>(this.order, { of: (e) => e.k[0], cmp: first, rest, restAt }, entryLayout(this.fields.length));
+  }
+
+  /** {@link afterFirst} with the stored entry given as its slots (keys, then record): a search's ties read no entry object. */
+  private afterFirstAt(): (slots: unknown[], at: number, b: Entry) => number {
+    const dirs = this.dirs;
+    const n = dirs.length;
+    return (slots, at, b) => {
+      for (let i = 1; i < n; i++) {
+        const c = compareValues(slots[at + i], b.k[i]);
+        if (c !== 0) return dirs[i] < 0 ? -c : c;
+      }
+      return (slots[at + n] as DocRecord).seq - b.rec.seq;
+    };
   }
 
   /** Entry order between entries whose first key fields are equal: the other fields, then record seq. */

@@ -32,6 +32,8 @@ export interface LeadKey<T> {
   cmp: (a: unknown, b: unknown) => number;
   /** The list's order between two elements whose lead values are equal (what remains of the comparator). */
   rest: (a: T, b: T) => number;
+  /** `rest` with the stored element given as its slots in a chunk (see {@link Layout}), so a tie needs no element read back. */
+  restAt?: (slots: unknown[], at: number, b: T) => number;
 }
 
 /**
@@ -116,7 +118,9 @@ export class SortedList<T> {
   private order(c: number, i: number, x: T, xl: unknown): number {
     const lead = this.lead;
     if (!lead) return this.cmp(this.at(c, i), x);
-    return lead.cmp(this.leads[c][i], xl) || lead.rest(this.at(c, i), x);
+    const byLead = lead.cmp(this.leads[c][i], xl);
+    if (byLead !== 0) return byLead;
+    return lead.restAt ? lead.restAt(this.chunks[c], i * this.w, x) : lead.rest(this.at(c, i), x);
   }
 
   /**
