@@ -7,6 +7,15 @@
  */
 import type { Reply } from '../protocol/messages';
 
+/** Bytes per slab of kept datagrams. */
+const SLAB_BYTES = 64 * 1024;
+
+/** Where a copy was placed. */
+interface Placed {
+  buf: Buffer;
+  off: number;
+}
+
 /**
  * Where kept datagrams' bytes live: 64 KB buffers filled in order. A
  * datagram as sent is a slice of one of Node's shared 8 KB pools, which
@@ -17,64 +26,74 @@ class DatagramSlabs {
   private slab = Buffer.alloc(0);
   private used = 0;
 
-  /** Copies `bytes`; returns the buffer now holding them, at {@link DatagramSlabs.offset}. */
-  copy(bytes: Buffer): Buffer {
-    if (bytes.length > SLAB_BYTES / 8) return Buffer.from(bytes);
+  /** Copies `bytes` into a slab (a large one into a buffer of its own). */
+  copy(bytes: Buffer): Placed {
+    if (bytes.length > SLAB_BYTES / 8) {
+      const own = Buffer.allocUnsafeSlow(bytes.length);
+      bytes.copy(own);
+      return { buf: own, off: 0 };
+    }
     if (this.used + bytes.length > this.slab.length) {
       this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
       this.used = 0;
     }
-    this.offset = this.used;
-    bytes.copy(this.slab, this.used);
+    const off = this.used;
+    bytes.copy(this.slab, off);
     this.used += bytes.length;
-    return this.slab;
+    return { buf: this.slab, off };
   }
-
-  /** Where the last {@link copy} put its bytes (0 for a buffer of their own). */
-  offset = 0;
 }
 
-const SLAB_BYTES = 64 * 1024;
+/** The time entries count from: shared by all of a cache's entries (a field holding a timestamp would be a boxed number per entry). */
+interface TimeBase {
+  ms: number;
+}
 
 /**
  * One kept answer. A native answer is kept as its datagrams only (MACed
  * with the user's key, sent again as they are); a legacy one as its replies,
  * encoded again for each repeat. A busy server keeps one per publish for
- * minutes, so an entry is one object: one datagram is kept as a place in a
- * slab, and the time as a small integer (a millisecond timestamp would be a
- * boxed number of its own).
+ * minutes, so an entry is one object: one datagram is kept as its place in
+ * a slab, and the time as milliseconds after the cache's base.
  */
 export class CachedReply {
   /** Of an answer in several datagrams: where its next repetition starts (the first one a budget held back). */
   resume?: number;
   readonly replies: Reply[] | undefined;
-  /** One datagram: the slab holding it, from `off`, `len` bytes; several: their copies. */
+  /** One datagram: the slab holding it, from `off`, `len` bytes; several: views of their copies. */
   private readonly held: Buffer | Buffer[] | undefined;
   private readonly off: number = 0;
   private readonly len: number = 0;
+  /** Bytes held (approximately), counted against the cache's bound. */
+  readonly bytes: number;
+  /** Milliseconds after `base.ms` (a small integer for about twelve days of the cache's life, a boxed number after). */
+  private readonly after: number;
 
   constructor(
-    replies: Reply[],
-    wire: Buffer[] | undefined,
+    kept: { replies: Reply[]; wire: Buffer[] | undefined; at: number; bytes: number },
     slabs: DatagramSlabs,
-    /** Milliseconds after the cache's base time. */
-    private readonly after: number,
-    private readonly base: number,
-    readonly bytes: number,
+    private readonly base: TimeBase,
   ) {
-    this.replies = wire ? undefined : replies;
+    this.bytes = kept.bytes;
+    this.after = kept.at - base.ms;
+    const wire = kept.wire;
+    this.replies = wire ? undefined : kept.replies;
     if (wire?.length === 1) {
-      this.held = slabs.copy(wire[0]);
-      this.off = slabs.offset;
-      this.len = wire[0].length;
+      const placed = slabs.copy(wire[0]!);
+      this.held = placed.buf;
+      this.off = placed.off;
+      this.len = wire[0]!.length;
     } else {
-      this.held = wire?.map((d) => Buffer.from(d));
+      this.held = wire?.map((d) => {
+        const placed = slabs.copy(d);
+        return placed.buf.subarray(placed.off, placed.off + d.length);
+      });
     }
   }
 
   /** When the answer was recorded (ms since the epoch). */
   get at(): number {
-    return this.base + this.after;
+    return this.base.ms + this.after;
   }
 
   /** Native: the exact datagrams sent. */
@@ -104,7 +123,7 @@ export class ReplyCache {
   private readonly entries = new Map<string, CachedReply>();
   private heldBytes = 0;
   /** Entries keep their time relative to this (the first one's). */
-  private base: number | undefined;
+  private readonly base: TimeBase = { ms: Number.NaN };
   private readonly slabs = new DatagramSlabs();
 
   constructor(
@@ -139,8 +158,8 @@ export class ReplyCache {
     const bytes = wire ? approxBytes(wire) : approxBytes(replies);
     // One answer larger than the whole bound is not kept (it would evict everything else); its repeat is executed again.
     if (bytes > this.maxBytes) return;
-    this.base ??= at;
-    this.entries.set(key, new CachedReply(replies, wire, this.slabs, at - this.base, this.base, bytes));
+    if (Number.isNaN(this.base.ms)) this.base.ms = at;
+    this.entries.set(key, new CachedReply({ replies, wire, at, bytes }, this.slabs, this.base));
     this.heldBytes += bytes;
     // Maps iterate in insertion order: the first key is the oldest.
     while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) this.drop(this.entries.keys().next().value!);

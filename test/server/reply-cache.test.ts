@@ -50,6 +50,15 @@ describe('ReplyCache', () => {
     expect(c.getEntry('legacy', at)).toMatchObject({ replies: reply(3), wire: undefined, at: at - 7 });
   });
 
+  it('gives back every datagram exactly, small ones (in its slabs) and large ones (on their own), in any order', () => {
+    const c = new ReplyCache(100, 1000, 10_000_000);
+    const sizes = [5, 9000, 5, 1200, 70_000, 3, 9000];
+    sizes.forEach((n, i) => c.set(`one${i}`, reply(i), 0, [Buffer.alloc(n, i + 1)]));
+    c.set('several', reply(9), 0, [Buffer.alloc(7, 1), Buffer.alloc(9000, 2), Buffer.alloc(3, 3)]);
+    sizes.forEach((n, i) => expect(c.getEntry(`one${i}`, 0)?.wire).toEqual([Buffer.alloc(n, i + 1)]));
+    expect(c.getEntry('several', 0)?.wire).toEqual([Buffer.alloc(7, 1), Buffer.alloc(9000, 2), Buffer.alloc(3, 3)]);
+  });
+
   it('clear() empties it', () => {
     const c = new ReplyCache(3, 1000);
     c.set('a', reply(1), 0);
