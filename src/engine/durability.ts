@@ -10,9 +10,9 @@
  * mutations form one frame, so after a crash a multi-document command is
  * either wholly present or wholly absent. Acknowledged ⇒ fsynced ⇒ recovered.
  */
-import { deserialize, type Document } from 'bson';
+import type { Document } from 'bson';
 import { mkdir } from 'node:fs/promises';
-import { DESERIALIZE } from './bson-form.js';
+import { DESERIALIZE, decodeWrapped } from './bson-form.js';
 import type { EngineCore } from './core.js';
 import { compactNumbers } from './query/normalize.js';
 import type { Catalog } from './storage/catalog.js';
@@ -32,7 +32,6 @@ export interface DurabilityTuning {
 
 /** Defaults: snapshot every 64 MiB of journal, 1,000 documents per chunk. */
 export const DEFAULT_TUNING: DurabilityTuning = { compactBytes: 64 << 20, chunkDocs: 1000 };
-
 
 interface CatalogChunk {
   kind: 'catalog';
@@ -118,18 +117,23 @@ export class Durability {
  */
 function snapshotChunks(catalog: Catalog, chunkDocs: number): Iterable<Document> {
   const meta: CatalogChunk = { kind: 'catalog', collections: [] };
-  const contents: { db: string; coll: string; docs: (Document | Uint8Array)[] }[] = [];
+  const contents: { db: string; coll: string; docs: (Document | Buffer)[]; offsets: number[] }[] = [];
   for (const [db, colls] of catalog.dbs) {
     for (const c of colls.values()) {
       meta.collections.push({ db, coll: c.name, options: c.options, indexes: c.indexes.slice(1).map((ix) => ix.spec) });
-      contents.push({ db, coll: c.name, docs: Array.from(c.docs.values(), (r) => r.version) });
+      const docs: (Document | Buffer)[] = [];
+      const offsets: number[] = [];
+      for (const r of c.docs.values()) r.capture(docs, offsets);
+      contents.push({ db, coll: c.name, docs, offsets });
     }
   }
   return (function* () {
     yield meta as unknown as Document;
-    for (const { db, coll, docs } of contents) {
+    for (const { db, coll, docs, offsets } of contents) {
       for (let i = 0; i < docs.length; i += chunkDocs) {
-        const chunk: DocsChunk = { kind: 'docs', db, coll, docs: docs.slice(i, i + chunkDocs).map(asWritten) };
+        const part: Document[] = [];
+        for (let j = i; j < Math.min(i + chunkDocs, docs.length); j++) part.push(offsets[j]! < 0 ? docs[j]! : decodeWrapped(docs[j] as Buffer, offsets[j]!));
+        const chunk: DocsChunk = { kind: 'docs', db, coll, docs: part };
         yield chunk as unknown as Document;
       }
     }
@@ -158,7 +162,3 @@ function loadSnapshot(catalog: Catalog, chunks: (CatalogChunk | DocsChunk)[]): v
   for (const coll of pending.keys()) coll.rest();
 }
 
-/** A captured version as the snapshot writes it: bytes decoded (with their wrappers, so they serialize to the same bytes). */
-function asWritten(v: Document | Uint8Array): Document {
-  return v instanceof Uint8Array ? deserialize(v, DESERIALIZE) : v;
-}

@@ -4,9 +4,9 @@
  * down ({w: doc}, index on w.a, w.b) must take the general path walk and give
  * the same keys, the same multikey flag and the same sparse skipping.
  */
-import { DocRecord } from '../../src/engine/storage/record.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DocRecord } from '../../src/engine/storage/record.js';
 import { Index } from '../../src/engine/storage/sorted-index.js';
 
 const scalar = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom('x', 'y', null, true), fc.double({ noNaN: true }));

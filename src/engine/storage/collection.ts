@@ -3,7 +3,7 @@
  * mutation checks all constraints before touching anything, so a failed
  * insert or update leaves the collection unchanged.
  */
-import type { Document } from 'bson';
+import { serialize, type Document } from 'bson';
 import { EngineError } from '../errors.js';
 import { idKey } from '../query/keystring.js';
 import type { Doc } from '../query/paths.js';
@@ -48,6 +48,8 @@ export class Collection {
   insert(doc: Doc): DocRecord {
     const key = idKey(doc._id);
     if (this.docs.has(key)) throw this.indexes[0].duplicate([doc._id]);
+    // Encoded before anything changes, like every other check of an insert.
+    const bytes = serialize(doc);
     const rec = new DocRecord(doc, this.nextSeq++);
     // Every index is checked (and its place found) before any changes: a refused insert leaves all unchanged.
     const indexes = this.indexes;
@@ -55,7 +57,7 @@ export class Collection {
     for (const ix of indexes) placed.push(ix.place(ix.keysOf(rec), rec));
     this.docs.set(key, rec);
     for (let i = 0; i < indexes.length; i++) indexes[i].commit(placed[i], rec);
-    rec.rest(this.slabs);
+    rec.rest(this.slabs, bytes);
     return rec;
   }
 

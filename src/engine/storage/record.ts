@@ -26,7 +26,7 @@ let lastDoc: Doc | undefined;
  */
 export class DocRecord {
   private decoded: Doc | undefined;
-  /** At rest: the slab holding the bytes, at `off`, `size` long. */
+  /** At rest: the slab holding the bytes, from `off` (their length is their own BSON prefix). */
   private slab: Buffer | undefined;
   private off = 0;
   plain?: Doc;
@@ -36,7 +36,11 @@ export class DocRecord {
     this.decoded = doc;
   }
 
-  /** The document (decoded from its bytes when at rest: do not keep it past the command). */
+  /**
+   * The document. Never change it in place: a decoded one is the stored
+   * version, and one decoded from bytes is shared with the record's next
+   * read (and gone once another record is read).
+   */
   get doc(): Doc {
     if (this.decoded) return this.decoded;
     if (lastRead === this) return lastDoc!;
@@ -59,15 +63,21 @@ export class DocRecord {
     return this.slab !== undefined;
   }
 
-  /** The current version as kept (decoded, or a view of its bytes): never changed in place, so a snapshot may hold it. */
-  get version(): Doc | Uint8Array {
-    return this.decoded ?? this.slab!.subarray(this.off, this.off + this.size!);
+  /**
+   * Appends the current version as kept to `into`: the decoded document, or
+   * the slab holding its bytes with their offset in `offsets` (-1 for a
+   * decoded one). Neither is ever changed in place, so a snapshot may hold
+   * them while the record moves on.
+   */
+  capture(into: (Doc | Buffer)[], offsets: number[]): void {
+    into.push(this.decoded ?? this.slab!);
+    offsets.push(this.decoded ? -1 : this.off);
   }
 
-  /** Keeps the document as its BSON bytes, in `slabs`, from now on. */
-  rest(slabs: Slabs): void {
+  /** Keeps the document as its BSON bytes (`bytes`, when the caller has them), in `slabs`, from now on. */
+  rest(slabs: Slabs, bytes?: Uint8Array): void {
     if (!this.decoded) return;
-    const bytes = serialize(this.decoded);
+    bytes ??= serialize(this.decoded);
     const placed = slabs.copy(bytes);
     this.slab = placed.buf;
     this.off = placed.off;

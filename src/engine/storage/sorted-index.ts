@@ -130,7 +130,6 @@ export class Index {
    */
   private scalarKey(doc: Doc): unknown[][] | undefined {
     const fields = this.fields;
-    // Sized once: an index holds one key per document for as long as it is stored (push would reserve room for 17).
     const key: unknown[] = new Array(fields.length);
     let present = false;
     for (let i = 0; i < fields.length; i++) {

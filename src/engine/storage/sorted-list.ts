@@ -8,7 +8,8 @@
  * instead of as an object of its own (an index entry: its key fields and its
  * record): a list of millions of elements is then a few thousand arrays to
  * the garbage collector, not millions of objects. Elements are read back as
- * objects only where a caller sees them (iteration, predicates, ties).
+ * objects only where a caller sees them (iteration, predicates), and on a
+ * search's ties unless the lead key compares slots directly (`restAt`).
  */
 
 /** Position of an element: chunk index and offset inside the chunk. */
@@ -32,7 +33,7 @@ export interface LeadKey<T> {
   cmp: (a: unknown, b: unknown) => number;
   /** The list's order between two elements whose lead values are equal (what remains of the comparator). */
   rest: (a: T, b: T) => number;
-  /** `rest` with the stored element given as its slots in a chunk (see {@link Layout}), so a tie needs no element read back. */
+  /** `rest` with the stored element given as its slots in a chunk (the list's {@link Layout}'s), so a tie needs no element read back. */
   restAt?: (slots: unknown[], at: number, b: T) => number;
 }
 
@@ -175,7 +176,7 @@ export class SortedList<T> {
     }
     const chunk = chunks[p.c];
     const n = chunk.length / w;
-    // Make room by moving the later slots up, last first (splice with spread slots allocated on every insert).
+    // Room made by moving the later slots up, last first: a splice of spread slots would allocate on every insert.
     const at = p.i * w;
     const end = chunk.length;
     for (let j = 0; j < w; j++) chunk.push(undefined);

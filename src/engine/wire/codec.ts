@@ -11,7 +11,6 @@ import { EngineError } from '../errors.js';
 import { compactNumbers } from '../query/normalize.js';
 import { CompressorId, Limits, MsgFlags, OpCode } from './constants.js';
 
-
 /** A decoded OP_MSG: body with kind-1 sequences merged in under their identifiers. */
 export interface MsgRequest {
   kind: 'msg';
