@@ -17,6 +17,7 @@
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { givenByOperator } from './young-generation';
 
 /** Live sizes below this get growth by 4× (V8's largest factor) between full collections. */
 export const SMALL_LIVE_BYTES = 96 * 1024 * 1024;
@@ -45,11 +46,6 @@ export class HeadroomSetter {
   }
 }
 
-/** Whether the operator set V8's heap growth (node options): theirs wins. */
-function setByOperator(): boolean {
-  return [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('heap-growing'));
-}
-
 let installed = false;
 
 /**
@@ -58,7 +54,7 @@ let installed = false;
  * for tests.
  */
 export function roomForOldGeneration(percentFor = growingPercent): void {
-  if (installed || setByOperator()) return;
+  if (installed || givenByOperator('heap-growing')) return;
   installed = true;
   const headroom = new HeadroomSetter(() => getHeapStatistics().used_heap_size, (p) => setFlagsFromString(`--heap-growing-percent=${p}`), percentFor);
   headroom.check();

@@ -48,16 +48,16 @@ export class GrowthSwitch {
   }
 }
 
-/** Whether the operator sized the young generation (node options): theirs wins. */
-function sizedByOperator(): boolean {
-  return [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('semi-space'));
+/** Whether the operator gave node a V8 option containing `part` (on the command line or in NODE_OPTIONS): theirs wins over rss's. */
+export function givenByOperator(part: string): boolean {
+  return [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes(part));
 }
 
 let capped = false;
 
 /** Keep the young generation at most `ceiling` from now on, for the whole process (once; later calls do nothing). */
 export function capYoungGeneration(ceiling = YOUNG_GENERATION_CEILING): void {
-  if (capped || sizedByOperator()) return;
+  if (capped || givenByOperator('semi-space')) return;
   capped = true;
   const growth = new GrowthSwitch(youngGenerationSize, (factor) => setFlagsFromString(`--semi-space-growth-factor=${factor}`), ceiling);
   growth.check();
