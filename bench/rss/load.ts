@@ -336,7 +336,7 @@ serveCommands({
       const tick = () => {
         const now = performance.now();
         if (now >= until) return resolve();
-        const due = Math.floor(((now - t0) * a.rate) / 1000);
+        const due = dueBy(now, t0, a.rate);
         while (sent < due) {
           const at = t0 + (sent * 1000) / a.rate;
           const name = publishers[sent % publishers.length]!;
@@ -380,7 +380,7 @@ serveCommands({
       const tick = () => {
         const now = performance.now();
         if (now - t0 >= a.durationMs) return resolve();
-        const due = Math.floor(((now - t0) * a.rate) / 1000);
+        const due = dueBy(now, t0, a.rate);
         while (sent < due) {
           const at = t0 + (sent * 1000) / a.rate;
           const name = publishers[sent % publishers.length]!;
@@ -538,3 +538,14 @@ serveCommands({
 
 const marks: { label: string; at: number }[] = [];
 emitEvent('up');
+
+/**
+ * How many of an open loop's requests are due at `now`: request k is
+ * intended at t0 + k / rate and goes out once that time has come (request
+ * 0 at t0). Counting only the intervals that had passed sent each request
+ * one interval after its intended time, and that interval counted as the
+ * server's latency (100 ms at 10/s, 1 ms at 1,000/s).
+ */
+function dueBy(now: number, t0: number, rate: number): number {
+  return Math.floor(((now - t0) * rate) / 1000) + 1;
+}
