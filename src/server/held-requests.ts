@@ -39,14 +39,14 @@ export class HeldRequests {
   constructor(
     private readonly window: TakeoverWindow,
     private readonly limits: HeldLimits = defaultHeldLimits(),
-  ) {}
+  ) {
+    // Nothing is held past the window (the takeover did not happen, or the server stopped or went standby).
+    window.onClose(() => this.clear());
+  }
 
   /** Whether a request arriving now is held (it is, while the window is open and within the bounds). */
   hold(item: HeldRequest): boolean {
-    if (this.window.heardAt() === undefined) {
-      this.clear();
-      return false;
-    }
+    if (this.window.heardAt() === undefined) return false;
     if (this.items.length >= this.limits.maxRequests || this.bytes + item.bytes.length > this.limits.maxBytes) {
       this.overflow++;
       return false;
@@ -63,7 +63,7 @@ export class HeldRequests {
     return out;
   }
 
-  /** Nothing held any more (the takeover did not happen, or the server stopped). */
+  /** Nothing held any more. */
   clear(): void {
     this.items = [];
     this.bytes = 0;

@@ -311,7 +311,6 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   async close(): Promise<void> {
     this.closed = true;
     this.takeover.close();
-    this.held.clear();
     this.storeCheck.stop();
     this.periodTimer?.cancel();
     this.purgeTimer?.cancel();
@@ -582,7 +581,6 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private onStandby(epoch: number, reason: StandbyReason): void {
     this.term++;
     this.takeover.close();
-    this.held.clear();
     this.ready = false;
     this.periodTimer?.cancel();
     this.purgeTimer?.cancel();
