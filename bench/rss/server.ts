@@ -8,6 +8,7 @@
  */
 import { Socket as DgramSocket } from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
+import { writeHeapSnapshot } from 'node:v8';
 import { Session } from 'node:inspector/promises';
 import { startPair, startServer, type StartedPair, type StartedServer } from '../../src/app/pair';
 import { startEngine, type RunningEngine } from '../../src/engine';
@@ -119,6 +120,10 @@ serveCommands({
     return true;
   },
   /** Start the sampling heap profiler (allocations, one sample per `intervalBytes` on average), for the measured window only. */
+  /** Writes this process's heap (V8 heap snapshot) to `path` (bench/tail-trace.ts --heap-snapshot). */
+  heapSnapshot(a: { path: string }) {
+    return writeHeapSnapshot(a.path);
+  },
   async allocStart(a?: { intervalBytes?: number }) {
     profiler = new Session();
     profiler.connect();
