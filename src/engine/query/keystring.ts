@@ -14,7 +14,7 @@ function numberKey(v: unknown): string {
     return Number.isSafeInteger(n) ? String(n) : l.toString();
   }
   const n = toNumber(v);
-  if (Number.isInteger(n) && !Number.isSafeInteger(n)) return BigInt(n).toString();
+  if (!heldExactly(n)) return BigInt(n).toString();
   if (Object.is(n, -0)) return '0';
   return String(n);
 }
