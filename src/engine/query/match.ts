@@ -5,19 +5,12 @@ import { EngineError } from '../errors.js';
 import type { DocRecord } from '../storage/record.js';
 import { compileNative } from './native-match.js';
 import { toPlain } from './normalize.js';
-import type { Doc } from './paths.js';
 
 /** A compiled filter. */
 export type Matcher = (rec: DocRecord) => boolean;
 
 /** mingo options: server-side JavaScript ($where, $function) stays disabled as on a locked-down mongod. */
 const MINGO_OPTIONS = { scriptEnabled: false } as const;
-
-/** The plain (number-normalised) view of a record, computed once per decoded document version (not kept for one at rest). */
-function plainOf(rec: DocRecord): Doc {
-  if (rec.atRest) return toPlain(rec.doc) as Doc;
-  return (rec.plain ??= toPlain(rec.doc) as Doc);
-}
 
 /** Compiles a filter; throws BadValue for malformed filters or unknown operators. */
 export function compileFilter(filter: Document | undefined): Matcher {
@@ -33,7 +26,7 @@ export function compileFilter(filter: Document | undefined): Matcher {
   }
   return (rec) => {
     try {
-      return q.test(plainOf(rec));
+      return q.test(rec.plain);
     } catch (err) {
       throw new EngineError('BadValue', (err as Error).message, {}, { cause: err });
     }

@@ -9,18 +9,19 @@
  */
 import { serialize } from 'bson';
 import { decodeDocument } from '../bson-form.js';
+import { toPlain } from '../query/normalize.js';
 import type { Doc } from '../query/paths.js';
 import type { Slabs } from './slabs.js';
 
 /** The last document decoded from bytes: a command reads one record several times in a row (match, then project). */
 let lastRead: DocRecord | undefined;
 let lastDoc: Doc | undefined;
+/** The plain view of `lastDoc`, once asked for. */
+let lastPlain: Doc | undefined;
 
 /**
  * A stored document. `seq` identifies the document for its whole life (kept
- * across updates) and breaks ties between equal index keys; `plain` caches
- * the number-normalised view the mingo matcher reads (decoded documents
- * only); `size` the BSON size of the document once known (so the next update
+ * across updates) and breaks ties between equal index keys; `size` the BSON size of the document once known (so the next update
  * that only writes top-level fields measures just those).
  * Updates replace the document in place so index entries keep pointing at the record.
  */
@@ -29,7 +30,8 @@ export class DocRecord {
   /** At rest: the slab holding the bytes, from `off` (their length is their own BSON prefix). */
   private slab: Buffer | undefined;
   private off = 0;
-  plain?: Doc;
+  /** The plain view of `decoded`, once asked for. */
+  private plainOfDecoded: Doc | undefined;
   size?: number;
 
   constructor(doc: Doc, readonly seq: number) {
@@ -45,16 +47,24 @@ export class DocRecord {
     if (this.decoded) return this.decoded;
     if (lastRead === this) return lastDoc!;
     lastDoc = decodeDocument(this.slab!, this.off);
+    lastPlain = undefined;
     lastRead = this;
     return lastDoc;
   }
 
+  /** The number-normalised view of the document the mingo matcher reads, made once per version read. */
+  get plain(): Doc {
+    if (this.decoded) return (this.plainOfDecoded ??= toPlain(this.decoded) as Doc);
+    const doc = this.doc;
+    return (lastPlain ??= toPlain(doc) as Doc);
+  }
+
   /** A new version of the document (an update): kept decoded from now on. */
   set doc(doc: Doc) {
-    if (lastRead === this) lastRead = lastDoc = undefined;
+    if (lastRead === this) lastRead = lastDoc = lastPlain = undefined;
     this.decoded = doc;
     this.slab = undefined;
-    this.plain = undefined;
+    this.plainOfDecoded = undefined;
     this.size = undefined;
   }
 
@@ -83,6 +93,6 @@ export class DocRecord {
     this.off = placed.off;
     this.size = bytes.length;
     this.decoded = undefined;
-    this.plain = undefined;
+    this.plainOfDecoded = undefined;
   }
 }
