@@ -56,18 +56,18 @@ function fieldSize(doc: Doc, field: string): number {
 }
 
 /**
- * {@link checkSize} for a stored record's new version, returning its size.
+ * {@link checkSize} for a stored record's new version (`old` is its current one), returning its size.
  * When the update wrote only top-level fields and the record's size is
  * known, the size follows from the fields that changed (the rest are the
  * stored values): a cursor moved by `$max` is measured alone, not its whole
  * user document.
  */
-function updatedSize(rec: DocRecord, doc: Doc, fields: string[] | undefined): number {
+function updatedSize(rec: DocRecord, old: Doc, doc: Doc, fields: string[] | undefined): number {
   let size: number;
   if (fields === undefined || rec.size === undefined) size = BSON.calculateObjectSize(doc);
   else {
     size = rec.size;
-    for (const f of fields) if (doc[f] !== rec.doc[f]) size += fieldSize(doc, f) - fieldSize(rec.doc, f);
+    for (const f of fields) if (doc[f] !== old[f]) size += fieldSize(doc, f) - fieldSize(old, f);
   }
   return withinLimit(size);
 }
@@ -113,21 +113,23 @@ function update(cmd: Document, ctx: CommandContext): Document {
     const c = ctx.catalog.get(ctx.db, coll);
     const stats = (ctx.stats = { docsExamined: 0, stage: '' });
     // Materialise first: updating indexed fields while walking an index would revisit documents.
-    const recs = [...queryRecords(c, { filter: stmt.q, limit: multi ? 0 : 1, sort: stmt.sort }, stats)];
+    // Each with its document as the match just read it (a record kept as bytes is decoded once).
+    const hits: [DocRecord, Doc][] = [];
+    for (const rec of queryRecords(c, { filter: stmt.q, limit: multi ? 0 : 1, sort: stmt.sort }, stats)) hits.push([rec, rec.doc]);
     // The statement's, not each document's: the same for every record it updates.
     const fields = topLevelFields(parsed);
-    for (const rec of recs) {
+    for (const [rec, old] of hits) {
       n++;
-      const doc = applyUpdate(rec.doc, parsed, false, pos);
+      const doc = applyUpdate(old, parsed, false, pos);
       // An unchanged document is the stored one: no size to check.
-      if (sameDocument(doc, rec.doc)) continue;
-      const size = updatedSize(rec, doc, fields);
+      if (sameDocument(doc, old)) continue;
+      const size = updatedSize(rec, old, doc, fields);
       ctx.apply({ op: 'u', db: ctx.db, coll, doc });
       // After the apply: replacing the document forgets the old size.
       rec.size = size;
       nModified++;
     }
-    if (recs.length === 0 && stmt.upsert === true) {
+    if (hits.length === 0 && stmt.upsert === true) {
       const doc = checkSize(upsertDocument(stmt.q, parsed, pos));
       ctx.apply({ op: 'i', db: ctx.db, coll, doc });
       n++;
