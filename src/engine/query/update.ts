@@ -18,9 +18,13 @@ import { isPlainObject, type Doc } from './paths.js';
 /** One operator applied to one path, e.g. `$inc` of `a.b` by `arg`. */
 type UpdateOp = { op: string; path: string; parts: string[]; arg: unknown };
 
-/** A parsed update: either a replacement document or a list of operator applications. */
-/** `topLevel`: every op replaces a whole top-level field (see replacesTopLevel), judged once at parse. */
-export type ParsedUpdate = { kind: 'replace'; doc: Doc } | { kind: 'ops'; ops: UpdateOp[]; topLevel: boolean };
+/**
+ * A parsed update: either a replacement document or a list of operator
+ * applications. `fields`, judged once at parse: the top-level fields the
+ * ops write (each once) when every op replaces a whole top-level field (see
+ * replacesTopLevel); undefined otherwise.
+ */
+export type ParsedUpdate = { kind: 'replace'; doc: Doc } | { kind: 'ops'; ops: UpdateOp[]; fields: string[] | undefined };
 
 const OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$setOnInsert', '$currentDate', '$push', '$addToSet', '$pull', '$pullAll', '$pop']);
 
@@ -41,7 +45,8 @@ export function parseUpdate(u: unknown): ParsedUpdate {
       ops.push({ op, path, parts: path.split('.'), arg: spec[path] });
     }
   }
-  return { kind: 'ops', ops, topLevel: ops.every(replacesTopLevel) };
+  const fields = ops.every(replacesTopLevel) ? [...new Set(ops.flatMap((o) => (o.op === '$rename' ? [o.path, String(o.arg)] : [o.path])))] : undefined;
+  return { kind: 'ops', ops, fields };
 }
 
 /** A replacement document may not hold operators. */
@@ -86,7 +91,7 @@ export function applyUpdate(doc: Doc, u: ParsedUpdate, inserting: boolean, pos: 
   }
   // Operators that only replace a top-level field leave nested containers as they are: those can be shared
   // with the stored version (never mutated in place); the array operators change arrays in place and need a deep copy.
-  const out = u.topLevel ? { ...doc } : cloneDoc(doc);
+  const out = u.fields ? { ...doc } : cloneDoc(doc);
   for (const { op, path, parts, arg } of u.ops) {
     if (parts[0] === '_id' && op !== '$setOnInsert' && !inserting) {
       if (!(op === '$set' && parts.length === 1 && compareValues(arg, doc._id) === 0)) throw immutableId();
@@ -108,8 +113,7 @@ export function applyUpdate(doc: Doc, u: ParsedUpdate, inserting: boolean, pos: 
  * Each field once.
  */
 export function topLevelFields(u: ParsedUpdate): string[] | undefined {
-  if (u.kind !== 'ops' || !u.topLevel) return undefined;
-  return [...new Set(u.ops.flatMap((o) => (o.op === '$rename' ? [o.path, String(o.arg)] : [o.path])))];
+  return u.kind === 'ops' ? u.fields : undefined;
 }
 
 /** Operators that write a whole field (never change a container in place). */
