@@ -10,6 +10,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { MongoClient } from 'mongodb';
+import { RoundTrips, defaultRetryPolicy, type RetryPolicy } from '../../src/client/retry';
 import { DENIAL_REASONS, type Message } from '../../src/protocol/messages';
 import type { Address } from '../../src/transport/types';
 import { emitEvent, serveCommands } from './proc';
@@ -27,7 +28,10 @@ interface Pending {
   at: number;
   lastSent: number;
   tries: number;
-  /** The wait before the next retransmission (ms): doubled each time, as RssClient's policy does. */
+  /** Copies sent (retransmissions, and the resends a CHANGE-SERVER makes): its round trip is measured only when 1. */
+  copies: number;
+  /** The first wait (its client's RoundTrips.firstWait when sent, before jitter); then doubled each time, as RssClient's policy does. */
+  firstWait: number;
   wait?: number;
   /** The datagrams of a RETRIEVED answer in several parts, until all are in. */
   parts?: Map<number, Extract<Message, { type: 'RETRIEVED' }>>;
@@ -39,6 +43,8 @@ interface Client {
   wire: NativeWire;
   port: number;
   pending: Map<number, Pending>;
+  /** Its exchanges' round trips: the first wait of a request, as RssClient's. */
+  roundTrips: RoundTrips;
 }
 
 const TEXT = 'x'.repeat(64);
@@ -56,6 +62,8 @@ let deliveries = 0;
 let retransmits = 0;
 const changes: number[] = [];
 let retransmitAfter = 200;
+/** RssClient's retry policy with the first wait at least retransmitAfter. */
+let retryPolicy: RetryPolicy = { ...defaultRetryPolicy(), ackTimeoutMs: retransmitAfter, maxWaitMs: Math.max(2000, retransmitAfter) };
 let sweeper: NodeJS.Timeout | undefined;
 
 function send(c: Client, bytes: Buffer, to: Address = current): void {
@@ -114,7 +122,7 @@ function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: num
     changes.push(now);
     current = servers.find((s) => s.port === m.port) ?? current;
     // A user told to switch asks the new server at once for everything still unanswered.
-    for (const cl of clients) for (const p of cl.pending.values()) { send(cl, p.bytes); p.lastSent = now; }
+    for (const cl of clients) for (const p of cl.pending.values()) { send(cl, p.bytes); p.lastSent = now; p.copies++; }
     return;
   }
   if ('rq' in m && typeof m.rq === 'number') {
@@ -123,6 +131,7 @@ function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: num
     if ((m as { reason?: string }).reason === DENIAL_REASONS.staleCounter && p.reseals < 3) {
       // Not executed: our counter fell behind the server's window (after a handoff); seal it afresh, as RssClient does.
       p.reseals++;
+      p.copies++;
       p.bytes = c.wire.request(p.body, m.rq);
       send(c, p.bytes, { host: from.address, port: from.port });
       return;
@@ -135,13 +144,20 @@ function onDatagram(c: Client, bytes: Buffer, from: { address: string; port: num
       if (p.parts.size < m.parts) return;
       const all = [...p.parts.entries()].sort((x, y) => x[0] - y[0]).map(([, r]) => r);
       c.pending.delete(m.rq);
+      measure(c, p);
       p.done({ ...m, texts: all.flatMap((r) => r.texts), more: all.some((r) => r.more) }, performance.now());
       return;
     }
     c.pending.delete(m.rq);
+    measure(c, p);
     c.wire.learn(m);
     p.done(m, performance.now());
   }
+}
+
+/** An answered request's round trip, when it was sent once (Karn's rule, as RssClient's). */
+function measure(c: Client, p: Pending): void {
+  if (p.copies === 1) c.roundTrips.sample(performance.now() - p.lastSent);
 }
 
 /** Retransmit the identical bytes of requests left unanswered; after two tries, to both servers. */
@@ -149,13 +165,16 @@ function sweep(): void {
   const now = performance.now();
   for (const c of clients) {
     for (const p of c.pending.values()) {
-      // The first wait is retransmitAfter stretched by up to 1.5 (as RssClient's), then doubled up to 2 s: with fixed
-      // waits, one stall of the server made every outstanding request come again every 200 ms, and the copies kept
-      // the server too busy to catch up (a floor run at half its maximum never recovered).
-      p.wait ??= retransmitAfter * (1 + Math.random() / 2);
+      // As RssClient's: the first wait is what the client's round trips call for (at least retransmitAfter), stretched
+      // by up to 1.5, then doubled up to 2 s. With fixed waits, one stall of the server made every outstanding request
+      // come again every 200 ms, and the copies kept the server too busy to catch up (a floor run at half its maximum
+      // never recovered); with a fixed first wait, a server that fell 200 ms behind was still sent a copy of each.
+      p.wait ??= p.firstWait * (1 + Math.random() / 2);
       if (now - p.lastSent < p.wait) continue;
-      p.wait = Math.min(2 * p.wait, Math.max(2000, retransmitAfter));
+      if (p.copies === 1) c.roundTrips.ranOut(p.firstWait);
+      p.wait = Math.min(2 * p.wait, retryPolicy.maxWaitMs);
       p.tries++;
+      p.copies++;
       p.lastSent = now;
       retransmits++;
       // As RssClient: an answer may have been held back by a budget, so the user's requests are padded again.
@@ -186,7 +205,7 @@ function publish(name: string, at: number, done: (reply: Message, now: number) =
     if (build) builders.set(name, build);
   }
   const bytes = build ? build(rq) : c.wire.request(body, rq);
-  c.pending.set(rq, { body, bytes, reseals: 0, at, lastSent: performance.now(), tries: 1, done });
+  c.pending.set(rq, { body, bytes, reseals: 0, at, lastSent: performance.now(), tries: 1, copies: 1, firstWait: c.roundTrips.firstWait(retryPolicy), done });
   send(c, bytes);
 }
 
@@ -194,7 +213,10 @@ function request(c: Client, body: Body, at = performance.now()): Promise<{ reply
   return new Promise((resolve) => {
     const rq = c.wire.nextRq();
     const bytes = c.wire.request(body, rq);
-    c.pending.set(rq, { body, bytes, reseals: 0, at, lastSent: performance.now(), tries: 1, done: (reply, now) => resolve({ reply, at, now }) });
+    c.pending.set(rq, {
+      body, bytes, reseals: 0, at, lastSent: performance.now(), tries: 1, copies: 1, firstWait: c.roundTrips.firstWait(retryPolicy),
+      done: (reply, now) => resolve({ reply, at, now }),
+    });
     send(c, bytes);
   });
 }
@@ -208,7 +230,7 @@ async function openSocket(): Promise<Client> {
   const lookup = (host: string, _o: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, host, 4);
   const socket = createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20, lookup: lookup as never });
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
-  const c: Client = { socket, wire: new NativeWire(), port: socket.address().port, pending: new Map() };
+  const c: Client = { socket, wire: new NativeWire(), port: socket.address().port, pending: new Map(), roundTrips: new RoundTrips() };
   socket.on('message', (b, from) => onDatagram(c, b, from));
   return c;
 }
@@ -244,6 +266,7 @@ serveCommands({
     servers = a.servers;
     current = servers[a.first]!;
     retransmitAfter = a.retransmitMs ?? 200;
+    retryPolicy = { ...defaultRetryPolicy(), ackTimeoutMs: retransmitAfter, maxWaitMs: Math.max(2000, retransmitAfter) };
     while (clients.length < a.sockets) clients.push(await openSocket());
     sweeper ??= setInterval(sweep, Math.max(5, Math.min(50, retransmitAfter / 4)));
     return clients.map((c) => ({ port: c.port, cid: c.wire.cid }));

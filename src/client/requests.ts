@@ -16,7 +16,7 @@ import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import type { ClientIdentity } from './identity';
 import type { KeyRing } from './keys';
-import { retransmitWait, sendsToBoth, type RetryPolicy } from './retry';
+import { RoundTrips, retransmitWait, sendsToBoth, type RetryPolicy } from './retry';
 import type { ServerBook } from './servers';
 
 type Distribute<T> = T extends unknown ? Omit<T, 'rq'> : never;
@@ -54,6 +54,10 @@ interface Pending {
   /** The datagrams of an answer in several parts, by part number, until all are in. */
   parts?: Map<number, Extract<Reply, { type: 'RETRIEVED' }>>;
   attempt: number;
+  /** When it was first sent (clock ms): its round trip, when answered on that transmission alone. */
+  sentAt: number;
+  /** The wait after its first transmission, before jitter (RoundTrips.firstWait then). */
+  firstWait: number;
   timeout: TimeoutError;
   timer?: TimerHandle;
   lifetime: TimerHandle;
@@ -87,6 +91,8 @@ export class Exchanges {
    * budget, e.g. after the address changed).
    */
   readonly provenUsers = new Set<string>();
+  /** The round trips of this client's exchanges: how long a first transmission waits for its answer. */
+  readonly roundTrips = new RoundTrips();
 
   constructor(private readonly deps: ExchangeDeps) {}
 
@@ -115,12 +121,16 @@ export class Exchanges {
         ...(agreement ? { agreement } : {}),
         reseals: 0,
         attempt: 0,
+        sentAt: this.deps.clock.now(),
+        firstWait: this.roundTrips.firstWait(this.deps.policy),
         timeout,
         lifetime: this.deps.clock.after(this.deps.policy.exchangeLifetimeMs, () => pending.settle(timeout)),
         settle: (err, reply) => {
           pending.timer?.cancel();
           pending.lifetime.cancel();
           this.pending.delete(rq);
+          // Karn's rule: an answer after a retransmission or a resealing could be to either copy.
+          if (reply && pending.attempt === 0 && pending.reseals === 0) this.roundTrips.sample(this.deps.clock.now() - pending.sentAt);
           if (err) reject(err);
           else resolve(reply!);
         },
@@ -141,8 +151,9 @@ export class Exchanges {
 
   private transmit(rq: number, pending: Pending): void {
     for (const to of this.deps.servers.targets(sendsToBoth(this.deps.policy, pending.attempt))) this.deps.transport.send(pending.bytes, to);
-    const wait = retransmitWait(this.deps.policy, pending.attempt, this.deps.random);
+    const wait = retransmitWait(this.deps.policy, pending.attempt, this.deps.random, pending.firstWait);
     pending.timer = this.deps.clock.after(wait, () => {
+      if (pending.attempt === 0) this.roundTrips.ranOut(pending.firstWait);
       // After the last retransmission's wait, give up even if the lifetime has not run out.
       if (pending.attempt >= this.deps.policy.maxRetransmit) return pending.settle(pending.timeout);
       pending.attempt++;

@@ -75,10 +75,12 @@ export function defaultRetryPolicy(): RetryPolicy {
 /**
  * The wait after transmission `attempt` (0 = the first send) before the next
  * transmission, or before giving up when attempt = maxRetransmit.
- * `random` returns values in [0, 1). Pure.
+ * `first`: the wait after the first transmission before jitter (the
+ * policy's ackTimeoutMs, or what RoundTrips measured). `random` returns
+ * values in [0, 1). Pure.
  */
-export function retransmitWait(policy: RetryPolicy, attempt: number, random: () => number): number {
-  const base = policy.ackTimeoutMs * 2 ** Math.max(0, attempt);
+export function retransmitWait(policy: RetryPolicy, attempt: number, random: () => number, first = policy.ackTimeoutMs): number {
+  const base = first * 2 ** Math.max(0, attempt);
   const jitter = 1 + random() * (policy.ackRandomFactor - 1);
   return Math.min(Math.round(base * jitter), policy.maxWaitMs);
 }
@@ -99,4 +101,54 @@ export function resolveRetryPolicy(overrides: Partial<RetryPolicy> = {}): RetryP
   if (p.ackRandomFactor < 1) throw new InvalidArgumentError('retry policy: ackRandomFactor must be >= 1');
   if (p.ackTimeoutMs <= 0) throw new InvalidArgumentError('retry policy: ackTimeoutMs must be > 0');
   return p;
+}
+
+/** Weights of the newest round trip in the smoothed estimate and in its variation (RFC 6298). */
+const RTT_GAIN = 1 / 8;
+const RTTVAR_GAIN = 1 / 4;
+
+/**
+ * The round trips one client measured, and the first wait they call for
+ * (RFC 6298: smoothed round trip plus four times its variation). Never
+ * below the policy's ackTimeoutMs, so on a LAN nothing changes; longer when
+ * the server answers slowly: a loaded server is not sent copies of requests
+ * it is still working on, each of which would be more work for it (with a
+ * fixed first wait, a server that fell 200 ms behind got a copy of every
+ * request and could not catch up).
+ *
+ * Only exchanges answered on their first transmission are measured (Karn's
+ * rule: an answer after a retransmission could be to either copy). So that
+ * a server slower than every wait is still learned, a first wait that ran
+ * out doubles the next ones until an answer is measured again (RFC 6298's
+ * backed-off timeout); many exchanges running out together double it once.
+ */
+export class RoundTrips {
+  private smoothed: number | undefined;
+  private variation = 0;
+  /** The first wait since a first transmission went unanswered (0: none ran out since the last measurement). */
+  private backedOff = 0;
+
+  /** An exchange answered `ms` after its only transmission. */
+  sample(ms: number): void {
+    if (!(ms >= 0 && Number.isFinite(ms))) return;
+    this.backedOff = 0;
+    if (this.smoothed === undefined) {
+      this.smoothed = ms;
+      this.variation = ms / 2;
+      return;
+    }
+    this.variation += RTTVAR_GAIN * (Math.abs(this.smoothed - ms) - this.variation);
+    this.smoothed += RTT_GAIN * (ms - this.smoothed);
+  }
+
+  /** A first transmission sent with first wait `waited` went unanswered for all of it. */
+  ranOut(waited: number): void {
+    this.backedOff = Math.max(this.backedOff, 2 * waited);
+  }
+
+  /** The wait after a first transmission (before jitter), within [ackTimeoutMs, maxWaitMs]. */
+  firstWait(policy: RetryPolicy): number {
+    const measured = this.smoothed === undefined ? 0 : this.smoothed + 4 * this.variation;
+    return Math.max(policy.ackTimeoutMs, Math.min(Math.max(measured, this.backedOff), policy.maxWaitMs));
+  }
 }

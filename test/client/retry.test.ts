@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { RssError, TimeoutError } from '../../src/errors';
 import { ClientIdentity } from '../../src/client/identity';
 import {
-  ACK_TIMEOUT_MS, EXCHANGE_LIFETIME_MS, MAX_RETRANSMIT, defaultRetryPolicy, resolveRetryPolicy, retransmitWait, sendsToBoth,
+  ACK_TIMEOUT_MS, EXCHANGE_LIFETIME_MS, MAX_RETRANSMIT, MAX_WAIT_MS, RoundTrips, defaultRetryPolicy, resolveRetryPolicy, retransmitWait,
+  sendsToBoth,
 } from '../../src/client/retry';
 import { decodeNative, encodeNative } from '../../src/protocol/native';
 import type { Message } from '../../src/protocol/messages';
-import { B, exchangesOnFakeClock as setup } from './exchanges';
+import { A, B, exchangesOnFakeClock as setup } from './exchanges';
 
 describe('retry policy', () => {
   it('defaultRetryPolicy returns a fresh object each time', () => {
@@ -42,7 +43,79 @@ describe('retry policy', () => {
   });
 });
 
+describe('RoundTrips', () => {
+  const p = defaultRetryPolicy();
+
+  it('waits ackTimeoutMs until a round trip is measured, and keeps it for fast round trips', () => {
+    const rtt = new RoundTrips();
+    expect(rtt.firstWait(p)).toBe(ACK_TIMEOUT_MS);
+    for (let i = 0; i < 20; i++) rtt.sample(1 + (i % 3));
+    expect(rtt.firstWait(p)).toBe(ACK_TIMEOUT_MS);
+  });
+
+  it('follows a slow server: smoothed round trip plus four times its variation, capped at maxWaitMs', () => {
+    const rtt = new RoundTrips();
+    rtt.sample(300);
+    // The first measurement: 300 + 4 × 150.
+    expect(rtt.firstWait(p)).toBe(900);
+    for (let i = 0; i < 50; i++) rtt.sample(300);
+    // Steady at 300 ms: the variation decays, the wait settles just above the round trip.
+    expect(rtt.firstWait(p)).toBeGreaterThan(300);
+    expect(rtt.firstWait(p)).toBeLessThan(310);
+    for (let i = 0; i < 50; i++) rtt.sample(5_000);
+    expect(rtt.firstWait(p)).toBe(MAX_WAIT_MS);
+    // Faster again: back down to the floor.
+    for (let i = 0; i < 100; i++) rtt.sample(2);
+    expect(rtt.firstWait(p)).toBe(ACK_TIMEOUT_MS);
+  });
+
+  it('ignores impossible samples', () => {
+    const rtt = new RoundTrips();
+    rtt.sample(Number.NaN);
+    rtt.sample(-5);
+    rtt.sample(Infinity);
+    expect(rtt.firstWait(p)).toBe(ACK_TIMEOUT_MS);
+  });
+
+  it('a first wait that ran out doubles the next ones (once, however many ran out together) until a round trip is measured', () => {
+    const rtt = new RoundTrips();
+    for (let i = 0; i < 10; i++) rtt.ranOut(200);
+    expect(rtt.firstWait(p)).toBe(400);
+    rtt.ranOut(400);
+    expect(rtt.firstWait(p)).toBe(800);
+    rtt.ranOut(1_600);
+    expect(rtt.firstWait(p)).toBe(MAX_WAIT_MS);
+    rtt.sample(3);
+    expect(rtt.firstWait(p)).toBe(ACK_TIMEOUT_MS);
+  });
+});
+
 describe('Exchanges on a FakeClock', () => {
+  it('a server slower than the first wait is learned: later requests are not sent again while it works', async () => {
+    const { clock, sent, ex, servers } = setup();
+    servers.adopt(A);
+    const answerAfter = 350;
+    /** One WHO answered `answerAfter` ms after its first transmission; how many datagrams it took. */
+    async function exchange(): Promise<number> {
+      const before = sent.length;
+      const call = ex.request({ type: 'WHO', name: 'bob' });
+      const { message } = decodeNative(sent[before]!.bytes);
+      clock.advance(answerAfter);
+      ex.accept(decodeNative(encodeNative({ type: 'WHO-LIST', rq: (message as { rq: number }).rq, name: 'bob', users: [] })));
+      await call;
+      return sent.length - before;
+    }
+    // A fixed 200 ms wait would send every one of these twice.
+    const datagrams = [];
+    for (let i = 0; i < 6; i++) datagrams.push(await exchange());
+    expect(datagrams[0]).toBe(2);
+    // The one that ran out doubled the next wait; answered within it, that one measured the round trip.
+    expect(datagrams.slice(1)).toEqual([1, 1, 1, 1, 1]);
+    expect(ex.roundTrips.firstWait(defaultRetryPolicy())).toBeGreaterThan(answerAfter);
+    ex.close();
+  });
+
+
   it('sends to both first, retransmits identical bytes on schedule, then times out', async () => {
     const { clock, sent, ex } = setup();
     const call = ex.request({ type: 'WHO', name: 'bob' });
