@@ -82,7 +82,7 @@ export function renderMarkdown(r: Results): string {
   }
   if (r.latency.length > 0) {
     L.push('**2. PUBLISH latency, open loop** (from the intended send time; rates are shares of rss\'s in-memory maximum above, the floor answering the same rates; ' +
-      'each rate after 2 s of quiet; a retransmission is a request the load generator sent again after 200 ms without an answer)');
+      'each rate after 2 s of quiet; a retransmission is a request the load generator sent again after its first wait, at least 200 ms, without an answer)');
     L.push('');
     L.push('| server | share of max | rate/s | p50 (ms) | p99 (ms) | p99.9 (ms) | samples | retransmissions | server event-loop delay p99 / max (ms) | UDP receive-buffer drops (system-wide) |');
     L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
