@@ -13,12 +13,9 @@
  * its live set is small (at most 4 × SMALL_LIVE_BYTES of heap), and leaves
  * V8's own rule to a large one, rechecked after each full collection.
  * V8 only takes the factor as a flag (`--heap-growing-percent`), which it
- * reads at every collection, so it can be set at run time.
+ * reads at every collection, so it can be set at run time (heap-tuning.ts
+ * does, after each full collection). Pure.
  */
-import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { givenByOperator } from './young-generation';
-
 /** Live sizes below this get growth by 4× (V8's largest factor) between full collections. */
 export const SMALL_LIVE_BYTES = 96 * 1024 * 1024;
 
@@ -44,22 +41,4 @@ export class HeadroomSetter {
     this.current = percent;
     this.setPercent(percent);
   }
-}
-
-let installed = false;
-
-/**
- * From now on, leave the old generation room to grow between full
- * collections (once per process; later calls do nothing). `percentFor` is
- * for tests.
- */
-export function roomForOldGeneration(percentFor = growingPercent): void {
-  if (installed || givenByOperator('heap-growing')) return;
-  installed = true;
-  const headroom = new HeadroomSetter(() => getHeapStatistics().used_heap_size, (p) => setFlagsFromString(`--heap-growing-percent=${p}`), percentFor);
-  headroom.check();
-  const major = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
-  new PerformanceObserver((list) => {
-    if (list.getEntries().some(major)) headroom.check();
-  }).observe({ entryTypes: ['gc'] });
 }

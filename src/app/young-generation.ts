@@ -13,10 +13,9 @@
  * Growth is switched off while the young generation is at the ceiling and
  * on again below it: V8 shrinks it after a quiet spell, and with growth
  * off for good it would stay small (minor collections many times as often)
- * when the load comes back.
+ * when the load comes back (heap-tuning.ts sets it after each collection).
  */
-import { PerformanceObserver } from 'node:perf_hooks';
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 /** The young generation's ceiling (both halves): 16 MB, two halves of 8 MB. */
 export const YOUNG_GENERATION_CEILING = 16 * 1024 * 1024;
@@ -46,20 +45,4 @@ export class GrowthSwitch {
     this.growing = growing;
     this.setGrowth(growing ? DEFAULT_GROWTH : 1);
   }
-}
-
-/** Whether the operator gave node a V8 option containing `part` (on the command line or in NODE_OPTIONS): theirs wins over rss's. */
-export function givenByOperator(part: string): boolean {
-  return [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes(part));
-}
-
-let capped = false;
-
-/** Keep the young generation at most `ceiling` from now on, for the whole process (once; later calls do nothing). */
-export function capYoungGeneration(ceiling = YOUNG_GENERATION_CEILING): void {
-  if (capped || givenByOperator('semi-space')) return;
-  capped = true;
-  const growth = new GrowthSwitch(youngGenerationSize, (factor) => setFlagsFromString(`--semi-space-growth-factor=${factor}`), ceiling);
-  growth.check();
-  new PerformanceObserver(() => growth.check()).observe({ entryTypes: ['gc'] });
 }

@@ -7,10 +7,10 @@
  * collections V8 made.
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { roomForOldGeneration } from '../../src/app/old-generation';
+import { tuneHeapForServing } from '../../src/app/heap-tuning';
 
 // Growth by 1.1× only: V8 must honour the flag set at run time, after every full collection.
-if (process.argv[2] === 'tight') roomForOldGeneration(() => 10);
+if (process.argv[2] === 'tight') tuneHeapForServing({ youngCeiling: false, oldGrowth: () => 10 });
 let full = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) full++;

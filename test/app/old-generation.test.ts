@@ -15,7 +15,7 @@ async function fullCollections(mode: 'tight' | 'default'): Promise<number> {
   return full!;
 }
 
-describe('roomForOldGeneration: the growth between full collections is set at run time', () => {
+describe('tuneHeapForServing, old generation: the growth between full collections is set at run time', () => {
   // The value a server asks for (4×, V8's own largest) is measured in the bench; here, that V8 takes a value set at run time at all.
   it('V8 follows the growth set after each full collection: a tight one makes it collect the same heap far more often', async () => {
     const [byDefault, tight] = await Promise.all([fullCollections('default'), fullCollections('tight')]);

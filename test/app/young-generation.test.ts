@@ -15,7 +15,7 @@ async function youngAfterGrowth(mode: 'capped' | 'free'): Promise<number> {
   return size!;
 }
 
-describe('capYoungGeneration: a serving process keeps its minor collections short', () => {
+describe('tuneHeapForServing, young generation: a serving process keeps its minor collections short', () => {
   it('V8 grows the young generation past the ceiling when nothing stops it, and not past it once capped', async () => {
     const [free, capped] = await Promise.all([youngAfterGrowth('free'), youngAfterGrowth('capped')]);
     // Without the ceiling the same heap grows it beyond (else this test could not tell).
