@@ -13,7 +13,6 @@ import { denialFor, type DialectName, type Request } from '../protocol/messages'
 import { decodeNative, type NativeFrame } from '../protocol/native';
 import { formatAddress, type Address } from '../transport/types';
 import type { Logger } from '../util/log';
-import { MARKER_BYTE } from './backlog';
 import type { ServerCounters } from './context';
 import { CONTROL_HANDLERS, isControl } from './control';
 import type { ControlContext, ControlHandler, ControlType } from './control/context';
@@ -49,7 +48,7 @@ export class Dispatcher {
    */
   datagram(bytes: Buffer, from: Address): void {
     const host = this.host;
-    if (bytes[0] === MARKER_BYTE && host.backlog.take(bytes)) return;
+    if (host.backlog.take(bytes)) return;
     // Every byte received from an address is credit for what may be sent back to it (anti-amplification).
     host.guard.sendBudgets.received(from, bytes.length);
     const dialect = detectDialect(bytes);
