@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { EngineOptions, RunningEngine } from '../engine';
 import { RssError, StorageError } from '../errors';
 import { tuneHeapForServing } from './heap-tuning';
+import { servingThreadFirst } from './helper-threads';
 
 export type EngineChoice = 'auto' | 'embedded' | 'mongod';
 
@@ -74,6 +75,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 export async function startEmbeddedEngine(opts: EngineOptions): Promise<RunningEngine> {
   // The engine keeps every text in this process's heap: its minor collections stay short and its full ones rare too.
   tuneHeapForServing();
+  servingThreadFirst();
   const { startEngine, EngineStorageError } = await import('../engine');
   try {
     return await startEngine(opts);

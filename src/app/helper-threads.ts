@@ -1,0 +1,73 @@
+/**
+ * The serving thread first: every other thread of a serving process (V8's
+ * garbage-collection and compiler helpers, libuv's pool) runs at the
+ * lowest priority, so on a busy core they take the time the event loop
+ * leaves idle instead of taking turns with it. On a server confined to one
+ * core, V8's concurrent marking took about 15% of that core at 5,000
+ * publishes/s, and the event loop waited for it while datagrams queued:
+ * PUBLISH p99 at that rate was 125-205 ms, and 25-31 ms with the helpers
+ * at the lowest priority (`bench/tail-trace.ts 5000`, alternated three
+ * times; docs/BENCHMARKS.md, "Session 8"). With cores to spare nothing
+ * changes: a thread's priority only matters while it waits for a core.
+ *
+ * Linux only (a thread is a task in /proc/self/task, and setpriority on
+ * its id sets that thread's own nice value); elsewhere it does nothing.
+ * Threads are created lazily (libuv's pool on its first use), so the
+ * threads are looked at again now and then.
+ */
+import { readdirSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+
+/** The nice value of the helper threads: the lowest priority there is. */
+export const HELPER_NICE = 19;
+/** How often threads created since are looked for (ms). */
+const RECHECK_MS = 10_000;
+
+/** The ids of this process's threads other than the main one (empty where /proc is not there). */
+export function helperThreads(): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return [];
+  }
+  return tasks.map(Number).filter((tid) => Number.isInteger(tid) && tid !== process.pid);
+}
+
+/** Lowers each helper thread not seen before to HELPER_NICE (never raises one an operator lowered further). */
+export class HelperPriority {
+  private readonly seen = new Set<number>();
+
+  constructor(
+    private readonly threads: () => number[] = helperThreads,
+    private readonly nice: { get(tid: number): number; set(tid: number, nice: number): void } = { get: getPriority, set: setPriority },
+  ) {}
+
+  /** Lower the threads created since the last call; how many were lowered. */
+  apply(): number {
+    let lowered = 0;
+    for (const tid of this.threads()) {
+      if (this.seen.has(tid)) continue;
+      this.seen.add(tid);
+      try {
+        if (this.nice.get(tid) >= HELPER_NICE) continue;
+        this.nice.set(tid, HELPER_NICE);
+        lowered++;
+      } catch {
+        // The thread ended meanwhile, or the system refuses: it keeps its priority.
+      }
+    }
+    return lowered;
+  }
+}
+
+let started = false;
+
+/** From now on, for the whole process (once; later calls do nothing). `RSS_HELPER_PRIORITY=keep` leaves every thread as it is. */
+export function servingThreadFirst(): void {
+  if (started || process.platform !== 'linux' || process.env.RSS_HELPER_PRIORITY === 'keep') return;
+  started = true;
+  const priority = new HelperPriority();
+  priority.apply();
+  setInterval(() => priority.apply(), RECHECK_MS).unref();
+}

@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { getPriority } from 'node:os';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { HELPER_NICE, HelperPriority } from '../../src/app/helper-threads';
+
+const child = fileURLToPath(new URL('./helper-threads-child.ts', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('HelperPriority', () => {
+  it('lowers each helper thread once, skips one already at the lowest priority, and survives a thread that ended', () => {
+    let threads = [11, 12, 13];
+    const nice = new Map([[11, 0], [12, HELPER_NICE], [13, 5]]);
+    const set: [number, number][] = [];
+    const p = new HelperPriority(() => threads, {
+      get: (tid) => {
+        const n = nice.get(tid);
+        if (n === undefined) throw new Error('ESRCH');
+        return n;
+      },
+      set: (tid, n) => void set.push([tid, n]),
+    });
+    expect(p.apply()).toBe(2);
+    expect(set).toEqual([[11, HELPER_NICE], [13, HELPER_NICE]]);
+    // Threads created since (libuv's pool on first use) are lowered on the next look; one that ended is skipped.
+    threads = [11, 12, 13, 14, 15];
+    nice.set(14, 0);
+    expect(p.apply()).toBe(1);
+    expect(set.at(-1)).toEqual([14, HELPER_NICE]);
+    expect(p.apply()).toBe(0);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('servingThreadFirst (Linux)', () => {
+  it("leaves the main thread's priority and lowers every other thread of the process", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child], { cwd: repoRoot, env: { ...process.env, RSS_HELPER_PRIORITY: '' } });
+    const [main, ...helpers] = stdout.trim().split(' ').map((t) => Number(t.split(':')[1]));
+    // The child inherits this process's priority; its main thread keeps it.
+    expect(main).toBe(getPriority());
+    // V8's platform threads at least (garbage collection, compilation).
+    expect(helpers.length).toBeGreaterThanOrEqual(2);
+    expect(helpers.every((n) => n === HELPER_NICE)).toBe(true);
+  }, 30_000);
+
+  it('RSS_HELPER_PRIORITY=keep leaves every thread as it was', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child], { cwd: repoRoot, env: { ...process.env, RSS_HELPER_PRIORITY: 'keep' } });
+    const nices = stdout.trim().split(' ').map((t) => Number(t.split(':')[1]));
+    expect(nices.every((n) => n === getPriority())).toBe(true);
+  }, 30_000);
+});
