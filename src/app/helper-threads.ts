@@ -1,12 +1,17 @@
 /**
  * The serving thread first: every other thread of a serving process (V8's
- * garbage-collection and compiler helpers, libuv's pool) runs at the
- * lowest priority, so on a busy core they take the time the event loop
- * leaves idle instead of taking turns with it. On a server confined to one
- * core, V8's concurrent marking took about 15% of that core at 5,000
- * publishes/s, and the event loop waited for it while datagrams queued:
- * PUBLISH p99 at that rate was 125-205 ms, and 25-31 ms with the helpers
- * at the lowest priority (`bench/tail-trace.ts 5000`, alternated three
+ * garbage-collection and compiler helpers, libuv's pool) runs at a lower
+ * priority, so on a busy core the event loop waits less for them. On a
+ * server confined to one core, V8's concurrent marking took about 15% of
+ * that core at 5,000 publishes/s while datagrams queued behind it.
+ *
+ * Lower, not lowest: at nice 19 the helpers got almost nothing while the
+ * event loop was saturated, so V8's optimizing compiles (done on those
+ * threads) waited and the loop ran slower code: 140-170 µs of CPU per
+ * publish at the maximum instead of 100-120. At nice 10 (a tenth of the
+ * core when both want it) the maximum is as before and the tail shorter:
+ * PUBLISH p99 at 5,000/s 16-27 ms against 22-62 ms, the longest answer
+ * 33-38 ms against 56-86 ms (`bench/tail-trace.ts 5000`, alternated three
  * times; docs/BENCHMARKS.md, "Session 8"). With cores to spare nothing
  * changes: a thread's priority only matters while it waits for a core.
  *
@@ -18,8 +23,8 @@
 import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
-/** The nice value of the helper threads: the lowest priority there is. */
-export const HELPER_NICE = 19;
+/** The nice value of the helper threads (see above for why not 19, the lowest). */
+export const HELPER_NICE = 10;
 /** How often threads created since are looked for (ms). */
 const RECHECK_MS = 10_000;
 
