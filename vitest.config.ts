@@ -19,8 +19,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Test workers share two cores: a worker's libuv pool at the lowest priority (app/helper-threads.ts) would wait
-    // behind the others' event loops and slow its file tests. test/app/helper-threads.test.ts turns it on for its child.
+    // Test workers share two cores: a worker's libuv pool at a lower priority (app/helper-threads.ts) would wait behind
+    // the others' event loops and slow its file tests. The processes the tests start inherit this, so only
+    // test/app/helper-threads.test.ts, which turns it on for its child, sees the lowering.
     env: { RSS_HELPER_PRIORITY: 'keep' },
     // The JSON report lets .ci/run print the plain "N passed, N failed" line CI reads.
     reporters: ['default', ['json', { outputFile: '.vitest-results.json' }], releaseSkipNotice],

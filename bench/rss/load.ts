@@ -10,7 +10,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { MongoClient } from 'mongodb';
-import { RoundTrips, defaultRetryPolicy, type RetryPolicy } from '../../src/client/retry';
+import { RoundTrips, defaultRetryPolicy, sendsToBoth, type RetryPolicy } from '../../src/client/retry';
 import { DENIAL_REASONS, type Message } from '../../src/protocol/messages';
 import type { Address } from '../../src/transport/types';
 import { emitEvent, serveCommands } from './proc';
@@ -62,8 +62,9 @@ let deliveries = 0;
 let retransmits = 0;
 const changes: number[] = [];
 let retransmitAfter = 200;
-/** RssClient's retry policy with the first wait at least retransmitAfter. */
-let retryPolicy: RetryPolicy = { ...defaultRetryPolicy(), ackTimeoutMs: retransmitAfter, maxWaitMs: Math.max(2000, retransmitAfter) };
+/** RssClient's retry policy with the first wait at least `first` ms. */
+const policyWith = (first: number): RetryPolicy => ({ ...defaultRetryPolicy(), ackTimeoutMs: first, maxWaitMs: Math.max(2000, first) });
+let retryPolicy = policyWith(retransmitAfter);
 let sweeper: NodeJS.Timeout | undefined;
 
 function send(c: Client, bytes: Buffer, to: Address = current): void {
@@ -160,7 +161,7 @@ function measure(c: Client, p: Pending): void {
   if (p.copies === 1) c.roundTrips.sample(performance.now() - p.lastSent);
 }
 
-/** Retransmit the identical bytes of requests left unanswered; after two tries, to both servers. */
+/** Retransmit the identical bytes of requests left unanswered; after two tries (or as late as two would come), to both servers. */
 function sweep(): void {
   const now = performance.now();
   for (const c of clients) {
@@ -179,7 +180,7 @@ function sweep(): void {
       retransmits++;
       // As RssClient: an answer may have been held back by a budget, so the user's requests are padded again.
       if ('name' in p.body) c.wire.proven.delete(p.body.name);
-      if (p.tries > 2) for (const s of servers) send(c, p.bytes, s);
+      if (sendsToBoth(retryPolicy, p.tries - 1, now - p.at)) for (const s of servers) send(c, p.bytes, s);
       else send(c, p.bytes);
     }
   }
@@ -266,7 +267,7 @@ serveCommands({
     servers = a.servers;
     current = servers[a.first]!;
     retransmitAfter = a.retransmitMs ?? 200;
-    retryPolicy = { ...defaultRetryPolicy(), ackTimeoutMs: retransmitAfter, maxWaitMs: Math.max(2000, retransmitAfter) };
+    retryPolicy = policyWith(retransmitAfter);
     while (clients.length < a.sockets) clients.push(await openSocket());
     sweeper ??= setInterval(sweep, Math.max(5, Math.min(50, retransmitAfter / 4)));
     return clients.map((c) => ({ port: c.port, cid: c.wire.cid }));

@@ -56,6 +56,8 @@ interface Pending {
   attempt: number;
   /** When it was first sent (clock ms): its round trip, when answered on that transmission alone. */
   sentAt: number;
+  /** Sent again beyond its retransmissions (resendAll after a CHANGE-SERVER): an answer could be to either copy. */
+  resent: boolean;
   /** The wait after its first transmission, before jitter (RoundTrips.firstWait then). */
   firstWait: number;
   timeout: TimeoutError;
@@ -122,6 +124,7 @@ export class Exchanges {
         reseals: 0,
         attempt: 0,
         sentAt: this.deps.clock.now(),
+        resent: false,
         firstWait: this.roundTrips.firstWait(this.deps.policy),
         timeout,
         lifetime: this.deps.clock.after(this.deps.policy.exchangeLifetimeMs, () => pending.settle(timeout)),
@@ -129,8 +132,8 @@ export class Exchanges {
           pending.timer?.cancel();
           pending.lifetime.cancel();
           this.pending.delete(rq);
-          // Karn's rule: an answer after a retransmission or a resealing could be to either copy.
-          if (reply && pending.attempt === 0 && pending.reseals === 0) this.roundTrips.sample(this.deps.clock.now() - pending.sentAt);
+          // Karn's rule: an answer after a retransmission, a resealing or a resend could be to either copy.
+          if (reply && this.sentOnce(pending)) this.roundTrips.sample(this.deps.clock.now() - pending.sentAt);
           if (err) reject(err);
           else resolve(reply!);
         },
@@ -149,11 +152,18 @@ export class Exchanges {
     return { bytes: proven ? encodeNative(msg, envelope, key) : encodeNativePadded(msg, envelope, key), ctr };
   }
 
+  /** Its bytes went out once only (no retransmission, resealing or resend). */
+  private sentOnce(pending: Pending): boolean {
+    return pending.attempt === 0 && pending.reseals === 0 && !pending.resent;
+  }
+
   private transmit(rq: number, pending: Pending): void {
-    for (const to of this.deps.servers.targets(sendsToBoth(this.deps.policy, pending.attempt))) this.deps.transport.send(pending.bytes, to);
+    const both = sendsToBoth(this.deps.policy, pending.attempt, this.deps.clock.now() - pending.sentAt);
+    for (const to of this.deps.servers.targets(both)) this.deps.transport.send(pending.bytes, to);
     const wait = retransmitWait(this.deps.policy, pending.attempt, this.deps.random, pending.firstWait);
     pending.timer = this.deps.clock.after(wait, () => {
-      if (pending.attempt === 0) this.roundTrips.ranOut(pending.firstWait);
+      // Only a first wait that ran out with nothing heard says the waits are short (a stale-counter denial was an answer).
+      if (this.sentOnce(pending)) this.roundTrips.ranOut(pending.firstWait);
       // After the last retransmission's wait, give up even if the lifetime has not run out.
       if (pending.attempt >= this.deps.policy.maxRetransmit) return pending.settle(pending.timeout);
       pending.attempt++;
@@ -281,6 +291,7 @@ export class Exchanges {
   /** Resend every pending request now (after a CHANGE-SERVER: the new server should not wait for our timers). */
   resendAll(): void {
     for (const pending of this.pending.values()) {
+      pending.resent = true;
       for (const to of this.deps.servers.targets(false)) this.deps.transport.send(pending.bytes, to);
     }
   }

@@ -26,8 +26,9 @@ export const ACK_RANDOM_FACTOR = 1.5;
 export const MAX_RETRANSMIT = 5;
 /** Cap on one wait, so a long exchange keeps probing (doubling alone would reach 6.4 s). */
 export const MAX_WAIT_MS = 2_000;
-/** Hard bound of one call: with the values above the last wait ends at 7.0–8.1 s; this also bounds policies
- * a caller tunes. */
+/** Hard bound of one call: with the values above the last wait ends at 7.0–8.1 s (before a first wait is
+ * measured longer than ACK_TIMEOUT_MS: then this ends the exchange, with fewer retransmissions); this also
+ * bounds policies a caller tunes. */
 export const EXCHANGE_LIFETIME_MS = 10_000;
 /** Unanswered transmissions to the current server before retransmissions go to both servers. */
 export const BOTH_AFTER_SILENT_TRIES = 2;
@@ -85,9 +86,16 @@ export function retransmitWait(policy: RetryPolicy, attempt: number, random: () 
   return Math.min(Math.round(base * jitter), policy.maxWaitMs);
 }
 
-/** True when transmission `attempt` (0-based) goes to both servers rather than the current one. */
-export function sendsToBoth(policy: RetryPolicy, attempt: number): boolean {
-  return attempt >= policy.bothAfterSilentTries;
+/**
+ * True when transmission `attempt` (0-based), `elapsed` ms after the first,
+ * goes to both servers rather than the current one: after
+ * bothAfterSilentTries silent tries, or once a retransmission comes as late
+ * as that many would with the unmeasured waits (a first wait measured long
+ * must not delay finding the other server when this one went silent).
+ */
+export function sendsToBoth(policy: RetryPolicy, attempt: number, elapsed = 0): boolean {
+  const unmeasured = policy.ackTimeoutMs * (2 ** policy.bothAfterSilentTries - 1);
+  return attempt >= policy.bothAfterSilentTries || (attempt > 0 && elapsed >= unmeasured);
 }
 
 /** Merge caller overrides into the defaults, naming the first bad value. */
@@ -146,9 +154,14 @@ export class RoundTrips {
     this.backedOff = Math.max(this.backedOff, 2 * waited);
   }
 
-  /** The wait after a first transmission (before jitter), within [ackTimeoutMs, maxWaitMs]. */
+  /**
+   * The wait after a first transmission (before jitter): at least
+   * ackTimeoutMs, at most what leaves the jitter room under maxWaitMs (so
+   * clients of one slow server still spread their retransmissions).
+   */
   firstWait(policy: RetryPolicy): number {
     const measured = this.smoothed === undefined ? 0 : this.smoothed + 4 * this.variation;
-    return Math.max(policy.ackTimeoutMs, Math.min(Math.max(measured, this.backedOff), policy.maxWaitMs));
+    const most = Math.max(policy.ackTimeoutMs, policy.maxWaitMs / policy.ackRandomFactor);
+    return Math.max(policy.ackTimeoutMs, Math.min(Math.max(measured, this.backedOff), most));
   }
 }

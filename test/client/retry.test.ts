@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RssError, TimeoutError } from '../../src/errors';
 import { ClientIdentity } from '../../src/client/identity';
 import {
-  ACK_TIMEOUT_MS, EXCHANGE_LIFETIME_MS, MAX_RETRANSMIT, MAX_WAIT_MS, RoundTrips, defaultRetryPolicy, resolveRetryPolicy, retransmitWait,
+  ACK_RANDOM_FACTOR, ACK_TIMEOUT_MS, EXCHANGE_LIFETIME_MS, MAX_RETRANSMIT, MAX_WAIT_MS, RoundTrips, defaultRetryPolicy, resolveRetryPolicy, retransmitWait,
   sendsToBoth,
 } from '../../src/client/retry';
 import { decodeNative, encodeNative } from '../../src/protocol/native';
@@ -31,9 +31,13 @@ describe('retry policy', () => {
     expect(total).toBeLessThanOrEqual(EXCHANGE_LIFETIME_MS);
   });
 
-  it('turns to both servers after the configured silent tries', () => {
+  it('turns to both servers after the configured silent tries, or as late as they would come with unmeasured waits', () => {
     const p = defaultRetryPolicy();
     expect([0, 1, 2, 3].map((n) => sendsToBoth(p, n))).toEqual([false, false, true, true]);
+    // A first wait measured long: its first retransmission, 1.3 s in, already asks both.
+    expect(sendsToBoth(p, 1, 1_300)).toBe(true);
+    expect(sendsToBoth(p, 1, 599)).toBe(false);
+    expect(sendsToBoth(p, 0, 5_000)).toBe(false);
   });
 
   it('validates overrides and names the bad key', () => {
@@ -53,7 +57,7 @@ describe('RoundTrips', () => {
     expect(rtt.firstWait(p)).toBe(ACK_TIMEOUT_MS);
   });
 
-  it('follows a slow server: smoothed round trip plus four times its variation, capped at maxWaitMs', () => {
+  it('follows a slow server: smoothed round trip plus four times its variation, capped to leave the jitter room under maxWaitMs', () => {
     const rtt = new RoundTrips();
     rtt.sample(300);
     // The first measurement: 300 + 4 × 150.
@@ -63,7 +67,9 @@ describe('RoundTrips', () => {
     expect(rtt.firstWait(p)).toBeGreaterThan(300);
     expect(rtt.firstWait(p)).toBeLessThan(310);
     for (let i = 0; i < 50; i++) rtt.sample(5_000);
-    expect(rtt.firstWait(p)).toBe(MAX_WAIT_MS);
+    expect(rtt.firstWait(p)).toBe(MAX_WAIT_MS / ACK_RANDOM_FACTOR);
+    // Clients of one slow server still spread their retransmissions.
+    expect(retransmitWait(p, 0, () => 0, rtt.firstWait(p))).toBeLessThan(retransmitWait(p, 0, () => 0.999, rtt.firstWait(p)));
     // Faster again: back down to the floor.
     for (let i = 0; i < 100; i++) rtt.sample(2);
     expect(rtt.firstWait(p)).toBe(ACK_TIMEOUT_MS);
@@ -84,13 +90,48 @@ describe('RoundTrips', () => {
     rtt.ranOut(400);
     expect(rtt.firstWait(p)).toBe(800);
     rtt.ranOut(1_600);
-    expect(rtt.firstWait(p)).toBe(MAX_WAIT_MS);
+    expect(rtt.firstWait(p)).toBe(MAX_WAIT_MS / ACK_RANDOM_FACTOR);
     rtt.sample(3);
     expect(rtt.firstWait(p)).toBe(ACK_TIMEOUT_MS);
   });
 });
 
 describe('Exchanges on a FakeClock', () => {
+  /** Answer the request in `bytes` with a WHO-LIST. */
+  const answer = (ex: ReturnType<typeof setup>['ex'], bytes: Buffer) => {
+    const { message } = decodeNative(bytes);
+    return ex.accept(decodeNative(encodeNative({ type: 'WHO-LIST', rq: (message as { rq: number }).rq, name: 'bob', users: [] })));
+  };
+
+  it("Karn's rule: an answer after a retransmission or a resend (CHANGE-SERVER) measures no round trip", async () => {
+    const { clock, sent, ex, servers } = setup();
+    servers.adopt(A);
+    const p = defaultRetryPolicy();
+    // Answered after its retransmission: not measured (the first wait ran out, so the next one doubles).
+    const one = ex.request({ type: 'WHO', name: 'bob' });
+    clock.advance(250);
+    expect(sent).toHaveLength(2);
+    answer(ex, sent[0]!.bytes);
+    await one;
+    expect(ex.roundTrips.firstWait(p)).toBe(2 * ACK_TIMEOUT_MS);
+    // Resent at a CHANGE-SERVER, answered 150 ms after its first send: not measured either.
+    const two = ex.request({ type: 'WHO', name: 'bob' });
+    const first = sent.length - 1;
+    clock.advance(100);
+    ex.resendAll();
+    clock.advance(50);
+    answer(ex, sent[first]!.bytes);
+    await two;
+    expect(ex.roundTrips.firstWait(p)).toBe(2 * ACK_TIMEOUT_MS);
+    // Sent once and answered: measured (the doubled wait is forgotten).
+    const three = ex.request({ type: 'WHO', name: 'bob' });
+    clock.advance(5);
+    answer(ex, sent[sent.length - 1]!.bytes);
+    await three;
+    expect(ex.roundTrips.firstWait(p)).toBe(ACK_TIMEOUT_MS);
+    ex.close();
+  });
+
   it('a server slower than the first wait is learned: later requests are not sent again while it works', async () => {
     const { clock, sent, ex, servers } = setup();
     servers.adopt(A);
