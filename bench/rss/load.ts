@@ -10,7 +10,8 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { MongoClient } from 'mongodb';
-import { RoundTrips, defaultRetryPolicy, sendsToBoth, type RetryPolicy } from '../../src/client/retry';
+import { defaultRetryPolicy, firstWait, sendsToBoth, type RetryPolicy } from '../../src/client/retry';
+import { RoundTrips } from '../../src/util/round-trips';
 import { DENIAL_REASONS, type Message } from '../../src/protocol/messages';
 import type { Address } from '../../src/transport/types';
 import { emitEvent, serveCommands } from './proc';
@@ -30,7 +31,7 @@ interface Pending {
   tries: number;
   /** Copies sent (retransmissions, and the resends a CHANGE-SERVER makes): its round trip is measured only when 1. */
   copies: number;
-  /** The first wait (its client's RoundTrips.firstWait when sent, before jitter); then doubled each time, as RssClient's policy does. */
+  /** The first wait (firstWait of its client's round trips when sent, before jitter); then doubled each time, as RssClient's policy does. */
   firstWait: number;
   wait?: number;
   /** The datagrams of a RETRIEVED answer in several parts, until all are in. */
@@ -206,7 +207,7 @@ function publish(name: string, at: number, done: (reply: Message, now: number) =
     if (build) builders.set(name, build);
   }
   const bytes = build ? build(rq) : c.wire.request(body, rq);
-  c.pending.set(rq, { body, bytes, reseals: 0, at, lastSent: performance.now(), tries: 1, copies: 1, firstWait: c.roundTrips.firstWait(retryPolicy), done });
+  c.pending.set(rq, { body, bytes, reseals: 0, at, lastSent: performance.now(), tries: 1, copies: 1, firstWait: firstWait(c.roundTrips, retryPolicy), done });
   send(c, bytes);
 }
 
@@ -215,7 +216,7 @@ function request(c: Client, body: Body, at = performance.now()): Promise<{ reply
     const rq = c.wire.nextRq();
     const bytes = c.wire.request(body, rq);
     c.pending.set(rq, {
-      body, bytes, reseals: 0, at, lastSent: performance.now(), tries: 1, copies: 1, firstWait: c.roundTrips.firstWait(retryPolicy),
+      body, bytes, reseals: 0, at, lastSent: performance.now(), tries: 1, copies: 1, firstWait: firstWait(c.roundTrips, retryPolicy),
       done: (reply, now) => resolve({ reply, at, now }),
     });
     send(c, bytes);

@@ -16,7 +16,8 @@ import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import type { ClientIdentity } from './identity';
 import type { KeyRing } from './keys';
-import { RoundTrips, retransmitWait, sendsToBoth, type RetryPolicy } from './retry';
+import { RoundTrips } from '../util/round-trips';
+import { firstWait, retransmitWait, sendsToBoth, type RetryPolicy } from './retry';
 import type { ServerBook } from './servers';
 
 type Distribute<T> = T extends unknown ? Omit<T, 'rq'> : never;
@@ -58,7 +59,7 @@ interface Pending {
   sentAt: number;
   /** Sent again beyond its retransmissions (resendAll after a CHANGE-SERVER): an answer could be to either copy. */
   resent: boolean;
-  /** The wait after its first transmission, before jitter (RoundTrips.firstWait then). */
+  /** The wait after its first transmission, before jitter (firstWait of the round trips measured then). */
   firstWait: number;
   timeout: TimeoutError;
   timer?: TimerHandle;
@@ -125,7 +126,7 @@ export class Exchanges {
         attempt: 0,
         sentAt: this.deps.clock.now(),
         resent: false,
-        firstWait: this.roundTrips.firstWait(this.deps.policy),
+        firstWait: firstWait(this.roundTrips, this.deps.policy),
         timeout,
         lifetime: this.deps.clock.after(this.deps.policy.exchangeLifetimeMs, () => pending.settle(timeout)),
         settle: (err, reply) => {

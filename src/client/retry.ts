@@ -14,6 +14,7 @@
  * handed over and its CHANGE-SERVER may have been lost.
  */
 import { InvalidArgumentError } from '../errors';
+import type { RoundTrips } from '../util/round-trips';
 
 /** Base wait for an answer. CoAP uses 2 s for constrained radio links; a LAN answers in < 1 ms and
  * a store write takes a few ms, so 200 ms is ~10x the worst normal case yet short enough for a person at
@@ -77,7 +78,7 @@ export function defaultRetryPolicy(): RetryPolicy {
  * The wait after transmission `attempt` (0 = the first send) before the next
  * transmission, or before giving up when attempt = maxRetransmit.
  * `first`: the wait after the first transmission before jitter (the
- * policy's ackTimeoutMs, or what RoundTrips measured). `random` returns
+ * policy's ackTimeoutMs, or firstWait of the round trips measured). `random` returns
  * values in [0, 1). Pure.
  */
 export function retransmitWait(policy: RetryPolicy, attempt: number, random: () => number, first = policy.ackTimeoutMs): number {
@@ -111,57 +112,16 @@ export function resolveRetryPolicy(overrides: Partial<RetryPolicy> = {}): RetryP
   return p;
 }
 
-/** Weights of the newest round trip in the smoothed estimate and in its variation (RFC 6298). */
-const RTT_GAIN = 1 / 8;
-const RTTVAR_GAIN = 1 / 4;
-
 /**
- * The round trips one client measured, and the first wait they call for
- * (RFC 6298: smoothed round trip plus four times its variation). Never
- * below the policy's ackTimeoutMs, so on a LAN nothing changes; longer when
- * the server answers slowly: a loaded server is not sent copies of requests
- * it is still working on, each of which would be more work for it (with a
- * fixed first wait, a server that fell 200 ms behind got a copy of every
- * request and could not catch up).
- *
- * Only exchanges answered on their first transmission are measured (Karn's
- * rule: an answer after a retransmission could be to either copy). So that
- * a server slower than every wait is still learned, a first wait that ran
- * out doubles the next ones until an answer is measured again (RFC 6298's
- * backed-off timeout); many exchanges running out together double it once.
+ * The first wait of a request after `roundTrips` (util/round-trips.ts):
+ * never below ackTimeoutMs, so on a LAN nothing changes; longer when the
+ * server answers slowly, so a loaded server is not sent copies of
+ * requests it is still working on, each of which would be more work for
+ * it (with a fixed first wait, a server that fell 200 ms behind got a copy
+ * of every request and could not catch up); at most what leaves the
+ * jitter room under maxWaitMs, so clients of one slow server still spread
+ * their retransmissions.
  */
-export class RoundTrips {
-  private smoothed: number | undefined;
-  private variation = 0;
-  /** The first wait since a first transmission went unanswered (0: none ran out since the last measurement). */
-  private backedOff = 0;
-
-  /** An exchange answered `ms` after its only transmission. */
-  sample(ms: number): void {
-    if (!(ms >= 0 && Number.isFinite(ms))) return;
-    this.backedOff = 0;
-    if (this.smoothed === undefined) {
-      this.smoothed = ms;
-      this.variation = ms / 2;
-      return;
-    }
-    this.variation += RTTVAR_GAIN * (Math.abs(this.smoothed - ms) - this.variation);
-    this.smoothed += RTT_GAIN * (ms - this.smoothed);
-  }
-
-  /** A first transmission sent with first wait `waited` went unanswered for all of it. */
-  ranOut(waited: number): void {
-    this.backedOff = Math.max(this.backedOff, 2 * waited);
-  }
-
-  /**
-   * The wait after a first transmission (before jitter): at least
-   * ackTimeoutMs, at most what leaves the jitter room under maxWaitMs (so
-   * clients of one slow server still spread their retransmissions).
-   */
-  firstWait(policy: RetryPolicy): number {
-    const measured = this.smoothed === undefined ? 0 : this.smoothed + 4 * this.variation;
-    const most = Math.max(policy.ackTimeoutMs, policy.maxWaitMs / policy.ackRandomFactor);
-    return Math.max(policy.ackTimeoutMs, Math.min(Math.max(measured, this.backedOff), most));
-  }
+export function firstWait(roundTrips: RoundTrips, policy: RetryPolicy): number {
+  return roundTrips.wait(policy.ackTimeoutMs, Math.max(policy.ackTimeoutMs, policy.maxWaitMs / policy.ackRandomFactor));
 }

@@ -18,11 +18,12 @@ import type { StoredText } from '../protocol/messages';
 import type { TextDoc } from '../store/documents';
 import type { Clock, TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
+import { RoundTrips } from '../util/round-trips';
 
 export interface DeliveryPolicy {
   /**
    * First wait for an ACK, at least; doubles with each retransmission. The
-   * wait adapts upwards to the ACK round trips measured (see AckTimer), so a
+   * wait adapts upwards to the ACK round trips measured (util/round-trips.ts), so a
    * loaded server does not retransmit pushes whose ACKs are only queued.
    */
   firstTimeout: number;
@@ -66,45 +67,6 @@ export interface DeliveryPort {
   afterBacklog?(go: () => void): void;
   /** A store call failed (the server's error channel counts and logs it); default: a warning. */
   failed?(err: unknown, context: { user: string; doing: string }): void;
-}
-
-/**
- * The retransmission timeout of pushes, from the ACK round trips measured
- * (RFC 6298: smoothed RTT plus four deviations; samples only from pushes
- * sent once, and a timeout doubles the wait until such a sample comes:
- * Karn's rule), never below the policy's first timeout nor above
- * MAX_ACK_TIMEOUT. One estimator for the server: when it is busy, every
- * user's ACKs wait in the same queue.
- */
-export class AckTimer {
-  private srtt: number | undefined;
-  private rttvar = 0;
-  /** After a timeout, the doubled timeout holds until a push is acknowledged at its first transmission. */
-  private backedOff: number | undefined;
-
-  constructor(private readonly floor: number) {}
-
-  /** A push went unanswered for the whole timeout: wait twice as long from now on (until a clean sample). */
-  backoff(): void {
-    this.backedOff = Math.min(MAX_ACK_TIMEOUT, 2 * this.timeout);
-  }
-
-  sample(rtt: number): void {
-    this.backedOff = undefined;
-    if (this.srtt === undefined) {
-      this.srtt = rtt;
-      this.rttvar = rtt / 2;
-    } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
-      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
-    }
-  }
-
-  get timeout(): number {
-    if (this.backedOff !== undefined) return this.backedOff;
-    if (this.srtt === undefined) return this.floor;
-    return Math.min(MAX_ACK_TIMEOUT, Math.max(this.floor, this.srtt + 4 * this.rttvar));
-  }
 }
 
 /** The longest first wait for an ACK, however slow the round trips measured. */
@@ -174,7 +136,12 @@ export const toStoredText = (t: TextDoc): StoredText => ({ seq: t._id, from: t.f
 export class Delivery {
   private readonly streams = new Map<string, Stream>();
   private active = false;
-  private readonly ackTimer: AckTimer;
+  /**
+   * The ACK round trips measured (util/round-trips.ts): the first wait of a
+   * push, never below the policy's first timeout nor above MAX_ACK_TIMEOUT.
+   * One for the server: when it is busy, every user's ACKs wait in the same queue.
+   */
+  private readonly roundTrips = new RoundTrips();
   /** Log reads running, and the streams waiting for one to finish (a bound on the store reads of a takeover). */
   private loadsRunning = 0;
   private readonly loadsWaiting: (() => void)[] = [];
@@ -195,12 +162,11 @@ export class Delivery {
     private readonly policy: DeliveryPolicy = defaultDeliveryPolicy(),
     private readonly log: Logger = silentLogger,
   ) {
-    this.ackTimer = new AckTimer(policy.firstTimeout);
   }
 
   /** The first wait for an ACK now (adapted to the round trips measured). */
   get ackTimeout(): number {
-    return this.ackTimer.timeout;
+    return this.roundTrips.wait(this.policy.firstTimeout, MAX_ACK_TIMEOUT);
   }
 
   /** Start pushing (the server serves). */
@@ -257,7 +223,7 @@ export class Delivery {
       return;
     }
     const push = s.phase;
-    if (push.transmissions === 1) this.ackTimer.sample(this.clock.now() - push.sentAt);
+    if (push.transmissions === 1) this.roundTrips.sample(this.clock.now() - push.sentAt);
     s.phase = IDLE;
     this.receivedUpTo(user, s, seq);
     this.pump(user, s);
@@ -403,7 +369,7 @@ export class Delivery {
   }
 
   /** Send `text` (transmission number `transmissions`); `first` is the push's first wait, doubled for each retransmission. */
-  private transmit(user: string, s: Stream, text: StoredText, transmissions: number, first = this.ackTimer.timeout): void {
+  private transmit(user: string, s: Stream, text: StoredText, transmissions: number, first = this.ackTimeout): void {
     const sent = this.port.send(user, text);
     if (sent === 'gone') return this.forget(user);
     // Nothing went out: the text stays owed in the log; resume when the user is heard from.
@@ -484,7 +450,7 @@ export class Delivery {
     // Paused: not sent again now; it stays owed, and resumeAll() reads it from the log.
     if (!this.active) return;
     // Only a first transmission's timeout says the timeout is short (later ones were waited for doubled already).
-    if (transmissions === 1) this.ackTimer.backoff();
+    if (transmissions === 1) this.roundTrips.ranOut(push.first);
     if (transmissions >= this.policy.maxTransmissions) {
       // Leave the rest for RETRIEVE-TEXTS; resume when the user is heard from.
       this.stats.givenUp++;
