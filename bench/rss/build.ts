@@ -8,7 +8,10 @@
  * rss itself (src/) is taken from a commit (HEAD by default), exported with
  * `git archive` into bench/out/tree/: the figures belong to that commit,
  * whatever is uncommitted in the working tree. `worktree: true` benches
- * the working tree instead (the report then says so).
+ * the working tree instead (the report then says so). The load generators
+ * are the instrument, not what is measured: they are always built from the
+ * working tree, so commits compared are measured alike (and a commit older
+ * than what they import from src/ still builds).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -22,6 +25,8 @@ export const OUT = fileURLToPath(new URL('../out/', import.meta.url));
 const TREE = `${OUT}tree/`;
 export const WORKERS = ['server', 'floor-server', 'load', 'aedes-server', 'aedes-load'] as const;
 export type WorkerName = (typeof WORKERS)[number];
+/** The workers that measure (built from the working tree whatever the commit benched). */
+const INSTRUMENTS: readonly WorkerName[] = ['load', 'aedes-load'];
 
 export const workerPath = (name: WorkerName): string => `${OUT}${name}.cjs`;
 /** The CLI bundle of the benched source (what `bin/rss` runs). */
@@ -71,13 +76,10 @@ export async function buildAll(opts: { ref?: string; worktree?: boolean } = {}):
     bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external',
     sourcemap: 'linked', logLevel: 'warning', define: { RSS_VERSION: JSON.stringify(`bench ${commit}`) },
   } as const;
-  await build({
-    ...common,
-    entryPoints: WORKERS.map((w) => `${ROOT}bench/rss/${w}.ts`),
-    outdir: OUT,
-    outExtension: { '.js': '.cjs' },
-    plugins: root === ROOT ? [] : [sourceFrom(root)],
-  });
+  const entries = (names: readonly WorkerName[]) => names.map((w) => `${ROOT}bench/rss/${w}.ts`);
+  const measured = WORKERS.filter((w) => !INSTRUMENTS.includes(w));
+  await build({ ...common, entryPoints: entries(measured), outdir: OUT, outExtension: { '.js': '.cjs' }, plugins: root === ROOT ? [] : [sourceFrom(root)] });
+  await build({ ...common, entryPoints: entries(INSTRUMENTS), outdir: OUT, outExtension: { '.js': '.cjs' } });
   // The CLI as scripts/build.mjs bundles it (its own dependencies inside, the driver's add-ons external).
   await build({
     ...common,
