@@ -30,6 +30,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
+import { InvalidArgumentError } from '../errors';
 
 /** The nice value of the helper threads (see above for why not 19, the lowest). */
 export const HELPER_NICE = 10;
@@ -48,11 +49,12 @@ export function helperThreads(): number[] {
   return tasks.map(Number).filter((tid) => Number.isInteger(tid) && tid !== process.pid);
 }
 
-/** Lowers each helper thread not seen before to HELPER_NICE (never raises one an operator lowered further). */
+/** Lowers each helper thread not seen before to `target` (never raises one an operator lowered further). */
 export class HelperPriority {
   private readonly seen = new Set<number>();
 
   constructor(
+    private readonly target = HELPER_NICE,
     private readonly threads: () => number[] = helperThreads,
     private readonly nice: { get(tid: number): number; set(tid: number, nice: number): void } = { get: getPriority, set: setPriority },
   ) {}
@@ -68,8 +70,8 @@ export class HelperPriority {
       if (this.seen.has(tid)) continue;
       this.seen.add(tid);
       try {
-        if (this.nice.get(tid) >= HELPER_NICE) continue;
-        this.nice.set(tid, HELPER_NICE);
+        if (this.nice.get(tid) >= this.target) continue;
+        this.nice.set(tid, this.target);
         lowered++;
       } catch {
         // The thread ended meanwhile, or the system refuses: it keeps its priority.
@@ -81,11 +83,26 @@ export class HelperPriority {
 
 let started = false;
 
-/** From now on, for the whole process (once; later calls do nothing). `RSS_HELPER_PRIORITY=keep` leaves every thread as it is. */
+/**
+ * The helpers' nice value `RSS_HELPER_PRIORITY` asks for: a whole number
+ * from 1 to 19, `keep` (or 0) to leave every thread as it is; HELPER_NICE
+ * when unset. Anything else is refused, naming the variable.
+ */
+export function helperNice(value: string | undefined): number {
+  if (value === undefined || value === '') return HELPER_NICE;
+  if (value === 'keep') return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw new InvalidArgumentError(`RSS_HELPER_PRIORITY must be keep or a nice value from 0 to 19, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** From now on, for the whole process (once; later calls do nothing). */
 export function servingThreadFirst(): void {
-  if (started || process.platform !== 'linux' || process.env.RSS_HELPER_PRIORITY === 'keep') return;
+  if (started || process.platform !== 'linux') return;
+  const nice = helperNice(process.env.RSS_HELPER_PRIORITY);
   started = true;
-  const priority = new HelperPriority();
+  if (nice === 0) return;
+  const priority = new HelperPriority(nice);
   priority.apply();
   setTimeout(() => priority.apply(), FIRST_RECHECK_MS).unref();
   setInterval(() => priority.apply(), RECHECK_MS).unref();

@@ -3,17 +3,28 @@ import { fileURLToPath } from 'node:url';
 import { getPriority } from 'node:os';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { HELPER_NICE, HelperPriority } from '../../src/app/helper-threads';
+import { HELPER_NICE, HelperPriority, helperNice } from '../../src/app/helper-threads';
 
 const child = fileURLToPath(new URL('./helper-threads-child.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('helperNice: RSS_HELPER_PRIORITY', () => {
+  it('defaults to HELPER_NICE, keep is 0, a nice value is taken, anything else is refused by name', () => {
+    expect(helperNice(undefined)).toBe(HELPER_NICE);
+    expect(helperNice('')).toBe(HELPER_NICE);
+    expect(helperNice('keep')).toBe(0);
+    expect(helperNice('5')).toBe(5);
+    expect(helperNice('19')).toBe(19);
+    for (const bad of ['20', '-1', '2.5', 'low']) expect(() => helperNice(bad)).toThrow(/RSS_HELPER_PRIORITY/);
+  });
+});
 
 describe('HelperPriority', () => {
   it('lowers each helper thread once, skips one already at HELPER_NICE or lower, and survives a thread that ended', () => {
     let threads = [11, 12, 13];
     const nice = new Map([[11, 0], [12, HELPER_NICE], [13, 5]]);
     const set: [number, number][] = [];
-    const p = new HelperPriority(() => threads, {
+    const p = new HelperPriority(HELPER_NICE, () => threads, {
       get: (tid) => {
         const n = nice.get(tid);
         if (n === undefined) throw new Error('ESRCH');
