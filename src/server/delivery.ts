@@ -450,7 +450,9 @@ export class Delivery {
     // Paused: not sent again now; it stays owed, and resumeAll() reads it from the log.
     if (!this.active) return;
     // Only a first transmission's timeout says the timeout is short (later ones were waited for doubled already).
-    if (transmissions === 1) this.roundTrips.ranOut(push.first);
+    // Each push that ran out doubles the timeout from where it is now (as the push timeout always did: under a
+    // store fault many run out together, and the waits grow fast instead of pushes being given up on).
+    if (transmissions === 1) this.roundTrips.ranOut(this.ackTimeout);
     if (transmissions >= this.policy.maxTransmissions) {
       // Leave the rest for RETRIEVE-TEXTS; resume when the user is heard from.
       this.stats.givenUp++;

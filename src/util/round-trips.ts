@@ -5,9 +5,11 @@
  * on their only transmission may be measured (Karn's rule: an answer after
  * a retransmission could be to either copy), so that a peer slower than
  * every wait is still learned, a first wait that ran out doubles the next
- * ones until an answer is measured again (RFC 6298's backed-off timeout);
- * many that ran out together double it once. Used for the client's
- * requests and for the server's pushes alike. Pure.
+ * ones until an answer is measured again (RFC 6298's backed-off timeout):
+ * many that ran out together, each with the wait it was sent with, double
+ * it once (the client's requests); passed the wait as it is now, each one
+ * doubles it again (the server's pushes, whose waits must grow fast under
+ * a store fault). Pure.
  */
 
 /** Weights of the newest round trip in the smoothed estimate and in its variation (RFC 6298). */

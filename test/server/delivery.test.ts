@@ -388,6 +388,15 @@ describe('Delivery', () => {
 });
 
 describe('the adaptive push timeout', () => {
+  it('each push that runs out doubles the timeout from where it is: under a fault many run out together and the waits grow fast', async () => {
+    for (const [i, user] of ['u1', 'u2', 'u3'].entries()) await publish(user, i + 1);
+    clock.advance(policy.firstTimeout);
+    await flush();
+    expect(delivery.stats.retransmissions).toBe(3);
+    expect(delivery.ackTimeout).toBe(8 * policy.firstTimeout);
+    for (const [i, user] of ['u1', 'u2', 'u3'].entries()) await ack(user, i + 1);
+  });
+
   it('a push whose ACKs come back slowly is not retransmitted at the first timeout', async () => {
     // Ten pushes each acknowledged after 3 × the first timeout: the ACKs were only queued, not lost.
     for (let seq = 1; seq <= 10; seq++) {
