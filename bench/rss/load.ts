@@ -62,10 +62,9 @@ const lastSeq = new Map<string, number>();
 let deliveries = 0;
 let retransmits = 0;
 const changes: number[] = [];
-let retransmitAfter = 200;
-/** RssClient's retry policy with the first wait at least `first` ms. */
+/** RssClient's retry policy with the first wait at least `first` ms (`open`'s retransmitMs, 200 by default). */
 const policyWith = (first: number): RetryPolicy => ({ ...defaultRetryPolicy(), ackTimeoutMs: first, maxWaitMs: Math.max(2000, first) });
-let retryPolicy = policyWith(retransmitAfter);
+let retryPolicy = policyWith(200);
 let sweeper: NodeJS.Timeout | undefined;
 
 function send(c: Client, bytes: Buffer, to: Address = current): void {
@@ -167,7 +166,7 @@ function sweep(): void {
   const now = performance.now();
   for (const c of clients) {
     for (const p of c.pending.values()) {
-      // As RssClient's: the first wait is what the client's round trips call for (at least retransmitAfter), stretched
+      // As RssClient's: the first wait is what the client's round trips call for (at least retransmitMs), stretched
       // by up to 1.5, then doubled up to 2 s. With fixed waits, one stall of the server made every outstanding request
       // come again every 200 ms, and the copies kept the server too busy to catch up (a floor run at half its maximum
       // never recovered); with a fixed first wait, a server that fell 200 ms behind was still sent a copy of each.
@@ -267,10 +266,9 @@ serveCommands({
   async open(a: { servers: [Address, Address]; first: number; sockets: number; retransmitMs?: number }) {
     servers = a.servers;
     current = servers[a.first]!;
-    retransmitAfter = a.retransmitMs ?? 200;
-    retryPolicy = policyWith(retransmitAfter);
+    retryPolicy = policyWith(a.retransmitMs ?? 200);
     while (clients.length < a.sockets) clients.push(await openSocket());
-    sweeper ??= setInterval(sweep, Math.max(5, Math.min(50, retransmitAfter / 4)));
+    sweeper ??= setInterval(sweep, Math.max(5, Math.min(50, retryPolicy.ackTimeoutMs / 4)));
     return clients.map((c) => ({ port: c.port, cid: c.wire.cid }));
   },
 

@@ -119,11 +119,11 @@ serveCommands({
     await profiler.post('Profiler.start');
     return true;
   },
-  /** Start the sampling heap profiler (allocations, one sample per `intervalBytes` on average), for the measured window only. */
   /** Writes this process's heap (V8 heap snapshot) to `path` (bench/tail-trace.ts --heap-snapshot). */
   heapSnapshot(a: { path: string }) {
     return writeHeapSnapshot(a.path);
   },
+  /** Start the sampling heap profiler (allocations, one sample per `intervalBytes` on average), for the measured window only. */
   async allocStart(a?: { intervalBytes?: number }) {
     profiler = new Session();
     profiler.connect();
