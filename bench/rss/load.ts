@@ -10,7 +10,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { MongoClient } from 'mongodb';
-import { defaultRetryPolicy, firstWait, sendsToBoth, type RetryPolicy } from '../../src/client/retry';
+import { defaultRetryPolicy, firstWait, retransmitWait, sendsToBoth, type RetryPolicy } from '../../src/client/retry';
 import { RoundTrips } from '../../src/util/round-trips';
 import { DENIAL_REASONS, type Message } from '../../src/protocol/messages';
 import type { Address } from '../../src/transport/types';
@@ -166,14 +166,15 @@ function sweep(): void {
   const now = performance.now();
   for (const c of clients) {
     for (const p of c.pending.values()) {
-      // As RssClient's: the first wait is what the client's round trips call for (at least retransmitMs), stretched
-      // by up to 1.5, then doubled up to 2 s. With fixed waits, one stall of the server made every outstanding request
-      // come again every 200 ms, and the copies kept the server too busy to catch up (a floor run at half its maximum
-      // never recovered); with a fixed first wait, a server that fell 200 ms behind was still sent a copy of each.
-      p.wait ??= p.firstWait * (1 + Math.random() / 2);
+      // As RssClient's (retransmitWait): the first wait is what the client's round trips call for (at least
+      // retransmitMs), each wait stretched by up to 1.5 and doubled up to 2 s. With fixed waits, one stall of the
+      // server made every outstanding request come again every 200 ms, and the copies kept the server too busy to
+      // catch up (a floor run at half its maximum never recovered); with a fixed first wait, a server that fell
+      // 200 ms behind was still sent a copy of each.
+      p.wait ??= retransmitWait(retryPolicy, 0, Math.random, p.firstWait);
       if (now - p.lastSent < p.wait) continue;
       if (p.copies === 1) c.roundTrips.ranOut(p.firstWait);
-      p.wait = Math.min(2 * p.wait, retryPolicy.maxWaitMs);
+      p.wait = retransmitWait(retryPolicy, p.tries, Math.random, p.firstWait);
       p.tries++;
       p.copies++;
       p.lastSent = now;

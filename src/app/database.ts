@@ -8,8 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineOptions, RunningEngine } from '../engine';
 import { RssError, StorageError } from '../errors';
-import { tuneHeapForServing } from './heap-tuning';
-import { servingThreadFirst } from './helper-threads';
+import { prepareServingProcess } from './heap-tuning';
 
 export type EngineChoice = 'auto' | 'embedded' | 'mongod';
 
@@ -74,8 +73,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
  */
 export async function startEmbeddedEngine(opts: EngineOptions): Promise<RunningEngine> {
   // The engine keeps every text in this process's heap: its minor collections stay short and its full ones rare too.
-  tuneHeapForServing();
-  servingThreadFirst();
+  prepareServingProcess();
   const { startEngine, EngineStorageError } = await import('../engine');
   try {
     return await startEngine(opts);

@@ -8,11 +8,12 @@
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { servingThreadFirst } from './helper-threads';
 import { growingPercent, HeadroomSetter } from './old-generation';
 import { GrowthSwitch, YOUNG_GENERATION_CEILING, youngGenerationSize } from './young-generation';
 
 /** Whether the operator gave node a V8 option containing `part` (on the command line or in NODE_OPTIONS). */
-export function givenByOperator(part: string): boolean {
+function givenByOperator(part: string): boolean {
   return [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes(part));
 }
 
@@ -46,4 +47,14 @@ export function tuneHeapForServing(opts: HeapTuning = {}): void {
     young?.check();
     if (old && list.getEntries().some(major)) old.check();
   }).observe({ entryTypes: ['gc'] });
+}
+
+/**
+ * Everything a process that serves (a server, or the embedded engine)
+ * sets up for itself, once: its heap (tuneHeapForServing) and its event
+ * loop ahead of its other threads (helper-threads.ts).
+ */
+export function prepareServingProcess(): void {
+  tuneHeapForServing();
+  servingThreadFirst();
 }

@@ -39,7 +39,7 @@ const FIRST_RECHECK_MS = 1_000;
 const RECHECK_MS = 10_000;
 
 /** The ids of this process's threads other than the main one (empty where /proc is not there). */
-export function helperThreads(): number[] {
+function helperThreads(): number[] {
   let tasks: string[];
   try {
     tasks = readdirSync('/proc/self/task');

@@ -13,8 +13,7 @@ import type { Address, Transport } from '../transport/types';
 import { SERVER_RECV_BUFFER, openUdp } from '../transport/udp';
 import { parseChaosSpec, type ChaosSpec } from '../transport/chaos-spec';
 import { logged } from '../transport/logging';
-import { tuneHeapForServing } from './heap-tuning';
-import { servingThreadFirst } from './helper-threads';
+import { prepareServingProcess } from './heap-tuning';
 import { switchable, type SwitchableTransport } from '../transport/switchable';
 import type { Logger } from '../util/log';
 import type { RoleTiming } from '../server/role';
@@ -77,10 +76,8 @@ export interface StartedServer {
  * the server itself sent and received.
  */
 export async function startServer(setup: ServerSetup, transport?: Transport): Promise<StartedServer> {
-  // A process that serves keeps its minor collections short and its full ones rare (heap-tuning.ts), and its
-  // event loop ahead of its other threads (helper-threads.ts).
-  tuneHeapForServing();
-  servingThreadFirst();
+  // A process that serves keeps its minor collections short, its full ones rare and its event loop first.
+  prepareServingProcess();
   const spec = setup.chaos ? parseChaosSpec(setup.chaos) : undefined;
   const store = await Store.open({
     uri: setup.mongoUri,
