@@ -63,6 +63,8 @@ export class Intake {
     }
     this.core.counters.requests++;
     const arrived = performance.now();
+    // The serving term it came in: a request still queued when the lease was given up never runs in a later one.
+    const term = this.core.term;
     const ctr = frame?.envelope.ctr;
     // What proves no user is charged to its source and to all such work together, never to the user it names;
     // a request offering a MAC is charged once it is known whether it proves its user (execute): a flood forging
@@ -76,7 +78,7 @@ export class Intake {
     // it only marks a text received, which commutes with whatever else the user asks.
     if (req.type === 'ACK') {
       if (frame && this.acknowledge(req, frame, from, arrived)) return;
-      return this.host.faults.watch(this.execute(req, dialect, from, bytes.length, '', frame, arrived), 'ack');
+      return this.host.faults.watch(this.execute(req, dialect, from, bytes.length, '', frame, arrived, term), 'ack');
     }
     const key = dedupKey(dialect, from, frame?.envelope.cid, bytes);
     // A retransmission is answered from the cache first: before its MAC or counter is looked at again.
@@ -87,7 +89,7 @@ export class Intake {
       return this.sendCached(cached, req, dialect, from, frame);
     }
     const name = 'name' in req ? req.name : formatAddress(from);
-    this.host.faults.watch(this.host.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame, arrived)), 'request', { type: req.type });
+    this.host.faults.watch(this.host.queue.run(name, () => this.execute(req, dialect, from, bytes.length, key, frame, arrived, term)), 'request', { type: req.type });
   }
 
   /**
@@ -151,13 +153,21 @@ export class Intake {
     return true;
   }
 
-  /** One request, in its user's queue: retransmission check, authentication, limits, handler, reply. */
+  /**
+   * One request, in its user's queue: retransmission check, authentication,
+   * limits, handler, reply. It runs only in the serving `term` it came in:
+   * queued behind another, it may find the lease gone, or given up and taken
+   * again (a resume) while the server still loads what it serves from. An
+   * answer that records itself (RETRIEVE-TEXTS: what the user is owed) is
+   * not given either when the lease was given up while it was worked out:
+   * it was read from state being cleared, and could say "nothing owed" when
+   * texts are. Not answered, the client asks again.
+   */
   private async execute(
-    req: HandledRequest, dialect: DialectName, from: Address, size: number, key: string, frame: NativeFrame | undefined, arrived: number,
+    req: HandledRequest, dialect: DialectName, from: Address, size: number, key: string, frame: NativeFrame | undefined, arrived: number, term: number,
   ): Promise<void> {
     const count = (outcome: RequestOutcome) => this.core.telemetry.request(req.type, dialect, outcome);
-    // A request queued behind another may find the lease gone: then it is not executed (the client retries elsewhere).
-    if (!this.host.roleServing()) return count('ignored');
+    if (!this.host.roleServing() || this.core.term !== term) return count('ignored');
     const ctr = frame?.envelope.ctr;
     const again = this.cachedAnswer(req, key);
     if (again) {
@@ -198,6 +208,7 @@ export class Intake {
       },
       remember: (replies) => {
         if (!policyOf(req.type).recordsItself) throw new Error(`${req.type} records no answer of its own (reply-policy.ts)`);
+        if (this.core.term !== term) throw new NotServingError('the lease was given up while this answer was worked out');
         const at = this.recordAnswer(replies, dialect, seal(), recorded);
         this.host.replies.set(key, replies, at, recorded.wire);
         ctx.afterReply.unshift(() => this.persist(key, recorded, at));

@@ -7,61 +7,13 @@
  * user's rate.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { legacyDialects } from '../../src/protocol/dialects';
-import type { Message } from '../../src/protocol/messages';
-import { decodeNative, encodeNative } from '../../src/protocol/native';
-import { RssServer } from '../../src/server/server';
+import { encodeNative } from '../../src/protocol/native';
 import type { SecurityOptions } from '../../src/server/guard';
-import type { Address, DatagramHandler, Transport } from '../../src/transport/types';
-import { NativeWire } from '../../bench/rss/wire';
-import { MemoryStore } from '../security/memory-store';
+import { closeServed, LIS, served } from '../helpers/served';
 
-const SELF = { host: '10.0.0.1', port: 5001 };
-const PUB = { host: '10.0.0.2', port: 4001 };
-const LIS = { host: '10.0.0.3', port: 4002 };
+afterEach(closeServed);
 
-let server: RssServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function world(security: Partial<SecurityOptions> = {}) {
-  const out: { msg: Message; to: Address }[] = [];
-  let handler: DatagramHandler = () => {};
-  const transport: Transport = {
-    send: (bytes, to) => void out.push({ msg: decodeNative(Buffer.from(bytes)).message, to }),
-    onDatagram: (h) => void (handler = h),
-    address: () => SELF,
-    close: async () => {},
-  };
-  server = new RssServer({ tag: 'A', transport, peer: { host: '10.0.0.9', port: 5002 }, self: SELF, store: new MemoryStore(), period: 3_600_000, dialects: legacyDialects, security });
-  const serving = new Promise((r) => server!.once('serving', r));
-  server.start();
-  await serving;
-  const wire = new NativeWire();
-  const at = (name: string) => (name === 'pam' ? PUB : LIS);
-  /** Feed a datagram, then let the server run; CHALLENGEs are answered and keys learnt. */
-  const feed = async (bytes: Buffer, from: Address) => {
-    handler(bytes, from);
-    for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setImmediate(r));
-      for (const o of out.splice(0)) {
-        wire.learn(o.msg);
-        if (o.msg.type === 'CHALLENGE') handler(wire.challengeResponse(o.msg.to, o.msg.nonce), at(o.msg.to));
-        else pushes.push(o.msg);
-      }
-    }
-  };
-  const pushes: Message[] = [];
-  for (const name of ['pam', 'lee']) {
-    await feed(wire.request({ type: 'REGISTER', name, host: at(name).host, port: at(name).port }, wire.nextRq()), at(name));
-    await feed(wire.request({ type: 'SUBJECTS', name, subjects: ['news'] }, wire.nextRq()), at(name));
-  }
-  for (const text of ['one', 'two', 'three']) await feed(wire.request({ type: 'PUBLISH', name: 'pam', subject: 'news', text }, wire.nextRq()), PUB);
-  const messages = () => pushes.filter((m): m is Extract<Message, { type: 'MESSAGE' }> => m.type === 'MESSAGE');
-  return { s: server, wire, handler: (b: Buffer, from: Address) => handler(b, from), out, feed, messages };
-}
+const world = (security: Partial<SecurityOptions> = {}) => served(security);
 
 describe('the ACK of a push', () => {
   it('is taken in its own turn: the next push goes out before the datagram handler returns', async () => {
