@@ -27,7 +27,7 @@ import { Faults } from './faults';
 import { Guard, defaultSecurityOptions, type SecurityOptions } from './guard';
 import { HeldRequests } from './held-requests';
 import { PhaseClock, type PhaseTimes } from './phases';
-import { TakeoverStateLoader, type TakeoverState } from './takeover-state';
+import { readUsersAndReplies, TakeoverStateLoader, type TakeoverState } from './takeover-state';
 import { TakeoverWindow } from './takeover-window';
 import { Intake } from './intake';
 import { Dispatcher } from './dispatch';
@@ -167,7 +167,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.replies = new ReplyCache(200_000, this.replyLifetime);
     this.takeover = new TakeoverWindow(this.clock);
     this.held = new HeldRequests(this.takeover);
-    this.takeoverState = new TakeoverStateLoader((epoch) => this.loadTakeoverState(epoch), this.takeover);
+    this.takeoverState = new TakeoverStateLoader((epoch, afterHandoff) => this.loadTakeoverState(epoch, afterHandoff), this.takeover);
     this.guard = new Guard({ ...defaultSecurityOptions(), ...opts.security }, opts.store);
     this.outbox = new Outbox(this.transport, this.guard, opts.dialects, this.counters, () => (this.role.serving ? this.role.epoch : undefined));
     this.contacts = new LegacyContacts({ ...defaultContactOptions(), ...opts.contacts }, opts.store, this.log);
@@ -524,13 +524,12 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   }
 
   /** The fence, the users, the recent replies and the legacy contacts, as a takeover of `epoch` needs them. */
-  private async loadTakeoverState(epoch: number): Promise<TakeoverState> {
+  private async loadTakeoverState(epoch: number, afterHandoff: boolean): Promise<TakeoverState> {
     // With the lease's first block of text numbers: the first publishes need no allocation round trip.
     const block = SEQ_FIRST_BLOCK;
-    const [fence, users, recent, contacts] = await Promise.all([
+    const [fence, { users, recent }, contacts] = await Promise.all([
       this.store.fenceSeqs(this.tag, epoch, block),
-      this.store.loadUsers(),
-      this.store.recentReplies(Date.now() - this.replyLifetime),
+      readUsersAndReplies(this.store, Date.now() - this.replyLifetime, afterHandoff),
       // Without them only the clients this server heard itself are told at its next CHANGE-SERVER: not worth refusing to serve.
       this.store.loadContacts(Date.now() - this.contacts.opts.ttl, this.contacts.opts.max).catch((err) => {
         this.log.warn({ err: String(err) }, 'could not read the legacy clients from the store');

@@ -52,6 +52,8 @@ export interface StorePort extends LeaseStore, MemberStore, ContactStore, Cursor
   // ---- users
   countUsers(): Promise<number>;
   loadUsers(): Promise<UserDoc[]>;
+  /** Every user's cursor alone (a takeover after a failover reads them first: takeover-state.ts). */
+  loadCursors(): Promise<{ _id: string; cursor?: number }[]>;
   insertUser(user: UserDoc): Promise<boolean>;
   updateUser(name: string, set: Partial<Omit<UserDoc, '_id'>>): Promise<boolean>;
   deleteUser(name: string): Promise<boolean>;

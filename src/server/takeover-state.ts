@@ -14,6 +14,49 @@
 import type { ContactDoc, RequestDoc, UserDoc } from '../store/documents';
 import type { TakeoverWindow } from './takeover-window';
 
+/** The reads of users and recorded answers a takeover makes. */
+export interface UsersAndReplies {
+  loadUsers(): Promise<UserDoc[]>;
+  /** Every user's cursor alone (a user without one: 0). */
+  loadCursors(): Promise<{ _id: string; cursor?: number }[]>;
+  recentReplies(since: number): Promise<RequestDoc[]>;
+}
+
+/**
+ * The users and the answers recorded since `since`, read so that a cursor
+ * moved by a RETRIEVE-TEXTS is never seen without that answer.
+ *
+ * RETRIEVE-TEXTS records its answer, then moves the user's cursor past the
+ * texts it carried (handlers/retrieve.ts). A new holder that read the moved
+ * cursor but not the answer would run the client's retransmission again
+ * from that cursor, and the texts of the lost answer would never reach the
+ * user. Its other writers go the other way: REGISTER, SUBJECTS, UPDATE
+ * and DE-REGISTER write the user, then record their answer.
+ *
+ * After a handoff the old holder wrote everything and moved the lease
+ * before its TAKEOVER, and writes a RETRIEVE's cursor only while it holds
+ * the lease: all three reads at once see it whole. After a failover or a
+ * resume an earlier holder may still be writing (a write retried over a
+ * store that comes and goes lands late), so the reads go in turn: the
+ * cursors first, then the answers (every cursor seen was moved after its
+ * answer was recorded), then the users (every answer seen was recorded
+ * after its user was written). A cursor that moved after the first read
+ * stays where it was read: those texts are owed again, and a native client
+ * drops what it showed.
+ */
+export async function readUsersAndReplies(store: UsersAndReplies, since: number, afterHandoff: boolean): Promise<{ users: UserDoc[]; recent: RequestDoc[] }> {
+  if (afterHandoff) {
+    const [users, recent] = await Promise.all([store.loadUsers(), store.recentReplies(since)]);
+    return { users, recent };
+  }
+  const cursors = new Map((await store.loadCursors()).map((c) => [c._id, c.cursor ?? 0]));
+  const recent = await store.recentReplies(since);
+  const users = await store.loadUsers();
+  // A user written after the first read (registered meanwhile) is owed from its subjects' `since`.
+  for (const u of users) u.cursor = cursors.get(u._id) ?? 0;
+  return { users, recent };
+}
+
 export interface TakeoverState {
   /** The fence line (Store.fenceSeqs), or null: the lease was not ours. */
   fence: number | null;
@@ -29,7 +72,8 @@ export class TakeoverStateLoader {
 
   /** A read ahead is kept while `window` is open: the takeover follows its TAKEOVER within it, or not at all. */
   constructor(
-    private readonly load: (epoch: number) => Promise<TakeoverState>,
+    /** `afterHandoff`: read at once (readUsersAndReplies). */
+    private readonly load: (epoch: number, afterHandoff: boolean) => Promise<TakeoverState>,
     window: TakeoverWindow,
   ) {
     // Not kept past the window: a takeover that did not happen must not hold every user in memory.
@@ -38,7 +82,7 @@ export class TakeoverStateLoader {
 
   /** A verified TAKEOVER named `epoch`: start reading now. */
   readAhead(epoch: number): void {
-    const state = this.load(epoch);
+    const state = this.load(epoch, true);
     // Its failure is met by take(), which awaits it; a read nobody takes is dropped.
     state.catch(() => {});
     this.ahead = { epoch, state };
@@ -48,9 +92,9 @@ export class TakeoverStateLoader {
   take(epoch: number, handoff: boolean): Promise<TakeoverState> {
     const ahead = this.ahead;
     this.clear();
-    if (!handoff || ahead?.epoch !== epoch) return this.load(epoch);
+    if (!handoff || ahead?.epoch !== epoch) return this.load(epoch, handoff);
     // One that failed (the store was away for a moment) or found the lease not ours yet is done again, as now.
-    return ahead.state.then((s) => (s.fence === null ? this.load(epoch) : s), () => this.load(epoch));
+    return ahead.state.then((s) => (s.fence === null ? this.load(epoch, true) : s), () => this.load(epoch, true));
   }
 
   clear(): void {

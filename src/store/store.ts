@@ -335,6 +335,10 @@ export class Store implements StorePort {
     return this.retrying(() => this.users.find({}).toArray());
   }
 
+  async loadCursors(): Promise<{ _id: string; cursor?: number }[]> {
+    return this.retrying(() => this.users.find({}, { projection: { cursor: 1 } }).toArray());
+  }
+
   /** Insert a new user; false when the name is taken. */
   async insertUser(user: UserDoc): Promise<boolean> {
     let attempt = 0;

@@ -82,6 +82,10 @@ export class MemoryStore implements StorePort {
     return [...this.users.values()].map(copy);
   }
 
+  async loadCursors(): Promise<{ _id: string; cursor?: number }[]> {
+    return [...this.users.values()].map((u) => ({ _id: u._id, cursor: u.cursor }));
+  }
+
   async insertUser(user: UserDoc): Promise<boolean> {
     if (this.users.has(user._id)) return false;
     this.users.set(user._id, copy(user));

@@ -243,6 +243,13 @@ export function storeContract(uri: () => string): void {
       expect(all.find((u) => u._id === 'alice')).toEqual(user('alice', ['a']));
     });
 
+    it('loadCursors: every user by name with its cursor alone (none stored: absent)', async () => {
+      await store.insertUser({ ...user('alice', ['a']), cursor: 7 });
+      await store.insertUser(user('bob'));
+      const cursors = await store.loadCursors();
+      expect(cursors.sort((x, y) => x._id.localeCompare(y._id))).toEqual([{ _id: 'alice', cursor: 7 }, { _id: 'bob' }]);
+    });
+
     it('updateUser sets fields and reports a missing user', async () => {
       await store.insertUser(user('alice', ['a']));
       expect(await store.updateUser('alice', { subjects: ['x', 'y'], port: 5000 })).toBe(true);
