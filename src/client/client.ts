@@ -269,17 +269,20 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   }
 
   /**
-   * Without `last`: every unseen text on the user's subjects (following
-   * `more: true` until done), which then count as shown. With `last`: the N
-   * most recent texts, seen or not, in one reply.
+   * Without `last`: every unseen text on the user's subjects, which then
+   * count as shown. Asked until an answer is empty: each ask tells the
+   * server what the answers before it brought (`seen`), and only that
+   * marks them received. With `last`: the N most recent texts, seen or
+   * not, in one reply.
    */
   async retrieve(name: string, opts: RetrieveOptions = {}): Promise<MessageOf<'RETRIEVED'>> {
     if (opts.last !== undefined) return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, last: opts.last, parts: LIMITS.maxRetrieveParts });
     const texts: StoredText[] = [];
     for (let round = 0; ; round++) {
-      const r = await this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, parts: LIMITS.maxRetrieveParts });
+      const seen = Math.max(this.delivery.lastShown(name), texts.at(-1)?.seq ?? 0);
+      const r = await this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, parts: LIMITS.maxRetrieveParts, seen });
       texts.push(...r.texts);
-      if (!r.more || r.texts.length === 0 || round >= 1000) {
+      if (r.texts.length === 0 || round >= 1000) {
         this.delivery.noteSeen(name, texts);
         return { ...r, texts, more: false };
       }
@@ -344,8 +347,9 @@ export class RssClient extends EventEmitter<RssClientEvents> {
     return (await this.exchanges.request(body)) as MessageOf<T>;
   }
 
+  /** One ask of a gap fill, saying what was shown (the fill asks until an answer is empty). */
   private async retrieveOnce(user: string): Promise<{ texts: StoredText[]; more: boolean }> {
-    return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name: user, parts: LIMITS.maxRetrieveParts });
+    return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name: user, parts: LIMITS.maxRetrieveParts, seen: this.delivery.lastShown(user) });
   }
 
   private armSilence(): void {

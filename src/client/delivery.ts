@@ -25,7 +25,7 @@ interface UserState {
   again: boolean;
 }
 
-/** How many `more: true` rounds one gap fill may take before it stops (a server bug must not loop us forever). */
+/** How many asks one gap fill may take before it stops (a server bug must not loop us forever). */
 const MAX_FILL_ROUNDS = 1000;
 
 export class Delivery {
@@ -33,7 +33,7 @@ export class Delivery {
 
   constructor(
     private readonly show: (t: ReceivedText) => void,
-    /** One RETRIEVE-TEXTS round: the texts and whether more remain. */
+    /** One RETRIEVE-TEXTS round, saying what was shown so far: the texts and whether more remain. */
     private readonly retrieveOnce: (user: string) => Promise<{ texts: StoredText[]; more: boolean }>,
     private readonly logger: Logger,
     /** What an earlier run of this client showed (the command line's file); none: this run only. */
@@ -101,7 +101,8 @@ export class Delivery {
       while (more && rounds++ < MAX_FILL_ROUNDS) {
         try {
           const r = await this.retrieveOnce(user);
-          more = r.more && r.texts.length > 0;
+          // Asked again until an answer is empty: the next ask tells the server what this one brought.
+          more = r.texts.length > 0;
           const got = [...r.texts, ...s.buffer];
           s.buffer = [];
           this.merge(user, s, got);

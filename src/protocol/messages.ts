@@ -53,7 +53,14 @@ export type Request =
   | { type: 'PUBLISH'; rq: number; name: string; subject: string; text: string }
   /** `last`: the N most recent texts on the user's subjects, seen or not. */
   /** `parts` (native): how many RETRIEVED datagrams the client takes as one answer (default 1). */
-  | { type: 'RETRIEVE-TEXTS'; rq: number; name: string; last?: number; parts?: number }
+  /**
+   * `seen` (native): the highest seq the client has shown the user. It says
+   * those texts are received, and the answer then marks nothing received
+   * itself: the next request (asked until an answer is empty) says what
+   * was shown of it, so an answer lost, or answered twice by two servers,
+   * loses no text.
+   */
+  | { type: 'RETRIEVE-TEXTS'; rq: number; name: string; last?: number; parts?: number; seen?: number }
   /** native: the client has shown the pushed text `seq`. */
   | { type: 'ACK'; name: string; seq: number }
   /** pickle: "which server serves?" — only the serving server answers. */

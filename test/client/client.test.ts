@@ -145,20 +145,23 @@ describe('RssClient requests', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
-  it('retrieve follows more: true until done', async () => {
+  it('retrieve asks until an answer is empty, each ask saying what the answers before it brought (seen)', async () => {
     const { b, client } = await world();
-    let round = 0;
+    const owed = [text(1), text(2), text(3)];
     autoAnswer(b, (r) => {
       if (r.message.type !== 'RETRIEVE-TEXTS') return undefined;
-      round++;
-      return { type: 'RETRIEVED', name: 'bob', texts: round === 1 ? [text(1), text(2)] : [text(3)], more: round === 1 };
+      if (r.message.last !== undefined) return { type: 'RETRIEVED', name: 'bob', texts: owed.slice(-r.message.last), more: false };
+      const seen = (r.message as { seen?: number }).seen ?? 0;
+      const texts = owed.filter((t) => t.seq > seen).slice(0, 2);
+      return { type: 'RETRIEVED', name: 'bob', texts, more: texts.length === 2 };
     });
     const reply = await client.retrieve('bob');
     expect(reply.texts.map((t) => t.seq)).toEqual([1, 2, 3]);
     expect(reply.more).toBe(false);
+    expect(b.of('RETRIEVE-TEXTS').map((r) => (r.message as { seen?: number }).seen)).toEqual([0, 2, 3]);
     const last = await client.retrieve('bob', { last: 5 });
     expect(b.of('RETRIEVE-TEXTS').at(-1)!.message).toMatchObject({ last: 5 });
-    expect(last.texts.map((t) => t.seq)).toEqual([3]);
+    expect(last.texts.map((t) => t.seq)).toEqual([1, 2, 3]);
   });
 
   it('asks for a reply in several parts and assembles them in part order, a lost part recovered by retransmission', async () => {
@@ -166,6 +169,8 @@ describe('RssClient requests', () => {
     let answered = 0;
     b.onMessage = (r) => {
       if (r.message.type !== 'RETRIEVE-TEXTS') return;
+      // The ask that says all five were shown: nothing more.
+      if ((r.message as { seen?: number }).seen === 5) return b.answer(r, { type: 'RETRIEVED', name: 'bob', texts: [], more: false });
       answered++;
       const part = (n: number, texts: ReturnType<typeof text>[]) =>
         b.answer(r, { type: 'RETRIEVED', name: 'bob', texts, more: false, part: n, parts: 3 });
@@ -186,6 +191,7 @@ describe('RssClient requests', () => {
     let answered = 0;
     b.onMessage = (r) => {
       if (r.message.type !== 'RETRIEVE-TEXTS') return;
+      if ((r.message as { seen?: number }).seen === 5) return b.answer(r, { type: 'RETRIEVED', name: 'bob', texts: [], more: false });
       answered++;
       const part = (answer: number, n: number, texts: ReturnType<typeof text>[]) =>
         b.answer(r, { type: 'RETRIEVED', name: 'bob', texts, more: false, part: n, parts: 2, answer });

@@ -13,6 +13,13 @@ import { readOwed, skipToLine } from '../owed';
  * native client may take the reply in several datagrams (`parts`), so a
  * hundred texts come back in one round trip. With `last: N`: the N most
  * recent texts on its subjects, seen or not.
+ *
+ * With `seen` (the native client's highest seq shown) the texts up to it
+ * are received, and the answer marks nothing itself: the client asks until
+ * an answer is empty, each ask saying what it showed. An answer lost, given
+ * to a sealing the client no longer waits for, or worked out again by the
+ * other server then costs no text. Without it (canonical text and pickle
+ * clients), the texts sent count as received once the answer is recorded.
  */
 export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   const { core } = ctx;
@@ -33,6 +40,12 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   }
   const epoch = core.servingEpoch();
   const term = core.term;
+  if (req.seen !== undefined) {
+    // What the client showed is received (never past the visible line: nothing above it was sent).
+    const shown = Math.min(req.seen, core.sequencer.visibleLine);
+    core.cursors.advance(req.name, shown);
+    core.delivery.retrieved(req.name, shown);
+  }
   // Read about what the answer can carry (a native or pickle datagram holds at most ~20 of the smallest texts;
   // the text dialect sends one datagram per text), and read further only when all of it fits and more is owed.
   let limit = ctx.dialect === 'text' ? LIMITS.maxRetrieveLast : FIRST_READ * parts;
@@ -55,7 +68,8 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
     fitting.pay();
     // The answer is recorded before the texts count as received: a retransmission gets the same texts, never a loss.
     ctx.remember(replies);
-    if (sent.length === 0) return replies;
+    // Asked with `seen`, the next ask says what of it was shown.
+    if (sent.length === 0 || req.seen !== undefined) return replies;
     // They are the oldest owed, so "received" is the cursor at the last one sent.
     const upTo = sent[sent.length - 1]!.seq;
     core.delivery.retrieved(req.name, upTo);
