@@ -26,11 +26,11 @@ export interface UsersAndReplies {
  * The users and the answers recorded since `since`, read so that a cursor
  * moved by a RETRIEVE-TEXTS is never seen without that answer.
  *
- * RETRIEVE-TEXTS records its answer, then moves the user's cursor past the
- * texts it carried (handlers/retrieve.ts). A new holder that read the moved
- * cursor but not the answer would run the client's retransmission again
- * from that cursor, and the texts of the lost answer would never reach the
- * user. Its other writers go the other way: REGISTER, SUBJECTS, UPDATE
+ * RETRIEVE-TEXTS from a canonical text or pickle client records its
+ * answer, then moves the user's cursor past the texts it carried
+ * (handlers/retrieve.ts). A new holder that read the moved cursor but not
+ * the answer would run the client's retransmission again from that cursor,
+ * and the texts of the lost answer would never reach the user. Its other writers go the other way: REGISTER, SUBJECTS, UPDATE
  * and DE-REGISTER write the user, then record their answer.
  *
  * After a handoff the old holder wrote everything and moved the lease
