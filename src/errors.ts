@@ -78,6 +78,13 @@ export class StorageError extends RssError {
   }
 }
 
+/**
+ * A store call had no answer within its deadline (store/retry.ts): counted
+ * as a lost connection, so it is retried; it may still land (in doubt, as
+ * any call a connection dropped).
+ */
+export class StoreStalledError extends StorageError {}
+
 export class NotServingError extends RssError {
   constructor(message = 'this server does not hold the serving lease', options?: { cause?: unknown }) {
     super('RSS_NOT_SERVING', message, options);

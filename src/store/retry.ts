@@ -6,6 +6,8 @@
  * idempotent, or made so (see Store).
  */
 import { MongoError, MongoNetworkError, MongoServerSelectionError } from 'mongodb';
+import { StoreStalledError } from '../errors';
+import { systemClock, within } from '../util/clock';
 
 export interface RetryPolicy {
   /** Attempts in all (the first one included). */
@@ -14,7 +16,19 @@ export interface RetryPolicy {
   firstWait: number;
   /** Longest wait between two attempts, ms. */
   maxWait: number;
+  /** Longest one attempt may take before it counts as a lost connection, ms (default ATTEMPT_DEADLINE_MS). */
+  attemptDeadline?: number;
 }
+
+/**
+ * Longest one attempt of a store call may take. A backstop: the driver's
+ * own timeouts fail a silent connection within seconds, yet an update
+ * through a store that kept dropping its connections once went unanswered
+ * for minutes, and the handoff waiting for it held the pair: nobody served.
+ * Above any wait the driver's timeouts allow (server selection, connect,
+ * a silent socket: 2 + 2 + 5 s).
+ */
+export const ATTEMPT_DEADLINE_MS = 10_000;
 
 /** About a second of retries in all: short enough that a request's client is still retransmitting. */
 export function defaultRetryPolicy(): RetryPolicy {
@@ -43,6 +57,7 @@ const RETRYABLE_CODES = new Set([
 
 /** True when `err` says the store could not be reached or could not answer just now (worth another try). */
 export function isTransient(err: unknown): boolean {
+  if (err instanceof StoreStalledError) return true;
   if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError) return true;
   if (err instanceof MongoError) {
     if (err.hasErrorLabel('RetryableWriteError') || err.hasErrorLabel('TransientTransactionError')) return true;
@@ -63,9 +78,10 @@ export function isTransient(err: unknown): boolean {
  */
 export async function withRetry<T>(op: () => Promise<T>, policy: RetryPolicy, onRetry?: (err: unknown, attempt: number) => void): Promise<T> {
   let wait = policy.firstWait;
+  const deadline = policy.attemptDeadline ?? ATTEMPT_DEADLINE_MS;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await op();
+      return await within(systemClock, deadline, op(), () => new StoreStalledError(`a store call had no answer within ${deadline} ms`));
     } catch (err) {
       if (attempt >= policy.attempts || !isTransient(err)) throw err;
       onRetry?.(err, attempt);

@@ -1,5 +1,6 @@
 import { MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
+import { StoreStalledError } from '../../src/errors';
 import { isTransient, withRetry } from '../../src/store/retry';
 
 const policy = { attempts: 3, firstWait: 1, maxWait: 2 };
@@ -24,5 +25,19 @@ describe('isTransient: which store errors are worth asking again', () => {
       return 'ok';
     }, policy);
     expect([answer, calls]).toEqual(['ok', 2]);
+  });
+
+  it('an attempt with no answer within its deadline counts as a lost connection: asked again', async () => {
+    let calls = 0;
+    const answer = await withRetry(() => (++calls === 1 ? new Promise<string>(() => {}) : Promise.resolve('ok')), { ...policy, attemptDeadline: 20 });
+    expect([answer, calls]).toEqual(['ok', 2]);
+  });
+
+  it('a store that never answers fails the call once the attempts are spent, never holds it for good', async () => {
+    let calls = 0;
+    const err = await withRetry(() => (calls++, new Promise<string>(() => {})), { ...policy, attemptDeadline: 20 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreStalledError);
+    expect(isTransient(err)).toBe(true);
+    expect(calls).toBe(policy.attempts);
   });
 });
