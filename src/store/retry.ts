@@ -25,10 +25,10 @@ export interface RetryPolicy {
  * own timeouts fail a silent connection within seconds, yet an update
  * through a store that kept dropping its connections once went unanswered
  * for minutes, and the handoff waiting for it held the pair: nobody served.
- * Above any wait the driver's timeouts allow (server selection, connect,
- * a silent socket: 2 + 2 + 5 s).
+ * Above any wait the driver's timeouts allow (server selection, a
+ * connection of the pool, connect, a silent socket: 2 + 2 + 2 + 5 s).
  */
-export const ATTEMPT_DEADLINE_MS = 10_000;
+export const ATTEMPT_DEADLINE_MS = 12_000;
 
 /** About a second of retries in all: short enough that a request's client is still retransmitting. */
 export function defaultRetryPolicy(): RetryPolicy {

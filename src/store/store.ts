@@ -48,10 +48,11 @@ export const TEXT_WRITE_LINGER_MS = 2;
 /**
  * Driver timeouts: an unreachable store fails a call within about two
  * seconds instead of thirty, and a connection that went silent (a
- * blackholed network) fails after five instead of never. rss's own calls are
- * all short.
+ * blackholed network) fails after five instead of never. A call waiting
+ * for a connection of the pool gives up after two (the driver's default
+ * waits for good). rss's own calls are all short.
  */
-const DRIVER_TIMEOUTS = { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000, socketTimeoutMS: 5000, heartbeatFrequencyMS: 1000 };
+const DRIVER_TIMEOUTS = { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000, socketTimeoutMS: 5000, waitQueueTimeoutMS: 2000, heartbeatFrequencyMS: 1000 };
 
 /**
  * Connections a standby keeps open even while idle (StoreOptions.warmConnections).
