@@ -6,7 +6,8 @@
  * third of the way in one fault per scenario: the serving server SIGKILLed
  * (asserted to be the serving one) or SIGSTOPped for twice its lease, the
  * standby SIGSTOPped across a handoff (it is handed a lease it cannot take), the
- * store down for 3 s across a handoff or flapping across takeovers, the
+ * store down for 3 s across a handoff or flapping across takeovers (5 s; 12 s
+ * in the long runs), the
  * engine SIGKILLed and restarted on its data folder, or paused.
  *
  * Each run ends with every acknowledged publish stored exactly once, every
@@ -17,7 +18,8 @@
  *
  * CI runs each scenario once with 20 × 20 publishes; RSS_FAULTS_LONG=1 runs
  * 20 × 100 (2,000) publishes, RSS_FAULTS_RUNS=N times each, and prints the
- * README's fault table.
+ * README's fault table. scripts/chaos-stress.sh runs them in several copies
+ * at once, round after round (rare races, a loaded machine).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { delay } from '../helpers/system';
@@ -111,6 +113,18 @@ const scenarios: Scenario[] = [
       return timed(async () => {
         w.store('flap 300');
         await delay(5000);
+        w.store('up');
+      });
+    },
+  },
+  {
+    // The long variant: more takeovers while the store comes and goes.
+    name: 'store flapping (300 ms) for 12 s across takeovers',
+    longOnly: true,
+    async fault(w) {
+      return timed(async () => {
+        w.store('flap 300');
+        await delay(12_000);
         w.store('up');
       });
     },
