@@ -117,7 +117,7 @@ export function renderMarkdown(r: Results): string {
   if (r.retrieve) {
     const x = r.retrieve;
     L.push(`**4. RETRIEVE-TEXTS** of ${x.n} unseen texts with ${n0(x.stored)} stored (seeded through the driver in ${n0(x.seedMs / 1000)} s): ` +
-      `p50 ${ms(x.retrieve.p50)} ms, p99 ${ms(x.retrieve.p99)} ms over ${x.retrieve.n} rounds after ${RETRIEVE_WARMUP} untimed ones; ${x.retrieve.repliesPerRetrieve} requests per retrieval (the reader, at a validated address, asks for up to 16 datagrams of at most 1,200 bytes per answer).`);
+      `p50 ${ms(x.retrieve.p50)} ms, p99 ${ms(x.retrieve.p99)} ms over ${x.retrieve.n} rounds after ${RETRIEVE_WARMUP} untimed ones; ${x.retrieve.repliesPerRetrieve} requests per retrieval, then one more, untimed, whose empty answer follows saying they were shown (the reader, at a validated address, asks for up to 16 datagrams of at most 1,200 bytes per answer).`);
     L.push('');
   }
   if (r.memory) {

@@ -272,15 +272,25 @@ export class RssClient extends EventEmitter<RssClientEvents> {
    * Without `last`: every unseen text on the user's subjects, which then
    * count as shown. Asked until an answer is empty: each ask tells the
    * server what the answers before it brought (`seen`), and only that
-   * marks them received. With `last`: the N most recent texts, seen or
-   * not, in one reply.
+   * marks them received; if a later ask fails, what came so far is
+   * returned (`more: true`), since the server already counts it shown.
+   * With `last`: the N most recent texts, seen or not, in one reply.
    */
   async retrieve(name: string, opts: RetrieveOptions = {}): Promise<MessageOf<'RETRIEVED'>> {
     if (opts.last !== undefined) return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, last: opts.last, parts: LIMITS.maxRetrieveParts });
     const texts: StoredText[] = [];
+    let first: MessageOf<'RETRIEVED'> | undefined;
     for (let round = 0; ; round++) {
       const seen = Math.max(this.delivery.lastShown(name), texts.at(-1)?.seq ?? 0);
-      const r = await this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, parts: LIMITS.maxRetrieveParts, seen });
+      let r: MessageOf<'RETRIEVED'>;
+      try {
+        r = await this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, parts: LIMITS.maxRetrieveParts, seen });
+      } catch (err) {
+        if (!first) throw err;
+        this.delivery.noteSeen(name, texts);
+        return { ...first, texts, more: true };
+      }
+      first ??= r;
       texts.push(...r.texts);
       if (r.texts.length === 0 || round >= 1000) {
         this.delivery.noteSeen(name, texts);

@@ -41,8 +41,9 @@ export interface UsersAndReplies {
  * cursors first, then the answers (every cursor seen was moved after its
  * answer was recorded), then the users (every answer seen was recorded
  * after its user was written). A cursor that moved after the first read
- * stays where it was read: those texts are owed again, and a native client
- * drops what it showed.
+ * stays where it was read: those texts are owed again; a native client
+ * drops what it showed, a canonical text or pickle client may get one
+ * twice (as after a crash).
  */
 export async function readUsersAndReplies(store: UsersAndReplies, since: number, afterHandoff: boolean): Promise<{ users: UserDoc[]; recent: RequestDoc[] }> {
   if (afterHandoff) {

@@ -25,12 +25,18 @@ export interface RetryPolicy {
  * own timeouts fail a silent connection within seconds, yet an update
  * through a store that kept dropping its connections once went unanswered
  * for minutes, and the handoff waiting for it held the pair: nobody served.
- * Above any wait the driver's timeouts allow (server selection, a
- * connection of the pool, connect, a silent socket: 2 + 2 + 2 + 5 s).
+ * Above the waits the driver's timeouts allow one try (server selection, a
+ * connection of the pool, connect, a silent socket: 2 + 2 + 2 + 5 s); the
+ * driver retrying a read or write once on its own could take longer, and
+ * is then cut short. A call cut short is not cancelled: like one whose
+ * connection dropped, it is in doubt and may still land, after the retry.
+ * Every call retried here is idempotent or made so; a `$set` landing late
+ * could undo a later one, which needs a call stalled that long to come
+ * back (those seen never did).
  */
 export const ATTEMPT_DEADLINE_MS = 12_000;
 
-/** About a second of retries in all: short enough that a request's client is still retransmitting. */
+/** About a second of waits between the attempts in all: short enough that a request's client is still retransmitting (each attempt bounded by ATTEMPT_DEADLINE_MS). */
 export function defaultRetryPolicy(): RetryPolicy {
   return { attempts: 4, firstWait: 50, maxWait: 400 };
 }

@@ -151,7 +151,7 @@ describe('RssClient requests', () => {
     autoAnswer(b, (r) => {
       if (r.message.type !== 'RETRIEVE-TEXTS') return undefined;
       if (r.message.last !== undefined) return { type: 'RETRIEVED', name: 'bob', texts: owed.slice(-r.message.last), more: false };
-      const seen = (r.message as { seen?: number }).seen ?? 0;
+      const seen = r.message.seen ?? 0;
       const texts = owed.filter((t) => t.seq > seen).slice(0, 2);
       return { type: 'RETRIEVED', name: 'bob', texts, more: texts.length === 2 };
     });
@@ -164,13 +164,25 @@ describe('RssClient requests', () => {
     expect(last.texts.map((t) => t.seq)).toEqual([1, 2, 3]);
   });
 
+  it('retrieve: a later ask that fails returns what came so far (the server counts it shown), more: true', async () => {
+    const { b, client } = await world({ ackTimeoutMs: 10, maxWaitMs: 20, exchangeLifetimeMs: 300 });
+    b.onMessage = (r) => {
+      // The first ask is answered; the one that says those texts were shown never is.
+      if (r.message.type === 'RETRIEVE-TEXTS' && !r.message.seen) b.answer(r, { type: 'RETRIEVED', name: 'bob', texts: [text(1), text(2)], more: false });
+    };
+    const reply = await client.retrieve('bob');
+    expect(reply.texts.map((t) => t.seq)).toEqual([1, 2]);
+    expect(reply.more).toBe(true);
+    expect(client.lastShown('bob')).toBe(2);
+  });
+
   it('asks for a reply in several parts and assembles them in part order, a lost part recovered by retransmission', async () => {
     const { b, client } = await world();
     let answered = 0;
     b.onMessage = (r) => {
       if (r.message.type !== 'RETRIEVE-TEXTS') return;
       // The ask that says all five were shown: nothing more.
-      if ((r.message as { seen?: number }).seen === 5) return b.answer(r, { type: 'RETRIEVED', name: 'bob', texts: [], more: false });
+      if (r.message.seen === 5) return b.answer(r, { type: 'RETRIEVED', name: 'bob', texts: [], more: false });
       answered++;
       const part = (n: number, texts: ReturnType<typeof text>[]) =>
         b.answer(r, { type: 'RETRIEVED', name: 'bob', texts, more: false, part: n, parts: 3 });
@@ -191,7 +203,7 @@ describe('RssClient requests', () => {
     let answered = 0;
     b.onMessage = (r) => {
       if (r.message.type !== 'RETRIEVE-TEXTS') return;
-      if ((r.message as { seen?: number }).seen === 5) return b.answer(r, { type: 'RETRIEVED', name: 'bob', texts: [], more: false });
+      if (r.message.seen === 5) return b.answer(r, { type: 'RETRIEVED', name: 'bob', texts: [], more: false });
       answered++;
       const part = (answer: number, n: number, texts: ReturnType<typeof text>[]) =>
         b.answer(r, { type: 'RETRIEVED', name: 'bob', texts, more: false, part: n, parts: 2, answer });

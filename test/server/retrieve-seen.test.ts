@@ -8,7 +8,8 @@
  * recorded, as before.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeServed, LIS, served } from '../helpers/served';
+import { NativeWire } from '../../bench/rss/wire';
+import { closeServed, LIS, PUB, served } from '../helpers/served';
 
 afterEach(closeServed);
 
@@ -32,10 +33,23 @@ describe('RETRIEVE-TEXTS with seen', () => {
     expect(s.delivery.inFlight).toBe(0);
   });
 
-  it('a seen past the visible line moves the cursor only up to it', async () => {
-    const { s, wire, feed } = await served();
+  it('a seen past the visible line moves the cursor only up to it, and nothing is owed', async () => {
+    const { s, wire, feed, retrieved } = await served();
     await feed(wire.request({ type: 'RETRIEVE-TEXTS', name: 'lee', seen: 1e12 }, wire.nextRq()), LIS);
+    expect(retrieved().at(-1)!.texts).toEqual([]);
     expect(s.cursors.get('lee')).toBe(s.sequencer.visibleLine);
+  });
+
+  it('a seen not MACed by the user is not believed: naming a legacy user, a stranger gets its texts (within its budget), never an empty answer that marks them received', async () => {
+    const { wire, feed, handler, settle, retrieved } = await served();
+    // tex, a canonical text user whose registered address never proved it receives: its texts stay owed.
+    handler(Buffer.from('REGISTER 1 tex 10.0.0.7 4007'), { host: '10.0.0.7', port: 4008 });
+    handler(Buffer.from('SUBJECTS 2 tex news'), { host: '10.0.0.7', port: 4008 });
+    await settle();
+    await feed(wire.request({ type: 'PUBLISH', name: 'pam', subject: 'news', text: 'four' }, wire.nextRq()), PUB);
+    const stranger = new NativeWire();
+    await feed(stranger.request({ type: 'RETRIEVE-TEXTS', name: 'tex', seen: 1e12 }, stranger.nextRq()), { host: '10.0.0.66', port: 6666 });
+    expect(retrieved().at(-1)!.texts.map((t) => t.text)).toEqual(['four']);
   });
 
   it('without seen, the texts sent count as received once the answer is recorded', async () => {

@@ -5,6 +5,7 @@ import { toStoredText } from '../delivery';
 import type { Handler, RequestContext } from '../context';
 import { refusal } from './access';
 import { readOwed, skipToLine } from '../owed';
+import { NotServingError } from '../../errors';
 
 /**
  * RETRIEVE-TEXTS: the texts on the user's current subjects that it has not
@@ -14,8 +15,8 @@ import { readOwed, skipToLine } from '../owed';
  * hundred texts come back in one round trip. With `last: N`: the N most
  * recent texts on its subjects, seen or not.
  *
- * With `seen` (the native client's highest seq shown) the texts up to it
- * are received, and the answer marks nothing itself: the client asks until
+ * With `seen` (the native client's highest seq shown, MACed with the
+ * user's key) the texts up to it are received, and the answer marks nothing itself: the client asks until
  * an answer is empty, each ask saying what it showed. An answer lost, given
  * to a sealing the client no longer waits for, or worked out again by the
  * other server then costs no text. Without it (canonical text and pickle
@@ -40,9 +41,11 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   }
   const epoch = core.servingEpoch();
   const term = core.term;
-  if (req.seen !== undefined) {
+  // Believed only from the user itself (MACed with its key): anyone may name a legacy user, and must not empty its backlog.
+  const seen = ctx.authed === user._id ? req.seen : undefined;
+  if (seen !== undefined) {
     // What the client showed is received (never past the visible line: nothing above it was sent).
-    const shown = Math.min(req.seen, core.sequencer.visibleLine);
+    const shown = Math.min(seen, core.sequencer.visibleLine);
     core.cursors.advance(req.name, shown);
     core.delivery.retrieved(req.name, shown);
   }
@@ -52,6 +55,8 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   for (;;) {
     // The oldest owed texts, on the user's current subjects, up to the visible line (later ones come in order).
     const owed = await readOwed(core, req.name, limit);
+    // The lease was given up while the log was read: what was read is not this term's to give or to mark.
+    if (core.term !== term) throw new NotServingError('the lease was given up while the owed texts were read');
     // Nothing owed: the next read starts at this line, not at the user's own texts below it.
     skipToLine(core.cursors, req.name, owed);
     const texts = owed.texts.map(toStoredText);
@@ -69,7 +74,7 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
     // The answer is recorded before the texts count as received: a retransmission gets the same texts, never a loss.
     ctx.remember(replies);
     // Asked with `seen`, the next ask says what of it was shown.
-    if (sent.length === 0 || req.seen !== undefined) return replies;
+    if (sent.length === 0 || seen !== undefined) return replies;
     // They are the oldest owed, so "received" is the cursor at the last one sent.
     const upTo = sent[sent.length - 1]!.seq;
     core.delivery.retrieved(req.name, upTo);
