@@ -42,7 +42,7 @@ describe('the serving term of a request', () => {
     // The lease's renewals fail until the server gives it up; the takeover that resumes it waits for its fence.
     const renew = store.renewLease.bind(store);
     store.renewLease = () => Promise.reject(new Error('injected: the store is away'));
-    await expect.poll(() => reasons, { timeout: 5000 }).toContain('fenced');
+    await expect.poll(() => reasons, { timeout: 10_000 }).toContain('fenced');
     store.renewLease = renew;
     const fenced = gate();
     const fence = store.fenceSeqs.bind(store);
@@ -50,7 +50,7 @@ describe('the serving term of a request', () => {
       await fenced.wait;
       return fence(...args);
     };
-    await expect.poll(() => reasons, { timeout: 5000 }).toContain('resume');
+    await expect.poll(() => reasons, { timeout: 10_000 }).toContain('resume');
     expect(s.serving).toBe(false);
 
     // Both requests finish while the resumed term loads: neither is answered.
@@ -65,5 +65,5 @@ describe('the serving term of a request', () => {
     // The first one's retransmission is executed in this term: every text owed.
     await feed(first, LIS);
     expect(retrieved().map((r) => r.texts.map((t) => t.text))).toEqual([['one', 'two', 'three']]);
-  }, 15_000);
+  }, 30_000);
 });
