@@ -21,7 +21,8 @@
  * README's fault table. scripts/chaos-stress.sh runs them in several copies
  * at once, round after round (rare races, a loaded machine).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { killLeftovers } from '../helpers/processes';
 import { delay } from '../helpers/system';
 import { LEASE_MS, runFaultScenario, type FaultFigures, type FaultSpan, type FaultWorld, type Scenario, type Tag } from '../helpers/fault-run';
 
@@ -152,6 +153,9 @@ const scenarios: Scenario[] = [
     },
   },
 ];
+
+// A run that timed out never reached its own cleanup: its servers, engine and proxy must not outlive it.
+afterEach(killLeftovers);
 
 const table: FaultFigures[] = [];
 afterAll(() => {

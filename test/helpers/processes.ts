@@ -13,9 +13,29 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** Every child started by rss() and still running. */
+const running = new Set<ChildProcess>();
+
+/**
+ * Kill every child still running (SIGCONT first: a stopped one must not
+ * stay stopped). For afterEach: a test that timed out never reached the
+ * cleanup of its own, and its processes would outlive the run.
+ */
+export async function killLeftovers(): Promise<void> {
+  const left = [...running];
+  await Promise.all(left.map((proc) => new Promise<void>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    proc.kill('SIGCONT');
+    proc.kill('SIGKILL');
+  })));
+}
+
 /** Start `rss ...args`; stdout and stderr lines are collected. */
 export function rss(args: string[], env: NodeJS.ProcessEnv = {}): Child {
   const proc = spawn(process.execPath, [RSS_BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
   // A chunk may end mid-line (long log lines): each stream keeps its unfinished line until the rest comes.
