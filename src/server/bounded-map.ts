@@ -7,8 +7,11 @@
  * Recency is kept coarsely, which is what makes get() cheap on the request
  * path: an entry is moved to the young end only when it has aged past half
  * the bound (counted in insertions), not on every read. Eviction still takes
- * the entry that was neither inserted nor refreshed for the longest time.
+ * the entry that was neither inserted nor refreshed for the longest time,
+ * found through an InsertionOrder (not the Map's own order: see there).
  */
+import { InsertionOrder } from './insertion-order';
+
 interface Slot<V> {
   value: V;
   /** The insertion count when the entry was (re)inserted. */
@@ -18,6 +21,7 @@ interface Slot<V> {
 export class BoundedMap<K, V> {
   private readonly entries = new Map<K, Slot<V>>();
   private inserted = 0;
+  private readonly order = new InsertionOrder<K, number>((key) => this.entries.get(key)?.stamp);
 
   constructor(readonly max: number) {}
 
@@ -33,6 +37,7 @@ export class BoundedMap<K, V> {
       this.entries.delete(key);
       slot.stamp = ++this.inserted;
       this.entries.set(key, slot);
+      this.order.push(key, slot.stamp, this.entries.size);
     }
     return slot.value;
   }
@@ -44,9 +49,10 @@ export class BoundedMap<K, V> {
 
   set(key: K, value: V): void {
     this.entries.delete(key);
-    this.entries.set(key, { value, stamp: ++this.inserted });
-    // Maps iterate in insertion order: the first key is the least recently used.
-    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as K);
+    const stamp = ++this.inserted;
+    this.entries.set(key, { value, stamp });
+    this.order.push(key, stamp, this.entries.size);
+    while (this.entries.size > this.max) this.entries.delete(this.order.oldest() as K);
   }
 
   delete(key: K): void {
@@ -55,6 +61,7 @@ export class BoundedMap<K, V> {
 
   clear(): void {
     this.entries.clear();
+    this.order.clear();
   }
 
   *entriesIterator(): IterableIterator<[K, V]> {

@@ -6,6 +6,7 @@
  * server can answer a retransmission that reaches it after a handoff or crash.
  */
 import type { Reply } from '../protocol/messages';
+import { InsertionOrder } from './insertion-order';
 
 /** Bytes per slab of kept datagrams. */
 const SLAB_BYTES = 64 * 1024;
@@ -121,6 +122,8 @@ function approxBytes(value: unknown): number {
 
 export class ReplyCache {
   private readonly entries = new Map<string, CachedReply>();
+  /** Oldest first, for eviction (not the Map's own order: see insertion-order.ts). */
+  private readonly order = new InsertionOrder<string, CachedReply>((key) => this.entries.get(key));
   private heldBytes = 0;
   /** Entries keep their time relative to this (the first one's). */
   private readonly base: TimeBase = { ms: Number.NaN };
@@ -159,14 +162,21 @@ export class ReplyCache {
     // One answer larger than the whole bound is not kept (it would evict everything else); its repeat is executed again.
     if (bytes > this.maxBytes) return;
     if (Number.isNaN(this.base.ms)) this.base.ms = at;
-    this.entries.set(key, new CachedReply({ replies, wire, at, bytes }, this.slabs, this.base));
+    const entry = new CachedReply({ replies, wire, at, bytes }, this.slabs, this.base);
+    this.entries.set(key, entry);
+    this.order.push(key, entry, this.entries.size);
     this.heldBytes += bytes;
-    // Maps iterate in insertion order: the first key is the oldest.
-    while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) this.drop(this.entries.keys().next().value!);
+    while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) this.drop(this.order.oldest()!);
+    // Answers past their age go from the front too, so a cache below its bounds does not hold them until read.
+    for (let oldest = this.order.oldest(); oldest !== undefined; oldest = this.order.oldest()) {
+      if (at - this.entries.get(oldest)!.at <= this.maxAge) break;
+      this.drop(oldest);
+    }
   }
 
   clear(): void {
     this.entries.clear();
+    this.order.clear();
     this.heldBytes = 0;
   }
 

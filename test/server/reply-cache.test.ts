@@ -96,4 +96,29 @@ describe('ReplyCache', () => {
     c.clear();
     expect(c.bytes).toBe(0);
   });
+  it('lets answers past their age go when a later one is stored, unread', () => {
+    const c = new ReplyCache(10, 1000);
+    c.set('a', reply(1), 0);
+    c.set('b', reply(2), 600);
+    c.set('c', reply(3), 1001);
+    expect(c.size).toBe(2);
+    expect(c.getEntry('b', 1001)?.replies).toEqual(reply(2));
+    c.set('d', reply(4), 1700);
+    expect(c.size).toBe(2);
+    expect(c.getEntry('c', 1700)?.replies).toEqual(reply(3));
+  });
+
+  it('at its bound, over many answers and re-stored keys, keeps exactly the newest maxEntries', () => {
+    const c = new ReplyCache(50, Infinity);
+    const newest = new Map<string, number>();
+    for (let i = 0; i < 3000; i++) {
+      const key = `k${(i * 7919) % 400}`;
+      c.set(key, reply(i), i);
+      newest.delete(key);
+      newest.set(key, i);
+    }
+    const kept = [...newest].slice(-50);
+    expect(c.size).toBe(50);
+    for (const [key, i] of kept) expect(c.getEntry(key, 3000)?.replies).toEqual(reply(i));
+  });
 });

@@ -1,0 +1,43 @@
+/**
+ * `node --import tsx bench/bounded-maps.bench.ts [entries]`
+ *
+ * CPU per insertion into a full bounded map (one eviction each): the
+ * server's BoundedMap and ReplyCache, beside a plain Map that finds its
+ * oldest key by `keys().next()` (what both did before InsertionOrder). At
+ * the reply cache's bound (200,000) the plain Map walks over the slots of
+ * the keys deleted before (src/server/insertion-order.ts). process.cpuUsage,
+ * best of 5 rounds.
+ */
+import { BoundedMap } from '../src/server/bounded-map';
+import { ReplyCache } from '../src/server/reply-cache';
+
+const entries = Number(process.argv[2] ?? 200_000);
+const N = 100_000;
+const reply = [{ type: 'END-CONNECTION-OK' as const, rq: 1 }];
+const wire = [Buffer.alloc(90, 1)];
+
+function cpuPerOp(fill: (i: number) => void): number {
+  let i = 0;
+  for (; i < entries; i++) fill(i);
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const t = process.cpuUsage();
+    for (let j = 0; j < N; j++) fill(i++);
+    const u = process.cpuUsage(t);
+    best = Math.min(best, (u.user + u.system) / N);
+  }
+  return best;
+}
+
+const plain = new Map<string, number>();
+const variants: Record<string, (i: number) => void> = {
+  'Map, oldest by keys().next()': (i) => {
+    plain.set(`k${i}`, i);
+    if (plain.size > entries) plain.delete(plain.keys().next().value!);
+  },
+  BoundedMap: ((m) => (i: number) => m.set(`k${i}`, i))(new BoundedMap<string, number>(entries)),
+  ReplyCache: ((c) => (i: number) => c.set(`k${i}`, reply, i, wire))(new ReplyCache(entries, Infinity)),
+};
+for (const [name, fill] of Object.entries(variants)) {
+  process.stdout.write(`${name.padEnd(30)} ${cpuPerOp(fill).toFixed(2)} µs per insertion at ${entries.toLocaleString('en-US')} entries\n`);
+}
