@@ -226,6 +226,10 @@ try {
     process.stderr.write(`\nrate ${rate}/s: p50 ${f(l.latency.p50)} p99 ${f(l.latency.p99)} max ${f(l.latency.max)} ms, ${l.retransmits} retransmissions; ` +
       `loop delay p50/p99/max ${f(d.p50)}/${f(d.p99)}/${f(d.max)} ms; GC ${d.gc.count}, longest ${f(d.gc.maxMs)} ms; ` +
       `sched run ${Math.round(d.sched?.runMs ?? 0)} wait ${Math.round(d.sched?.waitMs ?? 0)} ms; store calls ${JSON.stringify(Object.fromEntries(Object.entries(d.storeCalls).map(([k, v]: [string, any]) => [k, `${v.n}/${v.max.toFixed(1)}`])))}\n`);
+    const t0 = performance.timeOrigin;
+    const worst = l.worstEpisodes.map((e: { requests: number; from: number; spanMs: number; worstMs: number }) =>
+      `${e.requests} within ${Math.round(e.spanMs)} ms from +${((e.from - t0) / 1000).toFixed(1)} s (worst ${Math.round(e.worstMs)} ms)`);
+    process.stderr.write(`slow requests (> 20 ms): ${l.slowRequests} in ${l.episodes} episodes${worst.length ? `; largest: ${worst.join('; ')}` : ''}\n`);
     if (alloc) allocations(`${OUT}alloc-${rate}.heapprofile`, l.sent);
     else if (!argv.includes('--no-trace')) analyse(path, `rate ${rate}/s`);
   }
