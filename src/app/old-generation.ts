@@ -10,18 +10,27 @@
  * size as headroom (`bench/tail-trace.ts`, docs/BENCHMARKS.md "Session 7").
  * V8 picks a factor between 1.1 and 4 (less when its collections took
  * little time, which a small heap's do); a serving process asks for 4 while
- * its live set is small (at most 4 × SMALL_LIVE_BYTES of heap), and leaves
- * V8's own rule to a large one, rechecked after each full collection.
+ * its live set is small (at most 4 × SMALL_LIVE_BYTES of heap) and for 2
+ * while it is middling, rechecked after each full collection. Left to V8, a
+ * live set of 110-200 MB (the embedded engine's texts after a minute at
+ * 4,000 publishes/s) grew by ~1.15× between collections: a full collection
+ * every ~3 s, each ~150-200 ms of marking on a one-core server, which fell
+ * behind for half a second each time (PUBLISH p99 ~170-210 ms over such a
+ * minute; docs/BENCHMARKS.md, "Session 10"). Past LARGE_LIVE_BYTES, V8's own
+ * rule again: 2× would come near the heap's limit (4 GB by default here).
  * V8 only takes the factor as a flag (`--heap-growing-percent`), which it
  * reads at every collection, so it can be set at run time (heap-tuning.ts
  * does, after each full collection). Pure.
  */
 /** Live sizes below this get growth by 4× (V8's largest factor) between full collections. */
 export const SMALL_LIVE_BYTES = 96 * 1024 * 1024;
+/** Live sizes from SMALL_LIVE_BYTES to below this get growth by 2×. */
+export const LARGE_LIVE_BYTES = 1024 * 1024 * 1024;
 
-/** The `--heap-growing-percent` for a live size: 300 (growth by 4×) for a small one, else 0 (V8's own rule). */
+/** The `--heap-growing-percent` for a live size: 300 (growth by 4×) for a small one, 100 (2×) for a middling one, else 0 (V8's own rule). */
 export function growingPercent(liveBytes: number): number {
-  return liveBytes < SMALL_LIVE_BYTES ? 300 : 0;
+  if (liveBytes < SMALL_LIVE_BYTES) return 300;
+  return liveBytes < LARGE_LIVE_BYTES ? 100 : 0;
 }
 
 /** Sets the growth after each full collection; the flag is set only when it changes. */

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { growingPercent, HeadroomSetter, SMALL_LIVE_BYTES } from '../../src/app/old-generation';
+import { growingPercent, HeadroomSetter, LARGE_LIVE_BYTES, SMALL_LIVE_BYTES } from '../../src/app/old-generation';
 
 const child = fileURLToPath(new URL('./old-generation-child.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,10 +25,12 @@ describe('tuneHeapForServing, old generation: the growth between full collection
 });
 
 describe('growingPercent', () => {
-  it("asks for growth by 4× while the live set is small, and V8's own rule for a large one", () => {
+  it("asks for growth by 4× while the live set is small, 2× while it is middling, and V8's own rule for a large one", () => {
     expect(growingPercent(0)).toBe(300);
     expect(growingPercent(SMALL_LIVE_BYTES - 1)).toBe(300);
-    expect(growingPercent(SMALL_LIVE_BYTES)).toBe(0);
+    expect(growingPercent(SMALL_LIVE_BYTES)).toBe(100);
+    expect(growingPercent(LARGE_LIVE_BYTES - 1)).toBe(100);
+    expect(growingPercent(LARGE_LIVE_BYTES)).toBe(0);
   });
 
   it('HeadroomSetter sets the flag only when the percent changes', () => {
@@ -39,8 +41,10 @@ describe('growingPercent', () => {
     setter.check();
     live = SMALL_LIVE_BYTES;
     setter.check();
+    live = LARGE_LIVE_BYTES;
+    setter.check();
     live = SMALL_LIVE_BYTES / 2;
     setter.check();
-    expect(set).toEqual([300, 0, 300]);
+    expect(set).toEqual([300, 100, 0, 300]);
   });
 });
