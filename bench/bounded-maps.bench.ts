@@ -1,12 +1,13 @@
 /**
- * `node --import tsx bench/bounded-maps.bench.ts [entries]`
+ * `node --expose-gc --import tsx bench/bounded-maps.bench.ts [entries]`
  *
  * CPU per insertion into a full bounded map (one eviction each): the
  * server's BoundedMap and ReplyCache, beside a plain Map that finds its
- * oldest key by `keys().next()` (what both did before InsertionOrder). At
+ * oldest key by `keys().next()` (what both did before OldestFirst). At
  * the reply cache's bound (200,000) the plain Map walks over the slots of
- * the keys deleted before (src/server/insertion-order.ts). process.cpuUsage,
- * best of 5 rounds.
+ * the keys deleted before (src/server/oldest-first.ts). Each variant fills
+ * a map of its own, dropped (and collected, with --expose-gc) before the
+ * next. process.cpuUsage, best of 5 rounds.
  */
 import { BoundedMap } from '../src/server/bounded-map';
 import { ReplyCache } from '../src/server/reply-cache';
@@ -29,15 +30,26 @@ function cpuPerOp(fill: (i: number) => void): number {
   return best;
 }
 
-const plain = new Map<string, number>();
-const variants: Record<string, (i: number) => void> = {
-  'Map, oldest by keys().next()': (i) => {
-    plain.set(`k${i}`, i);
-    if (plain.size > entries) plain.delete(plain.keys().next().value!);
+/** Each variant makes its map when it runs, so none keeps another's alive. */
+const variants: Record<string, () => (i: number) => void> = {
+  'Map, oldest by keys().next()': () => {
+    const plain = new Map<string, number>();
+    return (i) => {
+      plain.set(`k${i}`, i);
+      if (plain.size > entries) plain.delete(plain.keys().next().value!);
+    };
   },
-  BoundedMap: ((m) => (i: number) => m.set(`k${i}`, i))(new BoundedMap<string, number>(entries)),
-  ReplyCache: ((c) => (i: number) => c.set(`k${i}`, reply, i, wire))(new ReplyCache(entries, Infinity)),
+  BoundedMap: () => {
+    const m = new BoundedMap<string, number>(entries);
+    return (i) => m.set(`k${i}`, i);
+  },
+  ReplyCache: () => {
+    const c = new ReplyCache(entries, Infinity);
+    return (i) => c.set(`k${i}`, reply, i, wire);
+  },
 };
-for (const [name, fill] of Object.entries(variants)) {
-  process.stdout.write(`${name.padEnd(30)} ${cpuPerOp(fill).toFixed(2)} µs per insertion at ${entries.toLocaleString('en-US')} entries\n`);
+const gc = (globalThis as { gc?: () => void }).gc;
+for (const [name, make] of Object.entries(variants)) {
+  gc?.();
+  process.stdout.write(`${name.padEnd(30)} ${cpuPerOp(make()).toFixed(2)} µs per insertion at ${entries.toLocaleString('en-US')} entries\n`);
 }

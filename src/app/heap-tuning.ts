@@ -31,7 +31,7 @@ let tuned = false;
 export function tuneHeapForServing(opts: HeapTuning = {}): void {
   if (tuned) return;
   tuned = true;
-  const { youngCeiling = YOUNG_GENERATION_CEILING, oldGrowth = growingPercent } = opts;
+  const { youngCeiling = YOUNG_GENERATION_CEILING, oldGrowth = (live: number) => growingPercent(live, getHeapStatistics().heap_size_limit) } = opts;
   const young = youngCeiling === false || givenByOperator('semi-space')
     ? undefined
     : new GrowthSwitch(youngGenerationSize, (factor) => setFlagsFromString(`--semi-space-growth-factor=${factor}`), youngCeiling);

@@ -11,26 +11,30 @@
  * V8 picks a factor between 1.1 and 4 (less when its collections took
  * little time, which a small heap's do); a serving process asks for 4 while
  * its live set is small (at most 4 × SMALL_LIVE_BYTES of heap) and for 2
- * while it is middling, rechecked after each full collection. Left to V8, a
- * live set of 110-200 MB (the embedded engine's texts after a minute at
- * 4,000 publishes/s) grew by ~1.15× between collections: a full collection
- * every ~3 s, each ~150-200 ms of marking on a one-core server, which fell
- * behind for half a second each time (PUBLISH p99 ~170-210 ms over such a
- * minute; docs/BENCHMARKS.md, "Session 10"). Past LARGE_LIVE_BYTES, V8's own
- * rule again: 2× would come near the heap's limit (4 GB by default here).
+ * while it is middling (below a quarter of the heap's limit, so the grown
+ * heap stays within half of it), rechecked after each full collection.
+ * Left to V8, a live set of 110-200 MB (the embedded engine's texts after a
+ * minute at 4,000 publishes/s) grew by ~1.15× between collections: a full
+ * collection every ~3 s, each with 115-217 ms of marking on a one-core
+ * server, which fell behind for half a second each time. Asked for 2×, V8
+ * grew it ~1.4×: a full collection every ~10 s and half the slow requests,
+ * though not a lower p99 (each collection still makes its episode;
+ * docs/BENCHMARKS.md, "Session 10"). Past a quarter of the limit, V8's own
+ * rule again.
  * V8 only takes the factor as a flag (`--heap-growing-percent`), which it
  * reads at every collection, so it can be set at run time (heap-tuning.ts
  * does, after each full collection). Pure.
  */
 /** Live sizes below this get growth by 4× (V8's largest factor) between full collections. */
 export const SMALL_LIVE_BYTES = 96 * 1024 * 1024;
-/** Live sizes from SMALL_LIVE_BYTES to below this get growth by 2×. */
-export const LARGE_LIVE_BYTES = 1024 * 1024 * 1024;
-
-/** The `--heap-growing-percent` for a live size: 300 (growth by 4×) for a small one, 100 (2×) for a middling one, else 0 (V8's own rule). */
-export function growingPercent(liveBytes: number): number {
+/**
+ * The `--heap-growing-percent` for a live size, given the heap's limit:
+ * 300 (growth by 4×) for a small live set, 100 (2×) for one below a quarter
+ * of the limit, else 0 (V8's own rule).
+ */
+export function growingPercent(liveBytes: number, heapLimitBytes: number): number {
   if (liveBytes < SMALL_LIVE_BYTES) return 300;
-  return liveBytes < LARGE_LIVE_BYTES ? 100 : 0;
+  return liveBytes < heapLimitBytes / 4 ? 100 : 0;
 }
 
 /** Sets the growth after each full collection; the flag is set only when it changes. */
@@ -40,7 +44,7 @@ export class HeadroomSetter {
   constructor(
     private readonly liveBytes: () => number,
     private readonly setPercent: (percent: number) => void,
-    private readonly percentFor: (liveBytes: number) => number = growingPercent,
+    private readonly percentFor: (liveBytes: number) => number,
   ) {}
 
   /** After a full collection (the live size is known then). */

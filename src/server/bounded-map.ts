@@ -8,20 +8,23 @@
  * path: an entry is moved to the young end only when it has aged past half
  * the bound (counted in insertions), not on every read. Eviction still takes
  * the entry that was neither inserted nor refreshed for the longest time,
- * found through an InsertionOrder (not the Map's own order: see there).
+ * kept on an OldestFirst list (not the Map's own order: see there).
  */
-import { InsertionOrder } from './insertion-order';
+import { OldestFirst } from './oldest-first';
 
-interface Slot<V> {
+interface Slot<K, V> {
+  key: K;
   value: V;
   /** The insertion count when the entry was (re)inserted. */
   stamp: number;
+  older?: Slot<K, V> | undefined;
+  newer?: Slot<K, V> | undefined;
 }
 
 export class BoundedMap<K, V> {
-  private readonly entries = new Map<K, Slot<V>>();
+  private readonly entries = new Map<K, Slot<K, V>>();
+  private readonly order = new OldestFirst<Slot<K, V>>();
   private inserted = 0;
-  private readonly order = new InsertionOrder<K, number>((key) => this.entries.get(key)?.stamp);
 
   constructor(readonly max: number) {}
 
@@ -34,10 +37,9 @@ export class BoundedMap<K, V> {
     const slot = this.entries.get(key);
     if (slot === undefined) return undefined;
     if (this.inserted - slot.stamp > this.max >>> 1) {
-      this.entries.delete(key);
+      this.order.remove(slot);
       slot.stamp = ++this.inserted;
-      this.entries.set(key, slot);
-      this.order.push(key, slot.stamp, this.entries.size);
+      this.order.append(slot);
     }
     return slot.value;
   }
@@ -48,15 +50,18 @@ export class BoundedMap<K, V> {
   }
 
   set(key: K, value: V): void {
-    this.entries.delete(key);
-    const stamp = ++this.inserted;
-    this.entries.set(key, { value, stamp });
-    this.order.push(key, stamp, this.entries.size);
-    while (this.entries.size > this.max) this.entries.delete(this.order.oldest() as K);
+    this.delete(key);
+    const slot: Slot<K, V> = { key, value, stamp: ++this.inserted };
+    this.entries.set(key, slot);
+    this.order.append(slot);
+    while (this.entries.size > this.max) this.delete(this.order.oldest!.key);
   }
 
   delete(key: K): void {
+    const slot = this.entries.get(key);
+    if (slot === undefined) return;
     this.entries.delete(key);
+    this.order.remove(slot);
   }
 
   clear(): void {
@@ -64,7 +69,8 @@ export class BoundedMap<K, V> {
     this.order.clear();
   }
 
+  /** Least recently used first. */
   *entriesIterator(): IterableIterator<[K, V]> {
-    for (const [k, slot] of this.entries) yield [k, slot.value];
+    for (const slot of this.order) yield [slot.key, slot.value];
   }
 }

@@ -6,7 +6,7 @@
  * server can answer a retransmission that reaches it after a handoff or crash.
  */
 import type { Reply } from '../protocol/messages';
-import { InsertionOrder } from './insertion-order';
+import { OldestFirst } from './oldest-first';
 
 /** Bytes per slab of kept datagrams. */
 const SLAB_BYTES = 64 * 1024;
@@ -70,7 +70,13 @@ export class CachedReply {
   /** Milliseconds after `base.ms` (a small integer for about twelve days of the cache's life, a boxed number after). */
   private readonly after: number;
 
+  /** Its neighbours in the cache's eviction order (oldest-first.ts). */
+  older?: CachedReply | undefined;
+  newer?: CachedReply | undefined;
+
   constructor(
+    /** The de-duplication key it is kept under. */
+    readonly key: string,
     kept: { replies: Reply[]; wire: Buffer[] | undefined; at: number; bytes: number },
     slabs: DatagramSlabs,
     private readonly base: TimeBase,
@@ -122,8 +128,8 @@ function approxBytes(value: unknown): number {
 
 export class ReplyCache {
   private readonly entries = new Map<string, CachedReply>();
-  /** Oldest first, for eviction (not the Map's own order: see insertion-order.ts). */
-  private readonly order = new InsertionOrder<string, CachedReply>((key) => this.entries.get(key));
+  /** Oldest first, for eviction (not the Map's own order: see oldest-first.ts). */
+  private readonly order = new OldestFirst<CachedReply>();
   private heldBytes = 0;
   /** Entries keep their time relative to this (the first one's). */
   private readonly base: TimeBase = { ms: Number.NaN };
@@ -162,16 +168,13 @@ export class ReplyCache {
     // One answer larger than the whole bound is not kept (it would evict everything else); its repeat is executed again.
     if (bytes > this.maxBytes) return;
     if (Number.isNaN(this.base.ms)) this.base.ms = at;
-    const entry = new CachedReply({ replies, wire, at, bytes }, this.slabs, this.base);
+    const entry = new CachedReply(key, { replies, wire, at, bytes }, this.slabs, this.base);
     this.entries.set(key, entry);
-    this.order.push(key, entry, this.entries.size);
+    this.order.append(entry);
     this.heldBytes += bytes;
-    while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) this.drop(this.order.oldest()!);
+    while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) this.drop(this.order.oldest!.key);
     // Answers past their age go from the front too, so a cache below its bounds does not hold them until read.
-    for (let oldest = this.order.oldest(); oldest !== undefined; oldest = this.order.oldest()) {
-      if (at - this.entries.get(oldest)!.at <= this.maxAge) break;
-      this.drop(oldest);
-    }
+    for (let oldest = this.order.oldest; oldest !== undefined && at - oldest.at > this.maxAge; oldest = this.order.oldest) this.drop(oldest.key);
   }
 
   clear(): void {
@@ -184,6 +187,7 @@ export class ReplyCache {
     const e = this.entries.get(key);
     if (!e) return;
     this.entries.delete(key);
+    this.order.remove(e);
     this.heldBytes -= e.bytes;
   }
 }

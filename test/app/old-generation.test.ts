@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { growingPercent, HeadroomSetter, LARGE_LIVE_BYTES, SMALL_LIVE_BYTES } from '../../src/app/old-generation';
+import { growingPercent, HeadroomSetter, SMALL_LIVE_BYTES } from '../../src/app/old-generation';
+
+const GB = 1024 ** 3;
 
 const child = fileURLToPath(new URL('./old-generation-child.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,23 +27,25 @@ describe('tuneHeapForServing, old generation: the growth between full collection
 });
 
 describe('growingPercent', () => {
-  it("asks for growth by 4× while the live set is small, 2× while it is middling, and V8's own rule for a large one", () => {
-    expect(growingPercent(0)).toBe(300);
-    expect(growingPercent(SMALL_LIVE_BYTES - 1)).toBe(300);
-    expect(growingPercent(SMALL_LIVE_BYTES)).toBe(100);
-    expect(growingPercent(LARGE_LIVE_BYTES - 1)).toBe(100);
-    expect(growingPercent(LARGE_LIVE_BYTES)).toBe(0);
+  it("asks for growth by 4× while the live set is small, 2× below a quarter of the heap's limit, and V8's own rule above", () => {
+    expect(growingPercent(0, 4 * GB)).toBe(300);
+    expect(growingPercent(SMALL_LIVE_BYTES - 1, 4 * GB)).toBe(300);
+    expect(growingPercent(SMALL_LIVE_BYTES, 4 * GB)).toBe(100);
+    expect(growingPercent(GB - 1, 4 * GB)).toBe(100);
+    expect(growingPercent(GB, 4 * GB)).toBe(0);
+    // A smaller limit (a container's) ends the 2× band sooner.
+    expect(growingPercent(300 * 1024 ** 2, GB)).toBe(0);
   });
 
   it('HeadroomSetter sets the flag only when the percent changes', () => {
     let live = SMALL_LIVE_BYTES / 4;
     const set: number[] = [];
-    const setter = new HeadroomSetter(() => live, (p) => set.push(p));
+    const setter = new HeadroomSetter(() => live, (p) => set.push(p), (l) => growingPercent(l, 4 * GB));
     setter.check();
     setter.check();
     live = SMALL_LIVE_BYTES;
     setter.check();
-    live = LARGE_LIVE_BYTES;
+    live = GB;
     setter.check();
     live = SMALL_LIVE_BYTES / 2;
     setter.check();

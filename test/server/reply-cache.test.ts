@@ -111,13 +111,17 @@ describe('ReplyCache', () => {
   it('at its bound, over many answers and re-stored keys, keeps exactly the newest maxEntries', () => {
     const c = new ReplyCache(50, Infinity);
     const newest = new Map<string, number>();
+    // Keys from a range not much wider than the bound, in a scrambled order: many are stored again while still kept.
+    let restoredWhileKept = 0;
     for (let i = 0; i < 3000; i++) {
-      const key = `k${(i * 7919) % 400}`;
+      const key = `k${(i * 7919 + ((i * i) % 13)) % 80}`;
+      if (c.getEntry(key, i) !== undefined) restoredWhileKept++;
       c.set(key, reply(i), i);
       newest.delete(key);
       newest.set(key, i);
     }
     const kept = [...newest].slice(-50);
+    expect(restoredWhileKept).toBeGreaterThan(500);
     expect(c.size).toBe(50);
     for (const [key, i] of kept) expect(c.getEntry(key, 3000)?.replies).toEqual(reply(i));
   });
