@@ -54,19 +54,23 @@ export class BoundedMap<K, V> {
     const slot: Slot<K, V> = { key, value, stamp: ++this.inserted };
     this.entries.set(key, slot);
     this.order.append(slot);
-    while (this.entries.size > this.max) this.delete(this.order.oldest!.key);
+    while (this.entries.size > this.max) this.remove(this.order.oldest!);
   }
 
   delete(key: K): void {
     const slot = this.entries.get(key);
-    if (slot === undefined) return;
-    this.entries.delete(key);
-    this.order.remove(slot);
+    if (slot !== undefined) this.remove(slot);
   }
 
   clear(): void {
     this.entries.clear();
     this.order.clear();
+  }
+
+  /** Forget a slot held now (the list hands it over: no lookup by key). */
+  private remove(slot: Slot<K, V>): void {
+    this.entries.delete(slot.key);
+    this.order.remove(slot);
   }
 
   /** Least recently used first. */

@@ -172,9 +172,9 @@ export class ReplyCache {
     this.entries.set(key, entry);
     this.order.append(entry);
     this.heldBytes += bytes;
-    while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) this.drop(this.order.oldest!.key);
+    while (this.entries.size > this.maxEntries || this.heldBytes > this.maxBytes) this.remove(this.order.oldest!);
     // Answers past their age go from the front too, so a cache below its bounds does not hold them until read.
-    for (let oldest = this.order.oldest; oldest !== undefined && at - oldest.at > this.maxAge; oldest = this.order.oldest) this.drop(oldest.key);
+    for (let oldest = this.order.oldest; oldest !== undefined && at - oldest.at > this.maxAge; oldest = this.order.oldest) this.remove(oldest);
   }
 
   clear(): void {
@@ -185,8 +185,12 @@ export class ReplyCache {
 
   private drop(key: string): void {
     const e = this.entries.get(key);
-    if (!e) return;
-    this.entries.delete(key);
+    if (e) this.remove(e);
+  }
+
+  /** Forget an entry held now (the list hands it over: no lookup by key). */
+  private remove(e: CachedReply): void {
+    this.entries.delete(e.key);
     this.order.remove(e);
     this.heldBytes -= e.bytes;
   }
