@@ -4,6 +4,7 @@
  * look at: `inspect()` of a server and `users()` of a group, plain data
  * (server/inspect.ts). The CLI parses options, calls these and prints.
  */
+import type { RetentionPolicy } from '../server/retention';
 import { RssServer } from '../server/server';
 import { STANDBY_CONNECTIONS, Store } from '../store/store';
 import { legacyDialects } from '../protocol/dialects';
@@ -38,6 +39,8 @@ interface CommonSetup {
   replyLifetime?: number;
   /** How often each server checks that the other uses the same store. */
   storeCheck?: Partial<StoreCheckOptions>;
+  /** When texts nobody needs are deleted (server/retention.ts). */
+  retention?: Partial<RetentionPolicy>;
 }
 
 export interface ServerSetup extends CommonSetup {
@@ -111,6 +114,7 @@ export async function startServer(setup: ServerSetup, transport?: Transport): Pr
     ...(setup.presenceWindow !== undefined ? { presenceWindow: setup.presenceWindow } : {}),
     ...(setup.replyLifetime !== undefined ? { replyLifetime: setup.replyLifetime } : {}),
     ...(setup.storeCheck ? { storeCheck: setup.storeCheck } : {}),
+    ...(setup.retention ? { retention: setup.retention } : {}),
   });
   server.start();
   return {
@@ -300,6 +304,7 @@ function pick(s: CommonSetup): Partial<ServerSetup> {
   if (s.presenceWindow !== undefined) out.presenceWindow = s.presenceWindow;
   if (s.replyLifetime !== undefined) out.replyLifetime = s.replyLifetime;
   if (s.storeCheck) out.storeCheck = s.storeCheck;
+  if (s.retention) out.retention = s.retention;
   return out;
 }
 

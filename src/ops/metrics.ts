@@ -61,6 +61,7 @@ export function metricsRegistry(host: OpsHost, opts: { processDefaults?: boolean
   gauge('rss_ready', '1 while /readyz would answer 200 for this server', (s) => (s.hosted.server.readiness().ready ? 1 : 0));
   counter('rss_pushes_total', 'texts pushed to native users (first transmissions)', 'pushes');
   counter('rss_push_retransmissions_total', 'pushes sent again for want of an ACK', 'retransmissions');
+  counter('rss_texts_purged_total', 'texts deleted because every user interested had them (and they were old enough)', 'textsPurged');
   counter('rss_duplicates_total', 'retransmitted requests answered from the reply cache', 'duplicates');
   counter('rss_handoffs_total', 'handoffs this server made at the end of its period', 'handoffs');
   counter('rss_store_errors_total', 'store operations that failed (lease checks, requests not answered)', 'storeErrors');

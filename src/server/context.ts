@@ -25,6 +25,8 @@ export interface ServerCounters {
   ignored: number;
   published: number;
   pushes: number;
+  /** Texts deleted because nobody needs them any more (retention.ts). */
+  textsPurged: number;
 }
 
 export interface ServerCore {

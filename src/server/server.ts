@@ -46,6 +46,7 @@ import { LegacyContacts, defaultContactOptions, type ContactOptions } from './le
 import { Handoff, type HandedOff } from './handoff';
 import { StoreCheck, defaultStoreCheckOptions, mismatchText, type StoreCheckOptions, type StoreMismatch } from './store-check';
 import { statusOf, statusReportOf, type StatusSources } from './status-report';
+import { Retention, defaultRetentionPolicy, type RetentionPolicy } from './retention';
 
 export interface ServerOptions {
   tag: ServerTag;
@@ -87,6 +88,8 @@ export interface ServerOptions {
   contacts?: Partial<ContactOptions>;
   /** How often to check that the other server uses the same store (defaults: defaultStoreCheckOptions()). */
   storeCheck?: Partial<StoreCheckOptions>;
+  /** Which texts nobody needs are deleted, and when (retention.ts; default: kept for the reply lifetime, newest 1000 per subject). */
+  retention?: Partial<RetentionPolicy>;
 }
 
 export interface ServerEvents {
@@ -116,7 +119,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   readonly role: Role;
   /** Who comes after this server (the pair's other server, or the ring's next live one). */
   readonly succession: Succession;
-  readonly counters: ServerCounters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
+  readonly counters: ServerCounters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0, textsPurged: 0 };
   readonly guard: Guard;
   readonly presence: Presence;
   /** Legacy clients heard at an address, registered or not: each is told every CHANGE-SERVER. */
@@ -151,6 +154,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private readonly handoffs: Handoff;
   private periodTimer: TimerHandle | undefined;
   private purgeTimer: TimerHandle | undefined;
+  /** Deletes the texts nobody needs any more, while serving. */
+  private readonly retention: Retention;
   private readonly startedAt = Date.now();
 
   constructor(private readonly opts: ServerOptions) {
@@ -228,6 +233,23 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       this.clock,
       deliveryPolicy,
       this.log,
+    );
+    this.retention = new Retention(
+      this.store,
+      {
+        users: () => this.directory.all(),
+        cursor: (name) => this.cursors.get(name),
+        visibleLine: () => this.sequencer.visibleLine,
+        serving: () => this.serving,
+        now: () => Date.now(),
+        failed: (err) => this.faults.report('purge', err, { doing: 'deleting texts nobody needs' }),
+        purged: (n) => {
+          this.counters.textsPurged += n;
+        },
+      },
+      this.clock,
+      // A PUBLISH sent again within the reply lifetime finds its text and is not stored twice.
+      { ...defaultRetentionPolicy(this.replyLifetime), ...opts.retention },
     );
     this.storeCheck = new StoreCheck(
       opts.tag,
@@ -314,6 +336,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.storeCheck.stop();
     this.periodTimer?.cancel();
     this.purgeTimer?.cancel();
+    this.retention.stop();
     this.rates.stop();
     this.role.removeAllListeners();
     this.succession.stop();
@@ -501,6 +524,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       }
       this.startPeriod(epoch);
       this.schedulePurge();
+      this.retention.start();
       phases.done('serve');
       // Requests that came after the TAKEOVER, while this server loaded: answered now, through every check.
       // Their bytes are credit again for what may be sent back (guard.reset() above cleared the budgets).
@@ -583,6 +607,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.ready = false;
     this.periodTimer?.cancel();
     this.purgeTimer?.cancel();
+    this.retention.stop();
     this.periodEndsAt = undefined;
     this.presence.clear();
     this.delivery.stop();

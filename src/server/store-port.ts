@@ -11,6 +11,7 @@ import type { CursorStore } from './cursors';
 export type { CursorWrite } from './cursors';
 import type { PeerSecretSource } from './guard';
 import type { ContactStore } from './legacy-contacts';
+import type { RetentionStore } from './retention';
 import type { MemberStore } from './ring';
 import type { LeaseStore } from './role';
 
@@ -35,9 +36,9 @@ export interface ReplayMarkWrite {
 
 /**
  * Every store operation server code calls. The narrower ports its parts
- * take (lease, ring beats, contacts, cursors, peer secret) are part of it.
+ * take (lease, ring beats, contacts, cursors, peer secret, retention) are part of it.
  */
-export interface StorePort extends LeaseStore, MemberStore, ContactStore, CursorStore, PeerSecretSource {
+export interface StorePort extends LeaseStore, MemberStore, ContactStore, CursorStore, PeerSecretSource, RetentionStore {
   /** Store calls retried after a transient error (status). */
   readonly retries: number;
 

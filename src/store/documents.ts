@@ -117,6 +117,12 @@ export function memberId(name: string): string {
   return `${MEMBER_PREFIX}${name}`;
 }
 
+/** `control` `_id: 'retention'`: "every text numbered up to `line` was stored by `at`", for how old texts are (server/retention.ts). */
+export interface RetentionDoc {
+  _id: 'retention';
+  marks: { at: number; line: number }[];
+}
+
 /** `control` `_id: 'schema'`: the data model this store holds (absent: the first one, with an `inbox` collection). */
 export interface SchemaDoc {
   _id: 'schema';

@@ -7,12 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, type Collection, type Db } from 'mongodb';
 import { FencedError, NotServingError, StorageError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
-import { MEMBER_PREFIX, memberId, type ContactDoc, type LeaseDoc, type MemberBeatDoc, type RequestDoc, type TextDoc, type UserDoc } from './documents';
+import { MEMBER_PREFIX, memberId, type ContactDoc, type LeaseDoc, type MemberBeatDoc, type RequestDoc, type RetentionDoc, type TextDoc, type UserDoc } from './documents';
 import { migrateToLog, readSchemaMarker, type MigrationReport } from './migrate';
 import { GroupCommit } from './group';
 import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry';
 // The port the server declares (what it needs of a store), and its value types.
 import type { CursorWrite, OwedFrom, ReplayMarkWrite, StoredOutcome, StorePort } from '../server/store-port';
+import type { PurgeRange, RetentionMark } from '../server/retention';
 
 
 export interface StoreOptions {
@@ -90,6 +91,8 @@ export class Store implements StorePort {
   private readonly requests: Collection<RequestDoc>;
   private readonly control: Collection<LeaseDoc>;
   private readonly contacts: Collection<ContactDoc>;
+  /** The `control` document of retention's marks. */
+  private readonly retention: Collection<RetentionDoc>;
   /** Publishes written together: one texts insert command per group, whatever their fan-out. */
   private readonly textWrites: GroupCommit<TextDoc, StoredOutcome>;
   /** Store calls retried after a transient error (each retry counted once). */
@@ -107,6 +110,7 @@ export class Store implements StorePort {
     this.requests = db.collection<RequestDoc>('requests');
     this.control = db.collection<LeaseDoc>('control');
     this.contacts = db.collection<ContactDoc>('contacts');
+    this.retention = db.collection<RetentionDoc>('control');
   }
 
   /**
@@ -506,6 +510,31 @@ export class Store implements StorePort {
     // Fence documents have no subject: never found here.
     const newest = await this.retrying(() => this.texts.find({ subject: { $in: subjects } }).sort({ _id: -1 }).limit(n).toArray());
     return newest.reverse();
+  }
+
+  /** Delete each range's texts on its subject (server/retention.ts decides which are no longer needed); how many went. */
+  async purgeTexts(ranges: PurgeRange[]): Promise<number> {
+    if (ranges.length === 0) return 0;
+    // One `delete` command for every range (a delete of the same range again deletes nothing: safe to retry).
+    const deletes = ranges.map((r) => ({ q: { subject: r.subject, _id: { $gt: r.after, $lte: r.upTo } }, limit: 0 }));
+    const r = await this.retrying(() => this.db.command({ delete: 'texts', deletes, ordered: false, ...this.writeConcern() }));
+    if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`texts not deleted: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
+    return r.n as number;
+  }
+
+  /** The number of the `n`th newest text on `subject`; 0 when it holds fewer. */
+  async nthNewest(subject: string, n: number): Promise<number> {
+    const [doc] = await this.retrying(() => this.texts.find({ subject }, { projection: { _id: 1 } }).sort({ _id: -1 }).skip(n - 1).limit(1).toArray());
+    return doc?._id ?? 0;
+  }
+
+  async retentionMarks(): Promise<RetentionMark[]> {
+    const doc = await this.retrying(() => this.retention.findOne({ _id: 'retention' }));
+    return doc?.marks ?? [];
+  }
+
+  async saveRetentionMarks(marks: RetentionMark[]): Promise<void> {
+    await this.retrying(() => this.retention.updateOne({ _id: 'retention' }, { $set: { marks } }, { upsert: true }));
   }
 
   /** Texts stored (fence documents, counted in the lease, left out). */

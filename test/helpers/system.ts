@@ -8,6 +8,7 @@ import type { Address } from '../../src/transport/types';
 import type { TcpFaultProxy } from '../../src/transport/tcp-fault-proxy';
 import { proxyInFront } from '../../src/app/store-faults';
 import type { RoleTiming } from '../../src/server/role';
+import type { RetentionPolicy } from '../../src/server/retention';
 import { openRawDb, type RawDb } from './raw-db';
 
 export interface TestSystem {
@@ -32,6 +33,7 @@ export interface SystemOptions {
   /** Reach the store through a TcpFaultProxy (sys.proxy). */
   storeProxy?: boolean;
   roleTiming?: Partial<RoleTiming>;
+  retention?: Partial<RetentionPolicy>;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<TestSystem> {
@@ -45,6 +47,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<TestSystem>
     ...(opts.chaos ? { chaos: opts.chaos } : {}),
     ...(opts.security ? { security: opts.security } : {}),
     ...(opts.replyLifetime !== undefined ? { replyLifetime: opts.replyLifetime } : {}),
+    ...(opts.retention ? { retention: opts.retention } : {}),
   });
   const servers: [Address, Address] = [pair.a.server.address, pair.b.server.address];
   const clients: RssClient[] = [];

@@ -7,6 +7,7 @@
 import type { ServerTag } from '../../src/protocol/messages';
 import type { ContactDoc, LeaseDoc, RequestDoc, TextDoc, UserDoc } from '../../src/store/documents';
 import type { OwedFrom, StorePort } from '../../src/server/store-port';
+import type { PurgeRange, RetentionMark } from '../../src/server/retention';
 
 const copy = <T>(v: T): T => structuredClone(v);
 
@@ -16,6 +17,7 @@ export class MemoryStore implements StorePort {
   requests = new Map<string, RequestDoc>();
   lease: LeaseDoc | null = null;
   contacts = new Map<string, ContactDoc>();
+  marks: RetentionMark[] = [];
 
   /** Everything stored, in a comparable form. */
   snapshot(): unknown {
@@ -183,6 +185,27 @@ export class MemoryStore implements StorePort {
     let n = 0;
     for (const [id, c] of this.contacts) if (c.at < before && this.contacts.delete(id)) n++;
     return n;
+  }
+
+  async purgeTexts(ranges: PurgeRange[]): Promise<number> {
+    let n = 0;
+    for (const [seq, t] of this.texts) {
+      if (ranges.some((r) => t.subject === r.subject && seq > r.after && seq <= r.upTo) && this.texts.delete(seq)) n++;
+    }
+    return n;
+  }
+
+  async nthNewest(subject: string, n: number): Promise<number> {
+    const seqs = [...this.texts.values()].filter((t) => t.subject === subject).map((t) => t._id).sort((a, b) => b - a);
+    return seqs[n - 1] ?? 0;
+  }
+
+  async retentionMarks(): Promise<RetentionMark[]> {
+    return copy(this.marks);
+  }
+
+  async saveRetentionMarks(marks: RetentionMark[]): Promise<void> {
+    this.marks = copy(marks);
   }
 
   async countTexts(): Promise<number> {

@@ -14,7 +14,7 @@ import { silentLogger } from '../../src/util/log';
 const from = { host: '127.0.0.1', port: 5000 };
 
 function dispatcher(accept: DispatchHost['accept'] = () => {}, dialects: DispatchHost['dialects'] = { text: textDialect }) {
-  const counters: ServerCounters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
+  const counters: ServerCounters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0, textsPurged: 0 };
   const accepted: string[] = [];
   const checks: string[] = [];
   const credited: number[] = [];

@@ -9,7 +9,7 @@ function world() {
   const transport = { send: (b: Buffer) => void sent.push(b.toString()) } as unknown as Transport;
   // No allowance: only the 3× rule (send-budgets.test.ts covers the allowance).
   const budgets = new SendBudgets(100, { burst: 0, perSecond: 0 });
-  const counters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0 };
+  const counters = { requests: 0, replies: 0, duplicates: 0, malformed: 0, ignored: 0, published: 0, pushes: 0, textsPurged: 0 };
   const outbox = new Outbox(transport, { sendBudgets: budgets } as unknown as Guard, {}, counters);
   return { sent, budgets, outbox };
 }

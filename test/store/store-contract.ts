@@ -397,6 +397,34 @@ export function storeContract(uri: () => string): void {
       expect((await store.lastTexts(['c'], 1))[0]).toEqual(text(8, 'c'));
     });
 
+    it('purgeTexts deletes each range on its subject only, in one command; fence documents stay', async () => {
+      const subjects = ['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b'];
+      for (let seq = 1; seq <= 8; seq++) await store.storeText(text(seq, subjects[seq - 1]));
+      await raw.texts.insertOne({ _id: 100, fenced: true } as unknown as TextDoc);
+      const spy = writeCommands(raw).counts;
+      expect(await store.purgeTexts([{ subject: 'a', after: 1, upTo: 5 }, { subject: 'b', after: 0, upTo: 2 }, { subject: 'zzz', after: 0, upTo: 100 }])).toBe(3);
+      expect(spy['delete texts']).toBe(1);
+      expect((await raw.texts.find({}).sort({ _id: 1 }).toArray()).map((t) => t._id)).toEqual([1, 4, 6, 7, 8, 100]);
+      expect(await store.purgeTexts([])).toBe(0);
+    });
+
+    it('nthNewest: the number of the nth newest text on a subject, 0 when it holds fewer', async () => {
+      for (const seq of [5, 1, 9, 3, 7]) await store.storeText(text(seq, seq === 7 ? 'b' : 'a'));
+      expect(await store.nthNewest('a', 1)).toBe(9);
+      expect(await store.nthNewest('a', 3)).toBe(3);
+      expect(await store.nthNewest('a', 4)).toBe(1);
+      expect(await store.nthNewest('a', 5)).toBe(0);
+      expect(await store.nthNewest('b', 1)).toBe(7);
+      expect(await store.nthNewest('none', 1)).toBe(0);
+    });
+
+    it('retention marks: none at first, then what was saved last', async () => {
+      expect(await store.retentionMarks()).toEqual([]);
+      await store.saveRetentionMarks([{ at: 1, line: 10 }, { at: 2, line: 20 }]);
+      await store.saveRetentionMarks([{ at: 2, line: 20 }, { at: 3, line: 30 }]);
+      expect(await store.retentionMarks()).toEqual([{ at: 2, line: 20 }, { at: 3, line: 30 }]);
+    });
+
     it('countTexts counts stored texts', async () => {
       expect(await store.countTexts()).toBe(0);
       for (const seq of [1, 2, 3]) await store.storeText(text(seq));

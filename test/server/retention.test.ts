@@ -1,0 +1,263 @@
+/**
+ * Retention: which texts nobody needs any more, and the passes that delete
+ * them. The rule is checked against the owed rule itself (a text deleted is
+ * owed to no user), passes against an in-memory store.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { agedLine, keptMarks, MAX_RANGE, passedLines, Retention, type RetentionHost, type RetentionPolicy } from '../../src/server/retention';
+import { owedAfter } from '../../src/server/owed';
+import type { TextDoc, UserDoc } from '../../src/store/documents';
+import { FakeClock } from '../../src/util/clock';
+import { MemoryStore } from '../security/memory-store';
+
+const SUBJECTS = ['a', 'b', 'c', 'd'];
+
+function user(name: string, subjects: string[], since: number[] = [], extra: Partial<UserDoc> = {}): UserDoc {
+  return {
+    _id: name, host: '127.0.0.1', port: 4000, dialect: 'native', subjects, createdAt: 1,
+    since: subjects.map((subject, i) => ({ subject, seq: since[i] ?? 0 })), ...extra,
+  };
+}
+
+/** The owed rule, written out plainly (server/owed.ts): is `t` owed to `u` with cursor `c`? */
+function owed(t: { _id: number; subject: string; from: string }, u: UserDoc, c: number): boolean {
+  const since = u.since?.find((e) => e.subject === t.subject)?.seq ?? 0;
+  return u.subjects.includes(t.subject) && t.from !== u._id && t._id > Math.max(c, since);
+}
+
+const arbUsers = fc.uniqueArray(
+  fc.record({
+    name: fc.constantFrom('u0', 'u1', 'u2', 'u3', 'u4', 'u5'),
+    subjects: fc.subarray(SUBJECTS),
+    since: fc.array(fc.nat(60), { minLength: 4, maxLength: 4 }),
+    cursor: fc.nat(80),
+  }),
+  { selector: (u) => u.name, maxLength: 6 },
+);
+
+describe('passedLines: the highest number no holder of a subject is owed', () => {
+  it('no text at or below its subject line is owed to anyone, and the text just above it is owed to a holder', () => {
+    fc.assert(
+      fc.property(arbUsers, fc.array(fc.record({ subject: fc.constantFrom(...SUBJECTS), from: fc.constantFrom('u0', 'u1', 'zz') }), { maxLength: 100 }), (raw, spec) => {
+        const users = raw.map((r) => user(r.name, r.subjects, r.since));
+        const cursor = new Map<string, number>(raw.map((r) => [r.name, r.cursor]));
+        const lines = passedLines(users, (n) => cursor.get(n)!);
+        const texts = spec.map((t, i) => ({ _id: i + 1, ...t }));
+        for (const t of texts) {
+          const line = lines.get(t.subject);
+          if (line !== undefined && t._id <= line) for (const u of users) expect(owed(t, u, cursor.get(u._id)!)).toBe(false);
+        }
+        for (const [subject, line] of lines) {
+          // Tight: a text by someone else numbered just above the line is owed to some holder.
+          const next = { _id: line + 1, subject, from: 'zz' };
+          expect(users.some((u) => owed(next, u, cursor.get(u._id)!))).toBe(true);
+        }
+        // Subjects nobody holds have no line (nothing is known of their texts' readers here).
+        for (const s of SUBJECTS) expect(lines.has(s)).toBe(users.some((u) => u.subjects.includes(s)));
+      }),
+    );
+  });
+
+  it('uses the same rule as the owed reads (owedAfter)', () => {
+    const u = user('u', ['a', 'b'], [10, 3]);
+    const lines = passedLines([u], () => 5);
+    expect(lines.get('a')).toBe(owedAfter(u, 5, 'a'));
+    expect(lines.get('b')).toBe(5);
+  });
+});
+
+describe('marks: how old texts are', () => {
+  it('agedLine is the line of the newest mark old enough, 0 when none is', () => {
+    const marks = [{ at: 1000, line: 10 }, { at: 2000, line: 20 }, { at: 3000, line: 35 }];
+    expect(agedLine(marks, 2500, 1000)).toBe(10);
+    expect(agedLine(marks, 3000, 1000)).toBe(20);
+    expect(agedLine(marks, 1500, 1000)).toBe(0);
+    expect(agedLine(marks, 9000, 1000)).toBe(35);
+    expect(agedLine([], 9000, 1000)).toBe(0);
+  });
+
+  it('keptMarks drops only marks older than the newest one already old enough', () => {
+    const marks = [{ at: 1000, line: 10 }, { at: 2000, line: 20 }, { at: 3000, line: 35 }];
+    const kept = keptMarks(marks, { at: 4100, line: 50 }, 1500);
+    expect(kept).toEqual([{ at: 2000, line: 20 }, { at: 3000, line: 35 }, { at: 4100, line: 50 }]);
+    // Whatever is dropped, the aged line at any later time is the same as with every mark kept.
+    for (const now of [4100, 4600, 5200, 9000]) expect(agedLine(kept, now, 1500)).toBe(agedLine([...marks, { at: 4100, line: 50 }], now, 1500));
+  });
+});
+
+/** A server stand-in: users, cursors and a visible line the test sets. */
+function setup(policy: Partial<RetentionPolicy> = {}) {
+  const store = new MemoryStore();
+  const clock = new FakeClock();
+  const users = new Map<string, UserDoc>();
+  const cursors = new Map<string, number>();
+  let wall = 1_000_000;
+  let line = 0;
+  let serving = true;
+  const failures: unknown[] = [];
+  let purged = 0;
+  const host: RetentionHost = {
+    users: () => users.values(),
+    cursor: (n) => cursors.get(n) ?? 0,
+    visibleLine: () => line,
+    serving: () => serving,
+    now: () => wall,
+    failed: (err) => failures.push(err),
+    purged: (n) => {
+      purged += n;
+    },
+  };
+  const full: RetentionPolicy = { keepMs: 10_000, newestKept: 2, intervalMs: 1000, perPass: 100_000, ...policy };
+  const retention = new Retention(store, host, clock, full);
+  let seq = 0;
+  return {
+    store, clock, users, cursors, retention, failures,
+    get purged() {
+      return purged;
+    },
+    publish(subject: string, from = 'pub', n = 1): number[] {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t: TextDoc = { _id: ++seq, from, subject, text: `t${seq}`, at: wall, req: `r${seq}`, epoch: 1 };
+        store.texts.set(t._id, t);
+        out.push(t._id);
+      }
+      line = seq;
+      return out;
+    },
+    later(ms: number) {
+      wall += ms;
+      clock.advance(ms);
+    },
+    stopServing() {
+      serving = false;
+    },
+    remaining: (subject?: string) => [...store.texts.values()].filter((t) => !subject || t.subject === subject).map((t) => t._id).sort((a, b) => a - b),
+  };
+}
+
+describe('Retention passes', () => {
+  it('deletes what every holder has received once it is old enough, keeping the newest per subject and whatever is owed', async () => {
+    const s = setup();
+    s.users.set('kim', user('kim', ['news', 'sport']));
+    s.users.set('lea', user('lea', ['news']));
+    const news = s.publish('news', 'pub', 6);
+    const sport = s.publish('sport', 'pub', 3);
+    // Nothing is old enough yet: the first pass only marks where the log stands.
+    expect(await s.retention.pass()).toBe(false);
+    expect(s.remaining()).toHaveLength(9);
+    s.later(10_000);
+    s.cursors.set('kim', news[4]!);
+    s.cursors.set('lea', news[2]!);
+    await s.retention.pass();
+    // news: lea is owed news[3..] (cursor at news[2]); sport: kim's cursor is past only sport's none (sport starts after news).
+    expect(s.remaining('news')).toEqual(news.slice(3));
+    expect(s.remaining('sport')).toEqual(sport);
+    // lea catches up: news[3] goes; news[4] and news[5] are the newest two, kept whatever was received.
+    s.cursors.set('lea', sport[2]!);
+    s.cursors.set('kim', sport[2]!);
+    s.later(1000);
+    await s.retention.pass();
+    expect(s.remaining('news')).toEqual(news.slice(4));
+    expect(s.remaining('sport')).toEqual(sport.slice(1));
+    expect(s.purged).toBe(5);
+    expect(s.failures).toEqual([]);
+  });
+
+  it('never deletes a text younger than the keep time, nor one numbered above the visible line when marked', async () => {
+    const s = setup({ newestKept: 1 });
+    s.users.set('kim', user('kim', ['news']));
+    const old = s.publish('news', 'pub', 3);
+    await s.retention.pass();
+    s.later(6000);
+    const young = s.publish('news', 'pub', 3);
+    await s.retention.pass();
+    s.cursors.set('kim', young[2]!);
+    s.later(4000);
+    await s.retention.pass();
+    // The old ones are 10 s old, the young ones 4 s: only the old ones go.
+    expect(s.remaining()).toEqual(young);
+    s.later(6000);
+    await s.retention.pass();
+    expect(s.remaining()).toEqual([young[2]]);
+    expect(old.every((n) => !s.store.texts.has(n))).toBe(true);
+  });
+
+  it('a holder that is away keeps its subject texts, not the other subjects', async () => {
+    const s = setup({ newestKept: 1 });
+    s.users.set('away', user('away', ['a']));
+    s.users.set('here', user('here', ['a', 'b']));
+    const a = s.publish('a', 'pub', 4);
+    const b = s.publish('b', 'pub', 4);
+    s.cursors.set('here', b[3]!);
+    await s.retention.pass();
+    s.later(10_000);
+    await s.retention.pass();
+    expect(s.remaining('a')).toEqual(a);
+    expect(s.remaining('b')).toEqual([b[3]]);
+    // Away comes back and reads everything: its subject's texts can go too.
+    s.cursors.set('away', b[3]!);
+    await s.retention.pass();
+    expect(s.remaining('a')).toEqual([a[3]]);
+  });
+
+  it('the next server to serve knows how old texts are from the marks in the store', async () => {
+    const s = setup({ newestKept: 1 });
+    s.users.set('kim', user('kim', ['news']));
+    const news = s.publish('news', 'pub', 5);
+    await s.retention.pass();
+    s.cursors.set('kim', news[4]!);
+    s.later(10_000);
+    // A new Retention (a server that just took over) over the same store: no waiting for marks of its own.
+    const host = { ...(s.retention as unknown as { host: RetentionHost }).host };
+    const next = new Retention(s.store, host, s.clock, { keepMs: 10_000, newestKept: 1, intervalMs: 1000, perPass: 1000 });
+    await next.pass();
+    expect(s.remaining()).toEqual([news[4]]);
+  });
+
+  it('work per pass is bounded: a range covers at most MAX_RANGE numbers, and later passes finish the job', async () => {
+    const s = setup({ newestKept: 1 });
+    s.users.set('kim', user('kim', ['news']));
+    const total = MAX_RANGE * 2 + 10;
+    const news = s.publish('news', 'pub', total);
+    await s.retention.pass();
+    s.cursors.set('kim', news[total - 1]!);
+    s.later(10_000);
+    expect(await s.retention.pass()).toBe(true);
+    expect(s.remaining()).toHaveLength(total - MAX_RANGE);
+    expect(await s.retention.pass()).toBe(true);
+    expect(await s.retention.pass()).toBe(false);
+    expect(s.remaining()).toEqual([news[total - 1]]);
+  });
+
+  it('does nothing once the server no longer serves', async () => {
+    const s = setup({ newestKept: 1 });
+    s.users.set('kim', user('kim', ['news']));
+    const news = s.publish('news', 'pub', 4);
+    await s.retention.pass();
+    s.cursors.set('kim', news[3]!);
+    s.later(10_000);
+    s.stopServing();
+    expect(await s.retention.pass()).toBe(false);
+    expect(s.remaining()).toEqual(news);
+  });
+
+  it('runs on its timer while started, and stops with stop()', async () => {
+    const s = setup({ newestKept: 1, intervalMs: 1000 });
+    s.users.set('kim', user('kim', ['news']));
+    const news = s.publish('news', 'pub', 4);
+    s.retention.start();
+    s.later(1000);
+    await new Promise((r) => setImmediate(r));
+    s.cursors.set('kim', news[3]!);
+    s.later(10_000);
+    await expect.poll(() => s.remaining()).toEqual([news[3]]);
+    s.retention.stop();
+    const more = s.publish('news', 'pub', 3);
+    s.cursors.set('kim', more[2]!);
+    s.later(30_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.remaining()).toEqual([news[3], ...more]);
+  });
+});
