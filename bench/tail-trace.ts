@@ -1,6 +1,6 @@
 /**
  * `node --import tsx bench/tail-trace.ts <rate>[,<rate>...] [--ref <commit>] [--seconds S] [--show N]
- *   [--alloc | --no-trace] [--engine-apart] [--heap-snapshot]`
+ *   [--alloc | --no-trace] [--engine-apart] [--heap-snapshot] [--keep S]`
  *
  * What holds the server's event loop at a given open-loop PUBLISH rate
  * (scenario 2's setup: engine and pair in one process pinned to core 0, the
@@ -25,6 +25,8 @@
  * --engine-apart puts the engine in a process of its own on the same core
  * (what a worker thread would be there). BENCH_SERVER_NODE_ARGS (see
  * rss/workers.ts) passes node options, e.g. `--trace-gc` or V8 heap sizes.
+ * --keep S: texts everyone received are deleted once S seconds old
+ * (server/retention.ts; the server's default is its reply lifetime, 120 s).
  * Prints on stderr; not part of `npm test`.
  */
 import { readFileSync } from 'node:fs';
@@ -200,7 +202,8 @@ const load = await worker('load', { cpu: LOAD_CPU });
 const apart = argv.includes('--engine-apart') ? await worker('server', { cpu: SERVER_CPU }) : undefined;
 try {
   const store = await (apart ?? server).call('engine', {});
-  const pair = await server.call('pair', { period: 3_600_000, dbName: 'bench', ...(apart ? { mongo: store.uri } : {}) });
+  const keep = value('keep');
+  const pair = await server.call('pair', { period: 3_600_000, dbName: 'bench', ...(apart ? { mongo: store.uri } : {}), ...(keep ? { keepMs: Number(keep) * 1000 } : {}) });
   await load.call('open', { servers: pair.servers, first: pair.serving === 'A' ? 0 : 1, sockets: cfg.sockets });
   await load.call('setup', { publishers: cfg.publishers, fanout: 1, prefix: '' });
   await load.call('throughput', { warmupMs: 500, durationMs: 1500 });
@@ -220,7 +223,7 @@ try {
     const d = await server.call('loopDelayStop');
     process.stderr.write(`server CPU per publish at ${rate}/s: ${Math.round(((c1.user - c0.user + c1.system - c0.system) / l.sent))} µs ${argv.includes('--no-trace') ? '' : '(profiler on)'}\n`);
     const m1 = await server.call('memory');
-    process.stderr.write(`heap retained per publish: ${Math.round((m1.heapUsed - m0.heapUsed) / l.sent)} bytes (${l.sent} sent)\n`);
+    process.stderr.write(`heap retained per publish: ${Math.round((m1.heapUsed - m0.heapUsed) / l.sent)} bytes (${l.sent} sent); heap after a full collection ${Math.round(m1.heapUsed / 1e6)} MB\n`);
     if (argv.includes('--heap-snapshot')) await server.call('heapSnapshot', { path: `${OUT}heap-${rate}.heapsnapshot` });
     const f = (x: number) => x.toFixed(2);
     process.stderr.write(`\nrate ${rate}/s: p50 ${f(l.latency.p50)} p99 ${f(l.latency.p99)} max ${f(l.latency.max)} ms, ${l.retransmits} retransmissions; ` +

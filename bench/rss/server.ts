@@ -75,9 +75,11 @@ serveCommands({
     return { uri: engine.uri };
   },
   /** Servers A and B in this process on one store (this process's engine unless `mongo` is given). */
-  async pair(a: { mongo?: string; period: number; dbName: string }) {
+  async pair(a: { mongo?: string; period: number; dbName: string; keepMs?: number }) {
     const mongoUri = a.mongo ?? engine!.uri;
-    pair = await startPair({ mongoUri, portA: 0, portB: 0, period: a.period, dbName: a.dbName, security: BENCH_SECURITY });
+    // keepMs: how long texts everyone received are kept (retention); the server's default otherwise.
+    const retention = a.keepMs !== undefined ? { retention: { keepMs: a.keepMs } } : {};
+    pair = await startPair({ mongoUri, portA: 0, portB: 0, period: a.period, dbName: a.dbName, security: BENCH_SECURITY, ...retention });
     for (const s of [pair.a, pair.b]) timeMethods(s.store, storeCalls);
     const rcvbuf = serverRecvBuffer();
     watch(pair.a.server);

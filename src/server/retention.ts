@@ -16,9 +16,12 @@
  *
  * Cursors read here are the serving server's: a cursor in memory moved only
  * for a text the user received, so a server taking over with older stored
- * cursors at most looks for texts no one needs. Work per pass is bounded:
- * users are scanned in slices between other work, and each subject's range
- * is at most MAX_RANGE numbers wide (a range holds at most that many texts).
+ * cursors at most looks for texts no one needs. Work is kept in small
+ * steps so requests are served in between: users are scanned in slices,
+ * texts are found by subject and deleted by number in commands of at most
+ * DELETE_CHUNK (deleting a text costs the engine about as much as storing
+ * it: one large delete would hold every request behind it), and a pass
+ * stops after `perPass` texts.
  */
 import type { UserDoc } from '../store/documents';
 import type { Clock, TimerHandle } from '../util/clock';
@@ -33,6 +36,8 @@ export interface RetentionPolicy {
   intervalMs: number;
   /** A pass stops once it deleted this many texts. */
   perPass: number;
+  /** A subject whose texts were all looked at is looked at again after this long (ms): one read per subject, not per pass. */
+  revisitMs: number;
 }
 
 /** "Every text numbered up to `line` was stored by `at`" (wall clock ms). */
@@ -41,17 +46,12 @@ export interface RetentionMark {
   line: number;
 }
 
-/** Delete the texts on `subject` numbered in (after, upTo]. */
-export interface PurgeRange {
-  subject: string;
-  after: number;
-  upTo: number;
-}
-
 /** What retention needs of the store. */
 export interface RetentionStore {
-  /** Delete the ranges' texts; how many went. */
-  purgeTexts(ranges: PurgeRange[]): Promise<number>;
+  /** The numbers of the texts on `subject` numbered in (after, upTo], lowest first, at most `limit`. */
+  textNumbers(subject: string, after: number, upTo: number, limit: number): Promise<number[]>;
+  /** Delete the texts with these numbers; how many went. */
+  deleteTexts(numbers: number[]): Promise<number>;
   /** The number of the `n`th newest text on `subject` (0: it holds fewer). */
   nthNewest(subject: string, n: number): Promise<number>;
   retentionMarks(): Promise<RetentionMark[]>;
@@ -64,6 +64,13 @@ export interface RetentionHost {
   cursor(name: string): number;
   /** Every number up to here is stored or never will be (Sequencer.visibleLine). */
   visibleLine(): number;
+  /**
+   * Read what `name` is owed up to the visible line and, when it is owed
+   * nothing, move its cursor there (as an empty RETRIEVE-TEXTS does): a user
+   * who only publishes on a subject is never owed its own texts, so nothing
+   * else moves its cursor past them.
+   */
+  catchUp(name: string): Promise<void>;
   /** Still serving the term this pass began in. */
   serving(): boolean;
   /** Wall clock (ms since the epoch): marks are compared across servers. */
@@ -73,17 +80,15 @@ export interface RetentionHost {
 }
 
 export function defaultRetentionPolicy(keepMs: number): RetentionPolicy {
-  return { keepMs, newestKept: 1000, intervalMs: 5000, perPass: 20_000 };
+  return { keepMs, newestKept: 1000, intervalMs: 5000, perPass: 20_000, revisitMs: 30_000 };
 }
 
-/** The widest range of numbers one subject's delete covers (so at most this many texts each). */
-export const MAX_RANGE = 16_384;
+/** Texts deleted per store command (about 2-3 ms of the engine's time), and numbers read per subject at once. */
+export const DELETE_CHUNK = 128;
 /** Users looked at before other work gets its turn. */
 const USERS_PER_SLICE = 4096;
-/** Ranges per store command. */
-const RANGES_PER_COMMAND = 64;
-/** How long a subject's "newest kept" number is trusted before it is read again (it only grows: an older one keeps more). */
-const NEWEST_REFRESH_MS = 30_000;
+/** Users whose position holds texts back that a pass reads for (a read each). */
+const CATCH_UPS_PER_PASS = 256;
 
 /**
  * Per subject some user holds: the highest number none of its holders is
@@ -124,9 +129,11 @@ export class Retention {
   private active = false;
   private running = false;
   private marks: RetentionMark[] | undefined;
-  /** Per subject, every text up to here was deleted by this server (or found deleted). */
-  private readonly done = new Map<string, number>();
+  /** Per subject, every text up to `upTo` that could go was deleted by this server, looked at `at` (clock ms). */
+  private readonly done = new Map<string, { upTo: number; at: number }>();
   private readonly newest = new Map<string, { seq: number; readAt: number }>();
+  /** Users found owed texts, with their cursor then: not read again until it moves (or their document changes). */
+  private owing = new WeakMap<UserDoc, number>();
 
   constructor(
     private readonly store: RetentionStore,
@@ -150,6 +157,7 @@ export class Retention {
     this.marks = undefined;
     this.done.clear();
     this.newest.clear();
+    this.owing = new WeakMap();
   }
 
   private schedule(ms: number): void {
@@ -178,29 +186,56 @@ export class Retention {
     if (!this.host.serving()) return false;
     const aged = await this.mark();
     if (aged === 0 || !this.host.serving()) return false;
+    await this.catchUpBehind(aged);
+    if (!this.host.serving()) return false;
     const lines = await this.scanUsers();
     if (!this.host.serving()) return false;
-    const ranges: PurgeRange[] = [];
-    for (const [subject, passed] of lines) {
-      const after = this.done.get(subject) ?? 0;
-      let upTo = Math.min(passed, aged);
-      if (upTo <= after) continue;
-      upTo = Math.min(upTo, await this.belowNewest(subject, upTo), after + MAX_RANGE);
-      if (!this.host.serving()) return false;
-      if (upTo > after) ranges.push({ subject, after, upTo });
+    try {
+      return await this.deleteUpTo(lines, aged);
+    } catch (err) {
+      // Some numbers read may not have been deleted: look at every subject from its start again (cheap where nothing is left).
+      this.done.clear();
+      throw err;
     }
+  }
+
+  /** Delete, subject by subject, the texts below its line (and `aged`) but its newest. */
+  private async deleteUpTo(lines: Map<string, number>, aged: number): Promise<boolean> {
     let deleted = 0;
-    for (let i = 0; i < ranges.length; i += RANGES_PER_COMMAND) {
-      if (!this.host.serving()) return false;
-      if (deleted >= this.policy.perPass) return true;
-      const batch = ranges.slice(i, i + RANGES_PER_COMMAND);
-      const n = await this.store.purgeTexts(batch);
-      deleted += n;
-      if (n > 0) this.host.purged(n);
-      for (const r of batch) this.done.set(r.subject, r.upTo);
+    const batch: number[] = [];
+    const flush = async (all: boolean) => {
+      while (batch.length >= DELETE_CHUNK || (all && batch.length > 0)) {
+        if (!this.host.serving()) return;
+        const n = await this.store.deleteTexts(batch.splice(0, DELETE_CHUNK));
+        deleted += n;
+        if (n > 0) this.host.purged(n);
+        // Requests waiting meanwhile go first.
+        await new Promise<void>((go) => setImmediate(go));
+      }
+    };
+    const now = this.clock.now();
+    for (const [subject, passed] of lines) {
+      const done = this.done.get(subject);
+      const after = done?.upTo ?? 0;
+      if (Math.min(passed, aged) <= after || (done && now - done.at < this.policy.revisitMs)) continue;
+      const upTo = Math.min(passed, aged, await this.belowNewest(subject, passed));
+      for (let from = after; from < upTo; ) {
+        if (!this.host.serving()) return false;
+        if (deleted + batch.length >= this.policy.perPass) {
+          await flush(true);
+          return true;
+        }
+        const numbers = await this.store.textNumbers(subject, from, upTo, DELETE_CHUNK);
+        batch.push(...numbers);
+        // Fewer than asked for: none is left up to `upTo`, and the subject waits `revisitMs` for more.
+        const finished = numbers.length < DELETE_CHUNK;
+        from = finished ? upTo : numbers[numbers.length - 1]!;
+        this.done.set(subject, { upTo: from, at: finished ? now : -Infinity });
+        await flush(false);
+      }
     }
-    // A range cut at its width leaves more behind.
-    return ranges.some((r) => r.upTo - r.after === MAX_RANGE);
+    await flush(true);
+    return false;
   }
 
   /** Record where the log stands now; the line of texts old enough to go. */
@@ -228,11 +263,32 @@ export class Retention {
     return lines;
   }
 
+  /**
+   * Users whose cursor (or since) holds back texts old enough to go: read
+   * what they are owed; one owed nothing is moved up to the visible line.
+   * One owed texts keeps them, rightly, and is not read again until its
+   * cursor moves. At most CATCH_UPS_PER_PASS reads.
+   */
+  private async catchUpBehind(aged: number): Promise<void> {
+    let reads = 0;
+    let n = 0;
+    for (const u of this.host.users()) {
+      if (++n % USERS_PER_SLICE === 0) await new Promise<void>((go) => setImmediate(go));
+      const cursor = this.host.cursor(u._id);
+      if (!u.subjects.some((s) => owedAfter(u, cursor, s) < aged) || this.owing.get(u) === cursor) continue;
+      if (reads++ >= CATCH_UPS_PER_PASS || !this.host.serving()) return;
+      await this.host.catchUp(u._id);
+      const after = this.host.cursor(u._id);
+      if (after === cursor) this.owing.set(u, cursor);
+    }
+  }
+
   /** The highest number below the subject's newest kept texts, at most `upTo` (0: all of its texts are among them). */
   private async belowNewest(subject: string, upTo: number): Promise<number> {
     const known = this.newest.get(subject);
     const now = this.clock.now();
-    if (known && (known.seq > upTo || now - known.readAt < NEWEST_REFRESH_MS)) return Math.min(upTo, known.seq - 1);
+    // Trusted until the subject is looked at again: it only grows, so an older one keeps more, never less.
+    if (known && (known.seq > upTo || now - known.readAt < this.policy.revisitMs)) return Math.min(upTo, known.seq - 1);
     const seq = await this.store.nthNewest(subject, this.policy.newestKept);
     this.newest.set(subject, { seq, readAt: now });
     return Math.min(upTo, seq - 1);

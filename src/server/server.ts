@@ -47,6 +47,7 @@ import { Handoff, type HandedOff } from './handoff';
 import { StoreCheck, defaultStoreCheckOptions, mismatchText, type StoreCheckOptions, type StoreMismatch } from './store-check';
 import { statusOf, statusReportOf, type StatusSources } from './status-report';
 import { Retention, defaultRetentionPolicy, type RetentionPolicy } from './retention';
+import { readOwed, skipToLine } from './owed';
 
 export interface ServerOptions {
   tag: ServerTag;
@@ -239,6 +240,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       {
         users: () => this.directory.all(),
         cursor: (name) => this.cursors.get(name),
+        catchUp: async (name) => skipToLine(this.cursors, name, await readOwed(this, name, 1)),
         visibleLine: () => this.sequencer.visibleLine,
         serving: () => this.serving,
         now: () => Date.now(),

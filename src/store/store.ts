@@ -13,7 +13,7 @@ import { GroupCommit } from './group';
 import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry';
 // The port the server declares (what it needs of a store), and its value types.
 import type { CursorWrite, OwedFrom, ReplayMarkWrite, StoredOutcome, StorePort } from '../server/store-port';
-import type { PurgeRange, RetentionMark } from '../server/retention';
+import type { RetentionMark } from '../server/retention';
 
 
 export interface StoreOptions {
@@ -512,12 +512,17 @@ export class Store implements StorePort {
     return newest.reverse();
   }
 
-  /** Delete each range's texts on its subject (server/retention.ts decides which are no longer needed); how many went. */
-  async purgeTexts(ranges: PurgeRange[]): Promise<number> {
-    if (ranges.length === 0) return 0;
-    // One `delete` command for every range (a delete of the same range again deletes nothing: safe to retry).
-    const deletes = ranges.map((r) => ({ q: { subject: r.subject, _id: { $gt: r.after, $lte: r.upTo } }, limit: 0 }));
-    const r = await this.retrying(() => this.db.command({ delete: 'texts', deletes, ordered: false, ...this.writeConcern() }));
+  /** The numbers of the texts on `subject` numbered in (after, upTo], lowest first, at most `limit` (the (subject, _id) index). */
+  async textNumbers(subject: string, after: number, upTo: number, limit: number): Promise<number[]> {
+    const found = await this.retrying(() => this.texts.find({ subject, _id: { $gt: after, $lte: upTo } }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(limit).toArray());
+    return found.map((t) => t._id);
+  }
+
+  /** Delete the texts with these numbers (server/retention.ts decides which nobody needs); how many went. */
+  async deleteTexts(numbers: number[]): Promise<number> {
+    if (numbers.length === 0) return 0;
+    // One `delete` command; deleting the same numbers again deletes nothing, so it is safe to retry.
+    const r = await this.retrying(() => this.db.command({ delete: 'texts', deletes: [{ q: { _id: { $in: numbers } }, limit: 0 }], ...this.writeConcern() }));
     if (r.writeConcernError || r.writeErrors?.length) throw new StorageError(`texts not deleted: ${JSON.stringify(r.writeConcernError ?? r.writeErrors)}`);
     return r.n as number;
   }

@@ -7,7 +7,7 @@
 import type { ServerTag } from '../../src/protocol/messages';
 import type { ContactDoc, LeaseDoc, RequestDoc, TextDoc, UserDoc } from '../../src/store/documents';
 import type { OwedFrom, StorePort } from '../../src/server/store-port';
-import type { PurgeRange, RetentionMark } from '../../src/server/retention';
+import type { RetentionMark } from '../../src/server/retention';
 
 const copy = <T>(v: T): T => structuredClone(v);
 
@@ -187,11 +187,13 @@ export class MemoryStore implements StorePort {
     return n;
   }
 
-  async purgeTexts(ranges: PurgeRange[]): Promise<number> {
+  async textNumbers(subject: string, after: number, upTo: number, limit: number): Promise<number[]> {
+    return [...this.texts.values()].filter((t) => t.subject === subject && t._id > after && t._id <= upTo).map((t) => t._id).sort((a, b) => a - b).slice(0, limit);
+  }
+
+  async deleteTexts(numbers: number[]): Promise<number> {
     let n = 0;
-    for (const [seq, t] of this.texts) {
-      if (ranges.some((r) => t.subject === r.subject && seq > r.after && seq <= r.upTo) && this.texts.delete(seq)) n++;
-    }
+    for (const seq of numbers) if (this.texts.delete(seq)) n++;
     return n;
   }
 

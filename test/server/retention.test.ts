@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { agedLine, keptMarks, MAX_RANGE, passedLines, Retention, type RetentionHost, type RetentionPolicy } from '../../src/server/retention';
+import { agedLine, DELETE_CHUNK, keptMarks, passedLines, Retention, type RetentionHost, type RetentionPolicy } from '../../src/server/retention';
 import { owedAfter } from '../../src/server/owed';
 import type { TextDoc, UserDoc } from '../../src/store/documents';
 import { FakeClock } from '../../src/util/clock';
@@ -97,9 +97,17 @@ function setup(policy: Partial<RetentionPolicy> = {}) {
   let serving = true;
   const failures: unknown[] = [];
   let purged = 0;
+  const catchUps: string[] = [];
   const host: RetentionHost = {
     users: () => users.values(),
     cursor: (n) => cursors.get(n) ?? 0,
+    // As the server's: owed nothing up to the visible line, the cursor moves there.
+    catchUp: async (name) => {
+      catchUps.push(name);
+      const u = users.get(name)!;
+      const c = cursors.get(name) ?? 0;
+      if (![...store.texts.values()].some((t) => t._id <= line && owed(t, u, c))) cursors.set(name, Math.max(c, line));
+    },
     visibleLine: () => line,
     serving: () => serving,
     now: () => wall,
@@ -108,11 +116,11 @@ function setup(policy: Partial<RetentionPolicy> = {}) {
       purged += n;
     },
   };
-  const full: RetentionPolicy = { keepMs: 10_000, newestKept: 2, intervalMs: 1000, perPass: 100_000, ...policy };
+  const full: RetentionPolicy = { keepMs: 10_000, newestKept: 2, intervalMs: 1000, perPass: 100_000, revisitMs: 0, ...policy };
   const retention = new Retention(store, host, clock, full);
   let seq = 0;
   return {
-    store, clock, users, cursors, retention, failures,
+    store, clock, users, cursors, retention, failures, catchUps,
     get purged() {
       return purged;
     },
@@ -202,6 +210,33 @@ describe('Retention passes', () => {
     expect(s.remaining('a')).toEqual([a[3]]);
   });
 
+  it("a user who only publishes on a subject does not hold its own texts back; one owed texts is read once until its cursor moves", async () => {
+    const s = setup({ newestKept: 1 });
+    s.users.set('pub', user('pub', ['mine']));
+    s.users.set('away', user('away', ['other']));
+    const mine = s.publish('mine', 'pub', 4);
+    const other = s.publish('other', 'pub2', 2);
+    await s.retention.pass();
+    s.later(10_000);
+    await s.retention.pass();
+    // pub is owed nothing (its own texts): caught up, and its texts go but the newest.
+    expect(s.cursors.get('pub')).toBe(other[1]);
+    expect(s.remaining('mine')).toEqual([mine[3]]);
+    // away is owed both: kept, and read once.
+    expect(s.remaining('other')).toEqual(other);
+    const readsOfAway = () => s.catchUps.filter((n) => n === 'away').length;
+    expect(readsOfAway()).toBe(1);
+    s.later(1000);
+    await s.retention.pass();
+    expect(readsOfAway()).toBe(1);
+    // Its cursor moved (it received the first): read again.
+    s.cursors.set('away', other[0]!);
+    s.later(1000);
+    await s.retention.pass();
+    expect(readsOfAway()).toBe(2);
+    expect(s.remaining('other')).toEqual(other.slice(1));
+  });
+
   it('the next server to serve knows how old texts are from the marks in the store', async () => {
     const s = setup({ newestKept: 1 });
     s.users.set('kim', user('kim', ['news']));
@@ -211,24 +246,53 @@ describe('Retention passes', () => {
     s.later(10_000);
     // A new Retention (a server that just took over) over the same store: no waiting for marks of its own.
     const host = { ...(s.retention as unknown as { host: RetentionHost }).host };
-    const next = new Retention(s.store, host, s.clock, { keepMs: 10_000, newestKept: 1, intervalMs: 1000, perPass: 1000 });
+    const next = new Retention(s.store, host, s.clock, { keepMs: 10_000, newestKept: 1, intervalMs: 1000, perPass: 1000, revisitMs: 0 });
     await next.pass();
     expect(s.remaining()).toEqual([news[4]]);
   });
 
-  it('work per pass is bounded: a range covers at most MAX_RANGE numbers, and later passes finish the job', async () => {
-    const s = setup({ newestKept: 1 });
-    s.users.set('kim', user('kim', ['news']));
-    const total = MAX_RANGE * 2 + 10;
+  it('work is bounded: deletes of at most DELETE_CHUNK texts, a pass stops after perPass, later passes finish the job', async () => {
+    const s = setup({ newestKept: 1, perPass: DELETE_CHUNK * 2 });
+    s.users.set('kim', user('kim', ['news', 'sport']));
+    const total = DELETE_CHUNK * 3 + 10;
     const news = s.publish('news', 'pub', total);
+    const sport = s.publish('sport', 'pub', 5);
+    const sizes: number[] = [];
+    const del = s.store.deleteTexts.bind(s.store);
+    s.store.deleteTexts = async (numbers) => {
+      sizes.push(numbers.length);
+      return del(numbers);
+    };
     await s.retention.pass();
-    s.cursors.set('kim', news[total - 1]!);
+    s.cursors.set('kim', sport[4]!);
     s.later(10_000);
     expect(await s.retention.pass()).toBe(true);
-    expect(s.remaining()).toHaveLength(total - MAX_RANGE);
-    expect(await s.retention.pass()).toBe(true);
-    expect(await s.retention.pass()).toBe(false);
-    expect(s.remaining()).toEqual([news[total - 1]]);
+    expect(s.remaining().length).toBe(total + 5 - DELETE_CHUNK * 2);
+    while (await s.retention.pass());
+    expect(s.remaining()).toEqual([news[total - 1], sport[4]]);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(DELETE_CHUNK);
+  });
+
+  it('a subject all looked at waits revisitMs before it is read again', async () => {
+    const s = setup({ newestKept: 1, revisitMs: 20_000 });
+    s.users.set('kim', user('kim', ['news']));
+    const first = s.publish('news', 'pub', 3);
+    await s.retention.pass();
+    s.cursors.set('kim', first[2]!);
+    s.later(10_000);
+    await s.retention.pass();
+    expect(s.remaining()).toEqual([first[2]]);
+    const more = s.publish('news', 'pub', 3);
+    s.cursors.set('kim', more[2]!);
+    s.later(10_000);
+    await s.retention.pass();
+    s.later(5_000);
+    await s.retention.pass();
+    // 15 s since news was looked at: not yet.
+    expect(s.remaining()).toEqual([first[2], ...more]);
+    s.later(6_000);
+    await s.retention.pass();
+    expect(s.remaining()).toEqual([more[2]]);
   });
 
   it('does nothing once the server no longer serves', async () => {

@@ -397,15 +397,18 @@ export function storeContract(uri: () => string): void {
       expect((await store.lastTexts(['c'], 1))[0]).toEqual(text(8, 'c'));
     });
 
-    it('purgeTexts deletes each range on its subject only, in one command; fence documents stay', async () => {
+    it('textNumbers: a subject\'s numbers in a range, lowest first, limited; deleteTexts deletes those in one command', async () => {
       const subjects = ['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b'];
-      for (let seq = 1; seq <= 8; seq++) await store.storeText(text(seq, subjects[seq - 1]));
+      for (const seq of [8, 3, 5, 1, 7, 2, 6, 4]) await store.storeText(text(seq, subjects[seq - 1]));
       await raw.texts.insertOne({ _id: 100, fenced: true } as unknown as TextDoc);
+      expect(await store.textNumbers('a', 1, 7, 10)).toEqual([3, 5, 7]);
+      expect(await store.textNumbers('a', 0, 8, 2)).toEqual([1, 3]);
+      expect(await store.textNumbers('b', 8, 100, 10)).toEqual([]);
       const spy = writeCommands(raw).counts;
-      expect(await store.purgeTexts([{ subject: 'a', after: 1, upTo: 5 }, { subject: 'b', after: 0, upTo: 2 }, { subject: 'zzz', after: 0, upTo: 100 }])).toBe(3);
+      expect(await store.deleteTexts([3, 5, 6, 99])).toBe(3);
       expect(spy['delete texts']).toBe(1);
-      expect((await raw.texts.find({}).sort({ _id: 1 }).toArray()).map((t) => t._id)).toEqual([1, 4, 6, 7, 8, 100]);
-      expect(await store.purgeTexts([])).toBe(0);
+      expect((await raw.texts.find({}).sort({ _id: 1 }).toArray()).map((t) => t._id)).toEqual([1, 2, 4, 7, 8, 100]);
+      expect(await store.deleteTexts([])).toBe(0);
     });
 
     it('nthNewest: the number of the nth newest text on a subject, 0 when it holds fewer', async () => {
