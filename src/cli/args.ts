@@ -2,7 +2,7 @@
 import type { Address } from '../client';
 import { InvalidArgumentError } from '../errors';
 import { defaultRoleTiming } from '../server/role';
-import { LIMITS } from '../protocol/limits';
+import { DEFAULT_REPLY_LIFETIME_MS, LIMITS } from '../protocol/limits';
 import { SERVER_NAME_RULE, type RingMember, type ServerTag } from '../protocol/messages';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -29,6 +29,24 @@ export function parsePeriod(text: string): number {
   const ms = parseDuration(text);
   const min = defaultRoleTiming().leaseTtl;
   if (ms < min) throw new InvalidArgumentError(`period "${text}" is shorter than the lease (${durationText(min)}); use at least ${durationText(min)}`);
+  return ms;
+}
+
+/**
+ * How long texts everyone has are kept (server/retention.ts): `forever`
+ * (Infinity: none is deleted), or a duration of at least the reply lifetime
+ * (a PUBLISH sent again within it must still find its text).
+ */
+export function parseKeepTexts(text: string): number {
+  if (text.trim() === 'forever') return Infinity;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`--keep-texts "${text}": ${(err as Error).message.replace(/^(invalid )?duration "[^"]*"\s*/, '')}; or forever`);
+  }
+  const min = DEFAULT_REPLY_LIFETIME_MS;
+  if (ms < min) throw new InvalidArgumentError(`--keep-texts "${text}" is shorter than the reply lifetime (${durationText(min)}): a publish sent again must still find its text; use at least ${durationText(min)}, or forever`);
   return ms;
 }
 

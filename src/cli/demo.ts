@@ -14,7 +14,7 @@ import type { StartedGroup, StartedServer } from '../app/pair';
 import type { TcpFaultProxy } from '../app/store-faults';
 import { InvalidArgumentError } from '../errors';
 import type { ServerTag } from '../protocol/messages';
-import { durationText, parsePeriod, parsePort } from './args';
+import { durationText, parseKeepTexts, parsePeriod, parsePort } from './args';
 import { createLogger } from './logger';
 import { parseSecret } from './server';
 import { commandName } from './invocation';
@@ -27,6 +27,7 @@ interface DemoOptions extends HttpCliOptions {
   portA: number;
   portB: number;
   period: number;
+  keepTexts: number;
   engine: EngineChoice;
   mongo?: string;
   chaos?: string;
@@ -45,6 +46,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--port-a <n>', 'UDP port of server A (0 picks a free one)', parsePort, 0)
     .option('--port-b <n>', 'UDP port of server B (0 picks a free one)', parsePort, 0)
     .addOption(new Option('--period <duration>', 'serving period before each handoff (e.g. 3s, 2m; at least the 1.5s lease)').argParser(parsePeriod).default(120_000, '2m'))
+    .addOption(new Option('--keep-texts <duration>', 'texts every reader of their subject has received are deleted once this old (the newest 1000 per subject stay); forever keeps them all').argParser(parseKeepTexts).default(120_000, '2m'))
     .option('--engine <kind>', 'auto, embedded or mongod', parseEngine, 'auto')
     .option('--mongo <uri>', 'use this MongoDB instead of starting one')
     .option('--chaos <spec>', 'inject faults into both servers\' datagrams (e.g. drop=0.1,dup=0.05,reorder=0.1,seed=1)')
@@ -102,6 +104,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const ports = [o.portA, o.portB, ...Array<number>(o.servers - 2).fill(0)];
   const group = await startGroup({
     mongoUri: front?.uri ?? db.uri, ports, period: o.period, logger,
+    retention: { keepMs: o.keepTexts },
     dbName: `rss_demo_${Date.now().toString(36)}`,
     ...(o.chaos ? { chaos: o.chaos } : {}),
     security: { requireAuth: Boolean(o.requireAuth), ...(o.peerSecret !== undefined ? { peerSecret: o.peerSecret } : {}) },

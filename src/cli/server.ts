@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { RingMember, ServerTag } from '../protocol/messages';
 import type { Address } from '../client';
-import { parseHostPort, parsePeers, parsePeriod, parsePort, parseRole } from './args';
+import { parseHostPort, parsePeers, parseKeepTexts, parsePeriod, parsePort, parseRole } from './args';
 import { createLogger } from './logger';
 import { commandName } from './invocation';
 import { fail, onShutdown } from './run';
@@ -19,6 +19,7 @@ interface ServerCliOptions extends HttpCliOptions {
   host: string;
   mongo?: string;
   period: number;
+  keepTexts: number;
   dataDir?: string;
   chaos?: string;
   logLevel: string;
@@ -44,6 +45,7 @@ export function registerServerCommand(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--mongo <uri>', 'MongoDB URI shared with the other server (default: an embedded engine with a data folder)')
     .addOption(new Option('--period <duration>', 'serving period before handing over (e.g. 30s, 2m; at least the 1.5s lease)').argParser(parsePeriod).default(120_000, '2m'))
+    .addOption(new Option('--keep-texts <duration>', 'texts every reader of their subject has received are deleted once this old (the newest 1000 per subject stay); forever keeps them all').argParser(parseKeepTexts).default(120_000, '2m'))
     .option('--data-dir <dir>', 'data folder of the embedded engine when --mongo is not given')
     .option('--chaos <spec>', 'inject faults into this server\'s datagrams (e.g. drop=0.1,dup=0.05,seed=1)')
     .option('--peer-secret <secret>', 'secret shared with the other server: authenticates TAKEOVER and wraps user keys (default: a random one kept in the store)', parseSecret)
@@ -106,6 +108,7 @@ async function runServer(o: ServerCliOptions): Promise<void> {
   const { startServer } = await import('../app/pair');
   const started = await startServer({
     tag: o.role, host: o.host, port: topology.port, peer: topology.peer, mongoUri: mongo, period: o.period, logger,
+    retention: { keepMs: o.keepTexts },
     ...(topology.ring ? { ring: topology.ring } : {}),
     ...(o.chaos ? { chaos: o.chaos } : {}),
     security: { requireAuth: Boolean(o.requireAuth), ...(o.peerSecret !== undefined ? { peerSecret: o.peerSecret } : {}) },

@@ -63,3 +63,6 @@ export function checkSubjects(subjects: readonly string[]): string | undefined {
   }
   return undefined;
 }
+
+/** How long a server keeps an answer for retransmissions by default (ms): no client sends a request again later than that. */
+export const DEFAULT_REPLY_LIFETIME_MS = 120_000;

@@ -28,7 +28,7 @@ import type { Clock, TimerHandle } from '../util/clock';
 import { owedAfter } from './owed';
 
 export interface RetentionPolicy {
-  /** A text is kept at least this long after it was stored (ms). */
+  /** A text is kept at least this long after it was stored (ms); Infinity: every text is kept. */
   keepMs: number;
   /** Newest texts kept per subject, received or not. */
   newestKept: number;
@@ -142,9 +142,10 @@ export class Retention {
     private readonly policy: RetentionPolicy,
   ) {}
 
-  /** Passes from now on (the server serves). */
+  /** Passes from now on (the server serves); none when texts are kept forever. */
   start(): void {
     this.stop();
+    if (!Number.isFinite(this.policy.keepMs)) return;
     this.active = true;
     this.schedule(this.policy.intervalMs);
   }

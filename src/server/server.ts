@@ -38,6 +38,7 @@ import { Telemetry } from './telemetry';
 import { Outbox } from './outbox';
 import { KeyedQueue } from './keyed-queue';
 import { ReplyCache } from './reply-cache';
+import { DEFAULT_REPLY_LIFETIME_MS } from '../protocol/limits';
 import { restoreReplies } from './reply-records';
 import { SEQ_FIRST_BLOCK, Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, type RoleTiming, type ServingReason, type StandbyReason } from './role';
@@ -169,7 +170,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? silentLogger).child({ server: opts.tag });
     this.faults = new Faults(this.log);
-    this.replyLifetime = opts.replyLifetime ?? 120_000;
+    this.replyLifetime = opts.replyLifetime ?? DEFAULT_REPLY_LIFETIME_MS;
     this.replies = new ReplyCache(200_000, this.replyLifetime);
     this.takeover = new TakeoverWindow(this.clock);
     this.held = new HeldRequests(this.takeover);

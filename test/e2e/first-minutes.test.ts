@@ -204,6 +204,8 @@ describe('bad input: one line, exit 2', () => {
     [['demo', '--bogus'], /unknown option '--bogus'/],
     [['demo', '--period', '2'], /duration "2" needs a unit: 2s, 2m or 2ms/],
     [['demo', '--period', '1s'], /shorter than the lease \(1500ms\)/],
+    [['demo', '--keep-texts', '30s'], /--keep-texts "30s" is shorter than the reply lifetime \(2m\).*or forever/],
+    [['server', '--role', 'A', '--peer', '127.0.0.1:9', '--keep-texts', 'always'], /--keep-texts "always": \(use forms like 500ms, 3s, 2m\); or forever/],
     [['client', '--servers', '127.0.0.1:1,127.0.0.1:2', 'bogus'], /unknown client command "bogus"/],
     [['client', '--servers', '127.0.0.1:1,127.0.0.1:2', '--timeout', '10', 'status'], /needs a unit/],
     [['client', 'register', 'émilie'], /ASCII letters/],
