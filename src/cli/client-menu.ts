@@ -96,7 +96,8 @@ export async function runMenu(conn: ConnectOptions, io: CliIo): Promise<number> 
       print(line);
     }
   };
-  client.on('message', (t) => printer.text(t));
+  // Acting for several users (every name it holds a key for), a text shared by them comes once for each: say whose.
+  client.on('message', (t) => printer.text(t, client.knownUsers().length > 1));
   // The default name: the last one the servers accepted (never one they just refused).
   const names = { last: '' };
   const need = async (prompt: string): Promise<string> => {

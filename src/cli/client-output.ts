@@ -61,10 +61,15 @@ export class Printer {
     if (!this.json) this.writeLine(human);
   }
 
-  /** A text as `[subject] from: text`. */
-  text(t: StoredText | ReceivedText): void {
-    if (this.json) this.writeLine(JSON.stringify({ type: 'TEXT', ...t }));
-    else this.writeLine(`${this.out.cyan(`[${t.subject}]`)} ${this.out.bold(t.from)}: ${showControls(t.text)}`);
+  /**
+   * A text as `[subject] from: text`; with `recipient`, ` (for NAME)` after
+   * it: a menu acting for several users otherwise shows a text twice with
+   * nothing to tell whose copy each is.
+   */
+  text(t: StoredText | ReceivedText, recipient = false): void {
+    if (this.json) return this.writeLine(JSON.stringify({ type: 'TEXT', ...t }));
+    const to = recipient && 'to' in t ? this.out.dim(` (for ${t.to})`) : '';
+    this.writeLine(`${this.out.cyan(`[${t.subject}]`)} ${this.out.bold(t.from)}: ${showControls(t.text)}${to}`);
   }
 
   /** A denial: the reason on stderr (and the reply on stdout with --json). */

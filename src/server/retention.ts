@@ -65,30 +65,54 @@ export interface RetentionHost {
   /** Every number up to here is stored or never will be (Sequencer.visibleLine). */
   visibleLine(): number;
   /**
-   * Read what `name` is owed up to the visible line and, when it is owed
-   * nothing, move its cursor there (as an empty RETRIEVE-TEXTS does): a user
-   * who only publishes on a subject is never owed its own texts, so nothing
-   * else moves its cursor past them.
+   * Read whether `name` is owed anything numbered up to `upTo` (at most the
+   * visible line) and, when it is owed nothing, move its cursor there (as an
+   * empty RETRIEVE-TEXTS does): a user who only publishes on a subject is
+   * never owed its own texts, so nothing else moves its cursor past them.
+   * True when the cursor moved; nothing moves once the serving term changed.
    */
-  catchUp(name: string): Promise<void>;
-  /** Still serving the term this pass began in. */
+  catchUp(name: string, upTo: number): Promise<boolean>;
+  /** Serving now. */
   serving(): boolean;
+  /** The serving term (bumped at every standby): a pass stops when it changes. */
+  term(): number;
   /** Wall clock (ms since the epoch): marks are compared across servers. */
   now(): number;
   failed(err: unknown): void;
   purged(n: number): void;
 }
 
-export function defaultRetentionPolicy(keepMs: number): RetentionPolicy {
-  return { keepMs, newestKept: 1000, intervalMs: 5000, perPass: 20_000, revisitMs: 30_000 };
+/**
+ * The policy of a server whose answers are kept `replyLifetime` ms: texts
+ * are kept at least that long whatever `given` says, so a PUBLISH sent again
+ * finds its text and is not stored twice. (Marks are stamped with each
+ * server's wall clock: servers whose clocks disagree by more than seconds
+ * shorten that margin by as much.)
+ */
+export function retentionPolicy(replyLifetime: number, given: Partial<RetentionPolicy> = {}): RetentionPolicy {
+  const policy = { keepMs: replyLifetime, newestKept: 1000, intervalMs: 5000, perPass: 20_000, revisitMs: 30_000, ...given };
+  return { ...policy, keepMs: Math.max(policy.keepMs, replyLifetime) };
 }
 
 /** Texts deleted per store command (about 2-3 ms of the engine's time), and numbers read per subject at once. */
 export const DELETE_CHUNK = 128;
 /** Users looked at before other work gets its turn. */
 const USERS_PER_SLICE = 4096;
-/** Users whose position holds texts back that a pass reads for (a read each). */
+/** Owed reads a pass makes for users whose position holds texts back. */
 const CATCH_UPS_PER_PASS = 256;
+/**
+ * Numbers the first catch-up read of a pass covers. A read examines at most
+ * that many texts (the user's own are read, though not owed); the window
+ * doubles while reads take under FAST_READ_MS and halves above SLOW_READ_MS,
+ * so a user behind on sparse subjects is caught up in few reads, and one
+ * behind on many of its own texts in reads that stay short.
+ */
+export const CATCH_UP_WINDOW = 4096;
+const MAX_CATCH_UP_WINDOW = 1 << 20;
+const FAST_READ_MS = 2;
+const SLOW_READ_MS = 8;
+/** Marks kept within the keep time: a new one once a 64th of it has passed (deletes at most that much later). */
+const MARKS_PER_KEEP = 64;
 
 /**
  * Per subject some user holds: the highest number none of its holders is
@@ -99,6 +123,13 @@ export function passedLines(users: Iterable<UserDoc>, cursor: (name: string) => 
   const lines = new Map<string, number>();
   for (const u of users) addUser(lines, u, cursor(u._id));
   return lines;
+}
+
+/** Where what `u` is owed starts: the lowest max(cursor, since) over its subjects (Infinity: it holds none). */
+function lowestOwed(u: UserDoc, cursor: number): number {
+  let low = Infinity;
+  for (const s of u.subjects) low = Math.min(low, owedAfter(u, cursor, s));
+  return low;
 }
 
 function addUser(lines: Map<string, number>, u: UserDoc, cursor: number): void {
@@ -134,6 +165,10 @@ export class Retention {
   private readonly newest = new Map<string, { seq: number; readAt: number }>();
   /** Users found owed texts, with their cursor then: not read again until it moves (or their document changes). */
   private owing = new WeakMap<UserDoc, number>();
+  /** Where the next pass starts among the users behind (every one gets its turn however many there are). */
+  private catchUpTurn = 0;
+  /** The serving term of the pass running. */
+  private term = 0;
 
   constructor(
     private readonly store: RetentionStore,
@@ -185,12 +220,13 @@ export class Retention {
   /** One pass; true when it stopped at its bound with more to delete. */
   async pass(): Promise<boolean> {
     if (!this.host.serving()) return false;
+    this.term = this.host.term();
     const aged = await this.mark();
-    if (aged === 0 || !this.host.serving()) return false;
+    if (aged === 0 || !this.current()) return false;
     await this.catchUpBehind(aged);
-    if (!this.host.serving()) return false;
+    if (!this.current()) return false;
     const lines = await this.scanUsers();
-    if (!this.host.serving()) return false;
+    if (!this.current()) return false;
     try {
       return await this.deleteUpTo(lines, aged);
     } catch (err) {
@@ -200,13 +236,18 @@ export class Retention {
     }
   }
 
+  /** Still serving the term the pass began in (a pass that waited across a standby and a new term stops). */
+  private current(): boolean {
+    return this.host.serving() && this.host.term() === this.term;
+  }
+
   /** Delete, subject by subject, the texts below its line (and `aged`) but its newest. */
   private async deleteUpTo(lines: Map<string, number>, aged: number): Promise<boolean> {
     let deleted = 0;
     const batch: number[] = [];
     const flush = async (all: boolean) => {
       while (batch.length >= DELETE_CHUNK || (all && batch.length > 0)) {
-        if (!this.host.serving()) return;
+        if (!this.current()) return;
         const n = await this.store.deleteTexts(batch.splice(0, DELETE_CHUNK));
         deleted += n;
         if (n > 0) this.host.purged(n);
@@ -221,7 +262,7 @@ export class Retention {
       if (Math.min(passed, aged) <= after || (done && now - done.at < this.policy.revisitMs)) continue;
       const upTo = Math.min(passed, aged, await this.belowNewest(subject, passed));
       for (let from = after; from < upTo; ) {
-        if (!this.host.serving()) return false;
+        if (!this.current()) return false;
         if (deleted + batch.length >= this.policy.perPass) {
           await flush(true);
           return true;
@@ -245,7 +286,7 @@ export class Retention {
     const now = this.host.now();
     const line = this.host.visibleLine();
     const last = this.marks[this.marks.length - 1];
-    if (!last || line > last.line) {
+    if (!last || (line > last.line && now - last.at >= this.policy.keepMs / MARKS_PER_KEEP)) {
       const next = keptMarks(this.marks, { at: now, line }, this.policy.keepMs);
       await this.store.saveRetentionMarks(next);
       this.marks = next;
@@ -266,21 +307,42 @@ export class Retention {
 
   /**
    * Users whose cursor (or since) holds back texts old enough to go: read
-   * what they are owed; one owed nothing is moved up to the visible line.
-   * One owed texts keeps them, rightly, and is not read again until its
-   * cursor moves. At most CATCH_UPS_PER_PASS reads.
+   * what they are owed, a window of numbers at a time (CATCH_UP_WINDOW,
+   * adapted to how long reads take); one owed nothing in a window is moved
+   * past it. One owed texts keeps them,
+   * rightly, and is not read again until its cursor moves. At most
+   * CATCH_UPS_PER_PASS reads a pass, starting each pass further along the
+   * users behind, so each gets its turn.
    */
   private async catchUpBehind(aged: number): Promise<void> {
-    let reads = 0;
+    const behind: UserDoc[] = [];
     let n = 0;
     for (const u of this.host.users()) {
       if (++n % USERS_PER_SLICE === 0) await new Promise<void>((go) => setImmediate(go));
       const cursor = this.host.cursor(u._id);
-      if (!u.subjects.some((s) => owedAfter(u, cursor, s) < aged) || this.owing.get(u) === cursor) continue;
-      if (reads++ >= CATCH_UPS_PER_PASS || !this.host.serving()) return;
-      await this.host.catchUp(u._id);
-      const after = this.host.cursor(u._id);
-      if (after === cursor) this.owing.set(u, cursor);
+      if (this.owing.get(u) !== cursor && lowestOwed(u, cursor) < aged) behind.push(u);
+    }
+    let reads = 0;
+    let window = CATCH_UP_WINDOW;
+    const start = behind.length > 0 ? this.catchUpTurn % behind.length : 0;
+    for (let i = 0; i < behind.length && reads < CATCH_UPS_PER_PASS; i++) {
+      const u = behind[(start + i) % behind.length]!;
+      this.catchUpTurn = start + i + 1;
+      for (;;) {
+        if (!this.current()) return;
+        const cursor = this.host.cursor(u._id);
+        const from = lowestOwed(u, cursor);
+        if (from >= aged || reads++ >= CATCH_UPS_PER_PASS) break;
+        const began = performance.now();
+        const moved = await this.host.catchUp(u._id, Math.min(aged, from + window));
+        const took = performance.now() - began;
+        if (took < FAST_READ_MS) window = Math.min(window * 2, MAX_CATCH_UP_WINDOW);
+        else if (took > SLOW_READ_MS) window = Math.max(window / 2, CATCH_UP_WINDOW / 4);
+        if (!moved) {
+          this.owing.set(u, cursor);
+          break;
+        }
+      }
     }
   }
 

@@ -47,7 +47,7 @@ import { LegacyContacts, defaultContactOptions, type ContactOptions } from './le
 import { Handoff, type HandedOff } from './handoff';
 import { StoreCheck, defaultStoreCheckOptions, mismatchText, type StoreCheckOptions, type StoreMismatch } from './store-check';
 import { statusOf, statusReportOf, type StatusSources } from './status-report';
-import { Retention, defaultRetentionPolicy, type RetentionPolicy } from './retention';
+import { Retention, retentionPolicy, type RetentionPolicy } from './retention';
 import { readOwed, skipToLine } from './owed';
 
 export interface ServerOptions {
@@ -241,9 +241,18 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       {
         users: () => this.directory.all(),
         cursor: (name) => this.cursors.get(name),
-        catchUp: async (name) => skipToLine(this.cursors, name, await readOwed(this, name, 1)),
+        catchUp: async (name, upTo) => {
+          const term = this.term;
+          const line = Math.min(upTo, this.sequencer.visibleLine);
+          const read = await readOwed({ store: this.store, directory: this.directory, cursors: this.cursors, sequencer: { visibleLine: line } }, name, 1);
+          // As RETRIEVE-TEXTS: nothing read in a term that ended since moves a cursor.
+          if (read.line === undefined || this.term !== term || !this.serving) return false;
+          skipToLine(this.cursors, name, read);
+          return true;
+        },
         visibleLine: () => this.sequencer.visibleLine,
         serving: () => this.serving,
+        term: () => this.term,
         now: () => Date.now(),
         failed: (err) => this.faults.report('purge', err, { doing: 'deleting texts nobody needs' }),
         purged: (n) => {
@@ -251,8 +260,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
         },
       },
       this.clock,
-      // A PUBLISH sent again within the reply lifetime finds its text and is not stored twice.
-      { ...defaultRetentionPolicy(this.replyLifetime), ...opts.retention },
+      retentionPolicy(this.replyLifetime, opts.retention),
     );
     this.storeCheck = new StoreCheck(
       opts.tag,

@@ -31,6 +31,18 @@ describe('client result printing', () => {
     expect(json.m.out()).toBe('');
   });
 
+  it('a pushed text names its recipient only when asked (a menu acting for several users); JSON always carries it', async () => {
+    const t = { seq: 7, from: 'ann', subject: 'news', text: 'hello', at: 1, to: 'kim' };
+    const { m, p } = printer();
+    p.text(t);
+    p.text(t, true);
+    const json = printer(true);
+    json.p.text(t, true);
+    await flushed();
+    expect(m.out()).toBe('[news] ann: hello\n[news] ann: hello (for kim)\n');
+    expect(JSON.parse(json.m.out())).toMatchObject({ type: 'TEXT', to: 'kim', seq: 7 });
+  });
+
   it('prints lists and results the same way for both', async () => {
     const { m, p } = printer();
     printWho(p, { type: 'WHO-LIST', rq: 1, name: 'alice', users: [{ name: 'bob', online: true }, { name: 'carol', online: false }] }, true);

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { agedLine, DELETE_CHUNK, keptMarks, passedLines, Retention, type RetentionHost, type RetentionPolicy } from '../../src/server/retention';
+import { agedLine, CATCH_UP_WINDOW, DELETE_CHUNK, keptMarks, passedLines, retentionPolicy, Retention, type RetentionHost, type RetentionPolicy } from '../../src/server/retention';
 import { owedAfter } from '../../src/server/owed';
 import type { TextDoc, UserDoc } from '../../src/store/documents';
 import { FakeClock } from '../../src/util/clock';
@@ -95,19 +95,24 @@ function setup(policy: Partial<RetentionPolicy> = {}) {
   let wall = 1_000_000;
   let line = 0;
   let serving = true;
+  let term = 1;
   const failures: unknown[] = [];
   let purged = 0;
   const catchUps: string[] = [];
   const host: RetentionHost = {
     users: () => users.values(),
     cursor: (n) => cursors.get(n) ?? 0,
-    // As the server's: owed nothing up to the visible line, the cursor moves there.
-    catchUp: async (name) => {
+    // As the server's: owed nothing up to `upTo` (at most the visible line), the cursor moves there.
+    catchUp: async (name, upTo) => {
       catchUps.push(name);
       const u = users.get(name)!;
       const c = cursors.get(name) ?? 0;
-      if (![...store.texts.values()].some((t) => t._id <= line && owed(t, u, c))) cursors.set(name, Math.max(c, line));
+      const to = Math.min(upTo, line);
+      if ([...store.texts.values()].some((t) => t._id <= to && owed(t, u, c))) return false;
+      cursors.set(name, Math.max(c, to));
+      return true;
     },
+    term: () => term,
     visibleLine: () => line,
     serving: () => serving,
     now: () => wall,
@@ -140,6 +145,9 @@ function setup(policy: Partial<RetentionPolicy> = {}) {
     },
     stopServing() {
       serving = false;
+    },
+    newTerm() {
+      term++;
     },
     remaining: (subject?: string) => [...store.texts.values()].filter((t) => !subject || t.subject === subject).map((t) => t._id).sort((a, b) => a - b),
   };
@@ -293,6 +301,81 @@ describe('Retention passes', () => {
     s.later(6_000);
     await s.retention.pass();
     expect(s.remaining()).toEqual([more[2]]);
+  });
+
+  it('a publisher far behind is caught up a window at a time, and every user behind gets its turn however many', async () => {
+    const s = setup({ newestKept: 1 });
+    s.users.set('pub', user('pub', ['mine']));
+    const mine = s.publish('mine', 'pub', CATCH_UP_WINDOW * 2 + 5);
+    // 300 more publish-only users: more than one pass reads for (256).
+    const others: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      s.users.set(`p${i}`, user(`p${i}`, [`own${i}`]));
+      others.push(...s.publish(`own${i}`, `p${i}`, 2));
+    }
+    await s.retention.pass();
+    s.later(10_000);
+    while (await s.retention.pass());
+    await s.retention.pass();
+    await s.retention.pass();
+    // Several windows for pub (more texts than one window), fewer reads than a fixed window would take.
+    expect(s.catchUps.filter((n) => n === 'pub').length).toBeGreaterThanOrEqual(2);
+    expect(s.remaining('mine')).toEqual([mine[mine.length - 1]]);
+    for (let i = 0; i < 300; i++) expect(s.remaining(`own${i}`)).toEqual([others[2 * i + 1]]);
+  });
+
+  it('keeps at most about 64 marks within the keep time, however many passes', async () => {
+    const s = setup({ newestKept: 1 });
+    s.users.set('kim', user('kim', ['news']));
+    for (let i = 0; i < 400; i++) {
+      s.publish('news');
+      await s.retention.pass();
+      s.later(50);
+    }
+    expect(s.store.marks.length).toBeLessThanOrEqual(66);
+    expect(s.store.marks.length).toBeGreaterThan(10);
+  });
+
+  it('a store error mid-pass: the next pass looks at every subject again and finishes', async () => {
+    const s = setup({ newestKept: 1 });
+    s.users.set('kim', user('kim', ['a', 'b']));
+    const a = s.publish('a', 'pub', DELETE_CHUNK + 3);
+    const b = s.publish('b', 'pub', 4);
+    await s.retention.pass();
+    s.cursors.set('kim', b[3]!);
+    s.later(10_000);
+    const del = s.store.deleteTexts.bind(s.store);
+    let calls = 0;
+    s.store.deleteTexts = async (numbers) => {
+      if (++calls === 2) throw new Error('store away');
+      return del(numbers);
+    };
+    await expect(s.retention.pass()).rejects.toThrow('store away');
+    await s.retention.pass();
+    expect(s.remaining()).toEqual([a[a.length - 1], b[3]]);
+  });
+
+  it('a pass stops when the serving term changes under it', async () => {
+    const s = setup({ newestKept: 1 });
+    s.users.set('kim', user('kim', ['news']));
+    const news = s.publish('news', 'pub', DELETE_CHUNK * 3);
+    await s.retention.pass();
+    s.cursors.set('kim', news[news.length - 1]!);
+    s.later(10_000);
+    const del = s.store.deleteTexts.bind(s.store);
+    s.store.deleteTexts = async (numbers) => {
+      s.newTerm();
+      return del(numbers);
+    };
+    await s.retention.pass();
+    // The first command went; nothing after it in that pass.
+    expect(s.remaining()).toHaveLength(DELETE_CHUNK * 2);
+  });
+
+  it('texts are never kept shorter than the reply lifetime, whatever the policy asks', () => {
+    expect(retentionPolicy(120_000, { keepMs: 1000 }).keepMs).toBe(120_000);
+    expect(retentionPolicy(120_000, { keepMs: 600_000 }).keepMs).toBe(600_000);
+    expect(retentionPolicy(500).keepMs).toBe(500);
   });
 
   it('does nothing once the server no longer serves', async () => {
