@@ -274,10 +274,10 @@ export class RssClient extends EventEmitter<RssClientEvents> {
    * server what the answers before it brought (`seen`), and only that
    * marks them received; if a later ask fails, what came so far is
    * returned (`more: true`), since the server already counts it shown.
-   * With `last`: the N most recent texts, seen or not, in one reply.
+   * With `last`: the N most recent texts, seen or not (retrieveLast).
    */
   async retrieve(name: string, opts: RetrieveOptions = {}): Promise<MessageOf<'RETRIEVED'>> {
-    if (opts.last !== undefined) return this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, last: opts.last, parts: LIMITS.maxRetrieveParts });
+    if (opts.last !== undefined) return this.retrieveLast(name, opts.last);
     const texts: StoredText[] = [];
     let first: MessageOf<'RETRIEVED'> | undefined;
     for (let round = 0; ; round++) {
@@ -296,6 +296,27 @@ export class RssClient extends EventEmitter<RssClientEvents> {
         this.delivery.noteSeen(name, texts);
         return { ...r, texts, more: false };
       }
+    }
+  }
+
+  /**
+   * The `last` most recent texts, seen or not, oldest first. An answer to an
+   * address that is not the user's own carries one datagram (its budget):
+   * while it says more did not fit, the older ones are asked for (`before`
+   * the oldest so far). `more` in the result: fewer came than asked for,
+   * though the server had more.
+   */
+  private async retrieveLast(name: string, last: number): Promise<MessageOf<'RETRIEVED'>> {
+    const texts: StoredText[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const r = await this.call<'RETRIEVED'>({ type: 'RETRIEVE-TEXTS', name, last: last - texts.length, ...(before !== undefined ? { before } : {}), parts: LIMITS.maxRetrieveParts });
+      // A server that did not take `before` answers the newest again: what came is all there is to get.
+      const older = before === undefined ? r.texts : r.texts.filter((t) => t.seq < before!);
+      texts.unshift(...older);
+      const more = Boolean(r.more);
+      if (!more || older.length === 0 || texts.length >= last) return { ...r, texts, more: more && texts.length < last };
+      before = older[0]!.seq;
     }
   }
 

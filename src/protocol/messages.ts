@@ -60,7 +60,7 @@ export type Request =
    * was shown of it, so an answer lost, or answered twice by two servers,
    * loses no text.
    */
-  | { type: 'RETRIEVE-TEXTS'; rq: number; name: string; last?: number; parts?: number; seen?: number }
+  | { type: 'RETRIEVE-TEXTS'; rq: number; name: string; last?: number; before?: number; parts?: number; seen?: number }
   /** native: the client has shown the pushed text `seq`. */
   | { type: 'ACK'; name: string; seq: number }
   /** pickle: "which server serves?" — only the serving server answers. */

@@ -21,7 +21,7 @@ const MESSAGE_FIELDS: Record<MessageType, Spec> = {
   UPDATE: { rq: 'rq', name: 'name', host: 'host', port: 'port' },
   SUBJECTS: { rq: 'rq', name: 'name', subjects: 'subjects' },
   PUBLISH: { rq: 'rq', name: 'name', subject: 'subject', text: 'text' },
-  'RETRIEVE-TEXTS': { rq: 'rq', name: 'name', last: 'count?', parts: 'parts?', seen: 'seq?' },
+  'RETRIEVE-TEXTS': { rq: 'rq', name: 'name', last: 'count?', before: 'seq?', parts: 'parts?', seen: 'seq?' },
   ACK: { name: 'name', seq: 'seq' },
   INITIALIZATION: {},
   'END-CONNECTION': { rq: 'rq', host: 'host', port: 'port' },

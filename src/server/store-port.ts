@@ -64,7 +64,8 @@ export interface StorePort extends LeaseStore, MemberStore, ContactStore, Cursor
   findTextByReq(req: string): Promise<TextDoc | null>;
   storeText(text: TextDoc): Promise<StoredOutcome>;
   owedTexts(from: OwedFrom[], upTo: number, limit: number, exclude?: string): Promise<{ texts: TextDoc[]; more: boolean }>;
-  lastTexts(subjects: string[], n: number): Promise<TextDoc[]>;
+  /** The `n` most recent texts on `subjects` (numbered below `before`, when given), oldest first. */
+  lastTexts(subjects: string[], n: number, before?: number): Promise<TextDoc[]>;
   countTexts(): Promise<number>;
 
   // ---- legacy contacts (saving and removing: ContactStore)

@@ -505,10 +505,11 @@ export class Store implements StorePort {
   }
 
   /** The `n` most recent texts on `subjects`, oldest first. */
-  async lastTexts(subjects: string[], n: number): Promise<TextDoc[]> {
+  async lastTexts(subjects: string[], n: number, before?: number): Promise<TextDoc[]> {
     if (subjects.length === 0 || n === 0) return [];
     // Fence documents have no subject: never found here.
-    const newest = await this.retrying(() => this.texts.find({ subject: { $in: subjects } }).sort({ _id: -1 }).limit(n).toArray());
+    const filter = before === undefined ? { subject: { $in: subjects } } : { subject: { $in: subjects }, _id: { $lt: before } };
+    const newest = await this.retrying(() => this.texts.find(filter).sort({ _id: -1 }).limit(n).toArray());
     return newest.reverse();
   }
 

@@ -233,7 +233,7 @@ const nativeMessage: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('REGISTER' as const), rq: fc.nat({ max: 0xffffffff }), name: str(20), host: str(40), port: fc.integer({ min: 1, max: 65535 }) }),
   fc.record({ type: fc.constant('PUBLISH' as const), rq: fc.nat(), name: str(20), subject: str(20), text: str(300, 0) }),
   fc.record({ type: fc.constant('SUBJECTS' as const), rq: fc.nat(), name: str(20), subjects: fc.array(str(10), { maxLength: 8 }) }),
-  fc.record({ type: fc.constant('RETRIEVE-TEXTS' as const), rq: fc.nat(), name: str(20), last: fc.nat({ max: 1000 }), parts: fc.integer({ min: 1, max: 16 }) }, { requiredKeys: ['type', 'rq', 'name'] }),
+  fc.record({ type: fc.constant('RETRIEVE-TEXTS' as const), rq: fc.nat(), name: str(20), last: fc.nat({ max: 1000 }), before: fc.nat(), parts: fc.integer({ min: 1, max: 16 }) }, { requiredKeys: ['type', 'rq', 'name'] }),
   fc.record({ type: fc.constant('ACK' as const), name: str(20), seq: fc.nat() }),
   fc.record({
     type: fc.constant('RETRIEVED' as const), rq: fc.nat(), name: str(20), more: fc.boolean(), part: fc.nat({ max: 15 }), parts: fc.integer({ min: 1, max: 16 }),

@@ -143,8 +143,9 @@ export class MemoryStore implements StorePort {
     return { texts: all.slice(0, limit).map(copy), more: all.length > limit };
   }
 
-  async lastTexts(subjects: string[], n: number): Promise<TextDoc[]> {
-    return [...this.texts.values()].filter((t) => subjects.includes(t.subject)).slice(-n).map(copy);
+  async lastTexts(subjects: string[], n: number, before = Infinity): Promise<TextDoc[]> {
+    if (n === 0) return [];
+    return [...this.texts.values()].filter((t) => subjects.includes(t.subject) && t._id < before).sort((a, b) => a._id - b._id).slice(-n).map(copy);
   }
 
   async saveReply(key: string, reply: object, at: number): Promise<void> {

@@ -395,6 +395,11 @@ export function storeContract(uri: () => string): void {
       expect(await ids([], 3)).toEqual([]);
       expect(await ids(['a'], 0)).toEqual([]);
       expect((await store.lastTexts(['c'], 1))[0]).toEqual(text(8, 'c'));
+      // Older ones, below a number: the next page back.
+      expect(await ids(['a', 'b'], 4)).toEqual([6, 7, 9, 10]);
+      expect((await store.lastTexts(['a', 'b'], 3, 6)).map((t) => t._id)).toEqual([1, 2, 4]);
+      expect((await store.lastTexts(['a'], 10, 4)).map((t) => t._id)).toEqual([1]);
+      expect(await store.lastTexts(['a'], 10, 1)).toEqual([]);
     });
 
     it('textNumbers: a subject\'s numbers in a range, lowest first, limited; deleteTexts deletes those in one command', async () => {

@@ -13,7 +13,8 @@ import { NotServingError } from '../../errors';
  * says others remain; nothing is marked received that was not sent). A
  * native client may take the reply in several datagrams (`parts`), so a
  * hundred texts come back in one round trip. With `last: N`: the N most
- * recent texts on its subjects, seen or not.
+ * recent texts on its subjects, seen or not (numbered below `before`, when
+ * given: the client asks again for older ones when they did not all fit).
  *
  * With `seen` (the native client's highest seq shown, MACed with the
  * user's key) the texts up to it are received, and the answer marks nothing itself: the client asks until
@@ -30,7 +31,7 @@ export const retrieve: Handler<'RETRIEVE-TEXTS'> = async (ctx, req) => {
   const parts = ctx.replyParts(req.parts);
   const base = { type: 'RETRIEVED' as const, rq: req.rq, name: req.name };
   if (req.last !== undefined) {
-    const texts = (await core.store.lastTexts(user.subjects, req.last)).map(toStoredText);
+    const texts = (await core.store.lastTexts(user.subjects, req.last, req.before)).map(toStoredText);
     // The most recent ones that fit: packed from the newest backwards, shown oldest first.
     const packed = pack(ctx, base, [...texts].reverse(), parts);
     const fitting = affordable(ctx, packed, (n) => answers(base, [packed[0]!.slice(0, n).reverse()], n < texts.length));

@@ -1,0 +1,38 @@
+/**
+ * RETRIEVE-TEXTS `last N` from an address that is not the user's own (a
+ * one-shot command, a second device): each answer is one datagram (the
+ * address's budget), so the client asks again for the older ones until it
+ * has N or the server has no more. Through a running pair, real UDP.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryKeyRing } from '../../src/client/keys';
+import { startSystem, type TestSystem } from '../helpers/system';
+
+let sys: TestSystem | undefined;
+afterEach(async () => {
+  await sys?.close();
+  sys = undefined;
+});
+
+describe('retrieve --last from another address', () => {
+  it('brings the N newest, oldest first, in several answers; all there is when fewer exist', async () => {
+    sys = await startSystem();
+    const lea = await sys.client();
+    await lea.register('lea');
+    await lea.subjects('lea', ['news']);
+    const seqs: number[] = [];
+    for (let i = 0; i < 120; i++) seqs.push((await lea.publish('lea', 'news', `text number ${i} with some words in it`)).seq);
+    // kim registers from one client, and reads from another (its keys, another socket).
+    const keys = new MemoryKeyRing();
+    const home = await sys.client({ keys });
+    await home.register('kim');
+    await home.subjects('kim', ['news']);
+    const away = await sys.client({ keys });
+    const got = await away.retrieve('kim', { last: 100 });
+    expect(got.texts.map((t) => t.seq)).toEqual(seqs.slice(-100));
+    expect(got.more).toBe(false);
+    const all = await away.retrieve('kim', { last: 1000 });
+    expect(all.texts.map((t) => t.seq)).toEqual(seqs);
+    expect(all.more).toBe(false);
+  });
+});
