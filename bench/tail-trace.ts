@@ -1,6 +1,6 @@
 /**
  * `node --import tsx bench/tail-trace.ts <rate>[,<rate>...] [--ref <commit>] [--seconds S] [--show N]
- *   [--alloc | --no-trace] [--engine-apart] [--heap-snapshot] [--keep S]`
+ *   [--alloc | --no-trace] [--engine-apart] [--heap-snapshot] [--keep S|forever] [--replies S]`
  *
  * What holds the server's event loop at a given open-loop PUBLISH rate
  * (scenario 2's setup: engine and pair in one process pinned to core 0, the
@@ -25,8 +25,9 @@
  * --engine-apart puts the engine in a process of its own on the same core
  * (what a worker thread would be there). BENCH_SERVER_NODE_ARGS (see
  * rss/workers.ts) passes node options, e.g. `--trace-gc` or V8 heap sizes.
- * --keep S: texts everyone received are deleted once S seconds old
- * (server/retention.ts; the server's default is its reply lifetime, 120 s).
+ * --keep S|forever: texts everyone received are deleted once S seconds old
+ * (server/retention.ts); --replies S: answers are kept S seconds (texts are
+ * never kept shorter than answers); the server's defaults are 120 s both.
  * Prints on stderr; not part of `npm test`.
  */
 import { readFileSync } from 'node:fs';
@@ -203,7 +204,12 @@ const apart = argv.includes('--engine-apart') ? await worker('server', { cpu: SE
 try {
   const store = await (apart ?? server).call('engine', {});
   const keep = value('keep');
-  const pair = await server.call('pair', { period: 3_600_000, dbName: 'bench', ...(apart ? { mongo: store.uri } : {}), ...(keep ? { keepMs: Number(keep) * 1000 } : {}) });
+  const replies = value('replies');
+  const pair = await server.call('pair', {
+    period: 3_600_000, dbName: 'bench', ...(apart ? { mongo: store.uri } : {}),
+    ...(keep ? { keepMs: keep === 'forever' ? -1 : Number(keep) * 1000 } : {}),
+    ...(replies ? { replyLifetime: Number(replies) * 1000 } : {}),
+  });
   await load.call('open', { servers: pair.servers, first: pair.serving === 'A' ? 0 : 1, sockets: cfg.sockets });
   await load.call('setup', { publishers: cfg.publishers, fanout: 1, prefix: '' });
   await load.call('throughput', { warmupMs: 500, durationMs: 1500 });

@@ -75,10 +75,14 @@ serveCommands({
     return { uri: engine.uri };
   },
   /** Servers A and B in this process on one store (this process's engine unless `mongo` is given). */
-  async pair(a: { mongo?: string; period: number; dbName: string; keepMs?: number }) {
+  async pair(a: { mongo?: string; period: number; dbName: string; keepMs?: number; replyLifetime?: number }) {
     const mongoUri = a.mongo ?? engine!.uri;
-    // keepMs: how long texts everyone received are kept (retention); the server's default otherwise.
-    const retention = a.keepMs !== undefined ? { retention: { keepMs: a.keepMs } } : {};
+    // keepMs: how long texts everyone received are kept (retention; -1: forever); replyLifetime: how long answers are
+    // (texts are never kept shorter); the server's defaults otherwise.
+    const retention = {
+      ...(a.keepMs !== undefined ? { retention: { keepMs: a.keepMs < 0 ? Infinity : a.keepMs } } : {}),
+      ...(a.replyLifetime !== undefined ? { replyLifetime: a.replyLifetime } : {}),
+    };
     pair = await startPair({ mongoUri, portA: 0, portB: 0, period: a.period, dbName: a.dbName, security: BENCH_SECURITY, ...retention });
     for (const s of [pair.a, pair.b]) timeMethods(s.store, storeCalls);
     const rcvbuf = serverRecvBuffer();
