@@ -20,8 +20,8 @@
  * steps so requests are served in between: users are scanned in slices,
  * texts are found by subject and deleted by number in commands of at most
  * DELETE_CHUNK (deleting a text costs the engine about as much as storing
- * it: one large delete would hold every request behind it), and a pass
- * stops after `perPass` texts.
+ * it: one large delete would hold every request behind it), spread at
+ * twice the publish rate, and a pass stops after `perPass` texts.
  */
 import type { UserDoc } from '../store/documents';
 import type { Clock, TimerHandle } from '../util/clock';
@@ -38,6 +38,8 @@ export interface RetentionPolicy {
   perPass: number;
   /** A subject whose texts were all looked at is looked at again after this long (ms): one read per subject, not per pass. */
   revisitMs: number;
+  /** Deletes per second at most; default: twice the publish rate, at least MIN_DELETES_PER_SECOND. */
+  deletesPerSecond?: number;
 }
 
 /** "Every text numbered up to `line` was stored by `at`" (wall clock ms). */
@@ -97,13 +99,20 @@ export function retentionPolicy(replyLifetime: number, given: Partial<RetentionP
 /** Texts deleted per store command (about 2-3 ms of the engine's time), and numbers read per subject at once. */
 export const DELETE_CHUNK = 128;
 /**
- * After each read or delete, retention waits this many times as long as the
- * step took (real time: it paces the server's CPU), so it takes at most a
- * quarter of a busy core: a backlog deleted at full speed held requests for
- * seconds on a server already 80% busy. Steady deletion costs about a tenth
- * of a publish, so it keeps up.
+ * After each catch-up read, retention waits this many times as long as the
+ * read took (real time: it paces the server's CPU).
  */
 export const PACE = 3;
+/**
+ * Deletes are spread at twice the rate texts are published (at least
+ * MIN_DELETES_PER_SECOND): a backlog deleted at full speed held requests for
+ * 2.8 s on a server already 80% busy, and deletes paced by their own
+ * duration fell behind when a busy loop made every step look long. Twice the
+ * publish rate keeps up with steady publishing and works off a backlog,
+ * at about a fifth of the core at most (a text costs about as much to
+ * delete as to store).
+ */
+export const MIN_DELETES_PER_SECOND = 1000;
 /** Users looked at before other work gets its turn. */
 const USERS_PER_SLICE = 4096;
 /** Owed reads a pass makes for users whose position holds texts back. */
@@ -186,6 +195,10 @@ export class Retention {
   private catchUpTurn = 0;
   /** The serving term of the pass running. */
   private term = 0;
+  /** The visible line and the clock when the last pass began: the publish rate. */
+  private lastLine: { line: number; at: number } | undefined;
+  /** Publishes per second lately (smoothed over passes). */
+  private publishRate = 0;
 
   constructor(
     private readonly store: RetentionStore,
@@ -238,6 +251,7 @@ export class Retention {
   async pass(): Promise<boolean> {
     if (!this.host.serving()) return false;
     this.term = this.host.term();
+    this.measureRate();
     const aged = await this.mark();
     if (aged === 0 || !this.current()) return false;
     await this.catchUpBehind(aged);
@@ -253,6 +267,23 @@ export class Retention {
     }
   }
 
+  /** The publish rate since the last pass, smoothed. */
+  private measureRate(): void {
+    const now = this.clock.now();
+    const line = this.host.visibleLine();
+    const last = this.lastLine;
+    this.lastLine = { line, at: now };
+    if (!last || now <= last.at) return;
+    const rate = ((line - last.line) * 1000) / (now - last.at);
+    this.publishRate = this.publishRate === 0 ? rate : 0.5 * this.publishRate + 0.5 * rate;
+  }
+
+  /** How long between two delete commands (ms). */
+  private deleteSpacing(): number {
+    const perSecond = this.policy.deletesPerSecond ?? Math.max(2 * this.publishRate, MIN_DELETES_PER_SECOND);
+    return (DELETE_CHUNK * 1000) / perSecond;
+  }
+
   /** Still serving the term the pass began in (a pass that waited across a standby and a new term stops). */
   private current(): boolean {
     return this.host.serving() && this.host.term() === this.term;
@@ -266,9 +297,13 @@ export class Retention {
       while (batch.length >= DELETE_CHUNK || (all && batch.length > 0)) {
         if (!this.current()) return;
         const numbers = batch.splice(0, DELETE_CHUNK);
-        const n = await paced(() => this.store.deleteTexts(numbers));
+        const began = performance.now();
+        const n = await this.store.deleteTexts(numbers);
         deleted += n;
         if (n > 0) this.host.purged(n);
+        // Requests get the core in between (real time: it spreads the server's CPU).
+        const wait = this.deleteSpacing() - (performance.now() - began);
+        await new Promise<void>((go) => (wait > 0 ? setTimeout(go, wait) : setImmediate(go)));
       }
     };
     const now = this.clock.now();
@@ -283,7 +318,7 @@ export class Retention {
           await flush(true);
           return true;
         }
-        const numbers = await paced(() => this.store.textNumbers(subject, from, upTo, DELETE_CHUNK));
+        const numbers = await this.store.textNumbers(subject, from, upTo, DELETE_CHUNK);
         batch.push(...numbers);
         // Fewer than asked for: none is left up to `upTo`, and the subject waits `revisitMs` for more.
         const finished = numbers.length < DELETE_CHUNK;

@@ -121,7 +121,7 @@ function setup(policy: Partial<RetentionPolicy> = {}) {
       purged += n;
     },
   };
-  const full: RetentionPolicy = { keepMs: 10_000, newestKept: 2, intervalMs: 1000, perPass: 100_000, revisitMs: 0, ...policy };
+  const full: RetentionPolicy = { keepMs: 10_000, newestKept: 2, intervalMs: 1000, perPass: 100_000, revisitMs: 0, deletesPerSecond: Infinity, ...policy };
   const retention = new Retention(store, host, clock, full);
   let seq = 0;
   return {
@@ -254,7 +254,7 @@ describe('Retention passes', () => {
     s.later(10_000);
     // A new Retention (a server that just took over) over the same store: no waiting for marks of its own.
     const host = { ...(s.retention as unknown as { host: RetentionHost }).host };
-    const next = new Retention(s.store, host, s.clock, { keepMs: 10_000, newestKept: 1, intervalMs: 1000, perPass: 1000, revisitMs: 0 });
+    const next = new Retention(s.store, host, s.clock, { keepMs: 10_000, newestKept: 1, intervalMs: 1000, perPass: 1000, revisitMs: 0, deletesPerSecond: Infinity });
     await next.pass();
     expect(s.remaining()).toEqual([news[4]]);
   });
@@ -279,6 +279,20 @@ describe('Retention passes', () => {
     while (await s.retention.pass());
     expect(s.remaining()).toEqual([news[total - 1], sport[4]]);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(DELETE_CHUNK);
+  });
+
+  it('deletes are spread out: commands of DELETE_CHUNK at most deletesPerSecond', async () => {
+    const s = setup({ newestKept: 1, deletesPerSecond: DELETE_CHUNK * 20 });
+    s.users.set('kim', user('kim', ['news']));
+    const news = s.publish('news', 'pub', DELETE_CHUNK * 3 + 1);
+    await s.retention.pass();
+    s.cursors.set('kim', news[news.length - 1]!);
+    s.later(10_000);
+    const began = performance.now();
+    await s.retention.pass();
+    // Three commands, each followed by 1/20 s.
+    expect(performance.now() - began).toBeGreaterThanOrEqual(140);
+    expect(s.remaining()).toEqual([news[news.length - 1]]);
   });
 
   it('a subject all looked at waits revisitMs before it is read again', async () => {
