@@ -17,6 +17,22 @@ afterEach(async () => {
 
 const KEEP_MS = 300;
 
+/** A client registered as `name`, holding `subjects`. */
+async function member(name: string, subjects: string[], keys?: MemoryKeyRing): Promise<RssClient> {
+  const c = await sys!.client(keys ? { keys } : {});
+  await c.register(name);
+  await c.subjects(name, subjects);
+  return c;
+}
+
+/** lea publishes `n` texts on news; resolves once `got` (kim's) shows them all. */
+async function leaPublishes(lea: RssClient, n: number, got: Set<number>): Promise<number[]> {
+  const seqs: number[] = [];
+  for (let i = 0; i < n; i++) seqs.push((await lea.publish('lea', 'news', `text ${i}`)).seq);
+  await expect.poll(() => seqs.every((s) => got.has(s)), { timeout: 5000 }).toBe(true);
+  return seqs;
+}
+
 /** Every text number a client is shown, pushed or retrieved. */
 function shownBy(c: RssClient): Set<number> {
   const got = new Set<number>();
@@ -30,23 +46,13 @@ describe('retention through a running pair', () => {
     const raw = await sys.raw();
     const stored = async () => (await raw.texts.find({ subject: 'news' }).sort({ _id: 1 }).toArray()).map((t) => t._id as number);
 
-    const kim = await sys.client();
+    const kim = await member('kim', ['news']);
     const kimGot = shownBy(kim);
-    await kim.register('kim');
-    await kim.subjects('kim', ['news']);
     // max registers, then goes away: its texts must wait for it.
     const maxKeys = new MemoryKeyRing();
-    const maxAway = await sys.client({ keys: maxKeys });
-    await maxAway.register('max');
-    await maxAway.subjects('max', ['news']);
-    await maxAway.close();
-    const lea = await sys.client();
-    await lea.register('lea');
-    await lea.subjects('lea', ['news']);
-
-    const seqs: number[] = [];
-    for (let i = 0; i < 6; i++) seqs.push((await lea.publish('lea', 'news', `text ${i}`)).seq);
-    await expect.poll(() => seqs.every((n) => kimGot.has(n)), { timeout: 5000 }).toBe(true);
+    await (await member('max', ['news'], maxKeys)).close();
+    const lea = await member('lea', ['news']);
+    const seqs = await leaPublishes(lea, 6, kimGot);
     // lea never reads: her own texts are not owed to her, and the pass's catch-up moves her cursor past them.
     // Well past the keep time: max still holds them all back.
     await delay(KEEP_MS * 3);
@@ -73,16 +79,8 @@ describe('retention through a running pair', () => {
   it('keeps every text while it is younger than the keep time, even when everyone has it', async () => {
     sys = await startSystem({ replyLifetime: 1000, retention: { keepMs: 60_000, intervalMs: 50, newestKept: 1 } });
     const raw = await sys.raw();
-    const kim = await sys.client();
-    const kimGot = shownBy(kim);
-    await kim.register('kim');
-    await kim.subjects('kim', ['news']);
-    const lea = await sys.client();
-    await lea.register('lea');
-    await lea.subjects('lea', ['news']);
-    const seqs: number[] = [];
-    for (let i = 0; i < 4; i++) seqs.push((await lea.publish('lea', 'news', `text ${i}`)).seq);
-    await expect.poll(() => seqs.every((n) => kimGot.has(n)), { timeout: 5000 }).toBe(true);
+    const kimGot = shownBy(await member('kim', ['news']));
+    await leaPublishes(await member('lea', ['news']), 4, kimGot);
     await delay(500);
     expect(await raw.texts.countDocuments({ subject: 'news' })).toBe(4);
   });
