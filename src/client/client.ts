@@ -300,10 +300,10 @@ export class RssClient extends EventEmitter<RssClientEvents> {
   }
 
   /**
-   * The `last` most recent texts, seen or not, oldest first. An answer to an
-   * address that is not the user's own carries one datagram (its budget):
-   * while it says more did not fit, the older ones are asked for (`before`
-   * the oldest so far). `more` in the result: fewer came than asked for,
+   * The `last` most recent texts, seen or not, oldest first. An answer holds
+   * what fits its datagrams (one to an address that is not the user's own:
+   * its budget; at most 16 otherwise): while it says more did not fit, the
+   * older ones are asked for (`before` the oldest so far). `more` in the result: fewer came than asked for,
    * though the server had more.
    */
   private async retrieveLast(name: string, last: number): Promise<MessageOf<'RETRIEVED'>> {

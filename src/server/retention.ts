@@ -113,6 +113,8 @@ export const PACE = 3;
  * a backlog takes about a seventh of the core).
  */
 export const MIN_DELETES_PER_SECOND = 1000;
+/** The longest retention waits between two steps (ms). */
+const MAX_WAIT_MS = 1000;
 /** Users looked at before other work gets its turn. */
 const USERS_PER_SLICE = 4096;
 /** Owed reads a pass makes for users whose position holds texts back. */
@@ -147,7 +149,8 @@ async function paced<T>(step: () => Promise<T>): Promise<T> {
   const began = performance.now();
   const result = await step();
   const took = performance.now() - began;
-  await new Promise<void>((go) => setTimeout(go, took * PACE));
+  // Bounded: a step that waited long on store retries must not park the pass for minutes.
+  await new Promise<void>((go) => setTimeout(go, Math.min(took * PACE, MAX_WAIT_MS)));
   return result;
 }
 
@@ -197,8 +200,8 @@ export class Retention {
   private term = 0;
   /** The visible line and the clock when the last pass began: the publish rate. */
   private lastLine: { line: number; at: number } | undefined;
-  /** Publishes per second lately (smoothed over passes). */
-  private publishRate = 0;
+  /** Publishes per second lately (smoothed over passes; undefined until measured). */
+  private publishRate: number | undefined;
 
   constructor(
     private readonly store: RetentionStore,
@@ -275,13 +278,13 @@ export class Retention {
     this.lastLine = { line, at: now };
     if (!last || now <= last.at) return;
     const rate = ((line - last.line) * 1000) / (now - last.at);
-    this.publishRate = this.publishRate === 0 ? rate : 0.5 * this.publishRate + 0.5 * rate;
+    this.publishRate = this.publishRate === undefined ? rate : 0.5 * this.publishRate + 0.5 * rate;
   }
 
-  /** How long between two delete commands (ms). */
-  private deleteSpacing(): number {
-    const perSecond = this.policy.deletesPerSecond ?? Math.max(2 * this.publishRate, MIN_DELETES_PER_SECOND);
-    return (DELETE_CHUNK * 1000) / perSecond;
+  /** How long between two delete commands (ms): at most MAX_WAIT_MS; 0 when the policy allows any rate. */
+  deleteSpacing(): number {
+    const perSecond = this.policy.deletesPerSecond ?? Math.max(2 * (this.publishRate ?? 0), MIN_DELETES_PER_SECOND);
+    return perSecond > 0 ? Math.min((DELETE_CHUNK * 1000) / perSecond, MAX_WAIT_MS) : MAX_WAIT_MS;
   }
 
   /** Still serving the term the pass began in (a pass that waited across a standby and a new term stops). */
@@ -304,6 +307,7 @@ export class Retention {
         // Requests get the core in between (real time: it spreads the server's CPU).
         const wait = this.deleteSpacing() - (performance.now() - began);
         await new Promise<void>((go) => (wait > 0 ? setTimeout(go, wait) : setImmediate(go)));
+        if (!this.current()) return;
       }
     };
     const now = this.clock.now();

@@ -64,7 +64,7 @@ describe('retention through a running pair', () => {
     const after = before === sys.pair.a.server ? sys.pair.b.server : sys.pair.a.server;
     await expect.poll(() => after.serving, { timeout: 5000 }).toBe(true);
 
-    // max comes back and gets every text it is owed, once each, in order.
+    // max comes back and gets every text it is owed (pushed or retrieved).
     const max = await sys.client({ keys: maxKeys });
     const maxGot: number[] = [];
     max.on('message', (t: { seq: number }) => maxGot.push(t.seq));

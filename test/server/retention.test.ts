@@ -295,6 +295,28 @@ describe('Retention passes', () => {
     expect(s.remaining()).toEqual([news[news.length - 1]]);
   });
 
+  it('by default deletes are spread at twice the publish rate measured between passes, never slower than 1,000/s', async () => {
+    const s = setup({ deletesPerSecond: undefined });
+    s.users.set('kim', user('kim', ['news']));
+    // Nothing measured yet: the floor, 1,000/s (128 ms per command of 128).
+    expect(s.retention.deleteSpacing()).toBe(128);
+    await s.retention.pass();
+    s.publish('news', 'pub', 10_000);
+    s.later(1000);
+    await s.retention.pass();
+    // 10,000 texts in 1 s: 20,000 deletes/s, 6.4 ms per command.
+    expect(s.retention.deleteSpacing()).toBeCloseTo(6.4);
+    // A clock that did not move changes nothing.
+    await s.retention.pass();
+    expect(s.retention.deleteSpacing()).toBeCloseTo(6.4);
+    // Quiet since: the rate falls (smoothed), never below the floor.
+    for (let i = 0; i < 20; i++) {
+      s.later(1000);
+      await s.retention.pass();
+    }
+    expect(s.retention.deleteSpacing()).toBe(128);
+  });
+
   it('a subject all looked at waits revisitMs before it is read again', async () => {
     const s = setup({ newestKept: 1, revisitMs: 20_000 });
     s.users.set('kim', user('kim', ['news']));
