@@ -82,6 +82,7 @@ export function statusRows(s: Record<string, unknown>): [string, string][] {
     ['users', show(s.users)],
     ['users online', show(s.usersOnline)],
     ['texts', show(s.texts)],
+    ['texts deleted', show(s.textsPurged)],
     ['req/s', show(s.requestsPerSecond, 'rate')],
     ['pushes/s', show(s.pushesPerSecond, 'rate')],
     ['retransmissions', show(s.retransmissions)],

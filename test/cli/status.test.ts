@@ -56,7 +56,7 @@ describe('statusRequest', () => {
 
 describe('the operator\'s table', () => {
   const full = {
-    tag: 'A', role: 'serving', epoch: 7, timeLeftMs: 83_000, timeLeftOf: 'period', users: 12, texts: 340,
+    tag: 'A', role: 'serving', epoch: 7, timeLeftMs: 83_000, timeLeftOf: 'period', users: 12, texts: 340, textsPurged: 1500,
     requestsPerSecond: 4.25, pushesPerSecond: 10, retransmissions: 3, duplicates: 2, uptimeSeconds: 3725, store: 'embedded 127.0.0.1:27017/rss',
     errors: { request: 1, lease: 2 }, storeRetries: 5, usersOnline: 4, handoffs: 9, failovers: 1, lastHandoffMs: 6.25, lastTakeoverMs: 12,
   };
@@ -64,7 +64,7 @@ describe('the operator\'s table', () => {
   it('reads every field, and "—" for what a server does not report', () => {
     expect(statusRows(full)).toEqual([
       ['role', 'serving'], ['epoch', '7'], ['time left', '1m 23s (period)'], ['users', '12'], ['users online', '4'], ['texts', '340'],
-      ['req/s', '4.3'], ['pushes/s', '10.0'], ['retransmissions', '3'], ['duplicates', '2'],
+      ['texts deleted', '1500'], ['req/s', '4.3'], ['pushes/s', '10.0'], ['retransmissions', '3'], ['duplicates', '2'],
       ['errors', '3 (lease 2, request 1)'], ['store retries', '5'], ['handoffs', '9'], ['failovers', '1'],
       ['last handoff', '6.3ms'], ['last takeover', '12.0ms'], ['uptime', '1h 02m'],
       ['store', 'embedded 127.0.0.1:27017/rss'],
@@ -81,7 +81,7 @@ describe('the operator\'s table', () => {
     expect(lines[0]).toMatch(/^\s+A 127\.0\.0\.1:5001\s+B \[::1\]:5002$/);
     expect(lines[1]).toMatch(/^role\s+serving\s+no answer$/);
     expect(lines[3]).toMatch(/^time left\s+1m 23s \(period\)$/);
-    expect(lines).toHaveLength(19);
+    expect(lines).toHaveLength(20);
   });
 
   it('formats durations for people', () => {
