@@ -352,31 +352,33 @@ export class Retention {
   /** passedLines over every user, a slice at a time (a user who changes meanwhile only changes to need less: see the top). */
   private async scanUsers(): Promise<Map<string, number>> {
     const lines = new Map<string, number>();
+    await this.eachUser((u, cursor) => addUser(lines, u, cursor));
+    return lines;
+  }
+
+  /** `visit` every user with its cursor, USERS_PER_SLICE at a time with other work in between. */
+  private async eachUser(visit: (u: UserDoc, cursor: number) => void): Promise<void> {
     let n = 0;
     for (const u of this.host.users()) {
-      addUser(lines, u, this.host.cursor(u._id));
+      visit(u, this.host.cursor(u._id));
       if (++n % USERS_PER_SLICE === 0) await new Promise<void>((go) => setImmediate(go));
     }
-    return lines;
   }
 
   /**
    * Users whose cursor (or since) holds back texts old enough to go: read
    * what they are owed, a window of numbers at a time (CATCH_UP_WINDOW,
    * adapted to how long reads take); one owed nothing in a window is moved
-   * past it. One owed texts keeps them,
-   * rightly, and is not read again until its cursor moves. At most
+   * past it. One owed texts keeps them, rightly, and is not read again
+   * until its cursor moves. At most
    * CATCH_UPS_PER_PASS reads a pass, starting each pass further along the
    * users behind, so each gets its turn.
    */
   private async catchUpBehind(aged: number): Promise<void> {
     const behind: UserDoc[] = [];
-    let n = 0;
-    for (const u of this.host.users()) {
-      if (++n % USERS_PER_SLICE === 0) await new Promise<void>((go) => setImmediate(go));
-      const cursor = this.host.cursor(u._id);
+    await this.eachUser((u, cursor) => {
       if (this.owing.get(u) !== cursor && lowestOwed(u, cursor) < aged) behind.push(u);
-    }
+    });
     let reads = 0;
     let window = CATCH_UP_WINDOW;
     const start = behind.length > 0 ? this.catchUpTurn % behind.length : 0;

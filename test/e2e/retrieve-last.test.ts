@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Store } from '../../src/store/store';
 import { MemoryKeyRing } from '../../src/client/keys';
+import type { RssClient } from '../../src/client/client';
 import { startSystem, type TestSystem } from '../helpers/system';
 
 let sys: TestSystem | undefined;
@@ -16,20 +17,28 @@ afterEach(async () => {
   sys = undefined;
 });
 
+/**
+ * A pair where lea published `n` texts on news and kim follows news; kim
+ * reads from `away`, a second client with its keys on another socket (so
+ * not the address kim registered).
+ */
+async function leaPublishedAndKimAway(n: number): Promise<{ seqs: number[]; away: RssClient }> {
+  sys = await startSystem();
+  const lea = await sys.client();
+  await lea.register('lea');
+  await lea.subjects('lea', ['news']);
+  const seqs: number[] = [];
+  for (let i = 0; i < n; i++) seqs.push((await lea.publish('lea', 'news', `text number ${i} with some words in it`)).seq);
+  const keys = new MemoryKeyRing();
+  const home = await sys.client({ keys });
+  await home.register('kim');
+  await home.subjects('kim', ['news']);
+  return { seqs, away: await sys.client({ keys }) };
+}
+
 describe('retrieve --last from another address', () => {
   it('brings the N newest, oldest first, in several answers; all there is when fewer exist', async () => {
-    sys = await startSystem();
-    const lea = await sys.client();
-    await lea.register('lea');
-    await lea.subjects('lea', ['news']);
-    const seqs: number[] = [];
-    for (let i = 0; i < 120; i++) seqs.push((await lea.publish('lea', 'news', `text number ${i} with some words in it`)).seq);
-    // kim registers from one client, and reads from another (its keys, another socket).
-    const keys = new MemoryKeyRing();
-    const home = await sys.client({ keys });
-    await home.register('kim');
-    await home.subjects('kim', ['news']);
-    const away = await sys.client({ keys });
+    const { seqs, away } = await leaPublishedAndKimAway(120);
     const got = await away.retrieve('kim', { last: 100 });
     expect(got.texts.map((t) => t.seq)).toEqual(seqs.slice(-100));
     expect(got.more).toBe(false);
@@ -39,21 +48,12 @@ describe('retrieve --last from another address', () => {
   });
 
   it('a server that does not page back (ignores `before`): the newest that came, in order, and `more` says the rest did not', async () => {
-    sys = await startSystem();
-    const lea = await sys.client();
-    await lea.register('lea');
-    await lea.subjects('lea', ['news']);
-    const seqs: number[] = [];
-    for (let i = 0; i < 60; i++) seqs.push((await lea.publish('lea', 'news', `text number ${i} with some words in it`)).seq);
-    const keys = new MemoryKeyRing();
-    const home = await sys.client({ keys });
-    await home.register('kim');
-    await home.subjects('kim', ['news']);
+    const { seqs, away } = await leaPublishedAndKimAway(60);
     const lastTexts = Store.prototype.lastTexts;
     vi.spyOn(Store.prototype, 'lastTexts').mockImplementation(function (this: Store, subjects: string[], n: number) {
       return lastTexts.call(this, subjects, n);
     });
-    const got = await (await sys.client({ keys })).retrieve('kim', { last: 50 });
+    const got = await away.retrieve('kim', { last: 50 });
     expect(got.more).toBe(true);
     expect(got.texts.length).toBeGreaterThan(0);
     expect(got.texts.length).toBeLessThan(50);

@@ -143,6 +143,12 @@ function setup(policy: Partial<RetentionPolicy> = {}) {
       wall += ms;
       clock.advance(ms);
     },
+    /** A pass marks where the log stands; kim has read up to `seq`; then the keep time passes. */
+    async readByKimThenAged(seq: number) {
+      await retention.pass();
+      cursors.set('kim', seq);
+      this.later(10_000);
+    },
     stopServing() {
       serving = false;
     },
@@ -249,9 +255,7 @@ describe('Retention passes', () => {
     const s = setup({ newestKept: 1 });
     s.users.set('kim', user('kim', ['news']));
     const news = s.publish('news', 'pub', 5);
-    await s.retention.pass();
-    s.cursors.set('kim', news[4]!);
-    s.later(10_000);
+    await s.readByKimThenAged(news[4]!);
     // A new Retention (a server that just took over) over the same store: no waiting for marks of its own.
     const host = { ...(s.retention as unknown as { host: RetentionHost }).host };
     const next = new Retention(s.store, host, s.clock, { keepMs: 10_000, newestKept: 1, intervalMs: 1000, perPass: 1000, revisitMs: 0, deletesPerSecond: Infinity });
@@ -271,9 +275,7 @@ describe('Retention passes', () => {
       sizes.push(numbers.length);
       return del(numbers);
     };
-    await s.retention.pass();
-    s.cursors.set('kim', sport[4]!);
-    s.later(10_000);
+    await s.readByKimThenAged(sport[4]!);
     expect(await s.retention.pass()).toBe(true);
     expect(s.remaining().length).toBe(total + 5 - DELETE_CHUNK * 2);
     while (await s.retention.pass());
@@ -285,9 +287,7 @@ describe('Retention passes', () => {
     const s = setup({ newestKept: 1, deletesPerSecond: DELETE_CHUNK * 20 });
     s.users.set('kim', user('kim', ['news']));
     const news = s.publish('news', 'pub', DELETE_CHUNK * 3 + 1);
-    await s.retention.pass();
-    s.cursors.set('kim', news[news.length - 1]!);
-    s.later(10_000);
+    await s.readByKimThenAged(news[news.length - 1]!);
     const began = performance.now();
     await s.retention.pass();
     // Three commands, each followed by 1/20 s.
@@ -321,9 +321,7 @@ describe('Retention passes', () => {
     const s = setup({ newestKept: 1, revisitMs: 20_000 });
     s.users.set('kim', user('kim', ['news']));
     const first = s.publish('news', 'pub', 3);
-    await s.retention.pass();
-    s.cursors.set('kim', first[2]!);
-    s.later(10_000);
+    await s.readByKimThenAged(first[2]!);
     await s.retention.pass();
     expect(s.remaining()).toEqual([first[2]]);
     const more = s.publish('news', 'pub', 3);
@@ -377,9 +375,7 @@ describe('Retention passes', () => {
     s.users.set('kim', user('kim', ['a', 'b']));
     const a = s.publish('a', 'pub', DELETE_CHUNK + 3);
     const b = s.publish('b', 'pub', 4);
-    await s.retention.pass();
-    s.cursors.set('kim', b[3]!);
-    s.later(10_000);
+    await s.readByKimThenAged(b[3]!);
     const del = s.store.deleteTexts.bind(s.store);
     let calls = 0;
     s.store.deleteTexts = async (numbers) => {
@@ -395,9 +391,7 @@ describe('Retention passes', () => {
     const s = setup({ newestKept: 1 });
     s.users.set('kim', user('kim', ['news']));
     const news = s.publish('news', 'pub', DELETE_CHUNK * 3);
-    await s.retention.pass();
-    s.cursors.set('kim', news[news.length - 1]!);
-    s.later(10_000);
+    await s.readByKimThenAged(news[news.length - 1]!);
     const del = s.store.deleteTexts.bind(s.store);
     s.store.deleteTexts = async (numbers) => {
       s.newTerm();
@@ -418,9 +412,7 @@ describe('Retention passes', () => {
     const s = setup({ newestKept: 1 });
     s.users.set('kim', user('kim', ['news']));
     const news = s.publish('news', 'pub', 4);
-    await s.retention.pass();
-    s.cursors.set('kim', news[3]!);
-    s.later(10_000);
+    await s.readByKimThenAged(news[3]!);
     s.stopServing();
     expect(await s.retention.pass()).toBe(false);
     expect(s.remaining()).toEqual(news);
