@@ -19,6 +19,8 @@ interface Pads {
   inner: Buffer;
   /** Views of `inner` by message length: a datagram's MAC makes no Buffer object for it (lengths repeat). */
   views: Map<number, Buffer>;
+  /** The view used last: a user's datagrams of one kind (ACKs, pushes) have one length, found without a lookup. */
+  last: Buffer | undefined;
   /** key ⊕ 0x5c, then the inner digest. */
   outer: Buffer;
 }
@@ -44,7 +46,7 @@ function padsOf(key: Uint8Array): Pads {
     inner[i] = 0x36 ^ k[i]!;
     outer[i] = 0x5c ^ k[i]!;
   }
-  p = { inner, outer, views: new Map() };
+  p = { inner, outer, views: new Map(), last: undefined };
   padsByKey.set(key, p);
   return p;
 }
@@ -66,12 +68,17 @@ export function hmacSha256Into(data: Uint8Array, key: Uint8Array, out: Buffer, o
     p.inner.copy(grown, 0, 0, BLOCK);
     p.inner = grown;
     p.views.clear();
+    p.last = undefined;
   }
   p.inner.set(data, BLOCK);
-  let view = p.views.get(data.length);
-  if (view === undefined) {
-    view = p.inner.subarray(0, BLOCK + data.length);
-    if (p.views.size < MAX_VIEWS) p.views.set(data.length, view);
+  let view = p.last;
+  if (view === undefined || view.length !== BLOCK + data.length) {
+    view = p.views.get(data.length);
+    if (view === undefined) {
+      view = p.inner.subarray(0, BLOCK + data.length);
+      if (p.views.size < MAX_VIEWS) p.views.set(data.length, view);
+    }
+    p.last = view;
   }
   p.outer.write(oneShot('sha256', view, 'latin1'), BLOCK, 'latin1');
   out.write(oneShot('sha256', p.outer, 'latin1'), offset, 'latin1');

@@ -67,7 +67,7 @@ export interface ServerCore {
   /** WHO's online flag: heard from within the presence window and not given up on since. */
   online(name: string): boolean;
   /** An authenticated request or ACK from the user was accepted (presence). */
-  heard(name: string): void;
+  heard(name: string, known?: boolean): void;
   /** The user is gone (de-registered): forget its presence. */
   gone(name: string): void;
 }

@@ -63,10 +63,24 @@ export interface CursorStore {
   saveCursors(writes: CursorWrite[]): Promise<void>;
 }
 
+/**
+ * A user's cursor, and whether it moved since it was last written: one
+ * lookup by name per ACK (a cursor moves for nearly every push).
+ */
+interface Cell {
+  readonly user: string;
+  cursor: number;
+  /** On the dirty list (moved since it was last written). */
+  moved: boolean;
+}
+
 export class Cursors {
-  private readonly at = new Map<string, number>();
-  /** Users whose cursor moved since it was last written. */
-  private readonly dirty = new Set<string>();
+  private readonly at = new Map<string, Cell>();
+  /**
+   * Cells whose cursor moved since it was last written, each once. A cell
+   * replaced or forgotten meanwhile is no longer the user's (see take()).
+   */
+  private dirty: Cell[] = [];
   private timer: TimerHandle | undefined;
   /** The flush writing now: one at a time (a flush waits for it, see flush()). */
   private writing: Promise<void> | undefined;
@@ -84,7 +98,7 @@ export class Cursors {
   /** Replace everything with the cursors stored (at takeover). */
   load(users: Iterable<{ _id: string; cursor?: number }>): void {
     this.clear();
-    for (const u of users) this.at.set(u._id, u.cursor ?? 0);
+    for (const u of users) this.at.set(u._id, { user: u._id, cursor: u.cursor ?? 0, moved: false });
   }
 
   /** Forget everything unwritten (the lease is gone; what was not written is owed again). */
@@ -92,40 +106,45 @@ export class Cursors {
     this.timer?.cancel();
     this.timer = undefined;
     this.at.clear();
-    this.dirty.clear();
+    this.dirty = [];
   }
 
   get(user: string): number {
-    return this.at.get(user) ?? 0;
+    return this.at.get(user)?.cursor ?? 0;
   }
 
-  /** A new user, stored with this cursor. */
+  /** A new user, stored with this cursor (a moved cell of an earlier user of the name is not written). */
   start(user: string, cursor: number): void {
-    this.at.set(user, cursor);
-    this.dirty.delete(user);
+    this.at.set(user, { user, cursor, moved: false });
   }
 
   /** The user is gone (de-registered): nothing of it is written any more. */
   forget(user: string): void {
     this.at.delete(user);
-    this.dirty.delete(user);
   }
 
   /** The user received every text up to `seq`; written within flushDelay (FLUSH_MS to MAX_FLUSH_MS). */
   advance(user: string, seq: number): void {
-    if (!this.at.has(user) || seq <= this.get(user)) return;
-    this.at.set(user, seq);
-    this.dirty.add(user);
+    const cell = this.at.get(user);
+    if (cell === undefined || seq <= cell.cursor) return;
+    cell.cursor = seq;
+    this.moved(cell);
     this.arm();
+  }
+
+  private moved(cell: Cell): void {
+    if (cell.moved) return;
+    cell.moved = true;
+    this.dirty.push(cell);
   }
 
   private arm(): void {
     this.timer ??= this.clock.after(flushDelay(this.lastFlushed), () => {
       this.timer = undefined;
-      this.lastFlushed = this.dirty.size;
+      this.lastFlushed = this.dirty.length;
       this.flush().catch((err) => {
         this.failed(err);
-        if (this.dirty.size > 0) this.arm();
+        if (this.dirty.length > 0) this.arm();
       });
     });
   }
@@ -146,7 +165,7 @@ export class Cursors {
    */
   async flush(): Promise<void> {
     while (this.writing) await this.writing.catch(() => {});
-    if (this.dirty.size === 0) return;
+    if (this.dirty.length === 0) return;
     const writing = this.writeSlices(this.take());
     this.writing = writing;
     try {
@@ -170,8 +189,13 @@ export class Cursors {
 
   /** The moved cursors as they are now; a cursor moving after this is moved again (and written by the next flush). */
   private take(): CursorWrite[] {
-    const writes = [...this.dirty].map((user) => ({ user, cursor: this.get(user) }));
-    this.dirty.clear();
+    const writes: CursorWrite[] = [];
+    for (const cell of this.dirty) {
+      cell.moved = false;
+      // Forgotten, or replaced by a new user of the name, since it moved: not written.
+      if (this.at.get(cell.user) === cell) writes.push({ user: cell.user, cursor: cell.cursor });
+    }
+    this.dirty = [];
     return writes;
   }
 
@@ -184,7 +208,10 @@ export class Cursors {
         this.stats.cursorsWritten += slice.length;
       } catch (err) {
         // This slice and those after it stay moved, for the next flush (unless the user is gone or the lease was).
-        for (const w of writes.slice(i)) if (this.at.has(w.user)) this.dirty.add(w.user);
+        for (const w of writes.slice(i)) {
+          const cell = this.at.get(w.user);
+          if (cell !== undefined) this.moved(cell);
+        }
         throw err;
       }
     }

@@ -213,11 +213,14 @@ export class Delivery {
    * The user acknowledged `seq`. Only the push in flight counts: stop-and-wait
    * means it is the oldest text owed, so the cursor may move to it; an ACK of
    * anything else (a late copy, a repeat) is ignored, the text it names is
-   * pushed again if still owed and the client drops it as seen.
+   * pushed again if still owed and the client drops it as seen. `heard`:
+   * the user was heard from as well (heardFrom first, with one lookup of
+   * the stream for both: an ACK comes for every push).
    */
-  ack(user: string, seq: number): void {
+  ack(user: string, seq: number, heard = false): void {
     this.stats.acks++;
     const s = this.streams.get(user);
+    if (heard && s?.phase.kind === 'held') this.reopen(user, s);
     if (s?.phase.kind !== 'awaiting' || s.phase.text.seq !== seq) {
       this.stats.staleAcks++;
       return;

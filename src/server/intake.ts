@@ -21,7 +21,6 @@ import type { AuthResult } from './guard';
 import type { RequestOutcome } from './telemetry';
 import type { Faults } from './faults';
 import { HANDLERS, type HandledRequest } from './handlers';
-import { acknowledged } from './handlers/ack';
 import type { KeyedQueue } from './keyed-queue';
 import type { Outbox, Seal } from './outbox';
 import type { CachedReply, ReplyCache } from './reply-cache';
@@ -110,8 +109,10 @@ export class Intake {
       // A key that cannot be used (none unwraps) proves nobody: refused, as a failed MAC is.
       const proof: AuthResult = auth.ok && auth.authed === undefined ? { ok: false, why: 'auth' } : auth;
       if (!this.admit(req, 'native', from, frame, proof, (outcome) => telemetry.request('ACK', 'native', outcome))) return true;
-      this.heardFrom(user, 'ACK', true);
-      acknowledged(this.core, req);
+      // As heardFrom and the ACK handler, with each map looked up once: the user was just found in the directory.
+      this.core.heard(user._id, true);
+      if (!user.addrOk) this.core.challenge(user);
+      this.core.delivery.ack(req.name, req.seq, user.addrOk === true);
       telemetry.request('ACK', 'native', 'ok');
       telemetry.took(performance.now() - arrived);
     } catch (err) {

@@ -40,9 +40,9 @@ export class Presence {
     private readonly count: () => number,
   ) {}
 
-  /** An authenticated request or ACK from `name` was accepted at `now`. */
-  heard(name: string, now: number): void {
-    if (!this.known(name)) return;
+  /** An authenticated request or ACK from `name` was accepted at `now`; `known`: the caller just found the name in the directory. */
+  heard(name: string, now: number, known = this.known(name)): void {
+    if (!known) return;
     const s = this.seen.get(name);
     if (s) {
       // Every request and ACK comes here: the entry is renewed in place rather than replaced.

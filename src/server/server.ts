@@ -408,8 +408,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   }
 
   /** An authenticated request or ACK from a user was accepted. */
-  heard(name: string): void {
-    this.presence.heard(name, this.clock.now());
+  heard(name: string, known?: boolean): void {
+    this.presence.heard(name, this.clock.now(), known);
   }
 
   gone(name: string): void {

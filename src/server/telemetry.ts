@@ -37,9 +37,17 @@ export interface RecentText {
 
 const RECENT_TEXTS = 20;
 
+/** One combination's request count. */
+interface RequestCell {
+  readonly type: string;
+  readonly dialect: string;
+  readonly outcome: RequestOutcome;
+  count: number;
+}
+
 export class Telemetry {
-  /** Requests by "type|dialect|outcome". */
-  readonly requests = new Map<string, number>();
+  /** Requests by "type|dialect|outcome", read through `requestCount` and `requestsByLabel`. */
+  private readonly counts: RequestCell[] = [];
   readonly duration: DurationHistogram = { buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
   /** Handoffs this server made (it gave the lease to the other). */
   handoffs = 0;
@@ -52,14 +60,23 @@ export class Telemetry {
   readonly texts: RecentText[] = [];
 
   request(type: Request['type'], dialect: DialectName, outcome: RequestOutcome): void {
-    // One comes for every datagram: the key is made once per combination, not per request.
-    const byDialect = (this.keys[type] ??= {});
+    // One comes for every datagram: a combination's cell is found by property reads, with no hashing of a key.
+    const byDialect = (this.cells[type] ??= {});
     const byOutcome = (byDialect[dialect] ??= {});
-    const key = (byOutcome[outcome] ??= `${type}|${dialect}|${outcome}`);
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    let cell = byOutcome[outcome];
+    if (cell === undefined) {
+      cell = byOutcome[outcome] = { type, dialect, outcome, count: 0 };
+      this.counts.push(cell);
+    }
+    cell.count++;
   }
 
-  private readonly keys: Partial<Record<string, Partial<Record<string, Partial<Record<RequestOutcome, string>>>>>> = {};
+  private readonly cells: Partial<Record<string, Partial<Record<string, Partial<Record<RequestOutcome, RequestCell>>>>>> = {};
+
+  /** The count of one combination (0 when none came). */
+  requestsOf(type: Request['type'], dialect: DialectName, outcome: RequestOutcome): number {
+    return this.cells[type]?.[dialect]?.[outcome]?.count ?? 0;
+  }
 
   /** A request's time from its datagram's arrival to its answer, ms. */
   took(ms: number): void {
@@ -79,15 +96,12 @@ export class Telemetry {
   /** Requests counted with `outcome` (all outcomes when omitted). */
   requestCount(outcome?: RequestOutcome): number {
     let n = 0;
-    for (const [k, v] of this.requests) if (!outcome || k.endsWith(`|${outcome}`)) n += v;
+    for (const c of this.counts) if (!outcome || c.outcome === outcome) n += c.count;
     return n;
   }
 
   /** The labelled request counts, for the exposition. */
   *requestsByLabel(): Generator<{ type: string; dialect: string; outcome: string; count: number }> {
-    for (const [k, count] of this.requests) {
-      const [type, dialect, outcome] = k.split('|') as [string, string, string];
-      yield { type, dialect, outcome, count };
-    }
+    for (const { type, dialect, outcome, count } of this.counts) yield { type, dialect, outcome, count };
   }
 }

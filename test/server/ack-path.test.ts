@@ -38,8 +38,8 @@ describe('the ACK of a push', () => {
     await feed(genuine, LIS);
     expect(s.guard.counters.replays).toBe(1);
     expect(s.delivery.stats.acks).toBe(1);
-    expect(s.telemetry.requests.get('ACK|native|refused')).toBe(2);
-    expect(s.telemetry.requests.get('ACK|native|ok')).toBe(1);
+    expect(s.telemetry.requestsOf('ACK', 'native', 'refused')).toBe(2);
+    expect(s.telemetry.requestsOf('ACK', 'native', 'ok')).toBe(1);
   });
 
   it('over the user\'s rate it is refused, counted, and its counter may come again', async () => {

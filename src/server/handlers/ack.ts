@@ -8,7 +8,7 @@ export const ack: Handler<'ACK'> = async (ctx, req) => {
   return [];
 };
 
-/** An ACK its user may send (see refusal): the push it names moves the stream on. Also the intake's fast path for the common ACK. */
+/** An ACK its user may send (see refusal): the push it names moves the stream on. (The intake's fast path for the common ACK calls delivery.ack itself.) */
 export function acknowledged(core: ServerCore, req: Extract<Request, { type: 'ACK' }>): void {
   core.delivery.ack(req.name, req.seq);
 }
