@@ -174,6 +174,49 @@ describe('Cursors: the coalesced write in slices, one flush at a time', () => {
 });
 
 
+describe('Cursors: what is written of a user gone or started again', () => {
+  it('a user forgotten after its cursor moved is not written; one started again writes only its new cursor, once', async () => {
+    const store = heldStore();
+    const cursors = new Cursors(store, new FakeClock(), () => {});
+    moved(cursors, 3, 9);
+    cursors.forget('u0');
+    // u1 is de-registered and registered again: its old, moved cursor is not the new user's.
+    cursors.start('u1', 0);
+    cursors.advance('u1', 4);
+    cursors.advance('u1', 5);
+    cursors.advance('u2', 8); // lower than where it is: no move
+    const done = cursors.flush();
+    await settle();
+    store.calls[0]!.resolve();
+    await done;
+    expect(store.calls).toHaveLength(1);
+    expect([...store.calls[0]!.writes].sort((a, b) => a.user.localeCompare(b.user))).toEqual([{ user: 'u1', cursor: 5 }, { user: 'u2', cursor: 9 }]);
+    expect(cursors.get('u0')).toBe(0);
+    expect(cursors.get('u1')).toBe(5);
+    // Nothing moved since: the next flush writes nothing.
+    await cursors.flush();
+    expect(store.calls).toHaveLength(1);
+  });
+
+  it('a user who moves again after its write is written again; one that never moved, never', async () => {
+    const store = heldStore();
+    const cursors = new Cursors(store, new FakeClock(), () => {});
+    cursors.load([{ _id: 'a', cursor: 3 }, { _id: 'b', cursor: 1 }]);
+    cursors.advance('a', 4);
+    let done = cursors.flush();
+    await settle();
+    store.calls[0]!.resolve();
+    await done;
+    cursors.advance('a', 6);
+    done = cursors.flush();
+    await settle();
+    store.calls[1]!.resolve();
+    await done;
+    expect(store.calls.map((c) => c.writes)).toEqual([[{ user: 'a', cursor: 4 }], [{ user: 'a', cursor: 6 }]]);
+    expect(store.stored.has('b')).toBe(false);
+  });
+});
+
 describe('Cursors: the wait between flushes grows with the users the last one wrote', () => {
   it('flushDelay: FLUSH_MS for a few users, FLUSH_MS_PER_USER each beyond, at most MAX_FLUSH_MS', () => {
     expect(flushDelay(0)).toBe(FLUSH_MS);

@@ -233,6 +233,27 @@ describe('Delivery', () => {
     expect(port.seqsSentTo('bob').slice(before)).toEqual([1, 2, 3]);
   });
 
+  it('an ACK that also says the user was heard from (ack with heard) resumes a given-up stream, as heardFrom then ack does', async () => {
+    await publish('bob', 1);
+    clock.advance(10_000);
+    await flush();
+    expect(delivery.stats.givenUp).toBe(1);
+    const before = port.sent.length;
+    // A late ACK of the push given up on: the stream resumes from the log, the ACK itself is stale.
+    delivery.ack('bob', 1, true);
+    await flush();
+    expect(port.seqsSentTo('bob').slice(before)).toEqual([1]);
+    expect(delivery.stats.staleAcks).toBe(1);
+    // Without `heard` a held stream stays held.
+    await publish('carol', 5);
+    clock.advance(10_000);
+    await flush();
+    const carol = port.seqsSentTo('carol').length;
+    delivery.ack('carol', 5);
+    await flush();
+    expect(port.seqsSentTo('carol')).toHaveLength(carol);
+  });
+
   it('heardFrom a reachable user changes nothing', async () => {
     await publish('bob', 1);
     delivery.heardFrom('bob');
