@@ -19,8 +19,13 @@ interface Pads {
   inner: Buffer;
   /** Views of `inner` by message length: a datagram's MAC makes no Buffer object for it (lengths repeat). */
   views: Map<number, Buffer>;
-  /** The view used last: a user's datagrams of one kind (ACKs, pushes) have one length, found without a lookup. */
+  /**
+   * The two views used last, found without a lookup: a user's datagrams of
+   * one kind have one length, and a listener's alternate between two
+   * (the push sealed, then its ACK verified).
+   */
   last: Buffer | undefined;
+  before: Buffer | undefined;
   /** key ⊕ 0x5c, then the inner digest. */
   outer: Buffer;
 }
@@ -46,7 +51,7 @@ function padsOf(key: Uint8Array): Pads {
     inner[i] = 0x36 ^ k[i]!;
     outer[i] = 0x5c ^ k[i]!;
   }
-  p = { inner, outer, views: new Map(), last: undefined };
+  p = { inner, outer, views: new Map(), last: undefined, before: undefined };
   padsByKey.set(key, p);
   return p;
 }
@@ -68,16 +73,21 @@ export function hmacSha256Into(data: Uint8Array, key: Uint8Array, out: Buffer, o
     p.inner.copy(grown, 0, 0, BLOCK);
     p.inner = grown;
     p.views.clear();
-    p.last = undefined;
+    p.last = p.before = undefined;
   }
   p.inner.set(data, BLOCK);
+  const length = BLOCK + data.length;
   let view = p.last;
-  if (view === undefined || view.length !== BLOCK + data.length) {
-    view = p.views.get(data.length);
-    if (view === undefined) {
-      view = p.inner.subarray(0, BLOCK + data.length);
-      if (p.views.size < MAX_VIEWS) p.views.set(data.length, view);
+  if (view?.length !== length) {
+    view = p.before;
+    if (view?.length !== length) {
+      view = p.views.get(data.length);
+      if (view === undefined) {
+        view = p.inner.subarray(0, length);
+        if (p.views.size < MAX_VIEWS) p.views.set(data.length, view);
+      }
     }
+    p.before = p.last;
     p.last = view;
   }
   p.outer.write(oneShot('sha256', view, 'latin1'), BLOCK, 'latin1');
