@@ -24,6 +24,7 @@
  * they need around each rate. A forced collection makes V8 drop optimized
  * code whose embedded objects died, so the rate after it pays for
  * compiling again: 1,004 against 710 µs of CPU per publish at 300/s.
+ * (--heap-snapshot forces one after each rate too.)
  * --heap-snapshot writes the server's heap after each rate to
  * bench/out/heap-<rate>.heapsnapshot (what the retained bytes are).
  * --engine-apart puts the engine in a process of its own on the same core

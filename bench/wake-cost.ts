@@ -26,3 +26,5 @@ async function measure(label: string, wait: () => Promise<void>): Promise<void> 
 
 await measure('setImmediate (no sleep)', () => new Promise((r) => setImmediate(r)));
 for (const ms of [0, 1, 2]) await measure(`setTimeout ${ms} ms (a sleep)`, () => new Promise((r) => setTimeout(r, ms)));
+
+export {};

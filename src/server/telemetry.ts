@@ -46,7 +46,7 @@ interface RequestCell {
 }
 
 export class Telemetry {
-  /** Requests by "type|dialect|outcome", read through `requestCount` and `requestsByLabel`. */
+  /** Request counts, one cell per type, dialect and outcome met so far (read through `requestsOf` and `requestsByLabel`). */
   private readonly counts: RequestCell[] = [];
   readonly duration: DurationHistogram = { buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
   /** Handoffs this server made (it gave the lease to the other). */
@@ -91,13 +91,6 @@ export class Telemetry {
   stored(text: RecentText): void {
     this.texts.push(text);
     if (this.texts.length > RECENT_TEXTS) this.texts.shift();
-  }
-
-  /** Requests counted with `outcome` (all outcomes when omitted). */
-  requestCount(outcome?: RequestOutcome): number {
-    let n = 0;
-    for (const c of this.counts) if (!outcome || c.outcome === outcome) n += c.count;
-    return n;
   }
 
   /** The labelled request counts, for the exposition. */

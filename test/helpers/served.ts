@@ -8,6 +8,7 @@
 import { legacyDialects } from '../../src/protocol/dialects';
 import type { Message } from '../../src/protocol/messages';
 import { decodeNative } from '../../src/protocol/native';
+import type { DeliveryPolicy } from '../../src/server/delivery';
 import type { SecurityOptions } from '../../src/server/guard';
 import { RssServer } from '../../src/server/server';
 import type { Address, DatagramHandler, Transport } from '../../src/transport/types';
@@ -33,7 +34,12 @@ function decoded(bytes: Uint8Array): Message | undefined {
   }
 }
 
-export async function served(security: Partial<SecurityOptions> = {}) {
+/** `delivery`: the server's push policy (e.g. give up fast); `answerChallenges()` false: CHALLENGEs are kept, not answered. */
+export interface ServedOptions {
+  delivery?: Partial<DeliveryPolicy>;
+}
+
+export async function served(security: Partial<SecurityOptions> = {}, opts: ServedOptions = {}) {
   const store = new MemoryStore();
   const out: { msg: Message; to: Address }[] = [];
   let handler: DatagramHandler = () => {};
@@ -46,22 +52,23 @@ export async function served(security: Partial<SecurityOptions> = {}) {
     address: () => SELF,
     close: async () => {},
   };
-  const server = new RssServer({ tag: 'A', transport, peer: { host: '10.0.0.9', port: 5002 }, self: SELF, store, period: 3_600_000, dialects: legacyDialects, security });
+  const server = new RssServer({ tag: 'A', transport, peer: { host: '10.0.0.9', port: 5002 }, self: SELF, store, period: 3_600_000, dialects: legacyDialects, security, ...(opts.delivery ? { delivery: opts.delivery } : {}) });
   open.push(server);
   const serving = new Promise((r) => server.once('serving', r));
   server.start();
   await serving;
   const wire = new NativeWire();
   const at = (name: string) => (name === 'pam' ? PUB : LIS);
-  /** What the server sent (CHALLENGEs answered and keys learnt, not kept). */
+  /** What the server sent (CHALLENGEs answered and keys learnt, not kept, while `answering`). */
   const received: Message[] = [];
+  let answering = true;
   /** Let the server run, taking what it sent. */
   const settle = async () => {
     for (let i = 0; i < 10; i++) {
       await new Promise((r) => setImmediate(r));
       for (const o of out.splice(0)) {
         wire.learn(o.msg);
-        if (o.msg.type === 'CHALLENGE') handler(wire.challengeResponse(o.msg.to, o.msg.nonce), at(o.msg.to));
+        if (o.msg.type === 'CHALLENGE' && answering) handler(wire.challengeResponse(o.msg.to, o.msg.nonce), at(o.msg.to));
         else received.push(o.msg);
       }
     }
@@ -78,5 +85,7 @@ export async function served(security: Partial<SecurityOptions> = {}) {
   for (const text of ['one', 'two', 'three']) await feed(wire.request({ type: 'PUBLISH', name: 'pam', subject: 'news', text }, wire.nextRq()), PUB);
   const messages = () => received.filter((m): m is Extract<Message, { type: 'MESSAGE' }> => m.type === 'MESSAGE');
   const retrieved = () => received.filter((m): m is Extract<Message, { type: 'RETRIEVED' }> => m.type === 'RETRIEVED');
-  return { s: server, store, wire, handler: (b: Buffer, from: Address) => handler(b, from), out, feed, settle, messages, retrieved };
+  const challenges = () => received.filter((m) => m.type === 'CHALLENGE');
+  const answerChallenges = (yes: boolean) => void (answering = yes);
+  return { s: server, store, wire, handler: (b: Buffer, from: Address) => handler(b, from), out, feed, settle, messages, retrieved, challenges, answerChallenges };
 }

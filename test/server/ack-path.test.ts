@@ -9,11 +9,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeNative } from '../../src/protocol/native';
 import type { SecurityOptions } from '../../src/server/guard';
-import { closeServed, LIS, served } from '../helpers/served';
+import { closeServed, LIS, served, type ServedOptions } from '../helpers/served';
 
 afterEach(closeServed);
 
-const world = (security: Partial<SecurityOptions> = {}) => served(security);
+const world = (security: Partial<SecurityOptions> = {}, opts: ServedOptions = {}) => served(security, opts);
 
 describe('the ACK of a push', () => {
   it('is taken in its own turn: the next push goes out before the datagram handler returns', async () => {
@@ -40,6 +40,36 @@ describe('the ACK of a push', () => {
     expect(s.delivery.stats.acks).toBe(1);
     expect(s.telemetry.requestsOf('ACK', 'native', 'refused')).toBe(2);
     expect(s.telemetry.requestsOf('ACK', 'native', 'ok')).toBe(1);
+  });
+
+  it('from a user whose pushes were given up on, resumes them from the log (the user was heard from)', async () => {
+    const { s, wire, feed, settle, messages } = await world({}, { delivery: { firstTimeout: 5, maxTransmissions: 1 } });
+    const first = messages()[0]!;
+    // lee never answered: one transmission, then the stream is held (after the backlog marker, lost here: 250 ms).
+    for (let i = 0; i < 100 && s.delivery.stats.givenUp === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      await settle();
+    }
+    expect(s.delivery.stats.givenUp).toBe(1);
+    const before = messages().length;
+    // A late ACK of the push given up on: stale, but it proves lee is there, so what is owed is pushed again.
+    await feed(wire.ack('lee', first.seq), LIS);
+    expect(s.delivery.stats.staleAcks).toBe(1);
+    expect(messages().slice(before).map((m) => m.text)).toEqual(['one']);
+  });
+
+  it('from a user whose new address is not proven yet, sends that address its CHALLENGE again', async () => {
+    const { s, wire, feed, challenges, answerChallenges } = await world();
+    answerChallenges(false);
+    const moved = { host: '10.0.0.4', port: 4003 };
+    await feed(wire.request({ type: 'UPDATE', name: 'lee', host: moved.host, port: moved.port }, wire.nextRq()), moved);
+    expect(challenges()).toHaveLength(1);
+    const sent = s.guard.counters.challenges;
+    // Past the resend throttle, an ACK from lee (any seq) asks the new address to prove itself again.
+    await new Promise((r) => setTimeout(r, 250));
+    await feed(wire.ack('lee', 1), moved);
+    expect(s.guard.counters.challenges).toBe(sent + 1);
+    expect(challenges()).toHaveLength(2);
   });
 
   it('over the user\'s rate it is refused, counted, and its counter may come again', async () => {

@@ -244,14 +244,19 @@ describe('Delivery', () => {
     await flush();
     expect(port.seqsSentTo('bob').slice(before)).toEqual([1]);
     expect(delivery.stats.staleAcks).toBe(1);
-    // Without `heard` a held stream stays held.
+    // Without `heard` a held stream stays held: the ACK is stale and nothing is pushed again.
     await publish('carol', 5);
     clock.advance(10_000);
     await flush();
+    expect(port.gaveUpOn).toContain('carol');
     const carol = port.seqsSentTo('carol').length;
+    const stale = delivery.stats.staleAcks;
+    const loads = port.loads;
     delivery.ack('carol', 5);
     await flush();
+    expect(delivery.stats.staleAcks).toBe(stale + 1);
     expect(port.seqsSentTo('carol')).toHaveLength(carol);
+    expect(port.loads).toBe(loads);
   });
 
   it('heardFrom a reachable user changes nothing', async () => {
