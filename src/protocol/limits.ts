@@ -66,3 +66,13 @@ export function checkSubjects(subjects: readonly string[]): string | undefined {
 
 /** How long a server keeps an answer for retransmissions by default (ms): no client sends a request again later than that. */
 export const DEFAULT_REPLY_LIFETIME_MS = 120_000;
+
+/**
+ * How long a PUBLISH's answer stays in memory (ms): the native client's
+ * exchange lifetime, past which it sends that request no more. A later copy
+ * (a legacy client's, or after a takeover) is answered from the text stored
+ * under its request key, which is kept the whole reply lifetime. A busy server
+ * answers thousands of PUBLISHes a second: kept two minutes, their answers
+ * were about half of the heap every full collection had to mark.
+ */
+export const PUBLISH_ANSWER_MEMORY_MS = 10_000;

@@ -35,6 +35,8 @@ export interface IntakeHost {
   /** Still holding the lease (a queued request is dropped once it is lost). */
   roleServing(): boolean;
   replies: ReplyCache;
+  /** The answers kept only briefly (reply-policy.ts `brief`: PUBLISH). */
+  briefReplies: ReplyCache;
   queue: KeyedQueue;
   outbox: Outbox;
   dialects: Partial<Record<'text' | 'pickle', Dialect>>;
@@ -241,7 +243,7 @@ export class Intake {
       }
       // A recorded answer's datagrams are the ones sent (encoded and MACed once).
       const wire = recorded.replies === replies && recorded.wire ? recorded.wire : this.host.outbox.encodeReplies(replies, dialect, seal());
-      if (keeping === 'memory') this.host.replies.set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
+      if (keeping === 'memory') this.cacheOf(req.type).set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
       if (ctx.replyTo) this.host.outbox.sendToUser(ctx.replyTo, wire);
       else this.host.outbox.sendTo(wire, from, 0, !prepaid && !this.provenFor(auth.authed, from));
       count(replies.some(isDenial) ? 'denied' : 'ok');
@@ -279,7 +281,12 @@ export class Intake {
 
   /** The answer cached for `key`, for a request that is answered at all. */
   private cachedAnswer(req: HandledRequest, key: string): CachedReply | undefined {
-    return policyOf(req.type).answered ? this.host.replies.getEntry(key, Date.now()) : undefined;
+    return policyOf(req.type).answered ? this.cacheOf(req.type).getEntry(key, Date.now()) : undefined;
+  }
+
+  /** Where answers of `type` kept in memory are: the brief ones (PUBLISH) apart from the rest. */
+  private cacheOf(type: HandledRequest['type']): ReplyCache {
+    return policyOf(type).brief ? this.host.briefReplies : this.host.replies;
   }
 
   /** Store the recorded answer, so the other server answers a retransmission the same way. */

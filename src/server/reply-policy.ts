@@ -15,6 +15,8 @@
  *   'sealed' when it is MACed with a user's key (an authenticated
  *   retransmission must find its answer: its ctr is no longer fresh); or
  *   'sealed-or-legacy' (also in the legacy dialects).
+ * - `brief`: kept in memory only PUBLISH_ANSWER_MEMORY_MS (limits.ts), in a
+ *   cache of its own: a later copy is answered by what the request stored.
  *
  * An answer sent elsewhere than the request's source is never stored: a
  * retransmission must not bring it to the source.
@@ -30,6 +32,7 @@ export interface ReplyPolicy<T extends HandledType> {
   readonly store: StoreRule | ((req: Extract<HandledRequest, { type: T }>) => StoreRule);
   readonly recordsItself?: true;
   readonly memory: MemoryRule;
+  readonly brief?: true;
 }
 
 /** A state change: stored before it is answered. */
@@ -44,8 +47,8 @@ export const REPLY_POLICIES: { readonly [T in HandledType]: ReplyPolicy<T> } = {
   'DE-REGISTER': STATE_CHANGE,
   UPDATE: STATE_CHANGE,
   SUBJECTS: STATE_CHANGE,
-  // Idempotent by its stored text (found again by its request key): kept in memory only, always.
-  PUBLISH: { answered: true, store: 'never', memory: 'always' },
+  // Idempotent by its stored text (found again by its request key): kept in memory only, always, and briefly.
+  PUBLISH: { answered: true, store: 'never', memory: 'always', brief: true },
   // The unreceived texts: recorded by the handler (they count as received only once the answer is stored); a
   // denial is stored before it is sent; the N most recent (`last`) change nothing. A legacy RETRIEVE-TEXTS N sent
   // again is answered from memory, within the budget, not read and sent again.

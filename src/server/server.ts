@@ -38,7 +38,7 @@ import { Telemetry } from './telemetry';
 import { Outbox } from './outbox';
 import { KeyedQueue } from './keyed-queue';
 import { ReplyCache } from './reply-cache';
-import { DEFAULT_REPLY_LIFETIME_MS } from '../protocol/limits';
+import { DEFAULT_REPLY_LIFETIME_MS, PUBLISH_ANSWER_MEMORY_MS } from '../protocol/limits';
 import { restoreReplies } from './reply-records';
 import { SEQ_FIRST_BLOCK, Sequencer } from './sequencer';
 import { Role, defaultRoleTiming, type RoleTiming, type ServingReason, type StandbyReason } from './role';
@@ -148,6 +148,8 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
   private readonly dispatcher: Dispatcher;
   private readonly transport: Transport;
   private readonly replies: ReplyCache;
+  /** PUBLISH answers, kept PUBLISH_ANSWER_MEMORY_MS only (reply-policy.ts `brief`). */
+  private readonly briefReplies: ReplyCache;
   private readonly queue = new KeyedQueue();
   private readonly replyLifetime: number;
   private peer: Address;
@@ -172,6 +174,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.faults = new Faults(this.log);
     this.replyLifetime = opts.replyLifetime ?? DEFAULT_REPLY_LIFETIME_MS;
     this.replies = new ReplyCache(200_000, this.replyLifetime);
+    this.briefReplies = new ReplyCache(200_000, Math.min(this.replyLifetime, PUBLISH_ANSWER_MEMORY_MS));
     this.takeover = new TakeoverWindow(this.clock);
     this.held = new HeldRequests(this.takeover);
     this.takeoverState = new TakeoverStateLoader((epoch, afterHandoff) => this.loadTakeoverState(epoch, afterHandoff), this.takeover);
@@ -184,6 +187,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       hold: (item) => this.held.hold(item),
       roleServing: () => this.role.serving,
       replies: this.replies,
+      briefReplies: this.briefReplies,
       queue: this.queue,
       outbox: this.outbox,
       dialects: opts.dialects,
@@ -493,6 +497,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
       delivery: this.delivery,
       cursors: this.cursors,
       replies: this.replies,
+      briefReplies: this.briefReplies,
       presence: this.presence,
       contacts: this.contacts,
       store: this.store,
@@ -627,6 +632,7 @@ export class RssServer extends EventEmitter<ServerEvents> implements ServerCore 
     this.cursors.release().catch(() => {});
     this.sequencer.reset();
     this.replies.clear();
+    this.briefReplies.clear();
     // The other server may now change users and keys: nothing of theirs stays cached here.
     this.guard.reset();
     this.emit('standby', { tag: this.tag, epoch, reason });

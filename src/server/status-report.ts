@@ -56,6 +56,7 @@ export interface StatusSources {
   readonly delivery: Delivery;
   readonly cursors: Cursors;
   readonly replies: ReplyCache;
+  readonly briefReplies: ReplyCache;
   readonly presence: Presence;
   readonly contacts: LegacyContacts;
   readonly store: Pick<StorePort, 'retries' | 'countTexts' | 'countUsers'>;
@@ -96,7 +97,7 @@ export function statusOf(s: StatusSources): Record<string, unknown> {
     ...s.cursors.stats,
     ...s.guard.counters,
     ...s.guard.sendBudgets.stats,
-    tracked: { ...s.guard.sizes(), replyCache: s.replies.size, presence: s.presence.size, legacyContacts: s.contacts.size },
+    tracked: { ...s.guard.sizes(), replyCache: s.replies.size + s.briefReplies.size, presence: s.presence.size, legacyContacts: s.contacts.size },
     // Failures caught, by where they happened, and store calls retried after a transient error.
     errors: s.faults.snapshot(),
     storeRetries: s.store.retries,

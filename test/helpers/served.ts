@@ -37,6 +37,8 @@ function decoded(bytes: Uint8Array): Message | undefined {
 /** `delivery`: the server's push policy (e.g. give up fast); `answerChallenges()` false: CHALLENGEs are kept, not answered. */
 export interface ServedOptions {
   delivery?: Partial<DeliveryPolicy>;
+  /** How long answers are kept for retransmissions (ms). */
+  replyLifetime?: number;
 }
 
 export async function served(security: Partial<SecurityOptions> = {}, opts: ServedOptions = {}) {
@@ -52,7 +54,7 @@ export async function served(security: Partial<SecurityOptions> = {}, opts: Serv
     address: () => SELF,
     close: async () => {},
   };
-  const server = new RssServer({ tag: 'A', transport, peer: { host: '10.0.0.9', port: 5002 }, self: SELF, store, period: 3_600_000, dialects: legacyDialects, security, ...(opts.delivery ? { delivery: opts.delivery } : {}) });
+  const server = new RssServer({ tag: 'A', transport, peer: { host: '10.0.0.9', port: 5002 }, self: SELF, store, period: 3_600_000, dialects: legacyDialects, security, ...(opts.delivery ? { delivery: opts.delivery } : {}), ...(opts.replyLifetime ? { replyLifetime: opts.replyLifetime } : {}) });
   open.push(server);
   const serving = new Promise((r) => server.once('serving', r));
   server.start();
@@ -86,6 +88,8 @@ export async function served(security: Partial<SecurityOptions> = {}, opts: Serv
   const messages = () => received.filter((m): m is Extract<Message, { type: 'MESSAGE' }> => m.type === 'MESSAGE');
   const retrieved = () => received.filter((m): m is Extract<Message, { type: 'RETRIEVED' }> => m.type === 'RETRIEVED');
   const challenges = () => received.filter((m) => m.type === 'CHALLENGE');
+  /** The answers of one type the server sent, oldest first. */
+  const answers = <T extends Message['type']>(type: T) => received.filter((m): m is Extract<Message, { type: T }> => m.type === type);
   const answerChallenges = (yes: boolean) => void (answering = yes);
-  return { s: server, store, wire, handler: (b: Buffer, from: Address) => handler(b, from), out, feed, settle, messages, retrieved, challenges, answerChallenges };
+  return { s: server, store, wire, handler: (b: Buffer, from: Address) => handler(b, from), out, feed, settle, messages, retrieved, challenges, answerChallenges, answers };
 }
