@@ -2,7 +2,8 @@
  * A user request's path through the serving server, after decoding:
  * rate limit per source and for all unauthenticated work (a request with a
  * MAC: once the MAC is checked, so forgeries never cost its user) → reply
- * cache (a retransmission is answered, never executed again) → the user's
+ * cache (a retransmission is answered, never executed again; a PUBLISH's
+ * copy past its brief answer is run again, and finds its stored text) → the user's
  * queue → authentication (MAC with the user's key, replay window) → rate
  * limit per user → handler → reply (sealed, kept for retransmissions as
  * its type's row in reply-policy.ts says, within the address's budget).
@@ -243,7 +244,7 @@ export class Intake {
       }
       // A recorded answer's datagrams are the ones sent (encoded and MACed once).
       const wire = recorded.replies === replies && recorded.wire ? recorded.wire : this.host.outbox.encodeReplies(replies, dialect, seal());
-      if (keeping === 'memory') this.cacheOf(req.type).set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
+      if (keeping === 'memory') this.cacheOf(req.type, replies).set(key, replies, Date.now(), dialect === 'native' ? wire : undefined);
       if (ctx.replyTo) this.host.outbox.sendToUser(ctx.replyTo, wire);
       else this.host.outbox.sendTo(wire, from, 0, !prepaid && !this.provenFor(auth.authed, from));
       count(replies.some(isDenial) ? 'denied' : 'ok');
@@ -281,12 +282,20 @@ export class Intake {
 
   /** The answer cached for `key`, for a request that is answered at all. */
   private cachedAnswer(req: HandledRequest, key: string): CachedReply | undefined {
-    return policyOf(req.type).answered ? this.cacheOf(req.type).getEntry(key, Date.now()) : undefined;
+    const policy = policyOf(req.type);
+    if (!policy.answered) return undefined;
+    const now = Date.now();
+    return (policy.brief ? this.host.briefReplies.getEntry(key, now) : undefined) ?? this.host.replies.getEntry(key, now);
   }
 
-  /** Where answers of `type` kept in memory are: the brief ones (PUBLISH) apart from the rest. */
-  private cacheOf(type: HandledRequest['type']): ReplyCache {
-    return policyOf(type).brief ? this.host.briefReplies : this.host.replies;
+  /**
+   * Where an answer kept in memory goes: a brief type's (PUBLISH) apart from
+   * the rest, unless it is a denial. A denial stays the whole lifetime: a
+   * later copy must not be run again, and accepted, against a state that
+   * changed since.
+   */
+  private cacheOf(type: HandledRequest['type'], replies: Reply[]): ReplyCache {
+    return policyOf(type).brief && !replies.some(isDenial) ? this.host.briefReplies : this.host.replies;
   }
 
   /** Store the recorded answer, so the other server answers a retransmission the same way. */

@@ -10,7 +10,9 @@
  * MAX_SEEN of them (dropping the smallest raises the floor instead).
  *
  * This check comes after the reply cache: a retransmission (same bytes) is
- * answered from the cache before its ctr is looked at.
+ * answered from the cache before its ctr is looked at. A PUBLISH's answer
+ * stays there only briefly: a later copy is refused here as a replay (or
+ * stale), and the intake then answers it from its stored text.
  */
 export const REPLAY_WINDOW_US = 30_000_000;
 export const MAX_SEEN = 2048;

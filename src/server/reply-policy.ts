@@ -16,7 +16,8 @@
  *   retransmission must find its answer: its ctr is no longer fresh); or
  *   'sealed-or-legacy' (also in the legacy dialects).
  * - `brief`: kept in memory only PUBLISH_ANSWER_MEMORY_MS (limits.ts), in a
- *   cache of its own: a later copy is answered by what the request stored.
+ *   cache of its own, unless it is a denial: a later copy is answered by
+ *   what the request stored (the text, found by its request key).
  *
  * An answer sent elsewhere than the request's source is never stored: a
  * retransmission must not bring it to the source.

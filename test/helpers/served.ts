@@ -44,6 +44,7 @@ export interface ServedOptions {
 export async function served(security: Partial<SecurityOptions> = {}, opts: ServedOptions = {}) {
   const store = new MemoryStore();
   const out: { msg: Message; to: Address }[] = [];
+
   let handler: DatagramHandler = () => {};
   const transport: Transport = {
     send: (bytes, to) => {

@@ -2,14 +2,18 @@
  * A PUBLISH's answer stays in memory only PUBLISH_ANSWER_MEMORY_MS (the
  * native client's exchange lifetime), not the whole reply lifetime: a copy
  * that comes later is answered from the text its first copy stored, under
- * its request key, with the same number, and nothing is stored twice.
- * Other answers kept in memory stay the whole reply lifetime.
+ * its request key, with the same number, and nothing is stored twice,
+ * whatever the user's state is by then. A denial stays the whole reply
+ * lifetime, as do other answers kept in memory.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PUBLISH_ANSWER_MEMORY_MS } from '../../src/protocol/limits';
 import { EXCHANGE_LIFETIME_MS } from '../../src/client/retry';
 import { REPLY_POLICIES } from '../../src/server/reply-policy';
 import { closeServed, PUB, served } from '../helpers/served';
+
+/** The answers' clock (Date) moves past the brief memory, still within the reply lifetime. */
+const later = () => vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + PUBLISH_ANSWER_MEMORY_MS + 1000 });
 
 afterEach(async () => {
   vi.useRealTimers();
@@ -48,6 +52,51 @@ describe('the answer to a PUBLISH', () => {
     expect(answers('PUBLISHED')).toHaveLength(published + 1);
     expect(answers('PUBLISHED').at(-1)).toEqual(first);
     expect(store.texts.size).toBe(texts + 1);
+  });
+
+  it('answers a late copy with its text even when the subject has left the publisher\'s list since', async () => {
+    const { store, wire, feed, answers } = await served();
+    const datagram = wire.request({ type: 'PUBLISH', name: 'pam', subject: 'news', text: 'four' }, wire.nextRq());
+    await feed(datagram, PUB);
+    const first = answers('PUBLISHED').at(-1)!;
+    await feed(wire.request({ type: 'SUBJECTS', name: 'pam', subjects: ['sport'] }, wire.nextRq()), PUB);
+    const texts = store.texts.size;
+    later();
+    await feed(datagram, PUB);
+    expect(answers('PUBLISH-DENIED')).toHaveLength(0);
+    expect(answers('PUBLISHED').at(-1)).toEqual(first);
+    expect(store.texts.size).toBe(texts);
+  });
+
+  it('keeps a denial the whole lifetime: a late copy stays denied after the subject joined the list', async () => {
+    const { s, store, wire, feed, answers } = await served();
+    const datagram = wire.request({ type: 'PUBLISH', name: 'pam', subject: 'sport', text: 'early' }, wire.nextRq());
+    await feed(datagram, PUB);
+    expect(answers('PUBLISH-DENIED')).toHaveLength(1);
+    await feed(wire.request({ type: 'SUBJECTS', name: 'pam', subjects: ['news', 'sport'] }, wire.nextRq()), PUB);
+    const texts = store.texts.size;
+    const duplicates = s.counters.duplicates;
+    later();
+    await feed(datagram, PUB);
+    expect(s.counters.duplicates).toBe(duplicates + 1);
+    expect(answers('PUBLISH-DENIED')).toHaveLength(2);
+    expect(answers('PUBLISH-DENIED')[1]).toEqual(answers('PUBLISH-DENIED')[0]);
+    expect(store.texts.size).toBe(texts);
+  });
+
+  it('canonical text (no answer in that catalog): a late copy of the same bytes stores nothing and pushes nothing again', async () => {
+    const { store, feed, messages } = await served();
+    const tom = { host: '10.0.0.6', port: 4006 };
+    await feed(Buffer.from('REGISTER 1 tom 10.0.0.6 4006'), tom);
+    await feed(Buffer.from('SUBJECTS 2 tom news'), tom);
+    const texts = store.texts.size;
+    await feed(Buffer.from('PUBLISH 3 tom news hello'), tom);
+    expect(store.texts.size).toBe(texts + 1);
+    const pushed = messages().filter((m) => m.text === 'hello').length;
+    later();
+    await feed(Buffer.from('PUBLISH 3 tom news hello'), tom);
+    expect(store.texts.size).toBe(texts + 1);
+    expect(messages().filter((m) => m.text === 'hello')).toHaveLength(pushed);
   });
 
   it('is the only one that leaves memory early: a sealed WHO answer is still there after it', async () => {

@@ -57,10 +57,18 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
   const deny = (reason: string): Reply[] => [
     { type: 'PUBLISH-DENIED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, reason },
   ];
+  const published = (seq: number): Reply[] => [{ type: 'PUBLISHED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, seq }];
+  // A denial that depends on the user's state now: a copy of a PUBLISH stored before (its answer gone from
+  // memory, which keeps it only briefly) is answered as it was, not judged again against a state that changed.
+  const denyUnlessStored = async (reason: string): Promise<Reply[]> => {
+    const before = await core.store.findTextByReq(ctx.key);
+    return before ? published(before._id) : deny(reason);
+  };
+  if (!user) return denyUnlessStored('unknown name');
   const why = refusal(ctx, user);
-  if (why || !user) return deny(why ?? 'unknown name');
+  if (why) return deny(why);
   if (req.text.trim() === '') return deny('the text is empty: there is nothing to publish');
-  if (!user.subjects.includes(req.subject)) return deny(`subject ${req.subject} is not in your list`);
+  if (!user.subjects.includes(req.subject)) return denyUnlessStored(`subject ${req.subject} is not in your list`);
   if (Buffer.byteLength(req.text) > LIMITS.maxTextBytes) return deny(`${DENIAL_REASONS.tooLarge}: more than ${LIMITS.maxTextBytes} bytes`);
   // Native users receive it in one MACed datagram of at most 1200 bytes, JSON escaping included.
   const size = nativeTextSize(req.name, req.subject, req.text);
@@ -92,7 +100,7 @@ export const publish: Handler<'PUBLISH'> = async (ctx, req) => {
     // owes it. The number allocated for this attempt is abandoned (no text will ever hold it).
     core.sequencer.finish(seq);
   }
-  return [{ type: 'PUBLISHED', rq: req.rq, name: req.name, subject: req.subject, text: req.text, seq: doc._id }];
+  return published(doc._id);
 };
 
 /**
