@@ -112,10 +112,7 @@ export class Intake {
       // A key that cannot be used (none unwraps) proves nobody: refused, as a failed MAC is.
       const proof: AuthResult = auth.ok && auth.authed === undefined ? { ok: false, why: 'auth' } : auth;
       if (!this.admit(req, 'native', from, frame, proof, (outcome) => telemetry.request('ACK', 'native', outcome))) return true;
-      // As heardFrom and the ACK handler, with each map looked up once: the user was just found in the directory.
-      this.core.heard(user._id, true);
-      if (!user.addrOk) this.core.challenge(user);
-      this.core.delivery.ack(req.name, req.seq, user.addrOk === true);
+      this.heardFrom(user, 'ACK', true, req.seq);
       telemetry.request('ACK', 'native', 'ok');
       telemetry.took(performance.now() - arrived);
     } catch (err) {
@@ -337,12 +334,18 @@ export class Intake {
     return undefined;
   }
 
-  /** The user spoke: presence, a held push stream resumes, an unproven native address is challenged again. */
-  private heardFrom(user: UserDoc, type: Request['type'], authed: boolean): void {
+  /**
+   * The user spoke: presence, a held push stream resumes, an unproven native
+   * address is challenged again. `acked`: the ACK fast path's seq, taken
+   * here too (the ACK handler's work), so that each map is looked up once:
+   * its user was just found in the directory, and its stream serves both.
+   */
+  private heardFrom(user: UserDoc, type: Request['type'], authed: boolean, acked?: number): void {
     // Presence (WHO's online flag): only what the user proved, or a legacy user that has no proof to give.
-    if (authed || user.key === undefined) this.core.heard(user._id);
-    if (user.addrOk) this.core.delivery.heardFrom(user._id);
-    else if (authed && type !== 'UPDATE' && type !== 'REGISTER') this.core.challenge(user);
+    if (authed || user.key === undefined) this.core.heard(user._id, acked !== undefined || undefined);
+    if (!user.addrOk && authed && type !== 'UPDATE' && type !== 'REGISTER') this.core.challenge(user);
+    if (acked !== undefined) this.core.delivery.ack(user._id, acked, user.addrOk === true);
+    else if (user.addrOk) this.core.delivery.heardFrom(user._id);
   }
 
   private sendCached(cached: CachedReply, req: Request, dialect: DialectName, to: Address, frame: NativeFrame | undefined): void {
